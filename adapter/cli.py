@@ -1,0 +1,45 @@
+"""The `kravflyt` command line.
+
+Each feature keeps its commands in `adapter/commands/<area>.py` and is registered here.
+Errors a user can act on (`InputError`, `NotFoundError`, a connector's `FatalError`) are
+printed as one line on stderr and end the command with exit code 2; nothing is written.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+import click
+
+from adapter.errors import InputError, NotFoundError
+from connectors.errors import ConnectorError
+
+# Modules under adapter/commands/, each exposing `commands`: a list of click commands/groups.
+COMMAND_MODULES: list[str] = []
+
+
+class KravflytGroup(click.Group):
+    """Turns actionable errors into one clear line and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (InputError, NotFoundError, ConnectorError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=KravflytGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kravflyt")
+def main() -> None:
+    """Kravflyt: receivables follow-up for Norwegian companies.
+
+    Syncs customers and invoices from Tripletex, matches bank payments by KID,
+    runs dunning under Norwegian law and hands undisputed claims to Kravia.
+    """
+
+
+for _name in COMMAND_MODULES:
+    for _command in import_module(f"adapter.commands.{_name}").commands:
+        main.add_command(_command)

@@ -1,0 +1,20 @@
+"""Errors a user can act on. Each names where the problem is and what was expected."""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad input from a person, a file or a request: refused whole, nothing written.
+
+    `where` names the place (a setting, a field, a file and line); the message says
+    what was wrong and what was expected.
+    """
+
+    def __init__(self, where: str, message: str):
+        super().__init__(f"{where}: {message}" if where else message)
+        self.where = where
+        self.message = message
+
+
+class NotFoundError(LookupError):
+    """A company, customer, invoice or other record that does not exist (or is not yours)."""

@@ -1,0 +1,178 @@
+"""Fault injection for the sandboxes: an ASGI middleware both sandboxes wrap their API in.
+
+Faults are counted per kind so a test or a reliability run can report what it survived.
+The plan can be changed while the server runs (`PUT /_sandbox/faults` with a JSON body of
+`FaultPlan` fields; `GET` returns the plan and the counters).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections import Counter
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+ASGIApp = Any  # the sandboxes are Starlette apps; the middleware speaks raw ASGI
+
+
+@dataclass
+class FaultPlan:
+    """What to break, and how often. Every field off (0) by default."""
+
+    rate_limit_every: int = 0  # every Nth API request answers 429
+    rate_limit_reset_s: float = 1.0  # the X-Rate-Limit-Reset / Retry-After sent with it
+    error_burst_every: int = 0  # after every N requests ...
+    error_burst_length: int = 0  # ... this many answer 503 in a row
+    slow_every: int = 0  # every Nth request waits slow_s before answering
+    slow_s: float = 0.0
+    drop_every: int = 0  # every Nth request: the connection breaks mid-response
+    random_rate: float = 0.0  # probability per request of one random fault from the kinds above
+    seed: int = 0
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply a partial plan; unknown names are refused so a typo does not go unnoticed."""
+        known = {f.name: f.type for f in fields(self)}
+        unknown = sorted(set(changes) - set(known))
+        if unknown:
+            raise ValueError(f"unknown fault setting(s): {', '.join(unknown)}")
+        for name, value in changes.items():
+            setattr(
+                self,
+                name,
+                float(value)
+                if name in {"rate_limit_reset_s", "slow_s", "random_rate"}
+                else int(value),
+            )
+
+
+@dataclass
+class FaultInjector:
+    """Decides, request by request, which fault (if any) to inject."""
+
+    plan: FaultPlan = field(default_factory=FaultPlan)
+    counts: Counter[str] = field(default_factory=Counter)
+    _n: int = 0
+    _burst_left: int = 0
+    _rng: random.Random = field(default_factory=random.Random)
+
+    def reset(self, plan: FaultPlan | None = None) -> None:
+        """Start over with a new plan and zero counters."""
+        self.plan = plan or FaultPlan()
+        self.counts.clear()
+        self._n = 0
+        self._burst_left = 0
+        self._rng = random.Random(self.plan.seed)
+
+    def next_fault(self) -> str | None:
+        """The fault for the next API request: '429', '503', 'slow', 'drop' or None."""
+        p = self.plan
+        self._n += 1
+        n = self._n
+        self.counts["requests"] += 1
+        fault: str | None = None
+        if self._burst_left > 0:
+            self._burst_left -= 1
+            fault = "503"
+        elif p.error_burst_every and p.error_burst_length and n % p.error_burst_every == 0:
+            self._burst_left = p.error_burst_length - 1
+            fault = "503"
+        elif p.rate_limit_every and n % p.rate_limit_every == 0:
+            fault = "429"
+        elif p.drop_every and n % p.drop_every == 0:
+            fault = "drop"
+        elif p.slow_every and n % p.slow_every == 0:
+            fault = "slow"
+        elif p.random_rate and self._rng.random() < p.random_rate:
+            fault = self._rng.choice(["429", "503", "drop", "slow"])
+        if fault:
+            self.counts[fault] += 1
+        return fault
+
+
+class FaultMiddleware:
+    """Wraps an ASGI app; API paths (not `/_sandbox/...`) get the injector's faults."""
+
+    def __init__(self, app: ASGIApp, injector: FaultInjector, *, api_prefix: str):
+        self.app, self.injector, self.api_prefix = app, injector, api_prefix
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path == "/_sandbox/faults":
+            await self._admin(scope, receive, send)
+            return
+        if not path.startswith(self.api_prefix):
+            await self.app(scope, receive, send)
+            return
+        fault = self.injector.next_fault()
+        if fault == "429":
+            reset = self.injector.plan.rate_limit_reset_s
+            await _json(
+                send,
+                429,
+                {"status": 429, "code": 0, "message": "Too Many Requests"},
+                [
+                    (b"x-rate-limit-reset", str(reset).encode()),
+                    (b"retry-after", str(int(reset + 0.999)).encode()),
+                    (b"x-rate-limit-remaining", b"0"),
+                ],
+            )
+            return
+        if fault == "503":
+            await _json(
+                send,
+                503,
+                {"status": 503, "code": 1000, "message": "Service Unavailable (injected)"},
+            )
+            return
+        if fault == "drop":
+            # Promise a body, send half of it, end: the client sees a broken connection.
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
+                }
+            )
+            await send(
+                {"type": "http.response.body", "body": b'{"value": {"id"', "more_body": False}
+            )
+            return
+        if fault == "slow":
+            await asyncio.sleep(self.injector.plan.slow_s)
+        await self.app(scope, receive, send)
+
+    async def _admin(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["method"] == "PUT":
+            body = b""
+            while True:
+                message = await receive()
+                body += message.get("body", b"")
+                if not message.get("more_body"):
+                    break
+            try:
+                changes = json.loads(body or b"{}")
+                plan = FaultPlan()
+                plan.update(changes)
+            except (ValueError, TypeError) as exc:
+                await _json(send, 422, {"error": str(exc)})
+                return
+            self.injector.reset(plan)
+        await _json(
+            send, 200, {"plan": asdict(self.injector.plan), "counts": dict(self.injector.counts)}
+        )
+
+
+async def _json(
+    send: Any, status: int, body: dict, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    data = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    await send(
+        {"type": "http.response.start", "status": status, "headers": headers + (extra or [])}
+    )
+    await send({"type": "http.response.body", "body": data})
