@@ -16,7 +16,11 @@ from adapter.errors import InputError, NotFoundError
 from connectors.errors import ConnectorError
 
 # Modules under adapter/commands/, each exposing `commands`: a list of click commands/groups.
-COMMAND_MODULES: list[str] = []
+# Shared groups (sandbox, bank, dunning, handoff, company connect) live in `groups`; a feature
+# adds its subcommands to them with e.g. `@groups.sandbox.command("tripletex")`.
+COMMAND_MODULES: list[str] = [
+    "groups",
+]
 
 
 class KravflytGroup(click.Group):
