@@ -20,7 +20,7 @@ help:
 # uv comes from PyPI when missing; the venv is built from the lock file only.
 $(BIN)/.synced: uv.lock pyproject.toml
 	@$(UV) --version >/dev/null 2>&1 || $(PY) -m pip install --quiet 'uv>=0.5'
-	$(UV) sync --frozen --all-groups
+	$(UV) sync --frozen --all-groups --compile-bytecode
 	@touch $@
 
 setup: $(BIN)/.synced system-deps

@@ -12,7 +12,9 @@ from importlib import import_module
 
 import click
 
-from adapter.errors import InputError, NotFoundError
+from adapter import log
+from adapter.errors import InputError, NotFoundError, SchemaOutOfDate
+from adapter.settings import get_settings
 from connectors.errors import ConnectorError
 
 # Modules under adapter/commands/, each exposing `commands`: a list of click commands/groups.
@@ -20,6 +22,9 @@ from connectors.errors import ConnectorError
 # adds its subcommands to them with e.g. `@groups.sandbox.command("tripletex")`.
 COMMAND_MODULES: list[str] = [
     "groups",
+    "db",
+    "company",
+    "demo",
 ]
 
 
@@ -29,7 +34,7 @@ class KravflytGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except (InputError, NotFoundError, ConnectorError) as exc:
+        except (InputError, NotFoundError, SchemaOutOfDate, ConnectorError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
 
@@ -41,7 +46,10 @@ def main() -> None:
 
     Syncs customers and invoices from Tripletex, matches bank payments by KID,
     runs dunning under Norwegian law and hands undisputed claims to Kravia.
+    Settings come from KRAVFLYT_* environment variables or a .env file (see README).
     """
+    settings = get_settings()
+    log.configure(fmt=settings.log_format, level=settings.log_level)
 
 
 for _name in COMMAND_MODULES:

@@ -18,3 +18,7 @@ class InputError(ValueError):
 
 class NotFoundError(LookupError):
     """A company, customer, invoice or other record that does not exist (or is not yours)."""
+
+
+class SchemaOutOfDate(RuntimeError):
+    """The database is not at the migration revision this code expects."""

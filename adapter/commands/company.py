@@ -1,0 +1,108 @@
+"""`kravflyt company`: add companies, list them, show and change their settings."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from adapter import company_settings
+from adapter.commands import groups
+from adapter.commands.context import actor, company_option, database, echo_json, json_option
+from adapter.services import companies as service
+
+
+@click.group()
+def company() -> None:
+    """Companies (creditors) and their settings."""
+
+
+@company.command("add")
+@click.option("--name", required=True, help="The company's name, e.g. 'Demo AS'.")
+@click.option("--org-number", required=True, help="Norwegian organisation number (9 digits).")
+@click.option("--by", help="Who is acting (default: the OS user).")
+@json_option
+def add(name: str, org_number: str, by: str | None, as_json: bool) -> None:
+    """Add a company; its organisation number is checked (MOD11)."""
+    db = database()
+    new = service.add_company(db.uow(), name=name, org_no=org_number, actor=actor(by))
+    if as_json:
+        echo_json({"id": new.id, "name": new.name, "org_number": new.org_number})
+    else:
+        click.echo(f"company {new.id} added: {new.name} ({new.org_number})")
+
+
+@company.command("list")
+@json_option
+def list_(as_json: bool) -> None:
+    """List every company."""
+    db = database()
+    with db.uow(read_only=True) as uow:
+        rows = uow.companies.list()
+    if as_json:
+        echo_json(
+            [
+                {"id": c.id, "name": c.name, "org_number": c.org_number, "created_at": c.created_at}
+                for c in rows
+            ]
+        )
+        return
+    table = Table("id", "name", "org number", "added")
+    for c in rows:
+        table.add_row(
+            str(c.id), c.name, c.org_number, c.created_at.date().isoformat() if c.created_at else ""
+        )
+    Console().print(table)
+
+
+@company.command()
+@company_option
+@json_option
+def show(company_id: int, as_json: bool) -> None:
+    """Show a company with every setting (stored values over the defaults)."""
+    view = service.show_company(database().uow(company_id, read_only=True))
+    data = {
+        "id": view.company.id,
+        "name": view.company.name,
+        "org_number": view.company.org_number,
+        "connections": view.connections,
+        "settings": view.settings,
+    }
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(f"{view.company.name} ({view.company.org_number}), id {view.company.id}")
+    click.echo(f"connections: {', '.join(view.connections) or 'none'}")
+    table = Table("setting", "value")
+    for section, values in view.settings.items():
+        for name, value in values.items():
+            table.add_row(f"{section}.{name}", company_settings.display(section, name, value))
+    Console().print(table)
+
+
+@company.command("set")
+@company_option
+@click.argument("assignments", nargs=-1, metavar="NAME=VALUE...")
+@click.option("--by", help="Who is acting (default: the OS user).")
+def set_(company_id: int, assignments: tuple[str, ...], by: str | None) -> None:
+    """Change settings, e.g. `bank.unknown_kid_policy=auto_book bank.write_off_limit=10,00`.
+
+    All assignments are checked first; if one is wrong, nothing is written.
+    See `kravflyt company settings` for every name, its default and meaning.
+    """
+    changed = service.set_settings(database().uow(company_id), list(assignments), actor=actor(by))
+    for section in changed:
+        click.echo(f"{section} saved")
+
+
+@company.command("settings")
+def settings_help() -> None:
+    """List every company setting with its default and what it does."""
+    table = Table("setting", "default", "meaning")
+    for name, default, description in company_settings.describe():
+        table.add_row(name, default, description)
+    Console(width=160).print(table)
+
+
+company.add_command(groups.connect)
+commands = [company]

@@ -1,0 +1,80 @@
+"""Use cases around companies: add one, change its settings, show it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from adapter import company_settings
+from adapter.domain import Company, org_number
+from adapter.errors import InputError
+from adapter.store.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class CompanyView:
+    """A company with its effective settings and connections, for display."""
+
+    company: Company
+    settings: dict[str, dict[str, Any]]
+    connections: list[str]
+
+
+def add_company(uow: UnitOfWork, *, name: str, org_no: str, actor: str) -> Company:
+    """Register a company (organisation number validated) and log it."""
+    name = name.strip()
+    if not name:
+        raise InputError("name", "a company needs a name")
+    number = org_number(org_no, where="--org-number")
+    with uow:
+        company = uow.companies.add(name, number)
+        uow.audit.record(
+            company_id=company.id,
+            actor=actor,
+            action="company.add",
+            subject=("company", company.id),
+            message=f"company {name} ({number}) added",
+            data={"name": name, "org_number": number},
+        )
+        uow.commit()
+    return company
+
+
+def set_settings(uow: UnitOfWork, assignments: list[str], *, actor: str) -> dict[str, Any]:
+    """Validate and store `section.field=value` assignments together, or none of them."""
+    if not assignments:
+        raise InputError("settings", "give at least one name=value")
+    with uow:
+        uow.companies.get(uow.require_company())
+        stored = uow.settings.all()
+        changed = company_settings.apply_changes(stored, assignments)
+        result: dict[str, Any] = {}
+        for section, values in changed.items():
+            dumped = values.model_dump(mode="json")
+            before = company_settings.load(section, stored.get(section)).model_dump(mode="json")
+            diff = {k: {"from": before[k], "to": v} for k, v in dumped.items() if before[k] != v}
+            uow.settings.put(section, dumped, by=actor)
+            uow.audit.record(
+                actor=actor,
+                action="company.settings",
+                subject=("company", uow.company_id),
+                message=f"settings {section} changed: {', '.join(diff) or 'no change'}",
+                data={"section": section, "changes": diff},
+            )
+            result[section] = dumped
+        uow.commit()
+    return result
+
+
+def show_company(uow: UnitOfWork) -> CompanyView:
+    """The company with every settings section (stored values over defaults)."""
+    with uow:
+        company = uow.companies.get(uow.require_company())
+        stored = uow.settings.all()
+        settings = {
+            name: company_settings.load(name, stored.get(name)).model_dump(mode="json")
+            for name in company_settings.SECTIONS
+        }
+        return CompanyView(
+            company=company, settings=settings, connections=uow.connections.configured()
+        )

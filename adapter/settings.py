@@ -1,0 +1,48 @@
+"""Installation settings from the environment (prefix `KRAVFLYT_`) or a `.env` file.
+
+Per-company settings (ladder, unknown-KID policy, schedules, ...) are rows in the database:
+see `adapter.company_settings`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AppSettings(BaseSettings):
+    """Settings of one installation. Every field is documented in README.md."""
+
+    model_config = SettingsConfigDict(env_prefix="KRAVFLYT_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///kravflyt.db",
+        description="SQLAlchemy URL: a SQLite file (default, in the working folder) or "
+        "postgresql+psycopg://user@host:5432/db",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Fernet key (urlsafe base64, 32 bytes) that encrypts stored credentials. "
+        "When unset, a key is created in `key_file` on first use.",
+    )
+    key_file: Path = Field(
+        Path("kravflyt.key"), description="Where the generated key is kept (mode 0600)."
+    )
+    log_format: Literal["auto", "console", "json"] = Field(
+        "auto", description="auto: console on a terminal, JSON otherwise."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    data_dir: Path = Field(
+        Path("kravflyt-data"),
+        description="Root of the per-company bank folders (<data_dir>/<company id>/incoming, ...).",
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> AppSettings:
+    """The installation's settings, read once per process."""
+    return AppSettings()

@@ -1,0 +1,44 @@
+"""The database handle services are given: engine, clock and the key for sealed secrets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from adapter.clock import Clock, SystemClock
+from adapter.crypto import SecretBox, load_key
+from adapter.settings import AppSettings
+from adapter.store.engine import make_engine
+from adapter.store.migrate import ensure_current
+from adapter.store.uow import UnitOfWork
+
+
+@dataclass
+class Database:
+    """Opens units of work; one per process, shared by threads."""
+
+    engine: Engine
+    clock: Clock
+    box: SecretBox
+
+    def uow(self, company_id: int | None = None, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work for `company_id` (None: installation-wide)."""
+        return UnitOfWork(
+            self.engine, company_id, clock=self.clock, box=self.box, read_only=read_only
+        )
+
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return self.engine.dialect.name
+
+
+def open_database(
+    settings: AppSettings, *, clock: Clock | None = None, check_schema: bool = True
+) -> Database:
+    """Connect to the configured database; refuse one whose schema is not at this code's head."""
+    engine = make_engine(settings.database_url)
+    if check_schema:
+        ensure_current(engine)
+    return Database(engine=engine, clock=clock or SystemClock(), box=SecretBox(load_key(settings)))

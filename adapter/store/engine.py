@@ -1,0 +1,53 @@
+"""Engines for SQLite (the embedded default) and PostgreSQL, with the same behaviour.
+
+SQLite: foreign keys on, WAL, a busy timeout, and `BEGIN IMMEDIATE` for every transaction
+that may write, because Python's sqlite3 begins late and implicitly, which lets two writers
+both read and then fail to upgrade their lock. Read-only units of work begin DEFERRED.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+READ_ONLY = "kravflyt_read_only"
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """Whether the engine talks to SQLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url`; SQLite gets the pragmas and explicit BEGIN described above."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(url, **kwargs)
+    kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+    if parsed.database in (None, "", ":memory:"):
+        raise ValueError(
+            "use a SQLite file, not :memory: (several connections must see one database)"
+        )
+    kwargs.setdefault("poolclass", NullPool)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,1 @@
+"""Repositories: one per aggregate, each bound to a connection and (except companies) a company."""

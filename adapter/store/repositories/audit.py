@@ -1,0 +1,97 @@
+"""The append-only audit log: every decision and action, with who, when, which rule and the numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from adapter.clock import Clock
+from adapter.store.tables import audit_log
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the audit log."""
+
+    id: int
+    company_id: int | None
+    at: datetime
+    actor: str
+    action: str
+    subject_type: str | None
+    subject_id: str | None
+    rules: list[str]
+    message: str
+    data: dict[str, Any]
+
+
+class AuditRepository:
+    """Writes audit lines in the caller's transaction, so the record and the change go together."""
+
+    def __init__(self, conn: Connection, company_id: int | None, clock: Clock):
+        self.conn, self.company_id, self.clock = conn, company_id, clock
+
+    def record(
+        self,
+        *,
+        actor: str,
+        action: str,
+        message: str,
+        subject: tuple[str, object] | None = None,
+        rules: Sequence[str] = (),
+        data: dict[str, Any] | None = None,
+        company_id: int | None = None,
+    ) -> None:
+        """Append one line. `subject` is (type, id), e.g. ("invoice", 10023)."""
+        self.conn.execute(
+            insert(audit_log).values(
+                company_id=company_id if company_id is not None else self.company_id,
+                at=self.clock.now(),
+                actor=actor,
+                action=action,
+                subject_type=subject[0] if subject else None,
+                subject_id=str(subject[1]) if subject else None,
+                rules=list(rules),
+                message=message,
+                data=data or {},
+            )
+        )
+
+    def entries(
+        self,
+        *,
+        subject: tuple[str, object] | None = None,
+        action: str | None = None,
+        text: str | None = None,
+        limit: int = 200,
+    ) -> list[AuditEntry]:
+        """The newest entries first, filtered by subject, action prefix or text in the message."""
+        q = select(audit_log).where(audit_log.c.company_id == self.company_id)
+        if subject:
+            q = q.where(
+                audit_log.c.subject_type == subject[0], audit_log.c.subject_id == str(subject[1])
+            )
+        if action:
+            q = q.where(audit_log.c.action.startswith(action))
+        if text:
+            q = q.where(audit_log.c.message.ilike(f"%{text}%"))
+        rows = self.conn.execute(q.order_by(audit_log.c.id.desc()).limit(limit))
+        return [
+            AuditEntry(
+                id=r.id,
+                company_id=r.company_id,
+                at=r.at,
+                actor=r.actor,
+                action=r.action,
+                subject_type=r.subject_type,
+                subject_id=r.subject_id,
+                rules=list(r.rules or []),
+                message=r.message,
+                data=dict(r.data or {}),
+            )
+            for r in rows
+        ]

@@ -1,0 +1,84 @@
+"""Claims: the dunning state of each invoice (letters, dispute, hold, hand-off)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Row, select, update
+
+from adapter.domain import Claim, ClaimStatus, LetterSent, LetterStage, Money
+from adapter.errors import NotFoundError
+from adapter.store.repositories.base import CompanyScoped
+from adapter.store.tables import claims, letters
+
+
+def _letter(row: Row[Any]) -> LetterSent:
+    return LetterSent(
+        stage=LetterStage(row.stage),
+        sent_on=row.sent_on,
+        deadline=row.deadline,
+        fee=Money(row.fee_ore),
+        interest=Money(row.interest_ore),
+    )
+
+
+class ClaimRepository(CompanyScoped):
+    """Reads and changes one company's claims."""
+
+    def _row(self, invoice_id: int) -> Row[Any]:
+        row = self.conn.execute(
+            select(claims).where(
+                claims.c.company_id == self.company_id, claims.c.invoice_id == invoice_id
+            )
+        ).first()
+        if row is None:
+            raise NotFoundError(
+                f"no claim for invoice id {invoice_id} in company {self.company_id}"
+            )
+        return row
+
+    def for_invoice(self, invoice_id: int) -> Claim:
+        """The claim of an invoice with the letters sent for it (pending and sent)."""
+        row = self._row(invoice_id)
+        sent = self.conn.execute(
+            select(letters)
+            .where(letters.c.claim_id == row.id, letters.c.status.in_(("pending", "sent")))
+            .order_by(letters.c.sent_on, letters.c.id)
+        )
+        return Claim(
+            id=row.id,
+            company_id=row.company_id,
+            invoice_id=row.invoice_id,
+            status=ClaimStatus(row.status),
+            letters=tuple(_letter(r) for r in sent),
+            disputed=row.disputed,
+            dispute_reason=row.dispute_reason,
+            hold_until=row.hold_until,
+            hold_reason=row.hold_reason,
+            stopped=row.stopped,
+            agency_case_id=row.agency_case_id,
+            handed_off_at=row.handed_off_at,
+        )
+
+    def _set(self, invoice_id: int, **values: Any) -> None:
+        self._row(invoice_id)
+        self.conn.execute(
+            update(claims)
+            .where(claims.c.company_id == self.company_id, claims.c.invoice_id == invoice_id)
+            .values(updated_at=self.clock.now(), **values)
+        )
+
+    def set_dispute(self, invoice_id: int, disputed: bool, reason: str | None) -> None:
+        """Mark the claim disputed (no letters, fees or hand-off) or undisputed."""
+        self._set(invoice_id, disputed=disputed, dispute_reason=reason)
+
+    def set_hold(
+        self, invoice_id: int, *, stopped: bool, until: date | None, reason: str | None
+    ) -> None:
+        """Stop dunning of this invoice, or postpone it until a date, with a reason."""
+        self._set(invoice_id, stopped=stopped, hold_until=until, hold_reason=reason)
+
+    def set_status(self, invoice_id: int, status: ClaimStatus, **values: Any) -> None:
+        """Move the claim to `status` (with e.g. agency_case_id, handed_off_at, closed_at)."""
+        self._set(invoice_id, status=status.value, **values)

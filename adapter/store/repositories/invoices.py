@@ -1,0 +1,120 @@
+"""Invoices and credit notes of one company; each invoice has a claim row for its dunning state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Row, insert, select
+
+from adapter.domain import Invoice, Kid, Money
+from adapter.errors import NotFoundError
+from adapter.store.repositories.base import CompanyScoped
+from adapter.store.tables import claims, invoices
+
+
+def invoice_from_row(row: Row[Any]) -> Invoice:
+    """A domain `Invoice` from an `invoices` row."""
+    return Invoice(
+        id=row.id,
+        company_id=row.company_id,
+        customer_id=row.customer_id,
+        number=row.number,
+        invoice_date=row.invoice_date,
+        due_date=row.due_date,
+        amount=Money(row.amount_ore),
+        outstanding=Money(row.outstanding_ore),
+        currency=row.currency,
+        kid=Kid(row.kid) if row.kid else None,
+        external_id=row.external_id,
+        is_credit_note=row.is_credit_note,
+        credit_note_for=row.credit_note_for_id,
+        department=row.department,
+        project=row.project,
+        source=row.source,
+    )
+
+
+def invoice_to_row(invoice: Invoice) -> dict[str, Any]:
+    """The `invoices` columns of a domain `Invoice` (without id and company)."""
+    return {
+        "customer_id": invoice.customer_id,
+        "external_id": invoice.external_id,
+        "source": invoice.source,
+        "number": invoice.number,
+        "invoice_date": invoice.invoice_date,
+        "due_date": invoice.due_date,
+        "kid": invoice.kid.value if invoice.kid else None,
+        "currency": invoice.currency,
+        "amount_ore": invoice.amount.ore,
+        "outstanding_ore": invoice.outstanding.ore,
+        "is_credit_note": invoice.is_credit_note,
+        "credit_note_for_id": invoice.credit_note_for,
+        "department": invoice.department,
+        "project": invoice.project,
+    }
+
+
+class InvoiceRepository(CompanyScoped):
+    """Reads and writes one company's invoices."""
+
+    def _select(self) -> Any:
+        return select(invoices).where(invoices.c.company_id == self.company_id)
+
+    def add(self, invoice: Invoice) -> Invoice:
+        """Store a new invoice and open its claim (credit notes have no claim)."""
+        now = self.clock.now()
+        new_id = self.conn.execute(
+            insert(invoices)
+            .values(company_id=self.company_id, updated_at=now, **invoice_to_row(invoice))
+            .returning(invoices.c.id)
+        ).scalar_one()
+        if not invoice.is_credit_note:
+            self.conn.execute(
+                insert(claims).values(company_id=self.company_id, invoice_id=new_id, updated_at=now)
+            )
+        return self.get(new_id)
+
+    def get(self, invoice_id: int) -> Invoice:
+        """The invoice with this id (only within this company)."""
+        row = self.conn.execute(self._select().where(invoices.c.id == invoice_id)).first()
+        if row is None:
+            raise NotFoundError(f"invoice id {invoice_id} not found in company {self.company_id}")
+        return invoice_from_row(row)
+
+    def by_number(self, number: str) -> Invoice:
+        """The invoice with this number (ledger invoices before those from other systems)."""
+        row = self.conn.execute(
+            self._select().where(invoices.c.number == number).order_by(invoices.c.source.desc())
+        ).first()
+        if row is None:
+            raise NotFoundError(f"invoice {number} not found in company {self.company_id}")
+        return invoice_from_row(row)
+
+    def open_by_kid(self, kid: str) -> list[Invoice]:
+        """Invoices with this KID that still have money outstanding."""
+        rows = self.conn.execute(
+            self._select().where(invoices.c.kid == kid, invoices.c.outstanding_ore != 0)
+        )
+        return [invoice_from_row(r) for r in rows]
+
+    def open_for_customer(self, customer_id: int) -> list[Invoice]:
+        """A customer's invoices with money outstanding, oldest due first."""
+        rows = self.conn.execute(
+            self._select()
+            .where(invoices.c.customer_id == customer_id, invoices.c.outstanding_ore != 0)
+            .order_by(invoices.c.due_date, invoices.c.id)
+        )
+        return [invoice_from_row(r) for r in rows]
+
+    def iter_open(self, *, due_before: date | None = None, batch: int = 5000) -> Iterator[Invoice]:
+        """Stream every open invoice (flat memory: rows are fetched in batches)."""
+        q = self._select().where(
+            invoices.c.outstanding_ore > 0, invoices.c.is_credit_note.is_(False)
+        )
+        if due_before is not None:
+            q = q.where(invoices.c.due_date < due_before)
+        result = self.conn.execution_options(yield_per=batch).execute(q.order_by(invoices.c.id))
+        for row in result:
+            yield invoice_from_row(row)

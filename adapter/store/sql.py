@@ -1,0 +1,43 @@
+"""Statements that differ by dialect, written once for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def insert_on_conflict(conn: Connection, table: Table) -> Any:
+    """`INSERT` for `table` with `on_conflict_do_*` available on both engines."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    key: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    """Insert `rows`, or update the `update` columns of rows that already exist by `key`."""
+    if not rows:
+        return
+    stmt = insert_on_conflict(conn, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(key), set_={c: stmt.excluded[c] for c in update}
+    )
+    conn.execute(stmt, list(rows))
+
+
+def insert_ignore(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, key: Sequence[str]
+) -> int:
+    """Insert `rows`, skipping those whose `key` exists; returns how many were new."""
+    if not rows:
+        return 0
+    stmt = insert_on_conflict(conn, table).on_conflict_do_nothing(index_elements=list(key))
+    return sum(conn.execute(stmt, row).rowcount for row in rows)

@@ -1,0 +1,306 @@
+"""SQLAlchemy Core tables: one MetaData for the whole product.
+
+Money is BigInteger øre (SQLite stores Numeric as REAL). Every row carries `company_id`;
+repositories always filter on it. Constraint names follow `metadata`'s naming convention so
+Alembic batch migrations can find them on SQLite.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC instant on both engines (SQLite keeps no zone: store naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _company_fk() -> Column:
+    return Column(
+        "company_id", Integer, ForeignKey("companies.id", ondelete="CASCADE"), nullable=False
+    )
+
+
+def _ts(name: str, *, nullable: bool = False) -> Column:
+    return Column(name, UtcDateTime(), nullable=nullable)
+
+
+companies = Table(
+    "companies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("org_number", String(9), nullable=False),
+    _ts("created_at"),
+    UniqueConstraint("org_number"),
+)
+
+# One row per settings section (ladder, bank, schedule, ...), validated on write.
+company_settings = Table(
+    "company_settings",
+    metadata,
+    _company_fk(),
+    Column("section", String(40), nullable=False),
+    Column("value", JSON, nullable=False),
+    _ts("updated_at"),
+    Column("updated_by", String(200), nullable=False),
+    PrimaryKeyConstraint("company_id", "section"),
+)
+
+# Connections to remote systems; `secret` is encrypted with the installation key.
+connections = Table(
+    "connections",
+    metadata,
+    _company_fk(),
+    Column("remote", String(20), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("secret", LargeBinary, nullable=False),
+    _ts("checked_at", nullable=True),
+    _ts("updated_at"),
+    PrimaryKeyConstraint("company_id", "remote"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _company_fk(),
+    Column("external_id", String(40)),
+    Column("customer_number", String(40)),
+    Column("name", String(300), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("org_number", String(9)),
+    Column("national_id", String(11)),
+    Column("email", String(300)),
+    Column("phone", String(60)),
+    Column("address_line1", String(300)),
+    Column("address_line2", String(300)),
+    Column("postal_code", String(20)),
+    Column("city", String(100)),
+    Column("country", String(2), nullable=False, server_default="NO"),
+    Column("bank_account", String(11)),
+    Column("blocked", Boolean, nullable=False, server_default=text("false")),
+    Column("blocked_reason", Text),
+    Column("dunning_excluded", Boolean, nullable=False, server_default=text("false")),
+    Column("ladder_override", JSON),
+    Column("electronic_consent", Boolean, nullable=False, server_default=text("false")),
+    Column("remote_changed_at", UtcDateTime()),
+    _ts("updated_at"),
+    CheckConstraint("kind in ('private', 'business')", name="kind"),
+    UniqueConstraint("company_id", "external_id"),
+    Index(None, "company_id", "bank_account"),
+    Index(None, "company_id", "name"),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _company_fk(),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("external_id", String(40)),
+    Column("source", String(20), nullable=False, server_default="tripletex"),
+    Column("number", String(40), nullable=False),
+    Column("invoice_date", Date, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("kid", String(25)),
+    Column("currency", String(3), nullable=False, server_default="NOK"),
+    Column("amount_ore", BigInteger, nullable=False),
+    Column("outstanding_ore", BigInteger, nullable=False),
+    Column("is_credit_note", Boolean, nullable=False, server_default=text("false")),
+    Column("credit_note_for_id", Integer, ForeignKey("invoices.id")),
+    Column("department", String(100)),
+    Column("project", String(100)),
+    Column("pdf", LargeBinary),
+    Column("remote_digest", String(64)),
+    _ts("updated_at"),
+    UniqueConstraint("company_id", "source", "number"),
+    UniqueConstraint("company_id", "external_id"),
+    Index(None, "company_id", "kid"),
+    Index(None, "company_id", "customer_id"),
+    Index(None, "company_id", "due_date"),
+)
+
+# An invoice's dunning state, one row per invoice (created with the invoice).
+claims = Table(
+    "claims",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _company_fk(),
+    Column("invoice_id", Integer, ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(20), nullable=False, server_default="open"),
+    Column("disputed", Boolean, nullable=False, server_default=text("false")),
+    Column("dispute_reason", Text),
+    Column("stopped", Boolean, nullable=False, server_default=text("false")),
+    Column("hold_until", Date),
+    Column("hold_reason", Text),
+    Column("agency_case_id", String(60)),
+    Column("handed_off_at", UtcDateTime()),
+    Column("closed_at", UtcDateTime()),
+    _ts("updated_at"),
+    CheckConstraint("status in ('open', 'handed_off', 'closed')", name="status"),
+    UniqueConstraint("invoice_id"),
+    Index(None, "company_id", "status"),
+)
+
+# Letters sent (or being sent) for a claim; fee and interest are notices until paid.
+letters = Table(
+    "letters",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _company_fk(),
+    Column("claim_id", Integer, ForeignKey("claims.id", ondelete="CASCADE"), nullable=False),
+    Column("stage", String(30), nullable=False),
+    Column("sent_on", Date, nullable=False),
+    Column("deadline", Date),
+    Column("fee_ore", BigInteger, nullable=False, server_default="0"),
+    Column("interest_ore", BigInteger, nullable=False, server_default="0"),
+    Column("interest_to", Date),
+    Column("delivery", String(20), nullable=False, server_default="tripletex"),
+    Column("status", String(20), nullable=False, server_default="pending"),
+    Column("remote_id", String(40)),
+    Column("actor", String(200), nullable=False, server_default="system"),
+    Column("reasons", JSON),
+    _ts("created_at"),
+    CheckConstraint("status in ('pending', 'sent', 'failed', 'cancelled')", name="status"),
+    UniqueConstraint("claim_id", "stage", "sent_on"),
+    Index(None, "company_id", "claim_id"),
+)
+
+bank_files = Table(
+    "bank_files",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _company_fk(),
+    Column("sha256", String(64), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("format", String(10), nullable=False),
+    Column("transactions", Integer, nullable=False),
+    Column("total_ore", BigInteger, nullable=False),
+    _ts("imported_at"),
+    UniqueConstraint("company_id", "sha256"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _company_fk(),
+    Column("natural_key", String(200), nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("bank_file_id", Integer, ForeignKey("bank_files.id")),
+    Column("amount_ore", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False, server_default="NOK"),
+    Column("payment_date", Date, nullable=False),
+    Column("kid", String(25)),
+    Column("message", Text),
+    Column("payer_account", String(34)),
+    Column("payer_name", String(300)),
+    Column("bank_reference", String(100)),
+    Column("is_credit_note", Boolean, nullable=False, server_default=text("false")),
+    Column("status", String(20), nullable=False),
+    Column("match_method", String(40)),
+    Column("unmatched_reason", String(40)),
+    Column("customer_id", Integer, ForeignKey("customers.id")),
+    _ts("created_at"),
+    CheckConstraint("status in ('matched', 'unmatched', 'on_account', 'ignored')", name="status"),
+    UniqueConstraint("company_id", "natural_key"),
+    Index(None, "company_id", "status"),
+)
+
+allocations = Table(
+    "allocations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _company_fk(),
+    Column("payment_id", Integer, ForeignKey("payments.id")),
+    Column("invoice_id", Integer, ForeignKey("invoices.id")),
+    Column("customer_id", Integer, ForeignKey("customers.id")),
+    Column("kind", String(20), nullable=False),
+    Column("amount_ore", BigInteger, nullable=False),
+    Column("allocated_on", Date, nullable=False),
+    Column("order_used", String(60), nullable=False, server_default=""),
+    Column("actor", String(200), nullable=False, server_default="system"),
+    _ts("created_at"),
+    CheckConstraint("kind in ('principal', 'fee', 'interest', 'credit', 'write_off')", name="kind"),
+    Index(None, "company_id", "invoice_id"),
+    Index(None, "company_id", "payment_id"),
+)
+
+# Append-only: triggers in the migration refuse UPDATE and DELETE on both engines.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("company_id", Integer, ForeignKey("companies.id"), nullable=True),
+    _ts("at"),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("subject_type", String(40)),
+    Column("subject_id", String(60)),
+    Column("rules", JSON),
+    Column("message", Text, nullable=False),
+    Column("data", JSON),
+    Index(None, "company_id", "at"),
+    Index(None, "company_id", "subject_type", "subject_id"),
+)
+
+bookmarks = Table(
+    "bookmarks",
+    metadata,
+    _company_fk(),
+    Column("stream", String(60), nullable=False),
+    Column("value", String(100)),
+    Column("state", JSON),
+    _ts("updated_at"),
+    PrimaryKeyConstraint("company_id", "stream"),
+)

@@ -1,0 +1,120 @@
+"""The unit of work: one connection, one transaction, the repositories bound to it.
+
+The transaction begins with the first statement (so a unit of work that waits on the
+network holds no lock) and is rolled back on exit unless `commit()` was called. `commit()`
+may be called several times: each call ends one transaction, the next statement begins
+another (a sync commits page by page this way).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+from adapter.clock import Clock
+from adapter.crypto import SecretBox
+from adapter.store.engine import READ_ONLY
+from adapter.store.repositories.audit import AuditRepository
+from adapter.store.repositories.bookmarks import BookmarkRepository
+from adapter.store.repositories.claims import ClaimRepository
+from adapter.store.repositories.companies import CompanyRepository
+from adapter.store.repositories.connections import ConnectionRepository
+from adapter.store.repositories.customers import CustomerRepository
+from adapter.store.repositories.invoices import InvoiceRepository
+from adapter.store.repositories.settings import SettingsRepository
+
+
+class UnitOfWork:
+    """Repositories for one company (or, with company_id=None, for the installation)."""
+
+    conn: Connection
+
+    def __init__(
+        self,
+        engine: Engine,
+        company_id: int | None,
+        *,
+        clock: Clock,
+        box: SecretBox,
+        read_only: bool = False,
+    ):
+        self.engine, self.company_id, self.clock, self.box = engine, company_id, clock, box
+        self.read_only = read_only
+        self.committed = False
+
+    def __enter__(self) -> Self:
+        conn = self.engine.connect()
+        self.conn = conn.execution_options(**{READ_ONLY: True}) if self.read_only else conn
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self.conn.in_transaction():
+                self.conn.rollback()
+        finally:
+            self.conn.close()
+
+    def commit(self) -> None:
+        """Make everything since the last commit durable."""
+        if self.conn.in_transaction():
+            self.conn.commit()
+        self.committed = True
+
+    def rollback(self) -> None:
+        """Throw away everything since the last commit."""
+        if self.conn.in_transaction():
+            self.conn.rollback()
+
+    def require_company(self) -> int:
+        """The company this unit of work is bound to (an error when it is installation-wide)."""
+        if self.company_id is None:
+            raise RuntimeError("this unit of work is not bound to a company")
+        return self.company_id
+
+    @cached_property
+    def companies(self) -> CompanyRepository:
+        """All companies of the installation."""
+        return CompanyRepository(self.conn, self.clock)
+
+    @cached_property
+    def audit(self) -> AuditRepository:
+        """The audit log (of this company, or installation-wide)."""
+        return AuditRepository(self.conn, self.company_id, self.clock)
+
+    @cached_property
+    def settings(self) -> SettingsRepository:
+        """The company's settings sections."""
+        return SettingsRepository(self.conn, self.require_company(), self.clock)
+
+    @cached_property
+    def connections(self) -> ConnectionRepository:
+        """The company's connections to remote systems."""
+        return ConnectionRepository(self.conn, self.require_company(), self.clock, self.box)
+
+    @cached_property
+    def customers(self) -> CustomerRepository:
+        """The company's customers."""
+        return CustomerRepository(self.conn, self.require_company(), self.clock)
+
+    @cached_property
+    def invoices(self) -> InvoiceRepository:
+        """The company's invoices."""
+        return InvoiceRepository(self.conn, self.require_company(), self.clock)
+
+    @cached_property
+    def claims(self) -> ClaimRepository:
+        """The company's claims."""
+        return ClaimRepository(self.conn, self.require_company(), self.clock)
+
+    @cached_property
+    def bookmarks(self) -> BookmarkRepository:
+        """The company's sync bookmarks."""
+        return BookmarkRepository(self.conn, self.require_company(), self.clock)

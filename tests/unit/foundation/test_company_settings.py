@@ -1,0 +1,64 @@
+"""Company settings are validated on write with a message naming the setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapter import company_settings as cs
+from adapter.errors import InputError
+
+
+def test_defaults() -> None:
+    bank = cs.load("bank", None)
+    assert bank.model_dump() == {
+        "unknown_kid_policy": "voucher_inbox",
+        "allocation_order": ("fees", "interest", "principal"),
+        "write_off_limit": 1000,
+        "payment_type_id": None,
+    }
+
+
+def test_amounts_typed_in_kroner_stored_in_ore() -> None:
+    changed = cs.apply_changes({}, ["bank.write_off_limit=9,50"])
+    assert changed["bank"].model_dump()["write_off_limit"] == 950
+    assert cs.display("bank", "write_off_limit", 950) == "9,50 kr"
+
+
+def test_changes_merge_with_what_is_stored() -> None:
+    stored = {"bank": {"unknown_kid_policy": "ignore"}}
+    changed = cs.apply_changes(stored, ["bank.payment_type_id=3"])
+    assert changed["bank"].model_dump()["unknown_kid_policy"] == "ignore"
+    assert changed["bank"].model_dump()["payment_type_id"] == 3
+
+
+@pytest.mark.parametrize(
+    ("assignment", "where", "message"),
+    [
+        (
+            "bank.unknwon_kid_policy=ignore",
+            "setting 'bank.unknwon_kid_policy'",
+            "did you mean bank.unknown_kid_policy",
+        ),
+        ("nosuch=1", "setting 'nosuch'", "no such setting"),
+        (
+            "bank.unknown_kid_policy=sometimes",
+            "setting bank.unknown_kid_policy",
+            "'voucher_inbox', 'auto_book' or 'ignore'",
+        ),
+        ("bank.write_off_limit=ti kroner", "setting bank.write_off_limit", "is not an amount"),
+        ("bank.write_off_limit=500", "setting bank.write_off_limit", "between 0 and 100,00 kr"),
+        ("bank.allocation_order=fees,principal", "setting bank.allocation_order", "once each"),
+        ("schedule.dunning_hour=24", "setting schedule.dunning_hour", "less than or equal to 23"),
+        ("schedule.dunning_hour", "setting 'schedule.dunning_hour'", "expected name=value"),
+    ],
+)
+def test_wrong_settings_are_refused_naming_them(assignment: str, where: str, message: str) -> None:
+    with pytest.raises(InputError) as err:
+        cs.apply_changes({}, [assignment])
+    assert err.value.where == where
+    assert message in err.value.message
+
+
+def test_every_setting_is_described() -> None:
+    for name, _default, description in cs.describe():
+        assert description, f"{name} has no description"
