@@ -25,6 +25,8 @@ COMMAND_MODULES: list[str] = [
     "db",
     "company",
     "demo",
+    "runtime",
+    "work",
 ]
 
 

@@ -111,6 +111,12 @@ def sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh PostgreSQL database at head (for tests that need several processes)."""
+    yield from fresh_database_url("pg", request, tmp_path)
+
+
+@pytest.fixture
 def clock() -> FixedClock:
     """A clock standing at 2026-03-02 09:00 Oslo time (08:00 UTC)."""
     return FixedClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))

@@ -40,4 +40,6 @@ def insert_ignore(
     if not rows:
         return 0
     stmt = insert_on_conflict(conn, table).on_conflict_do_nothing(index_elements=list(key))
-    return sum(conn.execute(stmt, row).rowcount for row in rows)
+    pk = list(table.primary_key.columns)
+    stmt = stmt.returning(*pk)
+    return sum(conn.execute(stmt, row).first() is not None for row in rows)

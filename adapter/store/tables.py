@@ -304,3 +304,105 @@ bookmarks = Table(
     _ts("updated_at"),
     PrimaryKeyConstraint("company_id", "stream"),
 )
+
+# ------------------------------------------------------------------ runtime: jobs, outbox, inbox
+
+# Work for the workers. `lock_key` is unique among running jobs (one sync per company and
+# stream at a time); `dedupe_key` among waiting ones (no duplicate waiting job).
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", Integer, ForeignKey("companies.id", ondelete="CASCADE")),
+    Column("queue", String(40), nullable=False, server_default="default"),
+    Column("task", String(60), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(10), nullable=False, server_default="todo"),
+    Column("priority", Integer, nullable=False, server_default="0"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("max_attempts", Integer, nullable=False, server_default="5"),
+    _ts("run_after"),
+    Column("lease_owner", String(100)),
+    Column("leased_until", UtcDateTime()),
+    Column("lock_key", String(120)),
+    Column("dedupe_key", String(200)),
+    Column("last_error", Text),
+    _ts("created_at"),
+    Column("started_at", UtcDateTime()),
+    Column("finished_at", UtcDateTime()),
+    CheckConstraint("status in ('todo', 'doing', 'done', 'dead')", name="status"),
+    Index("ix_jobs_next", "status", "run_after"),
+    Index(
+        "uq_jobs_lock_doing",
+        "lock_key",
+        unique=True,
+        sqlite_where=text("status = 'doing'"),
+        postgresql_where=text("status = 'doing'"),
+    ),
+    Index(
+        "uq_jobs_dedupe_todo",
+        "dedupe_key",
+        unique=True,
+        sqlite_where=text("status = 'todo'"),
+        postgresql_where=text("status = 'todo'"),
+    ),
+)
+
+# Every write to a remote system, written in the transaction of the decision that caused it.
+# `sending`: a worker may have called the remote; if its lease runs out the outcome is
+# unknown and the next worker looks the effect up remotely before sending again.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _company_fk(),
+    Column("kind", String(60), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(10), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    _ts("run_after"),
+    Column("lease_owner", String(100)),
+    Column("leased_until", UtcDateTime()),
+    Column("last_error", Text),
+    Column("result", JSON),
+    _ts("created_at"),
+    Column("sent_at", UtcDateTime()),
+    CheckConstraint("status in ('pending', 'sending', 'unknown', 'sent', 'failed')", name="status"),
+    UniqueConstraint("idempotency_key"),
+    Index("ix_outbox_next", "status", "run_after"),
+    Index(None, "company_id", "status"),
+)
+
+# Webhooks as received: stored (deduplicated by event key) before they are answered.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _company_fk(),
+    Column("source", String(20), nullable=False),
+    Column("event_key", String(200), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("status", String(10), nullable=False, server_default="new"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    _ts("run_after"),
+    Column("lease_owner", String(100)),
+    Column("leased_until", UtcDateTime()),
+    Column("last_error", Text),
+    _ts("received_at"),
+    Column("handled_at", UtcDateTime()),
+    CheckConstraint("status in ('new', 'doing', 'done', 'dead')", name="status"),
+    UniqueConstraint("source", "event_key"),
+    Index("ix_inbox_next", "status", "run_after"),
+)
+
+# One row per (company, task, slot): a slot runs once even with two schedulers running.
+schedule_slots = Table(
+    "schedule_slots",
+    metadata,
+    Column("company_id", Integer, ForeignKey("companies.id", ondelete="CASCADE"), nullable=False),
+    Column("task", String(60), nullable=False),
+    Column("slot", String(40), nullable=False),
+    _ts("created_at"),
+    PrimaryKeyConstraint("company_id", "task", "slot"),
+)

@@ -24,6 +24,7 @@ from adapter.store.repositories.companies import CompanyRepository
 from adapter.store.repositories.connections import ConnectionRepository
 from adapter.store.repositories.customers import CustomerRepository
 from adapter.store.repositories.invoices import InvoiceRepository
+from adapter.store.repositories.runtime import JobRepository, OutboxRepository
 from adapter.store.repositories.settings import SettingsRepository
 
 
@@ -118,3 +119,13 @@ class UnitOfWork:
     def bookmarks(self) -> BookmarkRepository:
         """The company's sync bookmarks."""
         return BookmarkRepository(self.conn, self.require_company(), self.clock)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        """Sends to remote systems decided in this transaction."""
+        return OutboxRepository(self.conn, self.require_company(), self.clock)
+
+    @cached_property
+    def jobs(self) -> JobRepository:
+        """Jobs queued in this transaction."""
+        return JobRepository(self.conn, self.require_company(), self.clock)

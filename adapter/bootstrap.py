@@ -1,0 +1,30 @@
+"""Wiring for the long-running processes: one place that builds what workers and the web need."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from adapter.jobs.handlers import default_handlers
+from adapter.jobs.registry import WorkContext
+from adapter.jobs.worker import Worker
+from adapter.settings import AppSettings
+from adapter.store.database import Database
+from adapter.web.app import create_app
+from adapter.web.sources import SOURCES
+
+
+def work_context(db: Database, settings: AppSettings) -> WorkContext:
+    """The context every handler gets."""
+    from adapter.services.clients import Clients
+
+    return WorkContext(db=db, settings=settings, clients=Clients(db))
+
+
+def worker(db: Database, settings: AppSettings, **kwargs: object) -> Worker:
+    """A worker with every registered handler."""
+    return Worker(ctx=work_context(db, settings), handlers=default_handlers(), **kwargs)  # type: ignore[arg-type]
+
+
+def web_app(db: Database, settings: AppSettings) -> FastAPI:
+    """The web app with every registered webhook source (and pages, when installed)."""
+    return create_app(db, settings, sources=SOURCES)

@@ -1,0 +1,76 @@
+"""`kravflyt worker|scheduler|web|run`: the long-running processes."""
+
+from __future__ import annotations
+
+import threading
+
+import click
+import uvicorn
+
+from adapter import bootstrap
+from adapter.commands.context import database
+from adapter.jobs import scheduler as scheduling
+from adapter.jobs.handlers import TASKS
+from adapter.settings import get_settings
+
+
+@click.command()
+@click.option("--concurrency", default=2, show_default=True, help="Threads taking work.")
+@click.option(
+    "--poll", default=0.5, show_default=True, help="Seconds to wait when there is no work."
+)
+def worker(concurrency: int, poll: float) -> None:
+    """Run jobs, outbox sends and webhook handling until SIGTERM (finishes the work in hand)."""
+    bootstrap.worker(database(), get_settings()).serve(concurrency, poll_s=poll)
+
+
+@click.command()
+@click.option("--every", default=30.0, show_default=True, help="Seconds between ticks.")
+@click.option("--once", is_flag=True, help="Queue what is due now and exit.")
+def scheduler(every: float, once: bool) -> None:
+    """Queue each company's scheduled work: sync, bank pick-up, nightly dunning, Kravia poll."""
+    db = database()
+    if once:
+        click.echo(f"{scheduling.tick(db, TASKS)} jobs queued")
+        return
+    scheduling.serve(db, lambda: TASKS, every_s=every)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+def web(host: str, port: int) -> None:
+    """Serve the web app: webhooks, /healthz, /metrics, the accountant pages and API."""
+    uvicorn.run(
+        bootstrap.web_app(database(), get_settings()), host=host, port=port, log_level="warning"
+    )
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--concurrency", default=2, show_default=True, help="Worker threads.")
+def run(host: str, port: int, concurrency: int) -> None:
+    """Web, worker and scheduler in one process (a small installation)."""
+    db, settings = database(), get_settings()
+    work = bootstrap.worker(db, settings)
+    stop = work.stop
+    threads = [
+        threading.Thread(
+            target=work.serve, args=(concurrency,), kwargs={"install_signals": False}, daemon=True
+        ),
+        threading.Thread(
+            target=scheduling.serve, args=(db, lambda: TASKS), kwargs={"stop": stop}, daemon=True
+        ),
+    ]
+    for t in threads:
+        t.start()
+    try:
+        uvicorn.run(bootstrap.web_app(db, settings), host=host, port=port, log_level="warning")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+
+
+commands = [worker, scheduler, web, run]

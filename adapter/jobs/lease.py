@@ -1,0 +1,126 @@
+"""Leases on work rows (jobs, outbox, inbox): take one, finish it, give it back.
+
+A row is taken by moving it to its "doing" status with an owner and an expiry, in one short
+transaction: `FOR UPDATE SKIP LOCKED` on PostgreSQL (workers skip each other's rows), the
+single writer on SQLite (`BEGIN IMMEDIATE`). A row whose lease expired (its worker died) is
+taken again; for the outbox that means the outcome of the last try is unknown.
+Every finishing update checks the owner, so a worker that lost its lease changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, Table, and_, exists, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from adapter.store.tables import jobs
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A row taken by a worker: its values as they were, and how it was found."""
+
+    table: Table
+    row: Any
+    owner: str
+    was_stalled: bool  # taken from a worker whose lease ran out
+
+    @property
+    def id(self) -> int:
+        """The row's id."""
+        return int(self.row.id)
+
+
+@dataclass(frozen=True)
+class Queue:
+    """How a table is leased: which statuses wait, which one means taken."""
+
+    table: Table
+    ready: tuple[str, ...]
+    doing: str
+
+
+JOBS = Queue(jobs, ready=("todo",), doing="doing")
+
+
+def take(
+    engine: Engine, queue: Queue, *, owner: str, now: datetime, lease: timedelta
+) -> Lease | None:
+    """Lease the next row that is due, or None when there is none (or another worker won)."""
+    t = queue.table
+    due = and_(t.c.status.in_(queue.ready), t.c.run_after <= now)
+    stalled = and_(t.c.status == queue.doing, t.c.leased_until < now)
+    q = select(t).where(or_(due, stalled))
+    if t is jobs:
+        # A job whose lock key is held by a running job waits; the stalled holder goes first.
+        other = jobs.alias("running")
+        held = exists().where(
+            other.c.lock_key == jobs.c.lock_key, other.c.status == "doing", other.c.id != jobs.c.id
+        )
+        q = q.where(or_(jobs.c.lock_key.is_(None), ~held)).order_by(jobs.c.priority.desc())
+    q = q.order_by(t.c.run_after, t.c.id).limit(1).with_for_update(skip_locked=True)
+    try:
+        with engine.begin() as conn:
+            row = conn.execute(q).first()
+            if row is None:
+                return None
+            started = {"started_at": now} if "started_at" in t.c else {}
+            conn.execute(
+                update(t)
+                .where(t.c.id == row.id)
+                .values(
+                    status=queue.doing,
+                    lease_owner=owner,
+                    leased_until=now + lease,
+                    attempts=row.attempts + 1,
+                    **started,
+                )
+            )
+    except IntegrityError:
+        return None  # another worker took a job with the same lock key at the same moment
+    except OperationalError as exc:
+        if "locked" in str(exc).lower():  # SQLite busy beyond its timeout: try again later
+            return None
+        raise
+    return Lease(table=t, row=row, owner=owner, was_stalled=row.status == queue.doing)
+
+
+def finish(engine: Engine, lease: Lease, **values: Any) -> bool:
+    """Set `values` on the leased row if this worker still owns it; False when it lost it."""
+    t = lease.table
+    with engine.begin() as conn:
+        changed = conn.execute(
+            update(t)
+            .where(t.c.id == lease.id, t.c.lease_owner == lease.owner)
+            .values(lease_owner=None, leased_until=None, **values)
+        ).rowcount
+    return bool(changed)
+
+
+def extend(engine: Engine, lease: Lease, *, until: datetime) -> bool:
+    """Keep a long-running lease alive (a sync calls this page by page)."""
+    t = lease.table
+    with engine.begin() as conn:
+        return bool(
+            conn.execute(
+                update(t)
+                .where(t.c.id == lease.id, t.c.lease_owner == lease.owner)
+                .values(leased_until=until)
+            ).rowcount
+        )
+
+
+def release_all(engine: Engine, queue: Queue, *, owner: str, ready_status: str) -> int:
+    """Give back every row `owner` holds (a worker stopping cleanly); returns how many."""
+    t = queue.table
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                update(t)
+                .where(t.c.lease_owner == owner, t.c.status == queue.doing)
+                .values(status=ready_status, lease_owner=None, leased_until=None)
+            ).rowcount
+        )

@@ -1,0 +1,55 @@
+"""What workers know how to do: tasks (jobs), senders (outbox) and webhook handlers (inbox).
+
+Features register their handlers in `adapter/jobs/handlers.py`; this module only defines
+the shapes and the context handlers get.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+from adapter.settings import AppSettings
+from adapter.store.database import Database
+
+
+@dataclass
+class WorkContext:
+    """What a handler gets: the database (with its clock), settings, remote clients,
+    and a heartbeat that keeps a long job's lease alive."""
+
+    db: Database
+    settings: AppSettings
+    clients: Any  # adapter.services.clients.Clients: builds remote clients from stored connections
+    heartbeat: Callable[[], object] = field(default=lambda: None)
+
+    def lease_for(self, seconds: int) -> timedelta:
+        """A lease length."""
+        return timedelta(seconds=seconds)
+
+
+Task = Callable[[WorkContext, int | None, dict[str, Any]], None]
+WebhookHandler = Callable[[WorkContext, int, dict[str, Any]], None]
+
+
+class Sender(Protocol):
+    """Sends one kind of outbox row to a remote system, exactly once.
+
+    `send` performs the write and returns what the remote answered (ids to keep);
+    `lookup` finds the effect of an earlier try whose outcome is unknown (None: not there,
+    so it is safe to send); `record` stores the result in our own tables, in the same
+    transaction that marks the row sent.
+    """
+
+    def send(self, ctx: WorkContext, company_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+        """Perform the remote write."""
+
+    def lookup(
+        self, ctx: WorkContext, company_id: int, payload: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The remote effect of an earlier try, if it exists."""
+
+    def record(self, uow: Any, payload: dict[str, Any], result: dict[str, Any]) -> None:
+        """Store what was sent in our tables (uow is open; the caller commits)."""

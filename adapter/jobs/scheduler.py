@@ -1,0 +1,117 @@
+"""The scheduler: turns each company's schedule settings into jobs, once per slot.
+
+A slot is a name for one run ("2026-03-02T02" for the nightly dunning run, "29546280" for the
+15-minute sync whose slot number that is). It is inserted into `schedule_slots` together with
+its job; a second scheduler inserting the same slot gets a conflict and adds nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from adapter import company_settings
+from adapter.clock import OSLO
+from adapter.company_settings import ScheduleSettings
+from adapter.log import get_logger
+from adapter.store.database import Database
+from adapter.store.repositories.runtime import JobRepository
+from adapter.store.tables import companies, schedule_slots
+from adapter.store.tables import company_settings as settings_table
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A job a schedule wants for a slot."""
+
+    task: str
+    slot: str
+    lock_key: str
+
+
+def _interval_slot(now: datetime, minutes: int) -> str:
+    return str(int(now.timestamp() // (minutes * 60)))
+
+
+def planned_for(
+    company_id: int, schedule: ScheduleSettings, now: datetime, tasks: Iterable[str]
+) -> list[Planned]:
+    """The slots due at `now` for a company, for the tasks this installation can run."""
+    if not schedule.enabled:
+        return []
+    local = now.astimezone(OSLO)
+    wanted = {
+        "tripletex.sync": _interval_slot(now, schedule.sync_every_minutes),
+        "bank.pickup": _interval_slot(now, schedule.bank_pickup_every_minutes),
+        "kravia.poll": _interval_slot(now, schedule.kravia_poll_every_minutes),
+    }
+    if local.hour >= schedule.dunning_hour:
+        wanted["dunning.run"] = local.date().isoformat()
+    known = set(tasks)
+    return [
+        Planned(task=task, slot=slot, lock_key=f"{task}:{company_id}")
+        for task, slot in wanted.items()
+        if task in known
+    ]
+
+
+def tick(db: Database, tasks: Iterable[str]) -> int:
+    """Queue every due slot of every company; returns how many jobs were queued."""
+    now = db.clock.now()
+    tasks = list(tasks)
+    queued = 0
+    with db.engine.connect() as conn:
+        company_ids = [r.id for r in conn.execute(select(companies.c.id))]
+        stored = {
+            r.company_id: r.value
+            for r in conn.execute(
+                select(settings_table.c.company_id, settings_table.c.value).where(
+                    settings_table.c.section == "schedule"
+                )
+            )
+        }
+    for company_id in company_ids:
+        schedule = company_settings.load("schedule", stored.get(company_id))
+        assert isinstance(schedule, ScheduleSettings)
+        for plan in planned_for(company_id, schedule, now, tasks):
+            try:
+                with db.engine.begin() as conn:
+                    conn.execute(
+                        insert(schedule_slots).values(
+                            company_id=company_id, task=plan.task, slot=plan.slot, created_at=now
+                        )
+                    )
+                    # A job of the same task still waiting does this slot's work too.
+                    queued += JobRepository(conn, company_id, db.clock).defer(
+                        plan.task,
+                        {"slot": plan.slot},
+                        dedupe_key=plan.lock_key,
+                        lock_key=plan.lock_key,
+                    )
+            except IntegrityError:
+                continue  # this slot was queued already (by us earlier, or another scheduler)
+    if queued:
+        log.info("scheduled", jobs=queued)
+    return queued
+
+
+def serve(
+    db: Database,
+    tasks: Callable[[], Iterable[str]],
+    *,
+    every_s: float = 30.0,
+    stop: threading.Event | None = None,
+) -> None:
+    """Tick every `every_s` seconds until `stop` is set."""
+    stop = stop or threading.Event()
+    log.info("scheduler started", every_s=every_s)
+    while not stop.is_set():
+        tick(db, tasks())
+        stop.wait(every_s)

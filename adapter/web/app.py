@@ -1,0 +1,98 @@
+"""The FastAPI app: webhook receivers, health, metrics (and the accountant pages and API,
+mounted by `adapter.web.pages` when present)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from adapter.jobs.inbox import BatchWriter
+from adapter.settings import AppSettings
+from adapter.store.database import Database
+from adapter.web.intake import SecretCache, WebhookSource, error, receive
+from adapter.web.metrics import Metrics
+
+_WEBHOOK_RESPONSES: dict[int | str, dict[str, object]] = {
+    202: {"description": "Stored; it will be handled by a worker."},
+    400: {"description": "The body is not JSON."},
+    401: {"description": "Missing or wrong authentication or signature."},
+    404: {"description": "Unknown remote, or the company has no such connection."},
+    413: {"description": "The body is too large."},
+    422: {"description": "The body is not a webhook of this remote."},
+}
+
+
+def create_app(
+    db: Database, settings: AppSettings, *, sources: Mapping[str, WebhookSource]
+) -> FastAPI:
+    """The web application, bound to one database."""
+    writer = BatchWriter(db.engine, db.clock)
+    secrets = SecretCache(db)
+    metrics = Metrics(db)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await writer.start()
+        try:
+            yield
+        finally:
+            await writer.stop()
+
+    app = FastAPI(title="Kravflyt", version="0.1.0", lifespan=lifespan)
+    app.state.db, app.state.settings, app.state.writer, app.state.metrics = (
+        db,
+        settings,
+        writer,
+        metrics,
+    )
+
+    @app.post(
+        "/webhooks/{source}/{company_id}",
+        status_code=202,
+        responses=_WEBHOOK_RESPONSES,
+        tags=["webhooks"],
+    )
+    async def webhook(source: str, company_id: int, request: Request) -> JSONResponse:
+        """Receive a webhook from Tripletex or Kravia for one company."""
+        remote = sources.get(source)
+        if remote is None:
+            metrics.webhook(source, 404)
+            return error(404, f"unknown webhook source {source!r}")
+        return await receive(
+            request,
+            source=remote,
+            company_id=company_id,
+            secrets=secrets,
+            writer=writer,
+            on_result=metrics.webhook,
+        )
+
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        responses={503: {"description": "The database is unreachable."}},
+    )
+    def healthz() -> JSONResponse:
+        """Whether the app and its database answer."""
+        try:
+            with db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy
+            return JSONResponse(
+                {"status": "unhealthy", "database": type(exc).__name__}, status_code=503
+            )
+        return JSONResponse({"status": "ok", "database": db.dialect})
+
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    def prometheus() -> PlainTextResponse:
+        """Prometheus metrics."""
+        return PlainTextResponse(
+            generate_latest(metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST
+        )
+
+    return app

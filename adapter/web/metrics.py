@@ -1,0 +1,98 @@
+"""Prometheus metrics: jobs by state, outbox lag, sync durations (read from the database on
+each scrape, so every worker process counts) and webhook counts (this web process)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from adapter.store.database import Database
+from adapter.store.tables import inbox, jobs, outbox
+
+
+class StoreCollector(Collector):
+    """Reads the work tables when scraped."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def collect(self) -> Iterator[Metric]:
+        """One scrape."""
+        now = self.db.clock.now()
+        by_state = GaugeMetricFamily(
+            "kravflyt_jobs", "Jobs by task and status", labels=["task", "status"]
+        )
+        out = GaugeMetricFamily(
+            "kravflyt_outbox", "Outbox rows by kind and status", labels=["kind", "status"]
+        )
+        backlog = GaugeMetricFamily(
+            "kravflyt_inbox", "Inbox rows by source and status", labels=["source", "status"]
+        )
+        lag = GaugeMetricFamily(
+            "kravflyt_outbox_lag_seconds", "Age of the oldest unsent outbox row"
+        )
+        sync = GaugeMetricFamily(
+            "kravflyt_last_sync_duration_seconds",
+            "Duration of the last finished sync job",
+            labels=["company_id"],
+        )
+        with self.db.engine.connect() as conn:
+            for task, status, n in conn.execute(
+                select(jobs.c.task, jobs.c.status, func.count()).group_by(
+                    jobs.c.task, jobs.c.status
+                )
+            ):
+                by_state.add_metric([task, status], n)
+            for kind, status, n in conn.execute(
+                select(outbox.c.kind, outbox.c.status, func.count()).group_by(
+                    outbox.c.kind, outbox.c.status
+                )
+            ):
+                out.add_metric([kind, status], n)
+            for source, status, n in conn.execute(
+                select(inbox.c.source, inbox.c.status, func.count()).group_by(
+                    inbox.c.source, inbox.c.status
+                )
+            ):
+                backlog.add_metric([source, status], n)
+            oldest = conn.execute(
+                select(func.min(outbox.c.created_at)).where(
+                    outbox.c.status.in_(("pending", "sending", "unknown"))
+                )
+            ).scalar()
+            lag.add_metric([], (now - oldest).total_seconds() if oldest else 0.0)
+            last = (
+                select(jobs.c.company_id, jobs.c.started_at, jobs.c.finished_at)
+                .where(jobs.c.task == "tripletex.sync", jobs.c.status == "done")
+                .order_by(jobs.c.finished_at.desc())
+                .limit(50)
+            )
+            seen: set[int] = set()
+            for company_id, started, finished in conn.execute(last):
+                if company_id in seen or started is None or finished is None:
+                    continue
+                seen.add(company_id)
+                sync.add_metric([str(company_id)], (finished - started).total_seconds())
+        yield from (by_state, out, backlog, lag, sync)
+
+
+class Metrics:
+    """The web process's registry."""
+
+    def __init__(self, db: Database):
+        self.registry = CollectorRegistry()
+        self.registry.register(StoreCollector(db))
+        self.webhooks = Counter(
+            "kravflyt_webhooks",
+            "Webhook deliveries by source and answer",
+            ["source", "status"],
+            registry=self.registry,
+        )
+
+    def webhook(self, source: str, status: int) -> None:
+        """Count one delivery."""
+        self.webhooks.labels(source=source, status=str(status)).inc()

@@ -1,0 +1,79 @@
+"""Webhooks stored once and handled later; schedule slots run once even with two schedulers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from adapter.jobs import scheduler
+from adapter.jobs.inbox import InboxEvent, event_key, store_events
+from adapter.store.tables import inbox, jobs, schedule_slots
+
+
+def test_events_stored_once_then_handled_after_workers_start(
+    db, company_id, make_worker, clock
+) -> None:
+    events = [
+        InboxEvent(company_id, "test", event_key(company_id, f"body{i}".encode()), {"n": i})
+        for i in range(50)
+    ]
+    assert store_events(db.engine, clock, events) == 50
+    assert store_events(db.engine, clock, events[:10]) == 0  # redelivery: nothing new
+    handled: list[int] = []
+    assert (
+        make_worker(
+            webhooks={"test": lambda ctx, cid, body: handled.append(body["n"])}
+        ).run_until_idle()
+        == 50
+    )
+    assert sorted(handled) == list(range(50))
+    with db.engine.connect() as conn:
+        assert {r.status for r in conn.execute(select(inbox))} == {"done"}
+
+
+def test_failing_handler_retried_then_dead(db, company_id, make_worker, clock) -> None:
+    store_events(db.engine, clock, [InboxEvent(company_id, "test", "k", {"n": 1})])
+
+    def broken(ctx, cid, body):
+        raise KeyError("value")
+
+    worker = make_worker(webhooks={"test": broken}, max_inbox_attempts=2)
+    worker.run_until_idle()
+    clock.instant += timedelta(minutes=1)
+    worker.run_until_idle()
+    with db.engine.connect() as conn:
+        row = conn.execute(select(inbox)).one()
+    assert (row.status, row.attempts, row.last_error) == ("dead", 2, "KeyError: 'value'")
+
+
+def test_each_slot_queued_once(db, company_id, clock) -> None:
+    clock.instant = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # 02:30 in Oslo
+    tasks = ["tripletex.sync", "dunning.run", "bank.pickup"]
+    assert scheduler.tick(db, tasks) == 3
+    assert scheduler.tick(db, tasks) == 0  # a second scheduler at the same moment
+    clock.instant += timedelta(minutes=5)  # the 5-minute bank slot turns over ...
+    assert scheduler.tick(db, tasks) == 0  # ... but the last pick-up still waits: no second one
+    with db.engine.begin() as conn:
+        conn.execute(update(jobs).values(status="done"))
+    clock.instant += timedelta(minutes=5)
+    assert scheduler.tick(db, tasks) == 1
+    with db.engine.connect() as conn:
+        slots = sorted((r.task, r.slot) for r in conn.execute(select(schedule_slots)))
+        queued = sorted(r.task for r in conn.execute(select(jobs)))
+    assert ("dunning.run", "2026-03-02") in slots
+    assert queued == ["bank.pickup", "bank.pickup", "dunning.run", "tripletex.sync"]
+
+
+def test_nightly_run_waits_for_its_hour_and_disabled_companies_get_nothing(
+    db, company_id, clock
+) -> None:
+    clock.instant = datetime(2026, 3, 2, 0, 30, tzinfo=UTC)  # 01:30 in Oslo, before 02:00
+    assert scheduler.tick(db, ["dunning.run"]) == 0
+    clock.instant = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 02:00 Oslo
+    assert scheduler.tick(db, ["dunning.run"]) == 1
+    from adapter.services.companies import set_settings
+
+    set_settings(db.uow(company_id), ["schedule.enabled=false"], actor="test")
+    clock.instant += timedelta(days=1)
+    assert scheduler.tick(db, ["dunning.run"]) == 0
