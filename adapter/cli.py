@@ -27,6 +27,7 @@ COMMAND_MODULES: list[str] = [
     "demo",
     "runtime",
     "work",
+    "tripletex",
 ]
 
 

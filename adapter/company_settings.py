@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
@@ -95,9 +95,33 @@ class ScheduleSettings(Section):
     )
 
 
+class TripletexSettings(Section):
+    """How the company's Tripletex ledger is read and written."""
+
+    history_days: int = Field(
+        1100,
+        ge=30,
+        le=3700,
+        description="How far back (days of invoice date) a full sync reads invoices.",
+    )
+    rescan_every_days: int = Field(
+        1,
+        ge=1,
+        le=30,
+        description="Every N days a sync rescans every invoice window (cheap: unchanged pages "
+        "answer 304) to catch what the incremental pass cannot see.",
+    )
+    reminder_dispatch: Literal["API", "EMAIL", "OWN_PRINTER", "NETS_PRINT"] = Field(
+        "API",
+        description="How Tripletex sends reminders created through it (:createReminder dispatchTypes): API "
+        "creates them without sending.",
+    )
+
+
 SECTIONS: dict[str, type[Section]] = {
     "bank": BankSettings,
     "schedule": ScheduleSettings,
+    "tripletex": TripletexSettings,
 }
 
 
@@ -136,6 +160,14 @@ def describe() -> list[tuple[str, str, str]]:
 def load(section: str, stored: dict[str, Any] | None) -> Section:
     """A section's effective values: the stored ones over the defaults."""
     return SECTIONS[section].model_validate(stored or {})
+
+
+S = TypeVar("S", bound=Section)
+
+
+def effective(model: type[S], stored: dict[str, Any] | None) -> S:
+    """A section's effective values, typed as its model."""
+    return model.model_validate(stored or {})
 
 
 def _parse_name(name: str) -> tuple[str, str]:

@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
-from adapter.jobs.registry import Sender, Task, WebhookHandler
-from adapter.jobs.worker import Handlers
+from typing import Any
 
-TASKS: dict[str, Task] = {}
+from adapter.jobs.registry import Sender, Task, WebhookHandler, WorkContext
+from adapter.jobs.worker import Handlers
+from adapter.services import tripletex_sync
+from connectors.tripletex import webhooks as tripletex_webhooks
+
+
+def _tripletex_sync(ctx: WorkContext, company_id: int | None, payload: dict[str, Any]) -> None:
+    assert company_id is not None
+    tripletex_sync.sync_company(
+        ctx.db,
+        ctx.clients.tripletex(company_id),
+        company_id,
+        mode=payload.get("mode", "auto"),
+        heartbeat=ctx.heartbeat,
+    )
+
+
+def _tripletex_webhook(ctx: WorkContext, company_id: int, body: dict[str, Any]) -> None:
+    target = tripletex_webhooks.refetch(body)
+    if target.deleted:
+        return  # a deleted customer keeps its claims; the next full sync sees it as gone
+    tripletex_sync.refetch(
+        ctx.db, ctx.clients.tripletex(company_id), company_id, target.kind, target.id
+    )
+
+
+TASKS: dict[str, Task] = {
+    "tripletex.sync": _tripletex_sync,
+}
 SENDERS: dict[str, Sender] = {}
-WEBHOOKS: dict[str, WebhookHandler] = {}
+WEBHOOKS: dict[str, WebhookHandler] = {
+    "tripletex": _tripletex_webhook,
+}
 
 
 def default_handlers() -> Handlers:

@@ -156,6 +156,9 @@ invoices = Table(
     Column("currency", String(3), nullable=False, server_default="NOK"),
     Column("amount_ore", BigInteger, nullable=False),
     Column("outstanding_ore", BigInteger, nullable=False),
+    # What the ledger says is outstanding (Tripletex's amountOutstanding), for reconciliation;
+    # `outstanding_ore` is our own view: amount less credit notes and allocated payments.
+    Column("ledger_outstanding_ore", BigInteger),
     Column("is_credit_note", Boolean, nullable=False, server_default=text("false")),
     Column("credit_note_for_id", Integer, ForeignKey("invoices.id")),
     Column("department", String(100)),
@@ -251,10 +254,14 @@ payments = Table(
     Column("match_method", String(40)),
     Column("unmatched_reason", String(40)),
     Column("customer_id", Integer, ForeignKey("customers.id")),
+    # The ledger's posting for this payment once Tripletex has it (ours after :payment, or
+    # the posting a ledger-side payment was read from): keeps a payment from counting twice.
+    Column("ledger_ref", String(40)),
     _ts("created_at"),
     CheckConstraint("status in ('matched', 'unmatched', 'on_account', 'ignored')", name="status"),
     UniqueConstraint("company_id", "natural_key"),
     Index(None, "company_id", "status"),
+    Index(None, "company_id", "ledger_ref"),
 )
 
 allocations = Table(
@@ -265,6 +272,8 @@ allocations = Table(
     Column("payment_id", Integer, ForeignKey("payments.id")),
     Column("invoice_id", Integer, ForeignKey("invoices.id")),
     Column("customer_id", Integer, ForeignKey("customers.id")),
+    # A credit note reducing an invoice is an allocation without a payment.
+    Column("credit_note_id", Integer, ForeignKey("invoices.id")),
     Column("kind", String(20), nullable=False),
     Column("amount_ore", BigInteger, nullable=False),
     Column("allocated_on", Date, nullable=False),

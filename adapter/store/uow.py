@@ -24,6 +24,7 @@ from adapter.store.repositories.companies import CompanyRepository
 from adapter.store.repositories.connections import ConnectionRepository
 from adapter.store.repositories.customers import CustomerRepository
 from adapter.store.repositories.invoices import InvoiceRepository
+from adapter.store.repositories.payments import PaymentRepository
 from adapter.store.repositories.runtime import JobRepository, OutboxRepository
 from adapter.store.repositories.settings import SettingsRepository
 
@@ -129,3 +130,8 @@ class UnitOfWork:
     def jobs(self) -> JobRepository:
         """Jobs queued in this transaction."""
         return JobRepository(self.conn, self.require_company(), self.clock)
+
+    @cached_property
+    def payments(self) -> PaymentRepository:
+        """The company's payments and allocations."""
+        return PaymentRepository(self.conn, self.require_company(), self.clock)

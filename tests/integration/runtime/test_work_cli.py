@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import time_machine
-
 from sqlalchemy import select
 
 from adapter.store.tables import outbox

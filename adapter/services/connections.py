@@ -1,0 +1,105 @@
+"""Connecting a company to Tripletex (and its webhooks): store the connection, check it works."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+
+import httpx
+
+from adapter.errors import InputError
+from adapter.services.clients import Clients, tripletex_client
+from adapter.store.database import Database
+from connectors.errors import ConnectorError
+from connectors.tripletex.webhooks import SUBSCRIBED_EVENTS
+
+
+def _check_url(url: str, where: str) -> str:
+    url = url.rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise InputError(where, f"{url!r} is not an http(s) URL")
+    return url
+
+
+def connect_tripletex(
+    db: Database,
+    company_id: int,
+    *,
+    base_url: str,
+    consumer_token: str,
+    employee_token: str,
+    client_company_id: int | None,
+    actor: str,
+    http: Callable[[str], httpx.Client] | None = None,
+) -> None:
+    """Check the tokens by creating a session, then store them (sealed) for the company."""
+    base_url = _check_url(base_url, "--base-url")
+    config = {"base_url": base_url, "client_company_id": client_company_id}
+    tokens = {"consumer_token": consumer_token, "employee_token": employee_token}
+    with db.uow(company_id, read_only=True) as uow:
+        uow.companies.get(company_id)
+    make_http = http or (lambda url: httpx.Client(base_url=url, timeout=30))
+    client = tripletex_client(make_http(base_url), config, tokens, db, sleep=lambda _s: None)
+    try:
+        client.create_session()
+    except ConnectorError as exc:
+        raise InputError("tripletex connection", f"the tokens were refused: {exc}") from exc
+    except httpx.HTTPError as exc:
+        raise InputError("--base-url", f"cannot reach {base_url}: {exc}") from exc
+    with db.uow(company_id) as uow:
+        try:
+            old = uow.connections.get("tripletex").secrets
+        except LookupError:
+            old = {}
+        uow.connections.put("tripletex", config, {**old, **tokens}, checked=True)
+        uow.audit.record(
+            actor=actor,
+            action="connection.tripletex",
+            subject=("company", company_id),
+            message=f"connected to Tripletex at {base_url}"
+            + (
+                f" as accountant for client company {client_company_id}"
+                if client_company_id
+                else ""
+            ),
+        )
+        uow.commit()
+
+
+def subscribe_tripletex(
+    db: Database, clients: Clients, company_id: int, *, url: str, actor: str
+) -> list[str]:
+    """Subscribe our webhook endpoint to the invoice and customer events Tripletex offers,
+    with an Authorization header value we generate and store. Returns the events."""
+    base = _check_url(url, "--url")
+    target = base if "/webhooks/" in base else f"{base}/webhooks/tripletex/{company_id}"
+    client = clients.tripletex(company_id)
+    offered = set(client.event_types())
+    events = [e for e in SUBSCRIBED_EVENTS if e in offered]
+    auth_value = "Bearer " + secrets.token_urlsafe(32)
+    existing = {s.event: s.id for s in client.subscriptions() if s.target_url == target}
+    # Store the new secret first: a delivery that arrives before we finish must already pass.
+    with db.uow(company_id) as uow:
+        conn = uow.connections.get("tripletex")
+        previous = conn.secrets.get("webhook_auth")
+        uow.connections.put(
+            "tripletex",
+            {**conn.config, "webhook_url": target},
+            {**conn.secrets, "webhook_auth": auth_value, "webhook_auth_previous": previous},
+            checked=True,
+        )
+        uow.commit()
+    for event in events:
+        if event in existing:
+            client.unsubscribe(existing[event])
+        client.subscribe(event, target, auth_header_value=auth_value)
+    with db.uow(company_id) as uow:
+        uow.audit.record(
+            actor=actor,
+            action="connection.tripletex.subscribe",
+            subject=("company", company_id),
+            message=f"Tripletex webhooks {', '.join(events)} sent to {target}",
+        )
+        uow.commit()
+    clients.forget(company_id)
+    return events

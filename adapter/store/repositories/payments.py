@@ -1,0 +1,239 @@
+"""Payments and their allocations; an invoice's own outstanding amount follows from them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Row, and_, case, func, insert, select, update
+
+from adapter.domain import Allocation, AllocationKind, MatchStatus, Money, Payment
+from adapter.errors import NotFoundError
+from adapter.store.repositories.base import CompanyScoped
+from adapter.store.sql import insert_on_conflict
+from adapter.store.tables import allocations, invoices, payments
+
+
+def payment_from_row(row: Row[Any]) -> Payment:
+    """A domain `Payment` from a `payments` row."""
+    return Payment(
+        id=row.id,
+        company_id=row.company_id,
+        natural_key=row.natural_key,
+        source=row.source,
+        amount=Money(row.amount_ore),
+        payment_date=row.payment_date,
+        kid=row.kid,
+        message=row.message,
+        payer_account=row.payer_account,
+        payer_name=row.payer_name,
+        bank_reference=row.bank_reference,
+        is_credit_note=row.is_credit_note,
+        status=MatchStatus(row.status),
+        match_method=row.match_method,
+        unmatched_reason=row.unmatched_reason,
+        customer_id=row.customer_id,
+    )
+
+
+class PaymentRepository(CompanyScoped):
+    """Reads and writes one company's payments and allocations."""
+
+    def add(
+        self,
+        payment: Payment,
+        *,
+        bank_file_id: int | None = None,
+        ledger_ref: str | None = None,
+        currency: str = "NOK",
+    ) -> int | None:
+        """Store a payment; None when one with the same natural key exists (stored once)."""
+        stmt = (
+            insert_on_conflict(self.conn, payments)
+            .values(
+                company_id=self.company_id,
+                natural_key=payment.natural_key,
+                source=payment.source,
+                bank_file_id=bank_file_id,
+                amount_ore=payment.amount.ore,
+                currency=currency,
+                payment_date=payment.payment_date,
+                kid=payment.kid,
+                message=payment.message,
+                payer_account=payment.payer_account,
+                payer_name=payment.payer_name,
+                bank_reference=payment.bank_reference,
+                is_credit_note=payment.is_credit_note,
+                status=payment.status.value,
+                match_method=payment.match_method,
+                unmatched_reason=payment.unmatched_reason,
+                customer_id=payment.customer_id,
+                ledger_ref=ledger_ref,
+                created_at=self.clock.now(),
+            )
+            .on_conflict_do_nothing(index_elements=["company_id", "natural_key"])
+            .returning(payments.c.id)
+        )
+        row = self.conn.execute(stmt).first()
+        return int(row.id) if row else None
+
+    def get(self, payment_id: int) -> Payment:
+        """One payment of this company."""
+        row = self.conn.execute(
+            select(payments).where(
+                payments.c.company_id == self.company_id, payments.c.id == payment_id
+            )
+        ).first()
+        if row is None:
+            raise NotFoundError(f"payment {payment_id} not found in company {self.company_id}")
+        return payment_from_row(row)
+
+    def recent(self, *, status: str | None = None, limit: int = 500) -> list[Payment]:
+        """Payments, newest first, optionally by match status."""
+        q = select(payments).where(payments.c.company_id == self.company_id)
+        if status:
+            q = q.where(payments.c.status == status)
+        return [
+            payment_from_row(r)
+            for r in self.conn.execute(q.order_by(payments.c.id.desc()).limit(limit))
+        ]
+
+    def set_match(self, payment_id: int, **values: Any) -> None:
+        """Change a payment's match fields (status, match_method, unmatched_reason, customer_id, ledger_ref)."""
+        self.conn.execute(
+            update(payments)
+            .where(payments.c.company_id == self.company_id, payments.c.id == payment_id)
+            .values(**values)
+        )
+
+    def known_ledger_refs(self, refs: Iterable[str]) -> set[str]:
+        """Which ledger postings are already a payment of ours."""
+        refs = list(refs)
+        if not refs:
+            return set()
+        rows = self.conn.execute(
+            select(payments.c.ledger_ref).where(
+                payments.c.company_id == self.company_id, payments.c.ledger_ref.in_(refs)
+            )
+        )
+        return {r.ledger_ref for r in rows}
+
+    def own_unlinked(self, invoice_id: int, on: date, amount_ore: int) -> int | None:
+        """A payment of ours allocated to this invoice with this date and total, not yet tied to a
+        ledger posting: the posting Tripletex made for our `:payment`."""
+        total = func.sum(allocations.c.amount_ore)
+        q = (
+            select(payments.c.id)
+            .join(allocations, allocations.c.payment_id == payments.c.id)
+            .where(
+                payments.c.company_id == self.company_id,
+                payments.c.ledger_ref.is_(None),
+                payments.c.source != "tripletex",
+                payments.c.payment_date == on,
+                allocations.c.invoice_id == invoice_id,
+                allocations.c.kind.in_(("principal", "fee", "interest")),
+            )
+            .group_by(payments.c.id)
+            .having(total == amount_ore)
+            .order_by(payments.c.id)
+            .limit(1)
+        )
+        row = self.conn.execute(q).first()
+        return int(row.id) if row else None
+
+    def allocate(self, allocation: Allocation) -> None:
+        """Record one allocation (the caller keeps the invoice's outstanding in step)."""
+        self.conn.execute(
+            insert(allocations).values(
+                company_id=self.company_id,
+                payment_id=allocation.payment_id,
+                invoice_id=allocation.invoice_id,
+                kind=allocation.kind.value,
+                amount_ore=allocation.amount.ore,
+                allocated_on=allocation.allocated_on,
+                order_used=allocation.order_used,
+                actor=allocation.actor,
+                created_at=self.clock.now(),
+            )
+        )
+
+    def allocate_credit_note(
+        self, invoice_id: int, credit_note_id: int, amount_ore: int, on: date
+    ) -> bool:
+        """Reduce an invoice by a credit note, once; False when already done."""
+        exists = self.conn.execute(
+            select(allocations.c.id).where(
+                allocations.c.company_id == self.company_id,
+                allocations.c.credit_note_id == credit_note_id,
+            )
+        ).first()
+        if exists:
+            return False
+        self.conn.execute(
+            insert(allocations).values(
+                company_id=self.company_id,
+                invoice_id=invoice_id,
+                credit_note_id=credit_note_id,
+                kind=AllocationKind.PRINCIPAL.value,
+                amount_ore=amount_ore,
+                allocated_on=on,
+                order_used="credit_note",
+                actor="system",
+                created_at=self.clock.now(),
+            )
+        )
+        return True
+
+    def for_invoice(self, invoice_id: int) -> list[tuple[Allocation, date | None]]:
+        """An invoice's allocations, each with its payment's date (None for a credit note)."""
+        q = (
+            select(allocations, payments.c.payment_date)
+            .outerjoin(payments, payments.c.id == allocations.c.payment_id)
+            .where(
+                allocations.c.company_id == self.company_id, allocations.c.invoice_id == invoice_id
+            )
+            .order_by(allocations.c.allocated_on, allocations.c.id)
+        )
+        return [
+            (
+                Allocation(
+                    id=r.id,
+                    company_id=r.company_id,
+                    payment_id=r.payment_id,
+                    invoice_id=r.invoice_id,
+                    kind=AllocationKind(r.kind),
+                    amount=Money(r.amount_ore),
+                    allocated_on=r.allocated_on,
+                    order_used=r.order_used,
+                    actor=r.actor,
+                ),
+                r.payment_date,
+            )
+            for r in self.conn.execute(q)
+        ]
+
+    def recompute_outstanding(self, invoice_ids: Sequence[int]) -> None:
+        """Set each invoice's outstanding principal to its amount less its principal allocations."""
+        if not invoice_ids:
+            return
+        paid = (
+            select(func.coalesce(func.sum(allocations.c.amount_ore), 0))
+            .where(
+                allocations.c.invoice_id == invoices.c.id,
+                allocations.c.kind.in_(("principal", "write_off")),
+                allocations.c.company_id == self.company_id,
+            )
+            .scalar_subquery()
+        )
+        self.conn.execute(
+            update(invoices)
+            .where(
+                and_(invoices.c.company_id == self.company_id, invoices.c.id.in_(list(invoice_ids)))
+            )
+            .values(
+                outstanding_ore=case(
+                    (invoices.c.is_credit_note.is_(True), 0), else_=invoices.c.amount_ore - paid
+                )
+            )
+        )

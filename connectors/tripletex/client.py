@@ -1,0 +1,469 @@
+"""The Tripletex API v2 client: session tokens, paging, rate limits, careful retries.
+
+One class, given an `httpx.Client` (with `base_url` ending in `/v2`), the credentials, a
+"today" provider and a `sleep`. It never logs a token, never retries a non-idempotent write
+blindly (`:payment` and `:createReminder` raise `OutcomeUnknownError` when the answer is
+lost), and turns Tripletex's error envelope into typed errors.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt
+
+from connectors.errors import OutcomeUnknownError
+from connectors.retry import RetryOptions, backoff_delay, retry_after_seconds, should_retry
+from connectors.tripletex import models
+from connectors.tripletex.errors import (
+    TripletexApiError,
+    TripletexAuthError,
+    TripletexMalformedRecord,
+    TripletexRateLimited,
+    TripletexServerError,
+    error_class,
+)
+from connectors.tripletex.pagination import FromCountPaginator
+
+REMINDER_TYPES = ("SOFT_REMINDER", "REMINDER", "NOTICE_OF_DEBT_COLLECTION", "DEBT_COLLECTION")
+DISPATCH_TYPES = ("NETS_PRINT", "EMAIL", "OWN_PRINTER", "SFTP", "API", "SMS")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The two tokens, and the client company when an accountant works on its behalf."""
+
+    consumer_token: str
+    employee_token: str
+    client_company_id: int | None = None
+
+    def __repr__(self) -> str:
+        return f"Credentials(consumer_token='***', employee_token='***', client_company_id={self.client_company_id})"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: its values (raw dicts), or unchanged (304) with no values."""
+
+    values: list[dict[str, Any]]
+    digest: str | None
+    unchanged: bool = False
+
+
+class _Again(Exception):
+    """Internal: this attempt failed in a way the next one may not; `wait_s` from the server."""
+
+    def __init__(self, error: Exception, wait_s: float | None = None):
+        super().__init__(str(error))
+        self.error, self.wait_s = error, wait_s
+
+
+class TripletexClient:
+    """A client for one Tripletex company (or one accountant client company)."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        credentials: Credentials,
+        *,
+        today: Callable[[], date],
+        sleep: Callable[[float], None] = time.sleep,
+        retry: RetryOptions | None = None,
+        page_size: int = 1000,
+    ):
+        self.http, self.credentials, self.today, self.sleep = http, credentials, today, sleep
+        self.retry = retry or RetryOptions()
+        self.page_size = page_size
+        self._session: tuple[str, date] | None = None
+        self._pause_until_reset: float = 0.0
+        self.requests = 0  # requests made, for sync summaries and benchmarks
+
+    # ------------------------------------------------------------------ session
+
+    def create_session(self) -> None:
+        """Create a session token valid until tomorrow (renewed when the day turns)."""
+        expires = self.today() + timedelta(days=1)
+        params = {
+            "consumerToken": self.credentials.consumer_token,
+            "employeeToken": self.credentials.employee_token,
+            "expirationDate": expires.isoformat(),
+        }
+        resp = self._send(
+            "PUT", "/token/session/:create", params=params, auth=None, idempotent=True
+        )
+        if resp.status_code >= 400:
+            raise self._error(resp, "PUT", "/token/session/:create", auth_error=True)
+        token = self._json(resp)["value"]["token"]
+        self._session = (token, expires)
+
+    def _auth(self) -> tuple[str, str]:
+        if self._session is None or self._session[1] <= self.today():
+            self.create_session()
+        assert self._session is not None
+        return (str(self.credentials.client_company_id or 0), self._session[0])
+
+    # ------------------------------------------------------------------ transport
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None,
+        auth: tuple[str, str] | None,
+        idempotent: bool,
+        headers: dict[str, str] | None = None,
+        json_body: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        """One HTTP exchange with retries for what is safe to retry."""
+        safe = method == "GET" or idempotent
+
+        def attempt() -> httpx.Response:
+            self._respect_rate_limit()
+            self.requests += 1
+            try:
+                resp = self.http.request(
+                    method, path, params=params, auth=auth, headers=headers, json=json_body
+                )
+            except httpx.ConnectError as exc:  # nothing reached the server: always safe to retry
+                raise _Again(TripletexServerError(f"cannot connect to Tripletex: {exc}")) from exc
+            except httpx.TransportError as exc:
+                if safe:
+                    raise _Again(
+                        TripletexServerError(f"{method} {path}: {type(exc).__name__}")
+                    ) from exc
+                raise OutcomeUnknownError(
+                    f"{method} {path}: no answer ({type(exc).__name__}); look it up"
+                ) from exc
+            self._note_rate_limit(resp)
+            if resp.status_code == 429:
+                wait = retry_after_seconds(resp) or backoff_delay(1, self.retry)
+                if wait > self.retry.max_inline_wait_s:
+                    raise TripletexRateLimited(
+                        f"{method} {path}: rate limited for {wait:.0f} s", wait_s=wait, status=429
+                    )
+                raise _Again(
+                    TripletexRateLimited(f"{method} {path}: rate limited", wait_s=wait, status=429),
+                    wait,
+                )
+            if resp.status_code >= 500:
+                if should_retry(method, resp.status_code, idempotent=idempotent):
+                    raise _Again(
+                        TripletexServerError(
+                            f"{method} {path}: {resp.status_code}", status=resp.status_code
+                        )
+                    )
+                raise OutcomeUnknownError(
+                    f"{method} {path}: server error {resp.status_code}; look it up"
+                )
+            return resp
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.retry.max_attempts),
+            wait=lambda state: self._wait(state),
+            retry=retry_if_exception_type(_Again),
+            sleep=self.sleep,
+        )
+        try:
+            return retrying(attempt)
+        except RetryError as exc:
+            last = exc.last_attempt.exception()
+            assert isinstance(last, _Again)
+            raise last.error from last
+
+    def _wait(self, state: Any) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _Again) and error.wait_s is not None:
+            return error.wait_s
+        return backoff_delay(state.attempt_number, self.retry)
+
+    def _note_rate_limit(self, resp: httpx.Response) -> None:
+        # Throttle ahead: with no requests left this period, wait for the reset first.
+        remaining = resp.headers.get("X-Rate-Limit-Remaining")
+        if remaining == "0":
+            reset = retry_after_seconds(resp) or 0.0
+            self._pause_until_reset = time.monotonic() + min(reset, self.retry.max_inline_wait_s)
+
+    def _respect_rate_limit(self) -> None:
+        wait = self._pause_until_reset - time.monotonic()
+        if wait > 0:
+            self._pause_until_reset = 0.0
+            self.sleep(wait)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        idempotent: bool = False,
+        headers: dict[str, str] | None = None,
+        allow_304: bool = False,
+        json_body: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        """An authenticated request; the session is renewed once on a 401."""
+        kw = {
+            "params": params,
+            "idempotent": idempotent,
+            "headers": headers,
+            "json_body": json_body,
+        }
+        resp = self._send(method, path, auth=self._auth(), **kw)  # type: ignore[arg-type]
+        if resp.status_code == 401:
+            self.create_session()
+            resp = self._send(method, path, auth=self._auth(), **kw)  # type: ignore[arg-type]
+        if resp.status_code == 304 and allow_304:
+            return resp
+        if resp.status_code >= 400 or resp.status_code == 304:
+            raise self._error(resp, method, path)
+        return resp
+
+    @staticmethod
+    def _json(resp: httpx.Response) -> dict[str, Any]:
+        try:
+            body = json.loads(resp.content, parse_float=Decimal)
+        except ValueError as exc:
+            raise TripletexMalformedRecord(
+                f"{resp.request.method} {resp.request.url.path}: body is not JSON"
+            ) from exc
+        if not isinstance(body, dict):
+            raise TripletexMalformedRecord(f"{resp.request.url.path}: expected a JSON object")
+        return body
+
+    def _error(
+        self, resp: httpx.Response, method: str, path: str, *, auth_error: bool = False
+    ) -> TripletexApiError:
+        try:
+            body = json.loads(resp.content)
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        cls = (
+            TripletexAuthError
+            if auth_error and resp.status_code in (401, 403, 422)
+            else error_class(resp.status_code)
+        )
+        return cls(
+            resp.status_code,
+            code=body.get("code"),
+            message=str(body.get("message") or resp.reason_phrase),
+            developer_message=body.get("developerMessage"),
+            validation=body.get("validationMessages") or [],
+            request_id=body.get("requestId") or resp.headers.get("x-tlx-request-id"),
+            method=method,
+            path=path,
+        )
+
+    # ------------------------------------------------------------------ paging
+
+    def page(self, path: str, params: dict[str, Any], *, if_none_match: str | None = None) -> Page:
+        """One list page; with `if_none_match`, an unchanged page comes back as `unchanged`."""
+        headers = {"If-None-Match": if_none_match} if if_none_match else None
+        resp = self.request("GET", path, params=params, headers=headers, allow_304=True)
+        if resp.status_code == 304:
+            return Page(values=[], digest=if_none_match, unchanged=True)
+        body = self._json(resp)
+        values = body.get("values")
+        if not isinstance(values, list):
+            raise TripletexMalformedRecord(f"GET {path}: list response without 'values'")
+        if body.get("from", params.get("from", 0)) != params.get("from", 0):
+            raise TripletexMalformedRecord(
+                f"GET {path}: asked from={params.get('from')}, got {body.get('from')}"
+            )
+        return Page(values=values, digest=body.get("versionDigest"))
+
+    def iter_pages(self, path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        """Every page of a list until a short page."""
+        paginator = FromCountPaginator(self.page_size)
+        while not paginator.done:
+            page = self.page(path, {**params, **paginator.params()})
+            paginator.advance({"from": paginator.from_, "values": page.values})
+            yield page.values
+
+    # ------------------------------------------------------------------ reads
+
+    def whoami(self) -> dict[str, Any]:
+        """Who the session belongs to (checks the tokens)."""
+        return dict(self._json(self.request("GET", "/token/session/>whoAmI"))["value"])
+
+    def customers(
+        self, *, changed_since: str | None = None, inactive: bool = False
+    ) -> Iterator[list[models.Customer]]:
+        """Customers page by page (active ones, or inactive ones), changed since a time if given."""
+        params: dict[str, Any] = {
+            "fields": models.CUSTOMER_FIELDS,
+            "sorting": "id",
+            "isInactive": str(inactive).lower(),
+        }
+        if changed_since:
+            params["changedSince"] = changed_since
+        for values in self.iter_pages("/customer", params):
+            yield [models.parse_record(models.Customer, v, what="customer") for v in values]
+
+    def invoice_page(
+        self, date_from: date, date_to: date, *, start: int, if_none_match: str | None = None
+    ) -> Page:
+        """One page of invoices dated in [date_from, date_to) sorted by id (raw values)."""
+        params = {
+            "invoiceDateFrom": date_from.isoformat(),
+            "invoiceDateTo": date_to.isoformat(),
+            "fields": models.INVOICE_FIELDS,
+            "sorting": "id",
+            "from": start,
+            "count": self.page_size,
+        }
+        return self.page("/invoice", params, if_none_match=if_none_match)
+
+    def invoices(self, date_from: date, date_to: date) -> Iterator[list[models.Invoice]]:
+        """Invoices dated in [date_from, date_to) page by page."""
+        params = {
+            "invoiceDateFrom": date_from.isoformat(),
+            "invoiceDateTo": date_to.isoformat(),
+            "fields": models.INVOICE_FIELDS,
+            "sorting": "id",
+        }
+        for values in self.iter_pages("/invoice", params):
+            yield [models.parse_record(models.Invoice, v, what="invoice") for v in values]
+
+    def invoice(self, invoice_id: int) -> models.Invoice:
+        """One invoice."""
+        body = self._json(
+            self.request("GET", f"/invoice/{invoice_id}", params={"fields": models.INVOICE_FIELDS})
+        )
+        return models.parse_record(models.Invoice, body.get("value"), what="invoice")
+
+    def customer(self, customer_id: int) -> models.Customer:
+        """One customer."""
+        body = self._json(
+            self.request(
+                "GET", f"/customer/{customer_id}", params={"fields": models.CUSTOMER_FIELDS}
+            )
+        )
+        return models.parse_record(models.Customer, body.get("value"), what="customer")
+
+    def invoice_payments(self, invoice_id: int) -> list[models.Posting]:
+        """The payment postings of an invoice (negative amounts), to reconcile an unknown `:payment`."""
+        body = self._json(
+            self.request(
+                "GET",
+                f"/invoice/{invoice_id}",
+                params={"fields": "id,postings(id,date,amount,type)"},
+            )
+        )
+        postings = (body.get("value") or {}).get("postings") or []
+        return [
+            p
+            for p in (models.parse_record(models.Posting, raw, what="posting") for raw in postings)
+            if p.type == "INCOMING_PAYMENT"
+        ]
+
+    def reminders(
+        self, invoice_id: int, *, date_from: date, date_to: date
+    ) -> list[models.Reminder]:
+        """Reminders of an invoice created in [date_from, date_to)."""
+        params = {
+            "invoiceId": invoice_id,
+            "dateFrom": date_from.isoformat(),
+            "dateTo": date_to.isoformat(),
+            "fields": "id,reminderDate,type,charge,interests,termOfPayment",
+        }
+        return [
+            models.parse_record(models.Reminder, v, what="reminder")
+            for values in self.iter_pages("/reminder", params)
+            for v in values
+        ]
+
+    def payment_types(self) -> list[models.PaymentType]:
+        """The company's incoming payment types."""
+        params = {"fields": "id,description"}
+        return [
+            models.parse_record(models.PaymentType, v, what="payment type")
+            for values in self.iter_pages("/invoice/paymentType", params)
+            for v in values
+        ]
+
+    # ------------------------------------------------------------------ writes (not idempotent)
+
+    def register_payment(
+        self, invoice_id: int, *, payment_date: date, payment_type_id: int, paid_ore: int
+    ) -> models.Invoice:
+        """`PUT /invoice/{id}/:payment`; returns the invoice with its new outstanding amount."""
+        params = {
+            "paymentDate": payment_date.isoformat(),
+            "paymentTypeId": payment_type_id,
+            "paidAmount": str(Decimal(paid_ore).scaleb(-2)),
+        }
+        body = self._json(self.request("PUT", f"/invoice/{invoice_id}/:payment", params=params))
+        return models.parse_record(models.Invoice, body.get("value"), what="invoice")
+
+    def create_reminder(
+        self,
+        invoice_id: int,
+        *,
+        type: str,
+        on: date,
+        include_charge: bool,
+        include_interest: bool,
+        dispatch_types: tuple[str, ...] = ("API",),
+    ) -> int:
+        """`PUT /invoice/{id}/:createReminder`; returns the integer Tripletex answers."""
+        if type not in REMINDER_TYPES:
+            raise ValueError(f"reminder type must be one of {REMINDER_TYPES}, got {type!r}")
+        unknown = [d for d in dispatch_types if d not in DISPATCH_TYPES]
+        if unknown:
+            raise ValueError(f"unknown dispatch type(s) {unknown}")
+        params = {
+            "type": type,
+            "date": on.isoformat(),
+            "includeCharge": str(include_charge).lower(),
+            "includeInterest": str(include_interest).lower(),
+            "dispatchTypes": ",".join(dispatch_types),
+        }
+        body = self._json(
+            self.request("PUT", f"/invoice/{invoice_id}/:createReminder", params=params)
+        )
+        return int(body.get("value") or 0)
+
+    # ------------------------------------------------------------------ webhooks
+
+    def event_types(self) -> dict[str, Any]:
+        """The events Tripletex can send (`GET /event`)."""
+        return dict(self._json(self.request("GET", "/event"))["value"])
+
+    def subscriptions(self) -> list[models.Subscription]:
+        """The webhook subscriptions of this employee token."""
+        params = {"fields": "id,event,targetUrl,status"}
+        return [
+            models.parse_record(models.Subscription, v, what="subscription")
+            for values in self.iter_pages("/event/subscription", params)
+            for v in values
+        ]
+
+    def subscribe(
+        self, event: str, target_url: str, *, auth_header_value: str, fields: str | None = None
+    ) -> models.Subscription:
+        """Subscribe `target_url` to `event`, with an Authorization header value we chose."""
+        body: dict[str, Any] = {
+            "event": event,
+            "targetUrl": target_url,
+            "authHeaderName": "Authorization",
+            "authHeaderValue": auth_header_value,
+        }
+        if fields:
+            body["fields"] = fields
+        resp = self.request("POST", "/event/subscription", json_body=body)
+        return models.parse_record(
+            models.Subscription, self._json(resp)["value"], what="subscription"
+        )
+
+    def unsubscribe(self, subscription_id: int) -> None:
+        """Delete a webhook subscription."""
+        self.request("DELETE", f"/event/subscription/{subscription_id}", idempotent=True)
