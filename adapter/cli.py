@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "runtime",
     "work",
     "tripletex",
+    "interest",
 ]
 
 

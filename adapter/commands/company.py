@@ -75,8 +75,8 @@ def show(company_id: int, as_json: bool) -> None:
     click.echo(f"connections: {', '.join(view.connections) or 'none'}")
     table = Table("setting", "value")
     for section, values in view.settings.items():
-        for name, value in values.items():
-            table.add_row(f"{section}.{name}", company_settings.display(section, name, value))
+        for name, value in company_settings.flatten(section, values):
+            table.add_row(name, company_settings.display(name, value))
     Console().print(table)
 
 

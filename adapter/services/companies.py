@@ -47,7 +47,7 @@ def set_settings(uow: UnitOfWork, assignments: list[str], *, actor: str) -> dict
     with uow:
         uow.companies.get(uow.require_company())
         stored = uow.settings.all()
-        changed = company_settings.apply_changes(stored, assignments)
+        changed = company_settings.apply_changes(stored, assignments, today=uow.clock.today())
         result: dict[str, Any] = {}
         for section, values in changed.items():
             dumped = values.model_dump(mode="json")

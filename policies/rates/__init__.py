@@ -1,0 +1,72 @@
+"""Dated rate tables and lookups: interest per half-year, inkassosats, B2B compensation."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from policies.errors import RateNotKnown
+from policies.rates import data
+
+
+@dataclass(frozen=True)
+class DatedTable:
+    """Values valid from a date until the next row."""
+
+    name: str
+    rows: tuple[tuple[date, Decimal, str], ...]
+    known_until: date | None = None
+
+    def at(self, day: date) -> Decimal:
+        """The value in force on `day`; a date outside the table is refused."""
+        starts = [r[0] for r in self.rows]
+        i = bisect.bisect_right(starts, day) - 1
+        if i < 0:
+            raise RateNotKnown(f"{self.name} before {self.rows[0][0]} is not in the table")
+        if self.known_until is not None and day > self.known_until:
+            raise RateNotKnown(
+                f"{self.name} for {day} is not known yet (the table ends {self.known_until}): "
+                "add the new rate to policies/rates/data.py"
+            )
+        return self.rows[i][1]
+
+    def changes_between(self, start: date, end: date) -> list[date]:
+        """Dates within (start, end] on which a new row starts."""
+        return [r[0] for r in self.rows if start < r[0] <= end]
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Every dated number the engine uses."""
+
+    interest: DatedTable = field(
+        default_factory=lambda: DatedTable(
+            "late-payment interest rate", tuple(data.INTEREST), data.INTEREST_KNOWN_UNTIL
+        )
+    )
+    inkassosats: DatedTable = field(
+        default_factory=lambda: DatedTable("inkassosats", tuple(data.INKASSOSATS))
+    )
+    b2b: DatedTable = field(
+        default_factory=lambda: DatedTable("B2B compensation", tuple(data.B2B_COMPENSATION))
+    )
+
+    def fee_ore(self, sent_on: date, due_date: date, *, twentieths: int = 1) -> int:
+        """The legal fee on a letter sent on `sent_on` for a claim due on `due_date`: 1/20 of the
+        inkassosats (3/20 for a creditor's betalingsoppfordring), 1/10 (3/10) for claims due
+        before 2020-10-01; rounded to the krone from 2026, in øre."""
+        sats = self.inkassosats.at(sent_on)
+        parts = twentieths * (2 if due_date < data.FEE_HALVING_DUE_FROM else 1)
+        kroner = sats * parts / 20
+        if sent_on >= data.FEE_ROUNDING_FROM:
+            kroner = kroner.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        return int((kroner * 100).to_integral_value(rounding=ROUND_HALF_UP))
+
+    def b2b_ore(self, day: date) -> int:
+        """The § 3a compensation in NOK øre in force on `day`."""
+        return int(self.b2b.at(day) * 100)
+
+
+DEFAULT_RATES = Rates()

@@ -21,7 +21,7 @@ def test_defaults() -> None:
 def test_amounts_typed_in_kroner_stored_in_ore() -> None:
     changed = cs.apply_changes({}, ["bank.write_off_limit=9,50"])
     assert changed["bank"].model_dump()["write_off_limit"] == 950
-    assert cs.display("bank", "write_off_limit", 950) == "9,50 kr"
+    assert cs.display("bank.write_off_limit", 950) == "9,50 kr"
 
 
 def test_changes_merge_with_what_is_stored() -> None:

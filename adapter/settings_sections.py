@@ -1,0 +1,86 @@
+"""Company settings sections for banking, schedules and the Tripletex connection."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, field_validator
+
+from adapter.domain import Money
+from adapter.settings_types import Ore, Section, csv
+
+
+class BankSettings(Section):
+    """Incoming payments: matching, booking and allocation."""
+
+    unknown_kid_policy: Literal["voucher_inbox", "auto_book", "ignore"] = Field(
+        "voucher_inbox",
+        description="What happens to a payment no invoice matches: voucher_inbox (wait in the "
+        "worklist for a person), auto_book (book on the payer's customer, or on the fictitious "
+        "customer 'Betaling med ukjent KID'), ignore (list it in the import report only).",
+    )
+    allocation_order: Annotated[
+        tuple[Literal["fees", "interest", "principal"], ...], BeforeValidator(csv)
+    ] = Field(
+        ("fees", "interest", "principal"),
+        description="Order in which a payment settles a claim's parts (comma-separated).",
+    )
+    write_off_limit: Ore = Field(
+        1000,
+        description="A residual below this (NOK, at most 100) is written off and logged; "
+        "Tripletex's own limit is NOK 10.",
+    )
+    payment_type_id: int | None = Field(
+        None, description="Tripletex payment type used when registering payments (:payment)."
+    )
+
+    @field_validator("write_off_limit")
+    @classmethod
+    def _write_off_in_range(cls, value: int) -> int:
+        if not 0 <= value <= 10000:
+            raise ValueError(f"must be between 0 and 100,00 kr, got {Money(value)} kr")
+        return value
+
+    @field_validator("allocation_order")
+    @classmethod
+    def _each_part_once(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if sorted(value) != ["fees", "interest", "principal"]:
+            raise ValueError("must list fees, interest and principal once each")
+        return value
+
+
+class ScheduleSettings(Section):
+    """When the scheduler runs this company's work (times in Europe/Oslo)."""
+
+    enabled: bool = Field(True, description="Run this company's schedules at all.")
+    sync_every_minutes: int = Field(15, ge=1, le=1440, description="Tripletex sync interval.")
+    bank_pickup_every_minutes: int = Field(
+        5, ge=1, le=1440, description="How often the incoming bank folder is read."
+    )
+    dunning_hour: int = Field(2, ge=0, le=23, description="Hour of the nightly dunning run.")
+    kravia_poll_every_minutes: int = Field(
+        60, ge=1, le=1440, description="Kravia status poll interval."
+    )
+
+
+class TripletexSettings(Section):
+    """How the company's Tripletex ledger is read and written."""
+
+    history_days: int = Field(
+        1100,
+        ge=30,
+        le=3700,
+        description="How far back (days of invoice date) a full sync reads invoices.",
+    )
+    rescan_every_days: int = Field(
+        1,
+        ge=1,
+        le=30,
+        description="Every N days a sync rescans every invoice window (cheap: unchanged pages "
+        "answer 304) to catch what the incremental pass cannot see.",
+    )
+    reminder_dispatch: Literal["API", "EMAIL", "OWN_PRINTER", "NETS_PRINT"] = Field(
+        "API",
+        description="How Tripletex sends reminders created through it (:createReminder dispatchTypes): API "
+        "creates them without sending.",
+    )

@@ -1,0 +1,93 @@
+"""What the engine decides: an action, its amounts, its deadline, and the reasons (rule ids and
+a sentence a person understands, including why a stronger step was not taken)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from policies.interest import NO_INTEREST, Interest
+from policies.ladder import Stage
+
+
+class Action(StrEnum):
+    """What to do with a claim today."""
+
+    NOTHING = "nothing"
+    SEND_SOFT_REMINDER = "send_soft_reminder"
+    SEND_REMINDER_1 = "send_reminder_1"
+    SEND_REMINDER_2 = "send_reminder_2"
+    SEND_INKASSOVARSEL = "send_inkassovarsel"
+    SEND_BETALINGSOPPFORDRING = "send_betalingsoppfordring"
+    SEND_RENTENOTA = "send_rentenota"
+    CHARGE_B2B_COMPENSATION = "charge_b2b_compensation"
+    BLOCK_CUSTOMER = "block_customer"
+    ELIGIBLE_FOR_HANDOFF = "eligible_for_handoff"
+    WRITE_OFF_RESIDUAL = "write_off_residual"
+    CLOSE = "close"
+
+    @classmethod
+    def send(cls, stage: Stage) -> Action:
+        """The send action of a stage."""
+        return cls(f"send_{stage.value}")
+
+    @property
+    def stage(self) -> Stage | None:
+        """The letter this action sends, if any."""
+        return Stage(self.value.removeprefix("send_")) if self.value.startswith("send_") else None
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A rule and what it means for this claim."""
+
+    rule: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One thing to do (or not) with a claim on a date."""
+
+    action: Action
+    reasons: tuple[Reason, ...]
+    fee_ore: int = 0
+    interest: Interest = NO_INTEREST
+    compensation_ore: int = 0
+    principal_ore: int = 0
+    notices_ore: int = 0  # fees, interest and compensation already stated and unpaid
+    amount_ore: int = 0  # write-off amount
+    deadline: date | None = None
+    next_date: date | None = None  # for NOTHING: the first day something may happen
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def stage(self) -> Stage | None:
+        """The letter this decision sends, if any."""
+        return self.action.stage
+
+    @property
+    def total_ore(self) -> int:
+        """What the debtor is asked to pay: principal, earlier notices and this letter's fee,
+        interest (which replaces the interest stated before) and compensation."""
+        return (
+            self.principal_ore
+            + self.notices_ore
+            + self.fee_ore
+            + self.interest.total_ore
+            + self.compensation_ore
+        )
+
+    @property
+    def rules(self) -> list[str]:
+        """The rule ids, in order, without repeats."""
+        out: list[str] = []
+        for r in self.reasons:
+            if r.rule not in out:
+                out.append(r.rule)
+        return out
+
+    def explain(self) -> str:
+        """Every reason as one text."""
+        return " ".join(f"[{r.rule}] {r.text}" for r in self.reasons)

@@ -1,0 +1,485 @@
+"""The dunning engine: for an open claim on a date, what to do next and why.
+
+Pure: facts, the ladder, the dated rates and a date in; decisions out. Every decision carries
+its rule ids and a sentence, including why a stronger step was not taken and when it may be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+from policies.calendar import effective_due, next_bank_day
+from policies.decisions import Action, Decision, Reason
+from policies.facts import ClaimFacts, Debtor, LetterFact
+from policies.fees import fee_for, kr
+from policies.interest import NO_INTEREST, Interest, RateRule, late_interest
+from policies.ladder import LADDER_STAGES, Ladder, Stage
+from policies.rates import DEFAULT_RATES, Rates
+from policies.regime import regime_on
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the engine needs besides the claim: the company's ladder, the rates, the write-off limit."""
+
+    ladder: Ladder = field(default_factory=Ladder)
+    rates: Rates = DEFAULT_RATES
+    write_off_limit_ore: int = 1000
+
+
+def rate_rule(facts: ClaimFacts, ladder: Ladder) -> RateRule:
+    """The interest rate rule for this debtor (A7: a consumer never above the statutory rate)."""
+    return RateRule(
+        contract_rate=ladder.contract_rate,
+        business=facts.debtor is Debtor.BUSINESS,
+        cap_rate=ladder.contract_rate_cap,
+    )
+
+
+def interest_until(
+    facts: ClaimFacts, until: date, ctx: Context, ladder: Ladder | None = None
+) -> Interest:
+    """Late interest on the claim's principal through `until`, with its partial payments."""
+    ladder = ladder or facts.ladder or ctx.ladder
+    reductions = [(r.on, r.amount_ore) for r in facts.reductions]
+    explained = facts.amount_ore - sum(a for _, a in reductions)
+    if explained > facts.principal_outstanding_ore and facts.paid_on is None:
+        # The ledger knows of a reduction we cannot date: count it as made on time (debtor-safe).
+        reductions.append((facts.due_date, explained - facts.principal_outstanding_ore))
+    return late_interest(
+        facts.amount_ore,
+        facts.due_date,
+        until,
+        ctx.rates,
+        reductions=reductions,
+        rule=rate_rule(facts, ladder),
+    )
+
+
+def _nothing(rule: str, text: str, next_date: date | None = None, **kw: object) -> Decision:
+    return Decision(Action.NOTHING, (Reason(rule, text),), next_date=next_date, **kw)  # type: ignore[arg-type]
+
+
+def _deadline(on: date, days: int, ladder: Ladder) -> date:
+    deadline = on + timedelta(days=days)
+    return next_bank_day(deadline) if ladder.roll_deadline_to_bank_day else deadline
+
+
+def _unpaid_notices(facts: ClaimFacts) -> int:
+    # Unpaid fees and compensation; earlier interest is replaced by the letter's new figure.
+    return (
+        facts.fees_charged_ore
+        - facts.fees_paid_ore
+        + facts.compensation_charged_ore
+        - facts.compensation_paid_ore
+        - facts.interest_paid_ore
+    )
+
+
+def decide(facts: ClaimFacts, ctx: Context, on: date) -> list[Decision]:
+    """What to do with `facts` on `on` (an empty list is never returned)."""
+    ladder = facts.ladder or ctx.ladder
+    principal = facts.principal_outstanding_ore
+    notices = facts.notices_outstanding_ore
+    if facts.handed_off:
+        return [
+            _nothing(
+                "INKL § 9", "the claim is at the collection agency; payments are forwarded there"
+            )
+        ]
+    if principal <= 0:
+        if notices == 0:
+            return [
+                Decision(Action.CLOSE, (Reason("PAID", "principal, fees and interest are paid"),))
+            ]
+        if notices < ctx.write_off_limit_ore:
+            return [
+                Decision(
+                    Action.WRITE_OFF_RESIDUAL,
+                    (
+                        Reason(
+                            "G4",
+                            f"the principal is paid; the residual {kr(notices)} "
+                            f"of fees and interest is below the write-off limit {kr(ctx.write_off_limit_ore)}",
+                        ),
+                    ),
+                    amount_ore=notices,
+                )
+            ]
+        return [
+            _nothing(
+                "C10",
+                f"the principal is paid; fees and interest of {kr(notices)} remain as notices until paid",
+            )
+        ]
+    if facts.reductions and principal + notices < ctx.write_off_limit_ore:
+        return [
+            Decision(
+                Action.WRITE_OFF_RESIDUAL,
+                (
+                    Reason(
+                        "G4",
+                        f"after payment the residual {kr(principal + notices)} is below "
+                        f"the write-off limit {kr(ctx.write_off_limit_ore)}",
+                    ),
+                ),
+                amount_ore=principal + notices,
+                principal_ore=principal,
+            )
+        ]
+    if facts.disputed:
+        return [
+            _nothing(
+                "INKL § 17 (2), C9",
+                f"the claim is disputed ({facts.dispute_reason or 'no reason given'}): no letters, fees or hand-off until it is undisputed",
+            )
+        ]
+    if facts.stopped:
+        return [
+            _nothing(
+                "HOLD",
+                f"dunning is stopped for this invoice ({facts.hold_reason or 'no reason given'})",
+            )
+        ]
+    if facts.hold_until and on < facts.hold_until:
+        return [
+            _nothing(
+                "HOLD",
+                f"dunning is postponed until {facts.hold_until} ({facts.hold_reason or 'no reason given'})",
+                facts.hold_until,
+            )
+        ]
+    if facts.customer_excluded:
+        return [
+            _nothing(
+                "CUSTOMER",
+                "the customer is excluded from automatic dunning (manual follow-up is still possible)",
+            )
+        ]
+    if principal < ladder.minimum_amount_ore:
+        return [
+            _nothing(
+                "LADDER",
+                f"the outstanding {kr(principal)} is below the minimum amount {kr(ladder.minimum_amount_ore)} for dunning",
+            )
+        ]
+    due = effective_due(facts.due_date)
+    if on <= due:
+        moved = (
+            f" (moved from {facts.due_date}, not a bank day: G3)" if due != facts.due_date else ""
+        )
+        return [
+            _nothing("A1", f"not overdue: the due date is {due}{moved}", due + timedelta(days=1))
+        ]
+    regime = regime_on(on, ladder.new_act_from)
+    handoff = _handoff(facts, ctx, ladder, on, regime.creditor_sends_inkassovarsel)
+    if handoff is not None:
+        return handoff
+    return _next_letter(facts, ctx, ladder, on, due)
+
+
+def _final_letter(facts: ClaimFacts, creditor_sends_varsel: bool) -> LetterFact | None:
+    if creditor_sends_varsel:
+        return facts.last(Stage.INKASSOVARSEL)
+    # Under the new act the agency sends the varsel: the creditor's last letter with 14 days counts.
+    letters = [
+        x for x in facts.ladder_letters if x.deadline and (x.deadline - x.sent_on).days >= 14
+    ]
+    return letters[-1] if letters else None
+
+
+def _handoff(
+    facts: ClaimFacts, ctx: Context, ladder: Ladder, on: date, creditor_sends_varsel: bool
+) -> list[Decision] | None:
+    final = _final_letter(facts, creditor_sends_varsel)
+    if final is None or final.deadline is None:
+        return None
+    eligible_from = final.deadline + timedelta(
+        days=ladder.postdager + ladder.handoff_extra_days + 1
+    )
+    later = [
+        s for s in ladder.enabled() if LADDER_STAGES.index(s) > LADDER_STAGES.index(final.stage)
+    ]
+    if later and not creditor_sends_varsel:
+        return None  # under the new act the ladder's last letter comes first, then the agency
+    if on < eligible_from:
+        return [
+            _nothing(
+                "INKL § 9 (1) b, D7",
+                f"the {final.stage.label} deadline {final.deadline} has not passed "
+                f"(+{ladder.postdager} postdager): hand-off from {eligible_from}",
+                eligible_from,
+            )
+        ]
+    principal = facts.principal_outstanding_ore
+    if principal < ladder.handoff_minimum_ore:
+        return [
+            _nothing(
+                "LADDER",
+                f"the outstanding {kr(principal)} is below the hand-off minimum {kr(ladder.handoff_minimum_ore)}",
+            )
+        ]
+    interest = interest_until(facts, on, ctx, ladder) if ladder.interest_enabled else NO_INTEREST
+    reasons = (
+        Reason(
+            "INKL § 9 (1) b, D7",
+            f"the {final.stage.label} of {final.sent_on} had deadline {final.deadline}; "
+            f"it passed unpaid (+{ladder.postdager} postdager)",
+        ),
+        Reason("INKL § 17, C9", "the claim is not disputed"),
+        Reason("G1", "hand it over together with the debtor's other eligible claims, in one case"),
+    )
+    out = [
+        Decision(
+            Action.ELIGIBLE_FOR_HANDOFF,
+            reasons,
+            interest=interest,
+            principal_ore=principal,
+            notices_ore=_unpaid_notices(facts),
+        )
+    ]
+    if ladder.block_customer_at == "handoff" and not facts.customer_blocked:
+        out.append(
+            Decision(
+                Action.BLOCK_CUSTOMER,
+                (Reason("LADDER", "the ladder blocks the customer at hand-off"),),
+            )
+        )
+    return out
+
+
+def _earliest(facts: ClaimFacts, ladder: Ladder, stage: Stage, due: date) -> date:
+    last = facts.ladder_letters[-1] if facts.ladder_letters else None
+    days = ladder.stage(stage).days
+    if last is None:
+        return due + timedelta(days=ladder.list_days + days + ladder.postdager)
+    ref = last.deadline or last.sent_on
+    return ref + timedelta(days=ladder.postdager + max(days, 1))
+
+
+def _next_letter(
+    facts: ClaimFacts, ctx: Context, ladder: Ladder, on: date, due: date
+) -> list[Decision]:
+    sent = facts.ladder_letters
+    last = sent[-1] if sent else None
+    order = LADDER_STAGES.index(last.stage) if last else -1
+    remaining = [s for s in ladder.enabled() if LADDER_STAGES.index(s) > order]
+    if not remaining:
+        if last is not None and last.deadline and on <= last.deadline:
+            return [
+                _nothing(
+                    "LADDER",
+                    f"waiting for the {last.stage.label} deadline {last.deadline}",
+                    last.deadline + timedelta(days=1),
+                )
+            ]
+        return [
+            _nothing(
+                "LADDER",
+                "every step of the ladder has been taken; send an inkassovarsel or hand off by hand",
+            )
+        ]
+    stage = remaining[0]
+    settings = ladder.stage(stage)
+    earliest = _earliest(facts, ladder, stage, due)
+    if on < earliest:
+        basis = f"{last.stage.label} deadline {last.deadline}" if last else f"due date {due}"
+        return [
+            _nothing(
+                "LADDER",
+                f"next step: {stage.label} from {earliest} ({basis} + {ladder.postdager} postdager"
+                f" + {settings.days} days)",
+                earliest,
+            )
+        ]
+    regime = regime_on(on, ladder.new_act_from)
+    reasons: list[Reason] = [
+        _timing_reason(stage, facts, due, last, ladder, regime.creditor_sends_inkassovarsel)
+    ]
+    verdict = fee_for(facts, stage, on, settings.fee_ore, ladder, ctx.rates, regime)
+    reasons += verdict.reasons
+    interest = NO_INTEREST
+    if settings.with_interest and ladder.interest_enabled:
+        interest = interest_until(facts, on, ctx, ladder)
+        if interest.segments:
+            rates = ", ".join(f"{r} %" for r in interest.rates)
+            reasons.append(
+                Reason(
+                    "FRL §§ 2-3, A1-A6",
+                    f"late interest {kr(interest.total_ore)} from {interest.from_date} "
+                    f"to {on} at {rates} a year on the principal only",
+                )
+            )
+    compensation = _compensation(facts, ladder, ctx.rates, on, verdict.fee_ore)
+    if compensation:
+        reasons.append(
+            Reason(
+                "FRL § 3a, B1-B3",
+                f"§ 3a compensation {kr(compensation)} (EUR 40 in NOK, less fees charged)",
+            )
+        )
+    deadline = _deadline(on, settings.deadline_days, ladder)
+    reasons.append(
+        Reason(
+            "INKL § 9 (2), D3" if stage is Stage.INKASSOVARSEL else "INKF § 1-3, C7",
+            f"deadline {deadline}: {settings.deadline_days} days"
+            + (
+                " (moved to a bank day)"
+                if deadline != on + timedelta(days=settings.deadline_days)
+                else ""
+            ),
+        )
+    )
+    after = [s for s in remaining[1:]]
+    if after:
+        reasons.append(
+            Reason(
+                "LADDER", f"not yet {after[0].label}: it follows this letter's deadline {deadline}"
+            )
+        )
+    elif stage is Stage.INKASSOVARSEL:
+        reasons.append(
+            Reason(
+                "D7",
+                f"hand-off only after this deadline passes unpaid (from {deadline + timedelta(days=ladder.postdager + ladder.handoff_extra_days + 1)})",
+            )
+        )
+    out = [
+        Decision(
+            Action.send(stage),
+            tuple(reasons),
+            fee_ore=verdict.fee_ore,
+            interest=interest,
+            compensation_ore=compensation,
+            principal_ore=facts.principal_outstanding_ore,
+            notices_ore=_unpaid_notices(facts),
+            deadline=deadline,
+        )
+    ]
+    if ladder.block_customer_at == stage.value and not facts.customer_blocked:
+        out.append(
+            Decision(
+                Action.BLOCK_CUSTOMER,
+                (Reason("LADDER", f"the ladder blocks the customer at the {stage.label}"),),
+            )
+        )
+    return out
+
+
+def _timing_reason(
+    stage: Stage,
+    facts: ClaimFacts,
+    due: date,
+    last: LetterFact | None,
+    ladder: Ladder,
+    varsel_allowed: bool,
+) -> Reason:
+    if stage is Stage.INKASSOVARSEL and not varsel_allowed:
+        return Reason(
+            "F2",
+            "under the new act the creditor's last letter says the claim goes to an agency; the agency sends the statutory inkassovarsel",
+        )
+    if stage is Stage.INKASSOVARSEL:
+        return Reason(
+            "INKL § 9, D1-D2",
+            f"overdue since {due}; the inkassovarsel says plainly that the claim goes to collection if not paid by its deadline",
+        )
+    if last is None:
+        return Reason(
+            "INKF § 1-1, C1",
+            f"overdue since {due}: a reminder may be sent any day after the due date",
+        )
+    return Reason(
+        "LADDER",
+        f"the {last.stage.label} deadline {last.deadline} passed unpaid (+{ladder.postdager} postdager)",
+    )
+
+
+def _compensation(facts: ClaimFacts, ladder: Ladder, rates: Rates, on: date, fee_now: int) -> int:
+    if (
+        not ladder.b2b_compensation
+        or facts.debtor is not Debtor.BUSINESS
+        or facts.compensation_charged_ore
+    ):
+        return 0
+    # UNCONFIRMED which half-year's NOK figure applies: the lower of the due date's and today's.
+    amount = min(rates.b2b_ore(facts.due_date), rates.b2b_ore(on))
+    return max(0, amount - facts.fees_charged_ore - fee_now)
+
+
+def plan(
+    claims: Iterable[ClaimFacts], ctx: Context | Callable[[ClaimFacts], Context], on: date
+) -> Iterator[tuple[ClaimFacts, list[Decision]]]:
+    """Decisions for many claims, one at a time (memory stays flat)."""
+    for facts in claims:
+        context = ctx(facts) if callable(ctx) else ctx
+        yield facts, decide(facts, context, on)
+
+
+@dataclass(frozen=True)
+class SimulatedEvent:
+    """Something the ladder would do on a day."""
+
+    on: date
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """What would happen over a period if nothing more is paid."""
+
+    events: tuple[SimulatedEvent, ...]
+    fees_ore: int
+    interest_ore: int
+    compensation_ore: int
+    final: ClaimFacts
+
+
+def simulate(facts: ClaimFacts, ctx: Context, start: date, end: date) -> Simulation:
+    """Run the ladder day by day from `start` to `end`, sending each decided letter that day."""
+    events: list[SimulatedEvent] = []
+    day = start
+    while day <= end:
+        next_day = day + timedelta(days=1)
+        for decision in decide(facts, ctx, day):
+            if decision.action is Action.NOTHING:
+                if decision.next_date is None:
+                    next_day = end + timedelta(days=1)
+                elif decision.next_date > day:
+                    next_day = decision.next_date
+                continue
+            events.append(SimulatedEvent(day, decision))
+            if decision.stage is not None:
+                facts = replace(
+                    facts,
+                    letters=(
+                        *facts.letters,
+                        LetterFact(
+                            decision.stage,
+                            day,
+                            decision.deadline,
+                            decision.fee_ore,
+                            decision.interest.total_ore,
+                            decision.compensation_ore,
+                        ),
+                    ),
+                )
+            elif decision.action is Action.BLOCK_CUSTOMER:
+                facts = replace(facts, customer_blocked=True)
+            elif decision.action in (
+                Action.ELIGIBLE_FOR_HANDOFF,
+                Action.CLOSE,
+                Action.WRITE_OFF_RESIDUAL,
+            ):
+                facts = replace(facts, handed_off=decision.action is Action.ELIGIBLE_FOR_HANDOFF)
+                next_day = end + timedelta(days=1)
+        day = next_day
+    return Simulation(
+        tuple(events),
+        facts.fees_charged_ore,
+        facts.interest_charged_ore,
+        facts.compensation_charged_ore,
+        facts,
+    )

@@ -1,0 +1,109 @@
+"""What the engine is told about a claim. Plain values: øre, dates, flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from policies.ladder import LADDER_STAGES, Ladder, Stage
+
+
+class Debtor(StrEnum):
+    """Consumers and businesses are treated differently (A7, B1-B3)."""
+
+    PRIVATE = "private"
+    BUSINESS = "business"
+
+
+@dataclass(frozen=True)
+class PrincipalChange:
+    """A payment or credit note that lowered the principal on a date."""
+
+    on: date
+    amount_ore: int
+
+
+@dataclass(frozen=True)
+class LetterFact:
+    """A letter sent for the claim. `interest_ore` is the interest accrued up to the letter's date
+    (each letter states the total so far, so the latest letter's figure is the notice)."""
+
+    stage: Stage
+    sent_on: date
+    deadline: date | None
+    fee_ore: int = 0
+    interest_ore: int = 0
+    compensation_ore: int = 0
+
+
+@dataclass(frozen=True)
+class ClaimFacts:
+    """One invoice's claim as the engine needs it."""
+
+    invoice_number: str
+    invoice_date: date
+    due_date: date
+    amount_ore: int  # original principal
+    principal_outstanding_ore: int  # now (the lower of ours and the ledger's)
+    debtor: Debtor = Debtor.BUSINESS
+    reductions: tuple[PrincipalChange, ...] = ()
+    letters: tuple[LetterFact, ...] = ()
+    fees_paid_ore: int = 0
+    interest_paid_ore: int = 0
+    compensation_paid_ore: int = 0
+    disputed: bool = False
+    dispute_reason: str | None = None
+    stopped: bool = False
+    hold_until: date | None = None
+    hold_reason: str | None = None
+    customer_excluded: bool = False
+    customer_blocked: bool = False
+    handed_off: bool = False
+    currency: str = "NOK"
+    ladder: Ladder | None = None  # the customer's own ladder, when it has one
+    claim_id: int | None = None
+    customer_id: int | None = None
+    paid_on: date | None = None  # when the principal was paid in full (for a rentenota)
+    extra: dict[str, object] = field(default_factory=dict, compare=False)
+
+    @property
+    def ladder_letters(self) -> list[LetterFact]:
+        """Letters of the ladder stages, oldest first."""
+        return sorted(
+            (x for x in self.letters if x.stage in LADDER_STAGES), key=lambda x: x.sent_on
+        )
+
+    @property
+    def fees_charged_ore(self) -> int:
+        """Every fee charged on a letter."""
+        return sum(x.fee_ore for x in self.letters)
+
+    @property
+    def interest_charged_ore(self) -> int:
+        """The interest stated on the latest letter that stated any."""
+        stated = [x for x in sorted(self.letters, key=lambda x: x.sent_on) if x.interest_ore]
+        return stated[-1].interest_ore if stated else 0
+
+    @property
+    def compensation_charged_ore(self) -> int:
+        """The § 3a compensation charged."""
+        return sum(x.compensation_ore for x in self.letters)
+
+    @property
+    def notices_outstanding_ore(self) -> int:
+        """Fees, interest and compensation stated but not paid (kept apart from principal, C10)."""
+        return max(
+            0,
+            self.fees_charged_ore
+            + self.interest_charged_ore
+            + self.compensation_charged_ore
+            - self.fees_paid_ore
+            - self.interest_paid_ore
+            - self.compensation_paid_ore,
+        )
+
+    def last(self, stage: Stage) -> LetterFact | None:
+        """The latest letter of `stage`."""
+        found = [x for x in self.letters if x.stage is stage]
+        return max(found, key=lambda x: x.sent_on) if found else None

@@ -1,0 +1,131 @@
+"""Late-payment interest (forsinkelsesrente), rules A1-A7.
+
+Simple interest on the outstanding principal only (A5), from the day after the (bank-day
+adjusted, G3) due date through the payment date (§1.3: days = payment date - due date); split
+at every 1 January and 1 July (A4) and at every partial payment; each segment at its
+half-year's rate, actual days / 365, or 366 in a leap year (A6); rounded half-up to øre once,
+at the end. A business may have agreed a contractual rate (A7); a consumer is never charged
+more than the statutory rate.
+"""
+
+from __future__ import annotations
+
+import calendar as cal
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from policies.calendar import effective_due
+from policies.rates import Rates
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of days with one principal and one rate."""
+
+    start: date  # first interest day
+    end: date  # last interest day (inclusive)
+    days: int
+    principal_ore: int
+    rate: Decimal  # percent per year
+    divisor: int  # 365 or 366
+    exact_ore: Decimal  # unrounded, so the total is rounded once
+
+    @property
+    def amount_ore(self) -> int:
+        """The segment's interest rounded to øre (for display; the total is rounded once)."""
+        return int(self.exact_ore.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class Interest:
+    """Interest with its segments; `total_ore` rounded once from the exact sum."""
+
+    segments: tuple[Segment, ...]
+    from_date: date | None  # the first interest day
+    to_date: date | None
+
+    @property
+    def total_ore(self) -> int:
+        """The interest in øre."""
+        exact = sum((s.exact_ore for s in self.segments), Decimal(0))
+        return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+    @property
+    def rates(self) -> list[Decimal]:
+        """The rates used, in order, without repeats."""
+        out: list[Decimal] = []
+        for s in self.segments:
+            if not out or out[-1] != s.rate:
+                out.append(s.rate)
+        return out
+
+
+NO_INTEREST = Interest((), None, None)
+
+
+@dataclass(frozen=True)
+class RateRule:
+    """Which annual rate applies: the statutory one, or an agreed one (business debtors only)."""
+
+    contract_rate: Decimal | None = None
+    business: bool = False
+    cap_rate: Decimal | None = None  # an agreed rate is never above this
+
+    def rate(self, statutory: Decimal) -> Decimal:
+        """The rate for a day whose statutory rate is `statutory`."""
+        if self.contract_rate is None:
+            return statutory
+        agreed = (
+            self.contract_rate if self.cap_rate is None else min(self.contract_rate, self.cap_rate)
+        )
+        # A7: a consumer is never charged more than the statutory rate.
+        return agreed if self.business else min(agreed, statutory)
+
+
+STATUTORY = RateRule()
+
+
+def late_interest(
+    principal_ore: int,
+    due: date,
+    until: date,
+    rates: Rates,
+    *,
+    reductions: Iterable[tuple[date, int]] = (),
+    rule: RateRule = STATUTORY,
+) -> Interest:
+    """Interest on `principal_ore` due on `due` through `until`, with principal `reductions`
+    (date, øre) from payments and credit notes: a payment reduces the principal from the day
+    after it was made."""
+    first_day = effective_due(due) + timedelta(days=1)
+    if until < first_day or principal_ore <= 0:
+        return NO_INTEREST
+    cuts: dict[date, int] = {}
+    principal = principal_ore
+    for on, amount in sorted(reductions):
+        if on < first_day:
+            principal -= amount  # paid on time (or early): never earns interest
+        elif on <= until:
+            cuts[on + timedelta(days=1)] = cuts.get(on + timedelta(days=1), 0) + amount
+    boundaries = set(cuts)
+    for year in range(first_day.year, until.year + 1):
+        boundaries |= {date(year, 1, 1), date(year, 7, 1)}
+    boundaries |= set(rates.interest.changes_between(first_day, until))
+    points = sorted(b for b in boundaries if first_day < b <= until)
+    segments: list[Segment] = []
+    start = first_day
+    for stop in [*points, until + timedelta(days=1)]:
+        if start in cuts:
+            principal -= cuts[start]
+        if stop > start and principal > 0:
+            rate = rule.rate(rates.interest.at(start))
+            divisor = 366 if cal.isleap(start.year) else 365
+            days = (stop - start).days
+            exact = Decimal(principal) * rate / 100 * days / divisor
+            segments.append(
+                Segment(start, stop - timedelta(days=1), days, principal, rate, divisor, exact)
+            )
+        start = stop
+    return Interest(tuple(segments), first_day, until)
