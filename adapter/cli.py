@@ -29,6 +29,7 @@ COMMAND_MODULES: list[str] = [
     "work",
     "tripletex",
     "interest",
+    "dunning",
 ]
 
 

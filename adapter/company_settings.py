@@ -20,7 +20,12 @@ from pydantic.fields import FieldInfo
 from adapter.domain import Money
 from adapter.errors import InputError
 from adapter.settings_dunning import DunningSettings
-from adapter.settings_sections import BankSettings, ScheduleSettings, TripletexSettings
+from adapter.settings_sections import (
+    BankSettings,
+    LetterSettings,
+    ScheduleSettings,
+    TripletexSettings,
+)
 from adapter.settings_types import MONEY_VALIDATOR, Section
 from policies.errors import SettingError
 
@@ -29,6 +34,7 @@ SECTIONS: dict[str, type[Section]] = {
     "schedule": ScheduleSettings,
     "tripletex": TripletexSettings,
     "dunning": DunningSettings,
+    "letters": LetterSettings,
 }
 __all__ = [
     "SECTIONS",

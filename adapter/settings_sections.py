@@ -84,3 +84,42 @@ class TripletexSettings(Section):
         description="How Tripletex sends reminders created through it (:createReminder dispatchTypes): API "
         "creates them without sending.",
     )
+
+
+class LetterSettings(Section):
+    """How letters look and how they reach the debtor."""
+
+    delivery: Literal["tripletex", "email", "print"] = Field(
+        "tripletex",
+        description="tripletex: Tripletex creates and sends the reminder (:createReminder); email: Kravflyt "
+        "sends the PDF over SMTP; print: letters gather in a batch PDF to print and post.",
+    )
+    bank_account: str | None = Field(
+        None, description="The account number printed on letters for payment."
+    )
+    language: Literal["nb", "en"] = Field(
+        "nb", description="Language of the letters: nb (bokmål) or en."
+    )
+    debtors_accept_email: bool = Field(
+        False,
+        description="The company confirms its debtors accepted electronic delivery (e.g. in its terms). "
+        "An inkassovarsel or betalingsoppfordring goes by e-mail only then, or when the customer itself "
+        "has accepted it: the law asks for delivery 'på betryggende måte' (INKL § 3 a, § 9).",
+    )
+    smtp_host: str | None = Field(None, description="SMTP server for e-mailed letters.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="SMTP transport security."
+    )
+    smtp_user: str | None = Field(
+        None,
+        description="SMTP user name (the password is stored encrypted with `kravflyt company connect smtp`).",
+    )
+    from_address: str | None = Field(None, description="Sender address of e-mailed letters.")
+
+    @field_validator("bank_account")
+    @classmethod
+    def _account(cls, value: str | None) -> str | None:
+        from adapter.domain import account_number
+
+        return account_number(value, where="letters.bank_account") if value else None

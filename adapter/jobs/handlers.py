@@ -6,7 +6,8 @@ from typing import Any
 
 from adapter.jobs.registry import Sender, Task, WebhookHandler, WorkContext
 from adapter.jobs.worker import Handlers
-from adapter.services import tripletex_sync
+from adapter.services import dunning, tripletex_sync
+from adapter.services.tripletex_writes import PaymentSender, ReminderSender
 from connectors.tripletex import webhooks as tripletex_webhooks
 
 
@@ -30,10 +31,19 @@ def _tripletex_webhook(ctx: WorkContext, company_id: int, body: dict[str, Any]) 
     )
 
 
+def _dunning_run(ctx: WorkContext, company_id: int | None, payload: dict[str, Any]) -> None:
+    assert company_id is not None
+    dunning.run(ctx.db, company_id, ctx.db.clock.today(), actor="system:nightly")
+
+
 TASKS: dict[str, Task] = {
     "tripletex.sync": _tripletex_sync,
+    "dunning.run": _dunning_run,
 }
-SENDERS: dict[str, Sender] = {}
+SENDERS: dict[str, Sender] = {
+    "tripletex.reminder": ReminderSender(),
+    "tripletex.payment": PaymentSender(),
+}
 WEBHOOKS: dict[str, WebhookHandler] = {
     "tripletex": _tripletex_webhook,
 }

@@ -207,6 +207,7 @@ letters = Table(
     Column("deadline", Date),
     Column("fee_ore", BigInteger, nullable=False, server_default="0"),
     Column("interest_ore", BigInteger, nullable=False, server_default="0"),
+    Column("compensation_ore", BigInteger, nullable=False, server_default="0"),
     Column("interest_to", Date),
     Column("delivery", String(20), nullable=False, server_default="tripletex"),
     Column("status", String(20), nullable=False, server_default="pending"),

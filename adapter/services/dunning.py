@@ -1,0 +1,331 @@
+"""Dunning for a company: plan (what would be done), simulate (over a period), run (do it).
+
+`run` turns the day's decisions into letters and outbox rows in the decision's transaction:
+one letter per claim and stage, never twice (the outbox key is company + claim + stage), with
+the decision and its reasons in the audit log.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from adapter import company_settings
+from adapter.domain import Allocation, AllocationKind, ClaimStatus, Money
+from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
+from adapter.store.database import Database
+from adapter.store.tables import letters
+from adapter.store.uow import UnitOfWork
+from policies.decisions import Action, Decision
+from policies.engine import Context, decide, simulate
+from policies.facts import ClaimFacts
+from policies.ladder import Stage
+
+TRIPLETEX_TYPES = {
+    Stage.SOFT_REMINDER: "SOFT_REMINDER",
+    Stage.REMINDER_1: "REMINDER",
+    Stage.REMINDER_2: "REMINDER",
+    Stage.INKASSOVARSEL: "NOTICE_OF_DEBT_COLLECTION",
+}
+
+
+def decision_json(d: Decision) -> dict[str, Any]:
+    """A decision as JSON types (amounts in øre)."""
+    return {
+        "action": d.action.value,
+        "stage": d.stage.value if d.stage else None,
+        "fee_ore": d.fee_ore,
+        "interest_ore": d.interest.total_ore,
+        "interest_segments": [
+            {
+                "from": s.start.isoformat(),
+                "to": s.end.isoformat(),
+                "days": s.days,
+                "rate": str(s.rate),
+                "divisor": s.divisor,
+                "principal_ore": s.principal_ore,
+                "amount_ore": s.amount_ore,
+            }
+            for s in d.interest.segments
+        ],
+        "compensation_ore": d.compensation_ore,
+        "principal_ore": d.principal_ore,
+        "total_ore": d.total_ore,
+        "amount_ore": d.amount_ore,
+        "deadline": d.deadline.isoformat() if d.deadline else None,
+        "next_date": d.next_date.isoformat() if d.next_date else None,
+        "reasons": [{"rule": r.rule, "text": r.text} for r in d.reasons],
+    }
+
+
+def _settings(db: Database, company_id: int) -> dict[str, dict[str, Any]]:
+    with db.uow(company_id, read_only=True) as uow:
+        uow.companies.get(company_id)
+        return uow.settings.all()
+
+
+def plan(
+    db: Database, company_id: int, on: date
+) -> Iterator[tuple[ClaimRow, ClaimFacts, list[Decision]]]:
+    """What would be done on `on` for every open claim; nothing is written."""
+    settings = _settings(db, company_id)
+    ctx = company_context(settings)
+    with db.uow(company_id, read_only=True) as uow:
+        for row, facts in iter_claims(uow.conn, company_id, settings.get("dunning")):
+            yield row, facts, decide(facts, ctx, on)
+
+
+@dataclass
+class PlanSummary:
+    """Counts and amounts of a plan or a run."""
+
+    claims: int = 0
+    actions: Counter[str] = field(default_factory=Counter)
+    fees_ore: int = 0
+    interest_ore: int = 0
+    compensation_ore: int = 0
+    written_off_ore: int = 0
+    skipped: int = 0  # letters already sent for that stage (never twice)
+
+    def add(self, decisions: list[Decision]) -> None:
+        """Count one claim's decisions."""
+        self.claims += 1
+        for d in decisions:
+            self.actions[d.action.value] += 1
+            if d.stage is not None:
+                self.fees_ore += d.fee_ore
+                self.interest_ore += d.interest.total_ore
+                self.compensation_ore += d.compensation_ore
+            if d.action is Action.WRITE_OFF_RESIDUAL:
+                self.written_off_ore += d.amount_ore
+
+    def as_json(self) -> dict[str, Any]:
+        """The summary as JSON types."""
+        return {
+            "claims": self.claims,
+            "actions": dict(sorted(self.actions.items())),
+            "fees_ore": self.fees_ore,
+            "interest_ore": self.interest_ore,
+            "compensation_ore": self.compensation_ore,
+            "written_off_ore": self.written_off_ore,
+            "skipped": self.skipped,
+        }
+
+
+@dataclass(frozen=True)
+class SimulatedLetter:
+    """A step the ladder would take for one invoice on one day."""
+
+    on: date
+    invoice_number: str
+    customer_name: str
+    decision: Decision
+
+
+def simulate_company(
+    db: Database, company_id: int, start: date, end: date
+) -> tuple[list[SimulatedLetter], PlanSummary]:
+    """Run the ladder day by day over [start, end] for every open claim, assuming nothing more
+    is paid; returns the steps in date order and the totals."""
+    settings = _settings(db, company_id)
+    ctx = company_context(settings)
+    steps: list[SimulatedLetter] = []
+    summary = PlanSummary()
+    with db.uow(company_id, read_only=True) as uow:
+        for row, facts in iter_claims(uow.conn, company_id, settings.get("dunning")):
+            result = simulate(facts, ctx, start, end)
+            summary.add([e.decision for e in result.events])
+            steps += [
+                SimulatedLetter(e.on, row.invoice_number, row.customer_name, e.decision)
+                for e in result.events
+            ]
+    steps.sort(key=lambda s: (s.on, s.invoice_number))
+    return steps, summary
+
+
+def run(db: Database, company_id: int, on: date, *, actor: str) -> PlanSummary:
+    """Carry out the day's decisions: letters and outbox rows, blocks, write-offs, closures."""
+    settings = _settings(db, company_id)
+    ctx = company_context(settings)
+    letter_settings = company_settings.effective(
+        company_settings.LetterSettings, settings.get("letters")
+    )
+    tripletex = company_settings.effective(
+        company_settings.TripletexSettings, settings.get("tripletex")
+    )
+    summary = PlanSummary()
+    todo = [
+        (row, facts, ds)
+        for row, facts, ds in plan(db, company_id, on)
+        if any(d.action is not Action.NOTHING for d in ds)
+    ]
+    for start in range(0, len(todo), 500):
+        with db.uow(company_id) as uow:
+            for row, facts, decisions in todo[start : start + 500]:
+                done = [
+                    d
+                    for d in decisions
+                    if _carry_out(
+                        uow,
+                        row,
+                        facts,
+                        d,
+                        ctx,
+                        on,
+                        actor,
+                        letter_settings.delivery,
+                        tripletex.reminder_dispatch,
+                    )
+                ]
+                summary.add(done)
+                summary.skipped += len(decisions) - len(done)
+            uow.commit()
+    return summary
+
+
+def _carry_out(
+    uow: UnitOfWork,
+    row: ClaimRow,
+    facts: ClaimFacts,
+    d: Decision,
+    ctx: Context,
+    on: date,
+    actor: str,
+    delivery: str,
+    dispatch: str,
+) -> bool:
+    """Do one decision; False when there was nothing to do (already done, or only reported)."""
+    audit: dict[str, Any] = {
+        "actor": actor,
+        "subject": ("invoice", row.invoice_id),
+        "rules": d.rules,
+    }
+    if d.stage is not None:
+        return _send_letter(uow, row, d, on, actor, delivery, dispatch, audit)
+    if d.action is Action.BLOCK_CUSTOMER:
+        uow.customers.set_fields(
+            row.customer_id,
+            blocked=True,
+            blocked_reason=f"blocked by the dunning ladder on {on} (invoice {row.invoice_number})",
+        )
+        uow.audit.record(
+            action="customer.block",
+            message=f"customer {row.customer_name} blocked from new sales: {d.explain()}",
+            **audit,
+        )
+        return True
+    if d.action is Action.WRITE_OFF_RESIDUAL:
+        principal = max(0, d.principal_ore)
+        if principal:
+            uow.payments.allocate(
+                Allocation(
+                    None,
+                    uow.require_company(),
+                    None,
+                    row.invoice_id,
+                    AllocationKind.WRITE_OFF,
+                    Money(principal),
+                    on,
+                    order_used="write_off",
+                    actor=actor,
+                )
+            )
+            uow.payments.recompute_outstanding([row.invoice_id])
+        uow.claims.set_status(row.invoice_id, ClaimStatus.CLOSED, closed_at=uow.clock.now())
+        uow.audit.record(
+            action="claim.write_off",
+            message=f"residual {Money(d.amount_ore)} kr written off: {d.explain()}",
+            data={"amount_ore": d.amount_ore, "principal_ore": principal},
+            **audit,
+        )
+        return True
+    if d.action is Action.CLOSE:
+        uow.claims.set_status(row.invoice_id, ClaimStatus.CLOSED, closed_at=uow.clock.now())
+        uow.audit.record(
+            action="claim.close",
+            message=f"invoice {row.invoice_number} paid in full: claim closed",
+            **audit,
+        )
+        return True
+    return False  # hand-off candidates are confirmed by a person (or by auto hand-off)
+
+
+def _send_letter(
+    uow: UnitOfWork,
+    row: ClaimRow,
+    d: Decision,
+    on: date,
+    actor: str,
+    delivery: str,
+    dispatch: str,
+    audit: dict[str, Any],
+) -> bool:
+    assert d.stage is not None
+    key = f"letter:{uow.require_company()}:{row.claim_id}:{d.stage.value}"
+    if (
+        uow.outbox.exists(key)
+        or uow.conn.execute(
+            select(letters.c.id).where(
+                letters.c.claim_id == row.claim_id,
+                letters.c.stage == d.stage.value,
+                letters.c.status.in_(("pending", "sent")),
+            )
+        ).first()
+    ):
+        return False
+    letter_id = uow.conn.execute(
+        insert(letters)
+        .values(
+            company_id=uow.require_company(),
+            claim_id=row.claim_id,
+            stage=d.stage.value,
+            sent_on=on,
+            deadline=d.deadline,
+            fee_ore=d.fee_ore,
+            interest_ore=d.interest.total_ore,
+            compensation_ore=d.compensation_ore,
+            interest_to=on,
+            delivery=delivery,
+            status="sent" if delivery == "print" else "pending",
+            actor=actor,
+            reasons=[{"rule": r.rule, "text": r.text} for r in d.reasons],
+            created_at=uow.clock.now(),
+        )
+        .returning(letters.c.id)
+    ).scalar_one()
+    if delivery == "tripletex":
+        uow.outbox.add(
+            "tripletex.reminder",
+            idempotency_key=key,
+            payload={
+                "letter_id": letter_id,
+                "invoice_external_id": row.external_id,
+                "type": TRIPLETEX_TYPES.get(d.stage, "REMINDER"),
+                "date": on.isoformat(),
+                "include_charge": d.fee_ore > 0,
+                "include_interest": d.interest.total_ore > 0,
+                "dispatch": dispatch,
+            },
+        )
+    elif delivery == "email":
+        uow.outbox.add("letter.email", idempotency_key=key, payload={"letter_id": letter_id})
+    uow.audit.record(
+        action=f"dunning.{d.stage.value}",
+        message=f"{d.stage.label} for invoice {row.invoice_number}: fee {Money(d.fee_ore)} kr, interest "
+        f"{Money(d.interest.total_ore)} kr, total {Money(d.total_ore)} kr, deadline {d.deadline}. {d.explain()}",
+        data=decision_json(d) | {"letter_id": letter_id, "delivery": delivery},
+        **audit,
+    )
+    return True
+
+
+def mark_letter_sent(uow: UnitOfWork, letter_id: int, remote_id: str | None) -> None:
+    """Record that a letter reached the debtor's channel."""
+    uow.conn.execute(
+        update(letters).where(letters.c.id == letter_id).values(status="sent", remote_id=remote_id)
+    )

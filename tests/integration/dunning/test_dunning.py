@@ -1,0 +1,336 @@
+"""Dunning on the store (SQLite and PostgreSQL): plan, run once per stage, overrides, and the
+reminders reaching the Tripletex sandbox exactly once through the outbox."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from adapter.bootstrap import worker as make_worker
+from adapter.domain import (
+    Address,
+    Allocation,
+    AllocationKind,
+    Customer,
+    DebtorKind,
+    Invoice,
+    Kid,
+    MatchStatus,
+    Money,
+    Payment,
+)
+from adapter.jobs import lease as leases
+from adapter.jobs.worker import OUTBOX
+from adapter.services import connections, dunning, tripletex_sync
+from adapter.services.clients import Clients
+from adapter.services.companies import set_settings
+from adapter.settings import AppSettings
+from adapter.store.tables import audit_log, claims, customers, letters, outbox
+from connectors.serving import serve_in_thread
+from connectors.tripletex.sandbox import create_sandbox
+
+DAY = date(2026, 3, 2)
+
+
+def seed(db, company_id) -> dict[str, int]:
+    """Three invoices for two customers: one overdue, one partly paid, one not due."""
+    with db.uow(company_id) as uow:
+        kari = uow.customers.add(
+            Customer(
+                None,
+                company_id,
+                "Kari Nordmann",
+                DebtorKind.PRIVATE,
+                customer_number="10001",
+                address=Address("Storgata 1", "", "0155", "Oslo"),
+            )
+        )
+        bygg = uow.customers.add(
+            Customer(
+                None,
+                company_id,
+                "Fjord Bygg AS",
+                DebtorKind.BUSINESS,
+                customer_number="10002",
+                org_number="923609016",
+            )
+        )
+
+        def inv(number: str, customer: int, due: date, amount: int) -> int:
+            return uow.invoices.add(
+                Invoice(
+                    None,
+                    company_id,
+                    customer,
+                    number,
+                    due - timedelta(days=14),
+                    due,
+                    Money(amount),
+                    Money(amount),
+                    kid=Kid("100230004572"),
+                )
+            ).id  # type: ignore[return-value]
+
+        ids = {
+            "overdue": inv("20001", kari.id, date(2026, 1, 19), 125_050),
+            "partial": inv("20002", bygg.id, date(2026, 1, 19), 500_000),
+            "future": inv("20003", bygg.id, date(2026, 3, 20), 100_000),
+        }
+        pid = uow.payments.add(
+            Payment(
+                None,
+                company_id,
+                "ocr:x:1",
+                "ocr",
+                Money(300_000),
+                date(2026, 1, 30),
+                status=MatchStatus.MATCHED,
+            )
+        )
+        uow.payments.allocate(
+            Allocation(
+                None,
+                company_id,
+                pid,
+                ids["partial"],
+                AllocationKind.PRINCIPAL,
+                Money(300_000),
+                date(2026, 1, 30),
+            )
+        )
+        uow.payments.recompute_outstanding([ids["partial"]])
+        uow.commit()
+    return ids
+
+
+def test_plan_decides_with_amounts_and_reasons(db, company_id, cli) -> None:
+    seed(db, company_id)
+    result = cli("dunning", "plan", "--company", str(company_id), "--date", "2026-02-05", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    by_invoice = {c["invoice"]: c["decisions"][0] for c in data["claims"]}
+    assert by_invoice["20001"]["action"] == "send_reminder_1"
+    assert (
+        by_invoice["20001"]["fee_ore"],
+        by_invoice["20001"]["interest_ore"],
+        by_invoice["20001"]["deadline"],
+    ) == (3800, 699, "2026-02-19")
+    partial = by_invoice["20002"]
+    # Interest on 5 000 for 11 days, then on 2 000 for 6 days after the partial payment on 30 January.
+    assert [(s["principal_ore"], s["days"]) for s in partial["interest_segments"]] == [
+        (500_000, 11),
+        (200_000, 6),
+    ]
+    assert partial["total_ore"] == 200_000 + 3800 + partial["interest_ore"]
+    assert (
+        by_invoice["20003"]["action"] == "nothing"
+        and by_invoice["20003"]["next_date"] == "2026-03-21"
+    )
+    assert data["summary"]["actions"] == {"nothing": 1, "send_reminder_1": 2}
+
+
+def test_run_makes_one_letter_per_stage_never_twice(db, company_id) -> None:
+    ids = seed(db, company_id)
+    first = dunning.run(db, company_id, date(2026, 2, 5), actor="kari")
+    assert first.actions == {"send_reminder_1": 2}
+    again = dunning.run(db, company_id, date(2026, 2, 6), actor="kari")
+    assert sum(again.actions.values()) == 0
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            select(letters.c.stage, letters.c.fee_ore, letters.c.status, letters.c.delivery)
+        ).all()
+        keys = sorted(r.idempotency_key for r in conn.execute(select(outbox.c.idempotency_key)))
+        audits = conn.execute(
+            select(audit_log.c.action, audit_log.c.actor, audit_log.c.rules).where(
+                audit_log.c.action == "dunning.reminder_1"
+            )
+        ).all()
+    assert sorted(rows) == [("reminder_1", 3800, "pending", "tripletex")] * 2
+    assert len(keys) == 2 and all(
+        k.startswith(f"letter:{company_id}:") and k.endswith(":reminder_1") for k in keys
+    )
+    assert len(audits) == 2 and audits[0].actor == "kari" and "INKF § 1-2, C3" in audits[0].rules
+    # Days later the inkassovarsel follows, with its own key.
+    dunning.run(db, company_id, date(2026, 2, 25), actor="system")
+    with db.engine.connect() as conn:
+        stages = sorted(
+            r.stage
+            for r in conn.execute(
+                select(letters.c.stage).where(
+                    letters.c.claim_id.in_(
+                        select(claims.c.id).where(claims.c.invoice_id == ids["overdue"])
+                    )
+                )
+            )
+        )
+    assert stages == ["inkassovarsel", "reminder_1"]
+
+
+def test_overrides_change_the_plan(db, company_id) -> None:
+    ids = seed(db, company_id)
+    with db.uow(company_id) as uow:
+        uow.claims.set_hold(
+            ids["overdue"], stopped=False, until=date(2026, 3, 1), reason="betalingsavtale"
+        )
+        bygg = uow.customers.find("10002")
+        uow.customers.set_fields(bygg.id, ladder_override={"minimum_amount": 1_000_000})
+        uow.commit()
+    decided = {
+        row.invoice_number: [d.action.value for d in ds]
+        for row, _f, ds in dunning.plan(db, company_id, date(2026, 2, 5))
+    }
+    assert decided == {"20001": ["nothing"], "20002": ["nothing"], "20003": ["nothing"]}
+    set_settings(db.uow(company_id), ["dunning.minimum_amount=0"], actor="test")
+    decided = {
+        row.invoice_number: [d.action.value for d in ds]
+        for row, _f, ds in dunning.plan(db, company_id, date(2026, 3, 2))
+    }
+    assert decided["20001"] == ["send_reminder_1"]  # the hold ended on 1 March
+
+
+def test_blocking_and_write_off_are_carried_out(db, company_id) -> None:
+    ids = seed(db, company_id)
+    set_settings(db.uow(company_id), ["dunning.block_customer_at=reminder_1"], actor="test")
+    dunning.run(db, company_id, date(2026, 2, 5), actor="test")
+    with db.engine.connect() as conn:
+        blocked = dict(conn.execute(select(customers.c.name, customers.c.blocked)).all())
+    assert blocked == {"Kari Nordmann": True, "Fjord Bygg AS": True}
+    with db.uow(company_id) as uow:
+        pid = uow.payments.add(
+            Payment(
+                None,
+                company_id,
+                "ocr:x:2",
+                "ocr",
+                Money(199_500),
+                date(2026, 2, 10),
+                status=MatchStatus.MATCHED,
+            )
+        )
+        uow.payments.allocate(
+            Allocation(
+                None,
+                company_id,
+                pid,
+                ids["partial"],
+                AllocationKind.PRINCIPAL,
+                Money(199_500),
+                date(2026, 2, 10),
+            )
+        )
+        uow.payments.allocate(
+            Allocation(
+                None,
+                company_id,
+                pid,
+                ids["partial"],
+                AllocationKind.FEE,
+                Money(3800),
+                date(2026, 2, 10),
+            )
+        )
+        stated = uow.claims.for_invoice(ids["partial"]).letters[0].interest
+        uow.payments.allocate(
+            Allocation(
+                None,
+                company_id,
+                pid,
+                ids["partial"],
+                AllocationKind.INTEREST,
+                stated,
+                date(2026, 2, 10),
+            )
+        )
+        uow.payments.recompute_outstanding([ids["partial"]])
+        uow.commit()
+    summary = dunning.run(db, company_id, date(2026, 2, 12), actor="test")
+    assert summary.actions["write_off_residual"] == 1 and summary.written_off_ore == 500
+    with db.uow(company_id) as uow:
+        claim = uow.claims.for_invoice(ids["partial"])
+        invoice = uow.invoices.get(ids["partial"])
+    assert claim.status.value == "closed" and invoice.outstanding.ore == 0
+
+
+@pytest.fixture
+def tripletex(db, company_id, clock):
+    sandbox = create_sandbox(customers=15, invoices=120, seed=4, today=DAY)
+    with serve_in_thread(sandbox.app()) as served:
+        clock.instant = datetime(2026, 3, 2, 8, tzinfo=UTC)
+        connections.connect_tripletex(
+            db,
+            company_id,
+            base_url=f"{served.url}/v2",
+            consumer_token="sandbox-consumer-token",
+            employee_token="sandbox-employee-token",
+            client_company_id=None,
+            actor="test",
+        )
+        yield sandbox
+
+
+def test_reminders_reach_tripletex_exactly_once_even_after_a_crash(
+    db, company_id, tripletex, clock
+) -> None:
+    clients = Clients(db, sleep=lambda _s: None)
+    tripletex_sync.sync_company(db, clients.tripletex(company_id), company_id)
+    summary = dunning.run(db, company_id, DAY, actor="test")
+    sends = summary.actions["send_reminder_1"]
+    assert sends > 5
+    # A worker sends one and dies before recording it.
+    taken = leases.take(
+        db.engine, OUTBOX, owner="dead", now=clock.now(), lease=timedelta(seconds=60)
+    )
+    from adapter.services.tripletex_writes import ReminderSender
+
+    ctx = make_worker(db, AppSettings()).ctx
+    ctx.clients = clients
+    ReminderSender().send(ctx, company_id, dict(taken.row.payload))
+    clock.instant += timedelta(minutes=2)
+    work = make_worker(db, AppSettings())
+    work.ctx.clients = clients
+    assert work.run_until_idle() == sends
+    reminders = tripletex.state()["reminders"]
+    assert len(reminders) == sends
+    assert len({r["invoiceId"] for r in reminders}) == sends  # one per invoice
+    assert {r["type"] for r in reminders} == {"REMINDER"}
+    with db.engine.connect() as conn:
+        assert (
+            conn.execute(
+                select(func.count()).select_from(letters).where(letters.c.status == "sent")
+            ).scalar_one()
+            == sends
+        )
+        assert {r.status for r in conn.execute(select(outbox.c.status))} == {"sent"}
+
+
+def test_cli_run_and_simulate(db, company_id, cli) -> None:
+    seed(db, company_id)
+    with time_machine.travel(datetime(2026, 2, 5, 9, tzinfo=UTC), tick=False):
+        sim = json.loads(
+            cli(
+                "dunning",
+                "simulate",
+                "--company",
+                str(company_id),
+                "--from",
+                "2026-02-01",
+                "--to",
+                "2026-04-30",
+                "--json",
+            ).stdout
+        )
+        assert [(s["date"], s["invoice"], s["action"]) for s in sim["steps"]][:4] == [
+            ("2026-02-05", "20001", "send_reminder_1"),
+            ("2026-02-05", "20002", "send_reminder_1"),
+            ("2026-02-25", "20001", "send_inkassovarsel"),
+            ("2026-02-25", "20002", "send_inkassovarsel"),
+        ]
+        assert (
+            sim["summary"]["fees_ore"] == 6 * 3800
+        )  # two fee letters for each of the three invoices by 30 April
+        run = cli("dunning", "run", "--company", str(company_id), "--json")
+        assert json.loads(run.stdout)["actions"] == {"send_reminder_1": 2}
