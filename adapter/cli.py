@@ -30,6 +30,7 @@ COMMAND_MODULES: list[str] = [
     "tripletex",
     "interest",
     "dunning",
+    "bank",
 ]
 
 

@@ -357,6 +357,7 @@ class LetterSent:
     deadline: date | None
     fee: Money
     interest: Money
+    compensation: Money = Money(0)
 
 
 class ClaimStatus(StrEnum):
@@ -391,5 +392,11 @@ class Claim:
 
     @property
     def interest_charged(self) -> Money:
-        """Sum of the interest stated on every letter sent."""
-        return total(letter.interest for letter in self.letters)
+        """The interest stated on the latest letter that stated any (each letter states the total so far)."""
+        stated = [letter.interest for letter in self.letters if letter.interest]
+        return stated[-1] if stated else Money(0)
+
+    @property
+    def compensation_charged(self) -> Money:
+        """The § 3a compensation charged."""
+        return total(letter.compensation for letter in self.letters)

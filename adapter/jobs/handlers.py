@@ -6,7 +6,7 @@ from typing import Any
 
 from adapter.jobs.registry import Sender, Task, WebhookHandler, WorkContext
 from adapter.jobs.worker import Handlers
-from adapter.services import dunning, tripletex_sync
+from adapter.services import bank_import, dunning, tripletex_sync
 from adapter.services.tripletex_writes import PaymentSender, ReminderSender
 from connectors.tripletex import webhooks as tripletex_webhooks
 
@@ -36,7 +36,13 @@ def _dunning_run(ctx: WorkContext, company_id: int | None, payload: dict[str, An
     dunning.run(ctx.db, company_id, ctx.db.clock.today(), actor="system:nightly")
 
 
+def _bank_pickup(ctx: WorkContext, company_id: int | None, payload: dict[str, Any]) -> None:
+    assert company_id is not None
+    bank_import.pickup(ctx.db, company_id, ctx.settings.data_dir)
+
+
 TASKS: dict[str, Task] = {
+    "bank.pickup": _bank_pickup,
     "tripletex.sync": _tripletex_sync,
     "dunning.run": _dunning_run,
 }

@@ -117,7 +117,7 @@ def iter_claims(
     ladders: dict[int, Ladder | None] = {}
     batch: list[Any] = []
     row: Any
-    for row in conn.execution_options(yield_per=BATCH).execute(q):
+    for row in conn.execute(q.execution_options(yield_per=BATCH)):
         batch.append(row)
         if len(batch) >= BATCH:
             yield from _facts(conn, company_id, batch, company_dunning, ladders)

@@ -17,6 +17,7 @@ from adapter.jobs.registry import WorkContext
 from adapter.services.dunning import mark_letter_sent
 from adapter.store.tables import outbox
 from adapter.store.uow import UnitOfWork
+from connectors.errors import FatalError
 
 
 class ReminderSender:
@@ -59,10 +60,18 @@ class PaymentSender:
 
     def send(self, ctx: WorkContext, company_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         """Register the payment on the invoice."""
-        invoice = ctx.clients.tripletex(company_id).register_payment(
+        client = ctx.clients.tripletex(company_id)
+        type_id = payload.get("payment_type_id")
+        if type_id is None:
+            # No bank.payment_type_id set: Tripletex's first incoming payment type (its bank account).
+            types = client.payment_types()
+            if not types:
+                raise FatalError("Tripletex has no incoming payment type: set bank.payment_type_id")
+            type_id = types[0].id
+        invoice = client.register_payment(
             int(payload["invoice_external_id"]),
             payment_date=date.fromisoformat(payload["date"]),
-            payment_type_id=int(payload["payment_type_id"]),
+            payment_type_id=int(type_id),
             paid_ore=int(payload["amount_ore"]),
         )
         posting = _newest_matching(invoice.payments, payload)

@@ -20,6 +20,7 @@ def _letter(row: Row[Any]) -> LetterSent:
         deadline=row.deadline,
         fee=Money(row.fee_ore),
         interest=Money(row.interest_ore),
+        compensation=Money(row.compensation_ore),
     )
 
 

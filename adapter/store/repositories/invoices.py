@@ -115,6 +115,6 @@ class InvoiceRepository(CompanyScoped):
         )
         if due_before is not None:
             q = q.where(invoices.c.due_date < due_before)
-        result = self.conn.execution_options(yield_per=batch).execute(q.order_by(invoices.c.id))
+        result = self.conn.execute(q.order_by(invoices.c.id).execution_options(yield_per=batch))
         for row in result:
             yield invoice_from_row(row)

@@ -1,0 +1,310 @@
+"""`kravflyt bank parse|generate|import`, `kravflyt kid check`, `kravflyt payment ...`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from adapter.clock import SystemClock
+from adapter.commands import groups
+from adapter.commands.context import actor, company_option, database, echo_json, json_option
+from adapter.domain import Money
+from adapter.errors import InputError
+from adapter.services import bank_import, payments
+from adapter.services.matching import REASON_TEXT
+from connectors.bank import kid as kids
+from connectors.bank.files import parse_path
+from connectors.bank.generate import Target, plan_payments, write_file
+from connectors.bank.transactions import BankFileError
+
+
+@groups.bank.command("parse")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+def parse(file: Path, as_json: bool) -> None:
+    """Read an OCR Giro or camt.054 file and print its transactions and control totals.
+    A broken file ends with exit code 2 and the error (line or element, field) on stderr."""
+    try:
+        parsed = parse_path(file)
+    except BankFileError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if as_json:
+        echo_json(
+            {
+                "format": parsed.format,
+                "transactions": [t.as_json() for t in parsed.transactions],
+                "control": parsed.control,
+            }
+        )
+        return
+    table = Table("date", "amount", "KID", "payer account", "payer", "reference", "message")
+    for t in parsed.transactions:
+        table.add_row(
+            str(t.booking_date),
+            Money(t.amount_ore).format(),
+            t.kid or "",
+            t.payer_account or "",
+            t.payer_name or "",
+            t.bank_reference,
+            t.message or "",
+        )
+    Console(width=200).print(table)
+    click.echo(
+        f"{parsed.format}: {len(parsed.transactions)} transactions, {Money(sum(t.amount_ore for t in parsed.transactions))} kr; "
+        f"control: {parsed.control}"
+    )
+
+
+@groups.bank.command("generate")
+@click.argument("fmt", metavar="ocr|camt054", type=click.Choice(["ocr", "camt054"]))
+@click.option("--transactions", "count", type=int, required=True, help="How many payments.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write."
+)
+@click.option("--seed", default=1, show_default=True)
+@click.option(
+    "--company",
+    "company_id",
+    type=int,
+    help="Pay this company's open invoices (their KIDs and amounts).",
+)
+@click.option(
+    "--date", "on", type=click.DateTime(["%Y-%m-%d"]), help="Booking date (default: today)."
+)
+@click.option(
+    "--version",
+    default="02",
+    show_default=True,
+    type=click.Choice(["02", "04", "08"]),
+    help="camt.054 version.",
+)
+@click.option(
+    "--wrong-kid-share",
+    default=0.03,
+    show_default=True,
+    help="Share of payments with a KID no invoice has.",
+)
+@click.option(
+    "--message-share",
+    default=0.03,
+    show_default=True,
+    help="Share of payments with only a message.",
+)
+@click.option(
+    "--credit-note-share", default=0.0, show_default=True, help="Share of credit notes (CREN)."
+)
+def generate(
+    fmt: str,
+    count: int,
+    out: Path,
+    seed: int,
+    company_id: int | None,
+    on: datetime | None,
+    version: str,
+    wrong_kid_share: float,
+    message_share: float,
+    credit_note_share: float,
+) -> None:
+    """Write a test file with valid control totals: KIDs of existing invoices (with --company),
+    plus a share of wrong and missing KIDs."""
+    if count < 1:
+        raise InputError("--transactions", "at least 1")
+    targets: list[Target] = []
+    day = on.date() if on else None
+    if company_id is not None:
+        from adapter.services.bank_import import open_targets
+
+        db = database()
+        targets = open_targets(db, company_id)
+        day = day or db.clock.today()
+    written = write_file(
+        out,
+        fmt,
+        plan_payments(
+            targets,
+            count=count,
+            seed=seed,
+            wrong_kid_share=wrong_kid_share,
+            message_only_share=message_share,
+            credit_note_share=credit_note_share,
+        ),
+        on=day or SystemClock().today(),
+        version=version,
+    )
+    click.echo(f"{out}: {written} transactions ({fmt})")
+
+
+@groups.bank.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@company_option
+@click.option("--by", help="Who is acting (default: the OS user).")
+@json_option
+def import_(file: Path, company_id: int, by: str | None, as_json: bool) -> None:
+    """Import an OCR Giro or camt.054 file: all of it or nothing; the same file or payment twice adds nothing."""
+    if as_json or not sys.stderr.isatty():
+        summary = bank_import.import_file(database(), company_id, file, actor=actor(by))
+    else:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
+            task = bar.add_task(f"{file.name}: reading")
+            summary = bank_import.import_file(
+                database(),
+                company_id,
+                file,
+                actor=actor(by),
+                progress=lambda n: bar.update(task, description=f"{file.name}: {n} payments"),
+            )
+    if as_json:
+        echo_json(summary.as_json())
+        return
+    if summary.already_imported:
+        click.echo(f"{file.name} was imported before: nothing added")
+        return
+    click.echo(
+        f"{file.name} ({summary.format}): {summary.payments} payments, {Money(summary.total_ore)} kr"
+        f"{f', {summary.duplicates} already known' if summary.duplicates else ''}"
+    )
+    for method, n in sorted(summary.matched.items()):
+        click.echo(f"  matched by {method}: {n}")
+    for reason, n in sorted(summary.unmatched.items()):
+        click.echo(f"  unmatched, {REASON_TEXT.get(reason, reason)}: {n}")
+    if summary.written_off_ore:
+        click.echo(f"  residuals written off: {Money(summary.written_off_ore)} kr")
+    for item in summary.ignored:
+        click.echo(
+            f"  to book by hand: {item['date']} {Money(item['amount_ore'])} kr KID {item['kid'] or '-'} {item['message'] or ''}"
+        )
+
+
+@click.group()
+def payment() -> None:
+    """Payments: list, match by hand, move, unmatch, register."""
+
+
+@payment.command("list")
+@company_option
+@click.option(
+    "--status",
+    type=click.Choice(["matched", "unmatched", "on_account", "ignored"]),
+    help="Only this status.",
+)
+@json_option
+def payment_list(company_id: int, status: str | None, as_json: bool) -> None:
+    """Payments, newest first (the unmatched ones wait for a person)."""
+    with database().uow(company_id, read_only=True) as uow:
+        rows = uow.payments.recent(status=status)
+    if as_json:
+        echo_json(
+            [
+                {
+                    "id": p.id,
+                    "date": p.payment_date,
+                    "amount_ore": p.amount.ore,
+                    "kid": p.kid,
+                    "message": p.message,
+                    "payer_name": p.payer_name,
+                    "status": p.status.value,
+                    "method": p.match_method,
+                    "reason": p.unmatched_reason,
+                    "customer_id": p.customer_id,
+                }
+                for p in rows
+            ]
+        )
+        return
+    table = Table("id", "date", "amount", "KID", "payer", "message", "status", "why")
+    for p in rows:
+        table.add_row(
+            str(p.id),
+            str(p.payment_date),
+            p.amount.format(),
+            p.kid or "",
+            p.payer_name or "",
+            p.message or "",
+            p.status.value,
+            p.match_method or REASON_TEXT.get(p.unmatched_reason or "", p.unmatched_reason or ""),
+        )
+    Console(width=200).print(table)
+
+
+@payment.command("match")
+@company_option
+@click.option(
+    "--payment",
+    "payment_id",
+    type=int,
+    required=True,
+    help="Payment id (see `kravflyt payment list`).",
+)
+@click.option("--invoice", required=True, help="Invoice number.")
+@click.option("--by", help="Who is acting (default: the OS user).")
+def payment_match(company_id: int, payment_id: int, invoice: str, by: str | None) -> None:
+    """Allocate a payment to an invoice by hand (and register it in Tripletex)."""
+    payments.match_payment(database().uow(company_id), payment_id, invoice, actor=actor(by))
+    click.echo(f"payment {payment_id} matched to invoice {invoice}")
+
+
+@payment.command("move")
+@company_option
+@click.option("--payment", "payment_id", type=int, required=True, help="Payment id.")
+@click.option("--customer", required=True, help="Customer id, number or external id.")
+@click.option("--by", help="Who is acting (default: the OS user).")
+def payment_move(company_id: int, payment_id: int, customer: str, by: str | None) -> None:
+    """Move an unallocated payment to another customer (e.g. off "Betaling med ukjent KID")."""
+    moved = payments.move_payment(database().uow(company_id), payment_id, customer, actor=actor(by))
+    click.echo(f"payment {payment_id} moved to customer {moved.customer_id}")
+
+
+@payment.command("unmatch")
+@company_option
+@click.option("--payment", "payment_id", type=int, required=True, help="Payment id.")
+@click.option("--by", help="Who is acting (default: the OS user).")
+def payment_unmatch(company_id: int, payment_id: int, by: str | None) -> None:
+    """Undo a payment's allocation (refused once Tripletex has registered it)."""
+    payments.unmatch_payment(database().uow(company_id), payment_id, actor=actor(by))
+    click.echo(f"payment {payment_id} unmatched")
+
+
+@payment.command("register")
+@company_option
+@click.option("--invoice", required=True, help="Invoice number.")
+@click.option("--amount", required=True, help="Amount, e.g. 1250.00.")
+@click.option(
+    "--date", "on", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Payment date."
+)
+@click.option("--by", help="Who is acting (default: the OS user).")
+def payment_register(
+    company_id: int, invoice: str, amount: str, on: datetime, by: str | None
+) -> None:
+    """Register a payment that never came through a bank file."""
+    made = payments.register_payment(
+        database().uow(company_id),
+        invoice,
+        Money.parse(amount, where="--amount"),
+        on.date(),
+        actor=actor(by),
+    )
+    click.echo(f"payment {made.id} of {made.amount} kr registered on invoice {invoice}")
+
+
+@click.group()
+def kid() -> None:
+    """KID check digits (MOD10, MOD11)."""
+
+
+@kid.command("check")
+@click.argument("value")
+def kid_check(value: str) -> None:
+    """Print which scheme the KID's check digit satisfies: MOD10, MOD11 or invalid (exit 1)."""
+    scheme = kids.detect_scheme(value)
+    click.echo(scheme or "invalid")
+    sys.exit(0 if scheme else 1)
+
+
+commands = [kid, payment]
