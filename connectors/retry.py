@@ -11,8 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TypeVar
 
 import httpx
+from tenacity import (
+    RetryCallState,
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -61,3 +71,36 @@ def retry_after_seconds(response: httpx.Response, *, now: datetime | None = None
         now = now or datetime.now(UTC)
         return max(0.0, (when - now).total_seconds())
     return None
+
+
+class Again(Exception):
+    """Raised inside an attempt: this try failed in a way the next one may not.
+    `error` is what the caller gets if the tries run out; `wait_s` the server's own wait."""
+
+    def __init__(self, error: Exception, wait_s: float | None = None):
+        super().__init__(str(error))
+        self.error, self.wait_s = error, wait_s
+
+
+def run(attempt: Callable[[], T], opts: RetryOptions, sleep: Callable[[float], None]) -> T:
+    """Call `attempt` until it returns, retrying on `Again` with backoff (or the server's wait),
+    at most `opts.max_attempts` times; then raise the last `Again.error`."""
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, Again) and error.wait_s is not None:
+            return error.wait_s
+        return backoff_delay(state.attempt_number, opts)
+
+    retrying = Retrying(
+        stop=stop_after_attempt(opts.max_attempts),
+        wait=wait,
+        retry=retry_if_exception_type(Again),
+        sleep=sleep,
+    )
+    try:
+        return retrying(attempt)
+    except RetryError as exc:
+        last = exc.last_attempt.exception()
+        assert isinstance(last, Again)
+        raise last.error from last

@@ -123,10 +123,13 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def db(db_url: str, clock: FixedClock) -> Iterator[Database]:
-    """A `Database` on a fresh database (both engines), with the fixed clock."""
+def db(db_url: str, clock: FixedClock, tmp_path: Path) -> Iterator[Database]:
+    """A `Database` on a fresh database (both engines), with the fixed clock; its key is also
+    in tmp_path/kravflyt.key, where the `cli` fixture's commands find it."""
     engine = make_engine(db_url)
-    yield Database(engine=engine, clock=clock, box=SecretBox(Fernet.generate_key()))
+    key = Fernet.generate_key()
+    (tmp_path / "kravflyt.key").write_bytes(key)
+    yield Database(engine=engine, clock=clock, box=SecretBox(key))
     engine.dispose()
 
 

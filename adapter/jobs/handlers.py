@@ -6,7 +6,7 @@ from typing import Any
 
 from adapter.jobs.registry import Sender, Task, WebhookHandler, WorkContext
 from adapter.jobs.worker import Handlers
-from adapter.services import bank_import, dunning, tripletex_sync
+from adapter.services import agency, bank_import, dunning, handoff, tripletex_sync
 from adapter.services.tripletex_writes import PaymentSender, ReminderSender
 from connectors.tripletex import webhooks as tripletex_webhooks
 
@@ -33,7 +33,21 @@ def _tripletex_webhook(ctx: WorkContext, company_id: int, body: dict[str, Any]) 
 
 def _dunning_run(ctx: WorkContext, company_id: int | None, payload: dict[str, Any]) -> None:
     assert company_id is not None
-    dunning.run(ctx.db, company_id, ctx.db.clock.today(), actor="system:nightly")
+    today = ctx.db.clock.today()
+    dunning.run(ctx.db, company_id, today, actor="system:nightly")
+    handoff.auto_handoff(ctx.db, company_id, today)
+
+
+def _kravia_poll(ctx: WorkContext, company_id: int | None, payload: dict[str, Any]) -> None:
+    assert company_id is not None
+    with ctx.db.uow(company_id, read_only=True) as uow:
+        if "kravia" not in uow.connections.configured():
+            return
+    agency.poll(ctx, company_id)
+
+
+def _kravia_webhook(ctx: WorkContext, company_id: int, body: dict[str, Any]) -> None:
+    agency.refresh(ctx, company_id, int(body["claimId"]))
 
 
 def _bank_pickup(ctx: WorkContext, company_id: int | None, payload: dict[str, Any]) -> None:
@@ -45,13 +59,18 @@ TASKS: dict[str, Task] = {
     "bank.pickup": _bank_pickup,
     "tripletex.sync": _tripletex_sync,
     "dunning.run": _dunning_run,
+    "kravia.poll": _kravia_poll,
 }
 SENDERS: dict[str, Sender] = {
     "tripletex.reminder": ReminderSender(),
     "tripletex.payment": PaymentSender(),
+    "kravia.register": agency.RegisterCaseSender(),
+    "kravia.payment": agency.ForwardPaymentSender(),
+    "kravia.creditnote": agency.CreditNoteSender(),
 }
 WEBHOOKS: dict[str, WebhookHandler] = {
     "tripletex": _tripletex_webhook,
+    "kravia": _kravia_webhook,
 }
 
 

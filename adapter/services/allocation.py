@@ -52,6 +52,9 @@ def outstanding(uow: UnitOfWork, invoice_id: int) -> Outstanding:
             .group_by(allocations.c.kind)
         )
     }
+    if claim.status is ClaimStatus.HANDED_OFF:
+        # At the agency only the principal is claimed (our fees and interest stayed behind).
+        return Outstanding(principal=max(0, invoice.outstanding.ore), fees=0, interest=0)
     fees = claim.fees_charged.ore + claim.compensation_charged.ore
     return Outstanding(
         principal=max(0, invoice.outstanding.ore),

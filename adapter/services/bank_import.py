@@ -21,6 +21,7 @@ from sqlalchemy import insert, select
 from adapter import company_settings
 from adapter.domain import Customer, DebtorKind, MatchStatus, Money, Payment
 from adapter.log import get_logger
+from adapter.services.agency import is_agency_payout
 from adapter.services.allocation import Applied, apply_payment
 from adapter.services.matching import REASON_TEXT, MatchIndex, OpenInvoice, match
 from adapter.store.database import Database
@@ -147,6 +148,7 @@ def register_with_ledger(
     applied: Applied,
     on: Any,
     payment_type_id: int | None,
+    payer_name: str | None = None,
 ) -> None:
     """Queue the one `:payment` that tells Tripletex (for a ledger invoice), or forward the payment
     to the agency when the claim is handed off."""
@@ -154,7 +156,7 @@ def register_with_ledger(
     status = uow.conn.execute(
         select(claims.c.status).where(claims.c.invoice_id == invoice_id)
     ).scalar_one_or_none()
-    if status == "handed_off":
+    if status == "handed_off" and not is_agency_payout(payer_name):
         uow.outbox.add(
             "kravia.payment",
             idempotency_key=f"kravia:payment:{uow.require_company()}:{payment_id}:{invoice_id}",
@@ -203,7 +205,13 @@ def _apply(
     summary.written_off_ore += applied.written_off
     summary.credit_ore += applied.credit
     register_with_ledger(
-        uow, payment_id, invoice.invoice_id, applied, tx.booking_date, bank.payment_type_id
+        uow,
+        payment_id,
+        invoice.invoice_id,
+        applied,
+        tx.booking_date,
+        bank.payment_type_id,
+        tx.payer_name,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from adapter.store.database import Database
+from connectors.kravia.client import KraviaClient
 from connectors.tripletex.client import Credentials, TripletexClient
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -66,6 +67,23 @@ class Clients:
             )
 
         return self._cached("tripletex", company_id, build)
+
+    def kravia(self, company_id: int) -> KraviaClient:
+        """The company's Kravia client."""
+
+        def build() -> KraviaClient:
+            with self.db.uow(company_id, read_only=True) as uow:
+                conn = uow.connections.get("kravia")
+            return kravia_client(self.http(conn.config["base_url"]), conn.secrets, self.sleep)
+
+        return self._cached("kravia", company_id, build)
+
+
+def kravia_client(
+    http: httpx.Client, secrets: dict[str, Any], sleep: Callable[[float], None]
+) -> KraviaClient:
+    """A Kravia client from a connection's secrets."""
+    return KraviaClient(http, secrets["token"], sleep=sleep)
 
 
 def tripletex_client(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 
 from adapter.errors import InputError
-from adapter.services.clients import Clients, tripletex_client
+from adapter.services.clients import Clients, kravia_client, tripletex_client
 from adapter.store.database import Database
 from connectors.errors import ConnectorError
 from connectors.tripletex.webhooks import SUBSCRIBED_EVENTS
@@ -103,3 +103,85 @@ def subscribe_tripletex(
         uow.commit()
     clients.forget(company_id)
     return events
+
+
+def connect_kravia(
+    db: Database,
+    company_id: int,
+    *,
+    base_url: str,
+    token: str,
+    creditor_id: int | None,
+    actor: str,
+    http: Callable[[str], httpx.Client] | None = None,
+) -> int:
+    """Check the token by reading the creditors it may act for, then store the connection.
+    Returns the creditor id (the only one the token sees, when none is given)."""
+    base_url = _check_url(base_url, "--base-url")
+    with db.uow(company_id, read_only=True) as uow:
+        uow.companies.get(company_id)
+    make_http = http or (lambda url: httpx.Client(base_url=url, timeout=30))
+    client = kravia_client(make_http(base_url), {"token": token}, sleep=lambda _s: None)
+    try:
+        creditors = client.creditors()
+    except ConnectorError as exc:
+        raise InputError("kravia connection", f"the token was refused: {exc}") from exc
+    except httpx.HTTPError as exc:
+        raise InputError("--base-url", f"cannot reach {base_url}: {exc}") from exc
+    ids = [int(c["id"]) for c in creditors if "id" in c]
+    if creditor_id is None:
+        if len(ids) != 1:
+            raise InputError("--creditor-id", f"the token acts for creditors {ids}: choose one")
+        creditor_id = ids[0]
+    elif ids and creditor_id not in ids:
+        raise InputError("--creditor-id", f"{creditor_id} is not among the token's creditors {ids}")
+    with db.uow(company_id) as uow:
+        try:
+            old = uow.connections.get("kravia").secrets
+        except LookupError:
+            old = {}
+        uow.connections.put(
+            "kravia",
+            {"base_url": base_url, "creditor_id": creditor_id},
+            {**old, "token": token},
+            checked=True,
+        )
+        uow.audit.record(
+            actor=actor,
+            action="connection.kravia",
+            subject=("company", company_id),
+            message=f"connected to Kravia at {base_url} as creditor {creditor_id}",
+        )
+        uow.commit()
+    return creditor_id
+
+
+def kravia_webhook(db: Database, clients: Clients, company_id: int, *, url: str, actor: str) -> str:
+    """Point Kravia's webhook for the company's creditor at us, with a new shared secret."""
+    base = _check_url(url, "--url")
+    target = base if "/webhooks/" in base else f"{base}/webhooks/kravia/{company_id}"
+    secret = secrets.token_urlsafe(32)
+    with db.uow(company_id) as uow:
+        conn = uow.connections.get("kravia")
+        uow.connections.put(
+            "kravia",
+            {**conn.config, "webhook_url": target},
+            {
+                **conn.secrets,
+                "webhook_secret": secret,
+                "webhook_secret_previous": conn.secrets.get("webhook_secret"),
+            },
+            checked=True,
+        )
+        uow.commit()
+    clients.forget(company_id)
+    clients.kravia(company_id).configure_webhook(int(conn.config["creditor_id"]), target, secret)
+    with db.uow(company_id) as uow:
+        uow.audit.record(
+            actor=actor,
+            action="connection.kravia.webhook",
+            subject=("company", company_id),
+            message=f"Kravia webhooks sent to {target}",
+        )
+        uow.commit()
+    return target

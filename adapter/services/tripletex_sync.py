@@ -297,6 +297,18 @@ def _apply_credit_note(uow: UnitOfWork, note: models.Invoice, note_id: int) -> s
     )
     amount = -models.to_ore(note.amount, where=f"credit note {note.invoice_number} amount")
     if uow.payments.allocate_credit_note(original.id, note_id, amount, note.invoice_date):
+        if _handed_off(uow, original.id):
+            uow.outbox.add(
+                "kravia.creditnote",
+                idempotency_key=f"kravia:creditnote:{uow.require_company()}:{note_id}",
+                payload={
+                    "payment_id": note_id,
+                    "invoice_id": original.id,
+                    "amount_ore": amount,
+                    "date": note.invoice_date.isoformat(),
+                    "text": f"Kreditnota {note.invoice_number}",
+                },
+            )
         uow.audit.record(
             actor="tripletex",
             action="invoice.credit_note",
@@ -305,6 +317,17 @@ def _apply_credit_note(uow: UnitOfWork, note: models.Invoice, note_id: int) -> s
             data={"credit_note": note.invoice_number, "amount_ore": amount},
         )
     return {original.id}
+
+
+def _handed_off(uow: UnitOfWork, invoice_id: int) -> bool:
+    row = uow.conn.execute(
+        select(claims.c.status, claims.c.agency_status).where(claims.c.invoice_id == invoice_id)
+    ).first()
+    if row is None:
+        return False
+    return bool(
+        row.status == "handed_off" and not str(row.agency_status or "").startswith("closed")
+    )
 
 
 def _ledger_payments(uow: UnitOfWork, inv: models.Invoice, invoice_id: int) -> int:
@@ -340,6 +363,19 @@ def _ledger_payments(uow: UnitOfWork, inv: models.Invoice, invoice_id: int) -> i
         )
         if payment_id is None:
             continue
+        if _handed_off(uow, invoice_id):
+            # Paid to the company after hand-off: the agency is told once (its own payouts close
+            # the claim at the agency first and are not forwarded back).
+            uow.outbox.add(
+                "kravia.payment",
+                idempotency_key=f"kravia:payment:{uow.require_company()}:{payment_id}:{invoice_id}",
+                payload={
+                    "payment_id": payment_id,
+                    "invoice_id": invoice_id,
+                    "amount_ore": amount,
+                    "date": posting.date.isoformat(),
+                },
+            )
         uow.payments.allocate(
             Allocation(
                 None,

@@ -187,6 +187,7 @@ claims = Table(
     Column("hold_until", Date),
     Column("hold_reason", Text),
     Column("agency_case_id", String(60)),
+    Column("agency_status", String(60)),
     Column("handed_off_at", UtcDateTime()),
     Column("closed_at", UtcDateTime()),
     _ts("updated_at"),
@@ -415,4 +416,43 @@ schedule_slots = Table(
     Column("slot", String(40), nullable=False),
     _ts("created_at"),
     PrimaryKeyConstraint("company_id", "task", "slot"),
+)
+
+# ------------------------------------------------------------------ hand-off to the agency
+
+# One bundle of a debtor's claims, confirmed by a person (or automatically), sent as one case.
+handoff_cases = Table(
+    "handoff_cases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _company_fk(),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("status", String(10), nullable=False, server_default="pending"),
+    Column("confirmed_by", String(200), nullable=False),
+    _ts("confirmed_at"),
+    Column("automatic", Boolean, nullable=False, server_default=text("false")),
+    Column("not_disputed", Boolean, nullable=False),
+    Column("snapshot", JSON, nullable=False),  # exactly what was confirmed (and is sent)
+    Column("principal_ore", BigInteger, nullable=False),
+    Column("fees_ore", BigInteger, nullable=False),
+    Column("interest_ore", BigInteger, nullable=False),
+    Column("agency_case_id", String(60)),
+    CheckConstraint("status in ('pending', 'sent', 'failed')", name="status"),
+    Index(None, "company_id", "customer_id"),
+)
+
+handoff_items = Table(
+    "handoff_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _company_fk(),
+    Column("case_id", Integer, ForeignKey("handoff_cases.id", ondelete="CASCADE"), nullable=False),
+    Column("invoice_id", Integer, ForeignKey("invoices.id"), nullable=False),
+    Column("reference", String(80), nullable=False),
+    Column("agency_claim_id", String(60)),
+    Column("principal_ore", BigInteger, nullable=False),
+    Column("fees_ore", BigInteger, nullable=False),
+    Column("interest_ore", BigInteger, nullable=False),
+    UniqueConstraint("invoice_id"),
+    UniqueConstraint("reference"),
 )

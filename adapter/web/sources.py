@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from adapter.web.intake import WebhookRejected, WebhookSource
+from connectors.kravia import webhooks as kravia_webhooks
 from connectors.tripletex import webhooks as tripletex_webhooks
 
 
@@ -33,6 +36,40 @@ class TripletexSource:
             raise WebhookRejected(422, str(exc)) from exc
 
 
+class KraviaSource:
+    """Kravia: the signature over the delivery's data with the shared secret, recent timestamp."""
+
+    name = "kravia"
+
+    def __init__(self, now: Callable[[], float] = time.time):
+        self.now = now
+
+    def authenticate(
+        self, secrets: Mapping[str, Any], headers: Mapping[str, str], raw: bytes
+    ) -> None:
+        """Refuse a delivery with a wrong or old signature."""
+        last: kravia_webhooks.WebhookError | None = None
+        for secret in (secrets.get("webhook_secret"), secrets.get("webhook_secret_previous")):
+            if not secret:
+                continue
+            try:
+                kravia_webhooks.verify(raw, secret, now=self.now)
+                return
+            except kravia_webhooks.WebhookError as exc:
+                last = exc
+        if last is None:
+            raise WebhookRejected(401, "no Kravia webhook is configured for this company")
+        raise WebhookRejected(last.status, str(last))
+
+    def parse(self, raw: bytes) -> dict[str, Any]:
+        """The delivery's data (claimId, eventType, timestamp)."""
+        try:
+            return dict(json.loads(raw)["data"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise WebhookRejected(422, "field data: missing") from exc
+
+
 SOURCES: dict[str, WebhookSource] = {
     "tripletex": TripletexSource(),
+    "kravia": KraviaSource(),
 }

@@ -17,10 +17,16 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt
 
 from connectors.errors import OutcomeUnknownError
-from connectors.retry import RetryOptions, backoff_delay, retry_after_seconds, should_retry
+from connectors.retry import (
+    Again,
+    RetryOptions,
+    backoff_delay,
+    retry_after_seconds,
+    run,
+    should_retry,
+)
 from connectors.tripletex import models
 from connectors.tripletex.errors import (
     TripletexApiError,
@@ -55,14 +61,6 @@ class Page:
     values: list[dict[str, Any]]
     digest: str | None
     unchanged: bool = False
-
-
-class _Again(Exception):
-    """Internal: this attempt failed in a way the next one may not; `wait_s` from the server."""
-
-    def __init__(self, error: Exception, wait_s: float | None = None):
-        super().__init__(str(error))
-        self.error, self.wait_s = error, wait_s
 
 
 class TripletexClient:
@@ -133,10 +131,10 @@ class TripletexClient:
                     method, path, params=params, auth=auth, headers=headers, json=json_body
                 )
             except httpx.ConnectError as exc:  # nothing reached the server: always safe to retry
-                raise _Again(TripletexServerError(f"cannot connect to Tripletex: {exc}")) from exc
+                raise Again(TripletexServerError(f"cannot connect to Tripletex: {exc}")) from exc
             except httpx.TransportError as exc:
                 if safe:
-                    raise _Again(
+                    raise Again(
                         TripletexServerError(f"{method} {path}: {type(exc).__name__}")
                     ) from exc
                 raise OutcomeUnknownError(
@@ -149,13 +147,13 @@ class TripletexClient:
                     raise TripletexRateLimited(
                         f"{method} {path}: rate limited for {wait:.0f} s", wait_s=wait, status=429
                     )
-                raise _Again(
+                raise Again(
                     TripletexRateLimited(f"{method} {path}: rate limited", wait_s=wait, status=429),
                     wait,
                 )
             if resp.status_code >= 500:
                 if should_retry(method, resp.status_code, idempotent=idempotent):
-                    raise _Again(
+                    raise Again(
                         TripletexServerError(
                             f"{method} {path}: {resp.status_code}", status=resp.status_code
                         )
@@ -165,24 +163,7 @@ class TripletexClient:
                 )
             return resp
 
-        retrying = Retrying(
-            stop=stop_after_attempt(self.retry.max_attempts),
-            wait=lambda state: self._wait(state),
-            retry=retry_if_exception_type(_Again),
-            sleep=self.sleep,
-        )
-        try:
-            return retrying(attempt)
-        except RetryError as exc:
-            last = exc.last_attempt.exception()
-            assert isinstance(last, _Again)
-            raise last.error from last
-
-    def _wait(self, state: Any) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, _Again) and error.wait_s is not None:
-            return error.wait_s
-        return backoff_delay(state.attempt_number, self.retry)
+        return run(attempt, self.retry, self.sleep)
 
     def _note_rate_limit(self, resp: httpx.Response) -> None:
         # Throttle ahead: with no requests left this period, wait for the reset first.

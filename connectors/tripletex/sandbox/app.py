@@ -14,7 +14,6 @@ import base64
 import bisect
 import hashlib
 import json
-import re
 import secrets
 import threading
 from collections.abc import Callable
@@ -29,12 +28,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from connectors.faults import FaultInjector, FaultMiddleware
+from connectors.json_exact import dumps
 from connectors.tripletex.sandbox.data import Ledger, generate
 from connectors.tripletex.sandbox.fields import parse_fields, select
 
 DEFAULT_CONSUMER_TOKEN = "sandbox-consumer-token"  # noqa: S105 - sandbox default, printed at start
 DEFAULT_EMPLOYEE_TOKEN = "sandbox-employee-token"  # noqa: S105
-_DEC = re.compile(r'"__dec__(-?\d+(?:\.\d+)?)"')
 EVENTS = {
     "invoice.charged": "A new invoice has been created and charged.",
     "customer.create": "A customer was created.",
@@ -45,12 +44,7 @@ EVENTS = {
 
 def _dumps(body: Any) -> bytes:
     # Amounts go out as JSON numbers written from their Decimal text, exact to the øre.
-    text = json.dumps(
-        body,
-        default=lambda v: f"__dec__{v}" if isinstance(v, Decimal) else str(v),
-        ensure_ascii=False,
-    )
-    return _DEC.sub(r"\1", text).encode()
+    return dumps(body)
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

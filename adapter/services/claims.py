@@ -1,0 +1,77 @@
+"""Accountant controls on one claim: dispute and undispute, stop or postpone dunning."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from adapter.domain import Claim, ClaimStatus
+from adapter.errors import InputError
+from adapter.store.uow import UnitOfWork
+
+
+def set_dispute(
+    uow: UnitOfWork, invoice_number: str, *, disputed: bool, reason: str, actor: str
+) -> Claim:
+    """Mark a claim disputed (no letters, fees or hand-off: INKL § 17, C9) or undisputed again."""
+    reason = reason.strip()
+    if not reason:
+        raise InputError("--reason", "say why (it goes into the audit log)")
+    with uow:
+        invoice = uow.invoices.by_number(invoice_number)
+        assert invoice.id is not None
+        claim = uow.claims.for_invoice(invoice.id)
+        if claim.disputed == disputed:
+            raise InputError(
+                "--invoice",
+                f"invoice {invoice_number} is {'already' if disputed else 'not'} disputed",
+            )
+        uow.claims.set_dispute(invoice.id, disputed, reason if disputed else None)
+        uow.audit.record(
+            actor=actor,
+            action="claim.dispute" if disputed else "claim.undispute",
+            subject=("invoice", invoice.id),
+            rules=["INKL § 17 (2), C9"],
+            message=(
+                f"invoice {invoice_number} disputed: {reason}. Dunning and hand-off stop until undisputed"
+                if disputed
+                else f"invoice {invoice_number} undisputed: {reason}. Dunning resumes"
+            ),
+            data={"reason": reason, "at_agency": claim.status is ClaimStatus.HANDED_OFF},
+        )
+        uow.commit()
+        return uow.claims.for_invoice(invoice.id)
+
+
+def set_hold(
+    uow: UnitOfWork,
+    invoice_number: str,
+    *,
+    stopped: bool,
+    until: date | None,
+    reason: str,
+    actor: str,
+) -> Claim:
+    """Stop dunning of one invoice, postpone it until a date, or lift both (stopped=False, until=None)."""
+    reason = reason.strip()
+    if not reason:
+        raise InputError("--reason", "say why (it is shown on the claim page and logged)")
+    with uow:
+        invoice = uow.invoices.by_number(invoice_number)
+        assert invoice.id is not None
+        uow.claims.set_hold(
+            invoice.id, stopped=stopped, until=until, reason=reason if (stopped or until) else None
+        )
+        what = "stopped" if stopped else (f"postponed until {until}" if until else "resumed")
+        uow.audit.record(
+            actor=actor,
+            action="claim.hold",
+            subject=("invoice", invoice.id),
+            message=f"dunning of invoice {invoice_number} {what}: {reason}",
+            data={
+                "stopped": stopped,
+                "until": until.isoformat() if until else None,
+                "reason": reason,
+            },
+        )
+        uow.commit()
+        return uow.claims.for_invoice(invoice.id)

@@ -1,0 +1,461 @@
+"""A Kravia sandbox: an ASGI server that behaves like Kravia's case API as far as Kravflyt uses
+it, under `/api/v2`.
+
+Token check; case registration with validation errors for missing debtor data (the error
+format is modelled: Kravia's is UNCONFIRMED); claims of one debtor merged into one case (G1);
+direct payments and credit notes reduce the principal (excess ignored, as Kravia documents);
+a lifecycle inkassovarsel (or betalingsoppfordring when the creditor sent the varsel) ->
+betalingsoppfordring -> legal -> closed, moved by the sandbox's date or by a command; paid in
+full closes; signed CaseUpdate webhooks; search by last updated time; faults (the shared
+middleware, plus "accept the write, drop the answer"). `/_sandbox/...` drives and inspects it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from connectors import json_exact
+from connectors.faults import FaultInjector, FaultMiddleware
+from connectors.kravia import webhooks
+from connectors.kravia.mapping import VARSEL_LINE
+
+DEFAULT_TOKEN = "sandbox-kravia-token"  # noqa: S105 - sandbox default, printed at start
+STAGES = ("inkassovarsel", "betalingsoppfordring", "legal")
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json_exact.dumps(body), status_code=status, media_type="application/json")
+
+
+class KraviaSandbox:
+    """The sandbox's state and its ASGI app."""
+
+    def __init__(
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        today: date | None = None,
+        creditor_id: int = 10759,
+        stage_days: dict[str, int] | None = None,
+    ):
+        self.token = token
+        self._today = today
+        self.creditors: dict[int, dict[str, Any]] = {
+            creditor_id: {
+                "id": creditor_id,
+                "name": "Demo AS",
+                "orgNumber": "923609016",
+                "webhook": None,
+            }
+        }
+        self.claims: dict[int, dict[str, Any]] = {}
+        self.cases: dict[int, dict[str, Any]] = {}
+        self.stage_days = stage_days or {
+            "inkassovarsel": 14,
+            "betalingsoppfordring": 14,
+            "legal": 60,
+        }
+        self.deliveries: list[dict[str, Any]] = []
+        self.lock = threading.RLock()
+        self.injector = FaultInjector()
+        self.drop_after_write_every = 0
+        self._writes = 0
+        self._ids = itertools.count(1553100)
+        self._tick = itertools.count(1)
+
+    def today(self) -> date:
+        """The sandbox's date."""
+        return self._today or date.today()
+
+    def _stamp(self) -> str:
+        # Strictly increasing update times, so "updated since" never misses a change.
+        base = datetime.combine(self.today(), datetime.min.time(), tzinfo=UTC)
+        return (base + timedelta(milliseconds=next(self._tick))).isoformat()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _move(self, claim: dict[str, Any], stage: str | None, *, reason: str | None = None) -> None:
+        if stage is None:
+            claim["status"], claim["closeReason"] = "closed", reason
+        else:
+            claim["stage"], claim["stageSince"] = stage, self.today().isoformat()
+        claim["statusCodeHistory"].append(
+            {"code": stage or f"closed:{reason}", "date": self.today().isoformat()}
+        )
+        claim["lastUpdated"] = self._stamp()
+        self._notify(claim)
+
+    def _age(self) -> None:
+        for claim in self.claims.values():
+            while claim["status"] == "open" and claim["stage"] != "legal":
+                since = date.fromisoformat(claim["stageSince"])
+                if self.today() < since + timedelta(days=self.stage_days[claim["stage"]]):
+                    break
+                nxt = STAGES[STAGES.index(claim["stage"]) + 1]
+                self._move(claim, nxt)
+                claim["stageSince"] = (
+                    since + timedelta(days=self.stage_days[STAGES[STAGES.index(nxt) - 1]])
+                ).isoformat()
+
+    def advance(self, claim_id: int | None = None) -> list[int]:
+        """Move claims (one, or all open) to their next stage now."""
+        moved = []
+        for claim in list(self.claims.values()):
+            if claim["status"] != "open" or (claim_id is not None and claim["id"] != claim_id):
+                continue
+            if claim["stage"] == "legal":
+                self._move(claim, None, reason="written_off")
+            else:
+                self._move(claim, STAGES[STAGES.index(claim["stage"]) + 1])
+            moved.append(claim["id"])
+        return moved
+
+    def _notify(self, claim: dict[str, Any]) -> None:
+        hook = self.creditors.get(claim["creditorId"], {}).get("webhook")
+        if not hook or not hook.get("enabled"):
+            return
+        data = {
+            "timestamp": int(datetime.now(UTC).timestamp()),
+            "eventType": "CaseUpdate",
+            "claimId": claim["id"],
+        }
+        body = json.dumps(webhooks.envelope(hook["secret"], data)).encode()
+        threading.Thread(target=self._deliver, args=(hook["url"], body), daemon=True).start()
+
+    def _deliver(self, url: str, body: bytes) -> None:
+        for _ in range(3):
+            try:
+                status = httpx.post(
+                    url, content=body, headers={"Content-Type": "application/json"}, timeout=10
+                ).status_code
+            except httpx.HTTPError:
+                status = 0
+            with self.lock:
+                self.deliveries.append({"url": url, "status": status})
+            if 200 <= status < 300:
+                return
+
+    # ------------------------------------------------------------------ API
+
+    def _auth(self, request: Request) -> Response | None:
+        value = request.headers.get("authorization", "")
+        if value.removeprefix("Bearer ").strip() != self.token:
+            return _json({"message": "Unauthorized"}, 401)
+        return None
+
+    async def _body(self, request: Request) -> Any:
+        try:
+            return json_exact.loads(await request.body())
+        except ValueError:
+            return None
+
+    def _written(self, response: Response) -> Response:
+        self._writes += 1
+        if self.drop_after_write_every and self._writes % self.drop_after_write_every == 0:
+            self.injector.counts["dropped_after_write"] += 1
+            return Response(
+                b'{"value": {"id"',
+                status_code=200,
+                media_type="application/json",
+                headers={"content-length": "64"},
+            )
+        return response
+
+    async def handle(self, request: Request) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        path, method = request.path_params["path"].strip("/"), request.method
+        with self.lock:
+            self._age()
+            if path == "creditor" and method == "GET":
+                return _json(
+                    {
+                        "value": [
+                            {k: v for k, v in c.items() if k != "webhook"}
+                            for c in self.creditors.values()
+                        ]
+                    }
+                )
+            parts = path.split("/")
+            if parts[0] == "creditor" and len(parts) == 3 and parts[1].isdigit():
+                creditor = self.creditors.get(int(parts[1]))
+                if creditor is None:
+                    return _json({"message": "creditor not found"}, 404)
+                if parts[2] == "settings" and method == "GET":
+                    return _json({"value": {k: v for k, v in creditor.items() if k != "webhook"}})
+                if parts[2] == "webhook" and method == "PUT":
+                    body = await self._body(request)
+                    if not isinstance(body, dict) or not body.get("url") or not body.get("secret"):
+                        return _json(
+                            {
+                                "message": "Validation failed",
+                                "errors": {"url": ["required"], "secret": ["required"]},
+                            },
+                            400,
+                        )
+                    creditor["webhook"] = {
+                        "url": body["url"],
+                        "secret": body["secret"],
+                        "enabled": bool(body.get("enabled", True)),
+                    }
+                    return _json(
+                        {"value": {"url": body["url"], "enabled": creditor["webhook"]["enabled"]}}
+                    )
+            if path == "invoice/register" and method == "POST":
+                return self._written(self._register(await self._body(request)))
+            if path in ("invoice/payment", "invoice/creditnote") and method == "POST":
+                return self._written(
+                    self._pay(await self._body(request), credit=path.endswith("creditnote"))
+                )
+            if path == "invoice/search" and method == "GET":
+                return self._search(request)
+            if (
+                parts[0] == "invoice"
+                and len(parts) == 3
+                and parts[2] == "details"
+                and parts[1].isdigit()
+            ):
+                claim = self.claims.get(int(parts[1]))
+                return (
+                    _json({"value": self._details(claim)})
+                    if claim
+                    else _json({"message": "not found"}, 404)
+                )
+        return _json({"message": f"no such endpoint {method} /{path}"}, 404)
+
+    def _register(self, body: Any) -> Response:
+        if not isinstance(body, dict):
+            return _json({"message": "Invalid JSON"}, 400)
+        errors: dict[str, list[str]] = {}
+        for name in (
+            "claimType",
+            "creditorId",
+            "debtorName",
+            "debtorNumber",
+            "invoiceNo",
+            "invoiceDate",
+            "dueDate",
+            "originalAmount",
+        ):
+            if body.get(name) in (None, ""):
+                errors[name] = ["required"]
+        address = body.get("postalAddress") or {}
+        for name in ("addressAddressLine1", "addressPostalCode", "addressCity"):
+            if not address.get(name):
+                errors[f"postalAddress.{name}"] = [
+                    "required: Kravia needs the debtor's postal address"
+                ]
+        if str(body.get("isPrivateIndividual")).lower() == "false" and not body.get(
+            "organizationNumber"
+        ):
+            errors["organizationNumber"] = ["required for B2B claims"]
+        if body.get("claimType") not in (None, "CollectionCase"):
+            errors["claimType"] = ["only CollectionCase here"]
+        if body.get("creditorId") is not None and body.get("creditorId") not in self.creditors:
+            errors["creditorId"] = ["unknown creditor"]
+        try:
+            amount = Decimal(str(body.get("originalAmount")))
+            if amount <= 0:
+                errors["originalAmount"] = ["must be positive"]
+        except InvalidOperation:
+            errors["originalAmount"] = ["not a number"]
+        if errors:
+            return _json({"message": "Validation failed", "errors": errors}, 400)
+        key = (body["creditorId"], str(body["debtorNumber"]))
+        case = next(
+            (
+                c
+                for c in self.cases.values()
+                if (c["creditorId"], c["debtorNumber"]) == key and c["open"]
+            ),
+            None,
+        )
+        if case is None:
+            case_id = next(self._ids)
+            case = {
+                "id": case_id,
+                "creditorId": key[0],
+                "debtorNumber": key[1],
+                "claimIds": [],
+                "open": True,
+            }
+            self.cases[case_id] = case
+        claim_id = next(self._ids)
+        varsel_sent = VARSEL_LINE.split("{")[0] in str(body.get("description") or "")
+        claim = {
+            "id": claim_id,
+            "caseId": case["id"],
+            "creditorId": key[0],
+            "debtorNumber": key[1],
+            "debtorName": body["debtorName"],
+            "accountingInvoiceId": body.get("accountingInvoiceId"),
+            "invoiceNo": str(body["invoiceNo"]),
+            "invoiceDate": body["invoiceDate"],
+            "dueDate": body["dueDate"],
+            "originalAmount": amount,
+            "remaining": amount,
+            "currencyCode": body.get("currencyCode") or "NOK",
+            "description": body.get("description"),
+            "claimType": "CollectionCase",
+            "status": "open",
+            "closeReason": None,
+            "stage": "betalingsoppfordring" if varsel_sent else "inkassovarsel",
+            "stageSince": self.today().isoformat(),
+            "registered": self.today().isoformat(),
+            "payments": [],
+            "statusCodeHistory": [],
+            "lastUpdated": self._stamp(),
+        }
+        claim["statusCodeHistory"].append(
+            {"code": claim["stage"], "date": self.today().isoformat()}
+        )
+        self.claims[claim_id] = claim
+        case["claimIds"].append(claim_id)
+        self._notify(claim)
+        return _json({"value": {"id": claim_id, "caseId": case["id"]}}, 201)
+
+    def _pay(self, body: Any, *, credit: bool) -> Response:
+        if not isinstance(body, dict):
+            return _json({"message": "Invalid JSON"}, 400)
+        rows = body.get("Invoices" if credit else "invoices") or []
+        ref = body.get("AccountingPaymentId")
+        if not rows or not ref:
+            return _json(
+                {
+                    "message": "Validation failed",
+                    "errors": {"invoices": ["required"], "AccountingPaymentId": ["required"]},
+                },
+                400,
+            )
+        day = str(body.get("Date" if credit else "date") or self.today().isoformat())[:10]
+        for row in rows:
+            claim = self.claims.get(int(row.get("InvoiceId" if credit else "invoiceId") or 0))
+            if claim is None:
+                return _json(
+                    {"message": "Validation failed", "errors": {"invoiceId": ["unknown claim"]}},
+                    400,
+                )
+        for row in rows:
+            claim = self.claims[int(row.get("InvoiceId" if credit else "invoiceId"))]
+            amount = abs(Decimal(str(row.get("Amount" if credit else "amount"))))
+            applied = min(amount, claim["remaining"])  # only the principal; any excess is ignored
+            claim["remaining"] -= applied
+            claim["payments"].append(
+                {
+                    "accountingPaymentId": ref,
+                    "date": day,
+                    "amount": applied,
+                    "kind": "creditnote" if credit else "payment",
+                }
+            )
+            if claim["remaining"] == 0 and claim["status"] == "open":
+                self._move(claim, None, reason="credited" if credit else "paid")
+            else:
+                claim["lastUpdated"] = self._stamp()
+                self._notify(claim)
+        return _json({"value": {"ok": True}}, 201)
+
+    def _search(self, request: Request) -> Response:
+        q = request.query_params
+        rows = sorted(self.claims.values(), key=lambda c: c["lastUpdated"])
+        if q.get("lastUpdatedTime"):
+            since = datetime.fromisoformat(q["lastUpdatedTime"])
+            since = since if since.tzinfo else since.replace(tzinfo=UTC)
+            rows = [c for c in rows if datetime.fromisoformat(c["lastUpdated"]) > since]
+        if q.get("accountingInvoiceId"):
+            rows = [c for c in rows if c["accountingInvoiceId"] == q["accountingInvoiceId"]]
+        elif q.get("invoiceNo"):
+            rows = [c for c in rows if c["invoiceNo"] == q["invoiceNo"]]
+        if q.get("byAscending", "True").lower() == "false":
+            rows.reverse()
+        skip, top = int(q.get("skip", 0)), int(q.get("top", 20))
+        return _json({"data": [self._summary(c) for c in rows[skip : skip + top]]})
+
+    def _summary(self, c: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": c["id"],
+            "invoiceNo": c["invoiceNo"],
+            "accountingInvoiceId": c["accountingInvoiceId"],
+            "claimType": "Open" if c["status"] == "open" else "Closed",
+            "invoiceDue": c["dueDate"],
+            "creditorName": self.creditors[c["creditorId"]]["name"],
+            "lastUpdated": c["lastUpdated"],
+            "status": c["status"],
+            "stage": c["stage"],
+            "remaining": c["remaining"],
+        }
+
+    def _details(self, c: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": c["id"],
+            "caseId": c["caseId"],
+            "status": c["status"],
+            "stage": c["stage"],
+            "closeReason": c["closeReason"],
+            "invoice": {
+                "invoiceNo": c["invoiceNo"],
+                "invoiceDate": c["invoiceDate"],
+                "dueDate": c["dueDate"],
+                "originalAmount": c["originalAmount"],
+                "remaining": c["remaining"],
+                "currencyCode": c["currencyCode"],
+                "accountingInvoiceId": c["accountingInvoiceId"],
+                "description": c["description"],
+            },
+            "debtor": {"debtorName": c["debtorName"], "debtorNumber": c["debtorNumber"]},
+            "payments": c["payments"],
+            "statusCodeHistory": c["statusCodeHistory"],
+            "lastUpdated": c["lastUpdated"],
+            "availableActions": {
+                "withdraw": c["status"] == "open",
+                "approveLegal": c["stage"] == "legal",
+            },
+        }
+
+    # ------------------------------------------------------------------ admin
+
+    async def admin(self, request: Request) -> Response:
+        action = request.path_params["action"]
+        body = (await self._body(request) or {}) if request.method in ("POST", "PUT") else {}
+        with self.lock:
+            if action == "clock":
+                self._today = date.fromisoformat(body["today"])
+                self._age()
+                return _json({"today": self.today().isoformat()})
+            if action == "advance":
+                return _json({"moved": self.advance(body.get("claimId"))})
+            if action == "kravia-faults":
+                self.drop_after_write_every = int(body.get("drop_after_write_every", 0))
+                return _json({"drop_after_write_every": self.drop_after_write_every})
+            if action == "state":
+                self._age()
+                return _json(
+                    {
+                        "cases": list(self.cases.values()),
+                        "claims": list(self.claims.values()),
+                        "deliveries": self.deliveries,
+                        "faults": dict(self.injector.counts),
+                        "today": self.today().isoformat(),
+                    }
+                )
+        return _json({"error": f"unknown action {action}"}, 404)
+
+    def app(self) -> Any:
+        """The ASGI app: the API under /api/v2 (with faults) and the admin endpoints."""
+        routes = [
+            Route("/api/v2/{path:path}", self.handle, methods=["GET", "POST", "PUT"]),
+            Route("/_sandbox/{action}", self.admin, methods=["GET", "POST", "PUT"]),
+        ]
+        return FaultMiddleware(Starlette(routes=routes), self.injector, api_prefix="/api/v2/")
