@@ -32,6 +32,7 @@ COMMAND_MODULES: list[str] = [
     "dunning",
     "bank",
     "kravia",
+    "letters",
 ]
 
 

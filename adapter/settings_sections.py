@@ -97,6 +97,11 @@ class LetterSettings(Section):
     bank_account: str | None = Field(
         None, description="The account number printed on letters for payment."
     )
+    address: str = Field(
+        "", description="The company's address on letters, lines separated by commas."
+    )
+    email: str | None = Field(None, description="The company's e-mail address on letters.")
+    phone: str | None = Field(None, description="The company's phone number on letters.")
     language: Literal["nb", "en"] = Field(
         "nb", description="Language of the letters: nb (bokmål) or en."
     )

@@ -194,6 +194,8 @@ def _handoff(
     facts: ClaimFacts, ctx: Context, ladder: Ladder, on: date, creditor_sends_varsel: bool
 ) -> list[Decision] | None:
     final = _final_letter(facts, creditor_sends_varsel)
+    if final is None and facts.agency_sends_varsel:
+        return _handoff_from_other_system(facts, ctx, ladder, on)
     if final is None or final.deadline is None:
         return None
     eligible_from = final.deadline + timedelta(
@@ -248,6 +250,48 @@ def _handoff(
             )
         )
     return out
+
+
+def _handoff_from_other_system(
+    facts: ClaimFacts, ctx: Context, ladder: Ladder, on: date
+) -> list[Decision]:
+    # A claim registered by hand (seed 003) without our inkassovarsel: the agency sends it,
+    # no earlier than 14 days after the due date (Kravia's rule, kravia-api.md §2.3).
+    eligible_from = effective_due(facts.due_date) + timedelta(days=14)
+    if on < eligible_from:
+        return [
+            _nothing(
+                "KRAVIA",
+                f"a claim from another system goes to the agency from {eligible_from}",
+                eligible_from,
+            )
+        ]
+    principal = facts.principal_outstanding_ore
+    if principal < ladder.handoff_minimum_ore:
+        return [
+            _nothing(
+                "LADDER",
+                f"the outstanding {kr(principal)} is below the hand-off minimum {kr(ladder.handoff_minimum_ore)}",
+            )
+        ]
+    interest = interest_until(facts, on, ctx, ladder) if ladder.interest_enabled else NO_INTEREST
+    reasons = (
+        Reason(
+            "INKL § 9",
+            "a claim from another system with no inkassovarsel sent: the agency starts with the inkassovarsel",
+        ),
+        Reason("INKL § 17, C9", "the claim is not disputed"),
+        Reason("G1", "hand it over together with the debtor's other eligible claims, in one case"),
+    )
+    return [
+        Decision(
+            Action.ELIGIBLE_FOR_HANDOFF,
+            reasons,
+            interest=interest,
+            principal_ore=principal,
+            notices_ore=_unpaid_notices(facts),
+        )
+    ]
 
 
 def _earliest(facts: ClaimFacts, ladder: Ladder, stage: Stage, due: date) -> date:

@@ -65,6 +65,9 @@ class ClaimFacts:
     claim_id: int | None = None
     customer_id: int | None = None
     paid_on: date | None = None  # when the principal was paid in full (for a rentenota)
+    agency_sends_varsel: bool = (
+        False  # a claim from another system: the agency sends the inkassovarsel
+    )
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     @property

@@ -84,13 +84,25 @@ def show(company_id: int, as_json: bool) -> None:
 @company_option
 @click.argument("assignments", nargs=-1, metavar="NAME=VALUE...")
 @click.option("--by", help="Who is acting (default: the OS user).")
-def set_(company_id: int, assignments: tuple[str, ...], by: str | None) -> None:
+@click.option(
+    "--only-new-customers",
+    is_flag=True,
+    help="A dunning change applies to new customers only; existing ones keep their ladder.",
+)
+def set_(
+    company_id: int, assignments: tuple[str, ...], by: str | None, only_new_customers: bool
+) -> None:
     """Change settings, e.g. `bank.unknown_kid_policy=auto_book bank.write_off_limit=10,00`.
 
     All assignments are checked first; if one is wrong, nothing is written.
     See `kravflyt company settings` for every name, its default and meaning.
     """
-    changed = service.set_settings(database().uow(company_id), list(assignments), actor=actor(by))
+    changed = service.set_settings(
+        database().uow(company_id),
+        list(assignments),
+        actor=actor(by),
+        keep_for_existing=only_new_customers,
+    )
     for section in changed:
         click.echo(f"{section} saved")
 

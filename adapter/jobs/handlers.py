@@ -7,6 +7,7 @@ from typing import Any
 from adapter.jobs.registry import Sender, Task, WebhookHandler, WorkContext
 from adapter.jobs.worker import Handlers
 from adapter.services import agency, bank_import, dunning, handoff, tripletex_sync
+from adapter.services.letters import EmailSender
 from adapter.services.tripletex_writes import PaymentSender, ReminderSender
 from connectors.tripletex import webhooks as tripletex_webhooks
 
@@ -67,6 +68,7 @@ SENDERS: dict[str, Sender] = {
     "kravia.register": agency.RegisterCaseSender(),
     "kravia.payment": agency.ForwardPaymentSender(),
     "kravia.creditnote": agency.CreditNoteSender(),
+    "letter.email": EmailSender(),
 }
 WEBHOOKS: dict[str, WebhookHandler] = {
     "tripletex": _tripletex_webhook,

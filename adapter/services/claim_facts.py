@@ -74,6 +74,7 @@ _COLUMNS = (
     invoices.c.ledger_outstanding_ore,
     invoices.c.currency,
     invoices.c.kid,
+    invoices.c.source,
     claims.c.id.label("claim_id"),
     claims.c.status,
     claims.c.disputed,
@@ -221,5 +222,6 @@ def _facts(
                 claim_id=r.claim_id,
                 customer_id=r.customer_id,
                 paid_on=paid_on,
+                agency_sends_varsel=r.source == "manual",
             ),
         )

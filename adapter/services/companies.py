@@ -8,6 +8,7 @@ from typing import Any
 from adapter import company_settings
 from adapter.domain import Company, org_number
 from adapter.errors import InputError
+from adapter.services.customers import keep_ladder_for_existing
 from adapter.store.uow import UnitOfWork
 
 
@@ -40,7 +41,9 @@ def add_company(uow: UnitOfWork, *, name: str, org_no: str, actor: str) -> Compa
     return company
 
 
-def set_settings(uow: UnitOfWork, assignments: list[str], *, actor: str) -> dict[str, Any]:
+def set_settings(
+    uow: UnitOfWork, assignments: list[str], *, actor: str, keep_for_existing: bool = False
+) -> dict[str, Any]:
     """Validate and store `section.field=value` assignments together, or none of them."""
     if not assignments:
         raise InputError("settings", "give at least one name=value")
@@ -53,6 +56,8 @@ def set_settings(uow: UnitOfWork, assignments: list[str], *, actor: str) -> dict
             dumped = values.model_dump(mode="json")
             before = company_settings.load(section, stored.get(section)).model_dump(mode="json")
             diff = {k: {"from": before[k], "to": v} for k, v in dumped.items() if before[k] != v}
+            if section == "dunning" and keep_for_existing:
+                keep_ladder_for_existing(uow, stored.get("dunning"), actor=actor)
             uow.settings.put(section, dumped, by=actor)
             uow.audit.record(
                 actor=actor,

@@ -291,7 +291,7 @@ def _send_letter(
             compensation_ore=d.compensation_ore,
             interest_to=on,
             delivery=delivery,
-            status="sent" if delivery == "print" else "pending",
+            status="pending",  # sent by a worker (tripletex, email) or by the print batch
             actor=actor,
             reasons=[{"rule": r.rule, "text": r.text} for r in d.reasons],
             created_at=uow.clock.now(),

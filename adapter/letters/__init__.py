@@ -1,0 +1,1 @@
+"""Dunning letters as PDFs (Jinja2 + WeasyPrint), and their delivery by e-mail."""

@@ -1,0 +1,76 @@
+"""E-mail delivery of letters over SMTP, with the PDF attached.
+
+An inkassovarsel or a betalingsoppfordring may go by e-mail only when the debtor has accepted
+electronic delivery (the customer's own consent, or the company's confirmation that its terms
+say so): the law asks for delivery "på betryggende måte" (INKL § 3 a, § 9; FRL § 2 for a
+demand), and e-mail alone may not meet that (dunning rules §2.2, D2).
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from adapter.errors import InputError
+from policies.ladder import Stage
+
+NEEDS_CONSENT = (Stage.INKASSOVARSEL, Stage.BETALINGSOPPFORDRING)
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to send."""
+
+    host: str
+    port: int = 587
+    security: str = "starttls"  # starttls, ssl or none
+    user: str | None = None
+    password: str | None = None
+    from_address: str = ""
+
+    def __repr__(self) -> str:
+        return f"SmtpSettings(host={self.host!r}, port={self.port}, security={self.security!r}, user={self.user!r}, password='***')"
+
+
+def check_may_email(stage: Stage, *, customer_accepts: bool, company_confirms: bool) -> None:
+    """Refuse to e-mail a letter the law wants delivered "på betryggende måte" without consent."""
+    if stage in NEEDS_CONSENT and not (customer_accepts or company_confirms):
+        raise InputError(
+            "letters.delivery",
+            f"a {stage.label} may be e-mailed only when the debtor has accepted electronic delivery "
+            "(INKL § 3 a, § 9: delivery 'på betryggende måte'): record the customer's consent, set "
+            "letters.debtors_accept_email=true if your terms say so, or send it by post",
+        )
+
+
+def build_message(
+    *, to: str, subject: str, body: str, pdf: bytes, filename: str, sender: str, message_key: str
+) -> EmailMessage:
+    """The e-mail with the letter attached; the Message-ID is stable for one letter."""
+    if not to or "@" not in to:
+        raise InputError("email", f"{to!r} is not an e-mail address")
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, to, subject
+    msg["Message-ID"] = make_msgid(idstring=message_key, domain="kravflyt.invalid")
+    msg.set_content(body)
+    msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
+    return msg
+
+
+def send(settings: SmtpSettings, message: EmailMessage, *, timeout: float = 30.0) -> None:
+    """Send one message over SMTP."""
+    context = ssl.create_default_context()
+    smtp: smtplib.SMTP
+    if settings.security == "ssl":
+        smtp = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=context)
+    else:
+        smtp = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
+    with smtp:
+        if settings.security == "starttls":
+            smtp.starttls(context=context)
+        if settings.user:
+            smtp.login(settings.user, settings.password or "")
+        smtp.send_message(message)

@@ -1,0 +1,521 @@
+"""Letters from the store: the view model of a letter, previews, manual follow-up, the print
+batch and e-mail delivery."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from stdnum.no import kontonr
+
+from adapter import company_settings
+from adapter.errors import InputError, NotFoundError
+from adapter.jobs.registry import WorkContext
+from adapter.letters import email as mail
+from adapter.letters import render, texts
+from adapter.letters.model import Letter, Line, Party, Segment
+from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
+from adapter.services.dunning import TRIPLETEX_TYPES, decision_json
+from adapter.store.database import Database
+from adapter.store.tables import claims, customers, invoices, letters
+from adapter.store.uow import UnitOfWork
+from connectors.errors import FatalError
+from policies.calendar import effective_due
+from policies.decisions import Action, Decision, Reason
+from policies.engine import Context, interest_until
+from policies.facts import ClaimFacts
+from policies.ladder import LADDER_STAGES, Stage
+from policies.manual import check_manual
+from policies.regime import regime_on
+
+STEP_STAGE = {
+    "inkassovarsel": Stage.INKASSOVARSEL,
+    "betalingsoppfordring": Stage.BETALINGSOPPFORDRING,
+    "rentenota": Stage.RENTENOTA,
+}
+
+
+def _account(value: str | None) -> str | None:
+    return kontonr.format(value) if value and kontonr.is_valid(value) else value
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    names = {n for _l, n, _s, _c in string.Formatter().parse(text) if n}
+    return text.format(**{n: values.get(n, "") for n in names}) if names else text
+
+
+def _facts(uow: UnitOfWork, invoice_id: int) -> tuple[ClaimRow, ClaimFacts]:
+    settings = uow.settings.all()
+    found = list(
+        iter_claims(
+            uow.conn,
+            uow.require_company(),
+            settings.get("dunning"),
+            invoice_ids=[invoice_id],
+            statuses=("open", "handed_off", "closed"),
+        )
+    )
+    if not found:
+        raise NotFoundError(f"invoice id {invoice_id} has no claim")
+    return found[0]
+
+
+def _party(uow: UnitOfWork, customer_id: int) -> Party:
+    c = uow.customers.get(customer_id)
+    lines = tuple(
+        x
+        for x in (
+            c.address.line1,
+            c.address.line2,
+            f"{c.address.postal_code} {c.address.city}".strip(),
+        )
+        if x
+    )
+    return Party(c.name, lines, c.org_number, c.email, c.phone)
+
+
+def _creditor(uow: UnitOfWork) -> tuple[Party, company_settings.LetterSettings]:
+    company = uow.companies.get(uow.require_company())
+    cfg = company_settings.effective(company_settings.LetterSettings, uow.settings.get("letters"))
+    lines = tuple(part.strip() for part in cfg.address.split(",") if part.strip())
+    return Party(company.name, lines, company.org_number, cfg.email, cfg.phone), cfg
+
+
+def line_for(
+    row: ClaimRow,
+    facts: ClaimFacts,
+    on: date,
+    ctx: Context,
+    *,
+    fee_ore: int,
+    interest: Any,
+    uow: UnitOfWork,
+) -> Line:
+    """One invoice as a letter shows it: principal, fees (earlier unpaid plus this letter's) and interest."""
+    invoice = uow.invoices.get(row.invoice_id)
+    earlier = max(
+        0,
+        facts.fees_charged_ore
+        + facts.compensation_charged_ore
+        - facts.fees_paid_ore
+        - facts.compensation_paid_ore,
+    )
+    segments = tuple(
+        Segment(s.start, s.end, s.days, str(s.rate), s.principal_ore, s.amount_ore)
+        for s in interest.segments
+    )
+    return Line(
+        invoice.number,
+        invoice.invoice_date,
+        invoice.due_date,
+        invoice.amount.ore,
+        max(0, facts.principal_outstanding_ore),
+        kid=invoice.kid.value if invoice.kid else None,
+        fees_ore=earlier + fee_ore,
+        interest_ore=max(0, interest.total_ore - facts.interest_paid_ore),
+        interest_from=interest.from_date,
+        segments=segments,
+    )
+
+
+def build_letter(
+    uow: UnitOfWork,
+    row: ClaimRow,
+    facts: ClaimFacts,
+    stage: Stage,
+    on: date,
+    decision: Decision,
+    ctx: Context,
+    reference: str = "",
+) -> Letter:
+    """The letter for a decision (or a letter already sent: its stored amounts in `decision`)."""
+    creditor, cfg = _creditor(uow)
+    ladder = facts.ladder or ctx.ladder
+    debtor = _party(uow, row.customer_id)
+    if stage is Stage.RENTENOTA:
+        invoice = uow.invoices.get(row.invoice_id)
+        interest = decision.interest
+        lines: tuple[Line, ...] = (
+            Line(
+                invoice.number,
+                invoice.invoice_date,
+                invoice.due_date,
+                invoice.amount.ore,
+                0,
+                kid=invoice.kid.value if invoice.kid else None,
+                interest_ore=decision.amount_ore,
+                interest_from=interest.from_date,
+                paid_ore=invoice.amount.ore,
+                paid_on=facts.paid_on,
+                segments=tuple(
+                    Segment(s.start, s.end, s.days, str(s.rate), s.principal_ore, s.amount_ore)
+                    for s in interest.segments
+                ),
+            ),
+        )
+    else:
+        lines = (
+            line_for(
+                row, facts, on, ctx, fee_ore=decision.fee_ore, interest=decision.interest, uow=uow
+            ),
+        )
+        if ladder.method == "balance_list":
+            lines += _other_overdue(uow, row, on, ctx)
+    text = ladder.stage(stage).text if stage in LADDER_STAGES else ""
+    copy = uow.conn.execute(select(invoices.c.pdf).where(invoices.c.id == row.invoice_id)).scalar()
+    attachments = (copy,) if copy and ladder.method == "invoice_copy" else ()
+    first = lines[0]
+    values = {
+        "kunde": debtor.name,
+        "fakturanr": first.invoice_number,
+        "fakturadato": texts.day(first.invoice_date),
+        "forfallsdato": texts.day(first.due_date),
+        "frist": texts.day(decision.deadline),
+        "kid": first.kid or "",
+        "kontonr": _account(cfg.bank_account) or "",
+        "firma": creditor.name,
+        "belop": texts.kr(sum(x.total_ore for x in lines) + decision.compensation_ore),
+        "gebyr": texts.kr(decision.fee_ore),
+        "renter": texts.kr(decision.interest.total_ore),
+    }
+    return Letter(
+        stage,
+        on,
+        decision.deadline or on + timedelta(days=14),
+        creditor,
+        debtor,
+        lines,
+        _account(cfg.bank_account),
+        text=_fill(text, values),
+        language=cfg.language,
+        compensation_ore=decision.compensation_ore,
+        reference=reference,
+        method=ladder.method,
+        new_act=not regime_on(on, ladder.new_act_from).creditor_sends_inkassovarsel,
+        attachments=attachments,
+    )
+
+
+def _other_overdue(uow: UnitOfWork, row: ClaimRow, on: date, ctx: Context) -> tuple[Line, ...]:
+    """The customer's other overdue invoices, for a balance list (saldoliste)."""
+    settings = uow.settings.all()
+    out = []
+    for other, facts in iter_claims(
+        uow.conn, uow.require_company(), settings.get("dunning"), customer_id=row.customer_id
+    ):
+        if (
+            other.invoice_id == row.invoice_id
+            or facts.principal_outstanding_ore <= 0
+            or effective_due(facts.due_date) >= on
+        ):
+            continue
+        out.append(
+            line_for(
+                other, facts, on, ctx, fee_ore=0, interest=interest_until(facts, on, ctx), uow=uow
+            )
+        )
+    return tuple(out)
+
+
+def preview(db: Database, company_id: int, invoice_number: str, stage: Stage, on: date) -> bytes:
+    """The letter of `stage` for an invoice as a PDF, sent or not; nothing is sent or stored."""
+    with db.uow(company_id, read_only=True) as uow:
+        invoice = uow.invoices.by_number(invoice_number)
+        assert invoice.id is not None
+        row, facts = _facts(uow, invoice.id)
+        ctx = company_context(uow.settings.all())
+        stored = uow.conn.execute(
+            select(letters)
+            .where(
+                letters.c.claim_id == row.claim_id,
+                letters.c.stage == stage.value,
+                letters.c.status.in_(("pending", "sent")),
+            )
+            .order_by(letters.c.id.desc())
+        ).first()
+        if stored is not None:
+            decision = _stored_decision(stored, facts, ctx)
+            letter = build_letter(
+                uow,
+                row,
+                replace(
+                    facts, letters=tuple(x for x in facts.letters if x.sent_on < stored.sent_on)
+                ),
+                stage,
+                stored.sent_on,
+                decision,
+                ctx,
+                reference=f"L{stored.id}",
+            )
+        else:
+            step = (
+                "reminder"
+                if stage in (Stage.SOFT_REMINDER, Stage.REMINDER_1, Stage.REMINDER_2)
+                else stage.value
+            )
+            verdict = check_manual(facts, ctx, step, on, with_fee=False, with_interest=True)
+            if not verdict.allowed or verdict.decision is None:
+                raise InputError(
+                    "--stage",
+                    f"no {stage.label} for invoice {invoice_number} on {on}: {verdict.explain()}",
+                )
+            fee = 0
+            if stage is not Stage.SOFT_REMINDER and stage is not Stage.RENTENOTA:
+                with_fee = check_manual(facts, ctx, step, on, with_fee=True, with_interest=True)
+                fee = with_fee.decision.fee_ore if with_fee.allowed and with_fee.decision else 0
+            letter = build_letter(
+                uow, row, facts, stage, on, replace(verdict.decision, fee_ore=fee), ctx
+            )
+    return render.pdf(letter)
+
+
+def _stored_decision(stored: Any, facts: ClaimFacts, ctx: Context) -> Decision:
+
+    interest = (
+        interest_until(facts, stored.interest_to or stored.sent_on, ctx)
+        if stored.interest_ore
+        else interest_until(facts, stored.sent_on, ctx)
+    )
+    if not stored.interest_ore:
+        from policies.interest import NO_INTEREST
+
+        interest = NO_INTEREST
+    return Decision(
+        Action.send(Stage(stored.stage)),
+        tuple(Reason(r["rule"], r["text"]) for r in (stored.reasons or [])),
+        fee_ore=stored.fee_ore,
+        interest=interest,
+        compensation_ore=stored.compensation_ore,
+        deadline=stored.deadline,
+        amount_ore=stored.interest_ore if stored.stage == "rentenota" else 0,
+    )
+
+
+def send_manual(
+    db: Database,
+    company_id: int,
+    invoice_number: str,
+    step: str,
+    on: date,
+    *,
+    with_fee: bool,
+    with_interest: bool,
+    actor: str,
+) -> int:
+    """Manual follow-up of one invoice (seed 000): the legal guards decide; returns the letter id."""
+    with db.uow(company_id) as uow:
+        invoice = uow.invoices.by_number(invoice_number)
+        assert invoice.id is not None
+        row, facts = _facts(uow, invoice.id)
+        settings = uow.settings.all()
+        ctx = company_context(settings)
+        verdict = check_manual(facts, ctx, step, on, with_fee=with_fee, with_interest=with_interest)
+        if not verdict.allowed or verdict.decision is None:
+            when = f"; allowed from {verdict.allowed_from}" if verdict.allowed_from else ""
+            raise InputError(
+                f"--type {step}",
+                f"refused for invoice {invoice_number} on {on}: {verdict.explain()}{when}",
+            )
+        decision = verdict.decision
+        stage = decision.stage or STEP_STAGE[step]
+        delivery = company_settings.effective(
+            company_settings.LetterSettings, settings.get("letters")
+        ).delivery
+        if delivery == "tripletex" and stage not in TRIPLETEX_TYPES:
+            delivery = "print"  # Tripletex has no betalingsoppfordring or rentenota reminder type
+        exists = uow.conn.execute(
+            select(letters.c.id).where(
+                letters.c.claim_id == row.claim_id,
+                letters.c.stage == stage.value,
+                letters.c.sent_on == on,
+            )
+        ).first()
+        if exists:
+            raise InputError(
+                "--type",
+                f"a {stage.label} for invoice {invoice_number} was made on {on} already (letter {exists.id})",
+            )
+        letter_id = uow.conn.execute(
+            insert(letters)
+            .values(
+                company_id=company_id,
+                claim_id=row.claim_id,
+                stage=stage.value,
+                sent_on=on,
+                deadline=decision.deadline,
+                fee_ore=decision.fee_ore,
+                interest_ore=decision.amount_ore
+                if stage is Stage.RENTENOTA
+                else decision.interest.total_ore,
+                interest_to=on,
+                delivery=delivery,
+                status="pending",
+                actor=actor,
+                reasons=[{"rule": r.rule, "text": r.text} for r in decision.reasons],
+                created_at=uow.clock.now(),
+            )
+            .returning(letters.c.id)
+        ).scalar_one()
+        key = f"letter:{company_id}:{row.claim_id}:{stage.value}:manual:{on}"
+        if delivery == "tripletex":
+            uow.outbox.add(
+                "tripletex.reminder",
+                idempotency_key=key,
+                payload={
+                    "letter_id": letter_id,
+                    "invoice_external_id": row.external_id,
+                    "type": TRIPLETEX_TYPES[stage],
+                    "date": on.isoformat(),
+                    "include_charge": decision.fee_ore > 0,
+                    "include_interest": decision.interest.total_ore > 0,
+                    "dispatch": "API",
+                },
+            )
+        elif delivery == "email":
+            uow.outbox.add("letter.email", idempotency_key=key, payload={"letter_id": letter_id})
+        uow.audit.record(
+            actor=actor,
+            action=f"dunning.manual.{stage.value}",
+            subject=("invoice", row.invoice_id),
+            rules=decision.rules,
+            message=f"{stage.label} for invoice {invoice_number} sent by hand: {decision.explain()}",
+            data=decision_json(decision) | {"letter_id": letter_id, "delivery": delivery},
+        )
+        uow.commit()
+    return int(letter_id)
+
+
+def _letter_view(uow: UnitOfWork, letter_id: int) -> tuple[Letter, Any]:
+    stored = uow.conn.execute(
+        select(letters).where(
+            letters.c.company_id == uow.require_company(), letters.c.id == letter_id
+        )
+    ).first()
+    if stored is None:
+        raise NotFoundError(f"letter {letter_id} not found")
+    invoice_id = uow.conn.execute(
+        select(claims.c.invoice_id).where(claims.c.id == stored.claim_id)
+    ).scalar_one()
+    row, facts = _facts(uow, invoice_id)
+    ctx = company_context(uow.settings.all())
+    earlier = replace(facts, letters=tuple(x for x in facts.letters if x.sent_on < stored.sent_on))
+    return build_letter(
+        uow,
+        row,
+        earlier,
+        Stage(stored.stage),
+        stored.sent_on,
+        _stored_decision(stored, facts, ctx),
+        ctx,
+        reference=f"L{stored.id}",
+    ), stored
+
+
+def print_batch(db: Database, company_id: int, *, actor: str) -> tuple[bytes, int]:
+    """Every letter waiting to be printed, in one PDF; they are marked sent. Returns (pdf, count)."""
+    with db.uow(company_id) as uow:
+        ids = [
+            r.id
+            for r in uow.conn.execute(
+                select(letters.c.id)
+                .where(
+                    letters.c.company_id == company_id,
+                    letters.c.delivery == "print",
+                    letters.c.status == "pending",
+                )
+                .order_by(letters.c.id)
+            )
+        ]
+        if not ids:
+            raise InputError("--company", "no letters are waiting to be printed")
+        views = [_letter_view(uow, i)[0] for i in ids]
+        document = render.batch(views)
+        uow.conn.execute(update(letters).where(letters.c.id.in_(ids)).values(status="sent"))
+        uow.audit.record(
+            actor=actor,
+            action="letters.print",
+            subject=("company", company_id),
+            message=f"{len(ids)} letters printed for posting",
+            data={"letters": ids},
+        )
+        uow.commit()
+    return document, len(ids)
+
+
+class EmailSender:
+    """`letter.email`: payload {letter_id}. An e-mail cannot be looked up once sent, so an
+    unknown outcome is never resent by itself: the row fails and a person decides."""
+
+    def send(self, ctx: WorkContext, company_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+        """Render and e-mail the letter."""
+        with ctx.db.uow(company_id, read_only=True) as uow:
+            letter, stored = _letter_view(uow, int(payload["letter_id"]))
+            cfg = company_settings.effective(
+                company_settings.LetterSettings, uow.settings.get("letters")
+            )
+            customer = uow.conn.execute(
+                select(customers.c.email, customers.c.electronic_consent)
+                .join(invoices, invoices.c.customer_id == customers.c.id)
+                .join(claims, claims.c.invoice_id == invoices.c.id)
+                .where(claims.c.id == stored.claim_id)
+            ).one()
+            password = (
+                uow.connections.get("smtp").secrets.get("password")
+                if "smtp" in uow.connections.configured()
+                else None
+            )
+        try:
+            mail.check_may_email(
+                letter.kind,
+                customer_accepts=customer.electronic_consent,
+                company_confirms=cfg.debtors_accept_email,
+            )
+        except InputError as exc:
+            raise FatalError(str(exc)) from exc
+        if not cfg.smtp_host or not cfg.from_address:
+            raise FatalError(
+                "letters.smtp_host and letters.from_address must be set to e-mail letters"
+            )
+        title = texts.TITLES[letter.language][letter.kind]
+        first = letter.lines[0].invoice_number
+        message = mail.build_message(
+            to=customer.email or "",
+            subject=f"{title}: {letter.creditor.name}, faktura {first}",
+            body=f"{title} for faktura {first} fra {letter.creditor.name} ligger vedlagt.\n",
+            pdf=render.pdf(letter),
+            filename=f"{title.split()[0].lower()}-{first}.pdf",
+            sender=cfg.from_address,
+            message_key=f"letter-{company_id}-{stored.id}",
+        )
+        mail.send(
+            mail.SmtpSettings(
+                cfg.smtp_host,
+                cfg.smtp_port,
+                cfg.smtp_security,
+                cfg.smtp_user,
+                password,
+                cfg.from_address,
+            ),
+            message,
+        )
+        return {"message_id": message["Message-ID"]}
+
+    def lookup(
+        self, ctx: WorkContext, company_id: int, payload: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Refuse to guess: the e-mail may have gone."""
+        raise FatalError(
+            f"letter {payload['letter_id']}: the e-mail may have been sent before the worker stopped; "
+            "check with the debtor's mailbox and retry by hand if it was not"
+        )
+
+    def record(self, uow: UnitOfWork, payload: dict[str, Any], result: dict[str, Any]) -> None:
+        """Mark the letter sent."""
+        uow.conn.execute(
+            update(letters)
+            .where(letters.c.id == payload["letter_id"])
+            .values(status="sent", remote_id=result["message_id"])
+        )
