@@ -26,5 +26,9 @@ def worker(db: Database, settings: AppSettings, **kwargs: object) -> Worker:
 
 
 def web_app(db: Database, settings: AppSettings) -> FastAPI:
-    """The web app with every registered webhook source (and pages, when installed)."""
-    return create_app(db, settings, sources=SOURCES)
+    """The web app: webhook receivers, the accountant's pages and the JSON API."""
+    from adapter.web import pages
+
+    app = create_app(db, settings, sources=SOURCES)
+    pages.install(app, db, settings)
+    return app

@@ -33,6 +33,7 @@ COMMAND_MODULES: list[str] = [
     "bank",
     "kravia",
     "letters",
+    "users",
 ]
 
 

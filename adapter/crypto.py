@@ -7,6 +7,8 @@ credentials unreadable, and `kravflyt company connect` must be run again.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from pathlib import Path
@@ -41,6 +43,11 @@ class SecretBox:
 
     def __init__(self, key: bytes):
         self._fernet = Fernet(key)
+        self._key = key
+
+    def derive(self, purpose: str) -> str:
+        """A secret for another use (e.g. signing session cookies), derived from the key."""
+        return hmac.new(self._key, purpose.encode(), hashlib.sha256).hexdigest()
 
     def seal(self, secret: dict[str, Any]) -> bytes:
         """Encrypt a dict of secrets."""

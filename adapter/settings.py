@@ -36,6 +36,10 @@ class AppSettings(BaseSettings):
         "auto", description="auto: console on a terminal, JSON otherwise."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    web_secure_cookies: bool = Field(
+        False, description="Send the session cookie only over HTTPS (set true behind a TLS proxy)."
+    )
+    web_session_hours: int = Field(8, ge=1, le=720, description="How long a web session lasts.")
     data_dir: Path = Field(
         Path("kravflyt-data"),
         description="Root of the per-company bank folders (<data_dir>/<company id>/incoming, ...).",

@@ -202,3 +202,49 @@ def register_payment(
         )
         uow.commit()
         return uow.payments.get(payment_id)
+
+
+def set_aside(uow: UnitOfWork, payment_id: int, action: str, *, actor: str) -> Payment:
+    """Apply the unknown-KID choice to one waiting payment by hand: book it on the payer's customer
+    (or "Betaling med ukjent KID") as unallocated, or ignore it (book it outside Kravflyt)."""
+    from adapter.services.bank_import import unknown_kid_customer
+    from adapter.services.matching import MatchIndex, payer
+
+    if action not in ("on_account", "ignore"):
+        raise InputError("action", "on_account or ignore")
+    with uow:
+        payment = uow.payments.get(payment_id)
+        if payment.status is MatchStatus.MATCHED:
+            raise InputError("--payment", f"payment {payment_id} is matched already")
+        if action == "ignore":
+            uow.payments.set_match(payment_id, status=MatchStatus.IGNORED.value)
+            text = "ignored: to be booked by hand outside Kravflyt"
+        else:
+            index = MatchIndex()
+            for c in uow.customers.list():
+                index.add_customer(c.id or 0, c.name, c.bank_account)
+            from connectors.bank.transactions import BankTransaction
+
+            tx = BankTransaction(
+                payment.amount.ore,
+                payment.kid,
+                payment.payment_date,
+                payment.bank_reference or "",
+                payment.source,
+                "",
+                payer_account=payment.payer_account,
+                payer_name=payment.payer_name,
+            )
+            customer_id = payment.customer_id or payer(tx, index) or unknown_kid_customer(uow)
+            uow.payments.set_match(
+                payment_id, status=MatchStatus.ON_ACCOUNT.value, customer_id=customer_id
+            )
+            text = f"booked on customer {uow.customers.get(customer_id).name} as unallocated"
+        uow.audit.record(
+            actor=actor,
+            action="payment.set_aside",
+            subject=("payment", payment_id),
+            message=f"payment {payment_id} of {payment.amount} kr {text}",
+        )
+        uow.commit()
+        return uow.payments.get(payment_id)

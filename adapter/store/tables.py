@@ -456,3 +456,29 @@ handoff_items = Table(
     UniqueConstraint("invoice_id"),
     UniqueConstraint("reference"),
 )
+
+# ------------------------------------------------------------------ people using the web app
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(300), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("password_hash", String(300), nullable=False),
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", UtcDateTime()),
+    _ts("created_at"),
+    UniqueConstraint("email"),
+)
+
+# Which companies a user serves, and as what (an accounting office serves many).
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    _company_fk(),
+    Column("role", String(20), nullable=False),
+    CheckConstraint("role in ('admin', 'accountant', 'read_only')", name="role"),
+    PrimaryKeyConstraint("user_id", "company_id"),
+)

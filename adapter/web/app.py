@@ -1,5 +1,5 @@
-"""The FastAPI app: webhook receivers, health, metrics (and the accountant pages and API,
-mounted by `adapter.web.pages` when present)."""
+"""The FastAPI app: webhook receivers, health, metrics. The accountant's pages and API are
+added by `adapter.web.pages.install` (see `adapter.bootstrap.web_app`)."""
 
 from __future__ import annotations
 

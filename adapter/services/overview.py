@@ -1,0 +1,422 @@
+"""What the accountant's pages show: the overview figures and aging, the worklist, a claim's
+whole history, suggestions for unmatched payments. Read-only queries over the store."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+
+from adapter.services import dunning, handoff, work
+from adapter.services.claim_facts import company_context, iter_claims
+from adapter.store.database import Database
+from adapter.store.tables import (
+    allocations,
+    audit_log,
+    claims,
+    customers,
+    invoices,
+    letters,
+    payments,
+)
+from policies.decisions import Decision
+from policies.engine import decide
+
+BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
+
+
+@dataclass
+class Overview:
+    """The company's receivables in figures."""
+
+    outstanding_ore: int = 0
+    overdue_ore: int = 0
+    at_agency_ore: int = 0
+    collected_this_month_ore: int = 0
+    aging: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BUCKETS, 0))
+    open_claims: int = 0
+    plan: dict[str, Any] = field(default_factory=dict)
+
+
+def _bucket(days_overdue: int) -> str:
+    if days_overdue <= 0:
+        return "current"
+    if days_overdue <= 30:
+        return "1-30"
+    if days_overdue <= 60:
+        return "31-60"
+    if days_overdue <= 90:
+        return "61-90"
+    return "90+"
+
+
+def overview(db: Database, company_id: int, today: date, *, with_plan: bool = True) -> Overview:
+    """Outstanding, overdue, at the agency, collected this month, aging, and today's plan."""
+    out = Overview()
+    with db.uow(company_id, read_only=True) as uow:
+        rows = uow.conn.execute(
+            select(
+                invoices.c.due_date,
+                invoices.c.outstanding_ore,
+                invoices.c.ledger_outstanding_ore,
+                claims.c.status,
+            )
+            .join(claims, claims.c.invoice_id == invoices.c.id)
+            .where(
+                invoices.c.company_id == company_id,
+                claims.c.status.in_(("open", "handed_off")),
+                invoices.c.outstanding_ore > 0,
+            )
+        )
+        for r in rows:
+            amount = (
+                r.outstanding_ore
+                if r.ledger_outstanding_ore is None
+                else min(r.outstanding_ore, r.ledger_outstanding_ore)
+            )
+            if r.status == "handed_off":
+                out.at_agency_ore += amount
+                continue
+            out.open_claims += 1
+            out.outstanding_ore += amount
+            overdue = (today - r.due_date).days
+            if overdue > 0:
+                out.overdue_ore += amount
+            out.aging[_bucket(overdue)] += amount
+        month_start = today.replace(day=1)
+        out.collected_this_month_ore = int(
+            uow.conn.execute(
+                select(func.coalesce(func.sum(allocations.c.amount_ore), 0)).where(
+                    allocations.c.company_id == company_id,
+                    allocations.c.kind.in_(("principal", "fee", "interest")),
+                    allocations.c.payment_id.is_not(None),
+                    allocations.c.allocated_on >= month_start,
+                    allocations.c.allocated_on <= today,
+                )
+            ).scalar_one()
+        )
+    if with_plan:
+        summary = dunning.PlanSummary()
+        for _row, _facts, decisions in dunning.plan(db, company_id, today):
+            summary.add(decisions)
+        out.plan = summary.as_json()
+    return out
+
+
+def aging_svg(
+    aging: dict[str, int], labels: dict[str, str], *, width: int = 560, height: int = 220
+) -> str:
+    """The aging as an SVG bar chart (drawn on the server, no script)."""
+    top = max(aging.values()) or 1
+    bar_w = width // (len(BUCKETS) * 2)
+    colors = {
+        "current": "#3a7ca5",
+        "1-30": "#81c3d7",
+        "31-60": "#f2c14e",
+        "61-90": "#f78154",
+        "90+": "#b33f40",
+    }
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" aria-label="{labels["title"]}" class="aging">'
+    ]
+    chart_h = height - 50
+    for i, bucket in enumerate(BUCKETS):
+        value = aging[bucket]
+        h = round(chart_h * value / top)
+        x = bar_w // 2 + i * bar_w * 2
+        y = 20 + chart_h - h
+        kroner = f"{value // 100:,}".replace(",", " ")
+        parts.append(
+            f'<rect x="{x}" y="{y}" width="{bar_w}" height="{max(h, 1)}" fill="{colors[bucket]}"><title>{labels[bucket]}: {kroner} kr</title></rect>'
+        )
+        parts.append(
+            f'<text x="{x + bar_w / 2}" y="{y - 5}" text-anchor="middle" font-size="11">{kroner}</text>'
+        )
+        parts.append(
+            f'<text x="{x + bar_w / 2}" y="{height - 12}" text-anchor="middle" font-size="12">{labels[bucket]}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+@dataclass
+class Worklist:
+    """What needs a person."""
+
+    unmatched: list[dict[str, Any]]
+    disputed: list[dict[str, Any]]
+    handoff: list[dict[str, Any]]
+    dead_jobs: list[work.WorkItem]
+    failed_sends: list[work.WorkItem]
+    dead_webhooks: list[work.WorkItem]
+
+    @property
+    def count(self) -> int:
+        """How many things wait."""
+        return sum(
+            len(x)
+            for x in (
+                self.unmatched,
+                self.disputed,
+                self.handoff,
+                self.dead_jobs,
+                self.failed_sends,
+                self.dead_webhooks,
+            )
+        )
+
+
+def worklist(db: Database, company_id: int, today: date) -> Worklist:
+    """Unmatched payments, disputed claims, hand-off candidates, dead jobs, failed sends."""
+    with db.uow(company_id, read_only=True) as uow:
+        unmatched = [
+            dict(r._mapping)
+            for r in uow.conn.execute(
+                select(
+                    payments.c.id,
+                    payments.c.payment_date,
+                    payments.c.amount_ore,
+                    payments.c.kid,
+                    payments.c.message,
+                    payments.c.payer_name,
+                    payments.c.status,
+                    payments.c.unmatched_reason,
+                    customers.c.name.label("customer"),
+                )
+                .outerjoin(customers, customers.c.id == payments.c.customer_id)
+                .where(
+                    payments.c.company_id == company_id,
+                    payments.c.status.in_(("unmatched", "on_account")),
+                )
+                .order_by(payments.c.payment_date.desc(), payments.c.id.desc())
+                .limit(500)
+            )
+        ]
+        disputed = [
+            dict(r._mapping)
+            for r in uow.conn.execute(
+                select(
+                    invoices.c.id.label("invoice_id"),
+                    invoices.c.number,
+                    invoices.c.outstanding_ore,
+                    claims.c.dispute_reason,
+                    customers.c.name.label("customer"),
+                )
+                .join(claims, claims.c.invoice_id == invoices.c.id)
+                .join(customers, customers.c.id == invoices.c.customer_id)
+                .where(
+                    invoices.c.company_id == company_id,
+                    claims.c.disputed.is_(True),
+                    claims.c.status == "open",
+                )
+                .order_by(invoices.c.due_date)
+            )
+        ]
+    bundles = [b.as_json() for b in handoff.candidates(db, company_id, today)]
+    return Worklist(
+        unmatched=unmatched,
+        disputed=disputed,
+        handoff=bundles,
+        dead_jobs=work.list_items(db, "jobs", company_id=company_id),
+        failed_sends=work.list_items(db, "outbox", company_id=company_id),
+        dead_webhooks=work.list_items(db, "inbox", company_id=company_id),
+    )
+
+
+def suggestions(
+    db: Database, company_id: int, payment_id: int, *, limit: int = 5
+) -> list[dict[str, Any]]:
+    """Open invoices a payment may belong to: by exact amount, by the payer's name, by numbers in its message."""
+    with db.uow(company_id, read_only=True) as uow:
+        p = uow.payments.get(payment_id)
+        numbers = re.findall(r"\d{3,}", p.message or "")
+        name = (p.payer_name or "").strip()
+        conds = [invoices.c.outstanding_ore == p.amount.ore]
+        if numbers:
+            conds.append(invoices.c.number.in_(numbers))
+        if name:
+            conds.append(func.lower(customers.c.name) == name.lower())
+        rows = uow.conn.execute(
+            select(
+                invoices.c.id,
+                invoices.c.number,
+                invoices.c.due_date,
+                invoices.c.outstanding_ore,
+                customers.c.name.label("customer"),
+            )
+            .join(customers, customers.c.id == invoices.c.customer_id)
+            .join(claims, claims.c.invoice_id == invoices.c.id)
+            .where(
+                invoices.c.company_id == company_id,
+                claims.c.status == "open",
+                invoices.c.outstanding_ore > 0,
+                or_(*conds),
+            )
+            .order_by(invoices.c.due_date)
+            .limit(200)
+        ).all()
+    scored = []
+    for r in rows:
+        why = []
+        if r.outstanding_ore == p.amount.ore:
+            why.append("amount")
+        if r.number in numbers:
+            why.append("message")
+        if name and r.customer.lower() == name.lower():
+            why.append("name")
+        scored.append((len(why), {**dict(r._mapping), "why": why}))
+    scored.sort(key=lambda x: -x[0])
+    return [s for _n, s in scored[:limit]]
+
+
+@dataclass
+class ClaimPage:
+    """A claim's whole story and what comes next."""
+
+    invoice: dict[str, Any]
+    customer: dict[str, Any]
+    claim: dict[str, Any]
+    timeline: list[dict[str, Any]]
+    decisions: list[Decision]
+    letters: list[dict[str, Any]]
+
+
+def claim_page(db: Database, company_id: int, invoice_id: int, today: date) -> ClaimPage:
+    """The invoice's history as a timeline, each step with the rule behind it, and the next step."""
+    with db.uow(company_id, read_only=True) as uow:
+        invoice = uow.invoices.get(invoice_id)
+        customer = uow.customers.get(invoice.customer_id)
+        claim_row = uow.conn.execute(select(claims).where(claims.c.invoice_id == invoice_id)).one()
+        events: list[dict[str, Any]] = [
+            {
+                "date": invoice.invoice_date,
+                "kind": "invoice",
+                "text": f"invoice {invoice.number}",
+                "amount_ore": invoice.amount.ore,
+                "rules": [],
+            }
+        ]
+        for a in uow.conn.execute(
+            select(allocations, payments.c.payment_date, payments.c.source, payments.c.match_method)
+            .outerjoin(payments, payments.c.id == allocations.c.payment_id)
+            .where(allocations.c.invoice_id == invoice_id)
+            .order_by(allocations.c.id)
+        ):
+            events.append(
+                {
+                    "date": a.payment_date or a.allocated_on,
+                    "kind": f"allocation.{a.kind}",
+                    "amount_ore": a.amount_ore,
+                    "text": f"{a.kind} {a.order_used}"
+                    + (f" ({a.source}, {a.match_method})" if a.source else ""),
+                    "rules": [],
+                }
+            )
+        letter_rows = [
+            dict(r._mapping)
+            for r in uow.conn.execute(
+                select(letters)
+                .where(letters.c.claim_id == claim_row.id)
+                .order_by(letters.c.sent_on, letters.c.id)
+            )
+        ]
+        for x in letter_rows:
+            events.append(
+                {
+                    "date": x["sent_on"],
+                    "kind": f"letter.{x['stage']}",
+                    "amount_ore": x["fee_ore"] + x["interest_ore"],
+                    "text": f"{x['stage']}: fee {x['fee_ore']}, interest {x['interest_ore']}, deadline {x['deadline']}",
+                    "rules": [r["rule"] for r in (x["reasons"] or [])],
+                    "reasons": x["reasons"] or [],
+                    "letter": x,
+                }
+            )
+        for e in uow.conn.execute(
+            select(audit_log)
+            .where(
+                audit_log.c.company_id == company_id,
+                audit_log.c.subject_type == "invoice",
+                audit_log.c.subject_id == str(invoice_id),
+                and_(
+                    ~audit_log.c.action.startswith("dunning."),
+                    audit_log.c.action != "payment.ledger",
+                ),
+            )
+            .order_by(audit_log.c.id)
+        ):
+            events.append(
+                {
+                    "date": _day(e.at),
+                    "kind": e.action,
+                    "text": e.message,
+                    "rules": list(e.rules or []),
+                    "actor": e.actor,
+                }
+            )
+        settings = uow.settings.all()
+        found = list(
+            iter_claims(
+                uow.conn,
+                company_id,
+                settings.get("dunning"),
+                invoice_ids=[invoice_id],
+                statuses=("open", "handed_off", "closed"),
+            )
+        )
+        decisions = decide(found[0][1], company_context(settings), today) if found else []
+    events.sort(key=lambda e: (e["date"], e["kind"] != "invoice"))
+    return ClaimPage(
+        invoice={
+            "id": invoice.id,
+            "number": invoice.number,
+            "invoice_date": invoice.invoice_date,
+            "due_date": invoice.due_date,
+            "amount_ore": invoice.amount.ore,
+            "outstanding_ore": invoice.outstanding.ore,
+            "kid": invoice.kid.value if invoice.kid else None,
+            "currency": invoice.currency,
+            "source": invoice.source,
+        },
+        customer={
+            "id": customer.id,
+            "name": customer.name,
+            "kind": customer.kind.value,
+            "number": customer.customer_number,
+            "blocked": customer.blocked,
+            "excluded": customer.dunning_excluded,
+        },
+        claim=dict(claim_row._mapping),
+        timeline=events,
+        decisions=decisions,
+        letters=letter_rows,
+    )
+
+
+def _day(value: datetime) -> date:
+    return value.date()
+
+
+def audit_page(
+    db: Database,
+    company_id: int,
+    *,
+    text: str | None,
+    action: str | None,
+    page: int,
+    size: int = 50,
+) -> tuple[list[Any], bool]:
+    """Audit entries newest first, filtered, one page; and whether there is a next page."""
+    with db.uow(company_id, read_only=True) as uow:
+        q = select(audit_log).where(audit_log.c.company_id == company_id)
+        if text:
+            q = q.where(or_(audit_log.c.message.ilike(f"%{text}%"), audit_log.c.subject_id == text))
+        if action:
+            q = q.where(audit_log.c.action.startswith(action))
+        rows = uow.conn.execute(
+            q.order_by(audit_log.c.id.desc()).offset(page * size).limit(size + 1)
+        ).all()
+    return list(rows[:size]), len(rows) > size

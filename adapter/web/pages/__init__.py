@@ -1,0 +1,50 @@
+"""The accountant's pages and the JSON API, mounted on the runtime's FastAPI app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from adapter.errors import InputError, NotFoundError
+from adapter.settings import AppSettings
+from adapter.store.database import Database
+from adapter.web.pages import api, html
+from adapter.web.pages.views import same_site_path
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def install(app: FastAPI, db: Database, settings: AppSettings) -> None:
+    """Add sessions, the pages, the API and their error handling to the app."""
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=db.box.derive("web-session"),
+        session_cookie="kravflyt_session",
+        max_age=settings.web_session_hours * 3600,
+        same_site="lax",
+        https_only=settings.web_secure_cookies,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # The routes go straight into the app's table (not include_router, which this FastAPI
+    # resolves lazily), so the access tests can walk every route the app serves.
+    app.router.routes.extend([*html.router.routes, *api.router.routes])
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        """A service refused the input: JSON for the API, a message on the page otherwise."""
+        status = 404 if isinstance(exc, NotFoundError) else 400
+        where = exc.where if isinstance(exc, InputError) else ""
+        message = exc.message if isinstance(exc, InputError) else str(exc).strip("'\"")
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": {"where": where, "message": message}}, status)
+        request.session["flash"] = {
+            "kind": "error",
+            "text": f"{where}: {message}" if where else message,
+        }
+        return RedirectResponse(same_site_path(request.headers.get("referer")), status_code=303)
+
+    app.add_exception_handler(InputError, refused)
+    app.add_exception_handler(NotFoundError, refused)

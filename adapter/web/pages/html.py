@@ -1,0 +1,442 @@
+"""The accountant's pages (server-rendered HTML, forms with CSRF tokens)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from adapter import company_settings
+from adapter.domain import Money
+from adapter.errors import InputError
+from adapter.services import (
+    claims,
+    companies,
+    handoff,
+    letters,
+    overview,
+    payments,
+    users,
+    work,
+)
+from adapter.services.users import LoginRefused
+from adapter.store.database import Database
+from adapter.store.tables import companies as companies_table
+from adapter.web.pages import connection_check
+from adapter.web.pages.security import Admin, Caller, Reader, Writer, check_csrf, require_user
+from adapter.web.pages.views import flash, render, same_site_path
+from policies.ladder import Stage
+from policies.manual import STEPS
+
+router = APIRouter(include_in_schema=False)
+
+
+def _db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def _today(request: Request) -> date:
+    return _db(request).clock.today()
+
+
+def _actor(who: Caller) -> str:
+    return f"web:{who.user.email}"
+
+
+def _back(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def company_names(db: Database, ids: list[int]) -> dict[int, str]:
+    """Names of the companies a user serves."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            select(companies_table.c.id, companies_table.c.name)
+            .where(companies_table.c.id.in_(ids))
+            .order_by(companies_table.c.name)
+        )
+        return {r.id: r.name for r in rows}
+
+
+# ------------------------------------------------------------------ signing in
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> Response:
+    """The sign-in form."""
+    return render(request, "login.html.j2")
+
+
+@router.post("/login")
+async def login(
+    request: Request, email: Annotated[str, Form()], password: Annotated[str, Form()]
+) -> Response:
+    """Check the password and start a session (a new session id: no fixation)."""
+    await check_csrf_login(request)
+    try:
+        user = users.login(_db(request), email, password)
+    except LoginRefused:
+        return render(request, "login.html.j2", status=401, failed=True, email=email)
+    lang = request.session.get("lang")
+    request.session.clear()
+    request.session.update({"uid": user.id, "lang": lang or "nb"})
+    return _back("/")
+
+
+async def check_csrf_login(request: Request) -> None:
+    """The login form carries the pre-session CSRF token too (no login CSRF)."""
+    form = await request.form()
+    expected = request.session.get("csrf")
+    if not expected or form.get("csrf") != expected:
+        raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """End the session."""
+    who = require_user(request)
+    await check_csrf(request, who)
+    request.session.clear()
+    return _back("/login")
+
+
+@router.get("/lang/{code}")
+def set_language(request: Request, code: str) -> Response:
+    """Switch between bokmål and English."""
+    request.session["lang"] = "en" if code == "en" else "nb"
+    return _back(same_site_path(request.headers.get("referer")))
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    """The companies the user serves (straight to the one when there is only one)."""
+    who = require_user(request)
+    names = company_names(_db(request), list(who.user.roles))
+    if len(names) == 1:
+        return _back(f"/c/{next(iter(names))}/")
+    return render(request, "home.html.j2", who=who, companies=names)
+
+
+# ------------------------------------------------------------------ overview and worklist
+
+
+@router.get("/c/{company_id}/", response_class=HTMLResponse)
+def overview_page(request: Request, company_id: int, who: Reader) -> Response:
+    """Outstanding, overdue, at the agency, collected; aging chart; today's plan."""
+    db = _db(request)
+    figures = overview.overview(db, company_id, _today(request))
+    from adapter.web.pages.i18n import words
+    from adapter.web.pages.views import language
+
+    t = words(language(request))
+    labels = {b: (t["current"] if b == "current" else f"{b} d") for b in overview.BUCKETS}
+    svg = overview.aging_svg(figures.aging, {**labels, "title": t["aging"]})
+    return render(
+        request,
+        "overview.html.j2",
+        who=who,
+        company_id=company_id,
+        company=company_names(db, [company_id])[company_id],
+        figures=figures,
+        aging_svg=svg,
+    )
+
+
+@router.get("/c/{company_id}/worklist", response_class=HTMLResponse)
+def worklist_page(request: Request, company_id: int, who: Reader) -> Response:
+    """What needs a person, each with its action."""
+    items = overview.worklist(_db(request), company_id, _today(request))
+    return render(request, "worklist.html.j2", who=who, company_id=company_id, w=items)
+
+
+@router.post("/c/{company_id}/work/{table}/{item_id}/retry")
+async def retry_item(
+    request: Request, company_id: int, who: Writer, table: str, item_id: int
+) -> Response:
+    """Put a dead job, failed send or dead webhook back in the queue."""
+    if table not in ("jobs", "outbox", "inbox"):
+        raise HTTPException(404, "no such queue")
+    work.retry(_db(request), table, item_id, actor=_actor(who), company_id=company_id)
+    flash(request, f"{table} {item_id}: queued again")
+    return _back(f"/c/{company_id}/worklist")
+
+
+# ------------------------------------------------------------------ claims
+
+
+@router.get("/c/{company_id}/claims/{invoice_id}", response_class=HTMLResponse)
+def claim_view(request: Request, company_id: int, who: Reader, invoice_id: int) -> Response:
+    """The invoice's whole history, with the rule behind each step and the next step."""
+    page = overview.claim_page(_db(request), company_id, invoice_id, _today(request))
+    return render(
+        request,
+        "claim.html.j2",
+        who=who,
+        company_id=company_id,
+        c=page,
+        steps=STEPS,
+        stages=[s.value for s in Stage],
+    )
+
+
+def _invoice_number(request: Request, company_id: int, invoice_id: int) -> str:
+    with _db(request).uow(company_id, read_only=True) as uow:
+        return uow.invoices.get(invoice_id).number
+
+
+@router.post("/c/{company_id}/claims/{invoice_id}/dispute")
+async def dispute(
+    request: Request,
+    company_id: int,
+    who: Writer,
+    invoice_id: int,
+    disputed: Annotated[bool, Form()],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Mark the claim disputed or undisputed, with a reason."""
+    number = _invoice_number(request, company_id, invoice_id)
+    claims.set_dispute(
+        _db(request).uow(company_id), number, disputed=disputed, reason=reason, actor=_actor(who)
+    )
+    flash(request, f"invoice {number}: {'disputed' if disputed else 'undisputed'}")
+    return _back(f"/c/{company_id}/claims/{invoice_id}")
+
+
+@router.post("/c/{company_id}/claims/{invoice_id}/hold")
+async def hold(
+    request: Request,
+    company_id: int,
+    who: Writer,
+    invoice_id: int,
+    action: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+    until: Annotated[str, Form()] = "",
+) -> Response:
+    """Stop dunning of the invoice, postpone it until a date, or resume."""
+    if action not in ("stop", "postpone", "resume"):
+        raise InputError("action", "stop, postpone or resume")
+    day = None
+    if action == "postpone":
+        try:
+            day = date.fromisoformat(until)
+        except ValueError as exc:
+            raise InputError("until", f"{until!r} is not a date (YYYY-MM-DD)") from exc
+    number = _invoice_number(request, company_id, invoice_id)
+    claims.set_hold(
+        _db(request).uow(company_id),
+        number,
+        stopped=action == "stop",
+        until=day,
+        reason=reason,
+        actor=_actor(who),
+    )
+    flash(request, f"invoice {number}: {action}")
+    return _back(f"/c/{company_id}/claims/{invoice_id}")
+
+
+@router.post("/c/{company_id}/claims/{invoice_id}/send")
+async def send_letter(
+    request: Request,
+    company_id: int,
+    who: Writer,
+    invoice_id: int,
+    step: Annotated[str, Form()],
+    with_fee: Annotated[bool, Form()] = False,
+    with_interest: Annotated[bool, Form()] = False,
+) -> Response:
+    """Manual follow-up of one invoice: the legal guards decide."""
+    number = _invoice_number(request, company_id, invoice_id)
+    letter_id = letters.send_manual(
+        _db(request),
+        company_id,
+        number,
+        step,
+        _today(request),
+        with_fee=with_fee,
+        with_interest=with_interest,
+        actor=_actor(who),
+    )
+    flash(request, f"invoice {number}: {step} queued (letter {letter_id})")
+    return _back(f"/c/{company_id}/claims/{invoice_id}")
+
+
+@router.get("/c/{company_id}/claims/{invoice_id}/letters/{stage}.pdf")
+def letter_pdf(
+    request: Request, company_id: int, who: Reader, invoice_id: int, stage: str
+) -> Response:
+    """The letter of a stage as a PDF (the one sent, or what would be sent today)."""
+    try:
+        which = Stage(stage)
+    except ValueError as exc:
+        raise HTTPException(404, "no such letter") from exc
+    number = _invoice_number(request, company_id, invoice_id)
+    pdf = letters.preview(_db(request), company_id, number, which, _today(request))
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{number}-{stage}.pdf"'},
+    )
+
+
+# ------------------------------------------------------------------ hand-off
+
+
+@router.get("/c/{company_id}/handoff", response_class=HTMLResponse)
+def handoff_page(request: Request, company_id: int, who: Reader) -> Response:
+    """Per debtor, the bundle to hand off, and the cases already handed off."""
+    db = _db(request)
+    bundles = [b.as_json() for b in handoff.candidates(db, company_id, _today(request))]
+    return render(
+        request,
+        "handoff.html.j2",
+        who=who,
+        company_id=company_id,
+        bundles=bundles,
+        cases=handoff.handed_off(db, company_id),
+    )
+
+
+@router.post("/c/{company_id}/handoff/{customer_id}/confirm")
+async def handoff_confirm(
+    request: Request,
+    company_id: int,
+    who: Writer,
+    customer_id: int,
+    not_disputed: Annotated[bool, Form()] = False,
+) -> Response:
+    """Hand the debtor's bundle to the agency, after the not-disputed confirmation."""
+    case_id = handoff.confirm(
+        _db(request),
+        company_id,
+        str(customer_id),
+        not_disputed=not_disputed,
+        by=_actor(who),
+        on=_today(request),
+    )
+    flash(request, f"case {case_id}: sent to the agency")
+    return _back(f"/c/{company_id}/handoff")
+
+
+# ------------------------------------------------------------------ payments
+
+
+@router.get("/c/{company_id}/payments", response_class=HTMLResponse)
+def payments_page(request: Request, company_id: int, who: Reader) -> Response:
+    """Payments without an invoice, each with suggested invoices."""
+    db = _db(request)
+    items = overview.worklist(db, company_id, _today(request)).unmatched
+    rows: list[dict[str, Any]] = [
+        {**p, "suggestions": overview.suggestions(db, company_id, p["id"])} for p in items[:100]
+    ]
+    return render(request, "payments.html.j2", who=who, company_id=company_id, rows=rows)
+
+
+@router.post("/c/{company_id}/payments/{payment_id}/match")
+async def match(
+    request: Request, company_id: int, who: Writer, payment_id: int, invoice: Annotated[str, Form()]
+) -> Response:
+    """Match the payment to an invoice (by number) and allocate it."""
+    payments.match_payment(_db(request).uow(company_id), payment_id, invoice, actor=_actor(who))
+    flash(request, f"payment {payment_id} matched to invoice {invoice}")
+    return _back(f"/c/{company_id}/payments")
+
+
+@router.post("/c/{company_id}/payments/{payment_id}/set-aside")
+async def set_aside(
+    request: Request, company_id: int, who: Writer, payment_id: int, action: Annotated[str, Form()]
+) -> Response:
+    """Apply the unknown-KID choice by hand: book on the customer, or ignore."""
+    p = payments.set_aside(_db(request).uow(company_id), payment_id, action, actor=_actor(who))
+    flash(request, f"payment {payment_id}: {p.status.value}")
+    return _back(f"/c/{company_id}/payments")
+
+
+# ------------------------------------------------------------------ settings
+
+
+def _form_value(name: str, value: Any) -> str:
+    if value is not None and company_settings.is_money(name):
+        return Money(int(value)).format(thousands="")
+    return company_settings.display(name, value)
+
+
+def settings_rows(db: Database, company_id: int) -> list[dict[str, Any]]:
+    """Every setting with its current value (as typed in the form) and meaning."""
+    with db.uow(company_id, read_only=True) as uow:
+        view = companies.show_company(uow)
+    meaning = {name: text for name, _default, text in company_settings.describe()}
+    return [
+        {"name": name, "value": _form_value(name, value), "meaning": meaning[name]}
+        for section, values in view.settings.items()
+        for name, value in company_settings.flatten(section, values)
+    ]
+
+
+@router.get("/c/{company_id}/settings", response_class=HTMLResponse)
+def settings_page(request: Request, company_id: int, who: Reader) -> Response:
+    """The company's settings (administrators may change them) and connections."""
+    db = _db(request)
+    with db.uow(company_id, read_only=True) as uow:
+        connected = uow.connections.configured()
+    return render(
+        request,
+        "settings.html.j2",
+        who=who,
+        company_id=company_id,
+        rows=settings_rows(db, company_id),
+        connected=connected,
+    )
+
+
+@router.post("/c/{company_id}/settings")
+async def save_settings(request: Request, company_id: int, who: Admin) -> Response:
+    """Store the changed settings together (all checked first; one wrong, none written)."""
+    form = await request.form()
+    db = _db(request)
+    current = {r["name"]: r["value"] for r in settings_rows(db, company_id)}
+    changed = [
+        f"{name}={form[name]}"
+        for name in current
+        if name in form and str(form[name]).strip() != current[name]
+    ]
+    if not changed:
+        flash(request, "no change")
+    else:
+        companies.set_settings(db.uow(company_id), changed, actor=_actor(who))
+        flash(request, "saved: " + ", ".join(c.split("=")[0] for c in changed))
+    return _back(f"/c/{company_id}/settings")
+
+
+@router.post("/c/{company_id}/settings/test/{remote}")
+async def test_connection(request: Request, company_id: int, who: Admin, remote: str) -> Response:
+    """Check that a stored connection answers."""
+    ok, text = connection_check.check(_db(request), company_id, remote)
+    flash(request, text, "ok" if ok else "error")
+    return _back(f"/c/{company_id}/settings")
+
+
+# ------------------------------------------------------------------ audit
+
+
+@router.get("/c/{company_id}/audit", response_class=HTMLResponse)
+def audit_view(
+    request: Request, company_id: int, who: Reader, q: str = "", action: str = "", page: int = 0
+) -> Response:
+    """The audit log, searchable, newest first."""
+    rows, more = overview.audit_page(
+        _db(request), company_id, text=q or None, action=action or None, page=max(page, 0)
+    )
+    return render(
+        request,
+        "audit.html.j2",
+        who=who,
+        company_id=company_id,
+        rows=rows,
+        more=more,
+        page=page,
+        q=q,
+        action=action,
+    )

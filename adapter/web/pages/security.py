@@ -1,0 +1,123 @@
+"""Who is asking, what they may see, and CSRF.
+
+Pages use a signed session cookie (HttpOnly, SameSite=Lax, Secure behind TLS). Every form
+carries the session's CSRF token; API calls with the session cookie send it in the
+`X-CSRF-Token` header. API calls may instead use HTTP Basic (e-mail and password), which no
+browser sends by itself, so they need no CSRF token. A company the user does not serve is
+answered 404, as if it did not exist, so ids do not leak.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from adapter.services import users
+from adapter.services.users import LoginRefused, User
+from adapter.store.database import Database
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A signed-in user, and how they signed in."""
+
+    user: User
+    by_session: bool
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token (made on first use)."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return str(token)
+
+
+def caller(request: Request) -> Caller | None:
+    """The user behind the request, or None."""
+    db: Database = request.app.state.db
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            email, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            return Caller(users.login(db, email, password), by_session=False)
+        except (ValueError, UnicodeDecodeError, LoginRefused):
+            return None
+    uid = request.session.get("uid")
+    if not uid:
+        return None
+    user = users.load(db, int(uid))
+    return Caller(user, by_session=True) if user else None
+
+
+def require_user(request: Request) -> Caller:
+    """The signed-in user; an API call without one gets 401, a page a redirect to the login."""
+    found = caller(request)
+    if found is None:
+        if request.url.path.startswith("/api/"):
+            raise HTTPException(
+                401,
+                "sign in (HTTP Basic or the session cookie)",
+                headers={"WWW-Authenticate": "Basic"},
+            )
+        raise HTTPException(303, headers={"Location": "/login"})
+    return found
+
+
+def member(
+    request: Request, company_id: int, *, write: bool = False, admin: bool = False
+) -> Caller:
+    """The user, if they serve the company (404 otherwise) and may do what is asked (403)."""
+    who = require_user(request)
+    role = who.user.role(company_id)
+    if role is None:
+        raise HTTPException(404, "no such company")
+    if admin and role != "admin":
+        raise HTTPException(403, "only an administrator may change settings")
+    if write and role == "read_only":
+        raise HTTPException(403, "read-only access")
+    return who
+
+
+async def check_csrf(request: Request, who: Caller) -> None:
+    """Refuse a write through the session without the session's CSRF token."""
+    if request.method not in WRITE_METHODS or not who.by_session:
+        return
+    expected = request.session.get("csrf") or ""
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        sent = str((await request.form()).get("csrf") or "")
+    if not expected or not sent or not hmac.compare_digest(expected, sent):
+        raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
+
+
+# Dependencies, so access is decided before the request body is even read.
+def _reader(request: Request, company_id: int) -> Caller:
+    return member(request, company_id)
+
+
+async def _writer(request: Request, company_id: int) -> Caller:
+    who = member(request, company_id, write=True)
+    await check_csrf(request, who)
+    return who
+
+
+async def _admin(request: Request, company_id: int) -> Caller:
+    who = member(request, company_id, admin=True)
+    await check_csrf(request, who)
+    return who
+
+
+Reader = Annotated[Caller, Depends(_reader)]
+Writer = Annotated[Caller, Depends(_writer)]
+Admin = Annotated[Caller, Depends(_admin)]

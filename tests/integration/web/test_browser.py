@@ -1,0 +1,94 @@
+"""The pages in a real browser (Debian's Chromium through Playwright): sign in, read the
+overview, hand off a debtor with the required check box, on a laptop and a phone screen.
+
+Set KRAVFLYT_SCREENSHOTS=docs/screenshots to refresh the pictures in the README."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import func, select
+
+from adapter.store.tables import handoff_cases
+from connectors.serving import serve_in_thread
+from tests.integration.web.conftest import PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run make setup"
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def base_url(app, book) -> Iterator[str]:
+    served = serve_in_thread(app)
+    try:
+        yield served.url
+    finally:
+        served.stop()
+
+
+def _shots(tmp_path: Path) -> Path:
+    return Path(os.environ.get("KRAVFLYT_SCREENSHOTS") or tmp_path)
+
+
+def _sign_in(page: Page, base_url: str, email: str) -> None:
+    page.goto(f"{base_url}/login")
+    page.get_by_label("E-post").fill(email)
+    page.get_by_label("Passord").fill(PASSWORD)
+    page.get_by_role("button", name="Logg inn").click()
+
+
+def test_accountant_hands_off_a_debtor_in_the_browser(
+    db, book, base_url, browser, tmp_path
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    _sign_in(page, base_url, "kari@regnskap.no")
+    expect(page.get_by_test_id("outstanding")).to_have_text("4\u00a0050,50")
+    expect(page.locator("svg.aging rect")).to_have_count(5)
+    page.screenshot(path=str(_shots(tmp_path) / "overview.png"), full_page=True)
+
+    page.get_by_role("link", name="Inkasso").first.click()
+    bundle = page.get_by_test_id("bundle")
+    expect(bundle).to_contain_text("Fjord Bygg AS")
+    # principal 3 250,50 + interest at 12 %: 501 5 000,00 x 46 d and 2 000,00 x 18 d = 87,45,
+    # 502 1 250,50 x 64 d = 26,31
+    expect(page.get_by_test_id("bundle-total")).to_contain_text("3\u00a0364,26")
+    page.get_by_role("button", name="Send til inkasso").click()  # the box is not ticked
+    with db.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(handoff_cases)).scalar() == 0
+    page.screenshot(path=str(_shots(tmp_path) / "handoff.png"), full_page=True)
+    page.get_by_label("Kravet er ikke omtvistet").check()
+    page.get_by_role("button", name="Send til inkasso").click()
+    expect(page.get_by_role("status")).to_contain_text("sent to the agency")
+    expect(page.get_by_test_id("case")).to_have_count(1)
+    with db.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(handoff_cases)).scalar() == 1
+
+    page.goto(f"{base_url}/c/{book.company_id}/claims/{book.invoices['501']}")
+    expect(page.get_by_test_id("event").first).to_contain_text("invoice 501")
+    page.screenshot(path=str(_shots(tmp_path) / "claim.png"), full_page=True)
+
+
+def test_the_pages_fit_a_phone_screen(book, base_url, browser, tmp_path) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    _sign_in(page, base_url, "kari@regnskap.no")
+    expect(page.get_by_test_id("overdue")).to_have_text("3\u00a0250,50")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the overview scrolls sideways on a phone ({width} px)"
+    page.screenshot(path=str(_shots(tmp_path) / "overview-phone.png"), full_page=True)
+    page.goto(f"{base_url}/c/{book.company_id}/worklist")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
