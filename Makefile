@@ -55,7 +55,7 @@ test: setup pg lint
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not slow"
 
 demo: setup
-	$(BIN)/kravflyt demo
+	$(BIN)/kravflyt demo --fresh
 
 bench: setup pg
 	$(BIN)/python -m bench

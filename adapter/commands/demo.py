@@ -2,63 +2,100 @@
 
 from __future__ import annotations
 
+import json
+import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy.engine import make_url
 
-from adapter.commands.context import database, echo_json
-from adapter.services import companies
+from adapter import log
+from adapter.clock import FixedClock
+from adapter.services import demo as story
 from adapter.settings import get_settings
 from adapter.store import migrate
+from adapter.store.database import open_database
 from adapter.store.engine import make_engine
 
-DEMO_ORG = "923609016"
 
-
-def _step(title: str) -> None:
+def _show(title: str, report: dict[str, Any]) -> None:
     click.secho(f"\n== {title}", bold=True)
+    for key, value in report.items():
+        if isinstance(value, list) and value and isinstance(value[0], str):
+            click.echo(f"  {key}:")
+            for line in value:
+                click.echo(f"    {line}")
+        else:
+            text = (
+                value
+                if isinstance(value, str | int | float)
+                else json.dumps(value, ensure_ascii=False, default=str)
+            )
+            click.echo(f"  {key}: {text}")
 
 
 @click.command()
 @click.option(
     "--fresh", is_flag=True, help="Start from an empty SQLite database (deletes the file)."
 )
-def demo(fresh: bool) -> None:
-    """Set up a demo company and run the flow end to end, printing a report at each step."""
+@click.option(
+    "--customers", default=2000, show_default=True, help="Customers in the Tripletex sandbox."
+)
+@click.option(
+    "--invoices", default=10_000, show_default=True, help="Invoices in the Tripletex sandbox."
+)
+@click.option(
+    "--weeks", default=12, show_default=True, help="Simulated weeks of nightly dunning runs."
+)
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("demo.log"),
+    show_default=True,
+    help="Where the demo's logs go (the terminal shows the report).",
+)
+def demo(fresh: bool, customers: int, invoices: int, weeks: int, log_file: Path) -> None:
+    """Run the whole flow end to end against the sandboxes, printing a report at each step:
+    sync, a webhook, a bank import, dunning over simulated weeks, hand-off, a forwarded
+    payment and reconciliation. The database stays for `kravflyt web`."""
+    began = time.perf_counter()
     settings = get_settings()
+    log.configure(fmt="json", level=settings.log_level, stream=log_file.open("a", encoding="utf-8"))
     url = make_url(settings.database_url)
     if fresh:
         if url.get_backend_name() != "sqlite" or not url.database:
             raise click.UsageError("--fresh only deletes a SQLite database file")
         for suffix in ("", "-wal", "-shm"):
             Path(url.database + suffix).unlink(missing_ok=True)
-
-    _step("Database")
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     engine.dispose()
-    click.echo(f"{url.render_as_string(hide_password=True)} at revision {migrate.head_revision()}")
+    _show(
+        "Database",
+        {"url": url.render_as_string(hide_password=True), "revision": migrate.head_revision()},
+    )
 
-    _step("Demo company")
-    db = database()
-    with db.uow(read_only=True) as uow:
-        existing = [c for c in uow.companies.list() if c.org_number == DEMO_ORG]
-    company = (
-        existing[0]
-        if existing
-        else companies.add_company(db.uow(), name="Demo AS", org_no=DEMO_ORG, actor="demo")
+    clock = FixedClock(
+        datetime(story.START.year, story.START.month, story.START.day, 8, tzinfo=UTC)
     )
-    view = companies.show_company(db.uow(company.id, read_only=True))
-    echo_json(
-        {
-            "id": company.id,
-            "name": company.name,
-            "org_number": company.org_number,
-            "settings": view.settings,
-        }
+    db = open_database(settings, clock=clock)
+    result = story.run(
+        db, clock, settings, say=_show, customers_n=customers, invoices_n=invoices, weeks=weeks
     )
-    click.secho("\nDemo finished.", bold=True)
+    facts = result.facts
+    click.secho("\n== Summary", bold=True)
+    click.echo(
+        f"  {facts['invoices']} invoices synced, {facts['bank payments']} bank payments imported, "
+        f"{facts['letters']} letters, {facts['cases']} cases at Kravia, {facts['forwarded']} payment(s) forwarded, "
+        f"{facts['differences']} reconciliation differences, {facts['sends sent']} sends made, "
+        f"{facts['sends failed']} failed, {facts['unmatched payments']} payments waiting for a person."
+    )
+    click.echo(
+        f"  Done in {time.perf_counter() - began:.0f} s. Look at it: kravflyt web, then http://127.0.0.1:8000/ "
+        f"({story.DEMO_USER} / {story.DEMO_PASSWORD})."
+    )
 
 
 commands = [demo]

@@ -723,11 +723,14 @@ def create_sandbox(
     today: date | None = None,
     consumer_token: str = DEFAULT_CONSUMER_TOKEN,
     employee_token: str = DEFAULT_EMPLOYEE_TOKEN,
+    paid_share: float = 0.55,
 ) -> TripletexSandbox:
-    """A sandbox seeded with generated data."""
+    """A sandbox seeded with generated data (`paid_share` of the invoices paid in full)."""
     day = today or datetime.now().date()
     return TripletexSandbox(
-        generate(customers=customers, invoices=invoices, seed=seed, today=day),
+        generate(
+            customers=customers, invoices=invoices, seed=seed, today=day, paid_share=paid_share
+        ),
         consumer_token=consumer_token,
         employee_token=employee_token,
         today=today,

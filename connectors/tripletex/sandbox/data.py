@@ -160,8 +160,18 @@ def _money(ore: int) -> Decimal:
     return Decimal(ore).scaleb(-2)
 
 
-def generate(*, customers: int, invoices: int, seed: int, today: date) -> Ledger:
-    """A ledger with `customers` customers and `invoices` invoices dated up to `today`."""
+def generate(
+    *,
+    customers: int,
+    invoices: int,
+    seed: int,
+    today: date,
+    paid_share: float = 0.55,
+    partial_share: float = 0.10,
+) -> Ledger:
+    """A ledger with `customers` customers and `invoices` invoices dated up to `today`; of
+    the invoices, `paid_share` are paid in full and `partial_share` in part (when their
+    payment date has come)."""
     rng = random.Random(seed)
     ledger = Ledger()
     ledger.payment_types = [
@@ -214,8 +224,12 @@ def generate(*, customers: int, invoices: int, seed: int, today: date) -> Ledger
         roll = rng.random()
         paid = (
             amount
-            if roll < 0.55
-            else (rng.randrange(amount // 10, amount * 9 // 10) if roll < 0.65 else 0)
+            if roll < paid_share
+            else (
+                rng.randrange(amount // 10, amount * 9 // 10)
+                if roll < paid_share + partial_share
+                else 0
+            )
         )
         pay_date = invoice_date + timedelta(days=rng.randrange(5, 40))
         if pay_date > today:

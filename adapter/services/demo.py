@@ -1,0 +1,428 @@
+"""The demo: the whole story on one machine, against the Tripletex and Kravia sandboxes on
+loopback, with a clock the demo moves through simulated months.
+
+Each step prints a short report; the database is left for `kravflyt web` to show."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from adapter.bootstrap import web_app, worker
+from adapter.clock import FixedClock
+from adapter.domain import Money
+from adapter.services import (
+    agency,
+    bank_import,
+    companies,
+    connections,
+    dunning,
+    handoff,
+    tripletex_sync,
+    users,
+)
+from adapter.settings import AppSettings
+from adapter.store.database import Database
+from adapter.store.tables import claims, customers, invoices, letters, outbox, payments
+from connectors.bank.generate import Planned, plan_payments, write_file
+from connectors.kravia.sandbox import KraviaSandbox
+from connectors.serving import serve_in_thread
+from connectors.tripletex.sandbox import TripletexSandbox, create_sandbox
+
+DEMO_ORG = "923609016"
+DEMO_USER = "demo@kravflyt.no"
+DEMO_PASSWORD = "kravflyt-demo"  # noqa: S105 - printed by the demo; a local demo database only
+START = date(2026, 9, 1)
+CONSUMER, EMPLOYEE, KRAVIA_TOKEN = (
+    "sandbox-consumer-token",
+    "sandbox-employee-token",
+    "demo-kravia-token",
+)
+
+
+@dataclass
+class Story:
+    """What the demo did, for the final summary."""
+
+    facts: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Stage:
+    """The running pieces: the database with the demo's clock, the sandboxes, the web app."""
+
+    db: Database
+    clock: FixedClock
+    settings: AppSettings
+    company_id: int
+    tripletex: TripletexSandbox
+    kravia: KraviaSandbox
+    web_url: str
+    tripletex_url: str
+    kravia_url: str
+    folder: Path
+
+    def move_to(self, day: date) -> None:
+        """Move every clock (ours and both sandboxes') to 08:00 UTC on `day`."""
+        self.clock.instant = datetime(day.year, day.month, day.day, 8, tzinfo=UTC)
+        self.tripletex.set_today(day)
+        self.kravia._today = day
+
+    def work(self) -> int:
+        """Let a worker run everything due (sends, webhooks, jobs); returns how many ran."""
+        return worker(self.db, self.settings, name="demo").run_until_idle()
+
+    def count(self, table: Any, *where: Any) -> int:
+        with self.db.engine.connect() as conn:
+            return int(
+                conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+            )
+
+
+@contextmanager
+def staged(
+    db: Database, clock: FixedClock, settings: AppSettings, *, customers_n: int, invoices_n: int
+) -> Iterator[Stage]:
+    """Start the sandboxes and the web app on loopback ports, and the demo company."""
+    # Nine in ten invoices paid on time, as in a healthy company: the rest is what is dunned.
+    tx = create_sandbox(
+        customers=customers_n, invoices=invoices_n, seed=7, today=START, paid_share=0.88
+    )
+    kr = KraviaSandbox(token=KRAVIA_TOKEN, today=START)
+    with ExitStack() as stack:
+        tx_served = stack.enter_context(serve_in_thread(tx.app()))
+        kr_served = stack.enter_context(serve_in_thread(kr.app()))
+        web = stack.enter_context(serve_in_thread(web_app(db, settings)))
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kravflyt-demo-")))
+        with db.uow(read_only=True) as uow:
+            existing = [c for c in uow.companies.list() if c.org_number == DEMO_ORG]
+        company = (
+            existing[0]
+            if existing
+            else companies.add_company(db.uow(), name="Demo AS", org_no=DEMO_ORG, actor="demo")
+        )
+        assert company.id is not None
+        stage = Stage(
+            db, clock, settings, company.id, tx, kr, web.url, tx_served.url, kr_served.url, folder
+        )
+        stage.move_to(START)
+        yield stage
+
+
+def _kr(ore: int) -> str:
+    return f"{Money(ore)} kr"
+
+
+def run(
+    db: Database,
+    clock: FixedClock,
+    settings: AppSettings,
+    *,
+    say: Callable[[str, dict[str, Any]], None],
+    customers_n: int = 2000,
+    invoices_n: int = 10_000,
+    weeks: int = 12,
+) -> Story:
+    """The whole story; `say(title, report)` is called after each step."""
+    story = Story()
+    with staged(db, clock, settings, customers_n=customers_n, invoices_n=invoices_n) as s:
+        cid = s.company_id
+        tx_url, kr_url = s.tripletex_url, s.kravia_url
+
+        def _connect() -> dict[str, Any]:
+            connections.connect_tripletex(
+                db,
+                cid,
+                base_url=f"{tx_url}/v2",
+                consumer_token=CONSUMER,
+                employee_token=EMPLOYEE,
+                client_company_id=None,
+                actor="demo",
+            )
+            creditor = connections.connect_kravia(
+                db,
+                cid,
+                base_url=f"{kr_url}/api/v2",
+                token=KRAVIA_TOKEN,
+                creditor_id=None,
+                actor="demo",
+            )
+            from adapter.services.clients import Clients
+
+            clients = Clients(db)
+            events = connections.subscribe_tripletex(db, clients, cid, url=s.web_url, actor="demo")
+            connections.kravia_webhook(
+                db, clients, cid, url=f"{s.web_url}/webhooks/kravia/{cid}", actor="demo"
+            )
+            companies.set_settings(
+                db.uow(cid),
+                [
+                    "dunning.reminder_2.enabled=true",
+                    "dunning.b2b_compensation=true",
+                    "letters.bank_account=15030155553",
+                    "bank.unknown_kid_policy=voucher_inbox",
+                ],
+                actor="demo",
+            )
+            return {"tripletex": f"{tx_url}/v2", "kravia creditor": creditor, "webhooks": events}
+
+        def _sync() -> dict[str, Any]:
+            from adapter.services.clients import Clients
+
+            client = Clients(db).tripletex(cid)
+            first = tripletex_sync.sync_company(db, client, cid, mode="full")
+            s.tripletex.change(share=0.01, seed=3)
+            second = tripletex_sync.sync_company(db, client, cid, mode="incremental")
+            story.facts["invoices"] = s.count(invoices, invoices.c.company_id == cid)
+            return {
+                "customers": first.customers.new,
+                "invoices": first.invoices.new,
+                "payments from the ledger": first.ledger_payments,
+                "requests (full)": first.requests,
+                "incremental: changed invoices": second.invoices.changed,
+                "requests (incremental)": second.requests,
+            }
+
+        def _webhook() -> dict[str, Any]:
+            customer = next(iter(s.tripletex.ledger.customers))
+            inv = s.tripletex.add_invoice(customer_id=customer, amount="4500.00", terms=14)
+            found = None
+            deadline = time.monotonic() + 10  # the sandbox delivers in the background
+            while found is None and time.monotonic() < deadline:
+                if not s.work():
+                    time.sleep(0.05)
+                with db.engine.connect() as conn:
+                    found = conn.execute(
+                        select(invoices.c.id).where(
+                            invoices.c.company_id == cid,
+                            invoices.c.number == str(inv["invoiceNumber"]),
+                        )
+                    ).first()
+            return {
+                "invoice": inv["invoiceNumber"],
+                "stored by the webhook": bool(found),
+                "deliveries": len(s.tripletex.deliveries),
+            }
+
+        def _bank() -> dict[str, Any]:
+            # A quarter of the open invoices get paid (at most 300), each once.
+            targets = bank_import.open_targets(db, cid)
+            targets = targets[: min(300, max(5, len(targets) // 4))]
+            planned = list(
+                plan_payments(
+                    targets,
+                    count=len(targets),
+                    seed=11,
+                    wrong_kid_share=0.03,
+                    message_only_share=0.02,
+                    partial_share=0.1,
+                )
+            )
+            path = s.folder / "OCR.D010926.txt"
+            write_file(path, "ocr", planned, on=START)
+            summary = bank_import.import_file(db, cid, path, actor="demo")
+            sent = s.work()
+            registered = s.count(
+                outbox, outbox.c.kind == "tripletex.payment", outbox.c.status == "sent"
+            )
+            story.facts["bank payments"] = summary.payments
+            return {
+                "payments": summary.payments,
+                "matched": dict(summary.matched),
+                "unmatched": dict(summary.unmatched),
+                "total": _kr(summary.total_ore),
+                "registered in Tripletex (PUT :payment)": registered,
+                "sends run": sent,
+            }
+
+        totals: Counter[str] = Counter()
+
+        def _dunning() -> dict[str, Any]:
+            weekly = []
+            for week in range(weeks):
+                day = START + timedelta(days=7 * week + 1)
+                s.move_to(day)
+                summary = dunning.run(db, cid, day, actor="demo:nightly")
+                s.work()
+                actions = {k: v for k, v in summary.actions.items() if k != "nothing"}
+                totals.update(actions)
+                totals["fees_ore"] += summary.fees_ore
+                totals["interest_ore"] += summary.interest_ore
+                weekly.append(
+                    f"{day}: "
+                    + (", ".join(f"{k} {v}" for k, v in sorted(actions.items())) or "nothing new")
+                )
+            reminders = s.count(
+                outbox, outbox.c.kind == "tripletex.reminder", outbox.c.status == "sent"
+            )
+            story.facts["letters"] = s.count(letters, letters.c.company_id == cid)
+            return {
+                "runs": weekly,
+                "letters": story.facts["letters"],
+                "fees stated": _kr(totals["fees_ore"]),
+                "interest stated": _kr(totals["interest_ore"]),
+                "reminders created in Tripletex": reminders,
+                "reminders in the sandbox": len(s.tripletex.ledger.reminders),
+            }
+
+        def _handoff() -> dict[str, Any]:
+            today = s.clock.today()
+            bundles = sorted(handoff.candidates(db, cid, today), key=lambda b: -b.principal_ore)
+            confirmed = []
+            for b in bundles[:3]:
+                case = handoff.confirm(
+                    db,
+                    cid,
+                    str(b.customer_id),
+                    not_disputed=True,
+                    by="demo: Kari Regnskap (accountant)",
+                    on=today,
+                )
+                confirmed.append(
+                    {
+                        "debtor": b.customer_name,
+                        "claims": len(b.claims),
+                        "principal": _kr(b.principal_ore),
+                        "fees": _kr(b.fees_ore),
+                        "interest": _kr(b.interest_ore),
+                        "case": case,
+                    }
+                )
+            s.work()
+            story.facts["cases"] = len(s.kravia.cases)
+            return {
+                "debtors eligible": len(bundles),
+                "claims eligible": sum(len(b.claims) for b in bundles),
+                "confirmed": confirmed,
+                "cases at Kravia": len(s.kravia.cases),
+                "claims at Kravia": len(s.kravia.claims),
+            }
+
+        def _forward() -> dict[str, Any]:
+            with db.engine.connect() as conn:
+                row = conn.execute(
+                    select(
+                        invoices.c.kid,
+                        invoices.c.number,
+                        invoices.c.outstanding_ore,
+                        customers.c.name,
+                    )
+                    .join(claims, claims.c.invoice_id == invoices.c.id)
+                    .join(customers, customers.c.id == invoices.c.customer_id)
+                    .where(
+                        invoices.c.company_id == cid,
+                        claims.c.status == "handed_off",
+                        invoices.c.kid.is_not(None),
+                    )
+                    .order_by(invoices.c.id)
+                ).first()
+            if row is None:
+                story.facts["forwarded"] = 0
+                return {"forwarded": 0, "note": "no handed-off claim with a KID"}
+            s.move_to(s.clock.today() + timedelta(days=2))
+            part = row.outstanding_ore // 2
+            path = s.folder / "OCR.forward.txt"
+            write_file(
+                path,
+                "ocr",
+                [Planned(part, row.kid, None, None, row.name, "800000001")],
+                on=s.clock.today(),
+            )
+            bank_import.import_file(db, cid, path, actor="demo")
+            s.work()
+            forwarded = s.count(
+                outbox, outbox.c.kind == "kravia.payment", outbox.c.status == "sent"
+            )
+            story.facts["forwarded"] = forwarded
+            return {"invoice": row.number, "paid": _kr(part), "forwarded to Kravia": forwarded}
+
+        def _reconcile() -> dict[str, Any]:
+            s.move_to(s.clock.today() + timedelta(days=15))
+            moved = s.kravia.advance()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and s.work() == 0 and moved:
+                time.sleep(0.05)
+            s.work()
+            from adapter.bootstrap import work_context
+
+            ctx = work_context(db, settings)
+            # the scheduler's sync brings the ledger's side up to date before comparing
+            tripletex_sync.sync_company(db, ctx.clients.tripletex(cid), cid, mode="incremental")
+            polled = agency.poll(ctx, cid)
+            rows = agency.reconcile(ctx, cid)
+            differences = [d for r in rows for d in r["differences"]]
+            story.facts["differences"] = len(differences)
+            with db.engine.connect() as conn:
+                statuses = Counter(
+                    r.agency_status
+                    for r in conn.execute(
+                        select(claims.c.agency_status).where(claims.c.agency_status.is_not(None))
+                    )
+                )
+            return {
+                "claims moved on at Kravia": len(moved),
+                "read by poll": polled,
+                "agency status": dict(statuses),
+                "claims reconciled": len(rows),
+                "differences": differences or 0,
+            }
+
+        def _user() -> dict[str, Any]:
+            from sqlalchemy import select as sel
+
+            from adapter.store.tables import users as users_table
+
+            with db.engine.connect() as conn:
+                exists = conn.execute(
+                    sel(users_table.c.id).where(users_table.c.email == DEMO_USER)
+                ).first()
+            if not exists:
+                users.add_user(
+                    db,
+                    email=DEMO_USER,
+                    name="Demo Regnskap",
+                    password=DEMO_PASSWORD,
+                    company_id=cid,
+                    role="admin",
+                )
+            return {
+                "e-mail": DEMO_USER,
+                "password": DEMO_PASSWORD,
+                "then": "kravflyt web, and open http://127.0.0.1:8000/",
+            }
+
+        for name, step in (
+            ("Connect Tripletex and Kravia (sandboxes on loopback)", _connect),
+            ("Sync from Tripletex (full, then incremental)", _sync),
+            ("A Tripletex webhook: a new invoice is charged", _webhook),
+            ("Bank import: an OCR Giro file with matched and unknown-KID payments", _bank),
+            (
+                f"Dunning over {weeks} simulated weeks (nightly run, letters sent through Tripletex)",
+                _dunning,
+            ),
+            ("Hand-off to Kravia: preview, accountant confirms three debtors", _handoff),
+            ("A later payment on a handed-off claim is forwarded to Kravia", _forward),
+            ("Kravia moves the cases on; status by webhook and poll; reconciliation", _reconcile),
+            ("A user for the web app", _user),
+        ):
+            began = time.perf_counter()
+            report = step()
+            story.timings[name] = round(time.perf_counter() - began, 2)
+            say(name, {**report, "seconds": story.timings[name]})
+        story.facts["unmatched payments"] = s.count(
+            payments, payments.c.company_id == cid, payments.c.status == "unmatched"
+        )
+        story.facts["sends failed"] = s.count(outbox, outbox.c.status == "failed")
+        story.facts["sends sent"] = s.count(outbox, outbox.c.status == "sent")
+        story.facts["company_id"] = cid
+    return story
