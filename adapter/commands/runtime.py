@@ -19,9 +19,25 @@ from adapter.settings import get_settings
 @click.option(
     "--poll", default=0.5, show_default=True, help="Seconds to wait when there is no work."
 )
-def worker(concurrency: int, poll: float) -> None:
+@click.option(
+    "--until-idle",
+    is_flag=True,
+    help="Run what is due now, then exit (for cron, and the crash tests); prints how many ran.",
+)
+@click.option(
+    "--lease-seconds",
+    default=300,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="How long a taken row stays reserved; a dead worker's rows are taken again after it.",
+)
+def worker(concurrency: int, poll: float, until_idle: bool, lease_seconds: int) -> None:
     """Run jobs, outbox sends and webhook handling until SIGTERM (finishes the work in hand)."""
-    bootstrap.worker(database(), get_settings()).serve(concurrency, poll_s=poll)
+    work = bootstrap.worker(database(), get_settings(), lease_s=lease_seconds)
+    if until_idle:
+        click.echo(work.run_until_idle())
+        return
+    work.serve(concurrency, poll_s=poll)
 
 
 @click.command()

@@ -1,0 +1,291 @@
+"""Crash injection: outbox sends to the Tripletex and Kravia sandboxes while worker processes
+die at random (SIGKILL from outside, and `KRAVFLYT_TEST_CRASH` inside, which also hits the
+window between the remote call and the commit). Afterwards every intended reminder, payment
+and case must exist exactly once remotely, and every outbox row must be marked sent.
+
+Used by `make reliability` (1,000 sends) and by a smaller test in `make test`."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from sqlalchemy import func, insert, select
+
+from adapter.clock import SystemClock
+from adapter.crypto import SecretBox
+from adapter.services import bank_import, companies, connections, dunning, handoff, tripletex_sync
+from adapter.services.clients import Clients
+from adapter.store import migrate
+from adapter.store.database import Database
+from adapter.store.engine import make_engine
+from adapter.store.tables import claims, invoices, letters, outbox
+from connectors.bank.generate import Planned, write_file
+from connectors.kravia.sandbox import KraviaSandbox
+from connectors.serving import serve_in_thread
+from connectors.tripletex.sandbox import create_sandbox
+
+KRAVFLYT = Path(sys.executable).with_name("kravflyt")
+KRAVIA_TOKEN = "crash-kravia-token"
+
+
+@dataclass
+class CrashReport:
+    """What was meant to be sent, what the remotes hold, and how often workers died."""
+
+    intended: Counter[str] = field(default_factory=Counter)
+    sent: int = 0
+    remote: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0
+    lost: int = 0
+    kills: int = 0
+    crashes: int = 0
+    workers: int = 0
+    seconds: float = 0.0
+
+    def as_row(self) -> dict[str, Any]:
+        """The figures as one table row."""
+        return {
+            "intended": sum(self.intended.values()),
+            "by kind": dict(self.intended),
+            "sent": self.sent,
+            "duplicates": self.duplicates,
+            "lost": self.lost,
+            "SIGKILLs": self.kills,
+            "crashes inside": self.crashes,
+            "worker processes": self.workers,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def _prepare(db: Database, company_id: int, sends: int, tx_url: str, kr_url: str) -> dict[str, Any]:
+    """Sync the sandbox, then queue ~sends outbox rows: payments, reminders and cases."""
+    connections.connect_tripletex(
+        db,
+        company_id,
+        base_url=f"{tx_url}/v2",
+        consumer_token="sandbox-consumer-token",
+        employee_token="sandbox-employee-token",
+        client_company_id=None,
+        actor="crash",
+    )
+    connections.connect_kravia(
+        db,
+        company_id,
+        base_url=f"{kr_url}/api/v2",
+        token=KRAVIA_TOKEN,
+        creditor_id=None,
+        actor="crash",
+    )
+    companies.set_settings(db.uow(company_id), ["dunning.minimum_amount=0"], actor="crash")
+    tripletex_sync.sync_company(db, Clients(db).tripletex(company_id), company_id, mode="full")
+    today = db.clock.today()
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                invoices.c.id,
+                invoices.c.kid,
+                invoices.c.outstanding_ore,
+                invoices.c.customer_id,
+                claims.c.id.label("claim_id"),
+            )
+            .join(claims, claims.c.invoice_id == invoices.c.id)
+            .where(invoices.c.outstanding_ore > 0, invoices.c.due_date < today - timedelta(days=40))
+            .order_by(invoices.c.id)
+        ).all()
+    rng = random.Random(5)
+    rng.shuffle(rows)
+    # A fifth paid by bank file, a fifth handed off (an inkassovarsel long past), the rest dunned.
+    paid, handed = rows[: len(rows) // 5], rows[len(rows) // 5 : 2 * len(rows) // 5]
+    with db.uow(company_id) as uow:
+        for r in handed:
+            uow.conn.execute(
+                insert(letters).values(
+                    company_id=company_id,
+                    claim_id=r.claim_id,
+                    stage="inkassovarsel",
+                    sent_on=today - timedelta(days=30),
+                    deadline=today - timedelta(days=16),
+                    fee_ore=0,
+                    status="sent",
+                    created_at=uow.clock.now(),
+                )
+            )
+        uow.commit()
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"crash-{os.getpid()}.ocr"
+    write_file(
+        path,
+        "ocr",
+        [
+            Planned(r.outstanding_ore, r.kid, None, None, None, f"{900000000 + n}")
+            for n, r in enumerate(paid)
+        ],
+        on=today,
+    )
+    bank_import.import_file(db, company_id, path, actor="crash")
+    path.unlink()
+    dunning.run(db, company_id, today, actor="crash")
+    for customer_id in sorted({r.customer_id for r in handed}):
+        try:
+            handoff.confirm(
+                db, company_id, str(customer_id), not_disputed=True, by="crash", on=today
+            )
+        except Exception:  # noqa: BLE001 - a debtor whose claims the ladder does not hand off today
+            continue
+    return {"invoices": len(rows)}
+
+
+def _pending(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.status != "sent")
+            ).scalar_one()
+        )
+
+
+def run(
+    db_url: str,
+    *,
+    sends: int = 1000,
+    crash: str = "any:0.01",
+    kill_after_s: tuple[float, float] = (0.5, 2.5),
+    seed: int = 1,
+    timeout_s: float = 900,
+) -> CrashReport:
+    """Queue about `sends` sends, then run workers that keep dying until all are done."""
+    report = CrashReport()
+    began = time.perf_counter()
+    key = Fernet.generate_key()
+    key_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"crash-{os.getpid()}.key"
+    key_file.write_bytes(key)
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    db = Database(engine=engine, clock=SystemClock(), box=SecretBox(key))
+    # Every invoice open and most overdue: each becomes a payment, a reminder or part of a case.
+    tx = create_sandbox(
+        customers=max(20, sends // 4),
+        invoices=int(sends * 1.3),
+        seed=seed,
+        today=date.today(),
+        paid_share=0.0,
+    )
+    kr = KraviaSandbox(token=KRAVIA_TOKEN)
+    rng = random.Random(seed)
+    with ExitStack() as stack:
+        tx_url = stack.enter_context(serve_in_thread(tx.app())).url
+        kr_url = stack.enter_context(serve_in_thread(kr.app())).url
+        company = companies.add_company(
+            db.uow(), name="Krasj AS", org_no="923609016", actor="crash"
+        )
+        assert company.id is not None
+        _prepare(db, company.id, sends, tx_url, kr_url)
+        with db.engine.connect() as conn:
+            report.intended = Counter(
+                dict(
+                    conn.execute(select(outbox.c.kind, func.count()).group_by(outbox.c.kind)).all()
+                )
+            )
+        env = {
+            **os.environ,
+            "KRAVFLYT_DATABASE_URL": db_url,
+            "KRAVFLYT_KEY_FILE": str(key_file),
+            "KRAVFLYT_TEST_CRASH": crash,
+            "KRAVFLYT_LOG_LEVEL": "WARNING",
+        }
+        before = _payments(tx)
+        deadline = time.monotonic() + timeout_s
+        while _pending(db) and time.monotonic() < deadline:
+            proc = subprocess.Popen(
+                [str(KRAVFLYT), "worker", "--until-idle", "--lease-seconds", "2"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            report.workers += 1
+            try:
+                proc.wait(timeout=rng.uniform(*kill_after_s))
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                report.kills += 1
+            else:
+                if proc.returncode == 137:
+                    report.crashes += 1
+            if proc.returncode not in (0, 137, -signal.SIGKILL):
+                raise RuntimeError(f"worker exited with {proc.returncode}")
+            time.sleep(0.1 if proc.returncode == 0 else 2.1)  # let a dead worker's leases run out
+        _count_remote(report, tx, kr, db, before)
+    key_file.unlink()
+    engine.dispose()
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _payments(tx: Any) -> Counter[tuple[int, str, str]]:
+    return Counter(
+        (iid, p["date"], str(p["amount"]))
+        for iid, inv in tx.ledger.invoices.items()
+        for p in inv["postings"]
+        if p["type"] == "INCOMING_PAYMENT"
+    )
+
+
+def _count_remote(
+    report: CrashReport, tx: Any, kr: KraviaSandbox, db: Database, before: Counter[Any]
+) -> None:
+    """Compare what the remotes hold with what was meant to be sent."""
+    reminders = Counter(
+        (r["invoiceId"], r["type"], r["reminderDate"]) for r in tx.ledger.reminders.values()
+    )
+    payments = _payments(tx) - before  # the sandbox's own earlier payments are not ours
+    cases = Counter((c["debtorNumber"], c["invoiceNo"]) for c in kr.claims.values())
+    with db.engine.connect() as conn:
+        statuses = Counter(r.status for r in conn.execute(select(outbox.c.status)))
+        handed = int(
+            conn.execute(
+                select(func.count()).select_from(claims).where(claims.c.status == "handed_off")
+            ).scalar_one()
+        )
+    found = {"tripletex.reminder": reminders, "tripletex.payment": payments, "kravia claims": cases}
+    expected = {
+        "tripletex.reminder": report.intended.get("tripletex.reminder", 0),
+        "tripletex.payment": report.intended.get("tripletex.payment", 0),
+        "kravia claims": handed,
+    }
+    report.remote = Counter({k: sum(v.values()) for k, v in found.items()})
+    report.duplicates = sum(n - 1 for c in found.values() for n in c.values() if n > 1)
+    report.lost = sum(max(0, expected[k] - len(found[k])) for k in expected)
+    report.sent = statuses["sent"]
+
+
+def main() -> str:
+    """1,000 sends on PostgreSQL (KRAVFLYT_TEST_PG_URL) with workers killed at random."""
+    url = os.environ.get("BENCH_CRASH_URL") or "sqlite:////tmp/kravflyt-crash.db"
+    Path("/tmp/kravflyt-crash.db").unlink(missing_ok=True)
+    r = run(url, sends=int(os.environ.get("BENCH_CRASH_SENDS", "1000")))
+    row = r.as_row()
+    return (
+        "| "
+        + " | ".join(row)
+        + " |\n|"
+        + "---|" * len(row)
+        + "\n| "
+        + " | ".join(str(v) for v in row.values())
+        + " |"
+    )
+
+
+if __name__ == "__main__":
+    print(main())
