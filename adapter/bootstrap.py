@@ -32,3 +32,13 @@ def web_app(db: Database, settings: AppSettings) -> FastAPI:
     app = create_app(db, settings, sources=SOURCES)
     pages.install(app, db, settings)
     return app
+
+
+def web_app_from_environment() -> FastAPI:
+    """The web app on the configured database (for `kravflyt web --processes N`, where each
+    server process builds its own)."""
+    from adapter.settings import get_settings
+    from adapter.store.database import open_database
+
+    settings = get_settings()
+    return web_app(open_database(settings), settings)

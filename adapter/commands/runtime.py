@@ -55,10 +55,32 @@ def scheduler(every: float, once: bool) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
-def web(host: str, port: int) -> None:
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes sharing the port (one per core on PostgreSQL; 1 on SQLite).",
+)
+def web(host: str, port: int, processes: int) -> None:
     """Serve the web app: webhooks, /healthz, /metrics, the accountant pages and API."""
+    if processes > 1:
+        uvicorn.run(
+            "adapter.bootstrap:web_app_from_environment",
+            factory=True,
+            workers=processes,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
+        return
     uvicorn.run(
-        bootstrap.web_app(database(), get_settings()), host=host, port=port, log_level="warning"
+        bootstrap.web_app(database(), get_settings()),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
     )
 
 

@@ -271,14 +271,12 @@ def store_invoices(
             ),
             claim_rows,
         )
-    touched: set[int] = set()
-    ledger_payments = 0
-    for inv in records:
-        our_id = by_external[str(inv.id)].id
+    page = [(inv, by_external[str(inv.id)].id) for inv in records]
+    touched = {our_id for _inv, our_id in page}
+    for inv, our_id in page:
         if inv.is_credit_note and inv.credited_invoice:
             touched |= _apply_credit_note(uow, inv, our_id)
-        ledger_payments += _ledger_payments(uow, inv, our_id)
-        touched.add(our_id)
+    ledger_payments = _ledger_payments(uow, page)
     uow.payments.recompute_outstanding(sorted(touched))
     return ledger_payments
 
@@ -297,7 +295,7 @@ def _apply_credit_note(uow: UnitOfWork, note: models.Invoice, note_id: int) -> s
     )
     amount = -models.to_ore(note.amount, where=f"credit note {note.invoice_number} amount")
     if uow.payments.allocate_credit_note(original.id, note_id, amount, note.invoice_date):
-        if _handed_off(uow, original.id):
+        if _handed_off(uow, [original.id]):
             uow.outbox.add(
                 "kravia.creditnote",
                 idempotency_key=f"kravia:creditnote:{uow.require_company()}:{note_id}",
@@ -319,56 +317,71 @@ def _apply_credit_note(uow: UnitOfWork, note: models.Invoice, note_id: int) -> s
     return {original.id}
 
 
-def _handed_off(uow: UnitOfWork, invoice_id: int) -> bool:
-    row = uow.conn.execute(
-        select(claims.c.status, claims.c.agency_status).where(claims.c.invoice_id == invoice_id)
-    ).first()
-    if row is None:
-        return False
-    return bool(
-        row.status == "handed_off" and not str(row.agency_status or "").startswith("closed")
-    )
-
-
-def _ledger_payments(uow: UnitOfWork, inv: models.Invoice, invoice_id: int) -> int:
-    postings = inv.payments
-    if not postings:
-        return 0
-    known = uow.payments.known_ledger_refs(str(p.id) for p in postings)
-    recorded = 0
-    for posting in postings:
-        ref = str(posting.id)
-        if ref in known:
-            continue
-        amount = -models.to_ore(
-            posting.amount, where=f"invoice {inv.invoice_number} posting {posting.id}"
+def _handed_off(uow: UnitOfWork, invoice_ids: Iterable[int]) -> set[int]:
+    """Which of these invoices are at the agency now (a payment on them is forwarded)."""
+    ids = sorted(set(invoice_ids))
+    if not ids:
+        return set()
+    rows = uow.conn.execute(
+        select(claims.c.invoice_id, claims.c.agency_status).where(
+            claims.c.invoice_id.in_(ids), claims.c.status == "handed_off"
         )
-        own = uow.payments.own_unlinked(invoice_id, posting.date, amount)
-        if own is not None:
-            uow.payments.set_match(own, ledger_ref=ref)
-            continue
-        payment_id = uow.payments.add(
+    )
+    return {r.invoice_id for r in rows if not str(r.agency_status or "").startswith("closed")}
+
+
+def _ledger_payments(uow: UnitOfWork, page: list[tuple[models.Invoice, int]]) -> int:
+    """Record the payments Tripletex booked on a page of invoices that we do not know yet,
+    in a few statements for the whole page; returns how many were recorded."""
+    company = uow.require_company()
+    postings = [(inv, invoice_id, p) for inv, invoice_id in page for p in inv.payments]
+    known = uow.payments.known_ledger_refs(str(p.id) for _inv, _iid, p in postings)
+    fresh = [
+        (
+            inv,
+            invoice_id,
+            p,
+            -models.to_ore(p.amount, where=f"invoice {inv.invoice_number} posting {p.id}"),
+        )
+        for inv, invoice_id, p in postings
+        if str(p.id) not in known
+    ]
+    if not fresh:
+        return 0
+    own = uow.payments.own_unlinked_by_invoice(iid for _inv, iid, _p, _a in fresh)
+    new: list[tuple[models.Invoice, int, models.Posting, int]] = []
+    for inv, invoice_id, posting, amount in fresh:
+        mine = own.get((invoice_id, posting.date, amount))
+        if mine:  # the posting Tripletex made for our own `:payment`
+            uow.payments.set_match(mine.pop(0), ledger_ref=str(posting.id))
+        else:
+            new.append((inv, invoice_id, posting, amount))
+    ids = uow.payments.add_ledger_payments(
+        [
             Payment(
                 id=None,
-                company_id=uow.require_company(),
-                natural_key=f"tripletex:posting:{ref}",
+                company_id=company,
+                natural_key=f"tripletex:posting:{posting.id}",
                 source="tripletex",
                 amount=Money(amount),
                 payment_date=posting.date,
                 kid=inv.kid,
                 status=MatchStatus.MATCHED,
                 match_method="ledger",
-            ),
-            ledger_ref=ref,
-        )
-        if payment_id is None:
-            continue
-        if _handed_off(uow, invoice_id):
+            )
+            for inv, _iid, posting, amount in new
+        ],
+        [str(posting.id) for _inv, _iid, posting, _a in new],
+    )
+    at_agency = _handed_off(uow, (iid for _inv, iid, _p, _a in new))
+    for _inv, invoice_id, posting, amount in new:
+        if invoice_id in at_agency:
             # Paid to the company after hand-off: the agency is told once (its own payouts close
             # the claim at the agency first and are not forwarded back).
+            payment_id = ids[str(posting.id)]
             uow.outbox.add(
                 "kravia.payment",
-                idempotency_key=f"kravia:payment:{uow.require_company()}:{payment_id}:{invoice_id}",
+                idempotency_key=f"kravia:payment:{company}:{payment_id}:{invoice_id}",
                 payload={
                     "payment_id": payment_id,
                     "invoice_id": invoice_id,
@@ -376,11 +389,12 @@ def _ledger_payments(uow: UnitOfWork, inv: models.Invoice, invoice_id: int) -> i
                     "date": posting.date.isoformat(),
                 },
             )
-        uow.payments.allocate(
+    uow.payments.allocate_many(
+        [
             Allocation(
                 None,
-                uow.require_company(),
-                payment_id,
+                company,
+                ids[str(posting.id)],
                 invoice_id,
                 AllocationKind.PRINCIPAL,
                 Money(amount),
@@ -388,16 +402,22 @@ def _ledger_payments(uow: UnitOfWork, inv: models.Invoice, invoice_id: int) -> i
                 order_used="ledger",
                 actor="tripletex",
             )
-        )
-        uow.audit.record(
-            actor="tripletex",
-            action="payment.ledger",
-            subject=("invoice", invoice_id),
-            message=f"payment of {Money(amount)} kr on {posting.date} booked in Tripletex recorded",
-            data={"posting": ref, "amount_ore": amount},
-        )
-        recorded += 1
-    return recorded
+            for _inv, invoice_id, posting, amount in new
+        ]
+    )
+    uow.audit.record_many(
+        actor="tripletex",
+        action="payment.ledger",
+        lines=[
+            (
+                ("invoice", invoice_id),
+                f"payment of {Money(amount)} kr on {posting.date} booked in Tripletex recorded",
+                {"posting": str(posting.id), "amount_ore": amount},
+            )
+            for _inv, invoice_id, posting, amount in new
+        ],
+    )
+    return len(new)
 
 
 def _store_customer_page(uow: UnitOfWork, *, page: StreamPage, counts: Counts) -> None:

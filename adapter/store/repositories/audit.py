@@ -61,6 +61,35 @@ class AuditRepository:
             )
         )
 
+    def record_many(
+        self,
+        *,
+        actor: str,
+        action: str,
+        lines: Sequence[tuple[tuple[str, object], str, dict[str, Any]]],
+    ) -> None:
+        """Append many lines of one kind in one statement: (subject, message, data) each."""
+        if not lines:
+            return
+        now = self.clock.now()
+        self.conn.execute(
+            insert(audit_log),
+            [
+                {
+                    "company_id": self.company_id,
+                    "at": now,
+                    "actor": actor,
+                    "action": action,
+                    "subject_type": subject[0],
+                    "subject_id": str(subject[1]),
+                    "rules": [],
+                    "message": message,
+                    "data": data,
+                }
+                for subject, message, data in lines
+            ],
+        )
+
     def entries(
         self,
         *,

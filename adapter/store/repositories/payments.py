@@ -142,6 +142,91 @@ class PaymentRepository(CompanyScoped):
         row = self.conn.execute(q).first()
         return int(row.id) if row else None
 
+    def own_unlinked_by_invoice(
+        self, invoice_ids: Iterable[int]
+    ) -> dict[tuple[int, date, int], list[int]]:
+        """`own_unlinked` for many invoices at once: (invoice, date, total) -> payment ids."""
+        ids = sorted(set(invoice_ids))
+        if not ids:
+            return {}
+        total = func.sum(allocations.c.amount_ore).label("total")
+        q = (
+            select(payments.c.id, allocations.c.invoice_id, payments.c.payment_date, total)
+            .join(allocations, allocations.c.payment_id == payments.c.id)
+            .where(
+                payments.c.company_id == self.company_id,
+                payments.c.ledger_ref.is_(None),
+                payments.c.source != "tripletex",
+                allocations.c.invoice_id.in_(ids),
+                allocations.c.kind.in_(("principal", "fee", "interest")),
+            )
+            .group_by(payments.c.id, allocations.c.invoice_id, payments.c.payment_date)
+            .order_by(payments.c.id)
+        )
+        out: dict[tuple[int, date, int], list[int]] = {}
+        for r in self.conn.execute(q):
+            out.setdefault((r.invoice_id, r.payment_date, int(r.total)), []).append(r.id)
+        return out
+
+    def add_ledger_payments(self, rows: Sequence[Payment], refs: Sequence[str]) -> dict[str, int]:
+        """Store payments Tripletex booked (each with its posting id) in one statement; returns
+        their ids by posting id. The caller passes only postings not stored before."""
+        if not rows:
+            return {}
+        now = self.clock.now()
+        self.conn.execute(
+            insert_on_conflict(self.conn, payments).on_conflict_do_nothing(
+                index_elements=["company_id", "natural_key"]
+            ),
+            [
+                {
+                    "company_id": self.company_id,
+                    "natural_key": p.natural_key,
+                    "source": p.source,
+                    "amount_ore": p.amount.ore,
+                    "currency": "NOK",
+                    "payment_date": p.payment_date,
+                    "kid": p.kid,
+                    "is_credit_note": False,
+                    "status": p.status.value,
+                    "match_method": p.match_method,
+                    "ledger_ref": ref,
+                    "created_at": now,
+                }
+                for p, ref in zip(rows, refs, strict=True)
+            ],
+        )
+        found = self.conn.execute(
+            select(payments.c.id, payments.c.ledger_ref).where(
+                payments.c.company_id == self.company_id,
+                payments.c.ledger_ref.in_(list(refs)),
+            )
+        )
+        return {r.ledger_ref: int(r.id) for r in found}
+
+    def allocate_many(self, items: Sequence[Allocation]) -> None:
+        """Record many allocations in one statement."""
+        if not items:
+            return
+        now = self.clock.now()
+        self.conn.execute(
+            insert(allocations),
+            [
+                {
+                    "company_id": self.company_id,
+                    "payment_id": a.payment_id,
+                    "invoice_id": a.invoice_id,
+                    "kind": a.kind.value,
+                    "amount_ore": a.amount.ore,
+                    "allocated_on": a.allocated_on,
+                    "order_used": a.order_used,
+                    "actor": a.actor,
+                    "created_at": now,
+                }
+                for a in items
+            ],
+        )
+
     def allocate(self, allocation: Allocation) -> None:
         """Record one allocation (the caller keeps the invoice's outstanding in step)."""
         self.conn.execute(
