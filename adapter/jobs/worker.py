@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -195,6 +196,13 @@ class Worker:
             if changed:
                 sender.record(uow, payload, result)
                 uow.commit()
+                log.info(
+                    "outbox sent",
+                    outbox_id=row.id,
+                    kind=row.kind,
+                    company_id=row.company_id,
+                    attempts=row.attempts + 1,
+                )
         if not changed:
             log.warning(
                 "outbox lease lost before recording; next try looks it up", outbox_id=row.id
@@ -267,6 +275,7 @@ class Worker:
         max_attempts: int,
     ) -> None:
         row = taken.row
+        began = time.perf_counter()
         try:
             work()
         except FatalError as exc:
@@ -299,6 +308,13 @@ class Worker:
             )
             return
         leases.finish(self._engine, taken, **done)
+        log.info(
+            "work done",
+            table=taken.table.name,
+            id=row.id,
+            company_id=row.company_id,
+            seconds=round(time.perf_counter() - began, 3),
+        )
 
 
 def _missing(name: str) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import insert, select, update
 
 from adapter import company_settings
 from adapter.domain import Allocation, AllocationKind, ClaimStatus, Money
+from adapter.log import get_logger
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
 from adapter.store.database import Database
 from adapter.store.tables import letters
@@ -32,6 +33,8 @@ TRIPLETEX_TYPES = {
     Stage.REMINDER_2: "REMINDER",
     Stage.INKASSOVARSEL: "NOTICE_OF_DEBT_COLLECTION",
 }
+
+log = get_logger(__name__)
 
 
 def decision_json(d: Decision) -> dict[str, Any]:
@@ -185,6 +188,7 @@ def run(db: Database, company_id: int, on: date, *, actor: str) -> PlanSummary:
                 summary.add(done)
                 summary.skipped += len(decisions) - len(done)
             uow.commit()
+    log.info("dunning run", company_id=company_id, on=on.isoformat(), **summary.as_json())
     return summary
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 from adapter import company_settings
 from adapter.domain import ClaimStatus, Money
 from adapter.errors import InputError
+from adapter.log import get_logger
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
 from adapter.store.database import Database
 from adapter.store.tables import customers, handoff_cases, handoff_items, invoices
@@ -34,6 +35,8 @@ from policies.decisions import Action, Decision
 from policies.engine import decide
 from policies.facts import ClaimFacts
 from policies.ladder import Stage
+
+log = get_logger(__name__)
 
 
 @dataclass
@@ -292,6 +295,14 @@ def confirm(
             data={"case_id": case_id, **bundle.as_json()["summary"]},
         )
         uow.commit()
+    log.info(
+        "hand-off confirmed",
+        company_id=company_id,
+        case_id=case_id,
+        claims=len(bundle.claims),
+        principal_ore=bundle.principal_ore,
+        automatic=automatic,
+    )
     return int(case_id)
 
 

@@ -505,6 +505,7 @@ def sync_company(
         progress("invoices", len(page.records))
         heartbeat()
     summary.requests = client.requests - requests_before
+    log.info("tripletex sync", company_id=company_id, **summary.as_json())
     with db.uow(company_id) as uow:
         uow.audit.record(
             actor="tripletex",

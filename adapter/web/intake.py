@@ -20,8 +20,10 @@ from starlette.responses import JSONResponse
 
 from adapter.errors import NotFoundError
 from adapter.jobs.inbox import BatchWriter, InboxEvent, event_key
+from adapter.log import get_logger
 from adapter.store.database import Database
 
+log = get_logger(__name__)
 MAX_BODY_BYTES = 256 * 1024
 
 
@@ -123,6 +125,13 @@ async def receive(
         body = source.parse(raw)
     except WebhookRejected as exc:
         on_result(source.name, exc.status)
+        log.warning(
+            "webhook refused",
+            source=source.name,
+            company_id=company_id,
+            status=exc.status,
+            reason=exc.message,
+        )
         return error(exc.status, exc.message)
     await writer.submit(InboxEvent(company_id, source.name, event_key(company_id, raw), body))
     on_result(source.name, 202)

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+import structlog
 
 from connectors import json_exact
 from connectors.errors import OutcomeUnknownError
@@ -27,6 +28,8 @@ from connectors.kravia.errors import (
     KraviaValidationError,
 )
 from connectors.retry import Again, RetryOptions, backoff_delay, retry_after_seconds, run
+
+log = structlog.get_logger("connectors.kravia")
 
 PRODUCTION_URL = "https://api.kravia.ai/api/v2"
 STAGING_URL = "https://api-staging.kraviainkasso.no/api/v2"  # UNCONFIRMED that it is still live
@@ -67,6 +70,7 @@ class KraviaClient:
 
         def attempt() -> Any:
             self.requests += 1
+            began = time.perf_counter()
             try:
                 resp = self.http.request(
                     method, path, params=params, headers=headers, content=content
@@ -81,6 +85,13 @@ class KraviaClient:
                 raise OutcomeUnknownError(
                     f"{method} {path}: no answer ({type(exc).__name__}); look it up"
                 ) from exc
+            log.debug(
+                "kravia request",
+                method=method,
+                url=str(resp.request.url),
+                status=resp.status_code,
+                ms=round((time.perf_counter() - began) * 1000, 1),
+            )
             if resp.status_code == 429:
                 wait = retry_after_seconds(resp) or backoff_delay(1, self.retry)
                 if wait > self.retry.max_inline_wait_s:

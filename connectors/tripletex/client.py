@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import structlog
 
 from connectors.errors import OutcomeUnknownError
 from connectors.retry import (
@@ -37,6 +38,8 @@ from connectors.tripletex.errors import (
     error_class,
 )
 from connectors.tripletex.pagination import FromCountPaginator
+
+log = structlog.get_logger("connectors.tripletex")
 
 REMINDER_TYPES = ("SOFT_REMINDER", "REMINDER", "NOTICE_OF_DEBT_COLLECTION", "DEBT_COLLECTION")
 DISPATCH_TYPES = ("NETS_PRINT", "EMAIL", "OWN_PRINTER", "SFTP", "API", "SMS")
@@ -126,6 +129,7 @@ class TripletexClient:
         def attempt() -> httpx.Response:
             self._respect_rate_limit()
             self.requests += 1
+            began = time.perf_counter()
             try:
                 resp = self.http.request(
                     method, path, params=params, auth=auth, headers=headers, json=json_body
@@ -140,6 +144,14 @@ class TripletexClient:
                 raise OutcomeUnknownError(
                     f"{method} {path}: no answer ({type(exc).__name__}); look it up"
                 ) from exc
+            # Every exchange at DEBUG for the operator; the log's redaction masks the tokens.
+            log.debug(
+                "tripletex request",
+                method=method,
+                url=str(resp.request.url),
+                status=resp.status_code,
+                ms=round((time.perf_counter() - began) * 1000, 1),
+            )
             self._note_rate_limit(resp)
             if resp.status_code == 429:
                 wait = retry_after_seconds(resp) or backoff_delay(1, self.retry)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from adapter import log
 from adapter.clock import SystemClock
 from adapter.crypto import SecretBox
 from adapter.jobs.registry import WorkContext
@@ -19,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).parents[3]))
 from tests.integration.runtime.fake_remote import FileRemote
 
 url, effects, name = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+log.configure(fmt="json", level="WARNING")  # stdout carries the count
 remote = FileRemote(effects)
 db = Database(engine=make_engine(url), clock=SystemClock(), box=SecretBox(Fernet.generate_key()))
 worker = Worker(

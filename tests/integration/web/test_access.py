@@ -4,50 +4,34 @@ covered the day it is added."""
 from __future__ import annotations
 
 import base64
-import re
 
 import pytest
-from fastapi.routing import APIRoute
 from sqlalchemy import func, select
 
 from adapter.store.tables import audit_log, handoff_cases
+from adapter.web.routes import PUBLIC, fill, protected_routes, public_routes
 from tests.integration.web.conftest import PASSWORD, csrf_of, sign_in
 
-# Routes anyone may call: signing in, the language switch, health and metrics for the
-# operator's monitoring, the API description, static files and the webhook receivers (which
-# check their own signatures).
-PUBLIC = {"/login", "/lang/{code}", "/healthz", "/metrics", "/webhooks/{source}/{company_id}"}
 FILL = {"item_id": "1", "table": "jobs", "stage": "reminder_1", "remote": "tripletex", "code": "en"}
 
 
-def _routes(app) -> list[tuple[str, str]]:
-    out = []
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or route.path in PUBLIC:
-            continue
-        if route.path.startswith(("/docs", "/openapi", "/redoc")):
-            continue
-        for method in sorted(route.methods - {"HEAD"}):
-            out.append((method, route.path))
-    return out
-
-
-def _url(path: str, company_id: int, other_ids: int) -> str:
-    def fill(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name == "company_id":
-            return str(company_id)
-        return FILL.get(name, str(other_ids))
-
-    return re.sub(r"\{(\w+)\}", fill, path)
+def _url(path: str, company_id: int, record_id: int) -> str:
+    ids = {"company_id": str(company_id), "invoice_id": str(record_id)}
+    ids |= {"customer_id": str(record_id), "payment_id": str(record_id)}
+    return fill(path, FILL | ids)
 
 
 def _basic(email: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{email}:{PASSWORD}".encode()).decode()}
 
 
+def test_only_the_listed_endpoints_are_public(app) -> None:
+    public = {p for _m, p in public_routes(app)}
+    assert public - PUBLIC == {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
 def test_the_route_table_has_the_pages_and_the_api(app) -> None:
-    paths = {p for _m, p in _routes(app)}
+    paths = {p for _m, p in protected_routes(app)}
     assert {
         "/c/{company_id}/",
         "/c/{company_id}/handoff",
@@ -58,7 +42,7 @@ def test_the_route_table_has_the_pages_and_the_api(app) -> None:
 
 def test_every_route_refuses_a_caller_without_credentials(app, client, book) -> None:
     refused = []
-    for method, path in _routes(app):
+    for method, path in protected_routes(app):
         r = client.request(method, _url(path, book.company_id, book.invoices["501"]))
         expected = 401 if path.startswith("/api/") else 303
         assert r.status_code == expected, (method, path, r.status_code, r.text[:200])
@@ -70,7 +54,7 @@ def test_every_route_refuses_a_caller_without_credentials(app, client, book) -> 
 
 def test_no_route_shows_another_company_to_a_user_by_session(app, client, book) -> None:
     token = sign_in(client, "ola@regnskap.no")  # admin of Demo AS only
-    for method, path in _routes(app):
+    for method, path in protected_routes(app):
         if "{company_id}" not in path:
             continue
         url = _url(path, book.other_company_id, book.other_invoice_id)
@@ -80,7 +64,7 @@ def test_no_route_shows_another_company_to_a_user_by_session(app, client, book) 
 
 
 def test_no_api_route_shows_another_company_by_basic_auth(app, client, book) -> None:
-    for method, path in _routes(app):
+    for method, path in protected_routes(app):
         if "{company_id}" not in path or not path.startswith("/api/"):
             continue
         url = _url(path, book.other_company_id, book.other_invoice_id)
