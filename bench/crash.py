@@ -12,9 +12,11 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -31,6 +33,8 @@ from adapter.store import migrate
 from adapter.store.database import Database
 from adapter.store.engine import make_engine
 from adapter.store.tables import claims, invoices, letters, outbox
+from bench.markdown import table
+from bench.pg import scratch_database
 from connectors.bank.generate import Planned, write_file
 from connectors.kravia.sandbox import KraviaSandbox
 from connectors.serving import serve_in_thread
@@ -146,13 +150,87 @@ def _prepare(db: Database, company_id: int, sends: int, tx_url: str, kr_url: str
     return {"invoices": len(rows)}
 
 
-def _pending(db: Database) -> int:
+def pending_sends(db: Database) -> int:
     with db.engine.connect() as conn:
         return int(
             conn.execute(
                 select(func.count()).select_from(outbox).where(outbox.c.status != "sent")
             ).scalar_one()
         )
+
+
+@dataclass
+class Staged:
+    """Sends queued against running sandboxes, and what a worker process needs to run them."""
+
+    db: Database
+    tripletex: Any
+    kravia: KraviaSandbox
+    env: dict[str, str]
+    report: CrashReport
+    payments_before: Counter[Any]
+
+    def pending(self) -> int:
+        """Outbox rows not sent yet."""
+        return pending_sends(self.db)
+
+    def worker(self, *args: str) -> subprocess.Popen[bytes]:
+        """A `kravflyt worker` process on the staged database."""
+        return subprocess.Popen(
+            [str(KRAVFLYT), "worker", *args],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def count(self) -> CrashReport:
+        """Compare the remotes with what was meant to be sent."""
+        _count_remote(self.report, self.tripletex, self.kravia, self.db, self.payments_before)
+        return self.report
+
+
+@contextmanager
+def staged(db_url: str, *, sends: int, seed: int = 1, crash: str = "") -> Iterator[Staged]:
+    """Sandboxes on loopback, a company synced from them, and about `sends` outbox rows."""
+    key = Fernet.generate_key()
+    with tempfile.TemporaryDirectory() as tmp:
+        key_file = Path(tmp) / "k.key"
+        key_file.write_bytes(key)
+        engine = make_engine(db_url)
+        migrate.upgrade(engine)
+        db = Database(engine=engine, clock=SystemClock(), box=SecretBox(key))
+        # Every invoice open and most overdue: each becomes a payment, a reminder or a case.
+        tx = create_sandbox(
+            customers=max(20, sends // 4),
+            invoices=int(sends * 1.3),
+            seed=seed,
+            today=date.today(),
+            paid_share=0.0,
+        )
+        kr = KraviaSandbox(token=KRAVIA_TOKEN)
+        with serve_in_thread(tx.app()) as tx_served, serve_in_thread(kr.app()) as kr_served:
+            company = companies.add_company(
+                db.uow(), name="Krasj AS", org_no="923609016", actor="crash"
+            )
+            assert company.id is not None
+            _prepare(db, company.id, sends, tx_served.url, kr_served.url)
+            with db.engine.connect() as conn:
+                intended = Counter(
+                    dict(
+                        conn.execute(
+                            select(outbox.c.kind, func.count()).group_by(outbox.c.kind)
+                        ).all()
+                    )
+                )
+            env = {
+                **os.environ,
+                "KRAVFLYT_DATABASE_URL": db_url,
+                "KRAVFLYT_KEY_FILE": str(key_file),
+                "KRAVFLYT_TEST_CRASH": crash,
+                "KRAVFLYT_LOG_LEVEL": "WARNING",
+            }
+            yield Staged(db, tx, kr, env, CrashReport(intended=intended), _payments(tx))
+        engine.dispose()
 
 
 def run(
@@ -165,54 +243,13 @@ def run(
     timeout_s: float = 900,
 ) -> CrashReport:
     """Queue about `sends` sends, then run workers that keep dying until all are done."""
-    report = CrashReport()
     began = time.perf_counter()
-    key = Fernet.generate_key()
-    key_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"crash-{os.getpid()}.key"
-    key_file.write_bytes(key)
-    engine = make_engine(db_url)
-    migrate.upgrade(engine)
-    db = Database(engine=engine, clock=SystemClock(), box=SecretBox(key))
-    # Every invoice open and most overdue: each becomes a payment, a reminder or part of a case.
-    tx = create_sandbox(
-        customers=max(20, sends // 4),
-        invoices=int(sends * 1.3),
-        seed=seed,
-        today=date.today(),
-        paid_share=0.0,
-    )
-    kr = KraviaSandbox(token=KRAVIA_TOKEN)
     rng = random.Random(seed)
-    with ExitStack() as stack:
-        tx_url = stack.enter_context(serve_in_thread(tx.app())).url
-        kr_url = stack.enter_context(serve_in_thread(kr.app())).url
-        company = companies.add_company(
-            db.uow(), name="Krasj AS", org_no="923609016", actor="crash"
-        )
-        assert company.id is not None
-        _prepare(db, company.id, sends, tx_url, kr_url)
-        with db.engine.connect() as conn:
-            report.intended = Counter(
-                dict(
-                    conn.execute(select(outbox.c.kind, func.count()).group_by(outbox.c.kind)).all()
-                )
-            )
-        env = {
-            **os.environ,
-            "KRAVFLYT_DATABASE_URL": db_url,
-            "KRAVFLYT_KEY_FILE": str(key_file),
-            "KRAVFLYT_TEST_CRASH": crash,
-            "KRAVFLYT_LOG_LEVEL": "WARNING",
-        }
-        before = _payments(tx)
+    with staged(db_url, sends=sends, seed=seed, crash=crash) as stage:
+        report = stage.report
         deadline = time.monotonic() + timeout_s
-        while _pending(db) and time.monotonic() < deadline:
-            proc = subprocess.Popen(
-                [str(KRAVFLYT), "worker", "--until-idle", "--lease-seconds", "2"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+        while stage.pending() and time.monotonic() < deadline:
+            proc = stage.worker("--until-idle", "--lease-seconds", "2")
             report.workers += 1
             try:
                 proc.wait(timeout=rng.uniform(*kill_after_s))
@@ -226,9 +263,7 @@ def run(
             if proc.returncode not in (0, 137, -signal.SIGKILL):
                 raise RuntimeError(f"worker exited with {proc.returncode}")
             time.sleep(0.1 if proc.returncode == 0 else 2.1)  # let a dead worker's leases run out
-        _count_remote(report, tx, kr, db, before)
-    key_file.unlink()
-    engine.dispose()
+        stage.count()
     report.seconds = time.perf_counter() - began
     return report
 
@@ -271,20 +306,10 @@ def _count_remote(
 
 
 def main() -> str:
-    """1,000 sends on PostgreSQL (KRAVFLYT_TEST_PG_URL) with workers killed at random."""
-    url = os.environ.get("BENCH_CRASH_URL") or "sqlite:////tmp/kravflyt-crash.db"
-    Path("/tmp/kravflyt-crash.db").unlink(missing_ok=True)
-    r = run(url, sends=int(os.environ.get("BENCH_CRASH_SENDS", "1000")))
-    row = r.as_row()
-    return (
-        "| "
-        + " | ".join(row)
-        + " |\n|"
-        + "---|" * len(row)
-        + "\n| "
-        + " | ".join(str(v) for v in row.values())
-        + " |"
-    )
+    """1,000 sends on PostgreSQL with workers killed at random."""
+    with scratch_database("kravflyt_crash") as url:
+        report = run(url, sends=int(os.environ.get("BENCH_CRASH_SENDS", "1000")))
+    return table([report.as_row()])
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from tempfile import TemporaryDirectory
 
 import httpx
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 
 from adapter.clock import SystemClock
 from adapter.crypto import SecretBox
@@ -29,9 +29,9 @@ from adapter.store.database import Database
 from adapter.store.engine import make_engine
 from adapter.store.tables import inbox
 from bench import loadgen
+from bench.pg import scratch_database
 from connectors.serving import free_port
 
-PG = os.environ.get("KRAVFLYT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 AUTH = "Bearer bench-hook-secret"
 BARE_APP = """
 async def app(scope, receive, send):
@@ -44,24 +44,6 @@ async def app(scope, receive, send):
                 "headers": [(b"content-type", b"application/json"), (b"content-length", b"21")]})
     await send({"type": "http.response.body", "body": b'{"status":"accepted"}'})
 """
-
-
-def fresh_database(name: str) -> str:
-    """A new empty PostgreSQL database; returns its URL."""
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return PG.rsplit("/", 1)[0] + f"/{name}"
-
-
-def drop_database(name: str) -> None:
-    """Remove a database made by `fresh_database`."""
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def prepare(url: str, key: bytes) -> int:
@@ -130,10 +112,8 @@ def serve_kravflyt(
 
 def measure_kravflyt(n: int, processes: int) -> tuple[loadgen.LoadResult, int]:
     """N deliveries to `kravflyt web` on a fresh database: the load's result and rows stored."""
-    name = "kravflyt_bench_intake"
-    url = fresh_database(name)
     key = Fernet.generate_key()
-    with TemporaryDirectory() as tmp:
+    with scratch_database("kravflyt_bench_intake") as url, TemporaryDirectory() as tmp:
         key_file = Path(tmp) / "k.key"
         key_file.write_bytes(key)
         company_id = prepare(url, key)
@@ -145,11 +125,10 @@ def measure_kravflyt(n: int, processes: int) -> tuple[loadgen.LoadResult, int]:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        stored = int(conn.execute(select(func.count()).select_from(inbox)).scalar_one()) - 1000
-    engine.dispose()
-    drop_database(name)
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            stored = int(conn.execute(select(func.count()).select_from(inbox)).scalar_one()) - 1000
+        engine.dispose()
     return result, stored
 
 

@@ -29,6 +29,7 @@ class InboxEvent:
     source: str
     event_key: str
     body: dict[str, Any]
+    subject: str | None = None  # the object it is about, e.g. "invoice:123"
 
 
 def event_key(company_id: int, raw: bytes) -> str:
@@ -47,6 +48,7 @@ def store_events(engine: Engine, clock: Clock, events: Sequence[InboxEvent]) -> 
             "source": e.source,
             "event_key": e.event_key,
             "body": e.body,
+            "subject": e.subject,
             "status": "new",
             "run_after": now,
             "received_at": now,

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from adapter.jobs import lease as leases
 from adapter.jobs.registry import Sender, Task, WebhookHandler, WorkContext
@@ -232,7 +232,10 @@ class Worker:
     def _handle_webhook(self, taken: leases.Lease) -> None:
         row = taken.row
         handler = self.handlers.webhooks.get(row.source)
-        self._run(
+        # Deliveries about the same object stored before this one is handled are settled by
+        # the fetch it makes (it reads the object as it is now): a storm costs one fetch.
+        horizon = self._waiting_about(row)
+        handled = self._run(
             taken,
             lambda: (
                 handler(self.ctx, row.company_id, dict(row.body))
@@ -242,6 +245,45 @@ class Worker:
             done={"status": "done", "handled_at": self._now()},
             retry_status="new",
             max_attempts=self.max_inbox_attempts,
+        )
+        if handled and horizon is not None:
+            self._settle(row, horizon)
+
+    def _waiting_about(self, row: Any) -> int | None:
+        """The newest waiting delivery about the same object as `row`, if any."""
+        subject = getattr(row, "subject", None)
+        if not subject:
+            return None
+        with self._engine.connect() as conn:
+            return conn.execute(
+                select(func.max(inbox.c.id)).where(
+                    inbox.c.company_id == row.company_id,
+                    inbox.c.source == row.source,
+                    inbox.c.subject == subject,
+                    inbox.c.status == "new",
+                    inbox.c.id != row.id,
+                )
+            ).scalar_one_or_none()
+
+    def _settle(self, row: Any, horizon: int) -> None:
+        with self._engine.begin() as conn:
+            settled = conn.execute(
+                update(inbox)
+                .where(
+                    inbox.c.company_id == row.company_id,
+                    inbox.c.source == row.source,
+                    inbox.c.subject == row.subject,
+                    inbox.c.status == "new",
+                    inbox.c.id <= horizon,
+                )
+                .values(
+                    status="done",
+                    handled_at=self._now(),
+                    last_error=f"settled by the fetch for delivery {row.id}",
+                )
+            ).rowcount
+        log.info(
+            "webhooks settled by one fetch", subject=row.subject, inbox_id=row.id, settled=settled
         )
 
     # ------------------------------------------------------------------ jobs
@@ -273,7 +315,8 @@ class Worker:
         done: dict[str, Any],
         retry_status: str,
         max_attempts: int,
-    ) -> None:
+    ) -> bool:
+        """Run one row's work; True when it is done."""
         row = taken.row
         began = time.perf_counter()
         try:
@@ -283,7 +326,7 @@ class Worker:
                 self._engine, taken, status="dead", last_error=f"{type(exc).__name__}: {exc}"
             )
             log.warning("work failed for good", table=taken.table.name, id=row.id, error=str(exc))
-            return
+            return False
         except Exception as exc:  # noqa: BLE001 - retried with backoff, then parked as dead
             attempts = row.attempts + 1
             wait = (
@@ -306,7 +349,7 @@ class Worker:
                 attempts=attempts,
                 error=str(exc),
             )
-            return
+            return False
         leases.finish(self._engine, taken, **done)
         log.info(
             "work done",
@@ -315,6 +358,7 @@ class Worker:
             company_id=row.company_id,
             seconds=round(time.perf_counter() - began, 3),
         )
+        return True
 
 
 def _missing(name: str) -> None:

@@ -394,6 +394,9 @@ inbox = Table(
     Column("source", String(20), nullable=False),
     Column("event_key", String(200), nullable=False),
     Column("body", JSON, nullable=False),
+    # The object a delivery is about (e.g. "invoice:123"): waiting deliveries about the same
+    # object are settled by one fetch of its current state.
+    Column("subject", String(100)),
     Column("status", String(10), nullable=False, server_default="new"),
     Column("attempts", Integer, nullable=False, server_default="0"),
     _ts("run_after"),
@@ -405,6 +408,7 @@ inbox = Table(
     CheckConstraint("status in ('new', 'doing', 'done', 'dead')", name="status"),
     UniqueConstraint("source", "event_key"),
     Index("ix_inbox_next", "status", "run_after"),
+    Index("ix_inbox_subject", "company_id", "source", "subject", "status"),
 )
 
 # One row per (company, task, slot): a slot runs once even with two schedulers running.

@@ -48,6 +48,9 @@ class WebhookSource(Protocol):
     def parse(self, raw: bytes) -> dict[str, Any]:
         """The body as JSON we store; raise WebhookRejected(400/422, ...) when malformed."""
 
+    def subject(self, body: dict[str, Any]) -> str | None:
+        """The object the delivery is about, when handling it means reading that object again."""
+
 
 @dataclass
 class SecretCache:
@@ -133,6 +136,8 @@ async def receive(
             reason=exc.message,
         )
         return error(exc.status, exc.message)
-    await writer.submit(InboxEvent(company_id, source.name, event_key(company_id, raw), body))
+    await writer.submit(
+        InboxEvent(company_id, source.name, event_key(company_id, raw), body, source.subject(body))
+    )
     on_result(source.name, 202)
     return JSONResponse({"status": "accepted"}, status_code=202)

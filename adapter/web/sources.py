@@ -35,6 +35,11 @@ class TripletexSource:
         except tripletex_webhooks.WebhookError as exc:
             raise WebhookRejected(422, str(exc)) from exc
 
+    def subject(self, body: dict[str, Any]) -> str | None:
+        """The invoice or customer to read again (none for a deletion)."""
+        target = tripletex_webhooks.refetch(body)
+        return None if target.deleted else f"{target.kind}:{target.id}"
+
 
 class KraviaSource:
     """Kravia: the signature over the delivery's data with the shared secret, recent timestamp."""
@@ -67,6 +72,10 @@ class KraviaSource:
             return dict(json.loads(raw)["data"])
         except (ValueError, KeyError, TypeError) as exc:
             raise WebhookRejected(422, "field data: missing") from exc
+
+    def subject(self, body: dict[str, Any]) -> str | None:
+        """The agency claim whose details are read again."""
+        return f"claim:{body['claimId']}"
 
 
 SOURCES: dict[str, WebhookSource] = {

@@ -32,6 +32,31 @@ def test_events_stored_once_then_handled_after_workers_start(
         assert {r.status for r in conn.execute(select(inbox))} == {"done"}
 
 
+def test_deliveries_about_one_object_are_settled_by_one_fetch(
+    db, company_id, make_worker, clock
+) -> None:
+    def event(n: int, subject: str) -> InboxEvent:
+        return InboxEvent(company_id, "test", f"k{n}", {"n": n, "s": subject}, subject)
+
+    store_events(
+        db.engine, clock, [event(n, "invoice:7") for n in range(5)] + [event(9, "invoice:8")]
+    )
+    fetched: list[str] = []
+
+    def fetch(ctx, cid, body) -> None:
+        fetched.append(body["s"])
+        if len(fetched) == 1:  # a change arrives while the first fetch runs: it needs its own
+            store_events(db.engine, clock, [event(10, "invoice:7")])
+
+    make_worker(webhooks={"test": fetch}).run_until_idle()
+    assert sorted(fetched) == ["invoice:7", "invoice:7", "invoice:8"]
+    with db.engine.connect() as conn:
+        rows = conn.execute(select(inbox.c.body, inbox.c.status, inbox.c.last_error)).all()
+    assert {r.status for r in rows} == {"done"} and len(rows) == 7
+    settled = [r for r in rows if r.last_error and "settled by the fetch" in r.last_error]
+    assert sorted(r.body["n"] for r in settled) == [1, 2, 3, 4]
+
+
 def test_failing_handler_retried_then_dead(db, company_id, make_worker, clock) -> None:
     store_events(db.engine, clock, [InboxEvent(company_id, "test", "k", {"n": 1})])
 

@@ -31,6 +31,9 @@ class HeaderSource:
             raise WebhookRejected(422, "field 'event' is missing")
         return body
 
+    def subject(self, body: dict[str, Any]) -> str | None:
+        return None
+
 
 @pytest.fixture
 def client(db, company_id):
