@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS: list[str] = []
+BENCHMARKS: list[str] = ["tripletex_sync", "bank_parsers", "plan", "webhook_intake"]
 
 
 def run(names: list[str]) -> int:
