@@ -15,6 +15,7 @@ from starlette.routing import Route
 from adapter.jobs.inbox import BatchWriter
 from adapter.settings import AppSettings
 from adapter.store.database import Database
+from adapter.web.ids import valid_id
 from adapter.web.intake import SecretCache, WebhookSource, error, receive
 from adapter.web.metrics import Metrics
 
@@ -47,9 +48,10 @@ def create_app(
         """Receive a webhook from Tripletex or Kravia for one company."""
         name, company_id = request.path_params["source"], request.path_params["company_id"]
         remote = sources.get(name)
-        if remote is None:
+        if remote is None or not valid_id(company_id):
             metrics.webhook(name, 404)
-            return error(404, f"unknown webhook source {name!r}")
+            what = f"webhook source {name!r}" if remote is None else f"company {company_id}"
+            return error(404, f"unknown {what}")
         return await receive(
             request,
             source=remote,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import IO, Any
 from xml.etree.ElementTree import Element, ParseError
 
@@ -22,6 +22,7 @@ from defusedxml.ElementTree import iterparse
 from connectors.bank.transactions import BankFileError, BankTransaction
 
 _NAMESPACE = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.054\.001\.(0[2-8])$")
+_AMOUNT = re.compile(r"\d{1,18}(\.\d{1,5})?")
 _RF = re.compile(r"^RF\d{2}[0-9A-Z]{1,21}$")
 
 
@@ -48,13 +49,15 @@ class Camt054Reader:
     def _amount(self, el: Element | None, where: str, field: str) -> tuple[int, str]:
         if el is None or not (el.text or "").strip():
             raise self._fail(where, field, "missing")
-        try:
-            value = Decimal(el.text.strip())  # type: ignore[union-attr]
-        except InvalidOperation as exc:
-            raise self._fail(where, field, f"{el.text!r} is not an amount") from exc
+        text = el.text.strip()  # type: ignore[union-attr]
+        # ISO 20022 amounts are plain decimals (at most 18 digits): anything else, NaN and
+        # 1e999999 included, is refused before Decimal arithmetic sees it.
+        if not _AMOUNT.fullmatch(text):
+            raise self._fail(where, field, f"{text[:40]!r} is not an amount")
+        value = Decimal(text)
         ore = value * 100
-        if not value.is_finite() or ore != ore.to_integral_value():
-            raise self._fail(where, field, f"{el.text} has fractions of an øre")
+        if ore != ore.to_integral_value():
+            raise self._fail(where, field, f"{text} has fractions of an øre")
         return int(ore), el.get("Ccy") or "NOK"
 
     def _date(
@@ -101,7 +104,11 @@ class Camt054Reader:
                     total += tx.amount_ore
                     yield tx
                 el.clear()
-        except (ParseError, DefusedXmlException) as exc:
+        except (ParseError, DefusedXmlException, LookupError, ValueError) as exc:
+            # LookupError/ValueError: an unknown or multi-byte encoding named in the XML
+            # declaration (BankFileError itself is a ValueError too: passed on as it is).
+            if isinstance(exc, BankFileError):
+                raise
             raise self._fail("XML", "document", f"refused: {type(exc).__name__}: {exc}") from exc
         if not ns:
             raise self._fail("root", "document", "empty file")

@@ -54,7 +54,7 @@ class OcrReader:
 
     def _digits(self, line: str, line_no: int, start: int, end: int, field: str) -> int:
         text = line[start:end]
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):  # Latin-1 "²" passes isdigit() alone
             raise self._fail(
                 line_no,
                 field,

@@ -65,9 +65,15 @@ def verify(raw: bytes, secret: str, *, now: Callable[[], float]) -> dict[str, An
     if algorithm != "HMAC-SHA256":
         raise WebhookError(f"field header.algorithm: {algorithm!r} is not supported", status=401)
     signature = body.get("signature")
-    if not isinstance(signature, str) or not hmac.compare_digest(signature, sign(secret, data)):
+    try:
+        expected = sign(secret, data)
+    except UnicodeEncodeError as exc:  # a lone surrogate in a string cannot have been signed
+        raise WebhookError("field data: text that is not valid Unicode", status=422) from exc
+    if not isinstance(signature, str) or not hmac.compare_digest(
+        signature.encode("utf-8", "replace"), expected.encode()
+    ):
         raise WebhookError("wrong signature", status=401)
-    if abs(now() - data["timestamp"]) > TOLERANCE_S:
+    if not 0 <= data["timestamp"] <= 2**40 or abs(now() - data["timestamp"]) > TOLERANCE_S:
         raise WebhookError(
             "the timestamp is more than five minutes away: an old delivery is refused", status=401
         )

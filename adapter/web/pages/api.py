@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapter.services import claims, handoff, overview, payments
+from adapter.errors import InputError
+from adapter.services import claims, companies, handoff, letters, overview, payments, work
 from adapter.services.dunning import decision_json
 from adapter.store.database import Database
-from adapter.web.pages.html import company_names
-from adapter.web.pages.security import Reader, Writer, require_user
+from adapter.web.ids import Id
+from adapter.web.pages.html import company_names, settings_rows
+from adapter.web.pages.security import Admin, Reader, Writer, require_user
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Refused input: `{error: {where, message}}`; nothing was changed."},
@@ -50,6 +52,34 @@ class MatchBody(_Body):
     invoice: str = Field(min_length=1, max_length=50)
 
 
+class HoldBody(_Body):
+    """Stop dunning of an invoice, postpone it until a date, or resume it."""
+
+    action: Literal["stop", "postpone", "resume"]
+    reason: str = Field(min_length=1, max_length=1000)
+    until: date | None = None
+
+
+class LetterBody(_Body):
+    """Manual follow-up of one invoice (the legal guards decide)."""
+
+    step: Literal["reminder", "inkassovarsel", "betalingsoppfordring", "rentenota"]
+    with_fee: bool = False
+    with_interest: bool = False
+
+
+class SetAsideBody(_Body):
+    """The unknown-KID choice for one waiting payment."""
+
+    action: Literal["on_account", "ignore"]
+
+
+class SettingsBody(_Body):
+    """Settings to change, by name, as typed in `kravflyt company set` (amounts in kroner)."""
+
+    changes: dict[str, str] = Field(min_length=1)
+
+
 def _db(request: Request) -> Database:
     return request.app.state.db
 
@@ -75,21 +105,21 @@ def my_companies(request: Request) -> list[dict[str, Any]]:
 
 
 @router.get("/companies/{company_id}/overview")
-def get_overview(request: Request, company_id: int, who: Reader) -> dict[str, Any]:
+def get_overview(request: Request, company_id: Id, who: Reader) -> dict[str, Any]:
     """Outstanding, overdue, at the agency, collected this month, aging and today's plan."""
     figures = overview.overview(_db(request), company_id, _db(request).clock.today())
     return _jsonable(figures)
 
 
 @router.get("/companies/{company_id}/worklist")
-def get_worklist(request: Request, company_id: int, who: Reader) -> dict[str, Any]:
+def get_worklist(request: Request, company_id: Id, who: Reader) -> dict[str, Any]:
     """What needs a person."""
     w = overview.worklist(_db(request), company_id, _db(request).clock.today())
     return _jsonable(dataclasses.asdict(w)) | {"count": w.count}
 
 
 @router.get("/companies/{company_id}/claims/{invoice_id}")
-def get_claim(request: Request, company_id: int, who: Reader, invoice_id: int) -> dict[str, Any]:
+def get_claim(request: Request, company_id: Id, who: Reader, invoice_id: Id) -> dict[str, Any]:
     """A claim's timeline and its next decisions, each with rules and reasons."""
     page = overview.claim_page(_db(request), company_id, invoice_id, _db(request).clock.today())
     return {
@@ -105,7 +135,7 @@ def get_claim(request: Request, company_id: int, who: Reader, invoice_id: int) -
 
 @router.post("/companies/{company_id}/claims/{invoice_id}/dispute")
 async def post_dispute(
-    request: Request, company_id: int, who: Writer, invoice_id: int, body: DisputeBody
+    request: Request, company_id: Id, who: Writer, invoice_id: Id, body: DisputeBody
 ) -> dict[str, Any]:
     """Mark a claim disputed (dunning and hand-off stop) or undisputed again."""
     db = _db(request)
@@ -122,7 +152,7 @@ async def post_dispute(
 
 
 @router.get("/companies/{company_id}/handoff")
-def get_handoff(request: Request, company_id: int, who: Reader) -> dict[str, Any]:
+def get_handoff(request: Request, company_id: Id, who: Reader) -> dict[str, Any]:
     """Bundles ready for the agency (per debtor) and the cases handed off."""
     db = _db(request)
     return {
@@ -133,7 +163,7 @@ def get_handoff(request: Request, company_id: int, who: Reader) -> dict[str, Any
 
 @router.post("/companies/{company_id}/handoff/{customer_id}/confirm")
 async def post_handoff(
-    request: Request, company_id: int, who: Writer, customer_id: int, body: ConfirmBody
+    request: Request, company_id: Id, who: Writer, customer_id: Id, body: ConfirmBody
 ) -> dict[str, Any]:
     """Hand a debtor's bundle to the agency (refused unless `not_disputed` is true)."""
     db = _db(request)
@@ -150,7 +180,7 @@ async def post_handoff(
 
 @router.post("/companies/{company_id}/payments/{payment_id}/match")
 async def post_match(
-    request: Request, company_id: int, who: Writer, payment_id: int, body: MatchBody
+    request: Request, company_id: Id, who: Writer, payment_id: Id, body: MatchBody
 ) -> dict[str, Any]:
     """Match an unmatched payment to an invoice and allocate it."""
     p = payments.match_payment(
@@ -159,9 +189,96 @@ async def post_match(
     return {"payment": payment_id, "status": p.status.value, "method": p.match_method}
 
 
+def _number(request: Request, company_id: Id, invoice_id: Id) -> str:
+    with _db(request).uow(company_id, read_only=True) as uow:
+        return uow.invoices.get(invoice_id).number
+
+
+@router.post("/companies/{company_id}/claims/{invoice_id}/hold")
+async def post_hold(
+    request: Request, company_id: Id, who: Writer, invoice_id: Id, body: HoldBody
+) -> dict[str, Any]:
+    """Stop, postpone or resume dunning of one invoice (purrestopp), with a reason."""
+    if body.action == "postpone" and body.until is None:
+        raise InputError("until", "give the date dunning may resume")
+    claim = claims.set_hold(
+        _db(request).uow(company_id),
+        _number(request, company_id, invoice_id),
+        stopped=body.action == "stop",
+        until=body.until if body.action == "postpone" else None,
+        reason=body.reason,
+        actor=f"api:{who.user.email}",
+    )
+    return {"stopped": claim.stopped, "hold_until": _jsonable(claim.hold_until)}
+
+
+@router.post("/companies/{company_id}/claims/{invoice_id}/letters")
+async def post_letter(
+    request: Request, company_id: Id, who: Writer, invoice_id: Id, body: LetterBody
+) -> dict[str, Any]:
+    """Send a letter for one invoice now, if the law allows it today (else 400 with why)."""
+    db = _db(request)
+    letter_id = letters.send_manual(
+        db,
+        company_id,
+        _number(request, company_id, invoice_id),
+        body.step,
+        db.clock.today(),
+        with_fee=body.with_fee,
+        with_interest=body.with_interest,
+        actor=f"api:{who.user.email}",
+    )
+    return {"letter_id": letter_id}
+
+
+@router.post("/companies/{company_id}/payments/{payment_id}/set-aside")
+async def post_set_aside(
+    request: Request, company_id: Id, who: Writer, payment_id: Id, body: SetAsideBody
+) -> dict[str, Any]:
+    """Book a waiting payment on its customer as unallocated, or ignore it."""
+    p = payments.set_aside(
+        _db(request).uow(company_id), payment_id, body.action, actor=f"api:{who.user.email}"
+    )
+    return {"payment": payment_id, "status": p.status.value, "customer_id": p.customer_id}
+
+
+@router.get("/companies/{company_id}/settings")
+def get_settings(request: Request, company_id: Id, who: Reader) -> dict[str, str]:
+    """Every setting with its value as typed (amounts in kroner)."""
+    return {r["name"]: r["value"] for r in settings_rows(_db(request), company_id)}
+
+
+@router.patch("/companies/{company_id}/settings")
+async def patch_settings(
+    request: Request, company_id: Id, who: Admin, body: SettingsBody
+) -> dict[str, str]:
+    """Change settings together (administrators; one wrong value and none is saved)."""
+    companies.set_settings(
+        _db(request).uow(company_id),
+        [f"{k}={v}" for k, v in body.changes.items()],
+        actor=f"api:{who.user.email}",
+    )
+    return {r["name"]: r["value"] for r in settings_rows(_db(request), company_id)}
+
+
+@router.post("/companies/{company_id}/work/{table}/{item_id}/retry")
+async def post_retry(
+    request: Request,
+    company_id: Id,
+    who: Writer,
+    table: Literal["jobs", "outbox", "inbox"],
+    item_id: Id,
+) -> dict[str, Any]:
+    """Put a dead job, failed send or dead webhook back in the queue."""
+    item = work.retry(
+        _db(request), table, item_id, actor=f"api:{who.user.email}", company_id=company_id
+    )
+    return {"table": table, "id": item.id, "status": item.status}
+
+
 @router.get("/companies/{company_id}/audit")
 def get_audit(
-    request: Request, company_id: int, who: Reader, q: str = "", action: str = "", page: int = 0
+    request: Request, company_id: Id, who: Reader, q: str = "", action: str = "", page: int = 0
 ) -> dict[str, Any]:
     """Audit entries newest first (50 a page)."""
     rows, more = overview.audit_page(

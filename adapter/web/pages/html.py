@@ -25,6 +25,7 @@ from adapter.services import (
 from adapter.services.users import LoginRefused
 from adapter.store.database import Database
 from adapter.store.tables import companies as companies_table
+from adapter.web.ids import Id
 from adapter.web.pages import connection_check
 from adapter.web.pages.security import Admin, Caller, Reader, Writer, check_csrf, require_user
 from adapter.web.pages.views import flash, render, same_site_path
@@ -124,7 +125,7 @@ def home(request: Request) -> Response:
 
 
 @router.get("/c/{company_id}/", response_class=HTMLResponse)
-def overview_page(request: Request, company_id: int, who: Reader) -> Response:
+def overview_page(request: Request, company_id: Id, who: Reader) -> Response:
     """Outstanding, overdue, at the agency, collected; aging chart; today's plan."""
     db = _db(request)
     figures = overview.overview(db, company_id, _today(request))
@@ -146,7 +147,7 @@ def overview_page(request: Request, company_id: int, who: Reader) -> Response:
 
 
 @router.get("/c/{company_id}/worklist", response_class=HTMLResponse)
-def worklist_page(request: Request, company_id: int, who: Reader) -> Response:
+def worklist_page(request: Request, company_id: Id, who: Reader) -> Response:
     """What needs a person, each with its action."""
     items = overview.worklist(_db(request), company_id, _today(request))
     return render(request, "worklist.html.j2", who=who, company_id=company_id, w=items)
@@ -154,7 +155,7 @@ def worklist_page(request: Request, company_id: int, who: Reader) -> Response:
 
 @router.post("/c/{company_id}/work/{table}/{item_id}/retry")
 async def retry_item(
-    request: Request, company_id: int, who: Writer, table: str, item_id: int
+    request: Request, company_id: Id, who: Writer, table: str, item_id: Id
 ) -> Response:
     """Put a dead job, failed send or dead webhook back in the queue."""
     if table not in ("jobs", "outbox", "inbox"):
@@ -168,7 +169,7 @@ async def retry_item(
 
 
 @router.get("/c/{company_id}/claims/{invoice_id}", response_class=HTMLResponse)
-def claim_view(request: Request, company_id: int, who: Reader, invoice_id: int) -> Response:
+def claim_view(request: Request, company_id: Id, who: Reader, invoice_id: Id) -> Response:
     """The invoice's whole history, with the rule behind each step and the next step."""
     page = overview.claim_page(_db(request), company_id, invoice_id, _today(request))
     return render(
@@ -182,7 +183,7 @@ def claim_view(request: Request, company_id: int, who: Reader, invoice_id: int) 
     )
 
 
-def _invoice_number(request: Request, company_id: int, invoice_id: int) -> str:
+def _invoice_number(request: Request, company_id: Id, invoice_id: Id) -> str:
     with _db(request).uow(company_id, read_only=True) as uow:
         return uow.invoices.get(invoice_id).number
 
@@ -190,9 +191,9 @@ def _invoice_number(request: Request, company_id: int, invoice_id: int) -> str:
 @router.post("/c/{company_id}/claims/{invoice_id}/dispute")
 async def dispute(
     request: Request,
-    company_id: int,
+    company_id: Id,
     who: Writer,
-    invoice_id: int,
+    invoice_id: Id,
     disputed: Annotated[bool, Form()],
     reason: Annotated[str, Form()] = "",
 ) -> Response:
@@ -208,9 +209,9 @@ async def dispute(
 @router.post("/c/{company_id}/claims/{invoice_id}/hold")
 async def hold(
     request: Request,
-    company_id: int,
+    company_id: Id,
     who: Writer,
-    invoice_id: int,
+    invoice_id: Id,
     action: Annotated[str, Form()],
     reason: Annotated[str, Form()] = "",
     until: Annotated[str, Form()] = "",
@@ -240,9 +241,9 @@ async def hold(
 @router.post("/c/{company_id}/claims/{invoice_id}/send")
 async def send_letter(
     request: Request,
-    company_id: int,
+    company_id: Id,
     who: Writer,
-    invoice_id: int,
+    invoice_id: Id,
     step: Annotated[str, Form()],
     with_fee: Annotated[bool, Form()] = False,
     with_interest: Annotated[bool, Form()] = False,
@@ -265,7 +266,7 @@ async def send_letter(
 
 @router.get("/c/{company_id}/claims/{invoice_id}/letters/{stage}.pdf")
 def letter_pdf(
-    request: Request, company_id: int, who: Reader, invoice_id: int, stage: str
+    request: Request, company_id: Id, who: Reader, invoice_id: Id, stage: str
 ) -> Response:
     """The letter of a stage as a PDF (the one sent, or what would be sent today)."""
     try:
@@ -285,7 +286,7 @@ def letter_pdf(
 
 
 @router.get("/c/{company_id}/handoff", response_class=HTMLResponse)
-def handoff_page(request: Request, company_id: int, who: Reader) -> Response:
+def handoff_page(request: Request, company_id: Id, who: Reader) -> Response:
     """Per debtor, the bundle to hand off, and the cases already handed off."""
     db = _db(request)
     bundles = [b.as_json() for b in handoff.candidates(db, company_id, _today(request))]
@@ -302,9 +303,9 @@ def handoff_page(request: Request, company_id: int, who: Reader) -> Response:
 @router.post("/c/{company_id}/handoff/{customer_id}/confirm")
 async def handoff_confirm(
     request: Request,
-    company_id: int,
+    company_id: Id,
     who: Writer,
-    customer_id: int,
+    customer_id: Id,
     not_disputed: Annotated[bool, Form()] = False,
 ) -> Response:
     """Hand the debtor's bundle to the agency, after the not-disputed confirmation."""
@@ -324,7 +325,7 @@ async def handoff_confirm(
 
 
 @router.get("/c/{company_id}/payments", response_class=HTMLResponse)
-def payments_page(request: Request, company_id: int, who: Reader) -> Response:
+def payments_page(request: Request, company_id: Id, who: Reader) -> Response:
     """Payments without an invoice, each with suggested invoices."""
     db = _db(request)
     items = overview.worklist(db, company_id, _today(request)).unmatched
@@ -336,7 +337,7 @@ def payments_page(request: Request, company_id: int, who: Reader) -> Response:
 
 @router.post("/c/{company_id}/payments/{payment_id}/match")
 async def match(
-    request: Request, company_id: int, who: Writer, payment_id: int, invoice: Annotated[str, Form()]
+    request: Request, company_id: Id, who: Writer, payment_id: Id, invoice: Annotated[str, Form()]
 ) -> Response:
     """Match the payment to an invoice (by number) and allocate it."""
     payments.match_payment(_db(request).uow(company_id), payment_id, invoice, actor=_actor(who))
@@ -346,7 +347,7 @@ async def match(
 
 @router.post("/c/{company_id}/payments/{payment_id}/set-aside")
 async def set_aside(
-    request: Request, company_id: int, who: Writer, payment_id: int, action: Annotated[str, Form()]
+    request: Request, company_id: Id, who: Writer, payment_id: Id, action: Annotated[str, Form()]
 ) -> Response:
     """Apply the unknown-KID choice by hand: book on the customer, or ignore."""
     p = payments.set_aside(_db(request).uow(company_id), payment_id, action, actor=_actor(who))
@@ -363,7 +364,7 @@ def _form_value(name: str, value: Any) -> str:
     return company_settings.display(name, value)
 
 
-def settings_rows(db: Database, company_id: int) -> list[dict[str, Any]]:
+def settings_rows(db: Database, company_id: Id) -> list[dict[str, Any]]:
     """Every setting with its current value (as typed in the form) and meaning."""
     with db.uow(company_id, read_only=True) as uow:
         view = companies.show_company(uow)
@@ -375,43 +376,61 @@ def settings_rows(db: Database, company_id: int) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/c/{company_id}/settings", response_class=HTMLResponse)
-def settings_page(request: Request, company_id: int, who: Reader) -> Response:
-    """The company's settings (administrators may change them) and connections."""
+def _settings_page(
+    request: Request,
+    who: Caller,
+    company_id: Id,
+    *,
+    typed: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
     db = _db(request)
     with db.uow(company_id, read_only=True) as uow:
         connected = uow.connections.configured()
+    rows = settings_rows(db, company_id)
+    for row in rows:
+        row["value"] = (typed or {}).get(row["name"], row["value"])
+        row["error"] = (errors or {}).get(row["name"])
     return render(
         request,
         "settings.html.j2",
         who=who,
         company_id=company_id,
-        rows=settings_rows(db, company_id),
+        rows=rows,
         connected=connected,
+        status=400 if errors else 200,
     )
 
 
+@router.get("/c/{company_id}/settings", response_class=HTMLResponse)
+def settings_page(request: Request, company_id: Id, who: Reader) -> Response:
+    """The company's settings (administrators may change them) and connections."""
+    return _settings_page(request, who, company_id)
+
+
 @router.post("/c/{company_id}/settings")
-async def save_settings(request: Request, company_id: int, who: Admin) -> Response:
-    """Store the changed settings together (all checked first; one wrong, none written)."""
+async def save_settings(request: Request, company_id: Id, who: Admin) -> Response:
+    """Store the changed settings together (all checked first; one wrong, none written, and
+    the page comes back with what was typed and the message next to the field)."""
     form = await request.form()
     db = _db(request)
     current = {r["name"]: r["value"] for r in settings_rows(db, company_id)}
-    changed = [
-        f"{name}={form[name]}"
-        for name in current
-        if name in form and str(form[name]).strip() != current[name]
-    ]
+    typed = {name: str(form[name]).strip() for name in current if name in form}
+    changed = [f"{name}={value}" for name, value in typed.items() if value != current[name]]
     if not changed:
         flash(request, "no change")
-    else:
+        return _back(f"/c/{company_id}/settings")
+    try:
         companies.set_settings(db.uow(company_id), changed, actor=_actor(who))
-        flash(request, "saved: " + ", ".join(c.split("=")[0] for c in changed))
+    except InputError as exc:
+        field = exc.where.removeprefix("setting ")
+        return _settings_page(request, who, company_id, typed=typed, errors={field: exc.message})
+    flash(request, "saved: " + ", ".join(c.split("=")[0] for c in changed))
     return _back(f"/c/{company_id}/settings")
 
 
 @router.post("/c/{company_id}/settings/test/{remote}")
-async def test_connection(request: Request, company_id: int, who: Admin, remote: str) -> Response:
+async def test_connection(request: Request, company_id: Id, who: Admin, remote: str) -> Response:
     """Check that a stored connection answers."""
     ok, text = connection_check.check(_db(request), company_id, remote)
     flash(request, text, "ok" if ok else "error")
@@ -423,7 +442,7 @@ async def test_connection(request: Request, company_id: int, who: Admin, remote:
 
 @router.get("/c/{company_id}/audit", response_class=HTMLResponse)
 def audit_view(
-    request: Request, company_id: int, who: Reader, q: str = "", action: str = "", page: int = 0
+    request: Request, company_id: Id, who: Reader, q: str = "", action: str = "", page: int = 0
 ) -> Response:
     """The audit log, searchable, newest first."""
     rows, more = overview.audit_page(

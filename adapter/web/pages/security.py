@@ -20,6 +20,7 @@ from fastapi import Depends, HTTPException, Request
 from adapter.services import users
 from adapter.services.users import LoginRefused, User
 from adapter.store.database import Database
+from adapter.web.ids import Id
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -72,9 +73,7 @@ def require_user(request: Request) -> Caller:
     return found
 
 
-def member(
-    request: Request, company_id: int, *, write: bool = False, admin: bool = False
-) -> Caller:
+def member(request: Request, company_id: Id, *, write: bool = False, admin: bool = False) -> Caller:
     """The user, if they serve the company (404 otherwise) and may do what is asked (403)."""
     who = require_user(request)
     role = who.user.role(company_id)
@@ -102,17 +101,17 @@ async def check_csrf(request: Request, who: Caller) -> None:
 
 
 # Dependencies, so access is decided before the request body is even read.
-def _reader(request: Request, company_id: int) -> Caller:
+def _reader(request: Request, company_id: Id) -> Caller:
     return member(request, company_id)
 
 
-async def _writer(request: Request, company_id: int) -> Caller:
+async def _writer(request: Request, company_id: Id) -> Caller:
     who = member(request, company_id, write=True)
     await check_csrf(request, who)
     return who
 
 
-async def _admin(request: Request, company_id: int) -> Caller:
+async def _admin(request: Request, company_id: Id) -> Caller:
     who = member(request, company_id, admin=True)
     await check_csrf(request, who)
     return who

@@ -107,3 +107,8 @@ def test_health_and_metrics(client, company_id) -> None:
     assert 'kravflyt_webhooks_total{source="tripletex",status="202"} 1.0' in text
     assert 'kravflyt_inbox{source="tripletex",status="new"} 1.0' in text
     assert "kravflyt_outbox_lag_seconds 0.0" in text
+
+
+def test_a_company_id_beyond_any_record_is_unknown(client) -> None:
+    r = client.post("/webhooks/tripletex/9223372036854775808", content=b"{}", headers=AUTH)
+    assert (r.status_code, r.json()) == (404, {"error": "unknown company 9223372036854775808"})

@@ -167,3 +167,24 @@ def test_errors_never_redirect_to_another_site(client, book, referer) -> None:
         and r.headers["location"].startswith("/")
         and "evil" not in r.headers["location"]
     )
+
+
+def test_every_form_and_api_write_refuses_a_missing_or_wrong_csrf_token(
+    db, app, client, book
+) -> None:
+    sign_in(client, "ola@regnskap.no")  # an admin: only the token can be what is refused
+    writes = [(m, p) for m, p in protected_routes(app) if m in ("POST", "PUT", "PATCH", "DELETE")]
+    assert len(writes) >= 15
+    with db.engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(audit_log)).scalar_one()
+    for method, path in writes:
+        url = _url(path, book.company_id, book.invoices["502"])
+        for token in (None, "wrong-token"):
+            if path.startswith("/api/"):
+                headers = {"X-CSRF-Token": token} if token else {}
+                r = client.request(method, url, json={}, headers=headers)
+            else:
+                r = client.request(method, url, data={"csrf": token} if token else {})
+            assert r.status_code == 403 and "CSRF" in r.text, (method, path, token, r.status_code)
+    with db.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(audit_log)).scalar_one() == before

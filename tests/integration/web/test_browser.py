@@ -92,3 +92,30 @@ def test_the_pages_fit_a_phone_screen(book, base_url, browser, tmp_path) -> None
     page.screenshot(path=str(_shots(tmp_path) / "overview-phone.png"), full_page=True)
     page.goto(f"{base_url}/c/{book.company_id}/worklist")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_match_a_payment_and_see_a_refused_setting_in_the_browser(
+    db, book, base_url, browser, tmp_path
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    _sign_in(page, base_url, "ola@regnskap.no")
+    page.goto(f"{base_url}/c/{book.company_id}/claims/{book.invoices['502']}")
+    reasons = page.get_by_test_id("decision").first
+    expect(reasons).to_contain_text("eligible_for_handoff")
+    expect(reasons).to_contain_text("the claim is not disputed")
+
+    page.get_by_role("link", name="Innbetalinger").first.click()
+    payment = page.get_by_test_id("payment")
+    expect(payment).to_contain_text("faktura 502")
+    page.screenshot(path=str(_shots(tmp_path) / "payments.png"), full_page=True)
+    page.get_by_role("button", name="Koble 502").click()
+    expect(page.get_by_role("status")).to_contain_text("matched to invoice 502")
+    expect(page.get_by_test_id("payment")).to_have_count(0)
+
+    page.goto(f"{base_url}/c/{book.company_id}/settings")
+    page.get_by_label("dunning.reminder_1.fee").fill("500,00")
+    page.get_by_role("button", name="Lagre").click()
+    error = page.get_by_test_id("field-error")
+    expect(error).to_contain_text("at most 38,00 kr")
+    expect(page.get_by_label("dunning.reminder_1.fee")).to_have_value("500,00")
+    page.screenshot(path=str(_shots(tmp_path) / "settings-error.png"), full_page=True)

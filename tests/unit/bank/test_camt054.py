@@ -200,3 +200,22 @@ def test_generated_files_parse_with_their_totals(tmp_path: Path) -> None:
         parsed = parse_path(path)
         assert len(parsed.transactions) == n == 500
         assert sum(1 for t in parsed.transactions if t.is_credit_note) > 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ((b'encoding="UTF-8"', b'encoding="bogus"'), "unknown encoding"),
+        ((b'encoding="UTF-8"', b'encoding="UTF-7"'), "refused"),
+        ((b">1250.00<", b">sNaN<"), "is not an amount"),
+        ((b">1250.00<", b">1e999999<"), "is not an amount"),
+        ((b">1250.00<", b">-1250.00<"), "is not an amount"),
+    ],
+    ids=["unknown-encoding", "utf-7", "snan", "huge-exponent", "negative"],
+)
+def test_inputs_found_by_the_fuzz_run_are_refused_clearly(change, message) -> None:
+    data = V02.replace(*change, 1)
+    assert data != V02, "the sample no longer has the text this test changes"
+    with pytest.raises(BankFileError) as err:
+        parse_bytes(data, "fuzz.xml")
+    assert message in str(err.value)

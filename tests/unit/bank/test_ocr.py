@@ -155,3 +155,14 @@ def test_broken_files_are_refused_naming_line_and_field(lines, where, field, mes
     assert (err.value.where, err.value.field) == (where, field)
     assert message in err.value.message
     assert str(err.value).startswith(f"test.ocr {where}, {field}: ")
+
+
+@pytest.mark.parametrize("digit", ["²", "³", "¹"])
+def test_latin1_superscript_digits_are_not_digits(digit: str) -> None:
+    # Found by the fuzz run: "²".isdigit() is True, but int() refuses it.
+    lines = list(SAMPLE)
+    n = next(i for i, line in enumerate(lines) if line[6:8] == "30")
+    lines[n] = lines[n][:32] + digit + lines[n][33:]
+    with pytest.raises(BankFileError) as err:
+        list(OcrReader(lines, "fuzz.ocr"))
+    assert f"line {n + 1}" in str(err.value) and "digits" in err.value.message

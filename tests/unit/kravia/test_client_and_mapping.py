@@ -272,3 +272,27 @@ def test_webhook_signature_and_replay() -> None:
         webhooks.verify(
             b'{"data": {"timestamp": 1, "eventType": "CaseUpdate"}}', "s3cret", now=lambda: now
         )
+
+
+@pytest.mark.parametrize(
+    ("data", "signature", "status"),
+    [
+        ({"eventType": "\ud800"}, None, 422),  # a lone surrogate: no JSON text can carry it signed
+        ({}, "é", 401),  # a signature that is not hex
+        ({"timestamp": 10**400}, None, 401),  # signed, but no clock reaches it
+    ],
+    ids=["surrogate", "non-ascii-signature", "huge-timestamp"],
+)
+def test_webhook_inputs_found_by_the_fuzz_run_are_refused(data, signature, status) -> None:
+    now = time.time()
+    fields = {"timestamp": int(now), "eventType": "claim.updated", "claimId": 1} | data
+    try:
+        body = webhooks.envelope("s3cret", fields)
+    except UnicodeEncodeError:
+        body = {"header": {"algorithm": "HMAC-SHA256"}, "data": fields, "signature": "0"}
+    if signature is not None:
+        body["signature"] = signature
+    raw = json.dumps(body).encode()
+    with pytest.raises(webhooks.WebhookError) as err:
+        webhooks.verify(raw, "s3cret", now=lambda: now)
+    assert err.value.status == status
