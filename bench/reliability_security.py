@@ -166,7 +166,17 @@ def demo_logs() -> tuple[int, list[str]]:
         env["KRAVFLYT_KEY_FILE"] = f"{tmp}/k.key"
         log_file = Path(tmp) / "demo.log"
         subprocess.run(
-            [str(Path(sys.executable).with_name("kravflyt")), "demo", "--fresh", "--customers", "200", "--invoices", "1000", "--log-file", str(log_file)],
+            [
+                str(Path(sys.executable).with_name("kravflyt")),
+                "demo",
+                "--fresh",
+                "--customers",
+                "200",
+                "--invoices",
+                "1000",
+                "--log-file",
+                str(log_file),
+            ],
             cwd=tmp,
             env=env,
             check=True,
