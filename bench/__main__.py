@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from adapter import log
+
 BENCHMARKS: list[str] = ["tripletex_sync", "bank_parsers", "plan", "webhook_intake"]
 
 
@@ -30,4 +32,5 @@ def run(names: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    log.configure(fmt="console", level="WARNING")  # the report, not every request
     sys.exit(run(sys.argv[1:]))

@@ -14,6 +14,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from adapter import log
+
 PARTS = {
     "faults": ("Faults from the ledger and the agency", "bench.reliability_faults"),
     "crash": ("Crashes: workers killed while sending", "bench.crash"),
@@ -69,4 +71,5 @@ def run(names: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    log.configure(fmt="console", level="WARNING")  # the report, not every request
     sys.exit(run(sys.argv[1:]))

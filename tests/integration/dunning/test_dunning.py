@@ -32,6 +32,7 @@ from adapter.settings import AppSettings
 from adapter.store.tables import audit_log, claims, customers, letters, outbox
 from connectors.serving import serve_in_thread
 from connectors.tripletex.sandbox import create_sandbox
+from tests.factories import paid
 
 DAY = date(2026, 3, 2)
 
@@ -80,29 +81,7 @@ def seed(db, company_id) -> dict[str, int]:
             "partial": inv("20002", bygg.id, date(2026, 1, 19), 500_000),
             "future": inv("20003", bygg.id, date(2026, 3, 20), 100_000),
         }
-        pid = uow.payments.add(
-            Payment(
-                None,
-                company_id,
-                "ocr:x:1",
-                "ocr",
-                Money(300_000),
-                date(2026, 1, 30),
-                status=MatchStatus.MATCHED,
-            )
-        )
-        uow.payments.allocate(
-            Allocation(
-                None,
-                company_id,
-                pid,
-                ids["partial"],
-                AllocationKind.PRINCIPAL,
-                Money(300_000),
-                date(2026, 1, 30),
-            )
-        )
-        uow.payments.recompute_outstanding([ids["partial"]])
+        paid(uow, ids["partial"], 300_000, date(2026, 1, 30), "ocr:x:1")
         uow.commit()
     return ids
 

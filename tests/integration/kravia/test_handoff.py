@@ -14,15 +14,11 @@ from sqlalchemy import insert, select
 from adapter.bootstrap import worker as make_worker
 from adapter.domain import (
     Address,
-    Allocation,
-    AllocationKind,
     Customer,
     DebtorKind,
     Invoice,
     Kid,
-    MatchStatus,
     Money,
-    Payment,
 )
 from adapter.errors import InputError
 from adapter.jobs import lease as leases
@@ -33,6 +29,7 @@ from adapter.settings import AppSettings
 from adapter.store.tables import audit_log, letters, outbox
 from connectors.bank.generate import Planned, write_file
 from connectors.kravia import webhooks
+from tests.factories import paid
 from tests.integration.kravia.conftest import TODAY
 
 
@@ -100,29 +97,7 @@ def book(db, company_id, clock, kravia_served):
                     created_at=uow.clock.now(),
                 )
             )
-        pid = uow.payments.add(
-            Payment(
-                None,
-                company_id,
-                "ocr:1",
-                "ocr",
-                Money(300_000),
-                date(2026, 1, 30),
-                status=MatchStatus.MATCHED,
-            )
-        )
-        uow.payments.allocate(
-            Allocation(
-                None,
-                company_id,
-                pid,
-                ids["501"],
-                AllocationKind.PRINCIPAL,
-                Money(300_000),
-                date(2026, 1, 30),
-            )
-        )
-        uow.payments.recompute_outstanding([ids["501"]])
+        paid(uow, ids["501"], 300_000, date(2026, 1, 30), "ocr:1")
         uow.commit()
     claims.set_dispute(
         db.uow(company_id), "504", disputed=True, reason="leveransen var mangelfull", actor="kari"

@@ -10,24 +10,20 @@ from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert
 
 from adapter.bootstrap import web_app
 from adapter.domain import (
-    Allocation,
-    AllocationKind,
     Customer,
     DebtorKind,
     Invoice,
     Kid,
-    MatchStatus,
     Money,
     Payment,
 )
 from adapter.services import users
 from adapter.settings import AppSettings
 from adapter.store.database import Database
-from adapter.store.tables import letters
+from tests.factories import letter_sent, paid
 
 PASSWORD = "riktig-hest-batteri"
 
@@ -42,24 +38,6 @@ class Book:
     invoices: dict[str, int]
     payment_id: int
     other_invoice_id: int
-
-
-def _letter(
-    uow, company_id: int, claim_id: int, stage: str, sent: date, deadline: date, fee: int
-) -> None:
-    uow.conn.execute(
-        insert(letters).values(
-            company_id=company_id,
-            claim_id=claim_id,
-            stage=stage,
-            sent_on=sent,
-            deadline=deadline,
-            fee_ore=fee,
-            status="sent",
-            reasons=[{"rule": "C2", "text": f"{stage} sent"}],
-            created_at=uow.clock.now(),
-        )
-    )
 
 
 @pytest.fixture
@@ -101,38 +79,15 @@ def book(db: Database, company_id: int, clock) -> Book:
             ids[number] = inv.id
             if number != "503":
                 claim = uow.claims.for_invoice(inv.id)
-                _letter(
+                letter_sent(
                     uow,
-                    company_id,
                     claim.id,
                     "inkassovarsel",
                     date(2026, 2, 20),
                     date(2026, 3, 6),
-                    0,
+                    reasons=[{"rule": "C2", "text": "inkassovarsel sent"}],
                 )
-        paid = uow.payments.add(
-            Payment(
-                None,
-                company_id,
-                "ocr:1",
-                "ocr",
-                Money(300_000),
-                date(2026, 3, 2),
-                status=MatchStatus.MATCHED,
-            )
-        )
-        uow.payments.allocate(
-            Allocation(
-                None,
-                company_id,
-                paid,
-                ids["501"],
-                AllocationKind.PRINCIPAL,
-                Money(300_000),
-                date(2026, 3, 2),
-            )
-        )
-        uow.payments.recompute_outstanding([ids["501"]])
+        paid(uow, ids["501"], 300_000, date(2026, 3, 2), "ocr:1")
         unmatched = uow.payments.add(
             Payment(
                 None,
