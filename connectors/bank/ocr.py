@@ -86,7 +86,11 @@ class OcrReader:
         a_first: date | None = None
         a_last: date | None = None
         assignments = 0
-        pending: dict[str, Any] = {}
+        t_number = t_archive = ""
+        t_amount = t_line = 0
+        t_negative = False
+        t_kid = t_account = None
+        t_nets_date = t_bank_date = None
         tx_type = ""
         for raw in self.lines:
             line_no += 1
@@ -142,14 +146,9 @@ class OcrReader:
                         "KID",
                         f"{kid!r} is not a KID (digits, right-aligned in positions 50-74)",
                     )
-                pending = {
-                    "number": number,
-                    "nets_date": nets_date,
-                    "amount": amount,
-                    "negative": sign == "-",
-                    "kid": kid or None,
-                    "line": line_no,
-                }
+                # The transaction's fields so far, kept in locals until items 2 (and 3) come.
+                t_number, t_nets_date, t_amount, t_line = number, nets_date, amount, line_no
+                t_negative, t_kid = sign == "-", kid or None
                 if nets_date:
                     a_first = nets_date if a_first is None or nets_date < a_first else a_first
                     a_last = nets_date if a_last is None or nets_date > a_last else a_last
@@ -162,14 +161,14 @@ class OcrReader:
                         "record order",
                         f"amount item 2 (31) where {_expected(state)} was expected",
                     )
-                if line[8:15] != pending["number"] or line[4:6] != tx_type:
+                if line[8:15] != t_number or line[4:6] != tx_type:
                     raise fail(
                         line_no,
                         "transaction number",
-                        f"item 2 does not belong to the transaction on line {pending['line']}",
+                        f"item 2 does not belong to the transaction on line {t_line}",
                     )
-                pending["archive"] = line[25:34]
-                pending["bank_date"] = day(line, line_no, 41, "bank date")
+                t_archive = line[25:34]
+                t_bank_date = day(line, line_no, 41, "bank date")
                 account = line[47:58]
                 if not account.isdigit():
                     raise fail(
@@ -177,14 +176,25 @@ class OcrReader:
                         "debit account",
                         f"expected 11 digits at positions 48-58, got {account!r}",
                     )
-                pending["account"] = None if account == "00000000000" else account
+                t_account = None if account == "00000000000" else account
                 a_rec += 1
                 if tx_type in _WITH_TEXT:
                     state = "item2"
                 else:
-                    yield self._transaction(pending, tx_type, None)
+                    yield _transaction(
+                        tx_type,
+                        t_amount,
+                        t_negative,
+                        t_kid,
+                        t_nets_date,
+                        t_bank_date,
+                        t_archive,
+                        t_account,
+                        t_line,
+                        None,
+                    )
                     a_tx += 1
-                    a_total += pending["amount"]
+                    a_total += t_amount
                     state = "item_done"
             elif record == "32":
                 if state != "item2":
@@ -193,16 +203,27 @@ class OcrReader:
                         "record order",
                         f"amount item 3 (32) where {_expected(state)} was expected",
                     )
-                if line[8:15] != pending["number"]:
+                if line[8:15] != t_number:
                     raise fail(
                         line_no,
                         "transaction number",
-                        f"item 3 does not belong to the transaction on line {pending['line']}",
+                        f"item 3 does not belong to the transaction on line {t_line}",
                     )
                 a_rec += 1
-                yield self._transaction(pending, tx_type, line[15:55].strip() or None)
+                yield _transaction(
+                    tx_type,
+                    t_amount,
+                    t_negative,
+                    t_kid,
+                    t_nets_date,
+                    t_bank_date,
+                    t_archive,
+                    t_account,
+                    t_line,
+                    line[15:55].strip() or None,
+                )
                 a_tx += 1
-                a_total += pending["amount"]
+                a_total += t_amount
                 state = "item_done"
             elif record == "20":
                 if state != "transmission":
@@ -323,23 +344,38 @@ class OcrReader:
         if stated != counted:
             raise self._fail(line_no, field, f"the record says {stated}, the file has {counted}")
 
-    def _transaction(self, p: dict[str, Any], tx_type: str, text: str | None) -> BankTransaction:
-        reversal = tx_type in _REVERSALS
-        amount = -p["amount"] if p["negative"] or reversal else p["amount"]
-        return BankTransaction(
-            amount_ore=amount,
-            kid=p["kid"],
-            booking_date=p["nets_date"] or p["bank_date"],
-            bank_reference=p["archive"],
-            source="ocr",
-            position=f"line {p['line']}",
-            value_date=p["bank_date"],
-            payer_account=p["account"],
-            message=text,
-            is_credit_note=p["negative"],
-            is_reversal=reversal,
-            transaction_type=tx_type,
-        )
+
+def _transaction(
+    tx_type: str,
+    amount: int,
+    negative: bool,
+    kid: str | None,
+    nets_date: date | None,
+    bank_date: date | None,
+    archive: str,
+    account: str | None,
+    line: int,
+    text: str | None,
+) -> BankTransaction:
+    reversal = tx_type in _REVERSALS
+    return BankTransaction(
+        -amount if negative or reversal else amount,
+        kid,
+        nets_date or bank_date,  # type: ignore[arg-type]  # the Nets date, else the bank's
+        archive,
+        "ocr",
+        f"line {line}",
+        bank_date,
+        account,
+        None,
+        text,
+        "NOK",
+        negative,
+        reversal,
+        None,
+        (),
+        tx_type,
+    )
 
 
 def _expected(state: str) -> str:
