@@ -137,11 +137,12 @@ def main() -> str:
         sandbox_port, web_port = free_port(), free_port()
         sandbox = _sandbox(sandbox_port)
         company_id, invoice_ids = _prepare(url, key, sandbox_port)
-        web = serve_kravflyt(url, key_file, web_port)
+        # Two server processes, as a deployment on PostgreSQL runs them (README).
+        web = serve_kravflyt(url, key_file, web_port, processes=2)
         env = {**os.environ, "KRAVFLYT_DATABASE_URL": url, "KRAVFLYT_KEY_FILE": str(key_file)}
         env["KRAVFLYT_LOG_LEVEL"] = "WARNING"
         worker = subprocess.Popen(
-            [str(KRAVFLYT), "worker", "--concurrency", "4", "--poll", "0.2"],
+            [str(KRAVFLYT), "worker", "--concurrency", "2", "--poll", "0.2"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
