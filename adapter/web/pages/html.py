@@ -33,6 +33,7 @@ from policies.ladder import Stage
 from policies.manual import STEPS
 
 router = APIRouter(include_in_schema=False)
+HANDOFF_PAGE = 25  # debtors per page: a big ledger has hundreds ready at once
 
 
 def _db(request: Request) -> Database:
@@ -286,16 +287,24 @@ def letter_pdf(
 
 
 @router.get("/c/{company_id}/handoff", response_class=HTMLResponse)
-def handoff_page(request: Request, company_id: Id, who: Reader) -> Response:
-    """Per debtor, the bundle to hand off, and the cases already handed off."""
+def handoff_page(request: Request, company_id: Id, who: Reader, page: int = 0) -> Response:
+    """Per debtor, the bundle to hand off (largest first, a page at a time), and the cases
+    already handed off."""
     db = _db(request)
-    bundles = [b.as_json() for b in handoff.candidates(db, company_id, _today(request))]
+    bundles = sorted(
+        handoff.candidates(db, company_id, _today(request)), key=lambda b: -b.principal_ore
+    )
+    page = max(page, 0)
+    shown = bundles[page * HANDOFF_PAGE : (page + 1) * HANDOFF_PAGE]
     return render(
         request,
         "handoff.html.j2",
         who=who,
         company_id=company_id,
-        bundles=bundles,
+        bundles=[b.as_json() for b in shown],
+        debtors=len(bundles),
+        page=page,
+        more=(page + 1) * HANDOFF_PAGE < len(bundles),
         cases=handoff.handed_off(db, company_id),
     )
 

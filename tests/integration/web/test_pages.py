@@ -4,9 +4,11 @@ that change the store (or refuse and change nothing), and the words in both lang
 from __future__ import annotations
 
 import base64
+from datetime import date
 
 from sqlalchemy import func, select
 
+from adapter.domain import Customer, DebtorKind, Invoice, Kid, Money
 from adapter.store.tables import (
     audit_log,
     claims,
@@ -16,6 +18,8 @@ from adapter.store.tables import (
     outbox,
     payments,
 )
+from adapter.web.pages import html
+from tests.factories import letter_sent
 from tests.integration.web.conftest import PASSWORD, sign_in
 
 NBSP = "\u00a0"
@@ -215,3 +219,41 @@ def test_api_claim_and_validation_errors(client, book) -> None:
         missing.status_code == 404
         and "invoice id 424242 not found" in missing.json()["error"]["message"]
     )
+
+
+def test_hand_off_lists_the_largest_debtors_first_a_page_at_a_time(
+    db, client, book, monkeypatch
+) -> None:
+    monkeypatch.setattr(html, "HANDOFF_PAGE", 1)
+    with db.uow(book.company_id) as uow:
+        big = uow.customers.add(
+            Customer(
+                None,
+                book.company_id,
+                "Stor Kunde AS",
+                DebtorKind.BUSINESS,
+                customer_number="20000",
+                org_number="974760673",
+            )
+        )
+        inv = uow.invoices.add(
+            Invoice(
+                None,
+                book.company_id,
+                big.id,
+                "601",
+                date(2026, 1, 1),
+                date(2026, 1, 15),
+                Money(900_000),
+                Money(900_000),
+                kid=Kid("100230004572"),
+            )
+        )
+        claim = uow.claims.for_invoice(inv.id)
+        letter_sent(uow, claim.id, "inkassovarsel", date(2026, 2, 20), date(2026, 3, 6))
+        uow.commit()
+    sign_in(client, "kari@regnskap.no")
+    first = client.get(f"/c/{book.company_id}/handoff").text
+    assert "Stor Kunde AS" in first and "Fjord Bygg AS" not in first and "(2)" in first
+    second = client.get(f"/c/{book.company_id}/handoff", params={"page": 1}).text
+    assert "Fjord Bygg AS" in second and "Stor Kunde AS" not in second
