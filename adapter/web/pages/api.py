@@ -14,9 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from adapter.errors import InputError
 from adapter.services import claims, companies, handoff, letters, overview, payments, work
 from adapter.services.dunning import decision_json
-from adapter.store.database import Database
 from adapter.web.ids import Id
-from adapter.web.pages.html import company_names, settings_rows
+from adapter.web.pages.html import company_names, database, invoice_number, settings_rows
 from adapter.web.pages.security import Admin, Reader, Writer, require_user
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -80,10 +79,6 @@ class SettingsBody(_Body):
     changes: dict[str, str] = Field(min_length=1)
 
 
-def _db(request: Request) -> Database:
-    return request.app.state.db
-
-
 def _jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _jsonable(dataclasses.asdict(value))
@@ -100,28 +95,30 @@ def _jsonable(value: Any) -> Any:
 def my_companies(request: Request) -> list[dict[str, Any]]:
     """The companies the caller serves, with the caller's role in each."""
     who = require_user(request)
-    names = company_names(_db(request), list(who.user.roles))
+    names = company_names(database(request), list(who.user.roles))
     return [{"id": cid, "name": name, "role": who.user.roles[cid]} for cid, name in names.items()]
 
 
 @router.get("/companies/{company_id}/overview")
 def get_overview(request: Request, company_id: Id, who: Reader) -> dict[str, Any]:
     """Outstanding, overdue, at the agency, collected this month, aging and today's plan."""
-    figures = overview.overview(_db(request), company_id, _db(request).clock.today())
+    figures = overview.overview(database(request), company_id, database(request).clock.today())
     return _jsonable(figures)
 
 
 @router.get("/companies/{company_id}/worklist")
 def get_worklist(request: Request, company_id: Id, who: Reader) -> dict[str, Any]:
     """What needs a person."""
-    w = overview.worklist(_db(request), company_id, _db(request).clock.today())
+    w = overview.worklist(database(request), company_id, database(request).clock.today())
     return _jsonable(dataclasses.asdict(w)) | {"count": w.count}
 
 
 @router.get("/companies/{company_id}/claims/{invoice_id}")
 def get_claim(request: Request, company_id: Id, who: Reader, invoice_id: Id) -> dict[str, Any]:
     """A claim's timeline and its next decisions, each with rules and reasons."""
-    page = overview.claim_page(_db(request), company_id, invoice_id, _db(request).clock.today())
+    page = overview.claim_page(
+        database(request), company_id, invoice_id, database(request).clock.today()
+    )
     return {
         "invoice": _jsonable(page.invoice),
         "customer": page.customer,
@@ -138,9 +135,8 @@ async def post_dispute(
     request: Request, company_id: Id, who: Writer, invoice_id: Id, body: DisputeBody
 ) -> dict[str, Any]:
     """Mark a claim disputed (dunning and hand-off stop) or undisputed again."""
-    db = _db(request)
-    with db.uow(company_id, read_only=True) as uow:
-        number = uow.invoices.get(invoice_id).number
+    db = database(request)
+    number = invoice_number(request, company_id, invoice_id)
     claim = claims.set_dispute(
         db.uow(company_id),
         number,
@@ -154,7 +150,7 @@ async def post_dispute(
 @router.get("/companies/{company_id}/handoff")
 def get_handoff(request: Request, company_id: Id, who: Reader) -> dict[str, Any]:
     """Bundles ready for the agency (per debtor) and the cases handed off."""
-    db = _db(request)
+    db = database(request)
     return {
         "candidates": [b.as_json() for b in handoff.candidates(db, company_id, db.clock.today())],
         "cases": _jsonable(handoff.handed_off(db, company_id)),
@@ -166,7 +162,7 @@ async def post_handoff(
     request: Request, company_id: Id, who: Writer, customer_id: Id, body: ConfirmBody
 ) -> dict[str, Any]:
     """Hand a debtor's bundle to the agency (refused unless `not_disputed` is true)."""
-    db = _db(request)
+    db = database(request)
     case_id = handoff.confirm(
         db,
         company_id,
@@ -184,14 +180,9 @@ async def post_match(
 ) -> dict[str, Any]:
     """Match an unmatched payment to an invoice and allocate it."""
     p = payments.match_payment(
-        _db(request).uow(company_id), payment_id, body.invoice, actor=f"api:{who.user.email}"
+        database(request).uow(company_id), payment_id, body.invoice, actor=f"api:{who.user.email}"
     )
     return {"payment": payment_id, "status": p.status.value, "method": p.match_method}
-
-
-def _number(request: Request, company_id: Id, invoice_id: Id) -> str:
-    with _db(request).uow(company_id, read_only=True) as uow:
-        return uow.invoices.get(invoice_id).number
 
 
 @router.post("/companies/{company_id}/claims/{invoice_id}/hold")
@@ -202,8 +193,8 @@ async def post_hold(
     if body.action == "postpone" and body.until is None:
         raise InputError("until", "give the date dunning may resume")
     claim = claims.set_hold(
-        _db(request).uow(company_id),
-        _number(request, company_id, invoice_id),
+        database(request).uow(company_id),
+        invoice_number(request, company_id, invoice_id),
         stopped=body.action == "stop",
         until=body.until if body.action == "postpone" else None,
         reason=body.reason,
@@ -217,11 +208,11 @@ async def post_letter(
     request: Request, company_id: Id, who: Writer, invoice_id: Id, body: LetterBody
 ) -> dict[str, Any]:
     """Send a letter for one invoice now, if the law allows it today (else 400 with why)."""
-    db = _db(request)
+    db = database(request)
     letter_id = letters.send_manual(
         db,
         company_id,
-        _number(request, company_id, invoice_id),
+        invoice_number(request, company_id, invoice_id),
         body.step,
         db.clock.today(),
         with_fee=body.with_fee,
@@ -237,7 +228,7 @@ async def post_set_aside(
 ) -> dict[str, Any]:
     """Book a waiting payment on its customer as unallocated, or ignore it."""
     p = payments.set_aside(
-        _db(request).uow(company_id), payment_id, body.action, actor=f"api:{who.user.email}"
+        database(request).uow(company_id), payment_id, body.action, actor=f"api:{who.user.email}"
     )
     return {"payment": payment_id, "status": p.status.value, "customer_id": p.customer_id}
 
@@ -245,7 +236,7 @@ async def post_set_aside(
 @router.get("/companies/{company_id}/settings")
 def get_settings(request: Request, company_id: Id, who: Reader) -> dict[str, str]:
     """Every setting with its value as typed (amounts in kroner)."""
-    return {r["name"]: r["value"] for r in settings_rows(_db(request), company_id)}
+    return {r["name"]: r["value"] for r in settings_rows(database(request), company_id)}
 
 
 @router.patch("/companies/{company_id}/settings")
@@ -254,11 +245,11 @@ async def patch_settings(
 ) -> dict[str, str]:
     """Change settings together (administrators; one wrong value and none is saved)."""
     companies.set_settings(
-        _db(request).uow(company_id),
+        database(request).uow(company_id),
         [f"{k}={v}" for k, v in body.changes.items()],
         actor=f"api:{who.user.email}",
     )
-    return {r["name"]: r["value"] for r in settings_rows(_db(request), company_id)}
+    return {r["name"]: r["value"] for r in settings_rows(database(request), company_id)}
 
 
 @router.post("/companies/{company_id}/work/{table}/{item_id}/retry")
@@ -271,7 +262,7 @@ async def post_retry(
 ) -> dict[str, Any]:
     """Put a dead job, failed send or dead webhook back in the queue."""
     item = work.retry(
-        _db(request), table, item_id, actor=f"api:{who.user.email}", company_id=company_id
+        database(request), table, item_id, actor=f"api:{who.user.email}", company_id=company_id
     )
     return {"table": table, "id": item.id, "status": item.status}
 
@@ -282,7 +273,7 @@ def get_audit(
 ) -> dict[str, Any]:
     """Audit entries newest first (50 a page)."""
     rows, more = overview.audit_page(
-        _db(request), company_id, text=q or None, action=action or None, page=max(page, 0)
+        database(request), company_id, text=q or None, action=action or None, page=max(page, 0)
     )
     return {
         "entries": [

@@ -27,7 +27,15 @@ from adapter.store.database import Database
 from adapter.store.tables import companies as companies_table
 from adapter.web.ids import Id
 from adapter.web.pages import connection_check
-from adapter.web.pages.security import Admin, Caller, Reader, Writer, check_csrf, require_user
+from adapter.web.pages.security import (
+    Admin,
+    Caller,
+    Reader,
+    Writer,
+    check_csrf,
+    require_csrf_token,
+    require_user,
+)
 from adapter.web.pages.views import flash, render, same_site_path
 from policies.ladder import Stage
 from policies.manual import STEPS
@@ -36,12 +44,13 @@ router = APIRouter(include_in_schema=False)
 HANDOFF_PAGE = 25  # debtors per page: a big ledger has hundreds ready at once
 
 
-def _db(request: Request) -> Database:
+def database(request: Request) -> Database:
+    """The app's database."""
     return request.app.state.db
 
 
 def _today(request: Request) -> date:
-    return _db(request).clock.today()
+    return database(request).clock.today()
 
 
 def _actor(who: Caller) -> str:
@@ -77,23 +86,15 @@ async def login(
     request: Request, email: Annotated[str, Form()], password: Annotated[str, Form()]
 ) -> Response:
     """Check the password and start a session (a new session id: no fixation)."""
-    await check_csrf_login(request)
+    await require_csrf_token(request)  # the pre-session token: no login CSRF
     try:
-        user = users.login(_db(request), email, password)
+        user = users.login(database(request), email, password)
     except LoginRefused:
         return render(request, "login.html.j2", status=401, failed=True, email=email)
     lang = request.session.get("lang")
     request.session.clear()
     request.session.update({"uid": user.id, "lang": lang or "nb"})
     return _back("/")
-
-
-async def check_csrf_login(request: Request) -> None:
-    """The login form carries the pre-session CSRF token too (no login CSRF)."""
-    form = await request.form()
-    expected = request.session.get("csrf")
-    if not expected or form.get("csrf") != expected:
-        raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
 
 
 @router.post("/logout")
@@ -116,7 +117,7 @@ def set_language(request: Request, code: str) -> Response:
 def home(request: Request) -> Response:
     """The companies the user serves (straight to the one when there is only one)."""
     who = require_user(request)
-    names = company_names(_db(request), list(who.user.roles))
+    names = company_names(database(request), list(who.user.roles))
     if len(names) == 1:
         return _back(f"/c/{next(iter(names))}/")
     return render(request, "home.html.j2", who=who, companies=names)
@@ -128,7 +129,7 @@ def home(request: Request) -> Response:
 @router.get("/c/{company_id}/", response_class=HTMLResponse)
 def overview_page(request: Request, company_id: Id, who: Reader) -> Response:
     """Outstanding, overdue, at the agency, collected; aging chart; today's plan."""
-    db = _db(request)
+    db = database(request)
     figures = overview.overview(db, company_id, _today(request))
     from adapter.web.pages.i18n import words
     from adapter.web.pages.views import language
@@ -150,7 +151,7 @@ def overview_page(request: Request, company_id: Id, who: Reader) -> Response:
 @router.get("/c/{company_id}/worklist", response_class=HTMLResponse)
 def worklist_page(request: Request, company_id: Id, who: Reader) -> Response:
     """What needs a person, each with its action."""
-    items = overview.worklist(_db(request), company_id, _today(request))
+    items = overview.worklist(database(request), company_id, _today(request))
     return render(request, "worklist.html.j2", who=who, company_id=company_id, w=items)
 
 
@@ -161,7 +162,7 @@ async def retry_item(
     """Put a dead job, failed send or dead webhook back in the queue."""
     if table not in ("jobs", "outbox", "inbox"):
         raise HTTPException(404, "no such queue")
-    work.retry(_db(request), table, item_id, actor=_actor(who), company_id=company_id)
+    work.retry(database(request), table, item_id, actor=_actor(who), company_id=company_id)
     flash(request, f"{table} {item_id}: queued again")
     return _back(f"/c/{company_id}/worklist")
 
@@ -172,7 +173,7 @@ async def retry_item(
 @router.get("/c/{company_id}/claims/{invoice_id}", response_class=HTMLResponse)
 def claim_view(request: Request, company_id: Id, who: Reader, invoice_id: Id) -> Response:
     """The invoice's whole history, with the rule behind each step and the next step."""
-    page = overview.claim_page(_db(request), company_id, invoice_id, _today(request))
+    page = overview.claim_page(database(request), company_id, invoice_id, _today(request))
     return render(
         request,
         "claim.html.j2",
@@ -184,8 +185,9 @@ def claim_view(request: Request, company_id: Id, who: Reader, invoice_id: Id) ->
     )
 
 
-def _invoice_number(request: Request, company_id: Id, invoice_id: Id) -> str:
-    with _db(request).uow(company_id, read_only=True) as uow:
+def invoice_number(request: Request, company_id: Id, invoice_id: Id) -> str:
+    """The number of an invoice of the company (the services take numbers, URLs carry ids)."""
+    with database(request).uow(company_id, read_only=True) as uow:
         return uow.invoices.get(invoice_id).number
 
 
@@ -199,9 +201,13 @@ async def dispute(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Mark the claim disputed or undisputed, with a reason."""
-    number = _invoice_number(request, company_id, invoice_id)
+    number = invoice_number(request, company_id, invoice_id)
     claims.set_dispute(
-        _db(request).uow(company_id), number, disputed=disputed, reason=reason, actor=_actor(who)
+        database(request).uow(company_id),
+        number,
+        disputed=disputed,
+        reason=reason,
+        actor=_actor(who),
     )
     flash(request, f"invoice {number}: {'disputed' if disputed else 'undisputed'}")
     return _back(f"/c/{company_id}/claims/{invoice_id}")
@@ -226,9 +232,9 @@ async def hold(
             day = date.fromisoformat(until)
         except ValueError as exc:
             raise InputError("until", f"{until!r} is not a date (YYYY-MM-DD)") from exc
-    number = _invoice_number(request, company_id, invoice_id)
+    number = invoice_number(request, company_id, invoice_id)
     claims.set_hold(
-        _db(request).uow(company_id),
+        database(request).uow(company_id),
         number,
         stopped=action == "stop",
         until=day,
@@ -250,9 +256,9 @@ async def send_letter(
     with_interest: Annotated[bool, Form()] = False,
 ) -> Response:
     """Manual follow-up of one invoice: the legal guards decide."""
-    number = _invoice_number(request, company_id, invoice_id)
+    number = invoice_number(request, company_id, invoice_id)
     letter_id = letters.send_manual(
-        _db(request),
+        database(request),
         company_id,
         number,
         step,
@@ -274,8 +280,8 @@ def letter_pdf(
         which = Stage(stage)
     except ValueError as exc:
         raise HTTPException(404, "no such letter") from exc
-    number = _invoice_number(request, company_id, invoice_id)
-    pdf = letters.preview(_db(request), company_id, number, which, _today(request))
+    number = invoice_number(request, company_id, invoice_id)
+    pdf = letters.preview(database(request), company_id, number, which, _today(request))
     return Response(
         pdf,
         media_type="application/pdf",
@@ -290,11 +296,11 @@ def letter_pdf(
 def handoff_page(request: Request, company_id: Id, who: Reader, page: int = 0) -> Response:
     """Per debtor, the bundle to hand off (largest first, a page at a time), and the cases
     already handed off."""
-    db = _db(request)
+    db = database(request)
+    page = max(page, 0)
     bundles = sorted(
         handoff.candidates(db, company_id, _today(request)), key=lambda b: -b.principal_ore
     )
-    page = max(page, 0)
     shown = bundles[page * HANDOFF_PAGE : (page + 1) * HANDOFF_PAGE]
     return render(
         request,
@@ -319,7 +325,7 @@ async def handoff_confirm(
 ) -> Response:
     """Hand the debtor's bundle to the agency, after the not-disputed confirmation."""
     case_id = handoff.confirm(
-        _db(request),
+        database(request),
         company_id,
         str(customer_id),
         not_disputed=not_disputed,
@@ -336,7 +342,7 @@ async def handoff_confirm(
 @router.get("/c/{company_id}/payments", response_class=HTMLResponse)
 def payments_page(request: Request, company_id: Id, who: Reader) -> Response:
     """Payments without an invoice, each with suggested invoices."""
-    db = _db(request)
+    db = database(request)
     items = overview.worklist(db, company_id, _today(request)).unmatched
     rows: list[dict[str, Any]] = [
         {**p, "suggestions": overview.suggestions(db, company_id, p["id"])} for p in items[:100]
@@ -349,7 +355,9 @@ async def match(
     request: Request, company_id: Id, who: Writer, payment_id: Id, invoice: Annotated[str, Form()]
 ) -> Response:
     """Match the payment to an invoice (by number) and allocate it."""
-    payments.match_payment(_db(request).uow(company_id), payment_id, invoice, actor=_actor(who))
+    payments.match_payment(
+        database(request).uow(company_id), payment_id, invoice, actor=_actor(who)
+    )
     flash(request, f"payment {payment_id} matched to invoice {invoice}")
     return _back(f"/c/{company_id}/payments")
 
@@ -359,7 +367,7 @@ async def set_aside(
     request: Request, company_id: Id, who: Writer, payment_id: Id, action: Annotated[str, Form()]
 ) -> Response:
     """Apply the unknown-KID choice by hand: book on the customer, or ignore."""
-    p = payments.set_aside(_db(request).uow(company_id), payment_id, action, actor=_actor(who))
+    p = payments.set_aside(database(request).uow(company_id), payment_id, action, actor=_actor(who))
     flash(request, f"payment {payment_id}: {p.status.value}")
     return _back(f"/c/{company_id}/payments")
 
@@ -393,7 +401,7 @@ def _settings_page(
     typed: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
 ) -> Response:
-    db = _db(request)
+    db = database(request)
     with db.uow(company_id, read_only=True) as uow:
         connected = uow.connections.configured()
     rows = settings_rows(db, company_id)
@@ -422,7 +430,7 @@ async def save_settings(request: Request, company_id: Id, who: Admin) -> Respons
     """Store the changed settings together (all checked first; one wrong, none written, and
     the page comes back with what was typed and the message next to the field)."""
     form = await request.form()
-    db = _db(request)
+    db = database(request)
     current = {r["name"]: r["value"] for r in settings_rows(db, company_id)}
     typed = {name: str(form[name]).strip() for name in current if name in form}
     changed = [f"{name}={value}" for name, value in typed.items() if value != current[name]]
@@ -441,7 +449,7 @@ async def save_settings(request: Request, company_id: Id, who: Admin) -> Respons
 @router.post("/c/{company_id}/settings/test/{remote}")
 async def test_connection(request: Request, company_id: Id, who: Admin, remote: str) -> Response:
     """Check that a stored connection answers."""
-    ok, text = connection_check.check(_db(request), company_id, remote)
+    ok, text = connection_check.check(database(request), company_id, remote)
     flash(request, text, "ok" if ok else "error")
     return _back(f"/c/{company_id}/settings")
 
@@ -455,7 +463,7 @@ def audit_view(
 ) -> Response:
     """The audit log, searchable, newest first."""
     rows, more = overview.audit_page(
-        _db(request), company_id, text=q or None, action=action or None, page=max(page, 0)
+        database(request), company_id, text=q or None, action=action or None, page=max(page, 0)
     )
     return render(
         request,

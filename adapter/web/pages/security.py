@@ -90,6 +90,11 @@ async def check_csrf(request: Request, who: Caller) -> None:
     """Refuse a write through the session without the session's CSRF token."""
     if request.method not in WRITE_METHODS or not who.by_session:
         return
+    await require_csrf_token(request)
+
+
+async def require_csrf_token(request: Request) -> None:
+    """Refuse a request that does not carry the session's CSRF token (header or form field)."""
     expected = request.session.get("csrf") or ""
     sent = request.headers.get("x-csrf-token")
     if sent is None and request.headers.get("content-type", "").startswith(
