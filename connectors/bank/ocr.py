@@ -44,6 +44,11 @@ def _date(text: str) -> date | None:
     return date(2000 + int(text[4:6]), int(text[2:4]), int(text[0:2]))
 
 
+# A transaction as items 1 and 2 give it: type, amount, negative, KID, Nets date, bank date,
+# archive reference, payer account, line of item 1.
+_Item = tuple[str, int, bool, str | None, date | None, date | None, str, str | None, int]
+
+
 class OcrReader:
     """Iterate over an OCR file's transactions; `control` holds the checked totals afterwards."""
 
@@ -86,11 +91,12 @@ class OcrReader:
         a_first: date | None = None
         a_last: date | None = None
         assignments = 0
-        t_number = t_archive = ""
+        t_number = ""
         t_amount = t_line = 0
         t_negative = False
-        t_kid = t_account = None
-        t_nets_date = t_bank_date = None
+        t_kid: str | None = None
+        t_nets_date: date | None = None
+        item: _Item | None = None
         tx_type = ""
         for raw in self.lines:
             line_no += 1
@@ -167,8 +173,7 @@ class OcrReader:
                         "transaction number",
                         f"item 2 does not belong to the transaction on line {t_line}",
                     )
-                t_archive = line[25:34]
-                t_bank_date = day(line, line_no, 41, "bank date")
+                bank_date = day(line, line_no, 41, "bank date")
                 account = line[47:58]
                 if not account.isdigit():
                     raise fail(
@@ -176,23 +181,23 @@ class OcrReader:
                         "debit account",
                         f"expected 11 digits at positions 48-58, got {account!r}",
                     )
-                t_account = None if account == "00000000000" else account
+                # Everything but the text of item 3, which only some transaction types have.
+                item = (
+                    tx_type,
+                    t_amount,
+                    t_negative,
+                    t_kid,
+                    t_nets_date,
+                    bank_date,
+                    line[25:34],  # archive reference
+                    None if account == "00000000000" else account,
+                    t_line,
+                )
                 a_rec += 1
                 if tx_type in _WITH_TEXT:
                     state = "item2"
                 else:
-                    yield _transaction(
-                        tx_type,
-                        t_amount,
-                        t_negative,
-                        t_kid,
-                        t_nets_date,
-                        t_bank_date,
-                        t_archive,
-                        t_account,
-                        t_line,
-                        None,
-                    )
+                    yield _transaction(item, None)
                     a_tx += 1
                     a_total += t_amount
                     state = "item_done"
@@ -210,18 +215,8 @@ class OcrReader:
                         f"item 3 does not belong to the transaction on line {t_line}",
                     )
                 a_rec += 1
-                yield _transaction(
-                    tx_type,
-                    t_amount,
-                    t_negative,
-                    t_kid,
-                    t_nets_date,
-                    t_bank_date,
-                    t_archive,
-                    t_account,
-                    t_line,
-                    line[15:55].strip() or None,
-                )
+                assert item is not None  # state item2 comes only after an item 2
+                yield _transaction(item, line[15:55].strip() or None)
                 a_tx += 1
                 a_total += t_amount
                 state = "item_done"
@@ -345,18 +340,8 @@ class OcrReader:
             raise self._fail(line_no, field, f"the record says {stated}, the file has {counted}")
 
 
-def _transaction(
-    tx_type: str,
-    amount: int,
-    negative: bool,
-    kid: str | None,
-    nets_date: date | None,
-    bank_date: date | None,
-    archive: str,
-    account: str | None,
-    line: int,
-    text: str | None,
-) -> BankTransaction:
+def _transaction(item: _Item, text: str | None) -> BankTransaction:
+    tx_type, amount, negative, kid, nets_date, bank_date, archive, account, line = item
     reversal = tx_type in _REVERSALS
     return BankTransaction(
         -amount if negative or reversal else amount,
