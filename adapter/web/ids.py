@@ -1,15 +1,18 @@
-"""Record ids in URLs: positive and within the database's integer column (PostgreSQL
-`integer`), so a huge number is refused at the door instead of overflowing a driver."""
+"""Numbers in URLs: record ids positive and within the database's integer column (PostgreSQL
+`integer`), page numbers within what an OFFSET can hold, so a huge number is refused at the
+door instead of overflowing a driver."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Query
 
 MAX_ID = 2**31 - 1
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+# A page of 50 lines at most this far in stays far inside a 64-bit OFFSET.
+Page = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 
 def valid_id(value: int) -> bool:

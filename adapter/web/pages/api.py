@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from adapter.errors import InputError
 from adapter.services import claims, companies, handoff, letters, overview, payments, work
 from adapter.services.dunning import decision_json
-from adapter.web.ids import Id
+from adapter.web.ids import Id, Page
 from adapter.web.pages.html import company_names, database, invoice_number, settings_rows
 from adapter.web.pages.security import Admin, Reader, Writer, require_user
 
@@ -269,11 +269,11 @@ async def post_retry(
 
 @router.get("/companies/{company_id}/audit")
 def get_audit(
-    request: Request, company_id: Id, who: Reader, q: str = "", action: str = "", page: int = 0
+    request: Request, company_id: Id, who: Reader, q: str = "", action: str = "", page: Page = 0
 ) -> dict[str, Any]:
     """Audit entries newest first (50 a page)."""
     rows, more = overview.audit_page(
-        database(request), company_id, text=q or None, action=action or None, page=max(page, 0)
+        database(request), company_id, text=q or None, action=action or None, page=page
     )
     return {
         "entries": [

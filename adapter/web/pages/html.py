@@ -25,7 +25,7 @@ from adapter.services import (
 from adapter.services.users import LoginRefused
 from adapter.store.database import Database
 from adapter.store.tables import companies as companies_table
-from adapter.web.ids import Id
+from adapter.web.ids import Id, Page
 from adapter.web.pages import connection_check
 from adapter.web.pages.security import (
     Admin,
@@ -293,11 +293,10 @@ def letter_pdf(
 
 
 @router.get("/c/{company_id}/handoff", response_class=HTMLResponse)
-def handoff_page(request: Request, company_id: Id, who: Reader, page: int = 0) -> Response:
+def handoff_page(request: Request, company_id: Id, who: Reader, page: Page = 0) -> Response:
     """Per debtor, the bundle to hand off (largest first, a page at a time), and the cases
     already handed off."""
     db = database(request)
-    page = max(page, 0)
     bundles = sorted(
         handoff.candidates(db, company_id, _today(request)), key=lambda b: -b.principal_ore
     )
@@ -459,11 +458,11 @@ async def test_connection(request: Request, company_id: Id, who: Admin, remote: 
 
 @router.get("/c/{company_id}/audit", response_class=HTMLResponse)
 def audit_view(
-    request: Request, company_id: Id, who: Reader, q: str = "", action: str = "", page: int = 0
+    request: Request, company_id: Id, who: Reader, q: str = "", action: str = "", page: Page = 0
 ) -> Response:
     """The audit log, searchable, newest first."""
     rows, more = overview.audit_page(
-        database(request), company_id, text=q or None, action=action or None, page=max(page, 0)
+        database(request), company_id, text=q or None, action=action or None, page=page
     )
     return render(
         request,

@@ -257,3 +257,19 @@ def test_hand_off_lists_the_largest_debtors_first_a_page_at_a_time(
     assert "Stor Kunde AS" in first and "Fjord Bygg AS" not in first and "(2)" in first
     second = client.get(f"/c/{book.company_id}/handoff", params={"page": 1}).text
     assert "Fjord Bygg AS" in second and "Stor Kunde AS" not in second
+
+
+def test_a_page_number_beyond_any_offset_is_refused(client, book) -> None:
+    # Found by schemathesis: page=184467440737095517 overflowed the database driver (500).
+    auth = _basic("kari@regnskap.no")
+    for page in ("184467440737095517", "-1"):
+        r = client.get(
+            f"/api/v1/companies/{book.company_id}/audit", params={"page": page}, headers=auth
+        )
+        assert r.status_code == 422 and "page" in r.text
+    assert (
+        client.get(
+            f"/api/v1/companies/{book.company_id}/audit", params={"page": 1}, headers=auth
+        ).status_code
+        == 200
+    )
