@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from adapter.bootstrap import web_app, worker
 from adapter.clock import FixedClock
 from adapter.domain import Money
+from adapter.jobs.worker import Worker
 from adapter.services import (
     agency,
     bank_import,
@@ -33,6 +34,7 @@ from adapter.services import (
 from adapter.settings import AppSettings
 from adapter.store.database import Database
 from adapter.store.tables import claims, customers, invoices, letters, outbox, payments
+from adapter.store.tables import users as users_table
 from connectors.bank.generate import Planned, plan_payments, write_file
 from connectors.kravia.sandbox import KraviaSandbox
 from connectors.serving import serve_in_thread
@@ -63,7 +65,6 @@ class Stage:
 
     db: Database
     clock: FixedClock
-    settings: AppSettings
     company_id: int
     tripletex: TripletexSandbox
     kravia: KraviaSandbox
@@ -71,16 +72,18 @@ class Stage:
     tripletex_url: str
     kravia_url: str
     folder: Path
+    # One worker for the whole story: its clients keep their Tripletex session between steps.
+    worker: Worker
 
     def move_to(self, day: date) -> None:
         """Move every clock (ours and both sandboxes') to 08:00 UTC on `day`."""
         self.clock.instant = datetime(day.year, day.month, day.day, 8, tzinfo=UTC)
         self.tripletex.set_today(day)
-        self.kravia._today = day
+        self.kravia.set_today(day)
 
     def work(self) -> int:
-        """Let a worker run everything due (sends, webhooks, jobs); returns how many ran."""
-        return worker(self.db, self.settings, name="demo").run_until_idle()
+        """Let the worker run everything due (sends, webhooks, jobs); returns how many ran."""
+        return self.worker.run_until_idle()
 
     def count(self, table: Any, *where: Any) -> int:
         with self.db.engine.connect() as conn:
@@ -113,7 +116,16 @@ def staged(
         )
         assert company.id is not None
         stage = Stage(
-            db, clock, settings, company.id, tx, kr, web.url, tx_served.url, kr_served.url, folder
+            db,
+            clock,
+            company.id,
+            tx,
+            kr,
+            web.url,
+            tx_served.url,
+            kr_served.url,
+            folder,
+            worker(db, settings, name="demo"),
         )
         stage.move_to(START)
         yield stage
@@ -157,9 +169,7 @@ def run(
                 creditor_id=None,
                 actor="demo",
             )
-            from adapter.services.clients import Clients
-
-            clients = Clients(db)
+            clients = s.worker.ctx.clients
             events = connections.subscribe_tripletex(db, clients, cid, url=s.web_url, actor="demo")
             connections.kravia_webhook(
                 db, clients, cid, url=f"{s.web_url}/webhooks/kravia/{cid}", actor="demo"
@@ -177,9 +187,7 @@ def run(
             return {"tripletex": f"{tx_url}/v2", "kravia creditor": creditor, "webhooks": events}
 
         def _sync() -> dict[str, Any]:
-            from adapter.services.clients import Clients
-
-            client = Clients(db).tripletex(cid)
+            client = s.worker.ctx.clients.tripletex(cid)
             first = tripletex_sync.sync_company(db, client, cid, mode="full")
             s.tripletex.change(share=0.01, seed=3)
             second = tripletex_sync.sync_company(db, client, cid, mode="incremental")
@@ -353,9 +361,7 @@ def run(
             while time.monotonic() < deadline and s.work() == 0 and moved:
                 time.sleep(0.05)
             s.work()
-            from adapter.bootstrap import work_context
-
-            ctx = work_context(db, settings)
+            ctx = s.worker.ctx
             # the scheduler's sync brings the ledger's side up to date before comparing
             tripletex_sync.sync_company(db, ctx.clients.tripletex(cid), cid, mode="incremental")
             polled = agency.poll(ctx, cid)
@@ -378,13 +384,9 @@ def run(
             }
 
         def _user() -> dict[str, Any]:
-            from sqlalchemy import select as sel
-
-            from adapter.store.tables import users as users_table
-
             with db.engine.connect() as conn:
                 exists = conn.execute(
-                    sel(users_table.c.id).where(users_table.c.email == DEMO_USER)
+                    select(users_table.c.id).where(users_table.c.email == DEMO_USER)
                 ).first()
             if not exists:
                 users.add_user(

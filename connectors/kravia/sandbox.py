@@ -78,6 +78,10 @@ class KraviaSandbox:
         """The sandbox's date."""
         return self._today or date.today()
 
+    def set_today(self, day: date) -> None:
+        """Move the sandbox's clock (cases move on by time at the next `advance` or clock call)."""
+        self._today = day
+
     def _stamp(self) -> str:
         # Strictly increasing update times, so "updated since" never misses a change.
         base = datetime.combine(self.today(), datetime.min.time(), tzinfo=UTC)
@@ -431,7 +435,7 @@ class KraviaSandbox:
         body = (await self._body(request) or {}) if request.method in ("POST", "PUT") else {}
         with self.lock:
             if action == "clock":
-                self._today = date.fromisoformat(body["today"])
+                self.set_today(date.fromisoformat(body["today"]))
                 self._age()
                 return _json({"today": self.today().isoformat()})
             if action == "advance":
