@@ -251,17 +251,12 @@ class Worker:
 
     def _waiting_about(self, row: Any) -> int | None:
         """The newest waiting delivery about the same object as `row`, if any."""
-        subject = getattr(row, "subject", None)
-        if not subject:
+        if not row.subject:
             return None
         with self._engine.connect() as conn:
             return conn.execute(
                 select(func.max(inbox.c.id)).where(
-                    inbox.c.company_id == row.company_id,
-                    inbox.c.source == row.source,
-                    inbox.c.subject == subject,
-                    inbox.c.status == "new",
-                    inbox.c.id != row.id,
+                    *_waiting_same_subject(row), inbox.c.id != row.id
                 )
             ).scalar_one_or_none()
 
@@ -269,13 +264,7 @@ class Worker:
         with self._engine.begin() as conn:
             settled = conn.execute(
                 update(inbox)
-                .where(
-                    inbox.c.company_id == row.company_id,
-                    inbox.c.source == row.source,
-                    inbox.c.subject == row.subject,
-                    inbox.c.status == "new",
-                    inbox.c.id <= horizon,
-                )
+                .where(*_waiting_same_subject(row), inbox.c.id <= horizon)
                 .values(
                     status="done",
                     handled_at=self._now(),
@@ -359,6 +348,16 @@ class Worker:
             seconds=round(time.perf_counter() - began, 3),
         )
         return True
+
+
+def _waiting_same_subject(row: Any) -> tuple[Any, ...]:
+    """Waiting deliveries of the same company and remote about the same object as `row`."""
+    return (
+        inbox.c.company_id == row.company_id,
+        inbox.c.source == row.source,
+        inbox.c.subject == row.subject,
+        inbox.c.status == "new",
+    )
 
 
 def _missing(name: str) -> None:
