@@ -107,13 +107,18 @@ def build_index(uow: UnitOfWork) -> MatchIndex:
                 row.outstanding_ore + notices.get(row.claim_id, 0),
             )
         )
+    add_customers(uow, index)
+    return index
+
+
+def add_customers(uow: UnitOfWork, index: MatchIndex) -> None:
+    """Index the company's customers by account and name (to tell who paid)."""
     for row in uow.conn.execute(
         select(customers.c.id, customers.c.name, customers.c.bank_account).where(
-            customers.c.company_id == company
+            customers.c.company_id == uow.require_company()
         )
     ):
         index.add_customer(row.id, row.name, row.bank_account)
-    return index
 
 
 def unknown_kid_customer(uow: UnitOfWork) -> int:

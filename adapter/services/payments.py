@@ -12,9 +12,11 @@ from adapter import company_settings
 from adapter.domain import MatchStatus, Money, Payment
 from adapter.errors import InputError
 from adapter.services.allocation import apply_payment
-from adapter.services.bank_import import register_with_ledger
+from adapter.services.bank_import import add_customers, register_with_ledger, unknown_kid_customer
+from adapter.services.matching import MatchIndex, payer
 from adapter.store.tables import allocations, claims, outbox
 from adapter.store.uow import UnitOfWork
+from connectors.bank.transactions import BankTransaction
 
 
 def _bank(uow: UnitOfWork) -> company_settings.BankSettings:
@@ -207,9 +209,6 @@ def register_payment(
 def set_aside(uow: UnitOfWork, payment_id: int, action: str, *, actor: str) -> Payment:
     """Apply the unknown-KID choice to one waiting payment by hand: book it on the payer's customer
     (or "Betaling med ukjent KID") as unallocated, or ignore it (book it outside Kravflyt)."""
-    from adapter.services.bank_import import unknown_kid_customer
-    from adapter.services.matching import MatchIndex, payer
-
     if action not in ("on_account", "ignore"):
         raise InputError("action", "on_account or ignore")
     with uow:
@@ -221,9 +220,7 @@ def set_aside(uow: UnitOfWork, payment_id: int, action: str, *, actor: str) -> P
             text = "ignored: to be booked by hand outside Kravflyt"
         else:
             index = MatchIndex()
-            for c in uow.customers.list():
-                index.add_customer(c.id or 0, c.name, c.bank_account)
-            from connectors.bank.transactions import BankTransaction
+            add_customers(uow, index)
 
             tx = BankTransaction(
                 payment.amount.ore,
