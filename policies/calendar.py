@@ -24,6 +24,8 @@ def is_bank_day(day: date) -> bool:
     return day.weekday() < 5 and day not in _holidays(day.year)
 
 
+# Cached: a plan asks this for every claim, and a ledger has a few thousand distinct dates.
+@lru_cache(maxsize=16_384)
 def next_bank_day(day: date) -> date:
     """`day` itself if it is a bank day, else the next one."""
     while not is_bank_day(day):

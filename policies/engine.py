@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from decimal import Decimal
+from functools import lru_cache
 
 from policies.calendar import effective_due, next_bank_day
 from policies.decisions import Action, Decision, Reason
@@ -340,7 +342,7 @@ def _next_letter(
         ]
     regime = regime_on(on, ladder.new_act_from)
     reasons: list[Reason] = [
-        _timing_reason(stage, facts, due, last, ladder, regime.creditor_sends_inkassovarsel)
+        _timing_reason(stage, due, last, ladder.postdager, regime.creditor_sends_inkassovarsel)
     ]
     verdict = fee_for(facts, stage, on, settings.fee_ore, ladder, ctx.rates, regime)
     reasons += verdict.reasons
@@ -348,13 +350,9 @@ def _next_letter(
     if settings.with_interest and ladder.interest_enabled:
         interest = interest_until(facts, on, ctx, ladder)
         if interest.segments:
-            rates = ", ".join(f"{r} %" for r in interest.rates)
+            period = _interest_period(interest.from_date, on, tuple(interest.rates))
             reasons.append(
-                Reason(
-                    "FRL §§ 2-3, A1-A6",
-                    f"late interest {kr(interest.total_ore)} from {interest.from_date} "
-                    f"to {on} at {rates} a year on the principal only",
-                )
+                Reason("FRL §§ 2-3, A1-A6", f"late interest {kr(interest.total_ore)}{period}")
             )
     compensation = _compensation(facts, ladder, ctx.rates, on, verdict.fee_ore)
     if compensation:
@@ -365,31 +363,14 @@ def _next_letter(
             )
         )
     deadline = _deadline(on, settings.deadline_days, ladder)
-    reasons.append(
-        Reason(
-            "INKL § 9 (2), D3" if stage is Stage.INKASSOVARSEL else "INKF § 1-3, C7",
-            f"deadline {deadline}: {settings.deadline_days} days"
-            + (
-                " (moved to a bank day)"
-                if deadline != on + timedelta(days=settings.deadline_days)
-                else ""
-            ),
-        )
+    reasons += _deadline_reasons(
+        stage,
+        on,
+        deadline,
+        settings.deadline_days,
+        remaining[1] if len(remaining) > 1 else None,
+        ladder.postdager + ladder.handoff_extra_days,
     )
-    after = [s for s in remaining[1:]]
-    if after:
-        reasons.append(
-            Reason(
-                "LADDER", f"not yet {after[0].label}: it follows this letter's deadline {deadline}"
-            )
-        )
-    elif stage is Stage.INKASSOVARSEL:
-        reasons.append(
-            Reason(
-                "D7",
-                f"hand-off only after this deadline passes unpaid (from {deadline + timedelta(days=ladder.postdager + ladder.handoff_extra_days + 1)})",
-            )
-        )
     out = [
         Decision(
             Action.send(stage),
@@ -412,13 +393,39 @@ def _next_letter(
     return out
 
 
+@lru_cache(maxsize=16_384)
+def _interest_period(start: date | None, on: date, rates: tuple[Decimal, ...]) -> str:
+    shown = ", ".join(f"{r} %" for r in rates)
+    return f" from {start} to {on} at {shown} a year on the principal only"
+
+
+# Cached (the texts depend on dates and settings only): a plan explains every claim's letter.
+@lru_cache(maxsize=16_384)
+def _deadline_reasons(
+    stage: Stage, on: date, deadline: date, days: int, after: Stage | None, handoff_wait: int
+) -> tuple[Reason, ...]:
+    moved = " (moved to a bank day)" if deadline != on + timedelta(days=days) else ""
+    out = [
+        Reason(
+            "INKL § 9 (2), D3" if stage is Stage.INKASSOVARSEL else "INKF § 1-3, C7",
+            f"deadline {deadline}: {days} days{moved}",
+        )
+    ]
+    if after is not None:
+        out.append(
+            Reason("LADDER", f"not yet {after.label}: it follows this letter's deadline {deadline}")
+        )
+    elif stage is Stage.INKASSOVARSEL:
+        handoff_from = deadline + timedelta(days=handoff_wait + 1)
+        out.append(
+            Reason("D7", f"hand-off only after this deadline passes unpaid (from {handoff_from})")
+        )
+    return tuple(out)
+
+
+@lru_cache(maxsize=16_384)
 def _timing_reason(
-    stage: Stage,
-    facts: ClaimFacts,
-    due: date,
-    last: LetterFact | None,
-    ladder: Ladder,
-    varsel_allowed: bool,
+    stage: Stage, due: date, last: LetterFact | None, postdager: int, varsel_allowed: bool
 ) -> Reason:
     if stage is Stage.INKASSOVARSEL and not varsel_allowed:
         return Reason(
@@ -437,7 +444,7 @@ def _timing_reason(
         )
     return Reason(
         "LADDER",
-        f"the {last.stage.label} deadline {last.deadline} passed unpaid (+{ladder.postdager} postdager)",
+        f"the {last.stage.label} deadline {last.deadline} passed unpaid (+{postdager} postdager)",
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from policies.decisions import Reason
 from policies.facts import ClaimFacts, LetterFact
@@ -49,14 +50,14 @@ def add_months(day: date, months: int) -> date:
 
 
 def fee_letters(
-    facts: ClaimFacts, ladder: Ladder, on: date
+    letters: tuple[LetterFact, ...], reset_after_six_months: bool, on: date
 ) -> tuple[list[LetterFact], Reason | None]:
     """The fee-bearing letters that count toward the cap on `on` (C4, C6)."""
     counted = sorted(
-        (x for x in facts.letters if x.fee_ore > 0 and x.stage is not Stage.BETALINGSOPPFORDRING),
+        (x for x in letters if x.fee_ore > 0 and x.stage is not Stage.BETALINGSOPPFORDRING),
         key=lambda x: x.sent_on,
     )
-    if ladder.fee_reset_after_six_months and counted and on >= add_months(counted[-1].sent_on, 6):
+    if reset_after_six_months and counted and on >= add_months(counted[-1].sent_on, 6):
         return [], Reason(
             "INKF § 1-3 (2)",
             f"six months have passed since the last fee ({counted[-1].sent_on}): fees may start again",
@@ -74,6 +75,35 @@ def fee_for(
     regime: Regime,
 ) -> FeeVerdict:
     """The fee the letter of `stage` sent on `on` may carry, given the fee the ladder asks for."""
+    return _verdict(
+        stage,
+        on,
+        asked_ore,
+        facts.currency,
+        facts.due_date,
+        facts.letters,
+        ladder.postdager,
+        ladder.fee_reset_after_six_months,
+        rates,
+        regime,
+    )
+
+
+# Cached on exactly what the verdict depends on: a plan asks it for every claim, and claims
+# due on the same day with the same letters get the same verdict.
+@lru_cache(maxsize=65_536)
+def _verdict(
+    stage: Stage,
+    on: date,
+    asked_ore: int,
+    currency: str,
+    due_date: date,
+    letters: tuple[LetterFact, ...],
+    postdager: int,
+    reset_after_six_months: bool,
+    rates: Rates,
+    regime: Regime,
+) -> FeeVerdict:
     if stage is Stage.SOFT_REMINDER:
         return FeeVerdict(0, (Reason("INKF § 1-2", "a betalingspåminnelse carries no fee"),))
     if asked_ore <= 0:
@@ -88,12 +118,12 @@ def fee_for(
                 ),
             ),
         )
-    if facts.currency != "NOK":
+    if currency != "NOK":
         return FeeVerdict(
             0,
-            (Reason("INKF § 1-2", f"fees are set in NOK; none on an invoice in {facts.currency}"),),
+            (Reason("INKF § 1-2", f"fees are set in NOK; none on an invoice in {currency}"),),
         )
-    if facts.compensation_charged_ore > 0:
+    if sum(x.compensation_ore for x in letters) > 0:
         return FeeVerdict(
             0,
             (
@@ -103,19 +133,19 @@ def fee_for(
                 ),
             ),
         )
-    earliest = facts.due_date + timedelta(days=14)
+    earliest = due_date + timedelta(days=14)
     if on < earliest:
         return FeeVerdict(
             0,
             (
                 Reason(
                     "INKF § 1-2",
-                    f"no fee before {earliest}: a fee needs the letter sent at least 14 days after the due date {facts.due_date}",
+                    f"no fee before {earliest}: a fee needs the letter sent at least 14 days after the due date {due_date}",
                 ),
             ),
             earliest,
         )
-    counted, reset = fee_letters(facts, ladder, on)
+    counted, reset = fee_letters(letters, reset_after_six_months, on)
     reasons: list[Reason] = [reset] if reset else []
     if len(counted) >= 2:
         dates = " and ".join(str(x.sent_on) for x in counted[:2])
@@ -141,7 +171,7 @@ def fee_for(
                     ),
                 ),
             )
-        allowed_from = first.deadline + timedelta(days=ladder.postdager + 1)
+        allowed_from = first.deadline + timedelta(days=postdager + 1)
         if on < allowed_from:
             return FeeVerdict(
                 0,
@@ -150,16 +180,14 @@ def fee_for(
                     Reason(
                         "INKF § 1-3",
                         f"second fee not allowed before {allowed_from}: the first {first.stage.label}'s deadline "
-                        f"{first.deadline} (+{ladder.postdager} postdager) has not passed",
+                        f"{first.deadline} (+{postdager} postdager) has not passed",
                     ),
                 ),
                 allowed_from,
             )
-    legal = rates.fee_ore(
-        on, facts.due_date, twentieths=3 if stage is Stage.BETALINGSOPPFORDRING else 1
-    )
+    legal = rates.fee_ore(on, due_date, twentieths=3 if stage is Stage.BETALINGSOPPFORDRING else 1)
     fraction = "3/20" if stage is Stage.BETALINGSOPPFORDRING else "1/20"
-    if facts.due_date < date(2020, 10, 1):
+    if due_date < date(2020, 10, 1):
         fraction = "3/10" if stage is Stage.BETALINGSOPPFORDRING else "1/10"
     fee = min(asked_ore, legal)
     rule = {

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import calendar as cal
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from policies.calendar import effective_due
-from policies.rates import Rates
+from policies.errors import RateNotKnown
+from policies.rates import DatedTable, Rates
 
 
-@dataclass(frozen=True)
+# Built for every claim of a plan: slots and no frozen-ness make that less than half the cost.
+# Treat a segment as immutable all the same.
+@dataclass(slots=True)
 class Segment:
     """A stretch of days with one principal and one rate."""
 
@@ -45,12 +49,11 @@ class Interest:
     segments: tuple[Segment, ...]
     from_date: date | None  # the first interest day
     to_date: date | None
+    total_ore: int = field(init=False)  # the interest in øre
 
-    @property
-    def total_ore(self) -> int:
-        """The interest in øre."""
+    def __post_init__(self) -> None:
         exact = sum((s.exact_ore for s in self.segments), Decimal(0))
-        return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        object.__setattr__(self, "total_ore", int(exact.quantize(Decimal(1), ROUND_HALF_UP)))
 
     @property
     def rates(self) -> list[Decimal]:
@@ -99,7 +102,7 @@ def late_interest(
     """Interest on `principal_ore` due on `due` through `until`, with principal `reductions`
     (date, øre) from payments and credit notes: a payment reduces the principal from the day
     after it was made."""
-    first_day = effective_due(due) + timedelta(days=1)
+    first_day = effective_due(due) + _DAY
     if until < first_day or principal_ore <= 0:
         return NO_INTEREST
     cuts: dict[date, int] = {}
@@ -108,24 +111,58 @@ def late_interest(
         if on < first_day:
             principal -= amount  # paid on time (or early): never earns interest
         elif on <= until:
-            cuts[on + timedelta(days=1)] = cuts.get(on + timedelta(days=1), 0) + amount
-    boundaries = set(cuts)
-    for year in range(first_day.year, until.year + 1):
-        boundaries |= {date(year, 1, 1), date(year, 7, 1)}
-    boundaries |= set(rates.interest.changes_between(first_day, until))
-    points = sorted(b for b in boundaries if first_day < b <= until)
+            cuts[on + _DAY] = cuts.get(on + _DAY, 0) + amount
+    periods = _periods(rates.interest, first_day, until)
+    if cuts:
+        periods = _split(periods, cuts)
     segments: list[Segment] = []
-    start = first_day
-    for stop in [*points, until + timedelta(days=1)]:
+    for start, stop, statutory, divisor in periods:
         if start in cuts:
             principal -= cuts[start]
-        if stop > start and principal > 0:
-            rate = rule.rate(rates.interest.at(start))
-            divisor = 366 if cal.isleap(start.year) else 365
+        if principal > 0:
+            rate = rule.rate(rates.interest.at(start) if statutory is None else statutory)
             days = (stop - start).days
             exact = Decimal(principal) * rate / 100 * days / divisor
-            segments.append(
-                Segment(start, stop - timedelta(days=1), days, principal, rate, divisor, exact)
-            )
-        start = stop
+            segments.append(Segment(start, stop - _DAY, days, principal, rate, divisor, exact))
     return Interest(tuple(segments), first_day, until)
+
+
+_DAY = timedelta(days=1)
+# First day, day after the last, statutory rate (None when the table does not know it yet:
+# that is refused only if interest runs on that day), day divisor.
+Period = tuple[date, date, Decimal | None, int]
+
+
+# Cached: a plan computes interest for every claim, and claims share due dates and the plan date.
+@lru_cache(maxsize=65_536)
+def _periods(table: DatedTable, first_day: date, until: date) -> tuple[Period, ...]:
+    """The days from `first_day` through `until` cut at every 1 January and 1 July (A4) and
+    every rate change, each with its statutory rate and day divisor (A6)."""
+    boundaries = set(table.changes_between(first_day, until))
+    for year in range(first_day.year, until.year + 1):
+        boundaries |= {date(year, 1, 1), date(year, 7, 1)}
+    points = sorted(b for b in boundaries if first_day < b <= until)
+    out: list[Period] = []
+    start = first_day
+    for stop in [*points, until + _DAY]:
+        out.append((start, stop, _known(table, start), 366 if cal.isleap(start.year) else 365))
+        start = stop
+    return tuple(out)
+
+
+def _known(table: DatedTable, day: date) -> Decimal | None:
+    try:
+        return table.at(day)
+    except RateNotKnown:
+        return None
+
+
+def _split(periods: tuple[Period, ...], cuts: dict[date, int]) -> tuple[Period, ...]:
+    """`periods` also cut on each day a reduction takes effect (the principal changes)."""
+    out: list[Period] = []
+    for start, stop, rate, divisor in periods:
+        for cut in sorted(c for c in cuts if start < c < stop):
+            out.append((start, cut, rate, divisor))
+            start = cut
+        out.append((start, stop, rate, divisor))
+    return tuple(out)

@@ -23,7 +23,7 @@ from policies.rates import DEFAULT_RATES
 BATCH = 2000
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built for every claim of a plan (see ClaimFacts)
 class ClaimRow:
     """The store's ids and names that go with a claim's facts."""
 
@@ -131,6 +131,7 @@ def iter_claims(
 
 
 _NO_LETTERS: tuple[LetterFact, ...] = ()
+_DEBTORS = {d.value: d for d in Debtor}  # a dict lookup: the enum call costs more, per claim
 _NO_CHANGES: tuple[PrincipalChange, ...] = ()
 
 
@@ -241,7 +242,7 @@ def _facts(
                 due_date=due_date,
                 amount_ore=amount_ore,
                 principal_outstanding_ore=principal,
-                debtor=Debtor(kind),
+                debtor=_DEBTORS[kind],
                 reductions=changes,
                 letters=tuple(own) if own else _NO_LETTERS,
                 fees_paid_ore=fees_paid.get(invoice_id, 0),

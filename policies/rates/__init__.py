@@ -6,12 +6,14 @@ import bisect
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 from policies.errors import RateNotKnown
 from policies.rates import data
 
 
-@dataclass(frozen=True)
+# Compared (and hashed) by identity: a table is a constant, and lookups are cached per table.
+@dataclass(frozen=True, eq=False)
 class DatedTable:
     """Values valid from a date until the next row."""
 
@@ -19,10 +21,13 @@ class DatedTable:
     rows: tuple[tuple[date, Decimal, str], ...]
     known_until: date | None = None
 
+    @cached_property
+    def _starts(self) -> list[date]:
+        return [r[0] for r in self.rows]
+
     def at(self, day: date) -> Decimal:
         """The value in force on `day`; a date outside the table is refused."""
-        starts = [r[0] for r in self.rows]
-        i = bisect.bisect_right(starts, day) - 1
+        i = bisect.bisect_right(self._starts, day) - 1
         if i < 0:
             raise RateNotKnown(f"{self.name} before {self.rows[0][0]} is not in the table")
         if self.known_until is not None and day > self.known_until:
@@ -53,12 +58,24 @@ class Rates:
         default_factory=lambda: DatedTable("B2B compensation", tuple(data.B2B_COMPENSATION))
     )
 
+    @cached_property
+    def _fees(self) -> dict[tuple[date, bool, int], int]:
+        # A plan asks for the fee of every claim on the same date: computed once per key.
+        return {}
+
     def fee_ore(self, sent_on: date, due_date: date, *, twentieths: int = 1) -> int:
         """The legal fee on a letter sent on `sent_on` for a claim due on `due_date`: 1/20 of the
         inkassosats (3/20 for a creditor's betalingsoppfordring), 1/10 (3/10) for claims due
         before 2020-10-01; rounded to the krone from 2026, in øre."""
+        key = (sent_on, due_date < data.FEE_HALVING_DUE_FROM, twentieths)
+        fee = self._fees.get(key)
+        if fee is None:
+            fee = self._fees[key] = self._fee_ore(*key)
+        return fee
+
+    def _fee_ore(self, sent_on: date, due_before_halving: bool, twentieths: int) -> int:
         sats = self.inkassosats.at(sent_on)
-        parts = twentieths * (2 if due_date < data.FEE_HALVING_DUE_FROM else 1)
+        parts = twentieths * (2 if due_before_halving else 1)
         kroner = sats * parts / 20
         if sent_on >= data.FEE_ROUNDING_FROM:
             kroner = kroner.quantize(Decimal(1), rounding=ROUND_HALF_UP)
