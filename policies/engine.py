@@ -33,11 +33,14 @@ class Context:
 
 def rate_rule(facts: ClaimFacts, ladder: Ladder) -> RateRule:
     """The interest rate rule for this debtor (A7: a consumer never above the statutory rate)."""
-    return RateRule(
-        contract_rate=ladder.contract_rate,
-        business=facts.debtor is Debtor.BUSINESS,
-        cap_rate=ladder.contract_rate_cap,
+    return _rate_rule(
+        ladder.contract_rate, facts.debtor is Debtor.BUSINESS, ladder.contract_rate_cap
     )
+
+
+@lru_cache(maxsize=1024)  # asked for every claim of a plan; a company has one or two
+def _rate_rule(contract_rate: Decimal | None, business: bool, cap: Decimal | None) -> RateRule:
+    return RateRule(contract_rate=contract_rate, business=business, cap_rate=cap)
 
 
 def interest_until(
@@ -45,8 +48,8 @@ def interest_until(
 ) -> Interest:
     """Late interest on the claim's principal through `until`, with its partial payments."""
     ladder = ladder or facts.ladder or ctx.ladder
-    reductions = [(r.on, r.amount_ore) for r in facts.reductions]
-    explained = facts.amount_ore - sum(a for _, a in reductions)
+    reductions = [(r.on, r.amount_ore) for r in facts.reductions] if facts.reductions else []
+    explained = facts.amount_ore - sum(a for _, a in reductions) if reductions else facts.amount_ore
     if explained > facts.principal_outstanding_ore and facts.paid_on is None:
         # The ledger knows of a reduction we cannot date: count it as made on time (debtor-safe).
         reductions.append((facts.due_date, explained - facts.principal_outstanding_ore))
