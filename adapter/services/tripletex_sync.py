@@ -9,13 +9,14 @@ it is the posting of a payment we registered (`:payment`), which it is tied to i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, literal, select
 from stdnum.no import kontonr, orgnr
 
 from adapter import company_settings
@@ -24,12 +25,12 @@ from adapter.domain import Allocation, AllocationKind, MatchStatus, Money, Payme
 from adapter.log import get_logger
 from adapter.store.database import Database
 from adapter.store.sql import insert_on_conflict, upsert
-from adapter.store.tables import claims, customers, invoices
+from adapter.store.tables import UtcDateTime, claims, customers, invoices
 from adapter.store.uow import UnitOfWork
 from connectors.bank.kid import detect_scheme
 from connectors.tripletex import models
 from connectors.tripletex.client import TripletexClient
-from connectors.tripletex.streams import InvoiceSync, StreamPage, customer_pages
+from connectors.tripletex.streams import InvoiceSync, StreamPage, customer_pages, read_ahead
 
 log = get_logger(__name__)
 
@@ -59,7 +60,6 @@ _INVOICE_COLUMNS = (
     "amount_ore",
     "ledger_outstanding_ore",
     "is_credit_note",
-    "credit_note_for_id",
     "department",
     "project",
     "remote_digest",
@@ -123,9 +123,15 @@ def _customer_row(c: models.Customer) -> dict[str, Any]:
     }
 
 
-def store_customers(uow: UnitOfWork, records: Iterable[models.Customer], counts: Counts) -> None:
-    """Insert or update customers by their Tripletex id, counting what changed."""
-    rows = [_customer_row(c) for c in records]
+def store_customers(
+    uow: UnitOfWork,
+    records: Iterable[models.Customer],
+    counts: Counts,
+    rows: list[dict[str, Any]] | None = None,
+) -> None:
+    """Insert or update customers by their Tripletex id, counting what changed. `rows` are the
+    records' `_customer_row`s when already built."""
+    rows = rows if rows is not None else [_customer_row(c) for c in records]
     if not rows:
         return
     existing = {
@@ -171,13 +177,13 @@ def _customer_ids(
     return found
 
 
-def _invoice_row(inv: models.Invoice, customer_id: int) -> dict[str, Any]:
+def _invoice_row(inv: models.Invoice) -> dict[str, Any]:
+    """The row of an invoice, but for our customer id (looked up when it is stored)."""
     where = f"invoice {inv.invoice_number}"
     kid = inv.kid.strip() if inv.kid else None
     return {
         "external_id": str(inv.id),
         "source": "tripletex",
-        "customer_id": customer_id,
         "number": str(inv.invoice_number),
         "invoice_date": inv.invoice_date,
         "due_date": max(inv.due_date, inv.invoice_date),
@@ -189,7 +195,6 @@ def _invoice_row(inv: models.Invoice, customer_id: int) -> dict[str, Any]:
             inv.amount_outstanding, where=f"{where} amountOutstanding"
         ),
         "is_credit_note": inv.is_credit_note,
-        "credit_note_for_id": None,
         "department": inv.department,
         "project": inv.project,
         "remote_digest": str(inv.version),
@@ -197,30 +202,40 @@ def _invoice_row(inv: models.Invoice, customer_id: int) -> dict[str, Any]:
 
 
 def store_invoices(
-    uow: UnitOfWork, client: TripletexClient, records: list[models.Invoice], counts: Counts
+    uow: UnitOfWork,
+    client: TripletexClient,
+    records: list[models.Invoice],
+    counts: Counts,
+    rows: list[dict[str, Any]] | None = None,
 ) -> int:
     """Insert or update invoices, open claims for new ones, and record payments Tripletex made.
-    Returns how many ledger-side payments were recorded."""
+    Returns how many ledger-side payments were recorded. `rows` are the records'
+    `_invoice_row`s when already built.
+
+    A page costs a fixed handful of statements, whatever its size: rows are compared with what
+    is stored and only new or different ones are written."""
     if not records:
         return 0
     company = uow.require_company()
+    rows = rows if rows is not None else [_invoice_row(r) for r in records]
     ids = _customer_ids(uow, client, {str(r.customer.id) for r in records})
-    rows = [_invoice_row(r, ids[str(r.customer.id)]) for r in records]
-    for r, inv in zip(rows, records, strict=True):
-        if inv.kid and r["kid"] is None:
+    for row, inv in zip(rows, records, strict=True):
+        row["customer_id"] = ids[str(inv.customer.id)]
+        if inv.kid and row["kid"] is None:
             log.warning(
-                "invoice KID has no valid check digit; not used for matching", invoice=r["number"]
+                "invoice KID has no valid check digit; not used for matching", invoice=row["number"]
             )
+    external_ids = [r["external_id"] for r in rows]
     existing = {
         r.external_id: r
         for r in uow.conn.execute(
-            select(invoices).where(
-                invoices.c.company_id == company,
-                invoices.c.external_id.in_([r["external_id"] for r in rows]),
-            )
+            select(invoices.c.id, invoices.c.external_id, invoices.c.outstanding_ore)
+            .add_columns(*(invoices.c[k] for k in _INVOICE_COLUMNS))
+            .where(invoices.c.company_id == company, invoices.c.external_id.in_(external_ids))
         )
     }
     now = uow.clock.now()
+    writes = []
     for row in rows:
         old = existing.get(row["external_id"])
         if old is None:
@@ -232,89 +247,129 @@ def store_invoices(
             counts.changed += 1
         else:
             counts.unchanged += 1
-        row.update(company_id=company, updated_at=now)
-        # Our own outstanding follows from allocations (recomputed below), never from the ledger.
-        row["outstanding_ore"] = row["amount_ore"] if old is None else old.outstanding_ore
-    new_rows = [r for r in rows if r["external_id"] not in existing]
+        if old is None or any(getattr(old, k) != row[k] for k in _INVOICE_COLUMNS):
+            # Our own outstanding follows from allocations (recomputed below), never from the ledger.
+            outstanding = row["amount_ore"] if old is None else old.outstanding_ore
+            writes.append(
+                {**row, "company_id": company, "updated_at": now, "outstanding_ore": outstanding}
+            )
     upsert(
         uow.conn,
         invoices,
-        new_rows,
-        key=["company_id", "external_id"],
-        update=list(_INVOICE_COLUMNS),
-    )
-    upsert(
-        uow.conn,
-        invoices,
-        [r for r in rows if r["external_id"] in existing],
+        writes,
         key=["company_id", "external_id"],
         update=[*_INVOICE_COLUMNS, "updated_at"],
     )
-    by_external = {
-        r.external_id: r
-        for r in uow.conn.execute(
-            select(invoices.c.id, invoices.c.external_id, invoices.c.is_credit_note).where(
-                invoices.c.company_id == company,
-                invoices.c.external_id.in_([r["external_id"] for r in rows]),
-            )
-        )
+    our_ids = {ext: r.id for ext, r in existing.items()}
+    if len(our_ids) < len(rows):
+        our_ids |= _invoice_ids(uow, [e for e in external_ids if e not in our_ids])
+    _open_claims(uow, sorted(our_ids.values()), now)
+    page = [(inv, our_ids[str(inv.id)]) for inv in records]
+    # A new invoice starts at its amount (above); changed ones and credit notes are recomputed.
+    touched = {
+        our_ids[w["external_id"]]
+        for w in writes
+        if w["external_id"] in existing or w["is_credit_note"]
     }
-    claim_rows = [
-        {"company_id": company, "invoice_id": row.id, "status": "open", "updated_at": now}
-        for row in by_external.values()
-        if not row.is_credit_note
-    ]
-    if claim_rows:
-        uow.conn.execute(
-            insert_on_conflict(uow.conn, claims).on_conflict_do_nothing(
-                index_elements=["invoice_id"]
-            ),
-            claim_rows,
-        )
-    page = [(inv, by_external[str(inv.id)].id) for inv in records]
-    touched = {our_id for _inv, our_id in page}
-    for inv, our_id in page:
-        if inv.is_credit_note and inv.credited_invoice:
-            touched |= _apply_credit_note(uow, inv, our_id)
-    ledger_payments = _ledger_payments(uow, page)
-    uow.payments.recompute_outstanding(sorted(touched))
-    return ledger_payments
+    touched |= _apply_credit_notes(uow, [(inv, iid) for inv, iid in page if inv.is_credit_note])
+    paid = _ledger_payments(uow, page)
+    uow.payments.recompute_outstanding(sorted(touched.union(paid)))
+    return len(paid)
 
 
-def _apply_credit_note(uow: UnitOfWork, note: models.Invoice, note_id: int) -> set[int]:
-    original = uow.conn.execute(
-        select(invoices.c.id).where(
+def _invoice_ids(uow: UnitOfWork, external_ids: list[str]) -> dict[str, int]:
+    """Our ids of invoices by their Tripletex id."""
+    rows = uow.conn.execute(
+        select(invoices.c.external_id, invoices.c.id).where(
             invoices.c.company_id == uow.require_company(),
-            invoices.c.external_id == str(note.credited_invoice),
+            invoices.c.external_id.in_(external_ids),
         )
-    ).first()
-    if original is None:
-        return set()  # the original is older than our history; nothing of ours to reduce
-    uow.conn.execute(
-        invoices.update().where(invoices.c.id == note_id).values(credit_note_for_id=original.id)
     )
-    amount = -models.to_ore(note.amount, where=f"credit note {note.invoice_number} amount")
-    if uow.payments.allocate_credit_note(original.id, note_id, amount, note.invoice_date):
-        if _handed_off(uow, [original.id]):
+    return {r.external_id: r.id for r in rows}
+
+
+def _open_claims(uow: UnitOfWork, invoice_ids: list[int], now: datetime) -> None:
+    """A claim for each of these invoices that has none (credit notes are no claims), in one
+    statement the database runs itself rather than a row per invoice from here."""
+    fresh = select(
+        invoices.c.company_id,
+        invoices.c.id,
+        literal("open"),
+        literal(now, UtcDateTime()),
+    ).where(
+        invoices.c.company_id == uow.require_company(),
+        invoices.c.id.in_(invoice_ids),
+        invoices.c.is_credit_note.is_(False),
+    )
+    uow.conn.execute(
+        insert_on_conflict(uow.conn, claims)
+        .from_select(["company_id", "invoice_id", "status", "updated_at"], fresh)
+        .on_conflict_do_nothing(index_elements=["invoice_id"])
+    )
+
+
+def _apply_credit_notes(uow: UnitOfWork, notes: list[tuple[models.Invoice, int]]) -> set[int]:
+    """Tie credit notes to the invoices they credit and reduce those once; returns the ids of
+    the credited invoices (their outstanding changes)."""
+    originals = _invoice_ids(
+        uow, [str(n.credited_invoice) for n, _id in notes if n.credited_invoice]
+    )
+    linked = [
+        (note, note_id, originals[str(note.credited_invoice)])
+        for note, note_id in notes
+        if str(note.credited_invoice) in originals
+    ]  # an original older than our history has nothing of ours to reduce
+    if not linked:
+        return set()
+    uow.conn.execute(
+        invoices.update()
+        .where(invoices.c.id == bindparam("note_id"))
+        .values(credit_note_for_id=bindparam("original_id")),
+        [{"note_id": note_id, "original_id": original} for _n, note_id, original in linked],
+    )
+    company = uow.require_company()
+    amounts = [
+        -models.to_ore(note.amount, where=f"credit note {note.invoice_number} amount")
+        for note, _id, _original in linked
+    ]
+    applied = uow.payments.allocate_credit_notes(
+        [
+            (original, note_id, amount, note.invoice_date)
+            for (note, note_id, original), amount in zip(linked, amounts, strict=True)
+        ]
+    )
+    reduced = [
+        (note, note_id, original, amount)
+        for (note, note_id, original), amount in zip(linked, amounts, strict=True)
+        if note_id in applied
+    ]
+    at_agency = _handed_off(uow, (original for _n, _id, original, _a in reduced))
+    for note, note_id, original, amount in reduced:
+        if original in at_agency:
             uow.outbox.add(
                 "kravia.creditnote",
-                idempotency_key=f"kravia:creditnote:{uow.require_company()}:{note_id}",
+                idempotency_key=f"kravia:creditnote:{company}:{note_id}",
                 payload={
                     "payment_id": note_id,
-                    "invoice_id": original.id,
+                    "invoice_id": original,
                     "amount_ore": amount,
                     "date": note.invoice_date.isoformat(),
                     "text": f"Kreditnota {note.invoice_number}",
                 },
             )
-        uow.audit.record(
-            actor="tripletex",
-            action="invoice.credit_note",
-            subject=("invoice", original.id),
-            message=f"credit note {note.invoice_number} reduces the invoice by {Money(amount)} kr",
-            data={"credit_note": note.invoice_number, "amount_ore": amount},
-        )
-    return {original.id}
+    uow.audit.record_many(
+        actor="tripletex",
+        action="invoice.credit_note",
+        lines=[
+            (
+                ("invoice", original),
+                f"credit note {note.invoice_number} reduces the invoice by {Money(amount)} kr",
+                {"credit_note": note.invoice_number, "amount_ore": amount},
+            )
+            for note, _id, original, amount in reduced
+        ],
+    )
+    return {original for _n, _id, original in linked}
 
 
 def _handed_off(uow: UnitOfWork, invoice_ids: Iterable[int]) -> set[int]:
@@ -330,9 +385,9 @@ def _handed_off(uow: UnitOfWork, invoice_ids: Iterable[int]) -> set[int]:
     return {r.invoice_id for r in rows if not str(r.agency_status or "").startswith("closed")}
 
 
-def _ledger_payments(uow: UnitOfWork, page: list[tuple[models.Invoice, int]]) -> int:
+def _ledger_payments(uow: UnitOfWork, page: list[tuple[models.Invoice, int]]) -> list[int]:
     """Record the payments Tripletex booked on a page of invoices that we do not know yet,
-    in a few statements for the whole page; returns how many were recorded."""
+    in a few statements for the whole page; returns the invoice of each payment recorded."""
     company = uow.require_company()
     postings = [(inv, invoice_id, p) for inv, invoice_id in page for p in inv.payments]
     known = uow.payments.known_ledger_refs(str(p.id) for _inv, _iid, p in postings)
@@ -347,7 +402,7 @@ def _ledger_payments(uow: UnitOfWork, page: list[tuple[models.Invoice, int]]) ->
         if str(p.id) not in known
     ]
     if not fresh:
-        return 0
+        return []
     own = uow.payments.own_unlinked_by_invoice(iid for _inv, iid, _p, _a in fresh)
     new: list[tuple[models.Invoice, int, models.Posting, int]] = []
     for inv, invoice_id, posting, amount in fresh:
@@ -417,29 +472,19 @@ def _ledger_payments(uow: UnitOfWork, page: list[tuple[models.Invoice, int]]) ->
             for _inv, invoice_id, posting, amount in new
         ],
     )
-    return len(new)
+    return [invoice_id for _inv, invoice_id, _p, _a in new]
 
 
-def _store_customer_page(uow: UnitOfWork, *, page: StreamPage, counts: Counts) -> None:
-    store_customers(uow, page.records, counts)
-
-
-def _commit_page(
-    db: Database,
-    company_id: int,
-    page: StreamPage,
-    store: Callable[[UnitOfWork], None],
-    stream: str,
-) -> None:
-    with db.uow(company_id) as uow:
-        store(uow)
-        if page.state:
-            value, state = uow.bookmarks.get(stream)
-            merged = {**state, **page.state}
-            uow.bookmarks.put(
-                stream, merged.get("last_sync") or merged.get("changed_since") or value, merged
-            )
-        uow.commit()
+def _commit_page(uow: UnitOfWork, page: StreamPage, store: Callable[[], None], stream: str) -> None:
+    """Store a page and the bookmark state it carries in one transaction."""
+    store()
+    if page.state:
+        value, state = uow.bookmarks.get(stream)
+        merged = {**state, **page.state}
+        uow.bookmarks.put(
+            stream, merged.get("last_sync") or merged.get("changed_since") or value, merged
+        )
+    uow.commit()
 
 
 def sync_company(
@@ -467,46 +512,54 @@ def sync_company(
 
     # Tripletex's changedSince is local time without a zone (UNCONFIRMED): Oslo time, as the ledger's users see it.
     started_local = started.astimezone(OSLO).replace(tzinfo=None)
-    for page in customer_pages(client, customer_state, started=started_local, full=mode == "full"):
-        _commit_page(
-            db,
-            company_id,
-            page,
-            partial(_store_customer_page, page=page, counts=summary.customers),
-            CUSTOMER_STREAM,
-        )
-        summary.pages += 1
-        progress("customers", len(page.records))
-        heartbeat()
-
-    history_start = today - timedelta(days=settings.history_days)
+    customer_stream = customer_pages(
+        client, customer_state, started=started_local, full=mode == "full"
+    )
     sync = InvoiceSync(
         client,
         today=today,
-        history_start=history_start,
+        history_start=today - timedelta(days=settings.history_days),
         digests=dict(invoice_state.get("digests") or {}) if mode == "rescan" else {},
     )
     if mode == "incremental":
-        pages = sync.incremental(
+        invoice_stream = sync.incremental(
             date.fromisoformat(invoice_state["last_sync"]),
             lambda numbers: _ids_for(db, company_id, numbers),
         )
     else:
-        pages = sync.full(use_digests=mode == "rescan")
+        invoice_stream = sync.full(use_digests=mode == "rescan")
 
-    def store_page(page: StreamPage, uow: UnitOfWork) -> None:
-        summary.ledger_payments += store_invoices(uow, client, page.records, summary.invoices)
-
-    for page in pages:
+    def store_invoice_page(uow: UnitOfWork, page: StreamPage, rows: list[dict[str, Any]]) -> None:
         if page.unchanged:
             summary.invoices.unchanged += page.rows
-        _commit_page(db, company_id, page, partial(store_page, page), INVOICE_STREAM)
-        summary.pages += 1
-        progress("invoices", len(page.records))
-        heartbeat()
-    summary.requests = client.requests - requests_before
-    log.info("tripletex sync", company_id=company_id, **summary.as_json())
+        summary.ledger_payments += store_invoices(uow, client, page.records, summary.invoices, rows)
+
+    # One connection for the whole sync, one transaction per page: a connection per page
+    # would cost SQLite a cold page cache and a checkpoint each time.
     with db.uow(company_id) as uow:
+        for kind, stream, pages, store in (
+            (
+                "customers",
+                CUSTOMER_STREAM,
+                _with_rows(customer_stream, _customer_row),
+                partial(_store_customer_page, summary),
+            ),
+            (
+                "invoices",
+                INVOICE_STREAM,
+                _with_rows(invoice_stream, _invoice_row),
+                store_invoice_page,
+            ),
+        ):
+            # Read ahead: the next page comes over the network while this one is written.
+            with closing(read_ahead(pages)) as ahead:
+                for page, rows in ahead:
+                    _commit_page(uow, page, partial(store, uow, page, rows), stream)
+                    summary.pages += 1
+                    progress(kind, len(page.records))
+                    heartbeat()
+        summary.requests = client.requests - requests_before
+        log.info("tripletex sync", company_id=company_id, **summary.as_json())
         uow.audit.record(
             actor="tripletex",
             action="sync.tripletex",
@@ -517,6 +570,21 @@ def sync_company(
         )
         uow.commit()
     return summary
+
+
+def _store_customer_page(
+    summary: SyncSummary, uow: UnitOfWork, page: StreamPage, rows: list[dict[str, Any]]
+) -> None:
+    store_customers(uow, page.records, summary.customers, rows)
+
+
+def _with_rows(
+    pages: Iterator[StreamPage], row: Callable[[Any], dict[str, Any]]
+) -> Iterator[tuple[StreamPage, list[dict[str, Any]]]]:
+    """Each page with its records' rows, built where the page is read: on the read-ahead
+    thread, so this work overlaps the database writes of the page before."""
+    for page in pages:
+        yield page, [row(r) for r in page.records]
 
 
 def _choose_mode(mode: str, state: dict[str, Any], today: date, rescan_every_days: int) -> str:

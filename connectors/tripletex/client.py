@@ -9,6 +9,7 @@ lost), and turns Tripletex's error envelope into typed errors.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -67,7 +68,11 @@ class Page:
 
 
 class TripletexClient:
-    """A client for one Tripletex company (or one accountant client company)."""
+    """A client for one Tripletex company (or one accountant client company).
+
+    Safe to share between threads (a sync reads the next page on one while it stores on
+    another): requests go one at a time, so the session, the rate-limit pause and the request
+    count stay consistent."""
 
     def __init__(
         self,
@@ -84,6 +89,7 @@ class TripletexClient:
         self.page_size = page_size
         self._session: tuple[str, date] | None = None
         self._pause_until_reset: float = 0.0
+        self._one_at_a_time = threading.Lock()
         self.requests = 0  # requests made, for sync summaries and benchmarks
 
     # ------------------------------------------------------------------ session
@@ -208,10 +214,11 @@ class TripletexClient:
             "headers": headers,
             "json_body": json_body,
         }
-        resp = self._send(method, path, auth=self._auth(), **kw)  # type: ignore[arg-type]
-        if resp.status_code == 401:
-            self.create_session()
+        with self._one_at_a_time:
             resp = self._send(method, path, auth=self._auth(), **kw)  # type: ignore[arg-type]
+            if resp.status_code == 401:
+                self.create_session()
+                resp = self._send(method, path, auth=self._auth(), **kw)  # type: ignore[arg-type]
         if resp.status_code == 304 and allow_304:
             return resp
         if resp.status_code >= 400 or resp.status_code == 304:
@@ -299,7 +306,7 @@ class TripletexClient:
         if changed_since:
             params["changedSince"] = changed_since
         for values in self.iter_pages("/customer", params):
-            yield [models.parse_record(models.Customer, v, what="customer") for v in values]
+            yield models.parse_records(models.Customer, values, what="customer")
 
     def invoice_page(
         self, date_from: date, date_to: date, *, start: int, if_none_match: str | None = None
@@ -324,7 +331,7 @@ class TripletexClient:
             "sorting": "id",
         }
         for values in self.iter_pages("/invoice", params):
-            yield [models.parse_record(models.Invoice, v, what="invoice") for v in values]
+            yield models.parse_records(models.Invoice, values, what="invoice")
 
     def invoice(self, invoice_id: int) -> models.Invoice:
         """One invoice."""

@@ -3,11 +3,14 @@ until `to_ore` turns them into integer øre, strictly refused when malformed."""
 
 from __future__ import annotations
 
+import datetime
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass
+from pydantic_core import ErrorDetails
 
 from connectors.tripletex.errors import TripletexMalformedRecord
 
@@ -23,92 +26,104 @@ INVOICE_FIELDS = (
 )
 
 
-class _Model(BaseModel):
-    # Tripletex adds fields over time: ignore the ones we did not ask for.
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+# Tripletex adds fields over time: ignore the ones we did not ask for. Records are frozen
+# slotted dataclasses validated by pydantic: a page of a thousand invoices is built in about
+# half the time of BaseModels, as far fewer objects (less work for the garbage collector).
+_CONFIG = ConfigDict(extra="ignore", populate_by_name=True)
 
 
-class Ref(_Model):
+@dataclass(config=_CONFIG, frozen=True, slots=True, kw_only=True)
+class Ref:
     """A related object as `{id}`."""
 
     id: int
 
 
-class Named(_Model):
+@dataclass(config=_CONFIG, frozen=True, slots=True, kw_only=True)
+class Named:
     """A related object with a name."""
 
     name: str | None = None
 
 
-class Country(_Model):
+@dataclass(config=_CONFIG, frozen=True, slots=True, kw_only=True)
+class Country:
     """A country."""
 
-    iso: str | None = Field(None, alias="isoAlpha2Code")
+    iso: str | None = Field(default=None, alias="isoAlpha2Code")
 
 
-class Address(_Model):
+@dataclass(config=_CONFIG, frozen=True, slots=True, kw_only=True)
+class Address:
     """A postal address."""
 
-    line1: str | None = Field(None, alias="addressLine1")
-    line2: str | None = Field(None, alias="addressLine2")
-    postal_code: str | None = Field(None, alias="postalCode")
+    line1: str | None = Field(default=None, alias="addressLine1")
+    line2: str | None = Field(default=None, alias="addressLine2")
+    postal_code: str | None = Field(default=None, alias="postalCode")
     city: str | None = None
     country: Country | None = None
 
 
-class BankAccount(_Model):
+@dataclass(config=_CONFIG, frozen=True, slots=True, kw_only=True)
+class BankAccount:
     """One of a customer's bank accounts."""
 
     bban: str | None = None
     iban: str | None = None
 
 
-class Customer(_Model):
+@dataclass(config=_CONFIG, frozen=True, slots=True, kw_only=True)
+class Customer:
     """A customer."""
 
     id: int
     version: int = 0
     name: str
-    organization_number: str | None = Field(None, alias="organizationNumber")
-    customer_number: int | None = Field(None, alias="customerNumber")
-    is_private: bool = Field(False, alias="isPrivateIndividual")
+    organization_number: str | None = Field(default=None, alias="organizationNumber")
+    customer_number: int | None = Field(default=None, alias="customerNumber")
+    is_private: bool = Field(default=False, alias="isPrivateIndividual")
     email: str | None = None
-    invoice_email: str | None = Field(None, alias="invoiceEmail")
-    phone: str | None = Field(None, alias="phoneNumber")
-    inactive: bool = Field(False, alias="isInactive")
-    postal_address: Address | None = Field(None, alias="postalAddress")
+    invoice_email: str | None = Field(default=None, alias="invoiceEmail")
+    phone: str | None = Field(default=None, alias="phoneNumber")
+    inactive: bool = Field(default=False, alias="isInactive")
+    postal_address: Address | None = Field(default=None, alias="postalAddress")
     bank_accounts: list[BankAccount] = Field(default_factory=list, alias="bankAccountPresentation")
 
 
-class Currency(_Model):
+@dataclass(config=_CONFIG, frozen=True, slots=True, kw_only=True)
+class Currency:
     """A currency."""
 
     code: str = "NOK"
 
 
-class InvoiceRemark(_Model):
+@dataclass(config=_CONFIG, frozen=True, slots=True, kw_only=True)
+class InvoiceRemark:
     """The invoice remark; `postponeRemindersTo` pauses reminders until a date."""
 
-    postpone_reminders_to: date | None = Field(None, alias="postponeRemindersTo")
+    postpone_reminders_to: date | None = Field(default=None, alias="postponeRemindersTo")
 
 
-class Order(_Model):
+@dataclass(config=_CONFIG, frozen=True, slots=True, kw_only=True)
+class Order:
     """The order behind an invoice (department and project live here)."""
 
     department: Named | None = None
     project: Named | None = None
 
 
-class Posting(_Model):
+@dataclass(config=_CONFIG, frozen=True, slots=True, kw_only=True)
+class Posting:
     """A ledger posting (an invoice's payments are its negative postings)."""
 
     id: int
-    date: date
+    date: datetime.date  # spelt out: inside the class, `date` is this field
     amount: Decimal
     type: str | None = None
 
 
-class Invoice(_Model):
+@dataclass(config=_CONFIG, frozen=True, slots=True, kw_only=True)
+class Invoice:
     """An outgoing invoice or credit note (amounts in kroner, Decimal)."""
 
     id: int
@@ -120,12 +135,12 @@ class Invoice(_Model):
     kid: str | None = None
     amount: Decimal
     amount_outstanding: Decimal = Field(alias="amountOutstanding")
-    amount_outstanding_total: Decimal | None = Field(None, alias="amountOutstandingTotal")
+    amount_outstanding_total: Decimal | None = Field(default=None, alias="amountOutstandingTotal")
     currency: Currency = Field(default_factory=Currency)
-    is_credit_note: bool = Field(False, alias="isCreditNote")
-    credited_invoice: int | None = Field(None, alias="creditedInvoice")
-    is_charged: bool = Field(True, alias="isCharged")
-    invoice_remark: InvoiceRemark | None = Field(None, alias="invoiceRemark")
+    is_credit_note: bool = Field(default=False, alias="isCreditNote")
+    credited_invoice: int | None = Field(default=None, alias="creditedInvoice")
+    is_charged: bool = Field(default=True, alias="isCharged")
+    invoice_remark: InvoiceRemark | None = Field(default=None, alias="invoiceRemark")
     orders: list[Order] = Field(default_factory=list)
     postings: list[Posting] = Field(default_factory=list)
 
@@ -147,14 +162,16 @@ class Invoice(_Model):
         return next((o.project.name for o in self.orders if o.project and o.project.name), None)
 
 
-class PaymentType(_Model):
+@dataclass(config=_CONFIG, frozen=True, slots=True, kw_only=True)
+class PaymentType:
     """An incoming payment type (the bank account a payment is booked to)."""
 
     id: int
     description: str = ""
 
 
-class Reminder(_Model):
+@dataclass(config=_CONFIG, frozen=True, slots=True, kw_only=True)
+class Reminder:
     """A reminder or notice of debt collection Tripletex created for an invoice."""
 
     id: int
@@ -162,10 +179,11 @@ class Reminder(_Model):
     type: str
     charge: Decimal = Decimal(0)
     interests: Decimal = Decimal(0)
-    term_of_payment: date | None = Field(None, alias="termOfPayment")
+    term_of_payment: date | None = Field(default=None, alias="termOfPayment")
 
 
-class Subscription(_Model):
+@dataclass(config=_CONFIG, frozen=True, slots=True, kw_only=True)
+class Subscription:
     """A webhook subscription."""
 
     id: int
@@ -174,20 +192,48 @@ class Subscription(_Model):
     status: str | None = None
 
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M")
 
 
 def parse_record(model: type[M], raw: Any, *, what: str) -> M:
     """`raw` as `model`, or a `TripletexMalformedRecord` naming the record and the field."""
     try:
-        return model.model_validate(raw)
+        return _adapter(model).validate_python(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        ident = raw.get("invoiceNumber") or raw.get("id") if isinstance(raw, dict) else None
-        field = ".".join(str(p) for p in err["loc"]) or "(record)"
-        raise TripletexMalformedRecord(
-            f"{what} {ident if ident is not None else '?'}: field {field}: {err['msg']} (got {err.get('input')!r})"
-        ) from exc
+        raise _malformed(what, raw, err["loc"], err) from exc
+
+
+def parse_records(model: type[M], raws: list[Any], *, what: str) -> list[M]:
+    """A page of `raws` as `model`s in one validation pass (far cheaper than one call per
+    record); a malformed record raises as in `parse_record`, naming the record and the field."""
+    try:
+        return _adapter(list[model]).validate_python(raws)  # type: ignore[valid-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        index, *loc = err["loc"] or (None,)
+        raw = raws[index] if isinstance(index, int) else None
+        raise _malformed(what, raw, tuple(loc), err) from exc
+
+
+_adapters: dict[Any, TypeAdapter[Any]] = {}
+
+
+def _adapter(model: Any) -> TypeAdapter[Any]:
+    # An adapter compiles a validator: build it once per type.
+    if model not in _adapters:
+        _adapters[model] = TypeAdapter(model)
+    return _adapters[model]
+
+
+def _malformed(
+    what: str, raw: Any, loc: tuple[int | str, ...], err: ErrorDetails
+) -> TripletexMalformedRecord:
+    ident = raw.get("invoiceNumber") or raw.get("id") if isinstance(raw, dict) else None
+    field = ".".join(str(p) for p in loc) or "(record)"
+    return TripletexMalformedRecord(
+        f"{what} {ident if ident is not None else '?'}: field {field}: {err['msg']} (got {err.get('input')!r})"
+    )
 
 
 def to_ore(value: Decimal, *, where: str) -> int:

@@ -1,7 +1,9 @@
 """Sync streams: what to read from Tripletex, page by page, and the bookmark to keep.
 
 A stream never touches a database. It yields `StreamPage`s; the caller stores each page's
-records and the page's `state` in one transaction, and only then asks for the next page.
+records and the page's `state` in one transaction. Through `read_ahead` the next page is read
+while one is stored: each page's `state` is a snapshot taken when it was read, so a bookmark
+still moves only with the page that carries it.
 
 Customers have `changedSince`: the bookmark is the start time of the last complete pass,
 moved only at the end of a pass and never past the start of the pass (rows changed during
@@ -19,13 +21,17 @@ Invoices have no `changedSince` (tripletex-api.md §2.5), so three modes:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from connectors.tripletex import models
 from connectors.tripletex.client import TripletexClient
+
+T = TypeVar("T")
+_END = object()
 
 MARGIN = timedelta(days=1)  # backdated invoices and payments within this are caught incrementally;
 # older ones by the daily rescan
@@ -41,6 +47,19 @@ class StreamPage:
     unchanged: bool = False
     final: bool = False
     rows: int = 0  # rows the page covers (for an unchanged page: as many as last time)
+
+
+def read_ahead(items: Iterator[T]) -> Generator[T, None, None]:
+    """`items`, each produced on a background thread while the caller handles the one before,
+    so reading a page (HTTP, JSON, validation) overlaps storing the previous one.
+
+    At most one item is in flight, so memory stays flat. An error raised by `items` reaches the
+    caller where the failing item would have: after every item before it was handled."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as pool:
+        pending = pool.submit(next, items, _END)
+        while (item := pending.result()) is not _END:
+            pending = pool.submit(next, items, _END)
+            yield item  # type: ignore[misc]
 
 
 @dataclass(frozen=True)
@@ -120,7 +139,7 @@ class InvoiceSync:
                 continue
             if use_digests and page.digest:
                 self.digests[key] = [page.digest, len(page.values)]
-            records = [models.parse_record(models.Invoice, v, what="invoice") for v in page.values]
+            records = models.parse_records(models.Invoice, page.values, what="invoice")
             yield records, len(records), False
             if len(page.values) < size:
                 return
@@ -192,7 +211,7 @@ class InvoiceSync:
             )
             yield StreamPage(
                 "invoices",
-                [models.parse_record(models.Invoice, v, what="invoice") for v in page.values],
+                models.parse_records(models.Invoice, page.values, what="invoice"),
                 {},
             )
         yield StreamPage("invoices", [], {"last_sync": self.today.isoformat()}, final=True)

@@ -243,32 +243,41 @@ class PaymentRepository(CompanyScoped):
             )
         )
 
-    def allocate_credit_note(
-        self, invoice_id: int, credit_note_id: int, amount_ore: int, on: date
-    ) -> bool:
-        """Reduce an invoice by a credit note, once; False when already done."""
-        exists = self.conn.execute(
-            select(allocations.c.id).where(
+    def allocate_credit_notes(self, items: Sequence[tuple[int, int, int, date]]) -> set[int]:
+        """Reduce invoices by credit notes, each note once, in two statements: items are
+        (invoice, credit note, amount, date); returns the credit notes applied now."""
+        if not items:
+            return set()
+        done = self.conn.execute(
+            select(allocations.c.credit_note_id).where(
                 allocations.c.company_id == self.company_id,
-                allocations.c.credit_note_id == credit_note_id,
-            )
-        ).first()
-        if exists:
-            return False
-        self.conn.execute(
-            insert(allocations).values(
-                company_id=self.company_id,
-                invoice_id=invoice_id,
-                credit_note_id=credit_note_id,
-                kind=AllocationKind.PRINCIPAL.value,
-                amount_ore=amount_ore,
-                allocated_on=on,
-                order_used="credit_note",
-                actor="system",
-                created_at=self.clock.now(),
+                # By invoice, which is indexed; a note only ever reduces the invoice it credits.
+                allocations.c.invoice_id.in_(sorted({invoice for invoice, *_ in items})),
+                allocations.c.credit_note_id.in_([note for _i, note, *_ in items]),
             )
         )
-        return True
+        applied = {note for _i, note, *_ in items} - {r.credit_note_id for r in done}
+        now = self.clock.now()
+        if applied:
+            self.conn.execute(
+                insert(allocations),
+                [
+                    {
+                        "company_id": self.company_id,
+                        "invoice_id": invoice,
+                        "credit_note_id": note,
+                        "kind": AllocationKind.PRINCIPAL.value,
+                        "amount_ore": amount,
+                        "allocated_on": on,
+                        "order_used": "credit_note",
+                        "actor": "system",
+                        "created_at": now,
+                    }
+                    for invoice, note, amount, on in items
+                    if note in applied
+                ],
+            )
+        return applied
 
     def for_invoice(self, invoice_id: int) -> list[tuple[Allocation, date | None]]:
         """An invoice's allocations, each with its payment's date (None for a credit note)."""

@@ -312,12 +312,13 @@ def test_if_none_match_and_304(client: TripletexClient) -> None:
 @respx.mock
 def test_malformed_record_names_the_invoice_and_field(client: TripletexClient) -> None:
     respx.put(f"{BASE}/token/session/:create").respond(json=SESSION)
-    bad = invoice(1)
+    bad = invoice(2)
     bad["amount"] = "12,5O"
-    respx.get(f"{BASE}/invoice").respond(json={"from": 0, "values": [bad]})
+    # The page is validated at once; the error still names the record, not the page.
+    respx.get(f"{BASE}/invoice").respond(json={"from": 0, "values": [invoice(1), bad]})
     with pytest.raises(
         TripletexMalformedRecord,
-        match="invoice 10001: field amount: Input should be a valid decimal",
+        match="invoice 10002: field amount: Input should be a valid decimal",
     ):
         list(client.invoices(date(2026, 1, 1), date(2026, 3, 3)))
 
