@@ -235,8 +235,6 @@ def import_transactions(
     bank = company_settings.effective(company_settings.BankSettings, settings.get("bank"))
     index = build_index(uow)
     for n, tx in enumerate(transactions, 1):
-        if bank_file_id is not None:
-            tx.extra["file_id"] = bank_file_id
         found = match(tx, index) if not tx.is_reversal else None
         status: MatchStatus = MatchStatus.UNMATCHED
         method: str | None = None
@@ -255,7 +253,7 @@ def import_transactions(
             Payment(
                 None,
                 company,
-                tx.natural_key,
+                tx.natural_key(bank_file_id),
                 tx.source,
                 Money(tx.amount_ore),
                 tx.booking_date,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class BankFileError(ValueError):
@@ -16,9 +16,12 @@ class BankFileError(ValueError):
         self.file, self.where, self.field, self.message = file, where, field_name, message
 
 
-@dataclass(slots=True)
-class BankTransaction:
-    """A payment (or a credit note, or a reversal) credited to the payee's account."""
+class BankTransaction(NamedTuple):
+    """A payment (or a credit note, or a reversal) credited to the payee's account.
+
+    A named tuple rather than a dataclass: a reader builds one per payment, a million per file,
+    and a tuple is built in C without running an `__init__` (bench/bank_parsers.py). Immutable.
+    """
 
     amount_ore: int  # signed: negative for a credit note or a reversal
     kid: str | None
@@ -37,23 +40,22 @@ class BankTransaction:
     references: tuple[str, ...] = ()
     transaction_type: str | None = None
     credit_note_ore: int = 0  # credit notes listed with the payment (camt CREN CdtNoteAmt)
-    extra: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def natural_key(self) -> str:
+    def natural_key(self, file_id: int | None = None) -> str:
         """The payment's identity across files and formats.
 
         Both formats carry the bank's archive reference (OCR record 31, camt `TxDtls/Refs/
         AcctSvcrRef`), so the same payment in an OCR file and a camt.054 file gets one key:
         reference + amount + KID. Without a reference (zeros in OCR, none in camt), the key
-        falls back to the date, amount, KID and position in the file, which is unique per file
-        but cannot match across formats.
+        falls back to the stored file (`file_id`), date, amount, KID and position in the file,
+        which is unique per file but cannot match across formats.
         """
         ref = self.bank_reference.strip("0")
         if ref:
             basis = f"ref|{self.bank_reference}|{self.amount_ore}|{self.kid or ''}"
         else:
-            basis = f"pos|{self.source}|{self.extra.get('file_id', '')}|{self.position}|{self.booking_date}|{self.amount_ore}|{self.kid or ''}"
+            file = "" if file_id is None else file_id
+            basis = f"pos|{self.source}|{file}|{self.position}|{self.booking_date}|{self.amount_ore}|{self.kid or ''}"
         return hashlib.sha256(basis.encode()).hexdigest()[:40]
 
     def as_json(self) -> dict[str, Any]:

@@ -37,7 +37,7 @@ def test_v02_sample_exact() -> None:
 def test_same_payment_in_ocr_and_camt_has_the_same_key() -> None:
     ocr = parse_path(FILES / "sample.ocr").transactions
     camt = parse_path(FILES / "sample_v02.xml").transactions
-    assert [t.natural_key for t in ocr] == [t.natural_key for t in camt]
+    assert [t.natural_key() for t in ocr] == [t.natural_key() for t in camt]
 
 
 def test_v08_messages_credit_notes_rf_pending_and_reversals() -> None:

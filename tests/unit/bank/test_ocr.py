@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
@@ -25,8 +27,8 @@ TYPE21 = [
 ]
 
 
-def read(lines: list[str], name: str = "test.ocr") -> tuple[list, dict]:
-    reader = OcrReader(iter(lines), name)
+def read(lines: Iterable[str], name: str = "test.ocr") -> tuple[list, dict]:
+    reader = OcrReader(iter(lines) if isinstance(lines, list) else lines, name)
     return list(reader), reader.control
 
 
@@ -149,20 +151,29 @@ def _broken(index: int, start: int, text: str, lines: list[str] = SAMPLE) -> lis
         (_broken(2, 6, "44"), "line 3", "record type", "'44' is not an OCR Giro record type"),
     ],
 )
-def test_broken_files_are_refused_naming_line_and_field(lines, where, field, message) -> None:
+@pytest.mark.parametrize("via", ["lines", "stream"])
+def test_broken_files_are_refused_naming_line_and_field(lines, where, field, message, via) -> None:
+    # A stream is read in blocks, well-formed transactions by a pattern: same errors.
+    source = iter(lines) if via == "lines" else io.StringIO("\n".join(lines) + "\n")
     with pytest.raises(BankFileError) as err:
-        read(lines)
+        read(source)
     assert (err.value.where, err.value.field) == (where, field)
     assert message in err.value.message
     assert str(err.value).startswith(f"test.ocr {where}, {field}: ")
 
 
 @pytest.mark.parametrize("digit", ["²", "³", "¹"])
-def test_latin1_superscript_digits_are_not_digits(digit: str) -> None:
+@pytest.mark.parametrize(
+    ("record", "column", "field"),
+    [("30", 32, "amount"), ("30", 70, "KID"), ("31", 50, "debit account")],
+)
+def test_latin1_superscript_digits_are_not_digits(
+    digit: str, record: str, column: int, field: str
+) -> None:
     # Found by the fuzz run: "²".isdigit() is True, but int() refuses it.
     lines = list(SAMPLE)
-    n = next(i for i, line in enumerate(lines) if line[6:8] == "30")
-    lines[n] = lines[n][:32] + digit + lines[n][33:]
+    n = next(i for i, line in enumerate(lines) if line[6:8] == record)
+    lines[n] = lines[n][:column] + digit + lines[n][column + 1 :]
     with pytest.raises(BankFileError) as err:
         list(OcrReader(lines, "fuzz.ocr"))
-    assert f"line {n + 1}" in str(err.value) and "digits" in err.value.message
+    assert (err.value.where, err.value.field) == (f"line {n + 1}", field)
