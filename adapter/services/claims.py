@@ -42,6 +42,31 @@ def set_dispute(
         return uow.claims.for_invoice(invoice.id)
 
 
+def hold(
+    uow: UnitOfWork,
+    invoice_number: str,
+    action: str,
+    *,
+    until: date | None,
+    reason: str,
+    actor: str,
+) -> Claim:
+    """Stop, postpone (until a date) or resume dunning of one invoice, as the web app's form
+    and API say it: their words for `set_hold`."""
+    if action not in ("stop", "postpone", "resume"):
+        raise InputError("action", "stop, postpone or resume")
+    if action == "postpone" and until is None:
+        raise InputError("until", "give the date dunning may resume")
+    return set_hold(
+        uow,
+        invoice_number,
+        stopped=action == "stop",
+        until=until if action == "postpone" else None,
+        reason=reason,
+        actor=actor,
+    )
+
+
 def set_hold(
     uow: UnitOfWork,
     invoice_number: str,

@@ -11,7 +11,6 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapter.errors import InputError
 from adapter.services import claims, companies, handoff, letters, overview, payments, work
 from adapter.services.dunning import decision_json
 from adapter.web.ids import Id, Page
@@ -190,13 +189,11 @@ async def post_hold(
     request: Request, company_id: Id, who: Writer, invoice_id: Id, body: HoldBody
 ) -> dict[str, Any]:
     """Stop, postpone or resume dunning of one invoice (purrestopp), with a reason."""
-    if body.action == "postpone" and body.until is None:
-        raise InputError("until", "give the date dunning may resume")
-    claim = claims.set_hold(
+    claim = claims.hold(
         database(request).uow(company_id),
         invoice_number(request, company_id, invoice_id),
-        stopped=body.action == "stop",
-        until=body.until if body.action == "postpone" else None,
+        body.action,
+        until=body.until,
         reason=body.reason,
         actor=f"api:{who.user.email}",
     )

@@ -224,19 +224,17 @@ async def hold(
     until: Annotated[str, Form()] = "",
 ) -> Response:
     """Stop dunning of the invoice, postpone it until a date, or resume."""
-    if action not in ("stop", "postpone", "resume"):
-        raise InputError("action", "stop, postpone or resume")
     day = None
-    if action == "postpone":
+    if action == "postpone" and until:
         try:
             day = date.fromisoformat(until)
         except ValueError as exc:
             raise InputError("until", f"{until!r} is not a date (YYYY-MM-DD)") from exc
     number = invoice_number(request, company_id, invoice_id)
-    claims.set_hold(
+    claims.hold(
         database(request).uow(company_id),
         number,
-        stopped=action == "stop",
+        action,
         until=day,
         reason=reason,
         actor=_actor(who),
