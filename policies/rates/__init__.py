@@ -6,7 +6,7 @@ import bisect
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from policies.errors import RateNotKnown
 from policies.rates import data
@@ -58,28 +58,11 @@ class Rates:
         default_factory=lambda: DatedTable("B2B compensation", tuple(data.B2B_COMPENSATION))
     )
 
-    @cached_property
-    def _fees(self) -> dict[tuple[date, bool, int], int]:
-        # A plan asks for the fee of every claim on the same date: computed once per key.
-        return {}
-
     def fee_ore(self, sent_on: date, due_date: date, *, twentieths: int = 1) -> int:
         """The legal fee on a letter sent on `sent_on` for a claim due on `due_date`: 1/20 of the
         inkassosats (3/20 for a creditor's betalingsoppfordring), 1/10 (3/10) for claims due
         before 2020-10-01; rounded to the krone from 2026, in øre."""
-        key = (sent_on, due_date < data.FEE_HALVING_DUE_FROM, twentieths)
-        fee = self._fees.get(key)
-        if fee is None:
-            fee = self._fees[key] = self._fee_ore(*key)
-        return fee
-
-    def _fee_ore(self, sent_on: date, due_before_halving: bool, twentieths: int) -> int:
-        sats = self.inkassosats.at(sent_on)
-        parts = twentieths * (2 if due_before_halving else 1)
-        kroner = sats * parts / 20
-        if sent_on >= data.FEE_ROUNDING_FROM:
-            kroner = kroner.quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        return int((kroner * 100).to_integral_value(rounding=ROUND_HALF_UP))
+        return _fee_ore(self.inkassosats, sent_on, due_date < data.FEE_HALVING_DUE_FROM, twentieths)
 
     def b2b_ore(self, day: date) -> int:
         """The § 3a compensation in NOK øre in force on `day`."""
@@ -87,3 +70,16 @@ class Rates:
 
 
 DEFAULT_RATES = Rates()
+
+
+# Cached: a plan asks for the fee of every claim on the same few dates.
+@lru_cache(maxsize=4096)
+def _fee_ore(
+    sats_table: DatedTable, sent_on: date, due_before_halving: bool, twentieths: int
+) -> int:
+    sats = sats_table.at(sent_on)
+    parts = twentieths * (2 if due_before_halving else 1)
+    kroner = sats * parts / 20
+    if sent_on >= data.FEE_ROUNDING_FROM:
+        kroner = kroner.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return int((kroner * 100).to_integral_value(rounding=ROUND_HALF_UP))
