@@ -60,14 +60,13 @@ class Decision:
     action: Action
     reasons: tuple[Reason, ...]
     fee_ore: int = 0
-    interest: Interest = NO_INTEREST
+    interest: Interest = field(default_factory=lambda: NO_INTEREST)  # shared: never changed
     compensation_ore: int = 0
     principal_ore: int = 0
     notices_ore: int = 0  # fees, interest and compensation already stated and unpaid
     amount_ore: int = 0  # write-off amount
     deadline: date | None = None
     next_date: date | None = None  # for NOTHING: the first day something may happen
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def stage(self) -> Stage | None:

@@ -14,12 +14,20 @@ from functools import lru_cache
 
 from policies.calendar import effective_due, next_bank_day
 from policies.decisions import Action, Decision, Reason
-from policies.facts import ClaimFacts, Debtor, LetterFact
-from policies.fees import fee_for, kr
+from policies.facts import (
+    ClaimFacts,
+    Debtor,
+    LetterFact,
+    compensation_charged,
+    fees_charged,
+    ladder_letters,
+    last_letter,
+)
+from policies.fees import fee_verdict, kr
 from policies.interest import NO_INTEREST, Interest, RateRule, late_interest
 from policies.ladder import LADDER_STAGES, Ladder, Stage
 from policies.rates import DEFAULT_RATES, Rates
-from policies.regime import regime_on
+from policies.regime import Regime, regime_on
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,8 @@ def _deadline(on: date, days: int, ladder: Ladder) -> date:
 
 def _unpaid_notices(facts: ClaimFacts) -> int:
     # Unpaid fees and compensation; earlier interest is replaced by the letter's new figure.
+    if not facts.letters:
+        return -facts.fees_paid_ore - facts.compensation_paid_ore - facts.interest_paid_ore
     return (
         facts.fees_charged_ore
         - facts.fees_paid_ore
@@ -170,37 +180,161 @@ def decide(facts: ClaimFacts, ctx: Context, on: date) -> list[Decision]:
                 f"the outstanding {kr(principal)} is below the minimum amount {kr(ladder.minimum_amount_ore)} for dunning",
             )
         ]
-    due = effective_due(facts.due_date)
-    if on <= due:
-        moved = (
-            f" (moved from {facts.due_date}, not a bank day: G3)" if due != facts.due_date else ""
+    step = _step(
+        ladder,
+        ctx.rates,
+        on,
+        facts.due_date,
+        _shape(facts.letters) if facts.letters else (),
+        facts.debtor is Debtor.BUSINESS,
+        facts.customer_blocked,
+        facts.currency,
+        facts.agency_sends_varsel,
+    )
+    if isinstance(step, tuple):
+        return list(step)
+    return step.decide(facts, ctx, ladder, on)
+
+
+# A plan decides for every open claim, and claims due on the same day with the same letters
+# take the same step on the same date: everything about the step but its amounts (which
+# letter, its fee, deadline, compensation and the reasons) is worked out once for all of
+# them. The amounts (principal, notices, interest) are the claim's own.
+
+
+@dataclass(frozen=True, slots=True)
+class _Letter:
+    """Send a letter: what all claims of one shape share."""
+
+    action: Action
+    before: tuple[Reason, ...]  # why now, and the fee
+    after: tuple[Reason, ...]  # compensation, deadline, what comes next
+    fee_ore: int
+    compensation_ore: int
+    deadline: date
+    with_interest: bool
+    also: tuple[Decision, ...]  # blocking the customer
+
+    def decide(self, facts: ClaimFacts, ctx: Context, ladder: Ladder, on: date) -> list[Decision]:
+        """The decision for one claim of this shape."""
+        interest = NO_INTEREST
+        reasons = self.before + self.after
+        if self.with_interest:
+            interest = interest_until(facts, on, ctx, ladder)
+            if interest.segments:
+                period = _interest_period(interest.from_date, on, tuple(interest.rates))
+                text = f"late interest {kr(interest.total_ore)}{period}"
+                reasons = (*self.before, Reason("FRL §§ 2-3, A1-A6", text), *self.after)
+        decision = Decision(
+            self.action,
+            reasons,
+            fee_ore=self.fee_ore,
+            interest=interest,
+            compensation_ore=self.compensation_ore,
+            principal_ore=facts.principal_outstanding_ore,
+            notices_ore=_unpaid_notices(facts),
+            deadline=self.deadline,
         )
-        return [
-            _nothing("A1", f"not overdue: the due date is {due}{moved}", due + timedelta(days=1))
-        ]
+        return [decision, *self.also] if self.also else [decision]
+
+
+@dataclass(frozen=True, slots=True)
+class _Handoff:
+    """Eligible for hand-off once the amount allows it: what all claims of one shape share."""
+
+    reasons: tuple[Reason, ...]
+    also: tuple[Decision, ...]  # blocking the customer
+
+    def decide(self, facts: ClaimFacts, ctx: Context, ladder: Ladder, on: date) -> list[Decision]:
+        """The decision for one claim of this shape."""
+        principal = facts.principal_outstanding_ore
+        if principal < ladder.handoff_minimum_ore:
+            return [
+                _nothing(
+                    "LADDER",
+                    f"the outstanding {kr(principal)} is below the hand-off minimum {kr(ladder.handoff_minimum_ore)}",
+                )
+            ]
+        interest = (
+            interest_until(facts, on, ctx, ladder) if ladder.interest_enabled else NO_INTEREST
+        )
+        decision = Decision(
+            Action.ELIGIBLE_FOR_HANDOFF,
+            self.reasons,
+            interest=interest,
+            principal_ore=principal,
+            notices_ore=_unpaid_notices(facts),
+        )
+        return [decision, *self.also] if self.also else [decision]
+
+
+# A step: a letter, a hand-off, or decisions without amounts of the claim's own (shared by
+# every claim of the shape: decisions are never changed once made).
+_Step = _Letter | _Handoff | tuple[Decision, ...]
+
+
+def _shape(letters: tuple[LetterFact, ...]) -> tuple[LetterFact, ...]:
+    # A letter's stated interest is the claim's own and no step depends on it: leaving it out
+    # lets claims with letters on the same dates share their step.
+    return tuple(
+        LetterFact(x.stage, x.sent_on, x.deadline, x.fee_ore, 0, x.compensation_ore)
+        for x in letters
+    )
+
+
+@lru_cache(maxsize=65_536)
+def _step(
+    ladder: Ladder,
+    rates: Rates,
+    on: date,
+    due_date: date,
+    letters: tuple[LetterFact, ...],
+    business: bool,
+    blocked: bool,
+    currency: str,
+    agency_sends_varsel: bool,
+) -> _Step:
+    due = effective_due(due_date)
+    if on <= due:
+        moved = f" (moved from {due_date}, not a bank day: G3)" if due != due_date else ""
+        return (_nothing("A1", f"not overdue: the due date is {due}{moved}", due + _DAY),)
     regime = regime_on(on, ladder.new_act_from)
-    handoff = _handoff(facts, ctx, ladder, on, regime.creditor_sends_inkassovarsel)
+    sent = ladder_letters(letters)
+    handoff = _handoff(letters, sent, agency_sends_varsel, blocked, ladder, on, due, regime)
     if handoff is not None:
         return handoff
-    return _next_letter(facts, ctx, ladder, on, due)
+    return _next_letter(
+        letters, sent, business, blocked, currency, ladder, rates, on, due_date, regime
+    )
 
 
-def _final_letter(facts: ClaimFacts, creditor_sends_varsel: bool) -> LetterFact | None:
+_DAY = timedelta(days=1)
+
+
+def _final_letter(
+    letters: tuple[LetterFact, ...], sent: tuple[LetterFact, ...], creditor_sends_varsel: bool
+) -> LetterFact | None:
     if creditor_sends_varsel:
-        return facts.last(Stage.INKASSOVARSEL)
+        return last_letter(letters, Stage.INKASSOVARSEL)
     # Under the new act the agency sends the varsel: the creditor's last letter with 14 days counts.
-    letters = [
-        x for x in facts.ladder_letters if x.deadline and (x.deadline - x.sent_on).days >= 14
-    ]
-    return letters[-1] if letters else None
+    final = [x for x in sent if x.deadline and (x.deadline - x.sent_on).days >= 14]
+    return final[-1] if final else None
 
 
 def _handoff(
-    facts: ClaimFacts, ctx: Context, ladder: Ladder, on: date, creditor_sends_varsel: bool
-) -> list[Decision] | None:
-    final = _final_letter(facts, creditor_sends_varsel)
-    if final is None and facts.agency_sends_varsel:
-        return _handoff_from_other_system(facts, ctx, ladder, on)
+    letters: tuple[LetterFact, ...],
+    sent: tuple[LetterFact, ...],
+    agency_sends_varsel: bool,
+    blocked: bool,
+    ladder: Ladder,
+    on: date,
+    due: date,
+    regime: Regime,
+) -> _Step | None:
+    creditor_sends_varsel = regime.creditor_sends_inkassovarsel
+    final = _final_letter(letters, sent, creditor_sends_varsel)
+    if final is None and agency_sends_varsel:
+        return _handoff_from_other_system(on, due)
     if final is None or final.deadline is None:
         return None
     eligible_from = final.deadline + timedelta(
@@ -212,23 +346,14 @@ def _handoff(
     if later and not creditor_sends_varsel:
         return None  # under the new act the ladder's last letter comes first, then the agency
     if on < eligible_from:
-        return [
+        return (
             _nothing(
                 "INKL § 9 (1) b, D7",
                 f"the {final.stage.label} deadline {final.deadline} has not passed "
                 f"(+{ladder.postdager} postdager): hand-off from {eligible_from}",
                 eligible_from,
-            )
-        ]
-    principal = facts.principal_outstanding_ore
-    if principal < ladder.handoff_minimum_ore:
-        return [
-            _nothing(
-                "LADDER",
-                f"the outstanding {kr(principal)} is below the hand-off minimum {kr(ladder.handoff_minimum_ore)}",
-            )
-        ]
-    interest = interest_until(facts, on, ctx, ladder) if ladder.interest_enabled else NO_INTEREST
+            ),
+        )
     reasons = (
         Reason(
             "INKL § 9 (1) b, D7",
@@ -238,48 +363,29 @@ def _handoff(
         Reason("INKL § 17, C9", "the claim is not disputed"),
         Reason("G1", "hand it over together with the debtor's other eligible claims, in one case"),
     )
-    out = [
-        Decision(
-            Action.ELIGIBLE_FOR_HANDOFF,
-            reasons,
-            interest=interest,
-            principal_ore=principal,
-            notices_ore=_unpaid_notices(facts),
-        )
-    ]
-    if ladder.block_customer_at == "handoff" and not facts.customer_blocked:
-        out.append(
+    also: tuple[Decision, ...] = ()
+    if ladder.block_customer_at == "handoff" and not blocked:
+        also = (
             Decision(
                 Action.BLOCK_CUSTOMER,
                 (Reason("LADDER", "the ladder blocks the customer at hand-off"),),
-            )
+            ),
         )
-    return out
+    return _Handoff(reasons, also)
 
 
-def _handoff_from_other_system(
-    facts: ClaimFacts, ctx: Context, ladder: Ladder, on: date
-) -> list[Decision]:
+def _handoff_from_other_system(on: date, due: date) -> _Step:
     # A claim registered by hand (seed 003) without our inkassovarsel: the agency sends it,
     # no earlier than 14 days after the due date (Kravia's rule, kravia-api.md §2.3).
-    eligible_from = effective_due(facts.due_date) + timedelta(days=14)
+    eligible_from = due + timedelta(days=14)
     if on < eligible_from:
-        return [
+        return (
             _nothing(
                 "KRAVIA",
                 f"a claim from another system goes to the agency from {eligible_from}",
                 eligible_from,
-            )
-        ]
-    principal = facts.principal_outstanding_ore
-    if principal < ladder.handoff_minimum_ore:
-        return [
-            _nothing(
-                "LADDER",
-                f"the outstanding {kr(principal)} is below the hand-off minimum {kr(ladder.handoff_minimum_ore)}",
-            )
-        ]
-    interest = interest_until(facts, on, ctx, ladder) if ladder.interest_enabled else NO_INTEREST
+            ),
+        )
     reasons = (
         Reason(
             "INKL § 9",
@@ -288,19 +394,11 @@ def _handoff_from_other_system(
         Reason("INKL § 17, C9", "the claim is not disputed"),
         Reason("G1", "hand it over together with the debtor's other eligible claims, in one case"),
     )
-    return [
-        Decision(
-            Action.ELIGIBLE_FOR_HANDOFF,
-            reasons,
-            interest=interest,
-            principal_ore=principal,
-            notices_ore=_unpaid_notices(facts),
-        )
-    ]
+    return _Handoff(reasons, ())
 
 
-def _earliest(facts: ClaimFacts, ladder: Ladder, stage: Stage, due: date) -> date:
-    last = facts.ladder_letters[-1] if facts.ladder_letters else None
+def _earliest(sent: tuple[LetterFact, ...], ladder: Ladder, stage: Stage, due: date) -> date:
+    last = sent[-1] if sent else None
     days = ladder.stage(stage).days
     if last is None:
         return due + timedelta(days=ladder.list_days + days + ladder.postdager)
@@ -309,64 +407,76 @@ def _earliest(facts: ClaimFacts, ladder: Ladder, stage: Stage, due: date) -> dat
 
 
 def _next_letter(
-    facts: ClaimFacts, ctx: Context, ladder: Ladder, on: date, due: date
-) -> list[Decision]:
-    sent = facts.ladder_letters
+    letters: tuple[LetterFact, ...],
+    sent: tuple[LetterFact, ...],
+    business: bool,
+    blocked: bool,
+    currency: str,
+    ladder: Ladder,
+    rates: Rates,
+    on: date,
+    due_date: date,
+    regime: Regime,
+) -> _Step:
+    due = effective_due(due_date)
     last = sent[-1] if sent else None
     order = LADDER_STAGES.index(last.stage) if last else -1
     remaining = [s for s in ladder.enabled() if LADDER_STAGES.index(s) > order]
     if not remaining:
         if last is not None and last.deadline and on <= last.deadline:
-            return [
+            return (
                 _nothing(
                     "LADDER",
                     f"waiting for the {last.stage.label} deadline {last.deadline}",
                     last.deadline + timedelta(days=1),
-                )
-            ]
-        return [
+                ),
+            )
+        return (
             _nothing(
                 "LADDER",
                 "every step of the ladder has been taken; send an inkassovarsel or hand off by hand",
-            )
-        ]
+            ),
+        )
     stage = remaining[0]
     settings = ladder.stage(stage)
-    earliest = _earliest(facts, ladder, stage, due)
+    earliest = _earliest(sent, ladder, stage, due)
     if on < earliest:
         basis = f"{last.stage.label} deadline {last.deadline}" if last else f"due date {due}"
-        return [
+        return (
             _nothing(
                 "LADDER",
                 f"next step: {stage.label} from {earliest} ({basis} + {ladder.postdager} postdager"
                 f" + {settings.days} days)",
                 earliest,
-            )
-        ]
-    regime = regime_on(on, ladder.new_act_from)
-    reasons: list[Reason] = [
-        _timing_reason(stage, due, last, ladder.postdager, regime.creditor_sends_inkassovarsel)
-    ]
-    verdict = fee_for(facts, stage, on, settings.fee_ore, ladder, ctx.rates, regime)
-    reasons += verdict.reasons
-    interest = NO_INTEREST
-    if settings.with_interest and ladder.interest_enabled:
-        interest = interest_until(facts, on, ctx, ladder)
-        if interest.segments:
-            period = _interest_period(interest.from_date, on, tuple(interest.rates))
-            reasons.append(
-                Reason("FRL §§ 2-3, A1-A6", f"late interest {kr(interest.total_ore)}{period}")
-            )
-    compensation = _compensation(facts, ladder, ctx.rates, on, verdict.fee_ore)
+            ),
+        )
+    verdict = fee_verdict(
+        stage,
+        on,
+        settings.fee_ore,
+        currency,
+        due_date,
+        letters,
+        ladder.postdager,
+        ladder.fee_reset_after_six_months,
+        rates,
+        regime,
+    )
+    before = (
+        _timing_reason(stage, due, last, ladder.postdager, regime.creditor_sends_inkassovarsel),
+        *verdict.reasons,
+    )
+    after: list[Reason] = []
+    compensation = _compensation(business, letters, ladder, rates, due_date, on, verdict.fee_ore)
     if compensation:
-        reasons.append(
+        after.append(
             Reason(
                 "FRL § 3a, B1-B3",
                 f"§ 3a compensation {kr(compensation)} (EUR 40 in NOK, less fees charged)",
             )
         )
     deadline = _deadline(on, settings.deadline_days, ladder)
-    reasons += _deadline_reasons(
+    after += _deadline_reasons(
         stage,
         on,
         deadline,
@@ -374,26 +484,24 @@ def _next_letter(
         remaining[1] if len(remaining) > 1 else None,
         ladder.postdager + ladder.handoff_extra_days,
     )
-    out = [
-        Decision(
-            Action.send(stage),
-            tuple(reasons),
-            fee_ore=verdict.fee_ore,
-            interest=interest,
-            compensation_ore=compensation,
-            principal_ore=facts.principal_outstanding_ore,
-            notices_ore=_unpaid_notices(facts),
-            deadline=deadline,
-        )
-    ]
-    if ladder.block_customer_at == stage.value and not facts.customer_blocked:
-        out.append(
+    also: tuple[Decision, ...] = ()
+    if ladder.block_customer_at == stage.value and not blocked:
+        also = (
             Decision(
                 Action.BLOCK_CUSTOMER,
                 (Reason("LADDER", f"the ladder blocks the customer at the {stage.label}"),),
-            )
+            ),
         )
-    return out
+    return _Letter(
+        Action.send(stage),
+        before,
+        tuple(after),
+        verdict.fee_ore,
+        compensation,
+        deadline,
+        settings.with_interest and ladder.interest_enabled,
+        also,
+    )
 
 
 @lru_cache(maxsize=16_384)
@@ -402,11 +510,9 @@ def _interest_period(start: date | None, on: date, rates: tuple[Decimal, ...]) -
     return f" from {start} to {on} at {shown} a year on the principal only"
 
 
-# Cached (the texts depend on dates and settings only): a plan explains every claim's letter.
-@lru_cache(maxsize=16_384)
 def _deadline_reasons(
     stage: Stage, on: date, deadline: date, days: int, after: Stage | None, handoff_wait: int
-) -> tuple[Reason, ...]:
+) -> list[Reason]:
     moved = " (moved to a bank day)" if deadline != on + timedelta(days=days) else ""
     out = [
         Reason(
@@ -423,10 +529,9 @@ def _deadline_reasons(
         out.append(
             Reason("D7", f"hand-off only after this deadline passes unpaid (from {handoff_from})")
         )
-    return tuple(out)
+    return out
 
 
-@lru_cache(maxsize=16_384)
 def _timing_reason(
     stage: Stage, due: date, last: LetterFact | None, postdager: int, varsel_allowed: bool
 ) -> Reason:
@@ -451,16 +556,20 @@ def _timing_reason(
     )
 
 
-def _compensation(facts: ClaimFacts, ladder: Ladder, rates: Rates, on: date, fee_now: int) -> int:
-    if (
-        not ladder.b2b_compensation
-        or facts.debtor is not Debtor.BUSINESS
-        or facts.compensation_charged_ore
-    ):
+def _compensation(
+    business: bool,
+    letters: tuple[LetterFact, ...],
+    ladder: Ladder,
+    rates: Rates,
+    due_date: date,
+    on: date,
+    fee_now: int,
+) -> int:
+    if not ladder.b2b_compensation or not business or compensation_charged(letters):
         return 0
     # UNCONFIRMED which half-year's NOK figure applies: the lower of the due date's and today's.
-    amount = min(rates.b2b_ore(facts.due_date), rates.b2b_ore(on))
-    return max(0, amount - facts.fees_charged_ore - fee_now)
+    amount = min(rates.b2b_ore(due_date), rates.b2b_ore(on))
+    return max(0, amount - fees_charged(letters) - fee_now)
 
 
 def plan(

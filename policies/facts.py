@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
@@ -70,22 +70,17 @@ class ClaimFacts:
     agency_sends_varsel: bool = (
         False  # a claim from another system: the agency sends the inkassovarsel
     )
-    extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     # Most open claims have no letters yet: their derived figures are answered without a loop.
     @property
     def ladder_letters(self) -> tuple[LetterFact, ...]:
         """Letters of the ladder stages, oldest first."""
-        if not self.letters:
-            return ()
-        return tuple(
-            sorted((x for x in self.letters if x.stage in LADDER_STAGES), key=lambda x: x.sent_on)
-        )
+        return ladder_letters(self.letters)
 
     @property
     def fees_charged_ore(self) -> int:
         """Every fee charged on a letter."""
-        return sum(x.fee_ore for x in self.letters) if self.letters else 0
+        return fees_charged(self.letters)
 
     @property
     def interest_charged_ore(self) -> int:
@@ -98,11 +93,13 @@ class ClaimFacts:
     @property
     def compensation_charged_ore(self) -> int:
         """The § 3a compensation charged."""
-        return sum(x.compensation_ore for x in self.letters) if self.letters else 0
+        return compensation_charged(self.letters)
 
     @property
     def notices_outstanding_ore(self) -> int:
         """Fees, interest and compensation stated but not paid (kept apart from principal, C10)."""
+        if not self.letters:  # nothing stated: the sum without the letter loops
+            return max(0, -self.fees_paid_ore - self.interest_paid_ore - self.compensation_paid_ore)
         return max(
             0,
             self.fees_charged_ore
@@ -115,5 +112,35 @@ class ClaimFacts:
 
     def last(self, stage: Stage) -> LetterFact | None:
         """The latest letter of `stage`."""
-        found = [x for x in self.letters if x.stage is stage]
-        return max(found, key=lambda x: x.sent_on) if found else None
+        return last_letter(self.letters, stage)
+
+
+# The letter figures as functions of the letters alone, so the engine can work them out once
+# for every claim with the same letters (see engine._step).
+
+
+def ladder_letters(letters: tuple[LetterFact, ...]) -> tuple[LetterFact, ...]:
+    """Letters of the ladder stages, oldest first."""
+    if not letters:
+        return ()
+    return tuple(sorted((x for x in letters if x.stage in LADDER_STAGES), key=_sent_on))
+
+
+def fees_charged(letters: tuple[LetterFact, ...]) -> int:
+    """Every fee charged on a letter."""
+    return sum(x.fee_ore for x in letters) if letters else 0
+
+
+def compensation_charged(letters: tuple[LetterFact, ...]) -> int:
+    """The § 3a compensation charged."""
+    return sum(x.compensation_ore for x in letters) if letters else 0
+
+
+def last_letter(letters: tuple[LetterFact, ...], stage: Stage) -> LetterFact | None:
+    """The latest letter of `stage`."""
+    found = [x for x in letters if x.stage is stage]
+    return max(found, key=_sent_on) if found else None
+
+
+def _sent_on(letter: LetterFact) -> date:
+    return letter.sent_on

@@ -75,7 +75,7 @@ def fee_for(
     regime: Regime,
 ) -> FeeVerdict:
     """The fee the letter of `stage` sent on `on` may carry, given the fee the ladder asks for."""
-    return _verdict(
+    return fee_verdict(
         stage,
         on,
         asked_ore,
@@ -89,10 +89,10 @@ def fee_for(
     )
 
 
-# Cached on exactly what the verdict depends on: a plan asks it for every claim, and claims
-# due on the same day with the same letters get the same verdict.
+# Cached on exactly what the verdict depends on: claims due on the same day with the same
+# letters get the same verdict.
 @lru_cache(maxsize=65_536)
-def _verdict(
+def fee_verdict(
     stage: Stage,
     on: date,
     asked_ore: int,
@@ -104,6 +104,7 @@ def _verdict(
     rates: Rates,
     regime: Regime,
 ) -> FeeVerdict:
+    """The fee verdict on exactly what it depends on (`fee_for` with the facts taken apart)."""
     if stage is Stage.SOFT_REMINDER:
         return FeeVerdict(0, (Reason("INKF § 1-2", "a betalingspåminnelse carries no fee"),))
     if asked_ore <= 0:

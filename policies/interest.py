@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
+from typing import NamedTuple
 
 from policies.calendar import effective_due
 from policies.errors import RateNotKnown
 from policies.rates import DatedTable, Rates
+
+_ZERO, _ONE = Decimal(0), Decimal(1)
 
 
 # Built for every claim of a plan: slots and no frozen-ness make that less than half the cost.
@@ -39,10 +42,11 @@ class Segment:
     @property
     def amount_ore(self) -> int:
         """The segment's interest rounded to øre (for display; the total is rounded once)."""
-        return int(self.exact_ore.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return int(self.exact_ore.quantize(_ONE, rounding=ROUND_HALF_UP))
 
 
-@dataclass(frozen=True)
+# Not frozen, with slots, like Segment: one is built for nearly every claim of a plan.
+@dataclass(slots=True)
 class Interest:
     """Interest with its segments; `total_ore` rounded once from the exact sum."""
 
@@ -52,8 +56,10 @@ class Interest:
     total_ore: int = field(init=False)  # the interest in øre
 
     def __post_init__(self) -> None:
-        exact = sum((s.exact_ore for s in self.segments), Decimal(0))
-        object.__setattr__(self, "total_ore", int(exact.quantize(Decimal(1), ROUND_HALF_UP)))
+        exact = _ZERO
+        for s in self.segments:
+            exact += s.exact_ore
+        self.total_ore = int(exact.quantize(_ONE, ROUND_HALF_UP))
 
     @property
     def rates(self) -> list[Decimal]:
@@ -68,8 +74,9 @@ class Interest:
 NO_INTEREST = Interest((), None, None)
 
 
-@dataclass(frozen=True)
-class RateRule:
+# A named tuple, not a frozen dataclass: it is part of a cache key for nearly every claim of a
+# plan, and a tuple hashes in C.
+class RateRule(NamedTuple):
     """Which annual rate applies: the statutory one, or an agreed one (business debtors only)."""
 
     contract_rate: Decimal | None = None
@@ -112,10 +119,24 @@ def late_interest(
             principal -= amount  # paid on time (or early): never earns interest
         elif on <= until:
             cuts[on + _DAY] = cuts.get(on + _DAY, 0) + amount
-    periods = _periods(rates.interest, first_day, until)
-    if cuts:
-        periods = _split(periods, cuts)
-    segments: list[Segment] = []
+    if not cuts:  # most claims: one principal throughout, and the stretches are shared
+        if principal <= 0:
+            return Interest((), first_day, until)
+        segments = [
+            Segment(
+                start,
+                end,
+                days,
+                principal,
+                rate,
+                divisor,
+                Decimal(principal) * rate / 100 * days / divisor,
+            )
+            for start, end, days, rate, divisor in _stretches(rates, first_day, until, rule)
+        ]
+        return Interest(tuple(segments), first_day, until)
+    periods = _split(_periods(rates.interest, first_day, until), cuts)
+    segments = []
     for start, stop, statutory, divisor in periods:
         if start in cuts:
             principal -= cuts[start]
@@ -147,6 +168,21 @@ def _periods(table: DatedTable, first_day: date, until: date) -> tuple[Period, .
     for stop in [*points, until + _DAY]:
         out.append((start, stop, _known(table, start), 366 if cal.isleap(start.year) else 365))
         start = stop
+    return tuple(out)
+
+
+# A stretch: first day, last day, days, the rule's annual rate and the day divisor.
+Stretch = tuple[date, date, int, Decimal, int]
+
+
+@lru_cache(maxsize=65_536)
+def _stretches(rates: Rates, first_day: date, until: date, rule: RateRule) -> tuple[Stretch, ...]:
+    """`_periods` with the rule's rate for each; refuses (RateNotKnown) a day whose statutory
+    rate is not known yet, like the period-by-period path."""
+    out = []
+    for start, stop, statutory, divisor in _periods(rates.interest, first_day, until):
+        rate = rule.rate(rates.interest.at(start) if statutory is None else statutory)
+        out.append((start, stop - _DAY, (stop - start).days, rate, divisor))
     return tuple(out)
 
 

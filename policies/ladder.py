@@ -125,6 +125,21 @@ class Ladder:
     interest_account: str = "8050"
     new_act_from: date | None = None  # the new inkasso act's in-force date (F1); none by default
 
+    # Hashable, so the engine can cache on a ladder (a plan asks for every claim): the stages
+    # dict is not, so the hash is over its items; worked out once per ladder, and left out of
+    # pickles because a string's hash differs from one process to the next.
+    def __hash__(self) -> int:
+        try:
+            return int(self.__dict__["_hash"])
+        except KeyError:
+            values = tuple(getattr(self, f.name) for f in fields(self) if f.name != "stages")
+            found = hash((tuple(self.stages.items()), values))
+            object.__setattr__(self, "_hash", found)
+            return found
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
     # ------------------------------------------------------------------ JSON
 
     def to_dict(self) -> dict[str, Any]:
