@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import bindparam, literal, select
+from sqlalchemy import bindparam, select
 from stdnum.no import kontonr, orgnr
 
 from adapter import company_settings
@@ -24,8 +24,9 @@ from adapter.clock import OSLO
 from adapter.domain import Allocation, AllocationKind, MatchStatus, Money, Payment
 from adapter.log import get_logger
 from adapter.store.database import Database
-from adapter.store.sql import insert_on_conflict, upsert
-from adapter.store.tables import UtcDateTime, claims, customers, invoices
+from adapter.store.repositories.bulk import insert_rows
+from adapter.store.sql import upsert
+from adapter.store.tables import claims, customers, invoices
 from adapter.store.uow import UnitOfWork
 from connectors.bank.kid import detect_scheme
 from connectors.tripletex import models
@@ -64,6 +65,7 @@ _INVOICE_COLUMNS = (
     "project",
     "remote_digest",
 )
+_INVOICE_WRITE = (*_INVOICE_COLUMNS, "external_id", "source", "outstanding_ore")
 
 
 @dataclass
@@ -235,7 +237,7 @@ def store_invoices(
         )
     }
     now = uow.clock.now()
-    writes = []
+    writes: list[dict[str, Any]] = []
     for row in rows:
         old = existing.get(row["external_id"])
         if old is None:
@@ -250,20 +252,24 @@ def store_invoices(
         if old is None or any(getattr(old, k) != row[k] for k in _INVOICE_COLUMNS):
             # Our own outstanding follows from allocations (recomputed below), never from the ledger.
             outstanding = row["amount_ore"] if old is None else old.outstanding_ore
-            writes.append(
-                {**row, "company_id": company, "updated_at": now, "outstanding_ore": outstanding}
-            )
-    upsert(
+            row["outstanding_ore"] = outstanding
+            writes.append(row)
+    insert_rows(
         uow.conn,
         invoices,
-        writes,
-        key=["company_id", "external_id"],
-        update=[*_INVOICE_COLUMNS, "updated_at"],
+        _INVOICE_WRITE,
+        # By Tripletex id once (PostgreSQL refuses to update a row twice in one statement).
+        ([w[k] for k in _INVOICE_WRITE] for w in {w["external_id"]: w for w in writes}.values()),
+        same={"company_id": company, "updated_at": now},
+        key=("company_id", "external_id"),
+        update=(*_INVOICE_COLUMNS, "updated_at"),
     )
     our_ids = {ext: r.id for ext, r in existing.items()}
     if len(our_ids) < len(rows):
         our_ids |= _invoice_ids(uow, [e for e in external_ids if e not in our_ids])
-    _open_claims(uow, sorted(our_ids.values()), now)
+    _open_claims(
+        uow, sorted(our_ids[r["external_id"]] for r in rows if not r["is_credit_note"]), now
+    )
     page = [(inv, our_ids[str(inv.id)]) for inv in records]
     # A new invoice starts at its amount (above); changed ones and credit notes are recomputed.
     touched = {
@@ -272,7 +278,9 @@ def store_invoices(
         if w["external_id"] in existing or w["is_credit_note"]
     }
     touched |= _apply_credit_notes(uow, [(inv, iid) for inv, iid in page if inv.is_credit_note])
-    paid = _ledger_payments(uow, page)
+    paid = _ledger_payments(
+        uow, page, fresh={iid for ext, iid in our_ids.items() if ext not in existing}
+    )
     uow.payments.recompute_outstanding(sorted(touched.union(paid)))
     return len(paid)
 
@@ -289,22 +297,15 @@ def _invoice_ids(uow: UnitOfWork, external_ids: list[str]) -> dict[str, int]:
 
 
 def _open_claims(uow: UnitOfWork, invoice_ids: list[int], now: datetime) -> None:
-    """A claim for each of these invoices that has none (credit notes are no claims), in one
-    statement the database runs itself rather than a row per invoice from here."""
-    fresh = select(
-        invoices.c.company_id,
-        invoices.c.id,
-        literal("open"),
-        literal(now, UtcDateTime()),
-    ).where(
-        invoices.c.company_id == uow.require_company(),
-        invoices.c.id.in_(invoice_ids),
-        invoices.c.is_credit_note.is_(False),
-    )
-    uow.conn.execute(
-        insert_on_conflict(uow.conn, claims)
-        .from_select(["company_id", "invoice_id", "status", "updated_at"], fresh)
-        .on_conflict_do_nothing(index_elements=["invoice_id"])
+    """A claim for each of these invoices that has none, in a few multi-row statements (the
+    caller leaves out credit notes, which are no claims)."""
+    insert_rows(
+        uow.conn,
+        claims,
+        ("invoice_id",),
+        ((i,) for i in invoice_ids),
+        same={"company_id": uow.require_company(), "status": "open", "updated_at": now},
+        key=("invoice_id",),
     )
 
 
@@ -385,13 +386,16 @@ def _handed_off(uow: UnitOfWork, invoice_ids: Iterable[int]) -> set[int]:
     return {r.invoice_id for r in rows if not str(r.agency_status or "").startswith("closed")}
 
 
-def _ledger_payments(uow: UnitOfWork, page: list[tuple[models.Invoice, int]]) -> list[int]:
+def _ledger_payments(
+    uow: UnitOfWork, page: list[tuple[models.Invoice, int]], *, fresh: set[int]
+) -> list[int]:
     """Record the payments Tripletex booked on a page of invoices that we do not know yet,
-    in a few statements for the whole page; returns the invoice of each payment recorded."""
+    in a few statements for the whole page; returns the invoice of each payment recorded.
+    `fresh` are the page's invoices stored for the first time just now."""
     company = uow.require_company()
     postings = [(inv, invoice_id, p) for inv, invoice_id in page for p in inv.payments]
     known = uow.payments.known_ledger_refs(str(p.id) for _inv, _iid, p in postings)
-    fresh = [
+    unknown = [
         (
             inv,
             invoice_id,
@@ -401,11 +405,15 @@ def _ledger_payments(uow: UnitOfWork, page: list[tuple[models.Invoice, int]]) ->
         for inv, invoice_id, p in postings
         if str(p.id) not in known
     ]
-    if not fresh:
+    if not unknown:
         return []
-    own = uow.payments.own_unlinked_by_invoice(iid for _inv, iid, _p, _a in fresh)
+    # An invoice stored just now has no allocations, so no payment of ours to tie a posting
+    # to: only the others are looked up (on a first sync, none).
+    own = uow.payments.own_unlinked_by_invoice(
+        iid for _inv, iid, _p, _a in unknown if iid not in fresh
+    )
     new: list[tuple[models.Invoice, int, models.Posting, int]] = []
-    for inv, invoice_id, posting, amount in fresh:
+    for inv, invoice_id, posting, amount in unknown:
         mine = own.get((invoice_id, posting.date, amount))
         if mine:  # the posting Tripletex made for our own `:payment`
             uow.payments.set_match(mine.pop(0), ledger_ref=str(posting.id))

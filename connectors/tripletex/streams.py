@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from connectors.tripletex import models
-from connectors.tripletex.client import TripletexClient
+from connectors.tripletex.client import Page, TripletexClient
 
 T = TypeVar("T")
 _END = object()
@@ -118,7 +119,25 @@ class InvoiceSync:
     def _window_pages(
         self, window: tuple[date, date], *, use_digests: bool
     ) -> Iterator[tuple[list[models.Invoice], int, bool]]:
-        """Pages of a window: (records, rows on the page, unchanged)."""
+        """Pages of a window: (records, rows on the page, unchanged). The next page is
+        requested on a read-ahead thread while this one is validated, so the server's time
+        overlaps ours. A page's digest is kept only when the page is handed on, so a
+        bookmark never names a page that was read ahead but not stored."""
+        with closing(read_ahead(self._responses(window, use_digests=use_digests))) as responses:
+            for key, page, known in responses:
+                if page.unchanged and known:
+                    yield [], int(known[1]), True
+                    continue
+                if use_digests and page.digest:
+                    self.digests[key] = [page.digest, len(page.values)]
+                records = models.parse_records(models.Invoice, page.values, what="invoice")
+                yield records, len(records), False
+
+    def _responses(
+        self, window: tuple[date, date], *, use_digests: bool
+    ) -> Iterator[tuple[str, Page, list[Any] | None]]:
+        """The raw pages of a window with their key and the digest known for it, until a short
+        page ends the window."""
         start = 0
         size = self.client.page_size
         while True:
@@ -130,18 +149,9 @@ class InvoiceSync:
                 start=start,
                 if_none_match=(known[0] if known else "*") if use_digests else None,
             )
-            if page.unchanged and known:
-                rows = int(known[1])
-                yield [], rows, True
-                if rows < size:
-                    return
-                start += size
-                continue
-            if use_digests and page.digest:
-                self.digests[key] = [page.digest, len(page.values)]
-            records = models.parse_records(models.Invoice, page.values, what="invoice")
-            yield records, len(records), False
-            if len(page.values) < size:
+            yield key, page, known
+            rows = int(known[1]) if page.unchanged and known else len(page.values)
+            if rows < size:
                 return
             start += size
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from adapter.clock import Clock
+from adapter.store.repositories.bulk import insert_rows
 from adapter.store.tables import audit_log
 
 
@@ -71,23 +72,18 @@ class AuditRepository:
         """Append many lines of one kind in one statement: (subject, message, data) each."""
         if not lines:
             return
-        now = self.clock.now()
-        self.conn.execute(
-            insert(audit_log),
-            [
-                {
-                    "company_id": self.company_id,
-                    "at": now,
-                    "actor": actor,
-                    "action": action,
-                    "subject_type": subject[0],
-                    "subject_id": str(subject[1]),
-                    "rules": [],
-                    "message": message,
-                    "data": data,
-                }
-                for subject, message, data in lines
-            ],
+        insert_rows(
+            self.conn,
+            audit_log,
+            ("subject_type", "subject_id", "message", "data"),
+            ((subject[0], str(subject[1]), message, data) for subject, message, data in lines),
+            same={
+                "company_id": self.company_id,
+                "at": self.clock.now(),
+                "actor": actor,
+                "action": action,
+                "rules": [],
+            },
         )
 
     def entries(

@@ -11,8 +11,29 @@ from sqlalchemy import Row, and_, case, func, insert, select, update
 from adapter.domain import Allocation, AllocationKind, MatchStatus, Money, Payment
 from adapter.errors import NotFoundError
 from adapter.store.repositories.base import CompanyScoped
+from adapter.store.repositories.bulk import insert_rows
 from adapter.store.sql import insert_on_conflict
 from adapter.store.tables import allocations, invoices, payments
+
+_LEDGER_PAYMENT_COLUMNS = (
+    "natural_key",
+    "source",
+    "amount_ore",
+    "payment_date",
+    "kid",
+    "status",
+    "match_method",
+    "ledger_ref",
+)
+_ALLOCATION_COLUMNS = (
+    "payment_id",
+    "invoice_id",
+    "kind",
+    "amount_ore",
+    "allocated_on",
+    "order_used",
+    "actor",
+)
 
 
 def payment_from_row(row: Row[Any]) -> Payment:
@@ -173,28 +194,30 @@ class PaymentRepository(CompanyScoped):
         their ids by posting id. The caller passes only postings not stored before."""
         if not rows:
             return {}
-        now = self.clock.now()
-        self.conn.execute(
-            insert_on_conflict(self.conn, payments).on_conflict_do_nothing(
-                index_elements=["company_id", "natural_key"]
-            ),
-            [
-                {
-                    "company_id": self.company_id,
-                    "natural_key": p.natural_key,
-                    "source": p.source,
-                    "amount_ore": p.amount.ore,
-                    "currency": "NOK",
-                    "payment_date": p.payment_date,
-                    "kid": p.kid,
-                    "is_credit_note": False,
-                    "status": p.status.value,
-                    "match_method": p.match_method,
-                    "ledger_ref": ref,
-                    "created_at": now,
-                }
+        insert_rows(
+            self.conn,
+            payments,
+            _LEDGER_PAYMENT_COLUMNS,
+            (
+                (
+                    p.natural_key,
+                    p.source,
+                    p.amount.ore,
+                    p.payment_date,
+                    p.kid,
+                    p.status.value,
+                    p.match_method,
+                    ref,
+                )
                 for p, ref in zip(rows, refs, strict=True)
-            ],
+            ),
+            same={
+                "company_id": self.company_id,
+                "currency": "NOK",
+                "is_credit_note": False,
+                "created_at": self.clock.now(),
+            },
+            key=("company_id", "natural_key"),
         )
         found = self.conn.execute(
             select(payments.c.id, payments.c.ledger_ref).where(
@@ -208,23 +231,23 @@ class PaymentRepository(CompanyScoped):
         """Record many allocations in one statement."""
         if not items:
             return
-        now = self.clock.now()
-        self.conn.execute(
-            insert(allocations),
-            [
-                {
-                    "company_id": self.company_id,
-                    "payment_id": a.payment_id,
-                    "invoice_id": a.invoice_id,
-                    "kind": a.kind.value,
-                    "amount_ore": a.amount.ore,
-                    "allocated_on": a.allocated_on,
-                    "order_used": a.order_used,
-                    "actor": a.actor,
-                    "created_at": now,
-                }
+        insert_rows(
+            self.conn,
+            allocations,
+            _ALLOCATION_COLUMNS,
+            (
+                (
+                    a.payment_id,
+                    a.invoice_id,
+                    a.kind.value,
+                    a.amount.ore,
+                    a.allocated_on,
+                    a.order_used,
+                    a.actor,
+                )
                 for a in items
-            ],
+            ),
+            same={"company_id": self.company_id, "created_at": self.clock.now()},
         )
 
     def allocate(self, allocation: Allocation) -> None:
@@ -257,26 +280,19 @@ class PaymentRepository(CompanyScoped):
             )
         )
         applied = {note for _i, note, *_ in items} - {r.credit_note_id for r in done}
-        now = self.clock.now()
-        if applied:
-            self.conn.execute(
-                insert(allocations),
-                [
-                    {
-                        "company_id": self.company_id,
-                        "invoice_id": invoice,
-                        "credit_note_id": note,
-                        "kind": AllocationKind.PRINCIPAL.value,
-                        "amount_ore": amount,
-                        "allocated_on": on,
-                        "order_used": "credit_note",
-                        "actor": "system",
-                        "created_at": now,
-                    }
-                    for invoice, note, amount, on in items
-                    if note in applied
-                ],
-            )
+        insert_rows(
+            self.conn,
+            allocations,
+            ("invoice_id", "credit_note_id", "amount_ore", "allocated_on"),
+            (item for item in items if item[1] in applied),
+            same={
+                "company_id": self.company_id,
+                "kind": AllocationKind.PRINCIPAL.value,
+                "order_used": "credit_note",
+                "actor": "system",
+                "created_at": self.clock.now(),
+            },
+        )
         return applied
 
     def for_invoice(self, invoice_id: int) -> list[tuple[Allocation, date | None]]:
