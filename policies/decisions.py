@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple
 
 from policies.interest import NO_INTEREST, Interest
 from policies.ladder import Stage
@@ -43,8 +44,9 @@ _SEND = {stage: Action(f"send_{stage.value}") for stage in Stage}
 _SENT = {action: stage for stage, action in _SEND.items()}
 
 
-@dataclass(frozen=True)
-class Reason:
+# A named tuple, not a frozen dataclass: nearly every claim of a plan gets one of its own (the
+# interest it is charged), and a tuple is built in C.
+class Reason(NamedTuple):
     """A rule and what it means for this claim."""
 
     rule: str
@@ -52,7 +54,9 @@ class Reason:
 
 
 # Not frozen, with slots: a plan builds one or two for every open claim, and a frozen dataclass
-# costs twice as much to build. Treat it as immutable all the same.
+# costs twice as much to build. Treat it as immutable all the same (decisions without amounts
+# of their own are shared between claims). engine._Letter builds it positionally: keep the
+# order of the fields.
 @dataclass(slots=True)
 class Decision:
     """One thing to do (or not) with a claim on a date."""

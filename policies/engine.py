@@ -221,19 +221,20 @@ class _Letter:
         reasons = self.before + self.after
         if self.with_interest:
             interest = interest_until(facts, on, ctx, ladder)
-            if interest.segments:
+            if interest.accrues:
                 period = _interest_period(interest.from_date, on, tuple(interest.rates))
                 text = f"late interest {kr(interest.total_ore)}{period}"
                 reasons = (*self.before, Reason("FRL §§ 2-3, A1-A6", text), *self.after)
-        decision = Decision(
-            self.action,
+        decision = Decision(  # positional (see Decision): action, reasons, fee, interest,
+            self.action,  # compensation, principal, notices, write-off, deadline
             reasons,
-            fee_ore=self.fee_ore,
-            interest=interest,
-            compensation_ore=self.compensation_ore,
-            principal_ore=facts.principal_outstanding_ore,
-            notices_ore=_unpaid_notices(facts),
-            deadline=self.deadline,
+            self.fee_ore,
+            interest,
+            self.compensation_ore,
+            facts.principal_outstanding_ore,
+            _unpaid_notices(facts),
+            0,
+            self.deadline,
         )
         return [decision, *self.also] if self.also else [decision]
 

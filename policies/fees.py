@@ -32,9 +32,8 @@ class FeeVerdict:
 
 def kr(ore: int) -> str:
     """An amount in Norwegian style: 1 250,50 kr."""
-    sign = "-" if ore < 0 else ""
     kroner, rest = divmod(abs(ore), 100)
-    return f"{sign}{kroner:,}".replace(",", " ") + f",{rest:02d} kr"
+    return f"{'-' if ore < 0 else ''}{kroner:_},{rest:02d} kr".replace("_", " ")
 
 
 def add_months(day: date, months: int) -> date:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import calendar as cal
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -45,30 +46,84 @@ class Segment:
         return int(self.exact_ore.quantize(_ONE, rounding=ROUND_HALF_UP))
 
 
-# Not frozen, with slots, like Segment: one is built for nearly every claim of a plan.
-@dataclass(slots=True)
 class Interest:
-    """Interest with its segments; `total_ore` rounded once from the exact sum."""
+    """Interest with its segments; `total_ore` rounded once from the exact sum.
 
-    segments: tuple[Segment, ...]
-    from_date: date | None  # the first interest day
-    to_date: date | None
-    total_ore: int = field(init=False)  # the interest in øre
+    Built for nearly every claim of a plan, most with one principal throughout: then the total
+    comes from the shared stretches in exact integers (`Stretches.total_ore`), and the segments
+    are made only when someone looks at them. Treat it as immutable."""
 
-    def __post_init__(self) -> None:
+    __slots__ = ("_made", "_over", "from_date", "to_date", "total_ore")
+
+    def __init__(
+        self, segments: tuple[Segment, ...], from_date: date | None, to_date: date | None
+    ) -> None:
+        self._made: tuple[Segment, ...] | None = segments
+        self._over: tuple[int, Stretches] | None = None
+        self.from_date = from_date  # the first interest day
+        self.to_date = to_date
         exact = _ZERO
-        for s in self.segments:
+        for s in segments:
             exact += s.exact_ore
-        self.total_ore = int(exact.quantize(_ONE, ROUND_HALF_UP))
+        self.total_ore = int(exact.quantize(_ONE, ROUND_HALF_UP))  # the interest in øre
+
+    @classmethod
+    def constant(
+        cls, principal_ore: int, stretches: Stretches, from_date: date, to_date: date
+    ) -> Interest:
+        """Interest on one principal through `stretches` (no payment in between)."""
+        total = stretches.total_ore(principal_ore)
+        if total is None:  # beyond what the integer shortcut is proven for
+            return cls(stretches.segments(principal_ore), from_date, to_date)
+        self = cls.__new__(cls)
+        self._made, self._over = None, (principal_ore, stretches)
+        self.from_date, self.to_date, self.total_ore = from_date, to_date, total
+        return self
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """The stretches of days with their principal, rate and exact amount."""
+        if self._made is None:
+            assert self._over is not None
+            self._made = self._over[1].segments(self._over[0])
+        return self._made
+
+    @property
+    def accrues(self) -> bool:
+        """Whether any day earns interest (there are segments), without making them."""
+        return self._over is not None or bool(self._made)
 
     @property
     def rates(self) -> list[Decimal]:
         """The rates used, in order, without repeats."""
-        out: list[Decimal] = []
-        for s in self.segments:
-            if not out or out[-1] != s.rate:
-                out.append(s.rate)
-        return out
+        if self._made is None and self._over is not None:
+            return list(self._over[1].rates)
+        return _distinct([s.rate for s in self.segments])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Interest):
+            return NotImplemented
+        return (self.segments, self.from_date, self.to_date) == (
+            other.segments,
+            other.from_date,
+            other.to_date,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Interest(segments={self.segments!r}, from_date={self.from_date!r}, "
+            f"to_date={self.to_date!r}, total_ore={self.total_ore!r})"
+        )
+
+
+def _distinct(rates: list[Decimal]) -> list[Decimal]:
+    out: list[Decimal] = []
+    for rate in rates:
+        if not out or out[-1] != rate:
+            out.append(rate)
+    return out
 
 
 NO_INTEREST = Interest((), None, None)
@@ -112,6 +167,9 @@ def late_interest(
     first_day = effective_due(due) + _DAY
     if until < first_day or principal_ore <= 0:
         return NO_INTEREST
+    if not reductions:
+        stretches = _stretches(rates, first_day, until, rule)
+        return Interest.constant(principal_ore, stretches, first_day, until)
     cuts: dict[date, int] = {}
     principal = principal_ore
     for on, amount in sorted(reductions):
@@ -122,19 +180,9 @@ def late_interest(
     if not cuts:  # most claims: one principal throughout, and the stretches are shared
         if principal <= 0:
             return Interest((), first_day, until)
-        segments = [
-            Segment(
-                start,
-                end,
-                days,
-                principal,
-                rate,
-                divisor,
-                Decimal(principal) * rate / 100 * days / divisor,
-            )
-            for start, end, days, rate, divisor in _stretches(rates, first_day, until, rule)
-        ]
-        return Interest(tuple(segments), first_day, until)
+        return Interest.constant(
+            principal, _stretches(rates, first_day, until, rule), first_day, until
+        )
     periods = _split(_periods(rates.interest, first_day, until), cuts)
     segments = []
     for start, stop, statutory, divisor in periods:
@@ -175,15 +223,63 @@ def _periods(table: DatedTable, first_day: date, until: date) -> tuple[Period, .
 Stretch = tuple[date, date, int, Decimal, int]
 
 
+class Stretches:
+    """The stretches of an interest period, shared by every claim with the same first day,
+    last day and rate rule, with what a principal's interest over them is: the exact fraction
+    sum(rate * days / (100 * divisor)) = numerator / denominator."""
+
+    __slots__ = ("denominator", "lines", "numerator", "rates")
+
+    def __init__(self, lines: tuple[Stretch, ...]) -> None:
+        self.lines = lines
+        self.rates = tuple(_distinct([rate for _s, _e, _d, rate, _v in lines]))
+        factor = sum(
+            (Fraction(rate) * days / (100 * divisor) for _s, _e, days, rate, divisor in lines),
+            Fraction(0),
+        )
+        self.numerator, self.denominator = factor.numerator, factor.denominator
+
+    def segments(self, principal_ore: int) -> tuple[Segment, ...]:
+        """The segments of `principal_ore`, each amount in Decimal as the law's formula reads."""
+        return tuple(
+            Segment(
+                start,
+                end,
+                days,
+                principal_ore,
+                rate,
+                divisor,
+                Decimal(principal_ore) * rate / 100 * days / divisor,
+            )
+            for start, end, days, rate, divisor in self.lines
+        )
+
+    def total_ore(self, principal_ore: int) -> int | None:
+        """The interest on `principal_ore` rounded half up to øre, in exact integers; None when
+        the result is not proven equal to rounding the sum of the segments' Decimals.
+
+        That sum is off the exact fraction by at most 1e-27 of its size per segment (28
+        significant digits, a division and an addition each), and a fraction that is not
+        exactly half-way lies at least 1 / (2 * denominator) from it: below the bound both
+        round the same way. Exactly half-way, the Decimals may fall either side: they decide."""
+        n, d = principal_ore * self.numerator, self.denominator
+        if len(self.lines) > 100 or 4 * (n + d) >= _EXACT_LIMIT or (2 * n) % (2 * d) == d:
+            return None
+        return (2 * n + d) // (2 * d)
+
+
+_EXACT_LIMIT = 10**25
+
+
 @lru_cache(maxsize=65_536)
-def _stretches(rates: Rates, first_day: date, until: date, rule: RateRule) -> tuple[Stretch, ...]:
+def _stretches(rates: Rates, first_day: date, until: date, rule: RateRule) -> Stretches:
     """`_periods` with the rule's rate for each; refuses (RateNotKnown) a day whose statutory
     rate is not known yet, like the period-by-period path."""
     out = []
     for start, stop, statutory, divisor in _periods(rates.interest, first_day, until):
         rate = rule.rate(rates.interest.at(start) if statutory is None else statutory)
         out.append((start, stop - _DAY, (stop - start).days, rate, divisor))
-    return tuple(out)
+    return Stretches(tuple(out))
 
 
 def _known(table: DatedTable, day: date) -> Decimal | None:

@@ -117,7 +117,7 @@ def check_manual(
         fee = verdict.fee_ore
         reasons += verdict.reasons
     interest = interest_until(facts, on, ctx, ladder) if with_interest else NO_INTEREST
-    if interest.segments:
+    if interest.accrues:
         reasons.append(
             Reason(
                 "FRL §§ 2-3, A1-A6",

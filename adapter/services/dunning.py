@@ -99,12 +99,13 @@ class PlanSummary:
         """Count one claim's decisions."""
         self.claims += 1
         for d in decisions:
-            self.actions[d.action.value] += 1
-            if d.stage is not None:
+            action = d.action
+            self.actions[action._value_] += 1  # the plain attribute: `.value` is a property
+            if action.stage is not None:
                 self.fees_ore += d.fee_ore
                 self.interest_ore += d.interest.total_ore
                 self.compensation_ore += d.compensation_ore
-            if d.action is Action.WRITE_OFF_RESIDUAL:
+            elif action is Action.WRITE_OFF_RESIDUAL:
                 self.written_off_ore += d.amount_ore
 
     def as_json(self) -> dict[str, Any]:

@@ -42,7 +42,9 @@ class DatedTable:
         return [r[0] for r in self.rows if start < r[0] <= end]
 
 
-@dataclass(frozen=True)
+# Compared and hashed by identity, like its tables (two Rates are equal only if their tables
+# are the same objects anyway): it is part of cache keys asked for every claim of a plan.
+@dataclass(frozen=True, eq=False)
 class Rates:
     """Every dated number the engine uses."""
 

@@ -171,3 +171,36 @@ def test_monotonic_in_principal(p: int, extra: int, due: date, length: int) -> N
 @given(principal, days, st.integers(0, 13))
 def test_zero_when_paid_on_or_before_the_due_date(p: int, due: date, early: int) -> None:
     assert late_interest(p, due, due - timedelta(days=early), RATES).total_ore == 0
+
+
+# The total of a claim without part payments comes from exact integers and its segments are
+# made only when asked; it must be what rounding the sum of the segments' Decimals gives.
+agreed_rate = st.decimals(Decimal("0.000001"), Decimal("40"), places=6)
+
+
+@settings(max_examples=500)
+@given(
+    st.one_of(principal, st.integers(10**12, 10**22)),
+    days,
+    st.integers(0, 2000),
+    st.one_of(st.none(), agreed_rate),
+)
+def test_total_is_the_rounded_sum_of_the_segments(
+    p: int, due: date, length: int, rate: Decimal | None
+) -> None:
+    rule = RateRule(contract_rate=rate, business=True)
+    until = min(due + timedelta(days=length), date(2026, 6, 30))
+    r = late_interest(p, due, until, RATES, rule=rule)
+    exact = sum((s.exact_ore for s in r.segments), Decimal(0))
+    assert r.total_ore == int(exact.quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+    shown = [s.rate for s in r.segments]
+    assert r.rates == [x for i, x in enumerate(shown) if i == 0 or shown[i - 1] != x]
+
+
+def test_exactly_half_an_ore_rounds_up() -> None:
+    # 25 øre at 10 % for 73 of 365 days is exactly 0.5 øre (the half-way case, decided by the
+    # segments' Decimals rather than the integer shortcut).
+    rule = RateRule(contract_rate=Decimal("10"), business=True)
+    r = late_interest(25, date(2025, 1, 6), date(2025, 3, 20), RATES, rule=rule)
+    assert [(s.days, s.exact_ore) for s in r.segments] == [(73, Decimal("0.5"))]
+    assert r.total_ore == 1
