@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from policies.calendar import effective_due, next_bank_day
 from policies.decisions import Action, Decision, Reason
+from policies.errors import RateNotKnown
 from policies.facts import (
     ClaimFacts,
     Debtor,
@@ -24,7 +25,7 @@ from policies.facts import (
     last_letter,
 )
 from policies.fees import fee_verdict, kr
-from policies.interest import NO_INTEREST, Interest, RateRule, late_interest
+from policies.interest import NO_INTEREST, Interest, RateRule, Stretches, late_interest, stretches
 from policies.ladder import LADDER_STAGES, Ladder, Stage
 from policies.rates import DEFAULT_RATES, Rates
 from policies.regime import Regime, regime_on
@@ -214,15 +215,28 @@ class _Letter:
     deadline: date
     with_interest: bool
     also: tuple[Decision, ...]  # blocking the customer
+    # The interest days of a claim without part payments: its stretches, and the reason's words
+    # after the amount (None: the rates are not known that far, which the claim's own
+    # calculation then reports).
+    accrual: tuple[Stretches, str] | None
 
     def decide(self, facts: ClaimFacts, ctx: Context, ladder: Ladder, on: date) -> list[Decision]:
         """The decision for one claim of this shape."""
         interest = NO_INTEREST
         reasons = self.before + self.after
         if self.with_interest:
-            interest = interest_until(facts, on, ctx, ladder)
-            if interest.accrues:
+            if (
+                self.accrual is not None
+                and not facts.reductions
+                and facts.amount_ore == facts.principal_outstanding_ore
+            ):
+                stretches, period = self.accrual
+                first_day = stretches.lines[0][0]
+                interest = Interest.constant(facts.amount_ore, stretches, first_day, on)
+            else:
+                interest = interest_until(facts, on, ctx, ladder)
                 period = _interest_period(interest.from_date, on, tuple(interest.rates))
+            if interest.accrues:
                 text = f"late interest {kr(interest.total_ore)}{period}"
                 reasons = (*self.before, Reason("FRL §§ 2-3, A1-A6", text), *self.after)
         decision = Decision(  # positional (see Decision): action, reasons, fee, interest,
@@ -493,6 +507,7 @@ def _next_letter(
                 (Reason("LADDER", f"the ladder blocks the customer at the {stage.label}"),),
             ),
         )
+    with_interest = settings.with_interest and ladder.interest_enabled
     return _Letter(
         Action.send(stage),
         before,
@@ -500,9 +515,22 @@ def _next_letter(
         verdict.fee_ore,
         compensation,
         deadline,
-        settings.with_interest and ladder.interest_enabled,
+        with_interest,
         also,
+        _accrual(
+            rates, due, on, _rate_rule(ladder.contract_rate, business, ladder.contract_rate_cap)
+        )
+        if with_interest
+        else None,
     )
+
+
+def _accrual(rates: Rates, due: date, on: date, rule: RateRule) -> tuple[Stretches, str] | None:
+    try:
+        found = stretches(rates, due, on, rule)
+    except RateNotKnown:
+        return None
+    return found, _interest_period(found.lines[0][0], on, found.rates)
 
 
 @lru_cache(maxsize=16_384)

@@ -271,6 +271,12 @@ class Stretches:
 _EXACT_LIMIT = 10**25
 
 
+def stretches(rates: Rates, due: date, until: date, rule: RateRule) -> Stretches:
+    """The stretches of interest days of a claim due on `due`, through `until` (after its
+    bank-day adjusted due date), under `rule`."""
+    return _stretches(rates, effective_due(due) + _DAY, until, rule)
+
+
 @lru_cache(maxsize=65_536)
 def _stretches(rates: Rates, first_day: date, until: date, rule: RateRule) -> Stretches:
     """`_periods` with the rule's rate for each; refuses (RateNotKnown) a day whose statutory

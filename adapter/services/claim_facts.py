@@ -7,9 +7,9 @@ with one query each, so a million claims cost a few hundred queries, not million
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, select
 
@@ -23,17 +23,24 @@ from policies.rates import DEFAULT_RATES
 BATCH = 2000
 
 
-@dataclass(slots=True)  # not frozen: built for every claim of a plan (see ClaimFacts)
-class ClaimRow:
-    """The store's ids and names that go with a claim's facts."""
+class ClaimRow(Protocol):
+    """The store's ids and names that go with a claim's facts: the claim's own database row
+    (a copy would cost more than the rest of the facts, for every claim of a plan)."""
 
-    invoice_id: int
-    claim_id: int
-    customer_id: int
-    customer_name: str
-    invoice_number: str
-    external_id: str | None
-    kid: str | None
+    @property
+    def invoice_id(self) -> int: ...
+    @property
+    def claim_id(self) -> int: ...
+    @property
+    def customer_id(self) -> int: ...
+    @property
+    def customer_name(self) -> str: ...
+    @property
+    def invoice_number(self) -> str: ...
+    @property
+    def external_id(self) -> str | None: ...
+    @property
+    def kid(self) -> str | None: ...
 
 
 def company_context(settings: dict[str, dict[str, Any]]) -> Context:
@@ -64,7 +71,7 @@ def customer_ladder(
 
 _COLUMNS = (
     invoices.c.id.label("invoice_id"),
-    invoices.c.number,
+    invoices.c.number.label("invoice_number"),
     invoices.c.external_id,
     invoices.c.invoice_date,
     invoices.c.due_date,
@@ -204,14 +211,14 @@ def _facts(
         (
             invoice_id,
             number,
-            external_id,
+            _external_id,
             invoice_date,
             due_date,
             amount_ore,
             outstanding_ore,
             ledger_outstanding_ore,
             currency,
-            kid,
+            _kid,
             source,
             claim_id,
             status,
@@ -221,7 +228,7 @@ def _facts(
             hold_until,
             hold_reason,
             customer_id,
-            customer_name,
+            _customer_name,
             kind,
             blocked,
             excluded,
@@ -243,7 +250,7 @@ def _facts(
         # Positional, in the order of _FACT_FIELDS: a keyword call of 25 arguments costs
         # three times as much, for every claim of a plan.
         yield (
-            ClaimRow(invoice_id, claim_id, customer_id, customer_name, number, external_id, kid),
+            r,
             ClaimFacts(
                 number,
                 invoice_date,
