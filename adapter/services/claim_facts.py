@@ -6,15 +6,17 @@ with one query each, so a million claims cost a few hundred queries, not million
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import closing
 from dataclasses import fields
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from adapter import company_settings
 from adapter.store.tables import allocations, claims, customers, invoices, letters, payments
+from connectors.read_ahead import read_ahead
 from policies.engine import Context
 from policies.facts import ClaimFacts, Debtor, LetterFact, PrincipalChange
 from policies.ladder import Ladder, Stage
@@ -105,8 +107,14 @@ def iter_claims(
     invoice_ids: list[int] | None = None,
     customer_id: int | None = None,
     statuses: tuple[str, ...] = ("open",),
+    ahead: bool = False,
 ) -> Iterator[tuple[ClaimRow, ClaimFacts]]:
-    """Every claim of the company in `statuses` (or just `invoice_ids`), with its facts."""
+    """Every claim of the company in `statuses` (or just `invoice_ids`), with its facts.
+
+    With `ahead`, the next batch is read on a background thread while the caller works through
+    this one: worth it where the database works in its own process (PostgreSQL), so its time
+    overlaps ours; SQLite works in ours, under the same GIL. The thread then does every
+    database call of the iteration, so the connection is never used by two threads at once."""
     q = (
         select(*_COLUMNS)
         .select_from(
@@ -125,16 +133,29 @@ def iter_claims(
     # allocations are read by id range, which PostgreSQL answers from the indexes (a
     # 2,000-id IN list made it scan both tables once per batch).
     by_range = invoice_ids is None and customer_id is None
+    batches = _batches(conn, q, company_id, by_range)
     ladders: dict[int, Ladder | None] = {}
+    with closing(read_ahead(batches) if ahead else batches) as read:
+        for rows, sent, paid in read:
+            yield from _facts(rows, sent, paid, company_dunning, ladders)
+
+
+# A batch as read: the claims' rows, their letters' rows and their allocations' rows.
+_Batch = tuple[list[Any], list[Any], list[Any]]
+
+
+def _batches(
+    conn: Connection, q: Select[Any], company_id: int, by_range: bool
+) -> Generator[_Batch, None, None]:
     batch: list[Any] = []
     row: Any
     for row in conn.execute(q.execution_options(yield_per=BATCH)):
         batch.append(row)
         if len(batch) >= BATCH:
-            yield from _facts(conn, company_id, batch, company_dunning, ladders, by_range)
+            yield _read(conn, company_id, batch, by_range)
             batch = []
     if batch:
-        yield from _facts(conn, company_id, batch, company_dunning, ladders, by_range)
+        yield _read(conn, company_id, batch, by_range)
 
 
 _NO_LETTERS: tuple[LetterFact, ...] = ()
@@ -144,14 +165,8 @@ _STAGES = {s.value: s for s in Stage}
 _NO_CHANGES: tuple[PrincipalChange, ...] = ()
 
 
-def _facts(
-    conn: Connection,
-    company_id: int,
-    rows: list[Any],
-    company_dunning: dict[str, Any] | None,
-    ladders: dict[int, Ladder | None],
-    by_range: bool,
-) -> Iterator[tuple[ClaimRow, ClaimFacts]]:
+def _read(conn: Connection, company_id: int, rows: list[Any], by_range: bool) -> _Batch:
+    """The letters and allocations of a batch of claims, one query each."""
     first, last = rows[0].invoice_id, rows[-1].invoice_id
     letter_q = (
         select(
@@ -190,15 +205,25 @@ def _facts(
         alloc_q = alloc_q.where(allocations.c.invoice_id.between(first, last))
     else:
         alloc_q = alloc_q.where(allocations.c.invoice_id.in_([r.invoice_id for r in rows]))
+    return rows, list(conn.execute(letter_q)), list(conn.execute(alloc_q))
+
+
+def _facts(
+    rows: list[Any],
+    letter_rows: list[Any],
+    allocation_rows: list[Any],
+    company_dunning: dict[str, Any] | None,
+    ladders: dict[int, Ladder | None],
+) -> Iterator[tuple[ClaimRow, ClaimFacts]]:
     sent: dict[int, list[LetterFact]] = {}
-    for claim_id, stage, sent_on, deadline, fee, interest, compensation in conn.execute(letter_q):
+    for claim_id, stage, sent_on, deadline, fee, interest, compensation in letter_rows:
         sent.setdefault(claim_id, []).append(
             LetterFact(_STAGES[stage], sent_on, deadline, fee, interest, compensation)
         )
     reductions: dict[int, list[PrincipalChange]] = {}
     fees_paid: dict[int, int] = {}
     interest_paid: dict[int, int] = {}
-    for invoice_id, kind, amount, allocated_on, payment_date in conn.execute(alloc_q):
+    for invoice_id, kind, amount, allocated_on, payment_date in allocation_rows:
         if kind in ("principal", "write_off"):
             reductions.setdefault(invoice_id, []).append(
                 PrincipalChange(payment_date or allocated_on, amount)

@@ -20,6 +20,7 @@ from adapter.domain import Allocation, AllocationKind, ClaimStatus, Money
 from adapter.log import get_logger
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
 from adapter.store.database import Database
+from adapter.store.engine import is_sqlite
 from adapter.store.tables import letters
 from adapter.store.uow import UnitOfWork
 from policies.decisions import Action, Decision
@@ -78,8 +79,9 @@ def plan(
     """What would be done on `on` for every open claim; nothing is written."""
     settings = _settings(db, company_id)
     ctx = company_context(settings)
+    ahead = not is_sqlite(db.engine)
     with db.uow(company_id, read_only=True) as uow:
-        for row, facts in iter_claims(uow.conn, company_id, settings.get("dunning")):
+        for row, facts in iter_claims(uow.conn, company_id, settings.get("dunning"), ahead=ahead):
             yield row, facts, decide(facts, ctx, on)
 
 

@@ -313,3 +313,26 @@ def test_cli_run_and_simulate(db, company_id, cli) -> None:
         )  # two fee letters for each of the three invoices by 30 April
         run = cli("dunning", "run", "--company", str(company_id), "--json")
         assert json.loads(run.stdout)["actions"] == {"send_reminder_1": 2}
+
+
+def test_reading_ahead_gives_the_same_claims_and_stops_cleanly(db, company_id, monkeypatch) -> None:
+    from adapter.services import claim_facts
+
+    seed(db, company_id)
+    monkeypatch.setattr(claim_facts, "BATCH", 1)  # a batch a claim: the thread reads ahead
+    with db.uow(company_id, read_only=True) as uow:
+        plain = [
+            (r.invoice_number, f) for r, f in claim_facts.iter_claims(uow.conn, company_id, None)
+        ]
+    with db.uow(company_id, read_only=True) as uow:
+        ahead = [
+            (r.invoice_number, f)
+            for r, f in claim_facts.iter_claims(uow.conn, company_id, None, ahead=True)
+        ]
+    assert [n for n, _f in plain] == ["20001", "20002", "20003"]
+    assert ahead == plain
+    with db.uow(company_id, read_only=True) as uow:
+        claims_read = claim_facts.iter_claims(uow.conn, company_id, None, ahead=True)
+        assert next(claims_read)[0].invoice_number == "20001"
+        claims_read.close()  # the thread's cursor is closed before the unit of work ends
+    set_settings(db.uow(company_id), ["dunning.minimum_amount=0"], actor="test")  # can write
