@@ -218,7 +218,7 @@ class _Letter:
     # The interest days of a claim without part payments: its stretches, and the reason's words
     # after the amount (None: the rates are not known that far, which the claim's own
     # calculation then reports).
-    accrual: tuple[Stretches, str] | None
+    accrual: tuple[Stretches, date, str] | None
 
     def decide(self, facts: ClaimFacts, ctx: Context, ladder: Ladder, on: date) -> list[Decision]:
         """The decision for one claim of this shape."""
@@ -230,15 +230,14 @@ class _Letter:
                 and not facts.reductions
                 and facts.amount_ore == facts.principal_outstanding_ore
             ):
-                stretches, period = self.accrual
-                first_day = stretches.lines[0][0]
+                stretches, first_day, period = self.accrual
                 interest = Interest.constant(facts.amount_ore, stretches, first_day, on)
             else:
                 interest = interest_until(facts, on, ctx, ladder)
                 period = _interest_period(interest.from_date, on, tuple(interest.rates))
             if interest.accrues:
                 text = f"late interest {kr(interest.total_ore)}{period}"
-                reasons = (*self.before, Reason("FRL §§ 2-3, A1-A6", text), *self.after)
+                reasons = self.before + (Reason("FRL §§ 2-3, A1-A6", text),) + self.after
         decision = Decision(  # positional (see Decision): action, reasons, fee, interest,
             self.action,  # compensation, principal, notices, write-off, deadline
             reasons,
@@ -525,12 +524,15 @@ def _next_letter(
     )
 
 
-def _accrual(rates: Rates, due: date, on: date, rule: RateRule) -> tuple[Stretches, str] | None:
+def _accrual(
+    rates: Rates, due: date, on: date, rule: RateRule
+) -> tuple[Stretches, date, str] | None:
     try:
         found = stretches(rates, due, on, rule)
     except RateNotKnown:
         return None
-    return found, _interest_period(found.lines[0][0], on, found.rates)
+    first_day = found.lines[0][0]
+    return found, first_day, _interest_period(first_day, on, found.rates)
 
 
 @lru_cache(maxsize=16_384)

@@ -264,10 +264,10 @@ def _facts(
             if customer_id not in ladders:
                 ladders[customer_id] = customer_ladder(company_dunning, override)
             ladder = ladders[customer_id]
-        principal = (
-            outstanding_ore
-            if ledger_outstanding_ore is None
-            else min(outstanding_ore, ledger_outstanding_ore)
+        principal = (  # the lower of the two (no min(): a call, for every claim)
+            ledger_outstanding_ore
+            if ledger_outstanding_ore is not None and ledger_outstanding_ore < outstanding_ore
+            else outstanding_ore
         )
         found = reductions.get(invoice_id)
         changes = tuple(sorted(found, key=_on)) if found else _NO_CHANGES
