@@ -237,7 +237,7 @@ class _Letter:
                 period = _interest_period(interest.from_date, on, tuple(interest.rates))
             if interest.accrues:
                 text = f"late interest {kr(interest.total_ore)}{period}"
-                reasons = self.before + (Reason("FRL §§ 2-3, A1-A6", text),) + self.after
+                reasons = (*self.before, Reason("FRL §§ 2-3, A1-A6", text), *self.after)
         decision = Decision(  # positional (see Decision): action, reasons, fee, interest,
             self.action,  # compensation, principal, notices, write-off, deadline
             reasons,
