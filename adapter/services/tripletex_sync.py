@@ -21,7 +21,7 @@ from stdnum.no import kontonr, orgnr
 
 from adapter import company_settings
 from adapter.clock import OSLO
-from adapter.domain import Allocation, AllocationKind, MatchStatus, Money, Payment
+from adapter.domain import AllocationKind, Money
 from adapter.log import get_logger
 from adapter.store.database import Database
 from adapter.store.repositories.bulk import insert_rows
@@ -165,18 +165,22 @@ def store_customers(
 
 
 def _customer_ids(
-    uow: UnitOfWork, client: TripletexClient, external_ids: set[str]
+    uow: UnitOfWork, client: TripletexClient, external_ids: set[str], known: dict[str, int]
 ) -> dict[str, int]:
-    company = uow.require_company()
-    q = select(customers.c.external_id, customers.c.id).where(
-        customers.c.company_id == company, customers.c.external_id.in_(external_ids)
-    )
-    found = {r.external_id: r.id for r in uow.conn.execute(q)}
-    missing = external_ids - set(found)
-    if missing:  # a customer created after the customer pass: fetch it now
-        store_customers(uow, [client.customer(int(m)) for m in sorted(missing)], Counts())
-        found.update({r.external_id: r.id for r in uow.conn.execute(q)})
-    return found
+    """Our ids of customers by their Tripletex id; `known` holds those looked up on earlier
+    pages of this sync (a customer's id never changes) and gains the ones looked up now."""
+    wanted = external_ids - known.keys()
+    if wanted:
+        company = uow.require_company()
+        q = select(customers.c.external_id, customers.c.id).where(
+            customers.c.company_id == company, customers.c.external_id.in_(wanted)
+        )
+        known.update({r.external_id: r.id for r in uow.conn.execute(q)})
+        missing = wanted - known.keys()
+        if missing:  # a customer created after the customer pass: fetch it now
+            store_customers(uow, [client.customer(int(m)) for m in sorted(missing)], Counts())
+            known.update({r.external_id: r.id for r in uow.conn.execute(q)})
+    return known
 
 
 def _invoice_row(inv: models.Invoice) -> dict[str, Any]:
@@ -209,10 +213,12 @@ def store_invoices(
     records: list[models.Invoice],
     counts: Counts,
     rows: list[dict[str, Any]] | None = None,
+    customer_ids: dict[str, int] | None = None,
 ) -> int:
     """Insert or update invoices, open claims for new ones, and record payments Tripletex made.
     Returns how many ledger-side payments were recorded. `rows` are the records'
-    `_invoice_row`s when already built.
+    `_invoice_row`s when already built; `customer_ids` are our customers' ids by Tripletex id
+    as far as known (kept from page to page of a sync).
 
     A page costs a fixed handful of statements, whatever its size: rows are compared with what
     is stored and only new or different ones are written."""
@@ -220,7 +226,12 @@ def store_invoices(
         return 0
     company = uow.require_company()
     rows = rows if rows is not None else [_invoice_row(r) for r in records]
-    ids = _customer_ids(uow, client, {str(r.customer.id) for r in records})
+    ids = _customer_ids(
+        uow,
+        client,
+        {str(r.customer.id) for r in records},
+        {} if customer_ids is None else customer_ids,
+    )
     for row, inv in zip(rows, records, strict=True):
         row["customer_id"] = ids[str(inv.customer.id)]
         if inv.kid and row["kid"] is None:
@@ -254,7 +265,7 @@ def store_invoices(
             outstanding = row["amount_ore"] if old is None else old.outstanding_ore
             row["outstanding_ore"] = outstanding
             writes.append(row)
-    insert_rows(
+    written = insert_rows(
         uow.conn,
         invoices,
         _INVOICE_WRITE,
@@ -263,9 +274,11 @@ def store_invoices(
         same={"company_id": company, "updated_at": now},
         key=("company_id", "external_id"),
         update=(*_INVOICE_COLUMNS, "updated_at"),
+        returning=("external_id", "id"),
     )
     our_ids = {ext: r.id for ext, r in existing.items()}
-    if len(our_ids) < len(rows):
+    our_ids.update(written)
+    if len(our_ids) < len(set(external_ids)):  # not expected: every new row was written
         our_ids |= _invoice_ids(uow, [e for e in external_ids if e not in our_ids])
     _open_claims(
         uow, sorted(our_ids[r["external_id"]] for r in rows if not r["is_credit_note"]), now
@@ -394,7 +407,13 @@ def _ledger_payments(
     `fresh` are the page's invoices stored for the first time just now."""
     company = uow.require_company()
     postings = [(inv, invoice_id, p) for inv, invoice_id in page for p in inv.payments]
-    known = uow.payments.known_ledger_refs(str(p.id) for _inv, _iid, p in postings)
+    # A posting belongs to one invoice, and a payment of ours tied to it is allocated to that
+    # invoice: an invoice stored just now has none, so only the others' postings are looked up
+    # (on a first sync, none). Should one be stored all the same, its natural key keeps it out
+    # of `add_ledger_payments`' answer and so out of `new`, as if it had been looked up.
+    known = uow.payments.known_ledger_refs(
+        str(p.id) for _inv, iid, p in postings if iid not in fresh
+    )
     unknown = [
         (
             inv,
@@ -407,36 +426,27 @@ def _ledger_payments(
     ]
     if not unknown:
         return []
-    # An invoice stored just now has no allocations, so no payment of ours to tie a posting
-    # to: only the others are looked up (on a first sync, none).
+    # Nor has an invoice stored just now an allocation, so no payment of ours to tie a posting to.
     own = uow.payments.own_unlinked_by_invoice(
         iid for _inv, iid, _p, _a in unknown if iid not in fresh
     )
-    new: list[tuple[models.Invoice, int, models.Posting, int]] = []
+    candidates: list[tuple[models.Invoice, int, models.Posting, int]] = []
     for inv, invoice_id, posting, amount in unknown:
         mine = own.get((invoice_id, posting.date, amount))
         if mine:  # the posting Tripletex made for our own `:payment`
             uow.payments.set_match(mine.pop(0), ledger_ref=str(posting.id))
         else:
-            new.append((inv, invoice_id, posting, amount))
+            candidates.append((inv, invoice_id, posting, amount))
     ids = uow.payments.add_ledger_payments(
         [
-            Payment(
-                id=None,
-                company_id=company,
-                natural_key=f"tripletex:posting:{posting.id}",
-                source="tripletex",
-                amount=Money(amount),
-                payment_date=posting.date,
-                kid=inv.kid,
-                status=MatchStatus.MATCHED,
-                match_method="ledger",
-            )
-            for inv, _iid, posting, amount in new
+            (f"tripletex:posting:{posting.id}", str(posting.id), amount, posting.date, inv.kid)
+            for inv, _iid, posting, amount in candidates
         ],
-        [str(posting.id) for _inv, _iid, posting, _a in new],
+        source="tripletex",
     )
-    at_agency = _handed_off(uow, (iid for _inv, iid, _p, _a in new))
+    new = [item for item in candidates if str(item[2].id) in ids]
+    # An invoice stored just now has a claim opened just now: not at the agency.
+    at_agency = _handed_off(uow, (iid for _inv, iid, _p, _a in new if iid not in fresh))
     for _inv, invoice_id, posting, amount in new:
         if invoice_id in at_agency:
             # Paid to the company after hand-off: the agency is told once (its own payouts close
@@ -454,19 +464,12 @@ def _ledger_payments(
             )
     uow.payments.allocate_many(
         [
-            Allocation(
-                None,
-                company,
-                ids[str(posting.id)],
-                invoice_id,
-                AllocationKind.PRINCIPAL,
-                Money(amount),
-                posting.date,
-                order_used="ledger",
-                actor="tripletex",
-            )
+            (ids[str(posting.id)], invoice_id, amount, posting.date)
             for _inv, invoice_id, posting, amount in new
-        ]
+        ],
+        kind=AllocationKind.PRINCIPAL,
+        order_used="ledger",
+        actor="tripletex",
     )
     uow.audit.record_many(
         actor="tripletex",
@@ -537,10 +540,14 @@ def sync_company(
     else:
         invoice_stream = sync.full(use_digests=mode == "rescan")
 
+    customer_ids: dict[str, int] = {}
+
     def store_invoice_page(uow: UnitOfWork, page: StreamPage, rows: list[dict[str, Any]]) -> None:
         if page.unchanged:
             summary.invoices.unchanged += page.rows
-        summary.ledger_payments += store_invoices(uow, client, page.records, summary.invoices, rows)
+        summary.ledger_payments += store_invoices(
+            uow, client, page.records, summary.invoices, rows, customer_ids
+        )
 
     # One connection for the whole sync, one transaction per page: a connection per page
     # would cost SQLite a cold page cache and a checkpoint each time.

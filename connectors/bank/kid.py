@@ -6,11 +6,17 @@ digit is `-` when 11 - (sum mod 11) would be 10.
 
 from __future__ import annotations
 
+from itertools import cycle
+from operator import mul
 from typing import Literal
 
 Scheme = Literal["MOD10", "MOD11"]
 MIN_LENGTH, MAX_LENGTH = 2, 25
 _MOD11_WEIGHTS = (2, 3, 4, 5, 6, 7)
+# The sums run over the ASCII codes of the digits (bytes are ints, summed in C), less 48 ("0")
+# for each digit's weight: a sync checks every invoice's KID, so this is a hot path.
+_LUHN_DOUBLED = bytes.maketrans(b"0123456789", b"0246813579")  # 2 x digit, its digits summed
+_MOD11_ZERO = [48 * sum(_MOD11_WEIGHTS[i % 6] for i in range(n)) for n in range(MAX_LENGTH)]
 
 
 def _check_body(body: str) -> None:
@@ -25,17 +31,16 @@ def _check_body(body: str) -> None:
 def mod10_check_digit(body: str) -> str:
     """Luhn check digit: weights 2,1,2,1... from the right, digits of each product summed."""
     _check_body(body)
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        product = int(ch) * (2 if i % 2 == 0 else 1)
-        total += product // 10 + product % 10
+    digits = body.encode()[::-1]
+    total = sum(digits[::2].translate(_LUHN_DOUBLED)) + sum(digits[1::2]) - 48 * len(digits)
     return str((10 - total % 10) % 10)
 
 
 def mod11_check_digit(body: str) -> str:
     """MOD11 check digit: weights 2..7 repeating from the right; `-` when the result is 10."""
     _check_body(body)
-    total = sum(int(ch) * _MOD11_WEIGHTS[i % 6] for i, ch in enumerate(reversed(body)))
+    digits = body.encode()[::-1]
+    total = sum(map(mul, digits, cycle(_MOD11_WEIGHTS))) - _MOD11_ZERO[len(digits)]
     remainder = total % 11
     if remainder == 0:
         return "0"
@@ -48,14 +53,23 @@ def make_kid(body: str, scheme: Scheme = "MOD10") -> str:
     return body + digit
 
 
-def schemes_of(kid: str) -> list[Scheme]:
-    """Every scheme whose check digit `kid` carries (a KID can satisfy both)."""
+def _split(kid: str) -> tuple[str, str] | None:
+    """A KID's body and check character, or None when it has no KID's shape."""
     kid = kid.strip()
     if not MIN_LENGTH <= len(kid) <= MAX_LENGTH or not kid.isascii():
-        return []
+        return None
     body, check = kid[:-1], kid[-1]
     if not body.isdigit() or not (check.isdigit() or check == "-"):
+        return None
+    return body, check
+
+
+def schemes_of(kid: str) -> list[Scheme]:
+    """Every scheme whose check digit `kid` carries (a KID can satisfy both)."""
+    parts = _split(kid)
+    if parts is None:
         return []
+    body, check = parts
     found: list[Scheme] = []
     if check != "-" and mod10_check_digit(body) == check:
         found.append("MOD10")
@@ -66,11 +80,18 @@ def schemes_of(kid: str) -> list[Scheme]:
 
 def detect_scheme(kid: str) -> Scheme | None:
     """The scheme `kid` satisfies (MOD10 first when both do), or None when it is invalid."""
-    found = schemes_of(kid)
-    return found[0] if found else None
+    parts = _split(kid)
+    if parts is None:
+        return None
+    body, check = parts
+    # MOD11 is worked out only when MOD10 fails: a sync checks every invoice's KID.
+    if check != "-" and mod10_check_digit(body) == check:
+        return "MOD10"
+    return "MOD11" if mod11_check_digit(body) == check else None
 
 
 def is_valid(kid: str, scheme: Scheme | None = None) -> bool:
     """Whether `kid` carries a correct check digit (under `scheme`, or under either)."""
-    found = schemes_of(kid)
-    return bool(found) if scheme is None else scheme in found
+    if scheme is None:
+        return detect_scheme(kid) is not None
+    return scheme in schemes_of(kid)

@@ -60,9 +60,10 @@ class Credentials:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a list: its values (raw dicts), or unchanged (304) with no values."""
+    """One page of a list: its values (raw dicts or records, as asked), or unchanged (304)
+    with no values."""
 
-    values: list[dict[str, Any]]
+    values: list[Any]
     digest: str | None
     unchanged: bool = False
 
@@ -264,27 +265,36 @@ class TripletexClient:
 
     # ------------------------------------------------------------------ paging
 
-    def page(self, path: str, params: dict[str, Any], *, if_none_match: str | None = None) -> Page:
-        """One list page; with `if_none_match`, an unchanged page comes back as `unchanged`."""
+    def page(
+        self,
+        path: str,
+        params: dict[str, Any],
+        *,
+        if_none_match: str | None = None,
+        record: Any = dict,
+        what: str = "record",
+    ) -> Page:
+        """One list page, its values decoded as `record`s (raw dicts by default; a malformed
+        one raises naming the `what` and the field); with `if_none_match`, an unchanged page
+        comes back as `unchanged`."""
         headers = {"If-None-Match": if_none_match} if if_none_match else None
         resp = self.request("GET", path, params=params, headers=headers, allow_304=True)
         if resp.status_code == 304:
             return Page(values=[], digest=if_none_match, unchanged=True)
-        body = self._json(resp)
-        values = body.get("values")
-        if not isinstance(values, list):
-            raise TripletexMalformedRecord(f"GET {path}: list response without 'values'")
-        if body.get("from", params.get("from", 0)) != params.get("from", 0):
+        body = models.decode_page(resp.content, record, what=what, where=f"GET {path}")
+        if body.from_ is not None and body.from_ != params.get("from", 0):
             raise TripletexMalformedRecord(
-                f"GET {path}: asked from={params.get('from')}, got {body.get('from')}"
+                f"GET {path}: asked from={params.get('from')}, got {body.from_}"
             )
-        return Page(values=values, digest=body.get("versionDigest"))
+        return Page(values=body.values, digest=body.version_digest)
 
-    def iter_pages(self, path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        """Every page of a list until a short page."""
+    def iter_pages(
+        self, path: str, params: dict[str, Any], *, record: Any = dict, what: str = "record"
+    ) -> Iterator[list[Any]]:
+        """Every page of a list until a short page, its values decoded as in `page`."""
         paginator = FromCountPaginator(self.page_size)
         while not paginator.done:
-            page = self.page(path, {**params, **paginator.params()})
+            page = self.page(path, {**params, **paginator.params()}, record=record, what=what)
             paginator.advance({"from": paginator.from_, "values": page.values})
             yield page.values
 
@@ -305,13 +315,12 @@ class TripletexClient:
         }
         if changed_since:
             params["changedSince"] = changed_since
-        for values in self.iter_pages("/customer", params):
-            yield models.parse_records(models.Customer, values, what="customer")
+        yield from self.iter_pages("/customer", params, record=models.Customer, what="customer")
 
     def invoice_page(
         self, date_from: date, date_to: date, *, start: int, if_none_match: str | None = None
     ) -> Page:
-        """One page of invoices dated in [date_from, date_to) sorted by id (raw values)."""
+        """One page of invoices dated in [date_from, date_to) sorted by id, as `Invoice`s."""
         params = {
             "invoiceDateFrom": date_from.isoformat(),
             "invoiceDateTo": date_to.isoformat(),
@@ -320,7 +329,9 @@ class TripletexClient:
             "from": start,
             "count": self.page_size,
         }
-        return self.page("/invoice", params, if_none_match=if_none_match)
+        return self.page(
+            "/invoice", params, if_none_match=if_none_match, record=models.Invoice, what="invoice"
+        )
 
     def invoices(self, date_from: date, date_to: date) -> Iterator[list[models.Invoice]]:
         """Invoices dated in [date_from, date_to) page by page."""
@@ -330,8 +341,7 @@ class TripletexClient:
             "fields": models.INVOICE_FIELDS,
             "sorting": "id",
         }
-        for values in self.iter_pages("/invoice", params):
-            yield models.parse_records(models.Invoice, values, what="invoice")
+        yield from self.iter_pages("/invoice", params, record=models.Invoice, what="invoice")
 
     def invoice(self, invoice_id: int) -> models.Invoice:
         """One invoice."""

@@ -120,9 +120,9 @@ class InvoiceSync:
         self, window: tuple[date, date], *, use_digests: bool
     ) -> Iterator[tuple[list[models.Invoice], int, bool]]:
         """Pages of a window: (records, rows on the page, unchanged). The next page is
-        requested on a read-ahead thread while this one is validated, so the server's time
-        overlaps ours. A page's digest is kept only when the page is handed on, so a
-        bookmark never names a page that was read ahead but not stored."""
+        requested (and decoded) on a read-ahead thread while this one is handled, so the
+        server's time overlaps ours. A page's digest is kept only when the page is handed on,
+        so a bookmark never names a page that was read ahead but not stored."""
         with closing(read_ahead(self._responses(window, use_digests=use_digests))) as responses:
             for key, page, known in responses:
                 if page.unchanged and known:
@@ -130,8 +130,7 @@ class InvoiceSync:
                     continue
                 if use_digests and page.digest:
                     self.digests[key] = [page.digest, len(page.values)]
-                records = models.parse_records(models.Invoice, page.values, what="invoice")
-                yield records, len(records), False
+                yield page.values, len(page.values), False
 
     def _responses(
         self, window: tuple[date, date], *, use_digests: bool
@@ -218,10 +217,8 @@ class InvoiceSync:
                     "from": 0,
                     "count": size,
                 },
+                record=models.Invoice,
+                what="invoice",
             )
-            yield StreamPage(
-                "invoices",
-                models.parse_records(models.Invoice, page.values, what="invoice"),
-                {},
-            )
+            yield StreamPage("invoices", page.values, {})
         yield StreamPage("invoices", [], {"last_sync": self.today.isoformat()}, final=True)

@@ -15,25 +15,7 @@ from adapter.store.repositories.bulk import insert_rows
 from adapter.store.sql import insert_on_conflict
 from adapter.store.tables import allocations, invoices, payments
 
-_LEDGER_PAYMENT_COLUMNS = (
-    "natural_key",
-    "source",
-    "amount_ore",
-    "payment_date",
-    "kid",
-    "status",
-    "match_method",
-    "ledger_ref",
-)
-_ALLOCATION_COLUMNS = (
-    "payment_id",
-    "invoice_id",
-    "kind",
-    "amount_ore",
-    "allocated_on",
-    "order_used",
-    "actor",
-)
+_LEDGER_PAYMENT_COLUMNS = ("natural_key", "ledger_ref", "amount_ore", "payment_date", "kid")
 
 
 def payment_from_row(row: Row[Any]) -> Payment:
@@ -189,65 +171,58 @@ class PaymentRepository(CompanyScoped):
             out.setdefault((r.invoice_id, r.payment_date, int(r.total)), []).append(r.id)
         return out
 
-    def add_ledger_payments(self, rows: Sequence[Payment], refs: Sequence[str]) -> dict[str, int]:
-        """Store payments Tripletex booked (each with its posting id) in one statement; returns
-        their ids by posting id. The caller passes only postings not stored before."""
+    def add_ledger_payments(
+        self, rows: Sequence[tuple[str, str, int, date, str | None]], *, source: str
+    ) -> dict[str, int]:
+        """Store payments the ledger booked, matched there, in one statement: rows are
+        (natural key, ledger ref, amount in øre, date, KID), plain tuples because a first sync
+        stores a hundred thousand. Returns the ids of the payments stored now by ledger ref; a
+        row whose natural key is stored already is skipped (and not in the answer)."""
         if not rows:
             return {}
-        insert_rows(
+        stored = insert_rows(
             self.conn,
             payments,
             _LEDGER_PAYMENT_COLUMNS,
-            (
-                (
-                    p.natural_key,
-                    p.source,
-                    p.amount.ore,
-                    p.payment_date,
-                    p.kid,
-                    p.status.value,
-                    p.match_method,
-                    ref,
-                )
-                for p, ref in zip(rows, refs, strict=True)
-            ),
+            rows,
             same={
+                "source": source,
+                "status": MatchStatus.MATCHED.value,
+                "match_method": "ledger",
                 "company_id": self.company_id,
                 "currency": "NOK",
                 "is_credit_note": False,
                 "created_at": self.clock.now(),
             },
             key=("company_id", "natural_key"),
+            returning=("ledger_ref", "id"),
         )
-        found = self.conn.execute(
-            select(payments.c.id, payments.c.ledger_ref).where(
-                payments.c.company_id == self.company_id,
-                payments.c.ledger_ref.in_(list(refs)),
-            )
-        )
-        return {r.ledger_ref: int(r.id) for r in found}
+        return {ref: int(payment_id) for ref, payment_id in stored}
 
-    def allocate_many(self, items: Sequence[Allocation]) -> None:
-        """Record many allocations in one statement."""
-        if not items:
+    def allocate_many(
+        self,
+        rows: Sequence[tuple[int, int, int, date]],
+        *,
+        kind: AllocationKind,
+        order_used: str,
+        actor: str,
+    ) -> None:
+        """Record many allocations of one kind in one statement: rows are (payment, invoice,
+        amount in øre, allocated on)."""
+        if not rows:
             return
         insert_rows(
             self.conn,
             allocations,
-            _ALLOCATION_COLUMNS,
-            (
-                (
-                    a.payment_id,
-                    a.invoice_id,
-                    a.kind.value,
-                    a.amount.ore,
-                    a.allocated_on,
-                    a.order_used,
-                    a.actor,
-                )
-                for a in items
-            ),
-            same={"company_id": self.company_id, "created_at": self.clock.now()},
+            ("payment_id", "invoice_id", "amount_ore", "allocated_on"),
+            rows,
+            same={
+                "kind": kind.value,
+                "order_used": order_used,
+                "actor": actor,
+                "company_id": self.company_id,
+                "created_at": self.clock.now(),
+            },
         )
 
     def allocate(self, allocation: Allocation) -> None:
@@ -339,7 +314,13 @@ class PaymentRepository(CompanyScoped):
         self.conn.execute(
             update(invoices)
             .where(
-                and_(invoices.c.company_id == self.company_id, invoices.c.id.in_(list(invoice_ids)))
+                # `+ 0` keeps the company check off the indexes: SQLite (without statistics)
+                # would walk an index on company_id, every invoice of the company, for each
+                # call, rather than look the ids up by primary key.
+                and_(
+                    invoices.c.company_id + 0 == self.company_id,
+                    invoices.c.id.in_(list(invoice_ids)),
+                )
             )
             .values(
                 outstanding_ore=case(

@@ -100,3 +100,62 @@ def test_conflicts_update_or_skip_and_many_rows_go_in_chunks(
     }
     expected = {f"k{i:03}": i for i in range(25)} | {"k030": -30, "k004": 999, "k031": 999}
     assert amounts == expected
+
+
+def test_returning_answers_for_rows_written_and_not_for_skipped_ones(
+    db: Database, company_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "_MAX_PARAMS", 40)  # the answers of every chunk come back
+    columns = tuple(_payment("k", 0))
+    same = {"company_id": company_id, "is_credit_note": False, "created_at": AT}
+    key = ("company_id", "natural_key")
+    with db.uow(company_id) as uow:
+        first = insert_rows(
+            uow.conn,
+            payments,
+            columns,
+            [tuple(_payment(f"r{i:02}", i).values()) for i in range(12)],
+            same=same,
+            key=key,
+            returning=("natural_key", "id"),
+        )
+        again = insert_rows(
+            uow.conn,
+            payments,
+            columns,
+            [tuple(_payment(f"r{i:02}", i).values()) for i in (3, 12)],
+            same=same,
+            key=key,
+            returning=("natural_key", "id"),
+        )
+        ids = {r.natural_key: r.id for r in uow.conn.execute(select(payments))}
+        uow.commit()
+    assert dict(first) == {k: v for k, v in ids.items() if k != "r12"}
+    assert dict(again) == {"r12": ids["r12"]}  # r03 was there: skipped, not answered
+
+
+def test_dates_are_stored_as_sqlalchemy_formats_them(db: Database, company_id: int) -> None:
+    # Years below 1000 are zero-padded by both, as every other date.
+    days = [date(5, 1, 2), date(2026, 3, 2)]
+    columns = tuple(_payment("k", 0))
+    same = {"company_id": company_id, "is_credit_note": False, "created_at": AT}
+    with db.uow(company_id) as uow:
+        for i, day in enumerate(days):
+            uow.conn.execute(
+                insert(payments).values(**_payment(f"a{i}", 1, payment_date=day), **same)
+            )
+        insert_rows(
+            uow.conn,
+            payments,
+            columns,
+            [tuple(_payment(f"b{i}", 1, payment_date=day).values()) for i, day in enumerate(days)],
+            same=same,
+        )
+        raw = {
+            r.natural_key: r.payment_date
+            for r in uow.conn.exec_driver_sql(
+                "SELECT natural_key, CAST(payment_date AS TEXT) AS payment_date FROM payments"
+            )
+        }
+        uow.commit()
+    assert [raw[f"a{i}"] for i in range(2)] == [raw[f"b{i}"] for i in range(2)]

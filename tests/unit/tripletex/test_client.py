@@ -333,3 +333,19 @@ def test_fractions_of_an_ore_are_refused() -> None:
 
 def test_credentials_repr_hides_tokens() -> None:
     assert "secret" not in repr(Credentials("secret-c", "secret-e"))
+
+
+def test_amounts_are_decoded_exactly_never_through_a_float() -> None:
+    # (and a field Tripletex added that we did not ask for is ignored)
+    from connectors.tripletex import models
+
+    big = {**invoice(1), "amount": "AMOUNT", "amountOutstanding": "OUT", "addedLater": {"x": 1}}
+    body = json.dumps({"from": 0, "values": [big]}).encode()
+    body = body.replace(b'"AMOUNT"', b"12345678901234567.89").replace(b'"OUT"', b"0.1")
+    (record,) = models.decode_page(
+        body, models.Invoice, what="invoice", where="GET /invoice"
+    ).values
+    assert str(record.amount) == "12345678901234567.89"
+    assert str(record.amount_outstanding) == "0.1"
+    raw = models.decode_page(body, dict, what="invoice", where="GET /invoice").values[0]
+    assert raw["amount"] == Decimal("12345678901234567.89")  # raw values: Decimal too

@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 
+from connectors.tripletex import models
 from connectors.tripletex.client import Page
 from connectors.tripletex.errors import TripletexMalformedRecord
 from connectors.tripletex.streams import InvoiceSync, read_ahead
@@ -62,15 +63,19 @@ class PagedClient:
     ) -> Page:
         self.asked.append(start)
         values = [
-            {
-                "id": i,
-                "invoiceNumber": i,
-                "invoiceDate": "2026-01-05",
-                "invoiceDueDate": "2026-01-19",
-                "customer": {"id": 1},
-                "amount": "100.00",
-                "amountOutstanding": "100.00",
-            }
+            models.parse_record(
+                models.Invoice,
+                {
+                    "id": i,
+                    "invoiceNumber": i,
+                    "invoiceDate": "2026-01-05",
+                    "invoiceDueDate": "2026-01-19",
+                    "customer": {"id": 1},
+                    "amount": "100.00",
+                    "amountOutstanding": "100.00",
+                },
+                what="invoice",
+            )
             for i in range(start, min(start + self.page_size, self.rows))
         ]
         return Page(values, digest=f"d{start}")
