@@ -29,9 +29,10 @@ from adapter.store.sql import upsert
 from adapter.store.tables import claims, customers, invoices
 from adapter.store.uow import UnitOfWork
 from connectors.bank.kid import detect_scheme
+from connectors.read_ahead import read_ahead
 from connectors.tripletex import models
 from connectors.tripletex.client import TripletexClient
-from connectors.tripletex.streams import InvoiceSync, StreamPage, customer_pages, read_ahead
+from connectors.tripletex.streams import InvoiceSync, StreamPage, customer_pages
 
 log = get_logger(__name__)
 

@@ -1,7 +1,7 @@
 """Sync streams: what to read from Tripletex, page by page, and the bookmark to keep.
 
 A stream never touches a database. It yields `StreamPage`s; the caller stores each page's
-records and the page's `state` in one transaction. Through `read_ahead` the next page is read
+records and the page's `state` in one transaction. Through `connectors.read_ahead` the next page is read
 while one is stored: each page's `state` is a snapshot taken when it was read, so a bookmark
 still moves only with the page that carries it.
 
@@ -21,18 +21,15 @@ Invoices have no `changedSince` (tripletex-api.md §2.5), so three modes:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
+from connectors.read_ahead import read_ahead
 from connectors.tripletex import models
 from connectors.tripletex.client import Page, TripletexClient
-
-T = TypeVar("T")
-_END = object()
 
 MARGIN = timedelta(days=1)  # backdated invoices and payments within this are caught incrementally;
 # older ones by the daily rescan
@@ -48,19 +45,6 @@ class StreamPage:
     unchanged: bool = False
     final: bool = False
     rows: int = 0  # rows the page covers (for an unchanged page: as many as last time)
-
-
-def read_ahead(items: Iterator[T]) -> Generator[T, None, None]:
-    """`items`, each produced on a background thread while the caller handles the one before,
-    so reading a page (HTTP, JSON, validation) overlaps storing the previous one.
-
-    At most one item is in flight, so memory stays flat. An error raised by `items` reaches the
-    caller where the failing item would have: after every item before it was handled."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as pool:
-        pending = pool.submit(next, items, _END)
-        while (item := pending.result()) is not _END:
-            pending = pool.submit(next, items, _END)
-            yield item  # type: ignore[misc]
 
 
 @dataclass(frozen=True)

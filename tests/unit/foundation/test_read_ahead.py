@@ -40,6 +40,13 @@ def test_an_error_surfaces_after_the_items_before_it() -> None:
     assert handled == [1, 2]
 
 
+def test_closing_early_stops_reading() -> None:
+    taken: list[int] = []
+    with closing(read_ahead(counted(100, taken))) as ahead:
+        assert next(ahead) == 0
+    assert len(taken) <= 2
+
+
 def test_a_producer_stopped_early_is_closed_on_its_own_thread() -> None:
     threads: dict[str, int] = {}
 
