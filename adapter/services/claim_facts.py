@@ -12,7 +12,7 @@ from dataclasses import fields
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, bindparam, select
 
 from adapter import company_settings
 from adapter.store.tables import allocations, claims, customers, invoices, letters, payments
@@ -165,47 +165,59 @@ _STAGES = {s.value: s for s in Stage}
 _NO_CHANGES: tuple[PrincipalChange, ...] = ()
 
 
+# The batch queries, built once: a statement built per batch cost more than running it.
+_LETTERS = (
+    select(
+        letters.c.claim_id,
+        letters.c.stage,
+        letters.c.sent_on,
+        letters.c.deadline,
+        letters.c.fee_ore,
+        letters.c.interest_ore,
+        letters.c.compensation_ore,
+    )
+    .where(letters.c.company_id == bindparam("company"), letters.c.status.in_(("pending", "sent")))
+    .order_by(letters.c.sent_on, letters.c.id)
+)
+_LETTERS_IN_RANGE = _LETTERS.where(letters.c.claim_id.between(bindparam("low"), bindparam("high")))
+_LETTERS_OF = _LETTERS.where(letters.c.claim_id.in_(bindparam("ids", expanding=True)))
+_ALLOCATIONS = (
+    select(
+        allocations.c.invoice_id,
+        allocations.c.kind,
+        allocations.c.amount_ore,
+        allocations.c.allocated_on,
+        payments.c.payment_date,
+    )
+    .select_from(allocations.outerjoin(payments, payments.c.id == allocations.c.payment_id))
+    .where(allocations.c.company_id == bindparam("company"))
+)
+_ALLOCATIONS_IN_RANGE = _ALLOCATIONS.where(
+    allocations.c.invoice_id.between(bindparam("low"), bindparam("high"))
+)
+_ALLOCATIONS_OF = _ALLOCATIONS.where(allocations.c.invoice_id.in_(bindparam("ids", expanding=True)))
+
+
 def _read(conn: Connection, company_id: int, rows: list[Any], by_range: bool) -> _Batch:
     """The letters and allocations of a batch of claims, one query each."""
-    first, last = rows[0].invoice_id, rows[-1].invoice_id
-    letter_q = (
-        select(
-            letters.c.claim_id,
-            letters.c.stage,
-            letters.c.sent_on,
-            letters.c.deadline,
-            letters.c.fee_ore,
-            letters.c.interest_ore,
-            letters.c.compensation_ore,
-        )
-        .where(letters.c.company_id == company_id, letters.c.status.in_(("pending", "sent")))
-        .order_by(letters.c.sent_on, letters.c.id)
-    )
-    alloc_q = (
-        select(
-            allocations.c.invoice_id,
-            allocations.c.kind,
-            allocations.c.amount_ore,
-            allocations.c.allocated_on,
-            payments.c.payment_date,
-        )
-        .select_from(allocations.outerjoin(payments, payments.c.id == allocations.c.payment_id))
-        .where(allocations.c.company_id == company_id)
-    )
     claim_ids = [r.claim_id for r in rows]
     low, high = min(claim_ids), max(claim_ids)
     # Letters by the range of the batch's claim ids when it is about as tight as the invoice
     # ids' (claims are opened in invoice order), so the (company_id, claim_id) index answers;
     # joined to claims to filter by invoice id, PostgreSQL read every letter once per batch.
     if by_range and high - low <= 4 * len(rows):
-        letter_q = letter_q.where(letters.c.claim_id.between(low, high))
+        sent = conn.execute(_LETTERS_IN_RANGE, {"company": company_id, "low": low, "high": high})
     else:
-        letter_q = letter_q.where(letters.c.claim_id.in_(claim_ids))
+        sent = conn.execute(_LETTERS_OF, {"company": company_id, "ids": claim_ids})
     if by_range:
-        alloc_q = alloc_q.where(allocations.c.invoice_id.between(first, last))
+        first, last = rows[0].invoice_id, rows[-1].invoice_id
+        paid = conn.execute(
+            _ALLOCATIONS_IN_RANGE, {"company": company_id, "low": first, "high": last}
+        )
     else:
-        alloc_q = alloc_q.where(allocations.c.invoice_id.in_([r.invoice_id for r in rows]))
-    return rows, list(conn.execute(letter_q)), list(conn.execute(alloc_q))
+        ids = [r.invoice_id for r in rows]
+        paid = conn.execute(_ALLOCATIONS_OF, {"company": company_id, "ids": ids})
+    return rows, list(sent), list(paid)
 
 
 def _facts(
