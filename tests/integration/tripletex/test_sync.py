@@ -71,6 +71,13 @@ def test_full_sync_stores_the_ledger_exactly(db, company_id, connected, sandbox)
     assert summary.mode == "full"
     assert summary.customers.new == len(sandbox.ledger.customers)
     assert summary.invoices.new == len(sandbox.ledger.invoices)
+    assert_holds_the_ledger(db, sandbox)
+    ledger = sandbox.ledger.invoices.values()
+    assert summary.ledger_payments == sum(len(i["postings"]) for i in ledger)
+
+
+def assert_holds_the_ledger(db, sandbox) -> None:
+    """The store holds what a clean full sync of the sandbox stores."""
     snap = snapshot(db)
     ledger = {str(i["id"]): i for i in sandbox.ledger.invoices.values()}
     for ext, amount, outstanding, ledger_out, _kid, _due in snap["invoices"]:
@@ -79,9 +86,72 @@ def test_full_sync_stores_the_ledger_exactly(db, company_id, connected, sandbox)
         assert (
             outstanding == ledger_out
         )  # payments and credit notes from the ledger explain every difference
+    assert len(snap["invoices"]) == len(ledger)
     open_invoices = sum(1 for i in ledger.values() if not i["isCreditNote"])
     assert snap["claims"] == open_invoices
-    assert summary.ledger_payments == sum(len(i["postings"]) for i in ledger.values())
+    assert snap["payments"] == sum(len(i["postings"]) for i in ledger.values())
+
+
+@pytest.fixture
+def batched(connected, company_id, monkeypatch):
+    """Pages committed ten at a time: the next page is always "already read" and there is no
+    time limit; small pages, so there are enough of them."""
+
+    class AlwaysAhead(tripletex_sync._Produced):
+        count = property(lambda _self: 10**9, lambda _self, _value: None)
+
+    monkeypatch.setattr(tripletex_sync, "_Produced", AlwaysAhead)
+    monkeypatch.setattr(tripletex_sync, "_BATCH_SECONDS", 3600.0)
+    connected.tripletex(company_id).page_size = 40
+    return connected
+
+
+def test_heartbeat_runs_between_transactions(db, company_id, batched) -> None:
+    # A job's heartbeat writes its lease on another connection: inside a transaction of the
+    # sync it would wait for the sync's own lock on SQLite.
+    beats = []
+
+    def heartbeat() -> None:
+        with db.uow(company_id) as uow:  # begins a writing transaction at once on SQLite
+            beats.append(uow.conn.execute(select(func.count()).select_from(invoices)).scalar_one())
+            uow.commit()
+
+    client = batched.tripletex(company_id)
+    tripletex_sync.sync_company(db, client, company_id, mode="full", heartbeat=heartbeat)
+    assert len(beats) >= 2 and beats == sorted(beats)
+
+
+def test_a_failure_rolls_back_only_the_uncommitted_pages(
+    db, company_id, batched, sandbox, monkeypatch
+) -> None:
+    connected = batched  # pages 11 and 12 stay uncommitted until the failure
+    real_store, pages, at_failure = tripletex_sync.store_invoices, [], {}
+
+    def committed() -> tuple:
+        with db.uow(company_id, read_only=True) as uow:  # another connection: sees commits only
+            stored = uow.conn.execute(select(func.count()).select_from(invoices)).scalar_one()
+            return stored, uow.bookmarks.get(tripletex_sync.INVOICE_STREAM)
+
+    def store_then_fail(uow, client, records, *args):
+        if len(pages) == 12:
+            at_failure["committed"] = committed()
+            raise OSError("disk full")
+        pages.append(len(records))
+        return real_store(uow, client, records, *args)
+
+    monkeypatch.setattr(tripletex_sync, "store_invoices", store_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        sync(db, connected, company_id)
+    assert committed() == at_failure["committed"]  # the rollback took back pages 11 and 12 only
+    assert committed()[0] == sum(pages[:10]) < sum(pages)
+
+    monkeypatch.setattr(tripletex_sync, "store_invoices", real_store)
+    summary = sync(db, connected, company_id)  # reads them again
+    assert summary.invoices.new == len(sandbox.ledger.invoices) - sum(pages[:10])
+    assert_holds_the_ledger(db, sandbox)
+    assert "last_sync" in committed()[1][1]
+    again = sync(db, connected, company_id, "full")
+    assert (again.invoices.new, again.invoices.changed, again.ledger_payments) == (0, 0, 0)
 
 
 def test_incremental_and_resync_converge(db, company_id, connected, sandbox, served, clock) -> None:
