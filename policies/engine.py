@@ -318,7 +318,7 @@ def _step(
     if handoff is not None:
         return handoff
     return _next_letter(
-        letters, sent, business, blocked, currency, ladder, rates, on, due_date, regime
+        letters, sent, business, blocked, currency, ladder, rates, on, due_date, due, regime
     )
 
 
@@ -430,9 +430,9 @@ def _next_letter(
     rates: Rates,
     on: date,
     due_date: date,
+    due: date,  # the due date moved to a bank day (G3)
     regime: Regime,
 ) -> _Step:
-    due = effective_due(due_date)
     last = sent[-1] if sent else None
     order = LADDER_STAGES.index(last.stage) if last else -1
     remaining = [s for s in ladder.enabled() if LADDER_STAGES.index(s) > order]
@@ -517,7 +517,10 @@ def _next_letter(
         with_interest,
         also,
         _accrual(
-            rates, due, on, _rate_rule(ladder.contract_rate, business, ladder.contract_rate_cap)
+            rates,
+            due_date,
+            on,
+            _rate_rule(ladder.contract_rate, business, ladder.contract_rate_cap),
         )
         if with_interest
         else None,
@@ -525,10 +528,10 @@ def _next_letter(
 
 
 def _accrual(
-    rates: Rates, due: date, on: date, rule: RateRule
+    rates: Rates, due_date: date, on: date, rule: RateRule
 ) -> tuple[Stretches, date, str] | None:
     try:
-        found = stretches(rates, due, on, rule)
+        found = stretches(rates, due_date, on, rule)
     except RateNotKnown:
         return None
     first_day = found.lines[0][0]

@@ -167,9 +167,6 @@ def late_interest(
     first_day = effective_due(due) + _DAY
     if until < first_day or principal_ore <= 0:
         return NO_INTEREST
-    if not reductions:
-        stretches = _stretches(rates, first_day, until, rule)
-        return Interest.constant(principal_ore, stretches, first_day, until)
     cuts: dict[date, int] = {}
     principal = principal_ore
     for on, amount in sorted(reductions):
