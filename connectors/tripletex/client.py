@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import structlog
 
+from connectors import json_exact
 from connectors.errors import OutcomeUnknownError
 from connectors.retry import (
     Again,
@@ -229,7 +230,7 @@ class TripletexClient:
     @staticmethod
     def _json(resp: httpx.Response) -> dict[str, Any]:
         try:
-            body = json.loads(resp.content, parse_float=Decimal)
+            body = json_exact.loads(resp.content)
         except ValueError as exc:
             raise TripletexMalformedRecord(
                 f"{resp.request.method} {resp.request.url.path}: body is not JSON"

@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 import msgspec
 from msgspec import Struct, field
 
+from connectors import json_exact
 from connectors.tripletex.errors import TripletexMalformedRecord
 
 CUSTOMER_FIELDS = (
@@ -196,10 +197,6 @@ class ListPage(Struct, Generic[M], kw_only=True):
     version_digest: str | None = field(default=None, name="versionDigest")
 
 
-# Untyped numbers (in the values of a raw list page) are Decimals too, as everywhere.
-_RAW = msgspec.json.Decoder(float_hook=Decimal)
-
-
 @cache
 def _page_decoder(model: Any) -> msgspec.json.Decoder[ListPage[Any]]:
     # A decoder compiles its type once: one per record type.
@@ -216,7 +213,7 @@ def decode_page(content: bytes, model: Any, *, what: str, where: str) -> ListPag
         message, _, path = str(exc).partition(" - at `")
         loc = _loc(path.rstrip("`"))
         if loc[:1] == ("values",) and len(loc) > 1:  # a record: name it (this path is rare)
-            raws = _RAW.decode(content)["values"]
+            raws = json_exact.loads(content)["values"]
             raise _malformed(what, raws[int(loc[1])], loc[2:], message) from exc
         if "values" in loc or "`values`" in message:
             raise TripletexMalformedRecord(f"{where}: list response without 'values'") from exc
