@@ -538,14 +538,6 @@ class _Batch:
         self.heartbeat()
 
 
-class _Produced:
-    """How many pages the read-ahead thread has finished: the writer compares it with the
-    pages it has stored to tell whether the next one is already waiting."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-
 def sync_company(
     db: Database,
     client: TripletexClient,
@@ -612,11 +604,11 @@ def sync_company(
         )
         for kind, stream, pages, row, store in streams:
             # Read ahead: the next page comes over the network while this one is written.
-            produced, batch = _Produced(), _Batch(uow, heartbeat)
-            with closing(read_ahead(_with_rows(pages, row, produced))) as ahead:
-                for done, (page, rows) in enumerate(_whole_pages_kept(ahead, batch), 1):
+            batch = _Batch(uow, heartbeat)
+            with closing(read_ahead(_with_rows(pages, row))) as ahead:
+                for page, rows in _whole_pages_kept(ahead, batch):
                     _store_page(uow, page, partial(store, uow, page, rows), stream)
-                    batch.stored(next_ready=produced.count > done)
+                    batch.stored(next_ready=ahead.ready)
                     summary.pages += 1
                     progress(kind, len(page.records))
             batch.commit()
@@ -655,14 +647,12 @@ def _whole_pages_kept(pages: Iterator[_T], batch: _Batch) -> Iterator[_T]:
 
 
 def _with_rows(
-    pages: Iterator[StreamPage], row: Callable[[Any], dict[str, Any]], produced: _Produced
+    pages: Iterator[StreamPage], row: Callable[[Any], dict[str, Any]]
 ) -> Iterator[tuple[StreamPage, list[dict[str, Any]]]]:
     """Each page with its records' rows, built where the page is read: on the read-ahead
     thread, so this work overlaps the database writes of the page before."""
     for page in pages:
-        item = page, [row(r) for r in page.records]
-        produced.count += 1
-        yield item
+        yield page, [row(r) for r in page.records]
 
 
 def _choose_mode(mode: str, state: dict[str, Any], today: date, rescan_every_days: int) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from adapter.services import connections, tripletex_sync
 from adapter.services.clients import Clients
 from adapter.store.tables import allocations, claims, customers, invoices, payments
+from connectors.read_ahead import ReadAhead
 from connectors.tripletex.errors import TripletexMalformedRecord
 from tests.integration.tripletex.conftest import TODAY, set_faults
 
@@ -97,10 +98,7 @@ def batched(connected, company_id, monkeypatch):
     """Pages committed ten at a time: the next page is always "already read" and there is no
     time limit; small pages, so there are enough of them."""
 
-    class AlwaysAhead(tripletex_sync._Produced):
-        count = property(lambda _self: 10**9, lambda _self, _value: None)
-
-    monkeypatch.setattr(tripletex_sync, "_Produced", AlwaysAhead)
+    monkeypatch.setattr(ReadAhead, "ready", property(lambda _self: True))
     monkeypatch.setattr(tripletex_sync, "_BATCH_SECONDS", 3600.0)
     connected.tripletex(company_id).page_size = 40
     return connected

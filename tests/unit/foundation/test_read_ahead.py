@@ -60,3 +60,23 @@ def test_a_producer_stopped_early_is_closed_on_its_own_thread() -> None:
     with closing(read_ahead(producer())) as items:
         assert next(items) == 0
     assert threads["closed"] == threads["started"] != threading.get_ident()
+
+
+def test_ready_says_whether_the_next_item_is_waiting() -> None:
+    release = threading.Event()
+
+    def producer() -> Iterator[int]:
+        yield 1
+        release.wait(5)
+        yield 2
+
+    with closing(read_ahead(producer())) as items:
+        assert next(items) == 1
+        assert not items.ready  # the producer is held before the second item
+        release.set()
+        for _ in range(500):
+            if items.ready:
+                break
+            threading.Event().wait(0.01)
+        assert items.ready
+        assert list(items) == [2]
