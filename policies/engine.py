@@ -98,14 +98,15 @@ def decide(facts: ClaimFacts, ctx: Context, on: date) -> list[Decision]:
     """What to do with `facts` on `on` (an empty list is never returned)."""
     ladder = facts.ladder or ctx.ladder
     principal = facts.principal_outstanding_ore
-    notices = facts.notices_outstanding_ore
     if facts.handed_off:
         return [
             _nothing(
                 "INKL § 9", "the claim is at the collection agency; payments are forwarded there"
             )
         ]
+    # The notices are worked out only where a step needs them: most claims have none.
     if principal <= 0:
+        notices = facts.notices_outstanding_ore
         if notices == 0:
             return [
                 Decision(Action.CLOSE, (Reason("PAID", "principal, fees and interest are paid"),))
@@ -130,7 +131,9 @@ def decide(facts: ClaimFacts, ctx: Context, on: date) -> list[Decision]:
                 f"the principal is paid; fees and interest of {kr(notices)} remain as notices until paid",
             )
         ]
-    if facts.reductions and principal + notices < ctx.write_off_limit_ore:
+    if facts.reductions and (
+        principal + (notices := facts.notices_outstanding_ore) < ctx.write_off_limit_ore
+    ):
         return [
             Decision(
                 Action.WRITE_OFF_RESIDUAL,
@@ -203,6 +206,16 @@ def decide(facts: ClaimFacts, ctx: Context, on: date) -> list[Decision]:
 # them. The amounts (principal, notices, interest) are the claim's own.
 
 
+# The interest days of a claim without part payments: its stretches, the first interest day,
+# and the reason's words after the amount (a step holds None when the rates are not known that
+# far, which the claim's own calculation then reports).
+Accrual = tuple[Stretches, date, str]
+_INTEREST_RULE = "FRL §§ 2-3, A1-A6"
+# Reason(...) goes through the named tuple's Python-level __new__, which costs as much as the
+# rest of a claim's reason text; tuple.__new__ builds the same Reason in C.
+_new_tuple = tuple.__new__
+
+
 @dataclass(frozen=True, slots=True)
 class _Letter:
     """Send a letter: what all claims of one shape share."""
@@ -210,34 +223,24 @@ class _Letter:
     action: Action
     before: tuple[Reason, ...]  # why now, and the fee
     after: tuple[Reason, ...]  # compensation, deadline, what comes next
+    reasons: tuple[Reason, ...]  # before and after, for a claim that states no interest
     fee_ore: int
     compensation_ore: int
     deadline: date
     with_interest: bool
     also: tuple[Decision, ...]  # blocking the customer
-    # The interest days of a claim without part payments: its stretches, and the reason's words
-    # after the amount (None: the rates are not known that far, which the claim's own
-    # calculation then reports).
-    accrual: tuple[Stretches, date, str] | None
+    accrual: Accrual | None
 
     def decide(self, facts: ClaimFacts, ctx: Context, ladder: Ladder, on: date) -> list[Decision]:
         """The decision for one claim of this shape."""
         interest = NO_INTEREST
-        reasons = self.before + self.after
+        reasons = self.reasons
         if self.with_interest:
-            if (
-                self.accrual is not None
-                and not facts.reductions
-                and facts.amount_ore == facts.principal_outstanding_ore
-            ):
-                stretches, first_day, period = self.accrual
-                interest = Interest.constant(facts.amount_ore, stretches, first_day, on)
-            else:
-                interest = interest_until(facts, on, ctx, ladder)
-                period = _interest_period(interest.from_date, on, tuple(interest.rates))
+            interest, period = _own_interest(self.accrual, facts, ctx, ladder, on)
             if interest.accrues:
                 text = f"late interest {kr(interest.total_ore)}{period}"
-                reasons = (*self.before, Reason("FRL §§ 2-3, A1-A6", text), *self.after)
+                reason = _new_tuple(Reason, (_INTEREST_RULE, text))
+                reasons = (*self.before, reason, *self.after)
         decision = Decision(  # positional (see Decision): action, reasons, fee, interest,
             self.action,  # compensation, principal, notices, write-off, deadline
             reasons,
@@ -258,6 +261,7 @@ class _Handoff:
 
     reasons: tuple[Reason, ...]
     also: tuple[Decision, ...]  # blocking the customer
+    accrual: Accrual | None = None  # as _Letter's; None also when interest is off
 
     def decide(self, facts: ClaimFacts, ctx: Context, ladder: Ladder, on: date) -> list[Decision]:
         """The decision for one claim of this shape."""
@@ -270,7 +274,9 @@ class _Handoff:
                 )
             ]
         interest = (
-            interest_until(facts, on, ctx, ladder) if ladder.interest_enabled else NO_INTEREST
+            _own_interest(self.accrual, facts, ctx, ladder, on)[0]
+            if ladder.interest_enabled
+            else NO_INTEREST
         )
         decision = Decision(
             Action.ELIGIBLE_FOR_HANDOFF,
@@ -280,6 +286,22 @@ class _Handoff:
             notices_ore=_unpaid_notices(facts),
         )
         return [decision, *self.also] if self.also else [decision]
+
+
+def _own_interest(
+    accrual: Accrual | None, facts: ClaimFacts, ctx: Context, ladder: Ladder, on: date
+) -> tuple[Interest, str]:
+    """A claim's interest through `on` and the reason's words after the amount: over the
+    shape's shared stretches when the claim had one principal throughout, else its own."""
+    if (
+        accrual is not None
+        and not facts.reductions
+        and facts.amount_ore == facts.principal_outstanding_ore
+    ):
+        stretches, first_day, period = accrual
+        return Interest.constant(facts.amount_ore, stretches, first_day, on), period
+    interest = interest_until(facts, on, ctx, ladder)
+    return interest, _interest_period(interest.from_date, on, tuple(interest.rates))
 
 
 # A step: a letter, a hand-off, or decisions without amounts of the claim's own (shared by
@@ -315,6 +337,9 @@ def _step(
     regime = regime_on(on, ladder.new_act_from)
     sent = ladder_letters(letters)
     handoff = _handoff(letters, sent, agency_sends_varsel, blocked, ladder, on, due, regime)
+    if isinstance(handoff, _Handoff) and ladder.interest_enabled:
+        rule = _rate_rule(ladder.contract_rate, business, ladder.contract_rate_cap)
+        return replace(handoff, accrual=_accrual(rates, due_date, on, rule))
     if handoff is not None:
         return handoff
     return _next_letter(
@@ -511,6 +536,7 @@ def _next_letter(
         Action.send(stage),
         before,
         tuple(after),
+        (*before, *after),
         verdict.fee_ore,
         compensation,
         deadline,
@@ -527,9 +553,7 @@ def _next_letter(
     )
 
 
-def _accrual(
-    rates: Rates, due_date: date, on: date, rule: RateRule
-) -> tuple[Stretches, date, str] | None:
+def _accrual(rates: Rates, due_date: date, on: date, rule: RateRule) -> Accrual | None:
     try:
         found = stretches(rates, due_date, on, rule)
     except RateNotKnown:

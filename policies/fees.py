@@ -32,8 +32,19 @@ class FeeVerdict:
 
 def kr(ore: int) -> str:
     """An amount in Norwegian style: 1 250,50 kr."""
-    kroner, rest = divmod(abs(ore), 100)
-    return f"{'-' if ore < 0 else ''}{kroner:_},{rest:02d} kr".replace("_", " ")
+    if ore < 0:
+        return "-" + kr(-ore)
+    # Written into a reason for nearly every claim of a plan: the øre part is looked up, and
+    # amounts below a million kroner are grouped without the format mini-language.
+    kroner, rest = divmod(ore, 100)
+    if kroner < 1000:
+        return f"{kroner}{_ORE[rest]}"
+    if kroner < 1_000_000:
+        return f"{kroner // 1000} {kroner % 1000:03d}{_ORE[rest]}"
+    return f"{kroner:_}".replace("_", " ") + _ORE[rest]
+
+
+_ORE = tuple(f",{rest:02d} kr" for rest in range(100))
 
 
 def add_months(day: date, months: int) -> date:

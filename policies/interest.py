@@ -225,7 +225,7 @@ class Stretches:
     last day and rate rule, with what a principal's interest over them is: the exact fraction
     sum(rate * days / (100 * divisor)) = numerator / denominator."""
 
-    __slots__ = ("denominator", "lines", "numerator", "rates")
+    __slots__ = ("_below", "_twice", "denominator", "lines", "numerator", "rates")
 
     def __init__(self, lines: tuple[Stretch, ...]) -> None:
         self.lines = lines
@@ -235,6 +235,10 @@ class Stretches:
             Fraction(0),
         )
         self.numerator, self.denominator = factor.numerator, factor.denominator
+        # total_ore's bounds, worked out once for the many principals that share the stretches:
+        # 4 * (n + d) < _EXACT_LIMIT is n < _below (the limit is a multiple of 4).
+        self._twice = 2 * self.denominator
+        self._below = _EXACT_LIMIT // 4 - self.denominator if len(lines) <= 100 else 0
 
     def segments(self, principal_ore: int) -> tuple[Segment, ...]:
         """The segments of `principal_ore`, each amount in Decimal as the law's formula reads."""
@@ -259,10 +263,10 @@ class Stretches:
         significant digits, a division and an addition each), and a fraction that is not
         exactly half-way lies at least 1 / (2 * denominator) from it: below the bound both
         round the same way. Exactly half-way, the Decimals may fall either side: they decide."""
-        n, d = principal_ore * self.numerator, self.denominator
-        if len(self.lines) > 100 or 4 * (n + d) >= _EXACT_LIMIT or (2 * n) % (2 * d) == d:
+        n = principal_ore * self.numerator
+        if n >= self._below or (2 * n) % self._twice == self.denominator:
             return None
-        return (2 * n + d) // (2 * d)
+        return (2 * n + self.denominator) // self._twice
 
 
 _EXACT_LIMIT = 10**25

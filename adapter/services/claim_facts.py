@@ -6,10 +6,12 @@ with one query each, so a million claims cost a few hundred queries, not million
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+import json
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import closing
 from dataclasses import fields
 from datetime import date
+from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Select, bindparam, select
@@ -50,8 +52,18 @@ def company_context(settings: dict[str, dict[str, Any]]) -> Context:
     dunning = company_settings.effective(company_settings.DunningSettings, settings.get("dunning"))
     bank = company_settings.effective(company_settings.BankSettings, settings.get("bank"))
     return Context(
-        ladder=dunning.to_ladder(), rates=DEFAULT_RATES, write_off_limit_ore=bank.write_off_limit
+        ladder=_one(dunning.to_ladder()),
+        rates=DEFAULT_RATES,
+        write_off_limit_ore=bank.write_off_limit,
     )
+
+
+@lru_cache(maxsize=256)
+def _one(ladder: Ladder) -> Ladder:
+    """The first ladder seen equal to `ladder`. The engine's caches are keyed on the ladder,
+    and a plan asks them for every claim: with the same object each time, a lookup is an
+    identity check, not a comparison of every setting (a new plan reads the settings anew)."""
+    return ladder
 
 
 def customer_ladder(
@@ -60,15 +72,22 @@ def customer_ladder(
     """A customer's own ladder: its override of the company's dunning settings, or None."""
     if not override:
         return None
-    base = company_settings.effective(company_settings.DunningSettings, company).model_dump(
-        mode="json"
-    )
-    for key, value in override.items():
+    # Customers with their own ladder mostly share a few overrides, and validating a ladder
+    # costs as much as planning a thousand claims: built once per pair of texts.
+    return _merged(json.dumps(company, sort_keys=True), json.dumps(override, sort_keys=True))
+
+
+@lru_cache(maxsize=256)
+def _merged(company: str, override: str) -> Ladder:
+    base = company_settings.effective(
+        company_settings.DunningSettings, json.loads(company)
+    ).model_dump(mode="json")
+    for key, value in json.loads(override).items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             base[key] = {**base[key], **value}
         else:
             base[key] = value
-    return company_settings.effective(company_settings.DunningSettings, base).to_ladder()
+    return _one(company_settings.effective(company_settings.DunningSettings, base).to_ladder())
 
 
 _COLUMNS = (
@@ -141,7 +160,7 @@ def iter_claims(
 
 
 # A batch as read: the claims' rows, their letters' rows and their allocations' rows.
-_Batch = tuple[list[Any], list[Any], list[Any]]
+_Batch = tuple[list[Any], Sequence[Any], Sequence[Any]]
 
 
 def _batches(
@@ -217,13 +236,13 @@ def _read(conn: Connection, company_id: int, rows: list[Any], by_range: bool) ->
     else:
         ids = [r.invoice_id for r in rows]
         paid = conn.execute(_ALLOCATIONS_OF, {"company": company_id, "ids": ids})
-    return rows, list(sent), list(paid)
+    return rows, sent.all(), paid.all()  # all(): fetched in one call, not row by row
 
 
 def _facts(
     rows: list[Any],
-    letter_rows: list[Any],
-    allocation_rows: list[Any],
+    letter_rows: Sequence[Any],
+    allocation_rows: Sequence[Any],
     company_dunning: dict[str, Any] | None,
     ladders: dict[int, Ladder | None],
 ) -> Iterator[tuple[ClaimRow, ClaimFacts]]:

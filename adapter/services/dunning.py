@@ -85,6 +85,10 @@ def plan(
             yield row, facts, decide(facts, ctx, on)
 
 
+# The actions that send a letter, as a set: asked for every decision of a plan.
+_SENDS = frozenset(a for a in Action if a.stage is not None)
+
+
 @dataclass
 class PlanSummary:
     """Counts and amounts of a plan or a run."""
@@ -103,7 +107,7 @@ class PlanSummary:
         for d in decisions:
             action = d.action
             self.actions[action._value_] += 1  # the plain attribute: `.value` is a property
-            if action.stage is not None:
+            if action in _SENDS:
                 self.fees_ore += d.fee_ore
                 self.interest_ore += d.interest.total_ore
                 self.compensation_ore += d.compensation_ore

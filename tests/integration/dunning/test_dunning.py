@@ -25,13 +25,14 @@ from adapter.domain import (
 )
 from adapter.jobs import lease as leases
 from adapter.jobs.worker import OUTBOX
-from adapter.services import connections, dunning, tripletex_sync
+from adapter.services import claim_facts, connections, dunning, tripletex_sync
 from adapter.services.clients import Clients
 from adapter.services.companies import set_settings
 from adapter.settings import AppSettings
 from adapter.store.tables import audit_log, claims, customers, letters, outbox
 from connectors.serving import serve_in_thread
 from connectors.tripletex.sandbox import create_sandbox
+from policies.ladder import Stage
 from tests.factories import paid
 
 DAY = date(2026, 3, 2)
@@ -169,6 +170,25 @@ def test_overrides_change_the_plan(db, company_id) -> None:
         for row, _f, ds in dunning.plan(db, company_id, date(2026, 3, 2))
     }
     assert decided["20001"] == ["send_reminder_1"]  # the hold ended on 1 March
+
+
+def test_customer_ladders_follow_the_company_and_are_built_once() -> None:
+    # Built once per pair of settings texts and handed out as one object, so the engine's
+    # caches find them by identity; a change to the company's settings gives a new ladder.
+    override = {"minimum_amount": 50_000, "reminder_2": {"enabled": True}}
+    first = claim_facts.customer_ladder({"postdager": 5}, override)
+    assert first is claim_facts.customer_ladder({"postdager": 5}, dict(override))
+    assert first is not None
+    assert (first.postdager, first.minimum_amount_ore) == (5, 50_000)
+    assert first.stage(Stage.REMINDER_2).enabled
+    changed = claim_facts.customer_ladder({"postdager": 7}, override)
+    assert changed is not None and (changed.postdager, changed.minimum_amount_ore) == (7, 50_000)
+    assert claim_facts.customer_ladder({"postdager": 5}, {}) is None
+    settings = {"dunning": {"postdager": 5}}
+    assert (
+        claim_facts.company_context(settings).ladder
+        is claim_facts.company_context({"dunning": {"postdager": 5}}).ladder
+    )
 
 
 def test_blocking_and_write_off_are_carried_out(db, company_id) -> None:
@@ -316,7 +336,6 @@ def test_cli_run_and_simulate(db, company_id, cli) -> None:
 
 
 def test_reading_ahead_gives_the_same_claims_and_stops_cleanly(db, company_id, monkeypatch) -> None:
-    from adapter.services import claim_facts
 
     seed(db, company_id)
     monkeypatch.setattr(claim_facts, "BATCH", 1)  # a batch a claim: the thread reads ahead

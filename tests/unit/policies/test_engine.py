@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from policies.decisions import Action
 from policies.engine import Context, decide, simulate
 from policies.facts import Debtor, LetterFact, PrincipalChange
-from policies.interest import late_interest
+from policies.interest import RateRule, late_interest
 from policies.ladder import Ladder, Stage
 from policies.rates import DEFAULT_RATES
 from tests.unit.policies.conftest import DUE, claim, letter, with_stages
@@ -240,3 +241,41 @@ def test_never_a_fee_the_law_forbids(on: date, fees_before: int, gap: int) -> No
             assert d.fee_ore <= DEFAULT_RATES.fee_ore(on, DUE)
             if fees_before == 1:
                 assert on > letters[0].deadline + timedelta(days=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 10**11),
+    st.integers(1, 340),  # the rate table reaches 2026-12-31
+    st.sampled_from([Debtor.PRIVATE, Debtor.BUSINESS]),
+    st.sampled_from([None, Decimal("18.5"), Decimal("4.25")]),
+    st.integers(0, 2),
+)
+def test_letters_and_handoff_state_the_claims_own_interest(
+    principal: int, days: int, debtor: Debtor, rate: Decimal | None, sent: int
+) -> None:
+    # Claims of one shape share their interest stretches; the amount must still be exactly what
+    # the claim's own calculation gives, on a letter and at hand-off alike.
+    on = DUE + timedelta(days=days)
+    letters = (
+        letter(Stage.REMINDER_1, DUE + timedelta(days=14), DUE + timedelta(days=28)),
+        letter(Stage.INKASSOVARSEL, DUE + timedelta(days=34), DUE + timedelta(days=48)),
+    )[:sent]
+    facts = claim(
+        amount_ore=principal,
+        principal_outstanding_ore=principal,
+        debtor=debtor,
+        letters=tuple(x for x in letters if x.sent_on < on),
+    )
+    ctx = Context(ladder=replace(Ladder(), contract_rate=rate))
+    rule = RateRule(rate, debtor is Debtor.BUSINESS, None)
+    own = late_interest(principal, DUE, on, DEFAULT_RATES, rule=rule)
+    stated = [
+        d
+        for d in decide(facts, ctx, on)
+        if d.stage is not None or d.action is Action.ELIGIBLE_FOR_HANDOFF
+    ]
+    for d in stated:
+        assert d.interest == own
+        assert d.interest.total_ore == own.total_ore
+        assert d.interest.segments == own.segments
