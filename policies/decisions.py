@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import NamedTuple
 
 from policies.interest import NO_INTEREST, Interest
 from policies.ladder import Stage
+from policies.money import kr
 
 
 class Action(StrEnum):
@@ -62,7 +65,7 @@ class Decision:
     """One thing to do (or not) with a claim on a date."""
 
     action: Action
-    reasons: tuple[Reason, ...]
+    stated: tuple[Reason, ...]  # the reasons but the interest's; read `reasons`
     fee_ore: int = 0
     interest: Interest = field(default_factory=lambda: NO_INTEREST)  # shared: never changed
     compensation_ore: int = 0
@@ -71,6 +74,18 @@ class Decision:
     amount_ore: int = 0  # write-off amount
     deadline: date | None = None
     next_date: date | None = None  # for NOTHING: the first day something may happen
+    interest_reason_at: int | None = None  # where `reasons` states the interest, if it does
+
+    @property
+    def reasons(self) -> tuple[Reason, ...]:
+        """The rule ids and sentences, in order, with the interest's among them.
+
+        The interest's sentence is worded from `interest` when it is read: a plan decides for
+        every open claim, and the wording cost as much as the rest of a letter's decision."""
+        at = self.interest_reason_at
+        if at is None:
+            return self.stated
+        return (*self.stated[:at], interest_reason(self.interest), *self.stated[at:])
 
     @property
     def stage(self) -> Stage | None:
@@ -101,3 +116,18 @@ class Decision:
     def explain(self) -> str:
         """Every reason as one text."""
         return " ".join(f"[{r.rule}] {r.text}" for r in self.reasons)
+
+
+INTEREST_RULE = "FRL §§ 2-3, A1-A6"
+
+
+def interest_reason(interest: Interest) -> Reason:
+    """The sentence that states a claim's late interest: the amount, its days and rates."""
+    period = _interest_period(interest.from_date, interest.to_date, tuple(interest.rates))
+    return Reason(INTEREST_RULE, f"late interest {kr(interest.total_ore)}{period}")
+
+
+@lru_cache(maxsize=16_384)
+def _interest_period(start: date | None, on: date | None, rates: tuple[Decimal, ...]) -> str:
+    shown = ", ".join(f"{r} %" for r in rates)
+    return f" from {start} to {on} at {shown} a year on the principal only"

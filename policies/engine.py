@@ -24,9 +24,10 @@ from policies.facts import (
     ladder_letters,
     last_letter,
 )
-from policies.fees import fee_verdict, kr
+from policies.fees import fee_verdict
 from policies.interest import NO_INTEREST, Interest, RateRule, Stretches, late_interest, stretches
 from policies.ladder import LADDER_STAGES, Ladder, Stage
+from policies.money import kr
 from policies.rates import DEFAULT_RATES, Rates
 from policies.regime import Regime, regime_on
 
@@ -206,14 +207,10 @@ def decide(facts: ClaimFacts, ctx: Context, on: date) -> list[Decision]:
 # them. The amounts (principal, notices, interest) are the claim's own.
 
 
-# The interest days of a claim without part payments: its stretches, the first interest day,
-# and the reason's words after the amount (a step holds None when the rates are not known that
-# far, which the claim's own calculation then reports).
-Accrual = tuple[Stretches, date, str]
-_INTEREST_RULE = "FRL §§ 2-3, A1-A6"
-# Reason(...) goes through the named tuple's Python-level __new__, which costs as much as the
-# rest of a claim's reason text; tuple.__new__ builds the same Reason in C.
-_new_tuple = tuple.__new__
+# The interest days of a claim without part payments: its stretches and first interest day (a
+# step holds None when the rates are not known that far, which the claim's own calculation
+# then reports).
+Accrual = tuple[Stretches, date]
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,9 +218,8 @@ class _Letter:
     """Send a letter: what all claims of one shape share."""
 
     action: Action
-    before: tuple[Reason, ...]  # why now, and the fee
-    after: tuple[Reason, ...]  # compensation, deadline, what comes next
-    reasons: tuple[Reason, ...]  # before and after, for a claim that states no interest
+    reasons: tuple[Reason, ...]  # why now, the fee; compensation, deadline, what comes next
+    interest_reason_at: int  # the interest's sentence goes between the two
     fee_ore: int
     compensation_ore: int
     deadline: date
@@ -234,16 +230,11 @@ class _Letter:
     def decide(self, facts: ClaimFacts, ctx: Context, ladder: Ladder, on: date) -> list[Decision]:
         """The decision for one claim of this shape."""
         interest = NO_INTEREST
-        reasons = self.reasons
         if self.with_interest:
-            interest, period = _own_interest(self.accrual, facts, ctx, ladder, on)
-            if interest.accrues:
-                text = f"late interest {kr(interest.total_ore)}{period}"
-                reason = _new_tuple(Reason, (_INTEREST_RULE, text))
-                reasons = (*self.before, reason, *self.after)
+            interest = _own_interest(self.accrual, facts, ctx, ladder, on)
         decision = Decision(  # positional (see Decision): action, reasons, fee, interest,
-            self.action,  # compensation, principal, notices, write-off, deadline
-            reasons,
+            self.action,  # compensation, principal, notices, write-off, deadline, next
+            self.reasons,  # date, where the interest's reason goes
             self.fee_ore,
             interest,
             self.compensation_ore,
@@ -251,6 +242,8 @@ class _Letter:
             _unpaid_notices(facts),
             0,
             self.deadline,
+            None,
+            self.interest_reason_at if interest.accrues else None,
         )
         return [decision, *self.also] if self.also else [decision]
 
@@ -274,7 +267,7 @@ class _Handoff:
                 )
             ]
         interest = (
-            _own_interest(self.accrual, facts, ctx, ladder, on)[0]
+            _own_interest(self.accrual, facts, ctx, ladder, on)
             if ladder.interest_enabled
             else NO_INTEREST
         )
@@ -290,18 +283,17 @@ class _Handoff:
 
 def _own_interest(
     accrual: Accrual | None, facts: ClaimFacts, ctx: Context, ladder: Ladder, on: date
-) -> tuple[Interest, str]:
-    """A claim's interest through `on` and the reason's words after the amount: over the
-    shape's shared stretches when the claim had one principal throughout, else its own."""
+) -> Interest:
+    """A claim's interest through `on`: over the shape's shared stretches when the claim had
+    one principal throughout, else its own."""
     if (
         accrual is not None
         and not facts.reductions
         and facts.amount_ore == facts.principal_outstanding_ore
     ):
-        stretches, first_day, period = accrual
-        return Interest.constant(facts.amount_ore, stretches, first_day, on), period
-    interest = interest_until(facts, on, ctx, ladder)
-    return interest, _interest_period(interest.from_date, on, tuple(interest.rates))
+        stretches, first_day = accrual
+        return Interest.constant(facts.amount_ore, stretches, first_day, on)
+    return interest_until(facts, on, ctx, ladder)
 
 
 # A step: a letter, a hand-off, or decisions without amounts of the claim's own (shared by
@@ -534,9 +526,8 @@ def _next_letter(
     with_interest = settings.with_interest and ladder.interest_enabled
     return _Letter(
         Action.send(stage),
-        before,
-        tuple(after),
         (*before, *after),
+        len(before),
         verdict.fee_ore,
         compensation,
         deadline,
@@ -558,14 +549,7 @@ def _accrual(rates: Rates, due_date: date, on: date, rule: RateRule) -> Accrual 
         found = stretches(rates, due_date, on, rule)
     except RateNotKnown:
         return None
-    first_day = found.lines[0][0]
-    return found, first_day, _interest_period(first_day, on, found.rates)
-
-
-@lru_cache(maxsize=16_384)
-def _interest_period(start: date | None, on: date, rates: tuple[Decimal, ...]) -> str:
-    shown = ", ".join(f"{r} %" for r in rates)
-    return f" from {start} to {on} at {shown} a year on the principal only"
+    return found, found.lines[0][0]
 
 
 def _deadline_reasons(

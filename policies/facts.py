@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple
 
 from policies.ladder import LADDER_STAGES, Ladder, Stage
 
@@ -16,16 +17,17 @@ class Debtor(StrEnum):
     BUSINESS = "business"
 
 
-@dataclass(frozen=True)
-class PrincipalChange:
+# Named tuples, not frozen dataclasses: a plan builds them for every claim with letters or
+# payments, and letters are part of the engine's cache key, which a tuple hashes and compares
+# in C.
+class PrincipalChange(NamedTuple):
     """A payment or credit note that lowered the principal on a date."""
 
     on: date
     amount_ore: int
 
 
-@dataclass(frozen=True)
-class LetterFact:
+class LetterFact(NamedTuple):
     """A letter sent for the claim. `interest_ore` is the interest accrued up to the letter's date
     (each letter states the total so far, so the latest letter's figure is the notice)."""
 

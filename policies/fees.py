@@ -17,6 +17,7 @@ from functools import lru_cache
 from policies.decisions import Reason
 from policies.facts import ClaimFacts, LetterFact
 from policies.ladder import Ladder, Stage
+from policies.money import kr
 from policies.rates import Rates
 from policies.regime import Regime
 
@@ -28,23 +29,6 @@ class FeeVerdict:
     fee_ore: int
     reasons: tuple[Reason, ...]
     allowed_from: date | None = None
-
-
-def kr(ore: int) -> str:
-    """An amount in Norwegian style: 1 250,50 kr."""
-    if ore < 0:
-        return "-" + kr(-ore)
-    # Written into a reason for nearly every claim of a plan: the øre part is looked up, and
-    # amounts below a million kroner are grouped without the format mini-language.
-    kroner, rest = divmod(ore, 100)
-    if kroner < 1000:
-        return f"{kroner}{_ORE[rest]}"
-    if kroner < 1_000_000:
-        return f"{kroner // 1000} {kroner % 1000:03d}{_ORE[rest]}"
-    return f"{kroner:_}".replace("_", " ") + _ORE[rest]
-
-
-_ORE = tuple(f",{rest:02d} kr" for rest in range(100))
 
 
 def add_months(day: date, months: int) -> date:

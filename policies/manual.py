@@ -13,9 +13,10 @@ from policies.calendar import effective_due
 from policies.decisions import Action, Decision, Reason
 from policies.engine import Context, _deadline, _unpaid_notices, interest_until, rate_rule
 from policies.facts import ClaimFacts
-from policies.fees import fee_for, kr
+from policies.fees import fee_for
 from policies.interest import NO_INTEREST, RateRule, late_interest
 from policies.ladder import Stage
+from policies.money import kr
 from policies.regime import regime_on
 
 STEPS = ("reminder", "inkassovarsel", "betalingsoppfordring", "rentenota")

@@ -40,6 +40,19 @@ def test_first_reminder_at_due_plus_days_plus_postdager(ctx) -> None:
     assert (send.fee_ore, send.interest.total_ore, send.deadline) == (3800, 699, date(2026, 2, 19))
     assert send.total_ore == 125_050 + 3800 + 699
     assert send.rules[:2] == ["INKF § 1-1, C1", "INKF § 1-2, C3"]
+    # The interest's sentence stands after the fee's, worded from the decision's interest.
+    assert send.reasons[2] == (
+        "FRL §§ 2-3, A1-A6",
+        "late interest 6,99 kr from 2026-01-20 to 2026-02-05 at 12.00 % a year on the principal only",
+    )
+    assert send.rules == [
+        "INKF § 1-1, C1",
+        "INKF § 1-2, C3",
+        "FRL §§ 2-3, A1-A6",
+        "INKF § 1-3, C7",
+        "LADDER",
+    ]
+    assert "[FRL §§ 2-3, A1-A6] late interest 6,99 kr" in send.explain()
     assert (
         send.reasons[-1].text
         == "not yet inkassovarsel: it follows this letter's deadline 2026-02-19"

@@ -5,11 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
-from hypothesis import given
-from hypothesis import strategies as st
-
 from policies.facts import LetterFact
-from policies.fees import fee_for, kr
+from policies.fees import fee_for
 from policies.ladder import Ladder, Stage
 from policies.rates import DEFAULT_RATES as RATES
 from policies.regime import CURRENT, NEW_ACT
@@ -127,22 +124,3 @@ def test_betalingsoppfordring_fee_is_three_twentieths() -> None:
         fee(facts, stage=Stage.BETALINGSOPPFORDRING, on=date(2026, 2, 20), asked=11300).fee_ore
         == 11300
     )
-
-
-def test_amounts_in_norwegian_style() -> None:
-    assert [kr(x) for x in (0, 5, 99_999, 100_000, -125_050, 99_999_999, 100_000_000)] == [
-        "0,00 kr",
-        "0,05 kr",
-        "999,99 kr",
-        "1 000,00 kr",
-        "-1 250,50 kr",
-        "999 999,99 kr",
-        "1 000 000,00 kr",
-    ]
-
-
-@given(st.integers(-(10**16), 10**16))
-def test_amounts_grouped_by_thousands_with_two_decimals(ore: int) -> None:
-    kroner, rest = divmod(abs(ore), 100)
-    grouped = f"{kroner:,}".replace(",", " ")
-    assert kr(ore) == f"{'-' if ore < 0 else ''}{grouped},{rest:02d} kr"
