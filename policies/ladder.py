@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from policies.errors import SettingError
 from policies.rates import Rates
@@ -126,19 +126,28 @@ class Ladder:
     new_act_from: date | None = None  # the new inkasso act's in-force date (F1); none by default
 
     # Hashable, so the engine can cache on a ladder (a plan asks for every claim): the stages
-    # dict is not, so the hash is over its items; worked out once per ladder, and left out of
-    # pickles because a string's hash differs from one process to the next.
-    def __hash__(self) -> int:
+    # dict is not, so the hash is over its items. Worked out when the ladder is made (the
+    # engine hashes it for every claim), and left out of pickles because a string's hash
+    # differs from one process to the next.
+    _hash: ClassVar[int | None]
+
+    def __post_init__(self) -> None:
+        values = tuple(getattr(self, f.name) for f in fields(self) if f.name != "stages")
         try:
-            return int(self.__dict__["_hash"])
-        except KeyError:
-            values = tuple(getattr(self, f.name) for f in fields(self) if f.name != "stages")
-            found = hash((tuple(self.stages.items()), values))
-            object.__setattr__(self, "_hash", found)
-            return found
+            found: int | None = hash((tuple(self.stages.items()), values))
+        except TypeError:  # a setting of the wrong type (validate refuses it): no hash
+            found = None
+        object.__setattr__(self, "_hash", found)
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[return-value]  # None: TypeError, as unhashable
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
 
     # ------------------------------------------------------------------ JSON
 

@@ -164,3 +164,18 @@ def test_legal_maximum_depends_on_the_date() -> None:
     with pytest.raises(SettingError, match="at most 35,00 kr on 2025-06-01"):
         ladder.validate(date(2025, 6, 1), DEFAULT_RATES)
     ladder.validate(date(2026, 1, 1), DEFAULT_RATES)
+
+
+def test_a_ladder_hashes_by_its_settings_across_copies_and_pickles() -> None:
+    import copy
+    import pickle
+
+    ladder = replace(Ladder(), postdager=5)
+    same = [
+        pickle.loads(pickle.dumps(ladder)),
+        copy.deepcopy(ladder),
+        replace(Ladder(), postdager=5),
+    ]
+    assert all(x == ladder and hash(x) == hash(ladder) for x in same)
+    assert hash(replace(ladder, postdager=6)) != hash(ladder)
+    assert {ladder: 1}[same[0]] == 1
