@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -167,9 +169,6 @@ def test_legal_maximum_depends_on_the_date() -> None:
 
 
 def test_a_ladder_hashes_by_its_settings_across_copies_and_pickles() -> None:
-    import copy
-    import pickle
-
     ladder = replace(Ladder(), postdager=5)
     same = [
         pickle.loads(pickle.dumps(ladder)),
