@@ -8,8 +8,9 @@ a remote server: its JSON work does not share the client's GIL, for both contend
 Then 1 % of the invoices change and an incremental sync runs: the rows it transfers are
 compared with the full sync's.
 
-Targets: requests = ceil(N / page size) + a small constant; full sync ≤ 1.5x the bare loop;
-incremental transfers ≤ 2 % of the full sync's rows."""
+The bare loop and the full sync (each into a fresh database) take turns, twice each, and the
+faster run of each counts. Targets: requests = ceil(N / page size) + a small constant; full
+sync ≤ 1.5x the bare loop; incremental transfers ≤ 2 % of the full sync's rows."""
 
 from __future__ import annotations
 
@@ -115,6 +116,21 @@ def _database(folder: Path, clock: FixedClock) -> tuple[Database, int]:
     return db, company.id
 
 
+def _connected(folder: Path, clock: FixedClock, url: str) -> tuple[Database, int]:
+    """A fresh database with the company connected to the sandbox."""
+    db, company_id = _database(folder, clock)
+    connections.connect_tripletex(
+        db,
+        company_id,
+        base_url=f"{url}/v2",
+        consumer_token="sandbox-consumer-token",
+        employee_token="sandbox-employee-token",
+        client_company_id=None,
+        actor="bench",
+    )
+    return db, company_id
+
+
 def ours(db: Database, company_id: int, mode: str) -> tuple[float, int, int]:
     """One sync: (seconds, requests, invoice rows transferred)."""
     rows = 0
@@ -136,20 +152,21 @@ def main() -> str:
     print(f"generating {n} invoices", file=sys.stderr)
     clock = FixedClock(datetime(2026, 3, 2, 8, tzinfo=UTC))
     with sandbox_process(n) as url, tempfile.TemporaryDirectory() as tmp:
-        print("bare httpx loop", file=sys.stderr)
-        bare_s, bare_requests, _rows = bare_loop(url)
-        db, company_id = _database(Path(tmp), clock)
-        connections.connect_tripletex(
-            db,
-            company_id,
-            base_url=f"{url}/v2",
-            consumer_token="sandbox-consumer-token",
-            employee_token="sandbox-employee-token",
-            client_company_id=None,
-            actor="bench",
-        )
-        print("full sync", file=sys.stderr)
-        full_s, full_requests, full_rows = ours(db, company_id, "full")
+        # By turns, twice each, the faster counting: on a shared machine one run of either
+        # varies by a fifth, and the first pass also warms the sandbox.
+        bares, fulls = [], []
+        for turn in range(2):
+            print(f"bare httpx loop ({turn + 1} of 2)", file=sys.stderr)
+            bares.append(bare_loop(url))
+            folder = Path(tmp) / str(turn)
+            folder.mkdir()
+            db, company_id = _connected(folder, clock, url)
+            print(f"full sync ({turn + 1} of 2)", file=sys.stderr)
+            fulls.append(ours(db, company_id, "full"))
+            if turn == 0:
+                db.engine.dispose()
+        bare_s, bare_requests, _rows = min(bares)
+        full_s, full_requests, full_rows = min(fulls)
         changed = httpx.post(f"{url}/_sandbox/change", json={"share": 0.01, "seed": 2}).json()[
             "changed"
         ]
