@@ -53,8 +53,8 @@ T = TypeVar("T")
 INVOICES = 1_000_000
 INVOICES_PER_CUSTOMER = 4
 SMALL_N = 10_000  # the memory baseline, and the probe for netsgiro's speed
-# Small files run in milliseconds, so one blip would decide; at a million a run takes seconds,
-# but a shared machine's speed drifts by a fifth over a minute: the best of two, then.
+# Small files are timed best of 3 (a run takes milliseconds: one blip would decide), larger
+# ones best of 2 (a run takes seconds, but a shared machine's speed drifts by a fifth).
 BEST_OF_3_UP_TO = 100_000
 NETSGIRO_FALLBACK_N = 100_000
 NETSGIRO_BUDGET_S = 120.0  # beyond this the comparison is not worth the wait

@@ -62,7 +62,11 @@ class Reason(NamedTuple):
 # order of the fields.
 @dataclass(slots=True)
 class Decision:
-    """One thing to do (or not) with a claim on a date."""
+    """One thing to do (or not) with a claim on a date.
+
+    Read the reasons from `reasons`: `stated` lacks the interest's sentence when the engine
+    placed it by `interest_reason_at` (so two decisions with the same `reasons` may differ in
+    those fields, and in their repr)."""
 
     action: Action
     stated: tuple[Reason, ...]  # the reasons but the interest's; read `reasons`

@@ -219,7 +219,7 @@ class _Letter:
 
     action: Action
     reasons: tuple[Reason, ...]  # why now, the fee; compensation, deadline, what comes next
-    interest_reason_at: int  # the interest's sentence goes between the two
+    interest_reason_at: int  # the index in reasons where the interest's sentence goes
     fee_ore: int
     compensation_ore: int
     deadline: date
@@ -232,9 +232,9 @@ class _Letter:
         interest = NO_INTEREST
         if self.with_interest:
             interest = _own_interest(self.accrual, facts, ctx, ladder, on)
-        decision = Decision(  # positional (see Decision): action, reasons, fee, interest,
-            self.action,  # compensation, principal, notices, write-off, deadline, next
-            self.reasons,  # date, where the interest's reason goes
+        decision = Decision(  # positional (see Decision): action, stated reasons, fee,
+            self.action,  # interest, compensation, principal, notices, write-off, deadline,
+            self.reasons,  # next date, where the interest's reason goes
             self.fee_ore,
             interest,
             self.compensation_ore,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from policies.calendar import effective_due
-from policies.decisions import Action, Decision, Reason
+from policies.decisions import INTEREST_RULE, Action, Decision, Reason
 from policies.engine import Context, _deadline, _unpaid_notices, interest_until, rate_rule
 from policies.facts import ClaimFacts
 from policies.fees import fee_for
@@ -121,7 +121,7 @@ def check_manual(
     if interest.accrues:
         reasons.append(
             Reason(
-                "FRL §§ 2-3, A1-A6",
+                INTEREST_RULE,
                 f"late interest {kr(interest.total_ore)} from {interest.from_date}",
             )
         )
@@ -162,7 +162,7 @@ def _rentenota(facts: ClaimFacts, ctx: Context, on: date) -> ManualVerdict:
         return _refuse("FRL § 2", "paid on time, or the interest is paid: nothing to claim")
     reasons = [
         Reason(
-            "FRL §§ 2-3, A1-A6",
+            INTEREST_RULE,
             f"paid {paid_on}, after the due date {facts.due_date}: interest {kr(interest.total_ore)}",
         )
     ]

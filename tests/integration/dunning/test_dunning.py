@@ -336,7 +336,6 @@ def test_cli_run_and_simulate(db, company_id, cli) -> None:
 
 
 def test_reading_ahead_gives_the_same_claims_and_stops_cleanly(db, company_id, monkeypatch) -> None:
-
     seed(db, company_id)
     monkeypatch.setattr(claim_facts, "BATCH", 1)  # a batch a claim: the thread reads ahead
     with db.uow(company_id, read_only=True) as uow:
