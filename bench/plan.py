@@ -32,8 +32,8 @@ How: the scan and the plan each run in a fresh interpreter, so each peak residen
 run's own (VmHWM; `ru_maxrss` would carry over the loading parent's peak). They take turns,
 scan, plan, scan, plan, and the faster run of each counts: neither is judged by a run that
 paid for a cold cache or for a moment when the machine was busy (on a shared machine the
-same run varies by a fifth). "Growth" is the rise of the peak after the first 10 % of the claims: about 0
-when memory is flat, whatever N is.
+same run varies by a fifth). "Growth" is the rise of the peak after the first 10 % of the
+claims: about 0 when memory is flat, whatever N is.
 
 Environment: BENCH_PLAN_N (default 1,000,000). PostgreSQL at KRAVFLYT_TEST_PG_URL (default:
 user postgres on 127.0.0.1:5432), where a database `kravflyt_bench_plan` is created and

@@ -210,8 +210,7 @@ def decode_page(content: bytes, model: Any, *, what: str, where: str) -> ListPag
     try:
         return _page_decoder(model).decode(content)
     except msgspec.ValidationError as exc:
-        message, _, path = str(exc).partition(" - at `")
-        loc = _loc(path.rstrip("`"))
+        message, loc = _explained(exc)
         if loc[:1] == ("values",) and len(loc) > 1:  # a record: name it (this path is rare)
             raws = json_exact.loads(content)["values"]
             raise _malformed(what, raws[int(loc[1])], loc[2:], message) from exc
@@ -228,13 +227,16 @@ def parse_record(model: type[M], raw: Any, *, what: str) -> M:
     try:
         return msgspec.convert(raw, model, strict=False)
     except msgspec.ValidationError as exc:
-        message, _, path = str(exc).partition(" - at `")
-        raise _malformed(what, raw, _loc(path.rstrip("`")), message) from exc
+        message, loc = _explained(exc)
+        raise _malformed(what, raw, loc, message) from exc
 
 
-def _loc(path: str) -> tuple[str, ...]:
-    """`$.values[3].postings[0].amount` as ("values", "3", "postings", "0", "amount")."""
-    return tuple(p for p in re.split(r"[.\[\]]+", path.removeprefix("$")) if p)
+def _explained(exc: msgspec.ValidationError) -> tuple[str, tuple[str, ...]]:
+    """msgspec's message and where it points, `$.values[3].postings[0].amount` as
+    ("values", "3", "postings", "0", "amount")."""
+    message, _, path = str(exc).partition(" - at `")
+    parts = re.split(r"[.\[\]]+", path.rstrip("`").removeprefix("$"))
+    return message, tuple(p for p in parts if p)
 
 
 _MISSING = re.compile(r"Object missing required field `([^`]+)`")

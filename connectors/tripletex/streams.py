@@ -1,9 +1,9 @@
 """Sync streams: what to read from Tripletex, page by page, and the bookmark to keep.
 
 A stream never touches a database. It yields `StreamPage`s; the caller stores each page's
-records and the page's `state` in one transaction. Through `connectors.read_ahead` the next page is read
-while one is stored: each page's `state` is a snapshot taken when it was read, so a bookmark
-still moves only with the page that carries it.
+records and the page's `state` in one transaction. Through `connectors.read_ahead` the next
+page is read while one is stored: each page's `state` is a snapshot taken when it was read, so
+a bookmark still moves only with the page that carries it.
 
 Customers have `changedSince`: the bookmark is the start time of the last complete pass,
 moved only at the end of a pass and never past the start of the pass (rows changed during
