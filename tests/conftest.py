@@ -70,8 +70,9 @@ def pg_template() -> Iterator[str]:
             "Start it (make pg) or deselect the PostgreSQL tests with -m 'not pg'.",
             pytrace=False,
         )
-    name = f"kravflyt_tpl_{_worker()}"
-    _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    # Unique per test process: two test runs at once (two checkouts) must not drop each
+    # other's template.
+    name = f"kravflyt_tpl_{_worker()}_{os.getpid()}"
     _pg_exec(f'CREATE DATABASE "{name}"')
     url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
