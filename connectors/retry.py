@@ -1,16 +1,17 @@
-"""Retry policy shared by the HTTP clients (stripe-python's rules, tenacity underneath).
+"""Retry policy for the connectors (stripe-python's rules, tenacity's wait strategies).
 
 In-request retries stay short and bounded; a long wait (a rate-limit period that has
 minutes left) is raised to the caller as a `RetriableError` so the job row carries it.
+`connectors.http.HttpBase` is the one place that applies this policy to HTTP exchanges.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from types import SimpleNamespace
 from typing import TypeVar
 
 import httpx
@@ -20,7 +21,10 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
+    wait_exponential,
+    wait_random_exponential,
 )
+from tenacity.wait import wait_base
 
 T = TypeVar("T")
 
@@ -34,22 +38,15 @@ class RetryOptions:
     max_delay_s: float = 5.0
     # A server-requested wait longer than this is not slept in-request: the job is rescheduled.
     max_inline_wait_s: float = 30.0
-    jitter: Callable[[float], float] = field(default=lambda s: random.uniform(s / 2, s))
+    jitter: bool = True  # off in tests that assert on the waits
 
-
-def should_retry(method: str, status: int | None, *, idempotent: bool) -> bool:
-    """Whether a failed request may be sent again as it is."""
-    if status == 429:
-        return True  # refused, so nothing happened
-    if status is None or status >= 500:  # network error or server fault
-        return method.upper() in {"GET", "HEAD", "DELETE"} or idempotent
-    return False  # other 4xx will not change
-
-
-def backoff_delay(attempt: int, opts: RetryOptions) -> float:
-    """Jittered exponential backoff for attempt 1, 2, ... : min(base·2^(n-1), max) in [s/2, s]."""
-    s = min(opts.base_delay_s * 2 ** (attempt - 1), opts.max_delay_s)
-    return opts.jitter(s)
+    def backoff(self) -> wait_base:
+        """stripe-python's backoff as tenacity waits: s = min(base·2^(n-1), max), jittered into
+        [s/2, s] (half of it fixed, the other half drawn)."""
+        if not self.jitter:
+            return wait_exponential(multiplier=self.base_delay_s, max=self.max_delay_s)
+        half = {"multiplier": self.base_delay_s / 2, "max": self.max_delay_s / 2}
+        return wait_exponential(**half) + wait_random_exponential(**half)
 
 
 def retry_after_seconds(response: httpx.Response, *, now: datetime | None = None) -> float | None:
@@ -82,19 +79,31 @@ class Again(Exception):
         self.error, self.wait_s = error, wait_s
 
 
+class wait_remote(wait_base):  # lower case, like tenacity's own strategies
+    """The remote's own wait (`Again.wait_s`, from Retry-After / X-Rate-Limit-Reset) when it
+    gave one, else `fallback`."""
+
+    def __init__(self, fallback: wait_base):
+        self.fallback = fallback
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(error, Again) and error.wait_s is not None:
+            return error.wait_s
+        return float(self.fallback(retry_state))
+
+
+def backoff_delay(attempt: int, opts: RetryOptions) -> float:
+    """The backoff before try `attempt + 1` (for a client not yet on `HttpBase`)."""
+    return float(opts.backoff()(SimpleNamespace(attempt_number=attempt)))  # type: ignore[arg-type]
+
+
 def run(attempt: Callable[[], T], opts: RetryOptions, sleep: Callable[[float], None]) -> T:
     """Call `attempt` until it returns, retrying on `Again` with backoff (or the server's wait),
     at most `opts.max_attempts` times; then raise the last `Again.error`."""
-
-    def wait(state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, Again) and error.wait_s is not None:
-            return error.wait_s
-        return backoff_delay(state.attempt_number, opts)
-
     retrying = Retrying(
         stop=stop_after_attempt(opts.max_attempts),
-        wait=wait,
+        wait=wait_remote(opts.backoff()),
         retry=retry_if_exception_type(Again),
         sleep=sleep,
     )

@@ -9,7 +9,6 @@ lost), and turns Tripletex's error envelope into typed errors.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,18 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-import structlog
 
 from connectors import json_exact
-from connectors.errors import OutcomeUnknownError
-from connectors.retry import (
-    Again,
-    RetryOptions,
-    backoff_delay,
-    retry_after_seconds,
-    run,
-    should_retry,
-)
+from connectors.http import HttpBase
+from connectors.retry import RetryOptions
 from connectors.tripletex import models
 from connectors.tripletex.errors import (
     TripletexApiError,
@@ -40,8 +31,6 @@ from connectors.tripletex.errors import (
     error_class,
 )
 from connectors.tripletex.pagination import FromCountPaginator
-
-log = structlog.get_logger("connectors.tripletex")
 
 REMINDER_TYPES = ("SOFT_REMINDER", "REMINDER", "NOTICE_OF_DEBT_COLLECTION", "DEBT_COLLECTION")
 DISPATCH_TYPES = ("NETS_PRINT", "EMAIL", "OWN_PRINTER", "SFTP", "API", "SMS")
@@ -69,12 +58,16 @@ class Page:
     unchanged: bool = False
 
 
-class TripletexClient:
+class TripletexClient(HttpBase):
     """A client for one Tripletex company (or one accountant client company).
 
     Safe to share between threads (a sync reads the next page on one while it stores on
     another): requests go one at a time, so the session, the rate-limit pause and the request
     count stay consistent."""
+
+    remote = "Tripletex"
+    rate_limited = TripletexRateLimited
+    server_error = TripletexServerError
 
     def __init__(
         self,
@@ -86,13 +79,10 @@ class TripletexClient:
         retry: RetryOptions | None = None,
         page_size: int = 1000,
     ):
-        self.http, self.credentials, self.today, self.sleep = http, credentials, today, sleep
-        self.retry = retry or RetryOptions()
+        super().__init__(http, sleep=sleep, retry=retry)
+        self.credentials, self.today = credentials, today
         self.page_size = page_size
         self._session: tuple[str, date] | None = None
-        self._pause_until_reset: float = 0.0
-        self._one_at_a_time = threading.Lock()
-        self.requests = 0  # requests made, for sync summaries and benchmarks
 
     # ------------------------------------------------------------------ session
 
@@ -104,9 +94,7 @@ class TripletexClient:
             "employeeToken": self.credentials.employee_token,
             "expirationDate": expires.isoformat(),
         }
-        resp = self._send(
-            "PUT", "/token/session/:create", params=params, auth=None, idempotent=True
-        )
+        resp = self.exchange("PUT", "/token/session/:create", params=params, safe=True)
         if resp.status_code >= 400:
             raise self._error(resp, "PUT", "/token/session/:create", auth_error=True)
         token = self._json(resp)["value"]["token"]
@@ -117,86 +105,6 @@ class TripletexClient:
             self.create_session()
         assert self._session is not None
         return (str(self.credentials.client_company_id or 0), self._session[0])
-
-    # ------------------------------------------------------------------ transport
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None,
-        auth: tuple[str, str] | None,
-        idempotent: bool,
-        headers: dict[str, str] | None = None,
-        json_body: dict[str, Any] | None = None,
-    ) -> httpx.Response:
-        """One HTTP exchange with retries for what is safe to retry."""
-        safe = method == "GET" or idempotent
-
-        def attempt() -> httpx.Response:
-            self._respect_rate_limit()
-            self.requests += 1
-            began = time.perf_counter()
-            try:
-                resp = self.http.request(
-                    method, path, params=params, auth=auth, headers=headers, json=json_body
-                )
-            except httpx.ConnectError as exc:  # nothing reached the server: always safe to retry
-                raise Again(TripletexServerError(f"cannot connect to Tripletex: {exc}")) from exc
-            except httpx.TransportError as exc:
-                if safe:
-                    raise Again(
-                        TripletexServerError(f"{method} {path}: {type(exc).__name__}")
-                    ) from exc
-                raise OutcomeUnknownError(
-                    f"{method} {path}: no answer ({type(exc).__name__}); look it up"
-                ) from exc
-            # Every exchange at DEBUG for the operator; the log's redaction masks the tokens.
-            log.debug(
-                "tripletex request",
-                method=method,
-                url=str(resp.request.url),
-                status=resp.status_code,
-                ms=round((time.perf_counter() - began) * 1000, 1),
-            )
-            self._note_rate_limit(resp)
-            if resp.status_code == 429:
-                wait = retry_after_seconds(resp) or backoff_delay(1, self.retry)
-                if wait > self.retry.max_inline_wait_s:
-                    raise TripletexRateLimited(
-                        f"{method} {path}: rate limited for {wait:.0f} s", wait_s=wait, status=429
-                    )
-                raise Again(
-                    TripletexRateLimited(f"{method} {path}: rate limited", wait_s=wait, status=429),
-                    wait,
-                )
-            if resp.status_code >= 500:
-                if should_retry(method, resp.status_code, idempotent=idempotent):
-                    raise Again(
-                        TripletexServerError(
-                            f"{method} {path}: {resp.status_code}", status=resp.status_code
-                        )
-                    )
-                raise OutcomeUnknownError(
-                    f"{method} {path}: server error {resp.status_code}; look it up"
-                )
-            return resp
-
-        return run(attempt, self.retry, self.sleep)
-
-    def _note_rate_limit(self, resp: httpx.Response) -> None:
-        # Throttle ahead: with no requests left this period, wait for the reset first.
-        remaining = resp.headers.get("X-Rate-Limit-Remaining")
-        if remaining == "0":
-            reset = retry_after_seconds(resp) or 0.0
-            self._pause_until_reset = time.monotonic() + min(reset, self.retry.max_inline_wait_s)
-
-    def _respect_rate_limit(self) -> None:
-        wait = self._pause_until_reset - time.monotonic()
-        if wait > 0:
-            self._pause_until_reset = 0.0
-            self.sleep(wait)
 
     def request(
         self,
@@ -210,17 +118,19 @@ class TripletexClient:
         json_body: dict[str, Any] | None = None,
     ) -> httpx.Response:
         """An authenticated request; the session is renewed once on a 401."""
-        kw = {
+        if json_body is not None:
+            headers = {**(headers or {}), "Content-Type": "application/json"}
+        kw: dict[str, Any] = {
             "params": params,
-            "idempotent": idempotent,
+            "safe": method == "GET" or idempotent,
             "headers": headers,
-            "json_body": json_body,
+            "content": None if json_body is None else json_exact.dumps(json_body),
         }
         with self._one_at_a_time:
-            resp = self._send(method, path, auth=self._auth(), **kw)  # type: ignore[arg-type]
+            resp = self.exchange(method, path, auth=self._auth(), **kw)
             if resp.status_code == 401:
                 self.create_session()
-                resp = self._send(method, path, auth=self._auth(), **kw)  # type: ignore[arg-type]
+                resp = self.exchange(method, path, auth=self._auth(), **kw)
         if resp.status_code == 304 and allow_304:
             return resp
         if resp.status_code >= 400 or resp.status_code == 304:

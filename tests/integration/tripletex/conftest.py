@@ -38,7 +38,7 @@ def make_client(served: Served, sleeps: list[float]):
             Credentials("sandbox-consumer-token", "sandbox-employee-token"),
             today=lambda: TODAY,
             sleep=sleeps.append,
-            retry=RetryOptions(max_attempts=8, base_delay_s=0.0, jitter=lambda s: s),
+            retry=RetryOptions(max_attempts=8, base_delay_s=0.0, jitter=False),
             page_size=page_size,
         )
 

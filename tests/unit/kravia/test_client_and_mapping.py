@@ -35,7 +35,7 @@ def client(sleeps) -> KraviaClient:
         httpx.Client(base_url=BASE),
         "secret-token-123",
         sleep=sleeps.append,
-        retry=RetryOptions(max_attempts=3, jitter=lambda s: s),
+        retry=RetryOptions(max_attempts=3, jitter=False),
     )
 
 

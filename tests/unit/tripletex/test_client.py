@@ -52,7 +52,7 @@ def client(sleeps: list[float]) -> TripletexClient:
         Credentials("consumer", "employee"),
         today=lambda: date(2026, 3, 2),
         sleep=sleeps.append,
-        retry=RetryOptions(max_attempts=4, jitter=lambda s: s),
+        retry=RetryOptions(max_attempts=4, jitter=False),
         page_size=2,
     )
 

@@ -1,0 +1,126 @@
+"""The one HTTP base of the connectors: an `httpx.Client` passed in, the request count, the
+remote's rate-limit signals, and retries of what is safe to send again.
+
+A client for a remote (Tripletex, Kravia) subclasses `HttpBase`, names the remote and its two
+retriable errors, and sends every request through `exchange`. What is retried (stripe-python,
+notion-sdk-py):
+- a connection that never reached the remote: always;
+- 429: always (the request was refused, so nothing happened), after the remote's own wait
+  (`X-Rate-Limit-Reset` / `Retry-After`); a wait longer than `max_inline_wait_s` is raised
+  as the remote's `rate_limited` error so the job row carries it;
+- 5xx and a connection lost mid-answer: only when the request is `safe` (a read or an
+  idempotent write), with tenacity's jittered exponential backoff; for an unsafe write the
+  outcome is unknown and `OutcomeUnknownError` asks the caller to look it up first;
+- any other answer is returned as it is: the client turns 4xx into its typed errors.
+With no requests left in the period (`X-Rate-Limit-Remaining: 0`), the next request waits for
+the reset first rather than spend one on a 429.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import httpx
+import structlog
+
+from connectors.errors import OutcomeUnknownError, RetriableError
+from connectors.retry import Again, RetryOptions, retry_after_seconds, run
+
+
+class HttpBase:
+    """Sends requests to one remote with its retry policy; subclasses add the remote's API.
+
+    Safe to share between threads (a sync reads the next page on one while it stores on
+    another): exchanges go one at a time, so the rate-limit pause and the request count stay
+    consistent."""
+
+    remote: ClassVar[str] = "remote"
+    rate_limited: ClassVar[type[RetriableError]] = RetriableError
+    server_error: ClassVar[type[RetriableError]] = RetriableError
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        retry: RetryOptions | None = None,
+    ):
+        self.http, self.sleep = http, sleep
+        self.retry = retry or RetryOptions()
+        self.requests = 0  # requests made, for summaries and benchmarks
+        self._pause_until = 0.0
+        self._one_at_a_time = threading.RLock()
+        self._log = structlog.get_logger(f"connectors.{self.remote.lower()}")
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        safe: bool,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> httpx.Response:
+        """One request and its answer (below 500, not 429), retried as the module says."""
+        name = f"{method} {path}"
+
+        def attempt() -> httpx.Response:
+            self._wait_for_reset()
+            self.requests += 1
+            began = time.perf_counter()
+            try:
+                resp = self.http.request(
+                    method, path, params=params, headers=headers, content=content, auth=auth
+                )
+            except httpx.ConnectError as exc:  # nothing reached the remote: always safe
+                raise Again(self.server_error(f"cannot connect to {self.remote}: {exc}")) from exc
+            except httpx.TransportError as exc:
+                if safe:
+                    raise Again(self.server_error(f"{name}: {type(exc).__name__}")) from exc
+                raise OutcomeUnknownError(
+                    f"{name}: no answer ({type(exc).__name__}); look it up"
+                ) from exc
+            # Every exchange at DEBUG for the operator; the log's redaction masks the tokens.
+            self._log.debug(
+                f"{self.remote.lower()} request",
+                method=method,
+                url=str(resp.request.url),
+                status=resp.status_code,
+                ms=round((time.perf_counter() - began) * 1000, 1),
+            )
+            self._note_rate_limit(resp)
+            if resp.status_code == 429:
+                wait = retry_after_seconds(resp)
+                if wait is not None and wait > self.retry.max_inline_wait_s:
+                    raise self.rate_limited(
+                        f"{name}: rate limited for {wait:.0f} s", wait_s=wait, status=429
+                    )
+                raise Again(
+                    self.rate_limited(f"{name}: rate limited", wait_s=wait, status=429), wait
+                )
+            if resp.status_code >= 500:
+                if safe:
+                    raise Again(
+                        self.server_error(f"{name}: {resp.status_code}", status=resp.status_code)
+                    )
+                raise OutcomeUnknownError(f"{name}: server error {resp.status_code}; look it up")
+            return resp
+
+        with self._one_at_a_time:
+            return run(attempt, self.retry, self.sleep)
+
+    def _note_rate_limit(self, resp: httpx.Response) -> None:
+        if resp.headers.get("X-Rate-Limit-Remaining") == "0":
+            reset = min(retry_after_seconds(resp) or 0.0, self.retry.max_inline_wait_s)
+            self._pause_until = time.monotonic() + reset
+
+    def _wait_for_reset(self) -> None:
+        wait = self._pause_until - time.monotonic()
+        if wait > 0:
+            self._pause_until = 0.0
+            self.sleep(wait)
