@@ -219,7 +219,7 @@ def run(
             return {
                 "invoice": inv["invoiceNumber"],
                 "stored by the webhook": bool(found),
-                "deliveries": len(s.tripletex.deliveries),
+                "deliveries": len(s.tripletex.webhooks.deliveries),
             }
 
         def _bank() -> dict[str, Any]:

@@ -17,7 +17,7 @@ from adapter.jobs.registry import WorkContext
 from adapter.services.dunning import mark_letter_sent
 from adapter.store.tables import outbox
 from adapter.store.uow import UnitOfWork
-from connectors.errors import FatalError
+from connectors.errors import ConnectorError, FatalError
 
 
 class ReminderSender:
@@ -44,7 +44,9 @@ class ReminderSender:
         found = [
             r
             for r in ctx.clients.tripletex(company_id).reminders(
-                int(payload["invoice_external_id"]), date_from=day, date_to=day + timedelta(days=1)
+                invoice_id=int(payload["invoice_external_id"]),
+                date_from=day,
+                date_to=day + timedelta(days=1),
             )
             if r.type == payload["type"]
         ]
@@ -68,13 +70,22 @@ class PaymentSender:
             if not types:
                 raise FatalError("Tripletex has no incoming payment type: set bank.payment_type_id")
             type_id = types[0].id
-        invoice = client.register_payment(
-            int(payload["invoice_external_id"]),
+        invoice_id = int(payload["invoice_external_id"])
+        answer = client.register_payment(
+            invoice_id,
             payment_date=date.fromisoformat(payload["date"]),
             payment_type_id=int(type_id),
             paid_ore=int(payload["amount_ore"]),
         )
-        posting = _newest_matching(invoice.payments, payload)
+        # The answer's postings are {id, url} stubs (`:payment` has no `fields`): their dates
+        # and amounts are read back. The payment is booked whatever this read does, so a
+        # failed read only leaves the posting for the next sync to tie to our payment.
+        try:
+            postings = client.invoice_payments(invoice_id)
+        except ConnectorError:
+            return {"posting_id": None}
+        ids = {p.id for p in answer.postings}
+        posting = _newest_matching([p for p in postings if p.id in ids], payload)
         return {"posting_id": posting.id if posting else None}
 
     def lookup(

@@ -8,6 +8,7 @@ lost), and turns Tripletex's error envelope into typed errors.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -118,8 +120,8 @@ class TripletexClient(HttpBase):
         json_body: dict[str, Any] | None = None,
     ) -> httpx.Response:
         """An authenticated request; the session is renewed once on a 401."""
-        if json_body is not None:
-            headers = {**(headers or {}), "Content-Type": "application/json"}
+        if json_body is not None:  # the spec's request bodies are "application/json; charset=utf-8"
+            headers = {**(headers or {}), "Content-Type": "application/json; charset=utf-8"}
         kw: dict[str, Any] = {
             "params": params,
             "safe": method == "GET" or idempotent,
@@ -271,14 +273,9 @@ class TripletexClient(HttpBase):
         return models.parse_record(models.Customer, body.get("value"), what="customer")
 
     def invoice_payments(self, invoice_id: int) -> list[models.Posting]:
-        """The payment postings of an invoice (negative amounts), to reconcile an unknown `:payment`."""
-        body = self._json(
-            self.request(
-                "GET",
-                f"/invoice/{invoice_id}",
-                params={"fields": "id,postings(id,date,amount,type)"},
-            )
-        )
+        """The payment postings of an invoice (negative amounts), read back with `fields`."""
+        params = {"fields": "id,postings(id,date,amount,amountCurrency,type)"}
+        body = self._json(self.request("GET", f"/invoice/{invoice_id}", params=params))
         postings = (body.get("value") or {}).get("postings") or []
         return [
             p
@@ -287,20 +284,36 @@ class TripletexClient(HttpBase):
         ]
 
     def reminders(
-        self, invoice_id: int, *, date_from: date, date_to: date
+        self,
+        *,
+        date_from: date,
+        date_to: date,
+        invoice_id: int | None = None,
+        customer_id: int | None = None,
     ) -> list[models.Reminder]:
-        """Reminders of an invoice created in [date_from, date_to)."""
-        params = {
-            "invoiceId": invoice_id,
+        """Reminders created in [date_from, date_to), of one invoice or customer if given."""
+        params: dict[str, Any] = {
             "dateFrom": date_from.isoformat(),
             "dateTo": date_to.isoformat(),
-            "fields": "id,reminderDate,type,charge,interests,termOfPayment",
+            "fields": models.REMINDER_FIELDS,
         }
+        if invoice_id is not None:
+            params["invoiceId"] = invoice_id
+        if customer_id is not None:
+            params["customerId"] = customer_id
         return [
-            models.parse_record(models.Reminder, v, what="reminder")
-            for values in self.iter_pages("/reminder", params)
-            for v in values
+            r
+            for values in self.iter_pages(
+                "/reminder", params, record=models.Reminder, what="reminder"
+            )
+            for r in values
         ]
+
+    def reminder(self, reminder_id: int) -> models.Reminder:
+        """One reminder as Tripletex made it (its fee, interest and term)."""
+        params = {"fields": models.REMINDER_FIELDS}
+        body = self._json(self.request("GET", f"/reminder/{reminder_id}", params=params))
+        return models.parse_record(models.Reminder, body.get("value"), what="reminder")
 
     def payment_types(self) -> list[models.PaymentType]:
         """The company's incoming payment types."""
@@ -311,19 +324,30 @@ class TripletexClient(HttpBase):
             for v in values
         ]
 
-    # ------------------------------------------------------------------ writes (not idempotent)
+    # ------------------------------------------------------------------ writes
 
     def register_payment(
-        self, invoice_id: int, *, payment_date: date, payment_type_id: int, paid_ore: int
-    ) -> models.Invoice:
-        """`PUT /invoice/{id}/:payment`; returns the invoice with its new outstanding amount."""
+        self,
+        invoice_id: int,
+        *,
+        payment_date: date,
+        payment_type_id: int,
+        paid_ore: int,
+        paid_currency_ore: int | None = None,
+    ) -> models.PaymentAnswer:
+        """`PUT /invoice/{id}/:payment` (not idempotent). `paid_ore` is in the company's
+        currency (NOK); `paid_currency_ore`, in the invoice's, is required by Tripletex for an
+        invoice in another currency. The answer has the invoice's new outstanding amount and
+        its postings as `{id}` stubs: read them back (`invoice_payments`) for more."""
         params = {
             "paymentDate": payment_date.isoformat(),
             "paymentTypeId": payment_type_id,
-            "paidAmount": str(Decimal(paid_ore).scaleb(-2)),
+            "paidAmount": _kroner(paid_ore),
         }
+        if paid_currency_ore is not None:
+            params["paidAmountCurrency"] = _kroner(paid_currency_ore)
         body = self._json(self.request("PUT", f"/invoice/{invoice_id}/:payment", params=params))
-        return models.parse_record(models.Invoice, body.get("value"), what="invoice")
+        return models.parse_record(models.PaymentAnswer, body.get("value"), what="invoice")
 
     def create_reminder(
         self,
@@ -334,13 +358,19 @@ class TripletexClient(HttpBase):
         include_charge: bool,
         include_interest: bool,
         dispatch_types: tuple[str, ...] = ("API",),
+        email: str | None = None,
     ) -> int:
-        """`PUT /invoice/{id}/:createReminder`; returns the integer Tripletex answers."""
+        """`PUT /invoice/{id}/:createReminder` (not idempotent); returns the integer Tripletex
+        answers (the new reminder's id, UNCONFIRMED: read it back with `reminders`). `email`
+        overrides the invoice's e-mail list (the customer's `overdueNoticeEmail`)."""
         if type not in REMINDER_TYPES:
             raise ValueError(f"reminder type must be one of {REMINDER_TYPES}, got {type!r}")
         unknown = [d for d in dispatch_types if d not in DISPATCH_TYPES]
         if unknown:
             raise ValueError(f"unknown dispatch type(s) {unknown}")
+        if "NETS_PRINT" in dispatch_types and type != "NOTICE_OF_DEBT_COLLECTION":
+            # The spec's summary: "DispatchType NETS_PRINT must have type NOTICE_OF_DEBT_COLLECTION".
+            raise ValueError(f"NETS_PRINT is only for NOTICE_OF_DEBT_COLLECTION, not {type}")
         params = {
             "type": type,
             "date": on.isoformat(),
@@ -348,10 +378,33 @@ class TripletexClient(HttpBase):
             "includeInterest": str(include_interest).lower(),
             "dispatchTypes": ",".join(dispatch_types),
         }
+        if email:
+            params["email"] = email
         body = self._json(
             self.request("PUT", f"/invoice/{invoice_id}/:createReminder", params=params)
         )
         return int(body.get("value") or 0)
+
+    def set_customer_automation(
+        self, customer_id: int, *, version: int, enabled: bool
+    ) -> models.Customer:
+        """Switch Tripletex's own automatic reminders for a customer on or off (`PUT
+        /customer/{id}` with a partial body; `version` guards against a change meanwhile). The
+        answer has no `fields` (related objects are stubs): its flags are what counts."""
+        body = {
+            "id": customer_id,
+            "version": version,
+            "isAutomaticSoftReminderEnabled": enabled,
+            "isAutomaticReminderEnabled": enabled,
+            "isAutomaticNoticeOfDebtCollectionEnabled": enabled,
+        }
+        resp = self.request(
+            "PUT",
+            f"/customer/{customer_id}",
+            json_body=body,
+            idempotent=True,  # setting the flags twice leaves them as once
+        )
+        return models.parse_record(models.Customer, self._json(resp)["value"], what="customer")
 
     # ------------------------------------------------------------------ webhooks
 
@@ -361,7 +414,7 @@ class TripletexClient(HttpBase):
 
     def subscriptions(self) -> list[models.Subscription]:
         """The webhook subscriptions of this employee token."""
-        params = {"fields": "id,event,targetUrl,status"}
+        params = {"fields": SUBSCRIPTION_FIELDS}
         return [
             models.parse_record(models.Subscription, v, what="subscription")
             for values in self.iter_pages("/event/subscription", params)
@@ -369,15 +422,25 @@ class TripletexClient(HttpBase):
         ]
 
     def subscribe(
-        self, event: str, target_url: str, *, auth_header_value: str, fields: str | None = None
+        self,
+        event: str,
+        target_url: str,
+        *,
+        auth_header_value: str,
+        hmac_secret: str | None = None,
+        fields: str | None = None,
     ) -> models.Subscription:
-        """Subscribe `target_url` to `event`, with an Authorization header value we chose."""
+        """Subscribe `target_url` (absolute HTTPS; http only to loopback) to `event`, with an
+        Authorization header value we chose and, if given, an HMAC secret Tripletex signs each
+        delivery with (changelog 2.71.19)."""
         body: dict[str, Any] = {
             "event": event,
-            "targetUrl": target_url,
+            "targetUrl": https_target(target_url),
             "authHeaderName": "Authorization",
             "authHeaderValue": auth_header_value,
         }
+        if hmac_secret:
+            body["hmacSharedSecret"] = hmac_secret
         if fields:
             body["fields"] = fields
         resp = self.request("POST", "/event/subscription", json_body=body)
@@ -385,6 +448,42 @@ class TripletexClient(HttpBase):
             models.Subscription, self._json(resp)["value"], what="subscription"
         )
 
+    def reactivate(self, subscription: models.Subscription) -> models.Subscription:
+        """Set a subscription Tripletex disabled back to ACTIVE (`PUT /event/subscription/{id}`)."""
+        resp = self.request(
+            "PUT",
+            f"/event/subscription/{subscription.id}",
+            json_body={"id": subscription.id, "version": subscription.version, "status": "ACTIVE"},
+            idempotent=True,
+        )
+        return models.parse_record(
+            models.Subscription, self._json(resp)["value"], what="subscription"
+        )
+
     def unsubscribe(self, subscription_id: int) -> None:
         """Delete a webhook subscription."""
         self.request("DELETE", f"/event/subscription/{subscription_id}", idempotent=True)
+
+
+SUBSCRIPTION_FIELDS = "id,version,event,targetUrl,status"
+
+
+def https_target(url: str) -> str:
+    """`url` if Tripletex accepts it as a webhook target: absolute HTTPS ("Must be absolute and
+    use HTTPS", SPEC Subscription.targetUrl); plain http only to loopback, for the sandbox."""
+    parts = urlsplit(url)
+    loopback = parts.hostname == "localhost" or _is_loopback(parts.hostname)
+    if not parts.netloc or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        raise ValueError(f"webhook target {url!r} must be an absolute https:// URL")
+    return url
+
+
+def _is_loopback(host: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _kroner(ore: int) -> str:
+    return str(Decimal(ore).scaleb(-2))

@@ -24,13 +24,20 @@ from connectors.tripletex.errors import TripletexMalformedRecord
 
 CUSTOMER_FIELDS = (
     "id,version,name,organizationNumber,customerNumber,isPrivateIndividual,email,invoiceEmail,"
-    "phoneNumber,isInactive,postalAddress(addressLine1,addressLine2,postalCode,city,country(isoAlpha2Code)),"
-    "bankAccountPresentation(bban,iban)"
+    "overdueNoticeEmail,phoneNumber,isInactive,"
+    "postalAddress(addressLine1,addressLine2,postalCode,city,country(isoAlpha2Code)),"
+    "bankAccountPresentation(bban,iban),isAutomaticSoftReminderEnabled,isAutomaticReminderEnabled,"
+    "isAutomaticNoticeOfDebtCollectionEnabled"
 )
+REMINDER_FIELDS = "id,reminderDate,type,charge,chargeCurrency,interests,interestRate,termOfPayment"
+# Amounts in both currencies: `amount` is the company's (NOK), `amountCurrency` and the
+# outstanding fields the invoice's (SPEC Invoice 2.72.00).
 INVOICE_FIELDS = (
-    "id,version,invoiceNumber,invoiceDate,invoiceDueDate,customer(id),kid,amount,amountOutstanding,"
-    "amountOutstandingTotal,currency(code),isCreditNote,creditedInvoice,isCharged,"
-    "invoiceRemark(postponeRemindersTo),orders(department(name),project(name)),postings(id,date,amount,type)"
+    "id,version,invoiceNumber,invoiceDate,invoiceDueDate,customer(id),kid,amount,amountCurrency,"
+    "amountOutstanding,amountCurrencyOutstanding,amountOutstandingTotal,"
+    "amountCurrencyOutstandingTotal,currency(code),isCreditNote,creditedInvoice,isCharged,"
+    "invoiceRemark(postponeRemindersTo),orders(department(name),project(name)),"
+    f"postings(id,date,amount,amountCurrency,type),reminders({REMINDER_FIELDS})"
 )
 
 
@@ -86,10 +93,20 @@ class Customer(_Record, frozen=True, kw_only=True):
     is_private: bool = field(default=False, name="isPrivateIndividual")
     email: str | None = None
     invoice_email: str | None = field(default=None, name="invoiceEmail")
+    overdue_notice_email: str | None = field(default=None, name="overdueNoticeEmail")
     phone: str | None = field(default=None, name="phoneNumber")
     inactive: bool = field(default=False, name="isInactive")
     postal_address: Address | None = field(default=None, name="postalAddress")
     bank_accounts: list[BankAccount] = field(default_factory=list, name="bankAccountPresentation")
+    # Tripletex's own automatic reminders for this customer (with the company's settings).
+    auto_soft_reminder: bool = field(default=False, name="isAutomaticSoftReminderEnabled")
+    auto_reminder: bool = field(default=False, name="isAutomaticReminderEnabled")
+    auto_notice: bool = field(default=False, name="isAutomaticNoticeOfDebtCollectionEnabled")
+
+    @property
+    def own_automation(self) -> bool:
+        """Whether Tripletex may send reminders of its own to this customer."""
+        return self.auto_soft_reminder or self.auto_reminder or self.auto_notice
 
 
 class Currency(_Record, frozen=True, kw_only=True):
@@ -112,12 +129,28 @@ class Order(_Record, frozen=True, kw_only=True):
 
 
 class Posting(_Record, frozen=True, kw_only=True):
-    """A ledger posting (an invoice's payments are its negative postings)."""
+    """A ledger posting (an invoice's payments are its negative postings); `amount` in the
+    company's currency, `amount_currency` in the invoice's."""
 
     id: int
     date: datetime.date  # spelt out: inside the class, `date` is this field
     amount: Decimal
+    amount_currency: Decimal | None = field(default=None, name="amountCurrency")
     type: str | None = None
+
+
+class Reminder(_Record, frozen=True, kw_only=True):
+    """A reminder or notice of debt collection on an invoice, as Tripletex made it: its fee
+    (`charge`, company currency; `chargeCurrency`, the invoice's), interest and term."""
+
+    id: int
+    reminder_date: date = field(name="reminderDate")
+    type: str
+    charge: Decimal = Decimal(0)
+    charge_currency: Decimal | None = field(default=None, name="chargeCurrency")
+    interests: Decimal = Decimal(0)
+    interest_rate: Decimal | None = field(default=None, name="interestRate")
+    term_of_payment: date | None = field(default=None, name="termOfPayment")
 
 
 class Invoice(_Record, frozen=True, kw_only=True):
@@ -130,9 +163,14 @@ class Invoice(_Record, frozen=True, kw_only=True):
     due_date: date = field(name="invoiceDueDate")
     customer: Ref
     kid: str | None = None
-    amount: Decimal
+    amount: Decimal  # in the company's currency
     amount_outstanding: Decimal = field(name="amountOutstanding")
     amount_outstanding_total: Decimal | None = field(default=None, name="amountOutstandingTotal")
+    amount_currency: Decimal | None = field(default=None, name="amountCurrency")
+    outstanding_currency: Decimal | None = field(default=None, name="amountCurrencyOutstanding")
+    outstanding_total_currency: Decimal | None = field(
+        default=None, name="amountCurrencyOutstandingTotal"
+    )
     currency: Currency = field(default_factory=Currency)
     is_credit_note: bool = field(default=False, name="isCreditNote")
     credited_invoice: int | None = field(default=None, name="creditedInvoice")
@@ -140,6 +178,19 @@ class Invoice(_Record, frozen=True, kw_only=True):
     invoice_remark: InvoiceRemark | None = field(default=None, name="invoiceRemark")
     orders: list[Order] = field(default_factory=list)
     postings: list[Posting] = field(default_factory=list)
+    reminders: list[Reminder] = field(default_factory=list)
+
+    @property
+    def invoice_amount(self) -> Decimal:
+        """The amount in the invoice's own currency (what the debtor owes and is dunned for)."""
+        return self.amount if self.amount_currency is None else self.amount_currency
+
+    @property
+    def invoice_outstanding(self) -> Decimal:
+        """The outstanding amount in the invoice's currency, reminders excluded."""
+        if self.outstanding_currency is not None:
+            return self.outstanding_currency
+        return self.amount_outstanding
 
     @property
     def payments(self) -> list[Posting]:
@@ -166,21 +217,23 @@ class PaymentType(_Record, frozen=True, kw_only=True):
     description: str = ""
 
 
-class Reminder(_Record, frozen=True, kw_only=True):
-    """A reminder or notice of debt collection Tripletex created for an invoice."""
+class PaymentAnswer(_Record, frozen=True, kw_only=True):
+    """What `:payment` answers: the invoice without `fields` (SPEC: the operation has no
+    `fields` parameter), so its postings are `{id, url}` stubs; the amounts are its own."""
 
     id: int
-    reminder_date: date = field(name="reminderDate")
-    type: str
-    charge: Decimal = Decimal(0)
-    interests: Decimal = Decimal(0)
-    term_of_payment: date | None = field(default=None, name="termOfPayment")
+    version: int = 0
+    amount_outstanding: Decimal = field(name="amountOutstanding")
+    outstanding_currency: Decimal | None = field(default=None, name="amountCurrencyOutstanding")
+    postings: list[Ref] = field(default_factory=list)
 
 
 class Subscription(_Record, frozen=True, kw_only=True):
-    """A webhook subscription."""
+    """A webhook subscription; `status` ACTIVE, DISABLED or DISABLED_<why> (Tripletex disables
+    a subscription itself after too many failed deliveries)."""
 
     id: int
+    version: int = 0
     event: str
     target_url: str = field(name="targetUrl")
     status: str | None = None

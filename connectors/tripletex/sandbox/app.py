@@ -1,11 +1,24 @@
-"""A Tripletex sandbox: an ASGI server that behaves like Tripletex API v2 as far as Kravflyt
-uses it, serving under `/v2`.
+"""A Tripletex sandbox: an ASGI server that behaves like Tripletex API v2 where Tripletex's own
+documents say how, serving under `/v2`. It is built from the published OpenAPI description
+(2.72.00, `connectors/tripletex/spec`), never from what Kravflyt's client expects, and each
+behaviour names its source: SPEC (a path or model of the spec), SPEC-INFO (the spec's
+`info.description`), CHANGELOG / WH-DOC / CHECKSUM (Tripletex/tripletex-api2), or MODEL where
+the documents are silent and the sandbox chooses (said so, and settable).
 
-Sessions expire, Basic auth is checked, lists page with from/count, `fields` filters,
-`If-None-Match` gives 304 on an unchanged page, `:payment` reduces the outstanding amount,
-`:createReminder` records reminders, subscriptions really POST webhooks. Faults: the shared
-`FaultMiddleware` (429, 5xx bursts, slow answers, dropped connections) plus session expiry
-every N requests and malformed records. `/_sandbox/...` drives it from tests and the demo.
+- Sessions, Basic auth with user 0 (SPEC-INFO "Authentication"); lists page with from/count
+  (SPEC `ListResponse*`); `fields` shapes objects, related objects are `{id, url}` stubs
+  unless expanded, unknown names are refused with 400/11000 (render.py); `If-None-Match`
+  gives 304 on an unchanged page (CHECKSUM); every answer has `x-tlx-request-id` and the
+  X-Rate-Limit headers, and a used-up period answers 429 (limits.py).
+- `:payment` (SPEC `PUT /invoice/{id}/:payment`): no `fields` parameter, so the invoice comes
+  back with stubs; `paidAmountCurrency` required for an invoice in another currency; refused
+  on a credit note (MODEL: a credit note has nothing outstanding to pay). It books against the
+  invoice's own outstanding (`amountOutstanding` "excluding reminders"): paying more leaves
+  it negative, as Tripletex shows an overpayment (MODEL, seen in Tripletex's UI).
+- `:createReminder`, reminders, the company's reminder settings and Tripletex's own automatic
+  reminders on the sandbox's clock: reminders.py. Webhooks, HMAC and disabling: webhooks.py.
+- Faults: the shared `FaultMiddleware` (429, 5xx bursts, slow answers, dropped connections)
+  plus session expiry every N requests and malformed records. `/_sandbox/...` drives it.
 """
 
 from __future__ import annotations
@@ -14,70 +27,50 @@ import base64
 import bisect
 import hashlib
 import json
+import random
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from connectors.faults import FaultInjector, FaultMiddleware
-from connectors.json_exact import dumps
-from connectors.tripletex.sandbox.data import Ledger, generate
-from connectors.tripletex.sandbox.fields import parse_fields, select
+from connectors.tripletex.sandbox import reminders as tx_reminders
+from connectors.tripletex.sandbox.data import Ledger, amounts, generate, payment_posting
+from connectors.tripletex.sandbox.envelope import (
+    SandboxError,
+    error_response,
+    json_response,
+    parse_amount,
+    parse_bool,
+    parse_date,
+    parse_int,
+    required,
+)
+from connectors.tripletex.sandbox.limits import ApiHeaders, RateLimit
+from connectors.tripletex.sandbox.render import Renderer, selection
+from connectors.tripletex.sandbox.webhooks import EVENTS, Subscriptions
 
 DEFAULT_CONSUMER_TOKEN = "sandbox-consumer-token"  # noqa: S105 - sandbox default, printed at start
 DEFAULT_EMPLOYEE_TOKEN = "sandbox-employee-token"  # noqa: S105
-EVENTS = {
-    "invoice.charged": "A new invoice has been created and charged.",
-    "customer.create": "A customer was created.",
-    "customer.update": "A customer was updated.",
-    "customer.delete": "A customer was deleted.",
-}
+API = "https://tripletex.no/v2"  # objects' `url`s name the real API's address
+CUSTOMER_WRITABLE = (
+    "isAutomaticSoftReminderEnabled",
+    "isAutomaticReminderEnabled",
+    "isAutomaticNoticeOfDebtCollectionEnabled",
+    "overdueNoticeEmail",
+    "invoiceEmail",
+    "email",
+    "isInactive",
+)
 
-
-def _dumps(body: Any) -> bytes:
-    # Amounts go out as JSON numbers written from their Decimal text, exact to the øre.
-    return dumps(body)
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        _dumps(body), status_code=status, media_type="application/json", headers=headers
-    )
-
-
-def _error(
-    status: int, code: int, message: str, validation: list[dict[str, str]] | None = None
-) -> Response:
-    request_id = secrets.token_hex(8)
-    return _json(
-        {
-            "status": status,
-            "code": code,
-            "message": message,
-            "link": "https://tripletex.no/v2-docs/",
-            "developerMessage": message,
-            "validationMessages": validation or [],
-            "requestId": request_id,
-        },
-        status,
-        {"x-tlx-request-id": request_id},
-    )
-
-
-class SandboxError(Exception):
-    """Raised inside a handler to answer with Tripletex's error envelope."""
-
-    def __init__(self, status: int, code: int, message: str, field: str | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.field = status, code, message, field
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 class TripletexSandbox:
@@ -90,23 +83,27 @@ class TripletexSandbox:
         consumer_token: str = DEFAULT_CONSUMER_TOKEN,
         employee_token: str = DEFAULT_EMPLOYEE_TOKEN,
         today: date | None = None,
-        fee_kroner: Callable[[date], Decimal] = lambda d: Decimal(
-            38 if d >= date(2026, 1, 1) else 35
-        ),
-        interest_rate: Decimal = Decimal("12.00"),
     ):
         self.ledger = ledger
         self.consumer_token, self.employee_token = consumer_token, employee_token
         self._today = today
-        self.fee_kroner, self.interest_rate = fee_kroner, interest_rate
+        self.reminder_settings = tx_reminders.ReminderSettings()
+        self.rate_limit = RateLimit()
         self.sessions: dict[str, date] = {}
-        self.subscriptions: dict[int, dict[str, Any]] = {}
-        self.deliveries: list[dict[str, Any]] = []
         self.lock = threading.RLock()
+        self.webhooks = Subscriptions(self._new_id, self.lock)
         self.injector = FaultInjector()
         self.expire_sessions_every = 0
         self.malformed_invoices: set[int] = set()
         self.api_requests = 0
+        self.renderer = Renderer(
+            API,
+            {
+                "Customer": self.ledger_customers_get,
+                "Invoice": self.ledger_invoices_get,
+                "Reminder": self.ledger_reminders_get,
+            },
+        )
         self._views: dict[tuple[Any, ...], list[int]] = {}
         self._by_date: tuple[int, list[tuple[str, int]]] | None = None
 
@@ -116,9 +113,39 @@ class TripletexSandbox:
         """The sandbox's date (settable, for simulated months)."""
         return self._today or date.today()
 
-    def set_today(self, day: date) -> None:
-        """Move the sandbox's clock."""
+    def set_today(self, day: date) -> list[dict[str, Any]]:
+        """Move the sandbox's clock; Tripletex's own automatic reminders due on the days passed
+        are made (returned)."""
+        before = self.today()
         self._today = day
+        with self.lock:
+            made = tx_reminders.automatic(
+                self.ledger.invoices,
+                self.ledger.customers,
+                self.ledger.reminders,
+                since=before,
+                until=day,
+                settings=self.reminder_settings,
+                new_id=self._new_id,
+            )
+            if made:
+                self._changed()
+        return made
+
+    def _new_id(self) -> int:
+        return self.ledger.new_id()
+
+    def ledger_customers_get(self, cid: int) -> dict[str, Any] | None:
+        """A customer by id (the renderer's resolver)."""
+        return self.ledger.customers.get(cid)
+
+    def ledger_invoices_get(self, iid: int) -> dict[str, Any] | None:
+        """An invoice by id."""
+        return self.ledger.invoices.get(iid)
+
+    def ledger_reminders_get(self, rid: int) -> dict[str, Any] | None:
+        """A reminder by id."""
+        return self.ledger.reminders.get(rid)
 
     def _changed(self) -> None:
         self.ledger.version += 1
@@ -127,6 +154,8 @@ class TripletexSandbox:
     # ------------------------------------------------------------------ auth
 
     def _check_auth(self, request: Request) -> None:
+        # SPEC-INFO "Authentication": Basic, user 0 (or a client company id) and the session
+        # token; 401/3000 otherwise, also for an expired session.
         self.api_requests += 1
         if self.expire_sessions_every and self.api_requests % self.expire_sessions_every == 0:
             self.sessions.clear()
@@ -143,95 +172,138 @@ class TripletexSandbox:
         if expires is None or expires <= self.today() or user not in ("0", ""):
             raise SandboxError(401, 3000, "Authentication Exception")
 
-    # ------------------------------------------------------------------ handlers
+    # ------------------------------------------------------------------ rendering
+
+    def _one(self, request: Request, obj: dict[str, Any], model: str) -> Response:
+        tree = selection(request.query_params.get("fields"), model)
+        return json_response({"value": self._render(obj, model, tree)})
+
+    def _render(self, obj: dict[str, Any], model: str, tree: Any) -> dict[str, Any]:
+        out = self.renderer.render(obj, model, tree)
+        if model == "Invoice" and obj.get("id") in self.malformed_invoices and "amount" in out:
+            out["amount"] = "12,5O"  # a malformed amount, as a broken record would carry
+        return out
+
+    def _list(self, request: Request, rows: list[dict[str, Any]], model: str) -> Response:
+        q = request.query_params
+        start, count = parse_int(q.get("from"), "from", 0), parse_int(q.get("count"), "count", 1000)
+        tree = selection(q.get("fields"), model)
+        page = [self._render(r, model, tree) for r in rows[start : start + count]]
+        body: dict[str, Any] = {
+            "fullResultSize": len(rows),
+            "from": start,
+            "count": len(page),
+            "values": page,
+        }
+        # CHECKSUM: with If-None-Match the versionDigest is a checksum of the result, and the
+        # same request with it answers 304; without, there is no checksum (left out, not null).
+        if request.headers.get("if-none-match"):
+            digest = hashlib.sha256(json_response(page).body).hexdigest()[:32]
+            if request.headers["if-none-match"] == digest:
+                return Response(status_code=304, headers={"ETag": digest})
+            body["versionDigest"] = digest
+        return json_response(body)
+
+    # ------------------------------------------------------------------ session and whoami
 
     async def create_session(self, request: Request) -> Response:
+        # SPEC `PUT /token/session/:create`; a bad token is 422/18000 on `arg:consumerToken`
+        # (tripletex-api.md §1.2, ISSUE53); expirationDate must be later than today (DEV-OAPI).
         q = request.query_params
         if q.get("consumerToken") != self.consumer_token:
-            raise SandboxError(422, 18000, "Validering feilet.", "arg:consumerToken")
+            raise SandboxError(
+                422, 18000, "The consumer token is invalid or does not exist.", "arg:consumerToken"
+            )
         if q.get("employeeToken") != self.employee_token:
-            raise SandboxError(422, 18000, "Validering feilet.", "arg:employeeToken")
-        expires = _date(q.get("expirationDate"), "expirationDate")
+            raise SandboxError(
+                422, 18000, "The employee token is invalid or does not exist.", "arg:employeeToken"
+            )
+        expires = parse_date(q.get("expirationDate"), "expirationDate")
         if expires <= self.today():
             raise SandboxError(
                 422, 18000, "expirationDate must be later than today", "expirationDate"
             )
         token = "s" + secrets.token_hex(16)
         self.sessions[token] = expires
-        return _json(
-            {
-                "value": {
-                    "id": len(self.sessions),
-                    "token": token,
-                    "expirationDate": expires.isoformat(),
-                }
-            }
-        )
+        session = {
+            "id": len(self.sessions),
+            "version": 1,
+            "token": token,
+            "expirationDate": expires.isoformat(),
+        }
+        return json_response({"value": self.renderer.render(session, "SessionToken", {"*": None})})
 
     async def whoami(self, request: Request) -> Response:
         self._check_auth(request)
-        return _json(
-            {"value": {"employeeId": 1, "companyId": 1, "company": {"id": 1, "name": "Sandbox AS"}}}
-        )
-
-    def _list(self, request: Request, rows: list[dict[str, Any]]) -> Response:
-        q = request.query_params
-        start, count = _int(q.get("from"), "from", 0), _int(q.get("count"), "count", 1000)
-        tree = _fields(q.get("fields"))
-        page = [select(self._render(r), tree) for r in rows[start : start + count]]
-        body = {"fullResultSize": len(rows), "from": start, "count": len(page), "values": page}
-        if request.headers.get("if-none-match"):
-            digest = hashlib.sha256(_dumps(page)).hexdigest()[:32]
-            if request.headers["if-none-match"] == digest:
-                return Response(status_code=304, headers={"ETag": digest})
-            body["versionDigest"] = digest
-        else:
-            body["versionDigest"] = None
-        return _json(body, headers=self._rate_headers())
-
-    def _rate_headers(self) -> dict[str, str]:
-        return {
-            "X-Rate-Limit-Limit": "1000",
-            "X-Rate-Limit-Remaining": "999",
-            "X-Rate-Limit-Reset": "60",
+        me = {
+            "employeeId": 1,
+            "actualEmployeeId": 1,
+            "companyId": 1,
+            "company": {"id": 1},
+            "language": "NO",
         }
+        return self._one(request, me, "LoggedInUserInfo")
 
-    def _render(self, row: dict[str, Any]) -> dict[str, Any]:
-        if row.get("id") in self.malformed_invoices and "invoiceNumber" in row:
-            return {**row, "amount": "12,5O"}  # a malformed amount, as a broken record would carry
-        return {k: v for k, v in row.items() if k != "changedAt"}
+    # ------------------------------------------------------------------ customers
 
     async def customers(self, request: Request) -> Response:
+        # SPEC `GET /customer`: isInactive (default false), changedSince, id list, sorting.
         self._check_auth(request)
         q = request.query_params
-        inactive = q.get("isInactive", "false").lower() == "true"
+        inactive = parse_bool(q.get("isInactive"), "isInactive")
         since = q.get("changedSince")
         with self.lock:
             rows = [c for c in self.ledger.customers.values() if c["isInactive"] == inactive]
             if since:
-                rows = [c for c in rows if c["changedAt"] >= since]
-            rows = _sorted(rows, q.get("sorting"))
-            return self._list(request, rows)
+                rows = [c for c in rows if c["_changedAt"] >= since]
+            if q.get("id"):
+                wanted = {int(i) for i in q["id"].split(",") if i.strip().isdigit()}
+                rows = [c for c in rows if c["id"] in wanted]
+            return self._list(request, _sorted(rows, q.get("sorting")), "Customer")
 
     async def customer(self, request: Request) -> Response:
         self._check_auth(request)
+        with self.lock:
+            return self._one(request, self._customer(request), "Customer")
+
+    def _customer(self, request: Request) -> dict[str, Any]:
         row = self.ledger.customers.get(int(request.path_params["id"]))
         if row is None:
             raise SandboxError(404, 6000, "Object not found")
-        return _json(
-            {"value": select(self._render(row), _fields(request.query_params.get("fields")))}
-        )
+        return row
+
+    async def customer_update(self, request: Request) -> Response:
+        # SPEC `PUT /customer/{id}`: a partial body (SPEC-INFO "Updates use PUT with a partial
+        # body"); a stale `version` is 409/8000 (SPEC-INFO "version").
+        self._check_auth(request)
+        body = await _body(request)
+        with self.lock:
+            row = self._customer(request)
+            if "version" in body and body["version"] != row["version"]:
+                raise SandboxError(
+                    409, 8000, "Revision Exception: the customer was changed", "version"
+                )
+            unknown = sorted(set(body) - {"id", "version", *CUSTOMER_WRITABLE})
+            if unknown:
+                raise SandboxError(
+                    422, 16000, f"Mapping: the sandbox does not change {unknown}", unknown[0]
+                )
+            row.update({k: v for k, v in body.items() if k in CUSTOMER_WRITABLE})
+            row["version"] += 1
+            row["_changedAt"] = datetime.combine(self.today(), datetime.min.time()).isoformat()
+            self._changed()
+            return self._one(request, row, "Customer")
+
+    # ------------------------------------------------------------------ invoices
 
     def _invoice_ids_in(self, date_from: str, date_to: str, sorting: str | None) -> list[int]:
         key = (date_from, date_to, sorting, self.ledger.version)
         if key not in self._views:
             if self._by_date is None or self._by_date[0] != self.ledger.version:
-                self._by_date = (
-                    self.ledger.version,
-                    sorted(
-                        (inv["invoiceDate"], inv["id"]) for inv in self.ledger.invoices.values()
-                    ),
+                index = sorted(
+                    (inv["invoiceDate"], inv["id"]) for inv in self.ledger.invoices.values()
                 )
+                self._by_date = (self.ledger.version, index)
             index = self._by_date[1]
             lo = bisect.bisect_left(index, (date_from, 0))
             hi = bisect.bisect_left(index, (date_to, 0))
@@ -244,31 +316,25 @@ class TripletexSandbox:
         return self._views[key]
 
     async def invoices(self, request: Request) -> Response:
+        # SPEC `GET /invoice`: invoiceDateFrom and invoiceDateTo required, To exclusive.
         self._check_auth(request)
         q = request.query_params
-        missing = [p for p in ("invoiceDateFrom", "invoiceDateTo") if not q.get(p)]
-        if missing:
-            raise SandboxError(422, 15000, f"{missing[0]} is required", missing[0])
-        date_from = _date(q["invoiceDateFrom"], "invoiceDateFrom").isoformat()
-        date_to = _date(q["invoiceDateTo"], "invoiceDateTo").isoformat()
+        date_from = parse_date(q.get("invoiceDateFrom"), "invoiceDateFrom").isoformat()
+        date_to = parse_date(q.get("invoiceDateTo"), "invoiceDateTo").isoformat()
         with self.lock:
-            ids = self._invoice_ids_in(date_from, date_to, q.get("sorting"))
-            rows = [self.ledger.invoices[i] for i in ids]
+            rows = [
+                self.ledger.invoices[i]
+                for i in self._invoice_ids_in(date_from, date_to, q.get("sorting"))
+            ]
             if q.get("id"):
                 wanted = {int(i) for i in q["id"].split(",") if i.strip().isdigit()}
                 rows = [r for r in rows if r["id"] in wanted]
-            for name, key in (
-                ("customerId", "customer"),
-                ("invoiceNumber", "invoiceNumber"),
-                ("kid", "kid"),
-            ):
+            if q.get("customerId"):
+                rows = [r for r in rows if str(r["customer"]["id"]) == q["customerId"]]
+            for name in ("invoiceNumber", "kid"):
                 if q.get(name):
-                    rows = [
-                        r
-                        for r in rows
-                        if str(r[key]["id"] if key == "customer" else r[key]) == q[name]
-                    ]
-            return self._list(request, rows)
+                    rows = [r for r in rows if str(r.get(name)) == q[name]]
+            return self._list(request, rows, "Invoice")
 
     def _invoice(self, request: Request) -> dict[str, Any]:
         row = self.ledger.invoices.get(int(request.path_params["id"]))
@@ -279,100 +345,121 @@ class TripletexSandbox:
     async def invoice(self, request: Request) -> Response:
         self._check_auth(request)
         with self.lock:
-            row = self._invoice(request)
-            return _json(
-                {"value": select(self._render(row), _fields(request.query_params.get("fields")))}
-            )
+            return self._one(request, self._invoice(request), "Invoice")
 
     async def payment(self, request: Request) -> Response:
+        # SPEC `PUT /invoice/{id}/:payment`: paymentDate, paymentTypeId, paidAmount ("in the
+        # company currency") required; paidAmountCurrency ("in the invoice currency. Optional,
+        # but required for invoices in alternate currencies"). No `fields` parameter: the
+        # invoice comes back as `fields` unset shapes it, related objects as stubs.
         self._check_auth(request)
         q = request.query_params
-        paid_on = _date(q.get("paymentDate"), "paymentDate")
-        type_id = _int(q.get("paymentTypeId"), "paymentTypeId", None)
+        paid_on = parse_date(q.get("paymentDate"), "paymentDate")
+        type_id = parse_int(q.get("paymentTypeId"), "paymentTypeId")
         if type_id not in {t["id"] for t in self.ledger.payment_types}:
-            raise SandboxError(422, 18000, "Validering feilet.", "paymentTypeId")
-        amount = _decimal(q.get("paidAmount"), "paidAmount")
+            raise SandboxError(
+                422, 18000, "Validering feilet: unknown payment type", "paymentTypeId"
+            )
+        paid = parse_amount(q.get("paidAmount"), "paidAmount")
+        paid_currency = parse_amount(
+            q.get("paidAmountCurrency"), "paidAmountCurrency", required_=False
+        )
         with self.lock:
             row = self._invoice(request)
-            row["amountOutstanding"] -= amount
-            row["amountOutstandingTotal"] = (row["amountOutstandingTotal"] or Decimal(0)) - amount
-            row["postings"].append(
-                {
-                    "id": self.ledger.new_id(),
-                    "date": paid_on.isoformat(),
-                    "amount": -amount,
-                    "type": "INCOMING_PAYMENT",
-                }
+            if row.get("isCreditNote"):
+                raise SandboxError(422, 15000, "A credit note cannot be paid", "id")
+            foreign = row["currency"]["code"] != "NOK"
+            if foreign and paid_currency is None:
+                raise SandboxError(
+                    422,
+                    15000,
+                    "paidAmountCurrency is required for an invoice in another currency",
+                    "paidAmountCurrency",
+                )
+            assert paid is not None
+            self._book_payment(
+                row, paid_on, paid_currency if foreign and paid_currency else paid, paid
             )
-            row["version"] += 1
-            self._changed()
-            return _json({"value": self._render(row)})
+            return json_response({"value": self._render(row, "Invoice", {"*": None})})
+
+    def _book_payment(
+        self, row: dict[str, Any], on: date, in_currency: Decimal, in_nok: Decimal
+    ) -> None:
+        outstanding = row["amountOutstanding"] - in_currency
+        row["amountOutstanding"] = row["amountCurrencyOutstanding"] = outstanding
+        posting = payment_posting(self.ledger.new_id(), on, in_nok)
+        posting["amountCurrency"] = -in_currency
+        row["postings"].append(posting)
+        tx_reminders.recompute_total(row, self.ledger.reminders)
+        row["version"] += 1
+        self._changed()
+
+    # ------------------------------------------------------------------ reminders
 
     async def create_reminder(self, request: Request) -> Response:
+        # SPEC `PUT /invoice/{id}/:createReminder` (see reminders.py); answers
+        # ResponseWrapperInteger: the new reminder's id (MODEL: what the int means is UNCONFIRMED).
         self._check_auth(request)
         q = request.query_params
-        kind = q.get("type")
-        if kind not in (
-            "SOFT_REMINDER",
-            "REMINDER",
-            "NOTICE_OF_DEBT_COLLECTION",
-            "DEBT_COLLECTION",
-        ):
-            raise SandboxError(422, 18000, "Validering feilet.", "type")
-        on = _date(q.get("date"), "date")
+        kind = required(q.get("type"), "type")
+        on = parse_date(q.get("date"), "date")
+        dispatch = [
+            d.strip()
+            for d in (q.get("dispatchTypes") or q.get("dispatchType") or "").split(",")
+            if d.strip()
+        ]
+        tx_reminders.check_request(kind, dispatch, self.reminder_settings)
         with self.lock:
             row = self._invoice(request)
-            if row["amountOutstanding"] <= 0:
-                raise SandboxError(422, 18000, "Fakturaen er betalt.", "id")
-            charge = (
-                self.fee_kroner(on)
-                if q.get("includeCharge") == "true" and kind != "SOFT_REMINDER"
-                else Decimal(0)
+            customer = self.ledger.customers[row["customer"]["id"]]
+            email = q.get("email") or customer.get("invoiceEmail") or customer.get("email") or ""
+            reminder = tx_reminders.create(
+                row,
+                self.ledger.reminders,
+                kind=kind,
+                on=on,
+                include_charge=parse_bool(q.get("includeCharge"), "includeCharge"),
+                include_interest=parse_bool(q.get("includeInterest"), "includeInterest"),
+                settings=self.reminder_settings,
+                new_id=self._new_id,
+                sent_to={"email": email, "dispatch": ",".join(dispatch) or "EMAIL"},
             )
-            interests = Decimal(0)
-            due = date.fromisoformat(row["invoiceDueDate"])
-            if q.get("includeInterest") == "true" and on > due:
-                days = (on - due).days
-                interests = (
-                    row["amountOutstanding"] * self.interest_rate / 100 * days / 365
-                ).quantize(Decimal("0.01"), ROUND_HALF_UP)
-            rid = self.ledger.new_id()
-            self.ledger.reminders[rid] = {
-                "id": rid,
-                "invoiceId": row["id"],
-                "reminderDate": on.isoformat(),
-                "type": kind,
-                "charge": charge,
-                "interests": interests,
-                "interestRate": self.interest_rate,
-                "termOfPayment": (on + timedelta(days=14)).isoformat(),
-                "kid": row["kid"],
-                "dispatchTypes": q.get("dispatchTypes") or q.get("dispatchType") or "",
-            }
-            row["amountOutstandingTotal"] = row["amountOutstandingTotal"] + charge + interests
             row["version"] += 1
             self._changed()
-            return _json({"value": rid})
+            return json_response({"value": reminder["id"]})
 
     async def reminder_list(self, request: Request) -> Response:
+        # SPEC `GET /reminder`: dateFrom and dateTo required (To exclusive), invoiceId, customerId.
         self._check_auth(request)
         q = request.query_params
-        date_from = _date(q.get("dateFrom"), "dateFrom").isoformat()
-        date_to = _date(q.get("dateTo"), "dateTo").isoformat()
+        date_from = parse_date(q.get("dateFrom"), "dateFrom").isoformat()
+        date_to = parse_date(q.get("dateTo"), "dateTo").isoformat()
         with self.lock:
             rows = [
                 r
                 for r in self.ledger.reminders.values()
                 if date_from <= r["reminderDate"] < date_to
-                and (not q.get("invoiceId") or str(r["invoiceId"]) == q["invoiceId"])
+                and (not q.get("invoiceId") or str(r["_invoiceId"]) == q["invoiceId"])
+                and (not q.get("customerId") or str(r["_customerId"]) == q["customerId"])
             ]
-            return self._list(request, sorted(rows, key=lambda r: r["id"]))
+            return self._list(request, sorted(rows, key=lambda r: r["id"]), "Reminder")
+
+    async def reminder(self, request: Request) -> Response:
+        self._check_auth(request)
+        with self.lock:
+            row = self.ledger.reminders.get(int(request.path_params["id"]))
+            if row is None:
+                raise SandboxError(404, 6000, "Object not found")
+            return self._one(request, row, "Reminder")
+
+    # ------------------------------------------------------------------ ledger
 
     async def postings(self, request: Request) -> Response:
+        # SPEC `GET /ledger/posting`: dateFrom and dateTo required (To exclusive), type.
         self._check_auth(request)
         q = request.query_params
-        date_from = _date(q.get("dateFrom"), "dateFrom").isoformat()
-        date_to = _date(q.get("dateTo"), "dateTo").isoformat()
+        date_from = parse_date(q.get("dateFrom"), "dateFrom").isoformat()
+        date_to = parse_date(q.get("dateTo"), "dateTo").isoformat()
         with self.lock:
             rows = [
                 {**p, "invoiceNumber": str(inv["invoiceNumber"]), "customer": inv["customer"]}
@@ -381,79 +468,61 @@ class TripletexSandbox:
                 if date_from <= p["date"] < date_to
                 and (not q.get("type") or p["type"] == q["type"])
             ]
-            return self._list(request, sorted(rows, key=lambda r: r["id"]))
+            return self._list(request, sorted(rows, key=lambda r: r["id"]), "Posting")
 
     async def payment_types(self, request: Request) -> Response:
         self._check_auth(request)
-        return self._list(request, self.ledger.payment_types)
-
-    async def events(self, request: Request) -> Response:
-        return _json({"value": {k: {"description": v} for k, v in EVENTS.items()}})
-
-    async def subscription_list(self, request: Request) -> Response:
-        self._check_auth(request)
-        return self._list(request, [_public_sub(s) for s in self.subscriptions.values()])
-
-    async def subscription_create(self, request: Request) -> Response:
-        self._check_auth(request)
-        try:
-            body = json.loads(await request.body())
-        except ValueError as exc:
-            raise SandboxError(422, 22000, "Invalid JSON") from exc
-        if body.get("event") not in EVENTS:
-            raise SandboxError(422, 18000, "Validering feilet.", "event")
-        if not str(body.get("targetUrl", "")).startswith(("http://", "https://")):
-            raise SandboxError(422, 18000, "Validering feilet.", "targetUrl")
-        sid = self.ledger.new_id()
-        self.subscriptions[sid] = {
-            "id": sid,
-            "version": 1,
-            "event": body["event"],
-            "targetUrl": body["targetUrl"],
-            "fields": body.get("fields"),
-            "status": "ACTIVE",
-            "authHeaderName": body.get("authHeaderName"),
-            "authHeaderValue": body.get("authHeaderValue"),
-        }
-        return _json({"value": _public_sub(self.subscriptions[sid])}, 201)
-
-    async def subscription_delete(self, request: Request) -> Response:
-        self._check_auth(request)
-        if self.subscriptions.pop(int(request.path_params["id"]), None) is None:
-            raise SandboxError(404, 6000, "Object not found")
-        return Response(status_code=204)
+        return self._list(request, self.ledger.payment_types, "PaymentType")
 
     # ------------------------------------------------------------------ webhooks
 
-    def emit(self, event: str, obj: dict[str, Any] | None, object_id: int) -> None:
-        """POST `event` to every subscriber, in the background, like Tripletex does."""
-        for sub in list(self.subscriptions.values()):
-            if sub["event"] != event:
-                continue
-            value = select(self._render(obj), _fields(sub.get("fields"))) if obj else None
-            body = _dumps(
-                {"subscriptionId": sub["id"], "event": event, "id": object_id, "value": value}
-            )
-            headers = {"Content-Type": "application/json", "Idempotency-Key": secrets.token_hex(12)}
-            if sub.get("authHeaderName"):
-                headers[sub["authHeaderName"]] = sub["authHeaderValue"]
-            threading.Thread(
-                target=self._deliver, args=(sub["targetUrl"], body, headers), daemon=True
-            ).start()
+    async def events(self, request: Request) -> Response:
+        # CHANGELOG 2.56.4: no authorization on GET /event.
+        return json_response({"value": {k: {"description": v} for k, v in EVENTS.items()}})
 
-    def _deliver(self, url: str, body: bytes, headers: dict[str, str]) -> None:
-        for _ in range(3):
-            try:
-                status = httpx.post(url, content=body, headers=headers, timeout=10).status_code
-            except httpx.HTTPError as exc:
-                status = 0
-                error = str(exc)
-            else:
-                error = ""
-            with self.lock:
-                self.deliveries.append({"url": url, "status": status, "error": error})
-            if 200 <= status < 300:
-                return
+    async def subscription_list(self, request: Request) -> Response:
+        self._check_auth(request)
+        with self.lock:
+            rows = [self.webhooks.public(s) for s in self.webhooks.items.values()]
+        return self._list(request, rows, "Subscription")
+
+    async def subscription_create(self, request: Request) -> Response:
+        self._check_auth(request)
+        body = await _body(request)
+        with self.lock:
+            sub = self.webhooks.create(body)
+            return json_response(
+                {"value": self._render(self.webhooks.public(sub), "Subscription", {"*": None})}, 201
+            )
+
+    async def subscription(self, request: Request) -> Response:
+        self._check_auth(request)
+        with self.lock:
+            sub = self.webhooks.get(int(request.path_params["id"]))
+            return self._one(request, self.webhooks.public(sub), "Subscription")
+
+    async def subscription_update(self, request: Request) -> Response:
+        self._check_auth(request)
+        body = await _body(request)
+        with self.lock:
+            sub = self.webhooks.update(int(request.path_params["id"]), body)
+            return json_response(
+                {"value": self._render(self.webhooks.public(sub), "Subscription", {"*": None})}
+            )
+
+    async def subscription_delete(self, request: Request) -> Response:
+        self._check_auth(request)
+        with self.lock:
+            self.webhooks.delete(int(request.path_params["id"]))
+        return Response(status_code=204)
+
+    def emit(self, event: str, obj: dict[str, Any] | None, object_id: int, model: str) -> None:
+        """POST `event` to every active subscriber, `obj` shaped by each one's `fields`."""
+
+        def value_for(fields: str | None) -> Any:
+            return self._render(obj, model, selection(fields, model)) if obj else None
+
+        self.webhooks.emit(event, value_for, object_id)
 
     # ------------------------------------------------------------------ admin
 
@@ -463,69 +532,24 @@ class TripletexSandbox:
             json.loads(await request.body() or b"{}") if request.method in ("POST", "PUT") else {}
         )
         with self.lock:
-            if action == "state":
-                return _json(self.state())
-            if action == "reset":
-                self.ledger = generate(
-                    customers=int(body.get("customers", 20)),
-                    invoices=int(body.get("invoices", 100)),
-                    seed=int(body.get("seed", 1)),
-                    today=self.today(),
-                )
-                self._changed()
-                return _json(self.state())
-            if action == "clock":
-                self.set_today(date.fromisoformat(body["today"]))
-                return _json({"today": self.today().isoformat()})
-            if action == "expire-sessions":
-                self.sessions.clear()
-                return _json({"sessions": 0})
-            if action == "tripletex-faults":
-                self.expire_sessions_every = int(body.get("expire_sessions_every", 0))
-                self.malformed_invoices = {int(i) for i in body.get("malformed_invoices", [])}
-                return _json(
-                    {
-                        "expire_sessions_every": self.expire_sessions_every,
-                        "malformed_invoices": sorted(self.malformed_invoices),
-                    }
-                )
-            if action == "change":
-                return _json(
-                    {
-                        "changed": self.change(
-                            share=float(body.get("share", 0.01)), seed=int(body.get("seed", 2))
-                        )
-                    }
-                )
-            if action == "invoice":
-                return _json({"value": self.add_invoice(**body)})
-            if action == "pay":
-                return _json(
-                    {
-                        "value": self.pay(
-                            int(body["id"]),
-                            Decimal(str(body["amount"])),
-                            date.fromisoformat(body["date"]),
-                        )
-                    }
-                )
-            if action == "invoices":
-                return _json({"values": [self._render(i) for i in self.ledger.invoices.values()]})
-        return _json({"error": f"unknown action {action}"}, 404)
+            handler = _ADMIN.get(action)
+            if handler is None:
+                return json_response({"error": f"unknown action {action}"}, 404)
+            return json_response(handler(self, body))
 
     def state(self) -> dict[str, Any]:
         """Counts and what was written, for tests."""
         return {
             "customers": len(self.ledger.customers),
             "invoices": len(self.ledger.invoices),
-            "reminders": list(self.ledger.reminders.values()),
+            "reminders": [_public(r) for r in self.ledger.reminders.values()],
             "payments": [
                 {"invoiceId": inv["id"], **p}
                 for inv in self.ledger.invoices.values()
                 for p in inv["postings"]
             ],
-            "subscriptions": [_public_sub(s) for s in self.subscriptions.values()],
-            "deliveries": list(self.deliveries),
+            "subscriptions": [self.webhooks.public(s) for s in self.webhooks.items.values()],
+            "deliveries": list(self.webhooks.deliveries),
             "api_requests": self.api_requests,
             "faults": dict(self.injector.counts),
             "today": self.today().isoformat(),
@@ -533,11 +557,11 @@ class TripletexSandbox:
 
     def change(self, *, share: float, seed: int) -> int:
         """Pay part of a share of the open invoices (a changed invoice, as a sync would see it)."""
-        import random
-
         rng = random.Random(seed)
         open_ids = sorted(
-            i for i, inv in self.ledger.invoices.items() if inv["amountOutstanding"] > 0
+            i
+            for i, inv in self.ledger.invoices.items()
+            if inv["amountOutstanding"] > 0 and not inv["isCreditNote"]
         )
         picked = rng.sample(open_ids, max(1, int(len(open_ids) * share))) if open_ids else []
         for iid in picked:
@@ -549,21 +573,21 @@ class TripletexSandbox:
         return len(picked)
 
     def pay(self, invoice_id: int, amount: Decimal, on: date) -> dict[str, Any]:
-        """A payment Tripletex matched itself (its own OCR), lowering the outstanding amount."""
+        """A payment Tripletex matched itself (its own OCR), in the invoice's currency."""
         inv = self.ledger.invoices[invoice_id]
-        inv["amountOutstanding"] -= amount
-        inv["amountOutstandingTotal"] = inv["amountOutstandingTotal"] - amount
-        inv["postings"].append(
-            {
-                "id": self.ledger.new_id(),
-                "date": on.isoformat(),
-                "amount": -amount,
-                "type": "INCOMING_PAYMENT",
-            }
-        )
+        rate = inv["amount"] / inv["amountCurrency"] if inv["amountCurrency"] else Decimal(1)
+        self._book_payment(inv, on, amount, (amount * rate).quantize(Decimal("0.01")))
+        return self._render(inv, "Invoice", {"*": None})
+
+    def pay_reminder(self, invoice_id: int, amount: Decimal) -> dict[str, Any]:
+        """A payment of a reminder's fee or interest booked by a person in Tripletex (2.72.00
+        has no call for it)."""
+        inv = self.ledger.invoices[invoice_id]
+        inv["_reminderPaid"] = inv.get("_reminderPaid", Decimal(0)) + amount
+        tx_reminders.recompute_total(inv, self.ledger.reminders)
         inv["version"] += 1
         self._changed()
-        return self._render(inv)
+        return self._render(inv, "Invoice", {"*": None})
 
     def add_invoice(
         self,
@@ -573,22 +597,18 @@ class TripletexSandbox:
         invoice_date: str | None = None,
         terms: int = 14,
         kid: str | None = None,
+        currency: str = "NOK",
+        rate: str = "1",
     ) -> dict[str, Any]:
-        """Create and charge an invoice (fires `invoice.charged`)."""
+        """Create and charge an invoice (fires `invoice.charged`); `amount` in its `currency`,
+        `rate` NOK per unit of it."""
         from connectors.bank.kid import make_kid
 
         iid = self.ledger.new_id()
-        number = (
-            max(
-                (
-                    i["invoiceNumber"]
-                    for i in self.ledger.invoices.values()
-                    if not i["isCreditNote"]
-                ),
-                default=10000,
-            )
-            + 1
+        numbers = (
+            i["invoiceNumber"] for i in self.ledger.invoices.values() if not i["isCreditNote"]
         )
+        number = max(numbers, default=10000) + 1
         day = date.fromisoformat(invoice_date) if invoice_date else self.today()
         customer = self.ledger.customers[customer_id]
         value = Decimal(amount)
@@ -600,67 +620,72 @@ class TripletexSandbox:
             "invoiceDueDate": (day + timedelta(days=terms)).isoformat(),
             "customer": {"id": customer_id},
             "kid": kid or make_kid(f"{customer['customerNumber']:05d}{number:06d}"),
-            "amount": value,
-            "amountCurrency": value,
-            "amountOutstanding": value,
-            "amountOutstandingTotal": value,
-            "currency": {"id": 1, "code": "NOK"},
+            "currency": {"id": 1 if currency == "NOK" else 2, "code": currency, "factor": 1},
             "isCreditNote": False,
-            "creditedInvoice": None,
             "isCharged": True,
-            "invoiceRemark": None,
             "orders": [{"id": iid}],
             "postings": [],
+            "reminders": [],
+            **amounts(value, value, rate=Decimal(rate)),
         }
         self.ledger.invoices[iid] = inv
         self._changed()
-        self.emit("invoice.charged", inv, iid)
-        return self._render(inv)
+        self.emit("invoice.charged", inv, iid, "Invoice")
+        return self._render(inv, "Invoice", {"*": None})
 
     # ------------------------------------------------------------------ the app
 
     def app(self) -> Any:
         """The ASGI app: the API under /v2 (with faults) and the admin endpoints."""
 
-        def wrap(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
+        def wrap(handler: Handler) -> Handler:
             async def run(request: Request) -> Response:
                 try:
                     return await handler(request)
                 except SandboxError as exc:
-                    validation = [{"field": exc.field, "message": exc.message}] if exc.field else []
-                    return _error(exc.status, exc.code, exc.message, validation)
+                    return error_response(exc, request.state.request_id)
 
             return run
 
-        routes = [
-            Route("/v2/token/session/:create", wrap(self.create_session), methods=["PUT"]),
-            Route("/v2/token/session/>whoAmI", wrap(self.whoami), methods=["GET"]),
-            Route("/v2/customer", wrap(self.customers), methods=["GET"]),
-            Route("/v2/customer/{id:int}", wrap(self.customer), methods=["GET"]),
-            Route("/v2/invoice", wrap(self.invoices), methods=["GET"]),
-            Route("/v2/invoice/paymentType", wrap(self.payment_types), methods=["GET"]),
-            Route("/v2/invoice/{id:int}", wrap(self.invoice), methods=["GET"]),
-            Route("/v2/invoice/{id:int}/:payment", wrap(self.payment), methods=["PUT"]),
-            Route(
-                "/v2/invoice/{id:int}/:createReminder", wrap(self.create_reminder), methods=["PUT"]
-            ),
-            Route("/v2/reminder", wrap(self.reminder_list), methods=["GET"]),
-            Route("/v2/ledger/posting", wrap(self.postings), methods=["GET"]),
-            Route("/v2/event", wrap(self.events), methods=["GET"]),
-            Route("/v2/event/subscription", wrap(self.subscription_list), methods=["GET"]),
-            Route("/v2/event/subscription", wrap(self.subscription_create), methods=["POST"]),
-            Route(
-                "/v2/event/subscription/{id:int}",
-                wrap(self.subscription_delete),
-                methods=["DELETE"],
-            ),
-            Route("/_sandbox/{action}", self.admin, methods=["GET", "POST", "PUT"]),
+        api_routes: list[tuple[str, Handler, str]] = [
+            ("/token/session/:create", self.create_session, "PUT"),
+            ("/token/session/>whoAmI", self.whoami, "GET"),
+            ("/customer", self.customers, "GET"),
+            ("/customer/{id:int}", self.customer, "GET"),
+            ("/customer/{id:int}", self.customer_update, "PUT"),
+            ("/invoice", self.invoices, "GET"),
+            ("/invoice/paymentType", self.payment_types, "GET"),
+            ("/invoice/{id:int}", self.invoice, "GET"),
+            ("/invoice/{id:int}/:payment", self.payment, "PUT"),
+            ("/invoice/{id:int}/:createReminder", self.create_reminder, "PUT"),
+            ("/reminder", self.reminder_list, "GET"),
+            ("/reminder/{id:int}", self.reminder, "GET"),
+            ("/ledger/posting", self.postings, "GET"),
+            ("/event", self.events, "GET"),
+            ("/event/subscription", self.subscription_list, "GET"),
+            ("/event/subscription", self.subscription_create, "POST"),
+            ("/event/subscription/{id:int}", self.subscription, "GET"),
+            ("/event/subscription/{id:int}", self.subscription_update, "PUT"),
+            ("/event/subscription/{id:int}", self.subscription_delete, "DELETE"),
         ]
-        return FaultMiddleware(Starlette(routes=routes), self.injector, api_prefix="/v2/")
+        routes = [Route(f"/v2{path}", wrap(h), methods=[m]) for path, h, m in api_routes]
+        routes.append(Route("/_sandbox/{action}", self.admin, methods=["GET", "POST", "PUT"]))
+        faulty = FaultMiddleware(Starlette(routes=routes), self.injector, api_prefix="/v2/")
+        return ApiHeaders(faulty, self.rate_limit)
 
 
-def _public_sub(sub: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in sub.items() if k != "authHeaderValue"}  # write-only, as in Tripletex
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body())
+    except ValueError as exc:
+        raise SandboxError(422, 22000, "Invalid JSON") from exc
+    if not isinstance(body, dict):
+        raise SandboxError(422, 22000, "Invalid JSON: expected an object")
+    return body
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {k.lstrip("_"): v for k, v in row.items()}
 
 
 def _sorted(rows: list[dict[str, Any]], sorting: str | None) -> list[dict[str, Any]]:
@@ -676,43 +701,70 @@ def _sorted(rows: list[dict[str, Any]], sorting: str | None) -> list[dict[str, A
     return rows
 
 
-def _fields(spec: str | None) -> Any:
-    try:
-        return parse_fields(spec)
-    except ValueError as exc:
-        raise SandboxError(400, 11000, str(exc), "fields") from exc
+def _reset(sb: TripletexSandbox, body: dict[str, Any]) -> dict[str, Any]:
+    sb.ledger = generate(
+        customers=int(body.get("customers", 20)),
+        invoices=int(body.get("invoices", 100)),
+        seed=int(body.get("seed", 1)),
+        today=sb.today(),
+    )
+    sb._changed()
+    return sb.state()
 
 
-def _date(value: str | None, name: str) -> date:
-    if not value:
-        raise SandboxError(422, 15000, f"{name} is required", name)
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise SandboxError(422, 15000, f"{name} is not a date (yyyy-MM-dd)", name) from exc
+def _expire_sessions(sb: TripletexSandbox) -> dict[str, Any]:
+    sb.sessions.clear()
+    return {"sessions": 0}
 
 
-def _int(value: str | None, name: str, default: int | None) -> int:
-    if value is None:
-        if default is None:
-            raise SandboxError(422, 15000, f"{name} is required", name)
-        return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise SandboxError(422, 15000, f"{name} is not a number", name) from exc
+def _faults(sb: TripletexSandbox, body: dict[str, Any]) -> dict[str, Any]:
+    sb.expire_sessions_every = int(body.get("expire_sessions_every", 0))
+    sb.malformed_invoices = {int(i) for i in body.get("malformed_invoices", [])}
+    return {
+        "expire_sessions_every": sb.expire_sessions_every,
+        "malformed_invoices": sorted(sb.malformed_invoices),
+    }
 
 
-def _decimal(value: str | None, name: str) -> Decimal:
-    if value is None:
-        raise SandboxError(422, 15000, f"{name} is required", name)
-    try:
-        result = Decimal(value)
-    except InvalidOperation as exc:
-        raise SandboxError(422, 15000, f"{name} is not a number", name) from exc
-    if not result.is_finite() or result <= 0:
-        raise SandboxError(422, 15000, f"{name} must be positive", name)
-    return result
+def _reminder_settings(sb: TripletexSandbox, body: dict[str, Any]) -> dict[str, Any]:
+    s = sb.reminder_settings
+    if "fee" in body:
+        fee = Decimal(str(body["fee"]))
+        s.fee = lambda _on: fee
+    if "interest_rate" in body:
+        s.interest_rate = Decimal(str(body["interest_rate"]))
+    if "term_days" in body:
+        s.term_days = int(body["term_days"])
+    s.automatic.update({k: bool(v) for k, v in (body.get("automatic") or {}).items()})
+    s.days_after_due.update({k: int(v) for k, v in (body.get("days_after_due") or {}).items()})
+    s.activated_dispatch.update(body.get("activate_dispatch") or [])
+    return {"interest_rate": s.interest_rate, "term_days": s.term_days, "automatic": s.automatic}
+
+
+_ADMIN: dict[str, Callable[[TripletexSandbox, dict[str, Any]], Any]] = {
+    "state": lambda sb, _b: sb.state(),
+    "reset": _reset,
+    "clock": lambda sb, b: {
+        "today": b["today"],
+        "reminders_made": [r["id"] for r in sb.set_today(date.fromisoformat(b["today"]))],
+    },
+    "expire-sessions": lambda sb, _b: _expire_sessions(sb),
+    "tripletex-faults": _faults,
+    "reminder-settings": _reminder_settings,
+    "change": lambda sb, b: {
+        "changed": sb.change(share=float(b.get("share", 0.01)), seed=int(b.get("seed", 2)))
+    },
+    "invoice": lambda sb, b: {"value": sb.add_invoice(**b)},
+    "pay": lambda sb, b: {
+        "value": sb.pay(int(b["id"]), Decimal(str(b["amount"])), date.fromisoformat(b["date"]))
+    },
+    "pay-reminder": lambda sb, b: {
+        "value": sb.pay_reminder(int(b["id"]), Decimal(str(b["amount"])))
+    },
+    "invoices": lambda sb, _b: {
+        "values": [sb._render(i, "Invoice", {"*": None}) for i in sb.ledger.invoices.values()]
+    },
+}
 
 
 def create_sandbox(

@@ -156,8 +156,40 @@ class Ledger:
         return self.next_id
 
 
+NOK = {"id": 1, "code": "NOK", "factor": 1}
+NORWAY = {"id": 161, "isoAlpha2Code": "NO", "name": "Norge"}
+
+
 def _money(ore: int) -> Decimal:
     return Decimal(ore).scaleb(-2)
+
+
+def amounts(
+    amount: Decimal, outstanding: Decimal, *, rate: Decimal = Decimal(1)
+) -> dict[str, Decimal]:
+    """An invoice's amounts: `amount` in the company's currency (NOK) and `amountCurrency` in
+    the invoice's; the four outstanding fields all "in the invoice currency", as the spec
+    describes each of them (Invoice, Tripletex OpenAPI 2.72.00). `amount` and `outstanding`
+    are given in the invoice's currency, `rate` is NOK per unit of it."""
+    return {
+        "amount": (amount * rate).quantize(Decimal("0.01")),
+        "amountCurrency": amount,
+        "amountOutstanding": outstanding,
+        "amountCurrencyOutstanding": outstanding,
+        "amountOutstandingTotal": outstanding,
+        "amountCurrencyOutstandingTotal": outstanding,
+    }
+
+
+def payment_posting(posting_id: int, on: date, paid: Decimal) -> dict[str, Any]:
+    """The posting of an incoming payment on an invoice (a negative amount)."""
+    return {
+        "id": posting_id,
+        "date": on.isoformat(),
+        "amount": -paid,
+        "amountCurrency": -paid,
+        "type": "INCOMING_PAYMENT",
+    }
 
 
 def generate(
@@ -175,8 +207,8 @@ def generate(
     rng = random.Random(seed)
     ledger = Ledger()
     ledger.payment_types = [
-        {"id": 1, "description": "Betalt til bank", "debitAccount": {"number": 1920}},
-        {"id": 2, "description": "Kontant", "debitAccount": {"number": 1900}},
+        {"id": 1, "description": "Betalt til bank", "debitAccount": {"id": 1920, "number": 1920}},
+        {"id": 2, "description": "Kontant", "debitAccount": {"id": 1900, "number": 1900}},
     ]
     ledger.next_id = 100_000
     changed = datetime.combine(today - timedelta(days=30), time(8)).isoformat()
@@ -201,15 +233,24 @@ def generate(
             "phoneNumber": f"+47 {rng.randrange(40000000, 99999999)}",
             "isInactive": False,
             "postalAddress": {
+                "id": ledger.new_id(),
                 "addressLine1": f"{rng.choice(STREETS)} {rng.randrange(1, 120)}",
                 "addressLine2": "",
                 "postalCode": postal,
                 "city": city,
-                "country": {"isoAlpha2Code": "NO"},
+                "country": NORWAY,
             },
             "bankAccountPresentation": [{"bban": account_number(rng)}],
-            "changedAt": changed,
+            # Tripletex's own automatic reminders: off unless a test turns them on.
+            "isAutomaticSoftReminderEnabled": False,
+            "isAutomaticReminderEnabled": False,
+            "isAutomaticNoticeOfDebtCollectionEnabled": False,
+            "_changedAt": changed,
         }
+        if not private and rng.random() < 0.3:  # a separate address for overdue notices
+            ledger.customers[cid]["overdueNoticeEmail"] = (
+                f"regnskap@{slug.split('.')[0]}.example.no"
+            )
         customer_ids.append(cid)
     for n in range(invoices):
         iid = ledger.new_id()
@@ -250,27 +291,16 @@ def generate(
             "invoiceDueDate": (invoice_date + timedelta(days=terms)).isoformat(),
             "customer": {"id": cid},
             "kid": make_kid(body, scheme),  # type: ignore[arg-type]
-            "amount": _money(amount),
-            "amountCurrency": _money(amount),
-            "amountOutstanding": _money(amount - paid),
-            "amountOutstandingTotal": _money(amount - paid),
-            "currency": {"id": 1, "code": "NOK"},
+            "currency": NOK,
             "isCreditNote": False,
-            "creditedInvoice": None,
             "isCharged": True,
-            "invoiceRemark": None,
             "orders": [order],
             "postings": [],
+            "reminders": [],
+            **amounts(_money(amount), _money(amount - paid)),
         }
         if paid:
-            invoice["postings"].append(
-                {
-                    "id": ledger.new_id(),
-                    "date": pay_date.isoformat(),
-                    "amount": -_money(paid),
-                    "type": "INCOMING_PAYMENT",
-                }
-            )
+            invoice["postings"].append(payment_posting(ledger.new_id(), pay_date, _money(paid)))
         ledger.invoices[iid] = invoice
         # A few credit notes that cancel part of an earlier open invoice.
         if rng.random() < 0.03 and invoice["amountOutstanding"] > 0:
@@ -281,16 +311,15 @@ def generate(
                 **invoice,
                 "id": nid,
                 "invoiceNumber": 900_000 + credit_notes,
-                "amount": -_money(credit),
-                "amountCurrency": -_money(credit),
-                "amountOutstanding": Decimal("0.00"),
-                "amountOutstandingTotal": Decimal("0.00"),
+                **amounts(-_money(credit), Decimal("0.00")),
                 "isCreditNote": True,
                 "creditedInvoice": iid,
-                "kid": None,
                 "postings": [],
+                "reminders": [],
                 "orders": [{"id": nid}],
             }
-            invoice["amountOutstanding"] -= _money(credit)
-            invoice["amountOutstandingTotal"] = invoice["amountOutstanding"]
+            del ledger.invoices[nid]["kid"]
+            invoice.update(
+                amounts(invoice["amount"], invoice["amountOutstanding"] - _money(credit))
+            )
     return ledger

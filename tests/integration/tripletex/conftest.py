@@ -10,6 +10,7 @@ from connectors.retry import RetryOptions
 from connectors.serving import Served, serve_in_thread
 from connectors.tripletex.client import Credentials, TripletexClient
 from connectors.tripletex.sandbox import TripletexSandbox, create_sandbox
+from tests.contracts.tripletex import ContractTransport
 
 TODAY = date(2026, 3, 2)
 
@@ -31,10 +32,17 @@ def sleeps() -> list[float]:
 
 
 @pytest.fixture
-def make_client(served: Served, sleeps: list[float]):
+def contract() -> ContractTransport:
+    """The transport every Tripletex client of these tests sends through: each request and
+    answer is checked against Tripletex's published spec."""
+    return ContractTransport()
+
+
+@pytest.fixture
+def make_client(served: Served, sleeps: list[float], contract: ContractTransport):
     def make(page_size: int = 100) -> TripletexClient:
         return TripletexClient(
-            httpx.Client(base_url=f"{served.url}/v2", timeout=10),
+            httpx.Client(base_url=f"{served.url}/v2", timeout=10, transport=contract),
             Credentials("sandbox-consumer-token", "sandbox-employee-token"),
             today=lambda: TODAY,
             sleep=sleeps.append,

@@ -1,4 +1,5 @@
-"""Tripletex's `fields` parameter: `id,customer(id,name),orders(*)`; `*` means every field."""
+"""Tripletex's `fields` parameter (SPEC-INFO "fields"): `id,customer(id,name),orders(*)`; `*` means
+every field of its level."""
 
 from __future__ import annotations
 
