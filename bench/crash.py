@@ -282,7 +282,7 @@ def _count_remote(
 ) -> None:
     """Compare what the remotes hold with what was meant to be sent."""
     reminders = Counter(
-        (r["invoiceId"], r["type"], r["reminderDate"]) for r in tx.ledger.reminders.values()
+        (r["_invoiceId"], r["type"], r["reminderDate"]) for r in tx.ledger.reminders.values()
     )
     payments = _payments(tx) - before  # the sandbox's own earlier payments are not ours
     cases = Counter((c["debtorNumber"], c["invoiceNo"]) for c in kr.claims.values())

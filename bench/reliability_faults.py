@@ -408,7 +408,7 @@ def check_bookmarks(db: Database, company_id: int, sandbox: TripletexSandbox) ->
 
     since = customer_state.get("changed_since")
     if since:
-        before = [c for c in ledger.customers.values() if c["changedAt"] < since]
+        before = [c for c in ledger.customers.values() if c["_changedAt"] < since]
         parts.append(f"{len(before)} customers")
         check.unstored += [
             f"customers before {since}: {c['id']} not stored"
