@@ -81,8 +81,34 @@ class TripletexSettings(Section):
     )
     reminder_dispatch: Literal["API", "EMAIL", "OWN_PRINTER", "NETS_PRINT"] = Field(
         "API",
-        description="How Tripletex sends reminders created through it (:createReminder dispatchTypes): API "
-        "creates them without sending.",
+        description="How Tripletex sends reminders created through it (:createReminder "
+        "dispatchTypes): API creates them without sending. NETS_PRINT (printed and posted by "
+        "Nets) is for the inkassovarsel only, as Tripletex refuses it for other reminder types: "
+        "with NETS_PRINT the other letters go by OWN_PRINTER (printed by the company).",
+    )
+    own_automation: Literal["respect", "take_over"] = Field(
+        "respect",
+        description="When Tripletex's own automatic reminders are on for a customer "
+        "(isAutomaticSoftReminderEnabled, isAutomaticReminderEnabled, "
+        "isAutomaticNoticeOfDebtCollectionEnabled): respect (Kravflyt sends that customer "
+        "nothing and says so in the plan, the claim page and the worklist) or take_over "
+        "(Kravflyt switches the customer's flags off in Tripletex, logged in the audit log, "
+        "then dunns; Tripletex's earlier reminders still count).",
+    )
+    compensation_letters: Literal["leave_out", "email", "print"] = Field(
+        "leave_out",
+        description="A Tripletex reminder has no field for the B2B compensation (INKL § 3a): "
+        "when the ladder would claim it on a letter sent through Tripletex, leave_out sends "
+        "that letter through Tripletex without it, email or print sends that letter by "
+        "e-mail or in the print batch with it. Kravflyt never logs a compensation the debtor "
+        "was not told about.",
+    )
+    write_off_payment_type_id: int | None = Field(
+        None,
+        description="An incoming payment type in Tripletex booked to a loss account (e.g. "
+        "7830): a residual Kravflyt writes off is registered with it (:payment) so the "
+        "invoice closes in Tripletex too. Unset: the residual is listed in the worklist, as "
+        "Tripletex API 2.72.00 has no call that closes it.",
     )
 
 

@@ -39,6 +39,9 @@ class Context:
     ladder: Ladder = field(default_factory=Ladder)
     rates: Rates = DEFAULT_RATES
     write_off_limit_ore: int = 1000
+    # tripletex.own_automation = take_over: Kravflyt switches the ledger's own reminders off
+    # (then dunns); respect: it leaves such customers to the ledger.
+    take_over_ledger_automation: bool = False
 
 
 def rate_rule(facts: ClaimFacts, ladder: Ladder) -> RateRule:
@@ -176,6 +179,18 @@ def decide(facts: ClaimFacts, ctx: Context, on: date) -> list[Decision]:
             _nothing(
                 "CUSTOMER",
                 "the customer is excluded from automatic dunning (manual follow-up is still possible)",
+            )
+        ]
+    if facts.ledger_automation:
+        return [
+            _nothing(
+                "TRIPLETEX",
+                "Tripletex's own automatic reminders are on for this customer: they are being "
+                "switched off first (tripletex.own_automation = take_over)"
+                if ctx.take_over_ledger_automation
+                else "Tripletex sends its own automatic reminders to this customer: Kravflyt "
+                "sends nothing, so the debtor is never dunned twice (tripletex.own_automation "
+                "= respect)",
             )
         ]
     if principal < ladder.minimum_amount_ore:

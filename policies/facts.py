@@ -72,6 +72,7 @@ class ClaimFacts:
     agency_sends_varsel: bool = (
         False  # a claim from another system: the agency sends the inkassovarsel
     )
+    ledger_automation: bool = False  # the ledger (Tripletex) sends its own reminders to the debtor
 
     # Most open claims have no letters yet: their derived figures are answered without a loop.
     @property

@@ -15,6 +15,7 @@ from adapter.commands import groups
 from adapter.commands.context import actor, company_option, database, echo_json, json_option
 from adapter.domain import Money
 from adapter.services import agency, claims, connections, handoff
+from adapter.services import reconcile as reconcile_service
 from adapter.services.clients import Clients
 from adapter.settings import get_settings
 from connectors.kravia.client import PRODUCTION_URL
@@ -250,25 +251,55 @@ def hold(
 @company_option
 @json_option
 def reconcile(company_id: int, as_json: bool) -> None:
-    """Compare the ledger (Tripletex), Kravflyt and Kravia for each handed-off claim; list every difference."""
-    rows = agency.reconcile(bootstrap.work_context(database(), get_settings()), company_id)
+    """Compare every claim with the ledger (Tripletex: outstanding without and with reminders)
+    and, for handed-off claims, with Kravia; list every difference and what to do."""
+    db = database()
+    rows = [r.as_json() for r in reconcile_service.ledger(db, company_id)]
+    with db.uow(company_id, read_only=True) as uow:
+        kravia_connected = "kravia" in uow.connections.configured()
+    at_agency = (
+        {
+            r["invoice"]: r
+            for r in agency.reconcile(bootstrap.work_context(db, get_settings()), company_id)
+        }
+        if kravia_connected
+        else {}
+    )
+    for r in rows:
+        found = at_agency.pop(r["invoice"], None)
+        r["agency_ore"] = found["agency_ore"] if found else None
+        r["agency_status"] = found["agency_status"] if found else None
+        if found:
+            r["differences"] += [d for d in found["differences"] if not d.startswith("ledger ")]
     if as_json:
         echo_json(rows)
         return
-    table = Table("invoice", "ours", "ledger", "agency", "status", "agency status", "differences")
+    table = Table(
+        "invoice",
+        "customer",
+        "status",
+        "ours",
+        "ledger",
+        "ours with notices",
+        "ledger total",
+        "agency",
+        "differences",
+    )
     for r in rows:
         table.add_row(
             r["invoice"],
+            r["customer"],
+            r["status"],
             Money(r["ours_ore"]).format(),
             Money(r["ledger_ore"]).format() if r["ledger_ore"] is not None else "",
-            Money(r["agency_ore"]).format(),
-            r["status"],
-            str(r["agency_status"]),
+            Money(r["ours_total_ore"]).format(),
+            Money(r["ledger_total_ore"]).format() if r["ledger_total_ore"] is not None else "",
+            Money(r["agency_ore"]).format() if r["agency_ore"] is not None else "",
             "; ".join(r["differences"]) or "none",
         )
-    Console(width=200).print(table)
+    Console(width=220).print(table)
     different = sum(1 for r in rows if r["differences"])
-    click.echo(f"{len(rows)} handed-off claims, {different} with differences")
+    click.echo(f"{len(rows)} claims compared with the ledger, {different} with differences")
 
 
 commands = [kravia, claim, reconcile]

@@ -6,9 +6,16 @@ from typing import Any
 
 from adapter.jobs.registry import Sender, Task, WebhookHandler, WorkContext
 from adapter.jobs.worker import Handlers
-from adapter.services import agency, bank_import, dunning, handoff, tripletex_sync
+from adapter.services import (
+    agency,
+    bank_import,
+    connections,
+    dunning,
+    handoff,
+    tripletex_sync,
+)
 from adapter.services.letters import EmailSender
-from adapter.services.tripletex_writes import PaymentSender, ReminderSender
+from adapter.services.tripletex_writes import AutomationOffSender, PaymentSender, ReminderSender
 from connectors.tripletex import webhooks as tripletex_webhooks
 
 
@@ -21,6 +28,11 @@ def _tripletex_sync(ctx: WorkContext, company_id: int | None, payload: dict[str,
         mode=payload.get("mode", "auto"),
         heartbeat=ctx.heartbeat,
     )
+
+
+def _tripletex_webhooks(ctx: WorkContext, company_id: int | None, payload: dict[str, Any]) -> None:
+    assert company_id is not None
+    connections.check_tripletex_webhooks(ctx.db, ctx.clients, company_id)
 
 
 def _tripletex_webhook(ctx: WorkContext, company_id: int, body: dict[str, Any]) -> None:
@@ -59,12 +71,14 @@ def _bank_pickup(ctx: WorkContext, company_id: int | None, payload: dict[str, An
 TASKS: dict[str, Task] = {
     "bank.pickup": _bank_pickup,
     "tripletex.sync": _tripletex_sync,
+    "tripletex.webhooks": _tripletex_webhooks,
     "dunning.run": _dunning_run,
     "kravia.poll": _kravia_poll,
 }
 SENDERS: dict[str, Sender] = {
     "tripletex.reminder": ReminderSender(),
     "tripletex.payment": PaymentSender(),
+    "tripletex.automation_off": AutomationOffSender(),
     "kravia.register": agency.RegisterCaseSender(),
     "kravia.payment": agency.ForwardPaymentSender(),
     "kravia.creditnote": agency.CreditNoteSender(),

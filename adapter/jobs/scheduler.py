@@ -51,6 +51,7 @@ def planned_for(
         "tripletex.sync": _interval_slot(now, schedule.sync_every_minutes),
         "bank.pickup": _interval_slot(now, schedule.bank_pickup_every_minutes),
         "kravia.poll": _interval_slot(now, schedule.kravia_poll_every_minutes),
+        "tripletex.webhooks": _interval_slot(now, 60),  # are Tripletex's deliveries still on?
     }
     if local.hour >= schedule.dunning_hour:
         wanted["dunning.run"] = local.date().isoformat()

@@ -73,6 +73,7 @@ class Applied:
     credit: int = 0  # overpayment kept as the customer's credit
     written_off: int = 0
     closed: bool = False
+    written_off_principal: int = 0  # the part of `written_off` that was principal
 
     @property
     def to_invoice(self) -> int:
@@ -194,5 +195,11 @@ def apply_payment(
         if status == ClaimStatus.OPEN.value:
             uow.claims.set_status(invoice_id, ClaimStatus.CLOSED, closed_at=uow.clock.now())
     return Applied(
-        applied["principal"], applied["fees"], applied["interest"], credit, written_off, closed
+        applied["principal"],
+        applied["fees"],
+        applied["interest"],
+        credit,
+        written_off,
+        closed,
+        after.principal if written_off else 0,
     )

@@ -172,7 +172,11 @@ def register_with_ledger(
                 "date": on.isoformat(),
             },
         )
-    if invoice.source == "tripletex" and invoice.external_id and applied.to_invoice > 0:
+    # Only the principal goes to Tripletex as `:payment`: it books against the invoice's own
+    # outstanding (amountOutstanding, "excluding reminders"), and API 2.72.00 has no call that
+    # books a payment on a reminder's fee or interest. Sent there too, those would leave the
+    # invoice negative; `reconcile` and the worklist show them for a person to book instead.
+    if invoice.source == "tripletex" and invoice.external_id and applied.principal > 0:
         uow.outbox.add(
             "tripletex.payment",
             idempotency_key=f"tripletex:payment:{uow.require_company()}:{payment_id}:{invoice_id}",
@@ -180,10 +184,28 @@ def register_with_ledger(
                 "payment_id": payment_id,
                 "invoice_external_id": invoice.external_id,
                 "date": on.isoformat(),
-                "amount_ore": applied.to_invoice,
+                "amount_ore": applied.principal,
                 "payment_type_id": payment_type_id,
             },
         )
+    write_off_type = company_settings.effective(
+        company_settings.TripletexSettings, uow.settings.get("tripletex")
+    ).write_off_payment_type_id
+    if invoice.source == "tripletex" and invoice.external_id and applied.written_off_principal:
+        if write_off_type is not None:
+            # Closed in Tripletex too, with a payment type on a loss account; without one,
+            # reconcile and the worklist show the residual (2.72.00 has no call that closes it).
+            uow.outbox.add(
+                "tripletex.payment",
+                idempotency_key=f"tripletex:write_off:{uow.require_company()}:{invoice_id}",
+                payload={
+                    "payment_id": None,
+                    "invoice_external_id": invoice.external_id,
+                    "date": on.isoformat(),
+                    "amount_ore": applied.written_off_principal,
+                    "payment_type_id": write_off_type,
+                },
+            )
 
 
 def _apply(

@@ -45,16 +45,22 @@ class ClaimRow(Protocol):
     def external_id(self) -> str | None: ...
     @property
     def kid(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
 
 
 def company_context(settings: dict[str, dict[str, Any]]) -> Context:
     """The engine's context for a company from its stored settings sections."""
     dunning = company_settings.effective(company_settings.DunningSettings, settings.get("dunning"))
     bank = company_settings.effective(company_settings.BankSettings, settings.get("bank"))
+    tripletex = company_settings.effective(
+        company_settings.TripletexSettings, settings.get("tripletex")
+    )
     return Context(
         ladder=_one(dunning.to_ladder()),
         rates=DEFAULT_RATES,
         write_off_limit_ore=bank.write_off_limit,
+        take_over_ledger_automation=tripletex.own_automation == "take_over",
     )
 
 
@@ -115,6 +121,8 @@ _COLUMNS = (
     customers.c.blocked,
     customers.c.dunning_excluded,
     customers.c.ladder_override,
+    customers.c.ledger_automation,
+    invoices.c.postpone_reminders_to,
 )
 
 
@@ -289,7 +297,12 @@ def _facts(
             blocked,
             excluded,
             override,
+            ledger_automation,
+            postponed,
         ) = r
+        if postponed is not None and (hold_until is None or postponed > hold_until):
+            # Tripletex's invoiceRemark.postponeRemindersTo: a hold like our own.
+            hold_until, hold_reason = postponed, "reminders postponed in Tripletex"
         ladder = None
         if override:  # only customers with their own ladder are kept, not every customer
             if customer_id not in ladders:
@@ -333,6 +346,7 @@ def _facts(
                 customer_id,
                 changes[-1].on if principal <= 0 and changes else None,
                 source == "manual",
+                ledger_automation,
             ),
         )
 
@@ -363,6 +377,7 @@ _FACT_FIELDS = (
     "customer_id",
     "paid_on",
     "agency_sends_varsel",
+    "ledger_automation",
 )
 if tuple(f.name for f in fields(ClaimFacts)) != _FACT_FIELDS:  # pragma: no cover
     raise RuntimeError("ClaimFacts changed: update the positional call in claim_facts._facts")

@@ -11,6 +11,7 @@ from adapter.errors import InputError
 from adapter.services.clients import Clients, kravia_client, tripletex_client
 from adapter.store.database import Database
 from connectors.errors import ConnectorError
+from connectors.tripletex.client import https_target
 from connectors.tripletex.webhooks import SUBSCRIBED_EVENTS
 
 
@@ -76,29 +77,39 @@ def subscribe_tripletex(
     client = clients.tripletex(company_id)
     offered = set(client.event_types())
     events = [e for e in SUBSCRIBED_EVENTS if e in offered]
+    try:
+        https_target(target)
+    except ValueError as exc:  # Tripletex: "Must be absolute and use HTTPS"
+        raise InputError("--url", str(exc)) from exc
     auth_value = "Bearer " + secrets.token_urlsafe(32)
+    hmac_secret = secrets.token_urlsafe(32)  # Tripletex signs each delivery with it
     existing = {s.event: s.id for s in client.subscriptions() if s.target_url == target}
-    # Store the new secret first: a delivery that arrives before we finish must already pass.
+    # Store the new secrets first: a delivery that arrives before we finish must already pass.
     with db.uow(company_id) as uow:
         conn = uow.connections.get("tripletex")
-        previous = conn.secrets.get("webhook_auth")
         uow.connections.put(
             "tripletex",
             {**conn.config, "webhook_url": target},
-            {**conn.secrets, "webhook_auth": auth_value, "webhook_auth_previous": previous},
+            {
+                **conn.secrets,
+                "webhook_auth": auth_value,
+                "webhook_hmac": hmac_secret,
+                "webhook_auth_previous": conn.secrets.get("webhook_auth"),
+                "webhook_hmac_previous": conn.secrets.get("webhook_hmac"),
+            },
             checked=True,
         )
         uow.commit()
     for event in events:
         if event in existing:
             client.unsubscribe(existing[event])
-        client.subscribe(event, target, auth_header_value=auth_value)
+        client.subscribe(event, target, auth_header_value=auth_value, hmac_secret=hmac_secret)
     with db.uow(company_id) as uow:
         uow.audit.record(
             actor=actor,
             action="connection.tripletex.subscribe",
             subject=("company", company_id),
-            message=f"Tripletex webhooks {', '.join(events)} sent to {target}",
+            message=f"Tripletex webhooks {', '.join(events)} sent to {target}, signed (HMAC)",
         )
         uow.commit()
     clients.forget(company_id)
@@ -185,3 +196,49 @@ def kravia_webhook(db: Database, clients: Clients, company_id: int, *, url: str,
         )
         uow.commit()
     return target
+
+
+def check_tripletex_webhooks(db: Database, clients: Clients, company_id: int) -> list[str]:
+    """Make sure Tripletex still delivers our webhooks (scheduled hourly): a subscription it
+    disabled (DISABLED_TOO_MANY_ERRORS, DISABLED_RATE_LIMIT_EXCEEDED, DISABLED_MISUSE) is set
+    ACTIVE again, a missing one is made again, and each is logged for the worklist. Returns
+    what was found, empty when all is well (or no webhooks were subscribed)."""
+    with db.uow(company_id, read_only=True) as uow:
+        if "tripletex" not in uow.connections.configured():
+            return []
+        conn = uow.connections.get("tripletex")
+    target = conn.config.get("webhook_url")
+    if not target:
+        return []
+    client = clients.tripletex(company_id)
+    ours = {s.event: s for s in client.subscriptions() if s.target_url == target}
+    found = []
+    for event in SUBSCRIBED_EVENTS:
+        sub = ours.get(event)
+        if sub is None:
+            if event not in set(client.event_types()):
+                continue
+            client.subscribe(
+                event,
+                target,
+                auth_header_value=conn.secrets["webhook_auth"],
+                hmac_secret=conn.secrets.get("webhook_hmac"),
+            )
+            found.append(f"the {event} subscription was gone: made again")
+        elif sub.status != "ACTIVE":
+            client.reactivate(sub)
+            found.append(
+                f"Tripletex had set the {event} subscription {sub.status}: set ACTIVE again"
+            )
+    if found:
+        with db.uow(company_id) as uow:
+            uow.audit.record(
+                actor="tripletex",
+                action="tripletex.webhook_disabled",
+                subject=("company", company_id),
+                message="Tripletex webhooks had stopped; the scheduled sync read what they "
+                "missed meanwhile. " + "; ".join(found),
+                data={"found": found},
+            )
+            uow.commit()
+    return found

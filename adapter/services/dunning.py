@@ -21,7 +21,7 @@ from adapter.log import get_logger
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
 from adapter.store.database import Database
 from adapter.store.engine import is_sqlite
-from adapter.store.tables import letters
+from adapter.store.tables import customers, letters
 from adapter.store.uow import UnitOfWork
 from policies.decisions import Action, Decision
 from policies.engine import Context, decide, simulate
@@ -169,11 +169,15 @@ def run(db: Database, company_id: int, on: date, *, actor: str) -> PlanSummary:
         company_settings.TripletexSettings, settings.get("tripletex")
     )
     summary = PlanSummary()
-    todo = [
-        (row, facts, ds)
-        for row, facts, ds in plan(db, company_id, on)
-        if any(d.action is not Action.NOTHING for d in ds)
-    ]
+    todo = []
+    ledger_automated: set[int] = set()
+    for row, facts, ds in plan(db, company_id, on):
+        if any(d.action is not Action.NOTHING for d in ds):
+            todo.append((row, facts, ds))
+        elif facts.ledger_automation and ctx.take_over_ledger_automation:
+            ledger_automated.add(row.customer_id)
+    if ledger_automated:
+        _take_over(db, company_id, sorted(ledger_automated), on, actor)
     for start in range(0, len(todo), 500):
         with db.uow(company_id) as uow:
             for row, facts, decisions in todo[start : start + 500]:
@@ -189,7 +193,7 @@ def run(db: Database, company_id: int, on: date, *, actor: str) -> PlanSummary:
                         on,
                         actor,
                         letter_settings.delivery,
-                        tripletex.reminder_dispatch,
+                        tripletex,
                     )
                 ]
                 summary.add(done)
@@ -197,6 +201,38 @@ def run(db: Database, company_id: int, on: date, *, actor: str) -> PlanSummary:
             uow.commit()
     log.info("dunning run", company_id=company_id, on=on.isoformat(), **summary.as_json())
     return summary
+
+
+def _take_over(
+    db: Database, company_id: int, customer_ids: list[int], on: date, actor: str
+) -> None:
+    """Queue switching Tripletex's own automatic reminders off for these customers
+    (tripletex.own_automation = take_over); their letters follow once that is done."""
+    with db.uow(company_id) as uow:
+        external = dict(
+            uow.conn.execute(
+                select(customers.c.id, customers.c.external_id).where(
+                    customers.c.id.in_(customer_ids)
+                )
+            ).all()
+        )
+        for customer_id in customer_ids:
+            key = f"tripletex:automation_off:{company_id}:{customer_id}"
+            if uow.outbox.exists(key) or not external.get(customer_id):
+                continue
+            uow.outbox.add(
+                "tripletex.automation_off",
+                idempotency_key=key,
+                payload={"customer_id": customer_id, "customer_external_id": external[customer_id]},
+            )
+            uow.audit.record(
+                actor=actor,
+                action="customer.automation_take_over",
+                subject=("customer", customer_id),
+                message=f"Tripletex's own automatic reminders are on for this customer: switching "
+                f"them off before Kravflyt dunns (tripletex.own_automation = take_over, {on})",
+            )
+        uow.commit()
 
 
 def _carry_out(
@@ -208,7 +244,7 @@ def _carry_out(
     on: date,
     actor: str,
     delivery: str,
-    dispatch: str,
+    tripletex: company_settings.TripletexSettings,
 ) -> bool:
     """Do one decision; False when there was nothing to do (already done, or only reported)."""
     audit: dict[str, Any] = {
@@ -217,7 +253,7 @@ def _carry_out(
         "rules": d.rules,
     }
     if d.stage is not None:
-        return _send_letter(uow, row, d, on, actor, delivery, dispatch, audit)
+        return _send_letter(uow, row, d, on, actor, delivery, tripletex, audit)
     if d.action is Action.BLOCK_CUSTOMER:
         uow.customers.set_fields(
             row.customer_id,
@@ -247,6 +283,20 @@ def _carry_out(
                 )
             )
             uow.payments.recompute_outstanding([row.invoice_id])
+            if row.external_id and tripletex.write_off_payment_type_id is not None:
+                # Closed in Tripletex too, with a payment type booked to a loss account; without
+                # one, reconcile and the worklist show the residual (2.72.00 has no call for it).
+                uow.outbox.add(
+                    "tripletex.payment",
+                    idempotency_key=f"tripletex:write_off:{uow.require_company()}:{row.invoice_id}",
+                    payload={
+                        "payment_id": None,
+                        "invoice_external_id": row.external_id,
+                        "date": on.isoformat(),
+                        "amount_ore": principal,
+                        "payment_type_id": tripletex.write_off_payment_type_id,
+                    },
+                )
         uow.claims.set_status(row.invoice_id, ClaimStatus.CLOSED, closed_at=uow.clock.now())
         uow.audit.record(
             action="claim.write_off",
@@ -273,7 +323,7 @@ def _send_letter(
     on: date,
     actor: str,
     delivery: str,
-    dispatch: str,
+    tripletex: company_settings.TripletexSettings,
     audit: dict[str, Any],
 ) -> bool:
     assert d.stage is not None
@@ -289,6 +339,24 @@ def _send_letter(
         ).first()
     ):
         return False
+    compensation, reasons = (
+        d.compensation_ore,
+        [{"rule": r.rule, "text": r.text} for r in d.reasons],
+    )
+    if delivery == "tripletex" and compensation:
+        # A Tripletex reminder has no field for the compensation: never log one the debtor was
+        # not told about (tripletex.compensation_letters).
+        if tripletex.compensation_letters == "leave_out":
+            compensation = 0
+            reasons.append(
+                {
+                    "rule": "INKL § 3a",
+                    "text": "the compensation is left out: a reminder sent through Tripletex "
+                    "cannot state it (tripletex.compensation_letters = leave_out)",
+                }
+            )
+        else:
+            delivery = tripletex.compensation_letters
     letter_id = uow.conn.execute(
         insert(letters)
         .values(
@@ -299,12 +367,12 @@ def _send_letter(
             deadline=d.deadline,
             fee_ore=d.fee_ore,
             interest_ore=d.interest.total_ore,
-            compensation_ore=d.compensation_ore,
+            compensation_ore=compensation,
             interest_to=on,
             delivery=delivery,
             status="pending",  # sent by a worker (tripletex, email) or by the print batch
             actor=actor,
-            reasons=[{"rule": r.rule, "text": r.text} for r in d.reasons],
+            reasons=reasons,
             created_at=uow.clock.now(),
         )
         .returning(letters.c.id)
@@ -320,7 +388,7 @@ def _send_letter(
                 "date": on.isoformat(),
                 "include_charge": d.fee_ore > 0,
                 "include_interest": d.interest.total_ore > 0,
-                "dispatch": dispatch,
+                "dispatch": tripletex.reminder_dispatch,
             },
         )
     elif delivery == "email":
@@ -328,8 +396,10 @@ def _send_letter(
     uow.audit.record(
         action=f"dunning.{d.stage.value}",
         message=f"{d.stage.label} for invoice {row.invoice_number}: fee {Money(d.fee_ore)} kr, interest "
-        f"{Money(d.interest.total_ore)} kr, total {Money(d.total_ore)} kr, deadline {d.deadline}. {d.explain()}",
-        data=decision_json(d) | {"letter_id": letter_id, "delivery": delivery},
+        f"{Money(d.interest.total_ore)} kr, compensation {Money(compensation)} kr, deadline "
+        f"{d.deadline}. {d.explain()}",
+        data=decision_json(d)
+        | {"letter_id": letter_id, "delivery": delivery, "compensation_ore": compensation},
         **audit,
     )
     return True

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
-from adapter.services import dunning, handoff, work
+from adapter.domain import Money
+from adapter.services import dunning, handoff, reconcile, work
 from adapter.services.claim_facts import company_context, iter_claims
 from adapter.store.database import Database
 from adapter.store.tables import (
@@ -24,6 +25,7 @@ from adapter.store.tables import (
 )
 from policies.decisions import Decision
 from policies.engine import decide
+from policies.ladder import Stage
 
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 
@@ -152,6 +154,13 @@ class Worklist:
     dead_jobs: list[work.WorkItem]
     failed_sends: list[work.WorkItem]
     dead_webhooks: list[work.WorkItem]
+    # Tripletex: claims that differ from the ledger (with what to do), letters on which
+    # Tripletex put other figures than Kravflyt decided or that break a legal rule, customers
+    # Tripletex dunns itself, and webhook subscriptions Tripletex had disabled.
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+    letters: list[dict[str, Any]] = field(default_factory=list)
+    ledger_automation: list[dict[str, Any]] = field(default_factory=list)
+    webhooks: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -165,6 +174,10 @@ class Worklist:
                 self.dead_jobs,
                 self.failed_sends,
                 self.dead_webhooks,
+                self.ledger,
+                self.letters,
+                self.ledger_automation,
+                self.webhooks,
             )
         )
 
@@ -215,6 +228,7 @@ def worklist(db: Database, company_id: int, today: date) -> Worklist:
                 .order_by(invoices.c.due_date)
             )
         ]
+        tripletex = _tripletex_items(uow, company_id, today)
     bundles = [b.as_json() for b in handoff.candidates(db, company_id, today)]
     return Worklist(
         unmatched=unmatched,
@@ -223,7 +237,66 @@ def worklist(db: Database, company_id: int, today: date) -> Worklist:
         dead_jobs=work.list_items(db, "jobs", company_id=company_id),
         failed_sends=work.list_items(db, "outbox", company_id=company_id),
         dead_webhooks=work.list_items(db, "inbox", company_id=company_id),
+        ledger=[r.as_json() for r in reconcile.ledger(db, company_id) if r.differences],
+        **tripletex,
     )
+
+
+def _tripletex_items(uow: Any, company_id: int, today: date) -> dict[str, list[dict[str, Any]]]:
+    """The worklist's Tripletex letters, automated customers and stopped webhooks."""
+    told = uow.conn.execute(
+        select(
+            letters.c.id,
+            letters.c.stage,
+            letters.c.sent_on,
+            letters.c.origin,
+            letters.c.fee_ore,
+            letters.c.interest_ore,
+            letters.c.deadline,
+            letters.c.decided,
+            letters.c.breaches,
+            invoices.c.id.label("invoice_id"),
+            invoices.c.number,
+            customers.c.name.label("customer"),
+        )
+        .join(claims, claims.c.id == letters.c.claim_id)
+        .join(invoices, invoices.c.id == claims.c.invoice_id)
+        .join(customers, customers.c.id == invoices.c.customer_id)
+        .where(
+            letters.c.company_id == company_id,
+            claims.c.status.in_(("open", "handed_off")),
+            or_(letters.c.decided.is_not(None), letters.c.breaches.is_not(None)),
+        )
+        .order_by(letters.c.sent_on.desc(), letters.c.id.desc())
+        .limit(500)
+    )
+    automated = uow.conn.execute(
+        select(customers.c.id, customers.c.name, func.count(claims.c.id).label("claims"))
+        .join(invoices, invoices.c.customer_id == customers.c.id)
+        .join(claims, claims.c.invoice_id == invoices.c.id)
+        .where(
+            customers.c.company_id == company_id,
+            customers.c.ledger_automation.is_(True),
+            claims.c.status == "open",
+            invoices.c.due_date < today,
+        )
+        .group_by(customers.c.id, customers.c.name)
+        .order_by(customers.c.name)
+    )
+    stopped = uow.conn.execute(
+        select(audit_log.c.at, audit_log.c.message)
+        .where(
+            audit_log.c.company_id == company_id,
+            audit_log.c.action == "tripletex.webhook_disabled",
+            audit_log.c.at >= uow.clock.now() - timedelta(days=14),
+        )
+        .order_by(audit_log.c.id.desc())
+    )
+    return {
+        "letters": [dict(r._mapping) for r in told],
+        "ledger_automation": [dict(r._mapping) for r in automated],
+        "webhooks": [dict(r._mapping) for r in stopped],
+    }
 
 
 def suggestions(
@@ -329,9 +402,10 @@ def claim_page(db: Database, company_id: int, invoice_id: int, today: date) -> C
                     "date": x["sent_on"],
                     "kind": f"letter.{x['stage']}",
                     "amount_ore": x["fee_ore"] + x["interest_ore"],
-                    "text": f"{x['stage']}: fee {x['fee_ore']}, interest {x['interest_ore']}, deadline {x['deadline']}",
+                    "text": letter_text(x),
                     "rules": [r["rule"] for r in (x["reasons"] or [])],
                     "reasons": x["reasons"] or [],
+                    "breaches": x["breaches"] or [],
                     "letter": x,
                 }
             )
@@ -394,6 +468,26 @@ def claim_page(db: Database, company_id: int, invoice_id: int, today: date) -> C
         decisions=decisions,
         letters=letter_rows,
     )
+
+
+def letter_text(x: dict[str, Any]) -> str:
+    """A letter as the debtor got it, who sent it, and what Kravflyt had decided when
+    Tripletex put other figures on it."""
+    text = (
+        f"{Stage(x['stage']).label}"
+        + (" (sent by Tripletex itself)" if x.get("origin") == "tripletex" else "")
+        + f": fee {Money(x['fee_ore'])} kr, interest {Money(x['interest_ore'])} kr"
+        + (f", compensation {Money(x['compensation_ore'])} kr" if x.get("compensation_ore") else "")
+        + f", deadline {x['deadline']}"
+    )
+    decided = x.get("decided")
+    if decided:
+        text += (
+            f". Tripletex put these figures on the letter; Kravflyt had decided fee "
+            f"{Money(int(decided['fee_ore']))} kr, interest {Money(int(decided['interest_ore']))} kr, "
+            f"compensation {Money(int(decided['compensation_ore']))} kr, deadline {decided['deadline']}"
+        )
+    return text
 
 
 def _day(value: datetime) -> date:

@@ -26,6 +26,7 @@ from adapter import company_settings
 from adapter.clock import OSLO
 from adapter.domain import AllocationKind, Money
 from adapter.log import get_logger
+from adapter.services import tripletex_letters
 from adapter.store.database import Database
 from adapter.store.repositories.bulk import insert_rows
 from adapter.store.sql import upsert
@@ -54,6 +55,8 @@ _CUSTOMER_COLUMNS = (
     "city",
     "country",
     "bank_account",
+    "overdue_notice_email",
+    "ledger_automation",
     "remote_changed_at",
 )
 _INVOICE_COLUMNS = (
@@ -64,7 +67,10 @@ _INVOICE_COLUMNS = (
     "kid",
     "currency",
     "amount_ore",
+    "company_amount_ore",
     "ledger_outstanding_ore",
+    "ledger_outstanding_total_ore",
+    "postpone_reminders_to",
     "is_credit_note",
     "department",
     "project",
@@ -126,6 +132,8 @@ def _customer_row(c: models.Customer) -> dict[str, Any]:
         "city": address.city or "",
         "country": (address.country.iso if address.country and address.country.iso else "NO"),
         "bank_account": account,
+        "overdue_notice_email": c.overdue_notice_email or None,
+        "ledger_automation": c.own_automation,
         "remote_changed_at": None,
     }
 
@@ -200,10 +208,20 @@ def _invoice_row(inv: models.Invoice) -> dict[str, Any]:
         "due_date": max(inv.due_date, inv.invoice_date),
         # A KID the bank would refuse is no KID to match on: kept out (and logged).
         "kid": kid if kid and detect_scheme(kid) else None,
+        # Every amount in the invoice's own currency (what the debtor owes), and the amount in
+        # the company's too: Tripletex's `amount` is in NOK, `amountCurrency` and the
+        # outstanding fields in the invoice's currency (spec 2.72.00, Invoice).
         "currency": inv.currency.code,
-        "amount_ore": models.to_ore(inv.amount, where=f"{where} amount"),
+        "amount_ore": models.to_ore(inv.invoice_amount, where=f"{where} amountCurrency"),
+        "company_amount_ore": models.to_ore(inv.amount, where=f"{where} amount"),
         "ledger_outstanding_ore": models.to_ore(
-            inv.amount_outstanding, where=f"{where} amountOutstanding"
+            inv.invoice_outstanding, where=f"{where} amountCurrencyOutstanding"
+        ),
+        "ledger_outstanding_total_ore": models.to_ore(
+            inv.invoice_outstanding_total, where=f"{where} amountCurrencyOutstandingTotal"
+        ),
+        "postpone_reminders_to": (
+            inv.invoice_remark.postpone_reminders_to if inv.invoice_remark else None
         ),
         "is_credit_note": inv.is_credit_note,
         "department": inv.department,
@@ -300,6 +318,9 @@ def store_invoices(
         uow, page, fresh={iid for ext, iid in our_ids.items() if ext not in existing}
     )
     uow.payments.recompute_outstanding(sorted(touched.union(paid)))
+    with_reminders = [(inv, iid) for inv, iid in page if inv.reminders]
+    if with_reminders:
+        tripletex_letters.import_reminders(uow, with_reminders)
     return len(paid)
 
 
@@ -348,7 +369,7 @@ def _apply_credit_notes(uow: UnitOfWork, notes: list[tuple[models.Invoice, int]]
     )
     company = uow.require_company()
     amounts = [
-        -models.to_ore(note.amount, where=f"credit note {note.invoice_number} amount")
+        -models.to_ore(note.invoice_amount, where=f"credit note {note.invoice_number} amount")
         for note, _id, _original in linked
     ]
     applied = uow.payments.allocate_credit_notes(
@@ -424,7 +445,7 @@ def _ledger_payments(
             inv,
             invoice_id,
             p,
-            -models.to_ore(p.amount, where=f"invoice {inv.invoice_number} posting {p.id}"),
+            -models.to_ore(p.invoice_amount, where=f"invoice {inv.invoice_number} posting {p.id}"),
         )
         for inv, invoice_id, p in postings
         if str(p.id) not in known

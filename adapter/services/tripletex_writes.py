@@ -1,23 +1,50 @@
-"""Outbox senders for Tripletex: reminders (`:createReminder`) and payments (`:payment`).
+"""Outbox senders for Tripletex: reminders (`:createReminder`), payments (`:payment`), and
+switching a customer's own automatic reminders off (`PUT /customer/{id}`).
 
-Neither call is idempotent. When an earlier try's outcome is unknown, `lookup` asks Tripletex
-whether the effect exists (the invoice's reminders of that type and date; the invoice's
-payment postings of that date and amount) before the worker sends again.
+`:createReminder` and `:payment` are not idempotent. When an earlier try's outcome is unknown,
+`lookup` asks Tripletex whether the effect exists (the invoice's reminders of that type and
+date; the invoice's payment postings of that date and amount) before the worker sends again.
+Each reminder is read back after it is made: what Tripletex put on it is what the debtor was
+told (`tripletex_letters.record_told`).
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from adapter.jobs.registry import WorkContext
+from adapter.services import tripletex_letters
 from adapter.services.dunning import mark_letter_sent
-from adapter.store.tables import outbox
+from adapter.store.tables import customers, invoices, outbox
 from adapter.store.uow import UnitOfWork
 from connectors.errors import ConnectorError, FatalError
+
+NOTICE = "NOTICE_OF_DEBT_COLLECTION"
+
+
+def dispatch_for(kind: str, setting: str) -> str:
+    """The dispatch type for a reminder of `kind`: NETS_PRINT "must have type
+    NOTICE_OF_DEBT_COLLECTION" (spec 2.72.00, :createReminder), so other letters under
+    NETS_PRINT are printed by the company instead (OWN_PRINTER)."""
+    return "OWN_PRINTER" if setting == "NETS_PRINT" and kind != NOTICE else setting
+
+
+def _invoice(ctx: WorkContext, company_id: int, external_id: str) -> Any:
+    with ctx.db.uow(company_id, read_only=True) as uow:
+        return uow.conn.execute(
+            select(
+                invoices.c.currency,
+                invoices.c.amount_ore,
+                invoices.c.company_amount_ore,
+                customers.c.overdue_notice_email,
+            )
+            .join(customers, customers.c.id == invoices.c.customer_id)
+            .where(invoices.c.company_id == company_id, invoices.c.external_id == external_id)
+        ).one()
 
 
 class ReminderSender:
@@ -25,16 +52,34 @@ class ReminderSender:
     include_interest, dispatch}."""
 
     def send(self, ctx: WorkContext, company_id: int, payload: dict[str, Any]) -> dict[str, Any]:
-        """Create the reminder in Tripletex."""
-        rid = ctx.clients.tripletex(company_id).create_reminder(
-            int(payload["invoice_external_id"]),
+        """Create the reminder in Tripletex (to the customer's overdue-notice address when it
+        has one), then read back what Tripletex put on it."""
+        client = ctx.clients.tripletex(company_id)
+        invoice_id = int(payload["invoice_external_id"])
+        row = _invoice(ctx, company_id, payload["invoice_external_id"])
+        rid = client.create_reminder(
+            invoice_id,
             type=payload["type"],
             on=date.fromisoformat(payload["date"]),
             include_charge=payload["include_charge"],
             include_interest=payload["include_interest"],
-            dispatch_types=(payload.get("dispatch") or "API",),
+            dispatch_types=(dispatch_for(payload["type"], payload.get("dispatch") or "API"),),
+            email=row.overdue_notice_email,
         )
-        return {"reminder_id": rid}
+        return {"reminder_id": rid, "told": self._read_back(client, invoice_id, rid, payload)}
+
+    @staticmethod
+    def _read_back(client: Any, invoice_id: int, rid: int, payload: dict[str, Any]) -> Any:
+        # The reminder exists whatever this read does: a failed read leaves it to the next sync.
+        day = date.fromisoformat(payload["date"])
+        try:
+            found = client.reminders(
+                invoice_id=invoice_id, date_from=day, date_to=day + timedelta(days=1)
+            )
+        except ConnectorError:
+            return None
+        mine = [r for r in found if r.id == rid] or [r for r in found if r.type == payload["type"]]
+        return mine[-1].told() if mine else None
 
     def lookup(
         self, ctx: WorkContext, company_id: int, payload: dict[str, Any]
@@ -50,18 +95,23 @@ class ReminderSender:
             )
             if r.type == payload["type"]
         ]
-        return {"reminder_id": found[0].id} if found else None
+        return {"reminder_id": found[0].id, "told": found[0].told()} if found else None
 
     def record(self, uow: UnitOfWork, payload: dict[str, Any], result: dict[str, Any]) -> None:
-        """Mark our letter sent, with Tripletex's reminder id."""
-        mark_letter_sent(uow, int(payload["letter_id"]), str(result["reminder_id"]))
+        """Mark our letter sent, with Tripletex's reminder id and what it put on the letter."""
+        letter_id = int(payload["letter_id"])
+        mark_letter_sent(uow, letter_id, str(result["reminder_id"]))
+        if result.get("told"):
+            tripletex_letters.record_told(uow, letter_id, result["told"])
 
 
 class PaymentSender:
-    """`tripletex.payment`: payload {payment_id, invoice_external_id, date, amount_ore, payment_type_id}."""
+    """`tripletex.payment`: payload {payment_id, invoice_external_id, date, amount_ore,
+    payment_type_id}; the amount is in the invoice's currency."""
 
     def send(self, ctx: WorkContext, company_id: int, payload: dict[str, Any]) -> dict[str, Any]:
-        """Register the payment on the invoice."""
+        """Register the payment on the invoice (`paidAmount` in the company's currency and, for
+        an invoice in another currency, `paidAmountCurrency` in the invoice's)."""
         client = ctx.clients.tripletex(company_id)
         type_id = payload.get("payment_type_id")
         if type_id is None:
@@ -71,11 +121,15 @@ class PaymentSender:
                 raise FatalError("Tripletex has no incoming payment type: set bank.payment_type_id")
             type_id = types[0].id
         invoice_id = int(payload["invoice_external_id"])
+        paid_ore, paid_currency_ore = _paid(
+            _invoice(ctx, company_id, payload["invoice_external_id"]), int(payload["amount_ore"])
+        )
         answer = client.register_payment(
             invoice_id,
             payment_date=date.fromisoformat(payload["date"]),
             payment_type_id=int(type_id),
-            paid_ore=int(payload["amount_ore"]),
+            paid_ore=paid_ore,
+            paid_currency_ore=paid_currency_ore,
         )
         # The answer's postings are {id, url} stubs (`:payment` has no `fields`): their dates
         # and amounts are read back. The payment is booked whatever this read does, so a
@@ -115,14 +169,62 @@ class PaymentSender:
 
     def record(self, uow: UnitOfWork, payload: dict[str, Any], result: dict[str, Any]) -> None:
         """Tie our payment to Tripletex's posting, so a sync does not count it again."""
-        if result.get("posting_id") is not None:
+        if result.get("posting_id") is not None and payload.get("payment_id") is not None:
             uow.payments.set_match(int(payload["payment_id"]), ledger_ref=str(result["posting_id"]))
 
 
+def _paid(invoice: Any, amount_ore: int) -> tuple[int, int | None]:
+    """`paidAmount` (company currency) and `paidAmountCurrency` (the invoice's, only for an
+    invoice in another currency) for `amount_ore` in the invoice's currency, at the invoice's
+    own rate (its amount in both currencies)."""
+    if invoice.currency == "NOK" or not invoice.company_amount_ore or not invoice.amount_ore:
+        return amount_ore, None
+    rate = Decimal(invoice.company_amount_ore) / Decimal(invoice.amount_ore)
+    return int((amount_ore * rate).to_integral_value(ROUND_HALF_UP)), amount_ore
+
+
+class AutomationOffSender:
+    """`tripletex.automation_off`: payload {customer_id, customer_external_id}. Switches
+    Tripletex's own automatic reminders off for a customer (tripletex.own_automation =
+    take_over); idempotent, so a retry is harmless."""
+
+    def send(self, ctx: WorkContext, company_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+        """Read the customer's version, then set its three flags off."""
+        client = ctx.clients.tripletex(company_id)
+        external = int(payload["customer_external_id"])
+        current = client.customer(external)
+        after = client.set_customer_automation(external, version=current.version, enabled=False)
+        return {"automation": after.own_automation}
+
+    def lookup(
+        self, ctx: WorkContext, company_id: int, payload: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Done when Tripletex shows the flags off."""
+        customer = ctx.clients.tripletex(company_id).customer(int(payload["customer_external_id"]))
+        return None if customer.own_automation else {"automation": False}
+
+    def record(self, uow: UnitOfWork, payload: dict[str, Any], result: dict[str, Any]) -> None:
+        """Our customer no longer has the ledger's automation; logged in the audit log."""
+        if result.get("automation"):
+            raise FatalError("Tripletex still shows automatic reminders on for the customer")
+        customer_id = int(payload["customer_id"])
+        uow.conn.execute(
+            update(customers).where(customers.c.id == customer_id).values(ledger_automation=False)
+        )
+        uow.audit.record(
+            actor="tripletex",
+            action="customer.automation_off",
+            subject=("customer", customer_id),
+            message="Tripletex's own automatic reminders switched off for this customer "
+            "(tripletex.own_automation = take_over): Kravflyt dunns from now on, counting "
+            "Tripletex's earlier reminders",
+        )
+
+
 def _matches(posting: Any, payload: dict[str, Any]) -> bool:
-    return posting.date == date.fromisoformat(payload["date"]) and -posting.amount == Decimal(
-        int(payload["amount_ore"])
-    ).scaleb(-2)
+    return posting.date == date.fromisoformat(
+        payload["date"]
+    ) and -posting.invoice_amount == Decimal(int(payload["amount_ore"])).scaleb(-2)
 
 
 def _newest_matching(postings: list[Any], payload: dict[str, Any]) -> Any:

@@ -133,6 +133,10 @@ customers = Table(
     Column("dunning_excluded", Boolean, nullable=False, server_default=text("false")),
     Column("ladder_override", JSON),
     Column("electronic_consent", Boolean, nullable=False, server_default=text("false")),
+    # Tripletex: where overdue notices go (Customer.overdueNoticeEmail), and whether Tripletex
+    # may send reminders of its own to this customer (any of its three automation flags).
+    Column("overdue_notice_email", String(300)),
+    Column("ledger_automation", Boolean, nullable=False, server_default=text("false")),
     Column("remote_changed_at", UtcDateTime()),
     _ts("updated_at"),
     CheckConstraint("kind in ('private', 'business')", name="kind"),
@@ -159,6 +163,13 @@ invoices = Table(
     # What the ledger says is outstanding (Tripletex's amountOutstanding), for reconciliation;
     # `outstanding_ore` is our own view: amount less credit notes and allocated payments.
     Column("ledger_outstanding_ore", BigInteger),
+    # Amounts are in the invoice's `currency`; `company_amount_ore` is the same amount in the
+    # company's currency (Tripletex's `amount`), which `:payment` asks for as `paidAmount`.
+    Column("company_amount_ore", BigInteger),
+    # Tripletex's amountOutstandingTotal: with the reminders' fees and interest.
+    Column("ledger_outstanding_total_ore", BigInteger),
+    # Tripletex's invoiceRemark.postponeRemindersTo: no reminders before this date.
+    Column("postpone_reminders_to", Date),
     Column("is_credit_note", Boolean, nullable=False, server_default=text("false")),
     Column("credit_note_for_id", Integer, ForeignKey("invoices.id")),
     Column("department", String(100)),
@@ -215,6 +226,13 @@ letters = Table(
     Column("remote_id", String(40)),
     Column("actor", String(200), nullable=False, server_default="system"),
     Column("reasons", JSON),
+    # Who made the letter: kravflyt, or tripletex (Tripletex's own automatic reminders).
+    Column("origin", String(20), nullable=False, server_default="kravflyt"),
+    # What Kravflyt decided (fee, interest, compensation, deadline) when Tripletex put other
+    # figures on the letter: the columns above then hold what the debtor was told.
+    Column("decided", JSON),
+    Column("told_at", UtcDateTime()),  # when the figures were read back from Tripletex
+    Column("breaches", JSON),  # legal rules the letter as sent breaks: [{rule, text}]
     _ts("created_at"),
     CheckConstraint("status in ('pending', 'sent', 'failed', 'cancelled')", name="status"),
     UniqueConstraint("claim_id", "stage", "sent_on"),

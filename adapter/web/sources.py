@@ -14,17 +14,25 @@ from connectors.tripletex import webhooks as tripletex_webhooks
 
 class TripletexSource:
     """Tripletex: the Authorization header value we set at subscription (the current one, or the
-    previous one while a new subscription takes over)."""
+    previous one while a new subscription takes over), and, when we gave Tripletex an HMAC
+    secret, the delivery's `x-request-signature` (changelog 2.71.19)."""
 
     name = "tripletex"
 
     def authenticate(
         self, secrets: Mapping[str, Any], headers: Mapping[str, str], raw: bytes
     ) -> None:
-        """Refuse a delivery without our header value."""
+        """Refuse a delivery without our header value, or with a wrong signature."""
         received = headers.get("authorization")
-        for expected in (secrets.get("webhook_auth"), secrets.get("webhook_auth_previous")):
+        pairs = (
+            (secrets.get("webhook_auth"), secrets.get("webhook_hmac")),
+            (secrets.get("webhook_auth_previous"), secrets.get("webhook_hmac_previous")),
+        )
+        for expected, secret in pairs:
             if expected and tripletex_webhooks.verify_auth_header(expected, received):
+                lowered = {k.lower(): v for k, v in headers.items()}
+                if secret and not tripletex_webhooks.verify_signature(secret, lowered, raw):
+                    raise WebhookRejected(401, "missing or wrong x-request-signature")
                 return
         raise WebhookRejected(401, "missing or wrong Authorization header")
 

@@ -138,6 +138,11 @@ class Posting(_Record, frozen=True, kw_only=True):
     amount_currency: Decimal | None = field(default=None, name="amountCurrency")
     type: str | None = None
 
+    @property
+    def invoice_amount(self) -> Decimal:
+        """The amount in the invoice's currency."""
+        return self.amount if self.amount_currency is None else self.amount_currency
+
 
 class Reminder(_Record, frozen=True, kw_only=True):
     """A reminder or notice of debt collection on an invoice, as Tripletex made it: its fee
@@ -151,6 +156,20 @@ class Reminder(_Record, frozen=True, kw_only=True):
     interests: Decimal = Decimal(0)
     interest_rate: Decimal | None = field(default=None, name="interestRate")
     term_of_payment: date | None = field(default=None, name="termOfPayment")
+
+    def told(self) -> dict[str, Any]:
+        """What the debtor was told, as plain JSON values: the fee in the invoice's currency
+        (`chargeCurrency`, else `charge`), the interest and the deadline, in øre and ISO dates."""
+        fee = self.charge if self.charge_currency is None else self.charge_currency
+        return {
+            "id": self.id,
+            "type": self.type,
+            "date": self.reminder_date.isoformat(),
+            "fee_ore": to_ore(fee, where=f"reminder {self.id} charge"),
+            "interest_ore": to_ore(self.interests, where=f"reminder {self.id} interests"),
+            "interest_rate": str(self.interest_rate) if self.interest_rate is not None else None,
+            "deadline": self.term_of_payment.isoformat() if self.term_of_payment else None,
+        }
 
 
 class Invoice(_Record, frozen=True, kw_only=True):
@@ -191,6 +210,15 @@ class Invoice(_Record, frozen=True, kw_only=True):
         if self.outstanding_currency is not None:
             return self.outstanding_currency
         return self.amount_outstanding
+
+    @property
+    def invoice_outstanding_total(self) -> Decimal:
+        """The outstanding amount in the invoice's currency with the reminders' fees and the
+        last reminder's interest."""
+        for total in (self.outstanding_total_currency, self.amount_outstanding_total):
+            if total is not None:
+                return total
+        return self.invoice_outstanding
 
     @property
     def payments(self) -> list[Posting]:

@@ -16,9 +16,6 @@ has no certificate); any other http target is refused as Tripletex refuses it.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import ipaddress
 import secrets
 import threading
@@ -30,6 +27,7 @@ import httpx
 
 from connectors.json_exact import dumps
 from connectors.tripletex.sandbox.envelope import SandboxError
+from connectors.tripletex.webhooks import signature
 
 EVENTS = {
     "invoice.charged": "A new invoice has been created and charged.",
@@ -45,12 +43,6 @@ STATUSES = (
     "DISABLED_MISUSE",
 )
 WRITE_ONLY = ("authHeaderValue", "hmacSharedSecret")
-
-
-def signature(secret: str, idempotency_key: str, body: bytes) -> str:
-    """The `x-request-signature` of a delivery (changelog 2.71.19)."""
-    digest = hmac.new(secret.encode(), idempotency_key.encode() + b"&" + body, hashlib.sha512)
-    return base64.b64encode(digest.digest()).decode()
 
 
 def _loopback(host: str | None) -> bool:

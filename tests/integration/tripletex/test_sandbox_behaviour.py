@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from connectors.serving import serve_in_thread
-from connectors.tripletex.sandbox.webhooks import signature
+from connectors.tripletex.webhooks import signature
 from tests.integration.tripletex.conftest import TODAY
 
 

@@ -1,0 +1,279 @@
+"""Letters as Tripletex made them.
+
+`:createReminder` only says include charge / include interest: Tripletex puts its own fee,
+interest and term on the letter, from its own settings (tripletex-api.md §5.3). Each reminder
+Kravflyt creates is read back, and the letter then holds what the debtor was told (what
+Kravflyt decided is kept beside it, in `decided`, when it differs): fee counts, interest and
+hand-off amounts follow the letter as sent. Reminders Tripletex sent by itself (its automatic
+reminders) are imported as letters "sent by Tripletex" and count in every legal rule like
+Kravflyt's own. A letter that breaks a legal rule as sent is flagged (`breaches`) and logged
+loudly.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from adapter.domain import Money
+from adapter.log import get_logger
+from adapter.store.tables import claims, invoices, letters
+from adapter.store.uow import UnitOfWork
+from connectors.tripletex import models
+from policies import letter_check
+from policies.facts import LetterFact
+from policies.ladder import Stage
+from policies.rates import DEFAULT_RATES
+
+log = get_logger(__name__)
+
+# Tripletex's reminder types as the ladder's stages; a second REMINDER is purring 2.
+_STAGES = {
+    "SOFT_REMINDER": Stage.SOFT_REMINDER,
+    "REMINDER": Stage.REMINDER_1,
+    "NOTICE_OF_DEBT_COLLECTION": Stage.INKASSOVARSEL,
+}
+_FIGURES = ("fee_ore", "interest_ore", "compensation_ore", "deadline")
+
+
+def stage_for(kind: str, stages_before: set[str]) -> Stage | None:
+    """The ladder stage of a Tripletex reminder type (None for DEBT_COLLECTION, which is no
+    letter of the ladder)."""
+    stage = _STAGES.get(kind)
+    if stage is Stage.REMINDER_1 and Stage.REMINDER_1.value in stages_before:
+        return Stage.REMINDER_2
+    return stage
+
+
+def _fact(row: Any, figures: dict[str, Any]) -> LetterFact:
+    return LetterFact(
+        Stage(row.stage),
+        row.sent_on,
+        figures["deadline"],
+        figures["fee_ore"],
+        figures["interest_ore"],
+        figures["compensation_ore"],
+    )
+
+
+def _earlier(
+    uow: UnitOfWork, claim_id: int, letter_id: int | None, on: date
+) -> tuple[LetterFact, ...]:
+    rows = uow.conn.execute(
+        select(letters).where(
+            letters.c.claim_id == claim_id,
+            letters.c.status.in_(("pending", "sent")),
+            letters.c.sent_on <= on,
+            letters.c.id != (letter_id or 0),
+        )
+    ).all()
+    return tuple(
+        _fact(r, {k: getattr(r, k) for k in _FIGURES})
+        for r in rows
+        if r.sent_on < on or r.id < (letter_id or 0)
+    )
+
+
+def _invoice(uow: UnitOfWork, claim_id: int) -> Any:
+    return uow.conn.execute(
+        select(invoices.c.id, invoices.c.due_date)
+        .join(claims, claims.c.invoice_id == invoices.c.id)
+        .where(claims.c.id == claim_id)
+    ).one()
+
+
+def record_told(uow: UnitOfWork, letter_id: int, told: dict[str, Any]) -> None:
+    """Store what Tripletex put on our letter (`told`, from `models.Reminder.told`): the letter's
+    figures become the debtor's, Kravflyt's decision is kept in `decided` when it differs, and
+    legal breaches are flagged."""
+    row = uow.conn.execute(select(letters).where(letters.c.id == letter_id)).one()
+    figures = {
+        "fee_ore": told["fee_ore"],
+        "interest_ore": told["interest_ore"],
+        "compensation_ore": 0,  # a Tripletex reminder has no field for a § 3a compensation
+        "deadline": date.fromisoformat(told["deadline"]) if told.get("deadline") else row.deadline,
+    }
+    decided = {k: getattr(row, k) for k in _FIGURES}
+    differences = {k for k in _FIGURES if figures[k] != decided[k]}
+    invoice = _invoice(uow, row.claim_id)
+    found = letter_check.breaches(
+        _fact(row, figures),
+        due_date=invoice.due_date,
+        earlier=_earlier(uow, row.claim_id, row.id, row.sent_on),
+        rates=DEFAULT_RATES,
+        decided_compensation_ore=decided["compensation_ore"],
+    )
+    uow.conn.execute(
+        update(letters)
+        .where(letters.c.id == letter_id)
+        .values(
+            **figures,
+            remote_id=str(told["id"]),
+            decided=(
+                {k: (v.isoformat() if isinstance(v, date) else v) for k, v in decided.items()}
+                if differences
+                else row.decided
+            ),
+            told_at=uow.clock.now(),
+            breaches=[{"rule": b.rule, "text": b.text} for b in found] or None,
+        )
+    )
+    stage = Stage(row.stage).label
+    if differences:
+        uow.audit.record(
+            actor="tripletex",
+            action="letter.told",
+            subject=("invoice", invoice.id),
+            message=f"Tripletex put other figures on the {stage} than Kravflyt decided: "
+            + "; ".join(_difference(k, decided[k], figures[k]) for k in sorted(differences)),
+            data={"decided": {k: str(v) for k, v in decided.items()}, "told": told},
+        )
+    _flag(uow, invoice.id, stage, found)
+
+
+def _difference(key: str, decided: Any, told: Any) -> str:
+    if key == "deadline":
+        return f"deadline {told} (decided {decided})"
+    name = key.removesuffix("_ore")
+    return f"{name} {Money(int(told))} kr (decided {Money(int(decided))} kr)"
+
+
+def _flag(uow: UnitOfWork, invoice_id: int, stage: str, found: list[Any]) -> None:
+    if not found:
+        return
+    text = "; ".join(f"{b.text} ({b.rule})" for b in found)
+    log.warning("letter breaks the law as sent", invoice_id=invoice_id, breaches=text)
+    uow.audit.record(
+        actor="tripletex",
+        action="letter.breach",
+        subject=("invoice", invoice_id),
+        rules=[b.rule for b in found],
+        message=f"The {stage} as the debtor got it breaks the law: {text}",
+    )
+
+
+def import_reminders(uow: UnitOfWork, page: list[tuple[models.Invoice, int]]) -> int:
+    """Tie the reminders on a page of invoices to our letters (reading back what Tripletex put
+    on them) or import them as letters sent by Tripletex; returns how many were imported."""
+    claim_of = dict(
+        uow.conn.execute(
+            select(claims.c.invoice_id, claims.c.id).where(
+                claims.c.invoice_id.in_([iid for _inv, iid in page])
+            )
+        ).all()
+    )
+    rows = uow.conn.execute(
+        select(letters).where(letters.c.claim_id.in_(list(claim_of.values())))
+    ).all()
+    by_claim: dict[int, list[Any]] = {}
+    for r in rows:
+        by_claim.setdefault(r.claim_id, []).append(r)
+    imported = 0
+    for inv, invoice_id in page:
+        claim_id = claim_of.get(invoice_id)
+        if claim_id is None:  # a credit note: no claim, no letters
+            continue
+        known = by_claim.setdefault(claim_id, [])
+        for reminder in sorted(inv.reminders, key=lambda r: (r.reminder_date, r.id)):
+            imported += _one(uow, claim_id, invoice_id, inv, reminder, known)
+    return imported
+
+
+def _one(
+    uow: UnitOfWork,
+    claim_id: int,
+    invoice_id: int,
+    inv: models.Invoice,
+    reminder: models.Reminder,
+    known: list[Any],
+) -> int:
+    told = reminder.told()
+    mine = next((r for r in known if r.remote_id == str(reminder.id)), None)
+    if mine is not None:
+        if mine.told_at is None:
+            record_told(uow, mine.id, told)
+        return 0
+    stage = stage_for(
+        reminder.type, {r.stage for r in known if r.sent_on <= reminder.reminder_date}
+    )
+    if stage is None:
+        log.info("Tripletex debt collection noted, not a letter", invoice=inv.invoice_number)
+        return 0
+    ours = next(
+        (
+            r
+            for r in known
+            if r.remote_id is None
+            and r.origin == "kravflyt"
+            and r.delivery == "tripletex"
+            and r.sent_on == reminder.reminder_date
+            and _STAGES.get(reminder.type) in (Stage(r.stage), _base(Stage(r.stage)))
+        ),
+        None,
+    )
+    if ours is not None:  # our :createReminder, before its sender recorded the id
+        record_told(uow, ours.id, told)
+        known.append(uow.conn.execute(select(letters).where(letters.c.id == ours.id)).one())
+        return 0
+    letter_id = uow.conn.execute(
+        insert(letters)
+        .values(
+            company_id=uow.require_company(),
+            claim_id=claim_id,
+            stage=stage.value,
+            sent_on=reminder.reminder_date,
+            deadline=reminder.term_of_payment,
+            fee_ore=told["fee_ore"],
+            interest_ore=told["interest_ore"],
+            interest_to=reminder.reminder_date,
+            delivery="tripletex",
+            status="sent",
+            remote_id=str(reminder.id),
+            actor="tripletex",
+            origin="tripletex",
+            told_at=uow.clock.now(),
+            reasons=[
+                {
+                    "rule": "TRIPLETEX",
+                    "text": "sent by Tripletex itself (its own automatic reminders)",
+                }
+            ],
+            created_at=uow.clock.now(),
+        )
+        .returning(letters.c.id)
+    ).scalar_one()
+    row = uow.conn.execute(select(letters).where(letters.c.id == letter_id)).one()
+    found = letter_check.breaches(
+        _fact(row, {k: getattr(row, k) for k in _FIGURES}),
+        due_date=inv.due_date,
+        earlier=tuple(
+            _fact(r, {k: getattr(r, k) for k in _FIGURES})
+            for r in known
+            if r.status in ("pending", "sent")
+        ),
+        rates=DEFAULT_RATES,
+    )
+    if found:
+        uow.conn.execute(
+            update(letters)
+            .where(letters.c.id == letter_id)
+            .values(breaches=[{"rule": b.rule, "text": b.text} for b in found])
+        )
+    uow.audit.record(
+        actor="tripletex",
+        action="letter.tripletex",
+        subject=("invoice", invoice_id),
+        message=f"{stage.label} for invoice {inv.invoice_number} sent by Tripletex itself on "
+        f"{reminder.reminder_date}: fee {Money(told['fee_ore'])} kr, interest "
+        f"{Money(told['interest_ore'])} kr, deadline {reminder.term_of_payment}",
+        data=told,
+    )
+    _flag(uow, invoice_id, stage.label, found)
+    known.append(row)
+    return 1
+
+
+def _base(stage: Stage) -> Stage:
+    return Stage.REMINDER_1 if stage is Stage.REMINDER_2 else stage
