@@ -33,6 +33,7 @@ from connectors.tripletex.errors import (
     error_class,
 )
 from connectors.tripletex.pagination import FromCountPaginator
+from connectors.tripletex.streams import CUSTOMERS, INVOICES
 
 REMINDER_TYPES = ("SOFT_REMINDER", "REMINDER", "NOTICE_OF_DEBT_COLLECTION", "DEBT_COLLECTION")
 DISPATCH_TYPES = ("NETS_PRINT", "EMAIL", "OWN_PRINTER", "SFTP", "API", "SMS")
@@ -221,55 +222,37 @@ class TripletexClient(HttpBase):
         self, *, changed_since: str | None = None, inactive: bool = False
     ) -> Iterator[list[models.Customer]]:
         """Customers page by page (active ones, or inactive ones), changed since a time if given."""
-        params: dict[str, Any] = {
-            "fields": models.CUSTOMER_FIELDS,
-            "sorting": "id",
-            "isInactive": str(inactive).lower(),
-        }
-        if changed_since:
-            params["changedSince"] = changed_since
-        yield from self.iter_pages("/customer", params, record=models.Customer, what="customer")
+        params = CUSTOMERS.params(isInactive=str(inactive).lower(), changedSince=changed_since)
+        yield from self.iter_pages(CUSTOMERS.path, params, record=CUSTOMERS.record, what="customer")
 
     def invoice_page(
         self, date_from: date, date_to: date, *, start: int, if_none_match: str | None = None
     ) -> Page:
         """One page of invoices dated in [date_from, date_to) sorted by id, as `Invoice`s."""
-        params = {
-            "invoiceDateFrom": date_from.isoformat(),
-            "invoiceDateTo": date_to.isoformat(),
-            "fields": models.INVOICE_FIELDS,
-            "sorting": "id",
-            "from": start,
-            "count": self.page_size,
-        }
+        params = {**_invoice_window(date_from, date_to), "from": start, "count": self.page_size}
         return self.page(
-            "/invoice", params, if_none_match=if_none_match, record=models.Invoice, what="invoice"
+            INVOICES.path,
+            params,
+            if_none_match=if_none_match,
+            record=INVOICES.record,
+            what="invoice",
         )
 
     def invoices(self, date_from: date, date_to: date) -> Iterator[list[models.Invoice]]:
         """Invoices dated in [date_from, date_to) page by page."""
-        params = {
-            "invoiceDateFrom": date_from.isoformat(),
-            "invoiceDateTo": date_to.isoformat(),
-            "fields": models.INVOICE_FIELDS,
-            "sorting": "id",
-        }
-        yield from self.iter_pages("/invoice", params, record=models.Invoice, what="invoice")
+        params = _invoice_window(date_from, date_to)
+        yield from self.iter_pages(INVOICES.path, params, record=INVOICES.record, what="invoice")
 
     def invoice(self, invoice_id: int) -> models.Invoice:
         """One invoice."""
-        body = self._json(
-            self.request("GET", f"/invoice/{invoice_id}", params={"fields": models.INVOICE_FIELDS})
-        )
+        params = {"fields": INVOICES.fields}
+        body = self._json(self.request("GET", f"{INVOICES.path}/{invoice_id}", params=params))
         return models.parse_record(models.Invoice, body.get("value"), what="invoice")
 
     def customer(self, customer_id: int) -> models.Customer:
         """One customer."""
-        body = self._json(
-            self.request(
-                "GET", f"/customer/{customer_id}", params={"fields": models.CUSTOMER_FIELDS}
-            )
-        )
+        params = {"fields": CUSTOMERS.fields}
+        body = self._json(self.request("GET", f"{CUSTOMERS.path}/{customer_id}", params=params))
         return models.parse_record(models.Customer, body.get("value"), what="customer")
 
     def invoice_payments(self, invoice_id: int) -> list[models.Posting]:
@@ -483,6 +466,10 @@ def _is_loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host or "").is_loopback
     except ValueError:
         return False
+
+
+def _invoice_window(date_from: date, date_to: date) -> dict[str, Any]:
+    return INVOICES.params(invoiceDateFrom=date_from.isoformat(), invoiceDateTo=date_to.isoformat())
 
 
 def _kroner(ore: int) -> str:

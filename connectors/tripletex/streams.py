@@ -25,11 +25,61 @@ from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.read_ahead import read_ahead
 from connectors.tripletex import models
-from connectors.tripletex.client import Page, TripletexClient
+from connectors.tripletex.pagination import FromCountPaginator
+from connectors.tripletex.rows import customer_row, invoice_row
+
+if TYPE_CHECKING:  # the client reads its lists from the declarations below
+    from connectors.tripletex.client import Page, TripletexClient
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A list Tripletex serves, declared: where it is, what to ask for, how it is paged and
+    sorted, the record model its values decode to, the plain row a record becomes, and the
+    bookmark the sync keeps for it. The client reads with it, the sync stores by it."""
+
+    name: str  # "customers"
+    what: str  # a record of it, as errors name one: "customer"
+    path: str
+    fields: str
+    record: type
+    row: Callable[[Any], dict[str, Any]]
+    bookmark: str
+    key: str = "id"  # a record's natural key in Tripletex (our rows' external_id)
+    sorting: str = "id"  # stable paging: a row changed during the sync cannot move pages
+    paginator: Callable[[int], FromCountPaginator] = FromCountPaginator
+
+    def params(self, **filters: Any) -> dict[str, Any]:
+        """The query of a list request, with `filters` (None values left out)."""
+        return {
+            "fields": self.fields,
+            "sorting": self.sorting,
+            **{k: v for k, v in filters.items() if v is not None},
+        }
+
+
+CUSTOMERS = Stream(
+    "customers",
+    "customer",
+    "/customer",
+    models.CUSTOMER_FIELDS,
+    models.Customer,
+    customer_row,
+    bookmark="tripletex.customers",
+)
+INVOICES = Stream(
+    "invoices",
+    "invoice",
+    "/invoice",
+    models.INVOICE_FIELDS,
+    models.Invoice,
+    invoice_row,
+    bookmark="tripletex.invoices",
+)
 
 MARGIN = timedelta(days=1)  # backdated invoices and payments within this are caught incrementally;
 # older ones by the daily rescan
@@ -192,17 +242,18 @@ class InvoiceSync:
         for chunk_start in range(0, len(ids), size):
             chunk = ids[chunk_start : chunk_start + size]
             page = self.client.page(
-                "/invoice",
+                INVOICES.path,
                 {
-                    "id": ",".join(str(i) for i in chunk),
-                    "invoiceDateFrom": self.history_start.isoformat(),
-                    "invoiceDateTo": (self.today + timedelta(days=1)).isoformat(),
-                    "fields": models.INVOICE_FIELDS,
+                    **INVOICES.params(
+                        id=",".join(str(i) for i in chunk),
+                        invoiceDateFrom=self.history_start.isoformat(),
+                        invoiceDateTo=(self.today + timedelta(days=1)).isoformat(),
+                    ),
                     "from": 0,
                     "count": size,
                 },
-                record=models.Invoice,
-                what="invoice",
+                record=INVOICES.record,
+                what=INVOICES.what,
             )
             yield StreamPage("invoices", page.values, {})
         yield StreamPage("invoices", [], {"last_sync": self.today.isoformat()}, final=True)

@@ -3,14 +3,14 @@ faults, a malformed record (nothing half-written), payments booked in Tripletex,
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from adapter.services import connections, tripletex_sync
+from adapter.services import connections, tripletex_store, tripletex_sync
 from adapter.services.clients import Clients
 from adapter.store.tables import allocations, claims, customers, invoices, payments
 from connectors.read_ahead import ReadAhead
@@ -123,27 +123,27 @@ def test_a_failure_rolls_back_only_the_uncommitted_pages(
     db, company_id, batched, sandbox, monkeypatch
 ) -> None:
     connected = batched  # pages 11 and 12 stay uncommitted until the failure
-    real_store, pages, at_failure = tripletex_sync.store_invoices, [], {}
+    real_store, pages, at_failure = tripletex_store.store_invoices, [], {}
 
     def committed() -> tuple:
         with db.uow(company_id, read_only=True) as uow:  # another connection: sees commits only
             stored = uow.conn.execute(select(func.count()).select_from(invoices)).scalar_one()
             return stored, uow.bookmarks.get(tripletex_sync.INVOICE_STREAM)
 
-    def store_then_fail(uow, client, records, *args):
+    def store_then_fail(uow, records, *args):
         if len(pages) == 12:
             at_failure["committed"] = committed()
             raise OSError("disk full")
         pages.append(len(records))
-        return real_store(uow, client, records, *args)
+        return real_store(uow, records, *args)
 
-    monkeypatch.setattr(tripletex_sync, "store_invoices", store_then_fail)
+    monkeypatch.setattr(tripletex_store, "store_invoices", store_then_fail)
     with pytest.raises(OSError, match="disk full"):
         sync(db, connected, company_id)
     assert committed() == at_failure["committed"]  # the rollback took back pages 11 and 12 only
     assert committed()[0] == sum(pages[:10]) < sum(pages)
 
-    monkeypatch.setattr(tripletex_sync, "store_invoices", real_store)
+    monkeypatch.setattr(tripletex_store, "store_invoices", real_store)
     summary = sync(db, connected, company_id)  # reads them again
     assert summary.invoices.new == len(sandbox.ledger.invoices) - sum(pages[:10])
     assert_holds_the_ledger(db, sandbox)
@@ -297,3 +297,41 @@ def test_webhook_refetch_stores_the_new_invoice(db, company_id, connected, sandb
             select(invoices.c.amount_ore).where(invoices.c.external_id == str(created["id"]))
         ).scalar_one()
     assert amount == int(Decimal("4500.00") * 100)
+
+
+def test_a_customer_new_since_the_customer_pass_is_fetched_with_no_transaction_open(
+    db, company_id, connected, sandbox, clock, monkeypatch
+) -> None:
+    sync(db, connected, company_id)
+    cid = max(sandbox.ledger.customers) + 1000
+    sandbox.ledger.customers[cid] = {
+        **next(iter(sandbox.ledger.customers.values())),
+        "id": cid,
+        "name": "Ny Kunde AS",
+        "customerNumber": 99999,
+        "_changedAt": "2020-01-01T00:00:00",  # not in this sync's customer pass
+    }
+    inv = sandbox.add_invoice(customer_id=cid, amount="500.00")
+    client = connected.tripletex(company_id)
+    real = client.customer
+    fetched = []
+
+    def customer(customer_id: int):
+        # Another writer gets in at once: the sync holds no transaction while it waits on
+        # Tripletex (on SQLite an open write transaction would lock it out).
+        with db.engine.connect() as conn:
+            conn.execute(invoices.update().where(invoices.c.id == -1).values(kid=None))
+            conn.commit()
+        fetched.append(customer_id)
+        return real(customer_id)
+
+    monkeypatch.setattr(client, "customer", customer)
+    clock.instant += timedelta(hours=1)
+    sync(db, connected, company_id, "incremental")
+    with db.engine.connect() as conn:
+        stored = conn.execute(
+            select(customers.c.name)
+            .join(invoices, invoices.c.customer_id == customers.c.id)
+            .where(invoices.c.external_id == str(inv["id"]))
+        ).scalar_one()
+    assert stored == "Ny Kunde AS" and fetched == [cid]
