@@ -188,24 +188,32 @@ def register_with_ledger(
                 "payment_type_id": payment_type_id,
             },
         )
-    write_off_type = company_settings.effective(
+    if invoice.source == "tripletex" and invoice.external_id and applied.written_off_principal:
+        close_written_off(uow, invoice_id, invoice.external_id, applied.written_off_principal, on)
+
+
+def close_written_off(
+    uow: UnitOfWork, invoice_id: int, external_id: str, principal_ore: int, on: Any
+) -> None:
+    """Close a written-off residual in Tripletex too, with the payment type on a loss account
+    (tripletex.write_off_payment_type_id); without one, `reconcile` and the worklist show the
+    residual for a person (API 2.72.00 has no call that closes it)."""
+    type_id = company_settings.effective(
         company_settings.TripletexSettings, uow.settings.get("tripletex")
     ).write_off_payment_type_id
-    if invoice.source == "tripletex" and invoice.external_id and applied.written_off_principal:
-        if write_off_type is not None:
-            # Closed in Tripletex too, with a payment type on a loss account; without one,
-            # reconcile and the worklist show the residual (2.72.00 has no call that closes it).
-            uow.outbox.add(
-                "tripletex.payment",
-                idempotency_key=f"tripletex:write_off:{uow.require_company()}:{invoice_id}",
-                payload={
-                    "payment_id": None,
-                    "invoice_external_id": invoice.external_id,
-                    "date": on.isoformat(),
-                    "amount_ore": applied.written_off_principal,
-                    "payment_type_id": write_off_type,
-                },
-            )
+    if type_id is None or principal_ore <= 0:
+        return
+    uow.outbox.add(
+        "tripletex.payment",
+        idempotency_key=f"tripletex:write_off:{uow.require_company()}:{invoice_id}",
+        payload={
+            "payment_id": None,
+            "invoice_external_id": external_id,
+            "date": on.isoformat(),
+            "amount_ore": principal_ore,
+            "payment_type_id": type_id,
+        },
+    )
 
 
 def _apply(

@@ -18,6 +18,7 @@ from sqlalchemy import insert, select, update
 from adapter import company_settings
 from adapter.domain import Allocation, AllocationKind, ClaimStatus, Money
 from adapter.log import get_logger
+from adapter.services.bank_import import close_written_off
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
 from adapter.store.database import Database
 from adapter.store.engine import is_sqlite
@@ -283,20 +284,8 @@ def _carry_out(
                 )
             )
             uow.payments.recompute_outstanding([row.invoice_id])
-            if row.external_id and tripletex.write_off_payment_type_id is not None:
-                # Closed in Tripletex too, with a payment type booked to a loss account; without
-                # one, reconcile and the worklist show the residual (2.72.00 has no call for it).
-                uow.outbox.add(
-                    "tripletex.payment",
-                    idempotency_key=f"tripletex:write_off:{uow.require_company()}:{row.invoice_id}",
-                    payload={
-                        "payment_id": None,
-                        "invoice_external_id": row.external_id,
-                        "date": on.isoformat(),
-                        "amount_ore": principal,
-                        "payment_type_id": tripletex.write_off_payment_type_id,
-                    },
-                )
+            if row.external_id:
+                close_written_off(uow, row.invoice_id, row.external_id, principal, on)
         uow.claims.set_status(row.invoice_id, ClaimStatus.CLOSED, closed_at=uow.clock.now())
         uow.audit.record(
             action="claim.write_off",
