@@ -457,7 +457,11 @@ class EmailSender:
                 company_settings.LetterSettings, uow.settings.get("letters")
             )
             customer = uow.conn.execute(
-                select(customers.c.email, customers.c.electronic_consent)
+                select(
+                    customers.c.email,
+                    customers.c.overdue_notice_email,
+                    customers.c.electronic_consent,
+                )
                 .join(invoices, invoices.c.customer_id == customers.c.id)
                 .join(claims, claims.c.invoice_id == invoices.c.id)
                 .where(claims.c.id == stored.claim_id)
@@ -482,7 +486,8 @@ class EmailSender:
         title = texts.TITLES[letter.language][letter.kind]
         first = letter.lines[0].invoice_number
         message = mail.build_message(
-            to=customer.email or "",
+            # Where the ledger says overdue notices go (Tripletex's overdueNoticeEmail), if set.
+            to=customer.overdue_notice_email or customer.email or "",
             subject=f"{title}: {letter.creditor.name}, faktura {first}",
             body=f"{title} for faktura {first} fra {letter.creditor.name} ligger vedlagt.\n",
             pdf=render.pdf(letter),

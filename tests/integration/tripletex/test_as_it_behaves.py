@@ -260,6 +260,34 @@ def test_reminders_go_to_the_overdue_notice_address(world) -> None:
     assert reminder["_sentTo"]["email"] == "purring@kunde.example.no"
 
 
+def test_letters_kravflyt_emails_go_to_the_overdue_notice_address_too(world) -> None:
+    from aiosmtpd.controller import Controller
+
+    from connectors.serving import free_port
+    from tests.unit.letters.test_email import Inbox
+
+    inbox, port = Inbox(), free_port()
+    server = Controller(inbox, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        world.settings(
+            "letters.delivery=email",
+            "letters.smtp_host=127.0.0.1",
+            f"letters.smtp_port={port}",
+            "letters.smtp_security=none",
+            "letters.from_address=faktura@kravflyt.example.no",
+            "letters.bank_account=15032080119",
+        )
+        world.customer["overdueNoticeEmail"] = "purring@kunde.example.no"
+        world.invoice("1000.00", days_overdue=20)
+        world.sync()
+        world.run()
+        assert world.work() == 1
+    finally:
+        server.stop()
+    assert [m["To"] for m in inbox.messages] == ["purring@kunde.example.no"]
+
+
 def test_with_tripletex_automation_on_kravflyt_respects_it(world) -> None:
     world.customer["isAutomaticReminderEnabled"] = True
     inv = world.invoice("1000.00", days_overdue=20)
