@@ -223,7 +223,7 @@ letters = Table(
     Column("interest_to", Date),
     Column("delivery", String(20), nullable=False, server_default="tripletex"),
     Column("status", String(20), nullable=False, server_default="pending"),
-    Column("remote_id", String(40)),
+    Column("remote_id", String(200)),  # Tripletex's reminder id, or the e-mail's Message-ID
     Column("actor", String(200), nullable=False, server_default="system"),
     Column("reasons", JSON),
     # Who made the letter: kravflyt, or tripletex (Tripletex's own automatic reminders).

@@ -31,6 +31,10 @@ def upgrade() -> None:
         batch.add_column(sa.Column("ledger_outstanding_total_ore", sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column("postpone_reminders_to", sa.Date(), nullable=True))
     with op.batch_alter_table("letters") as batch:
+        # An e-mailed letter's Message-ID is longer than 40 characters (it failed on PostgreSQL).
+        batch.alter_column(
+            "remote_id", existing_type=sa.String(length=40), type_=sa.String(length=200)
+        )
         batch.add_column(
             sa.Column("origin", sa.String(length=20), nullable=False, server_default="kravflyt")
         )
@@ -43,6 +47,9 @@ def downgrade() -> None:
     with op.batch_alter_table("letters") as batch:
         for column in ("breaches", "told_at", "decided", "origin"):
             batch.drop_column(column)
+        batch.alter_column(
+            "remote_id", existing_type=sa.String(length=200), type_=sa.String(length=40)
+        )
     with op.batch_alter_table("invoices") as batch:
         for column in (
             "postpone_reminders_to",
