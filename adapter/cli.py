@@ -1,7 +1,8 @@
 """The `kravflyt` command line.
 
 Each feature keeps its commands in `adapter/commands/<area>.py` and is registered here.
-Errors a user can act on (`InputError`, `NotFoundError`, a connector's `FatalError`) are
+Errors a user can act on (`InputError`, `NotFoundError`, a connector's `FatalError`, a bank
+file that is refused) are
 printed as one line on stderr and end the command with exit code 2; nothing is written.
 """
 
@@ -15,6 +16,7 @@ import click
 from adapter import log
 from adapter.errors import InputError, NotFoundError, SchemaOutOfDate
 from adapter.settings import get_settings
+from connectors.bank.transactions import BankFileError
 from connectors.errors import ConnectorError
 
 # Modules under adapter/commands/, each exposing `commands`: a list of click commands/groups.
@@ -43,7 +45,7 @@ class KravflytGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except (InputError, NotFoundError, SchemaOutOfDate, ConnectorError) as exc:
+        except (InputError, NotFoundError, SchemaOutOfDate, ConnectorError, BankFileError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
 

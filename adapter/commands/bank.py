@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -21,35 +21,37 @@ from adapter.services.matching import REASON_TEXT
 from connectors.bank import kid as kids
 from connectors.bank.files import parse_path
 from connectors.bank.generate import Target, plan_payments, write_file
-from connectors.bank.transactions import BankFileError
+from connectors.bank.transactions import BankFileError, ParsedFile
 
 
 @groups.bank.command("parse")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @json_option
 def parse(file: Path, as_json: bool) -> None:
-    """Read an OCR Giro or camt.054 file and print its transactions and control totals.
-    A broken file ends with exit code 2 and the error (line or element, field) on stderr."""
-    try:
-        parsed = parse_path(file)
-    except BankFileError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    """Read an OCR Giro, camt.054 or camt.053 file and print its incoming payments, control
+    totals, what was skipped (debit entries ...) and warnings. A file that is refused ends with
+    exit code 2 and the error (line or element, field) on stderr."""
+    parsed = bank_file(file, SystemClock().today())
     if as_json:
         echo_json(
             {
                 "format": parsed.format,
                 "transactions": [t.as_json() for t in parsed.transactions],
                 "control": parsed.control,
+                "skipped": parsed.skipped,
+                "warnings": parsed.warnings,
             }
         )
         return
-    table = Table("date", "amount", "KID", "payer account", "payer", "reference", "message")
+    table = Table(
+        "date", "amount", "currency", "references", "payer account", "payer", "bank ref.", "message"
+    )
     for t in parsed.transactions:
         table.add_row(
             str(t.booking_date),
             Money(t.amount_ore).format(),
-            t.kid or "",
+            t.currency,
+            ", ".join(map(str, t.structured())),
             t.payer_account or "",
             t.payer_name or "",
             t.bank_reference,
@@ -60,6 +62,24 @@ def parse(file: Path, as_json: bool) -> None:
         f"{parsed.format}: {len(parsed.transactions)} transactions, {Money(sum(t.amount_ore for t in parsed.transactions))} kr; "
         f"control: {parsed.control}"
     )
+    for line in parsed.notes():
+        click.echo(line)
+    for warning in parsed.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+def bank_file(file: Path, today: date) -> ParsedFile:
+    """The file read whole, or one line on stderr and exit code 2 (whatever is wrong with it:
+    broken, empty, binary, unreadable or another kind of file)."""
+    try:
+        return parse_path(file, today=today)
+    except BankFileError as exc:
+        click.echo(f"error: {exc}", err=True)
+    except UnicodeDecodeError as exc:  # pragma: no cover - Latin-1 decodes every byte
+        click.echo(f"error: {file.name}: not a text file ({exc.reason})", err=True)
+    except OSError as exc:
+        click.echo(f"error: {file.name}: cannot be read ({exc.strerror or exc})", err=True)
+    sys.exit(2)
 
 
 @groups.bank.command("generate")

@@ -349,7 +349,7 @@ def import_file(
         ).first():
             summary.already_imported = True
             return summary
-    parsed = parse_path(path)  # refused whole before anything is written
+    parsed = parse_path(path, today=db.clock.today())  # refused whole before anything is written
     summary.format = parsed.format
     with db.uow(company_id) as uow:
         file_id = uow.conn.execute(

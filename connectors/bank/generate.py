@@ -110,7 +110,7 @@ def write_ocr(
             out.write(f"NY09{tx_type}32{number}{(p.message or '')[:40].ljust(40)}{'0' * 25}\n")
             records += 1
         count += 1
-        total += amount
+        total += -amount if p.credit_note else amount  # credit notes count negative (spec)
     records += 1
     out.write(f"NY090088{count:08d}{records:08d}{total:017d}{d}{d}{d}{'0' * 21}\n")
     out.write(f"NY000089{count:08d}{records + 2:08d}{total:017d}{d}{'0' * 33}\n")

@@ -22,10 +22,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date
+from functools import partial
 from itertools import accumulate, chain, compress, repeat
 from typing import Any
 
-from connectors.bank.transactions import BankFileError, BankTransaction
+from connectors.bank.transactions import BankFileError, BankTransaction, century_year
 
 TRANSACTION_TYPES = {
     "10": "giro debited account",
@@ -88,11 +89,18 @@ _EXPECTED = {
 }
 
 
-def _date(text: str) -> date | None:
-    # DDMMYY; 000000 means none.
+def _date(text: str, today: date) -> date | None:
+    # DDMMYY; 000000 means none; the century is the one that puts it at most a few years ahead.
     if text == "000000":
         return None
-    return date(2000 + int(text[4:6]), int(text[2:4]), int(text[0:2]))
+    return date(century_year(int(text[4:6]), today), int(text[2:4]), int(text[0:2]))
+
+
+AVTALEGIRO = (
+    "this is an AvtaleGiro file (service code 21: payment claims, cancellations or agreements), "
+    "not a payment file; Kravflyt reads OCR Giro (service code 09), where settled AvtaleGiro "
+    "payments arrive as transaction type 15, and camt.054 or camt.053"
+)
 
 
 class OcrReader:
@@ -100,11 +108,16 @@ class OcrReader:
 
     `lines` is a text stream or any iterable of lines. A stream is read in blocks and split at
     LF: open files with universal newlines (`newline=None`, the default), as files.py does.
+    `today` places two-digit years in their century. A date summary in an end record that
+    disagrees with the transactions is a warning (`warnings`), not a refusal: amounts and
+    counts are what must add up.
     """
 
-    def __init__(self, lines: Iterable[str], name: str = "OCR file"):
+    def __init__(self, lines: Iterable[str], name: str = "OCR file", *, today: date):
         self.lines, self.name = lines, name
         self.control: dict[str, Any] = {}
+        self.warnings: list[str] = []
+        self._date = partial(_date, today=today)
         self._state = "start"  # start -> transmission -> assignment -> item1 -> item2 ... -> done
         self._line_no = 0
         self._tx_count = self._rec_count = self._total = 0  # transmission totals
@@ -182,7 +195,7 @@ class OcrReader:
         seen = set(nets)
         try:
             for text in seen.union(banks).difference(self._dates):
-                self._dates[text] = _date(text)
+                self._dates[text] = self._date(text)
         except ValueError:
             self._refuse(first, nets, kid_fields, banks, texts)
         stripped = list(map(str.strip, kid_fields))
@@ -196,6 +209,8 @@ class OcrReader:
         self._a_rec += records
         self._a_tx += len(types)
         self._a_total += sum(values)
+        if "-" in signs:  # credit notes count negative in the end records' totals (spec example)
+            self._a_total -= 2 * sum(v for v, sign in zip(values, signs, strict=True) if sign == "-")
         self._a_nets |= seen
         self._state = "item_done"
         return self._transactions(
@@ -312,7 +327,7 @@ class OcrReader:
                 f"expected a date DDMMYY at positions {start + 1}-{start + 6}, got {text!r}",
             )
         try:
-            self._dates[text] = _date(text)
+            self._dates[text] = self._date(text)
         except ValueError as exc:
             raise self._fail(line_no, field, f"{text!r} is not a date (DDMMYY)") from exc
         return text
@@ -433,7 +448,7 @@ class OcrReader:
             text = line[15:55]
         bank, archive, account = self._item[7:]
         self._a_tx += 1
-        self._a_total += amount
+        self._a_total += -amount if sign == "-" else amount
         self._a_nets.add(nets)
         self._state = "item_done"
         tx = self._transactions(
@@ -453,6 +468,8 @@ class OcrReader:
     def _assignment_start(self, line: str, line_no: int) -> None:
         if self._state != "transmission":
             raise self._misplaced(line_no, "20")
+        if line[2:4] == "21":
+            raise self._fail(line_no, "service code", AVTALEGIRO)
         if line[2:4] != "09":
             raise self._fail(line_no, "service code", f"expected 09 (OCR giro), got {line[2:4]!r}")
         self._a_tx = self._a_total = 0
@@ -473,8 +490,12 @@ class OcrReader:
         ):
             stated = self._dates[self._day(line[start : start + 6], line_no, start, name)]
             if value is not None and stated is not None and stated != value:
-                raise self._fail(
-                    line_no, name, f"the record says {stated}, the transactions give {value}"
+                self.warnings.append(
+                    str(
+                        self._fail(
+                            line_no, name, f"the record says {stated}, the transactions give {value}"
+                        )
+                    )
                 )
         self._tx_count += self._a_tx
         self._total += self._a_total

@@ -13,6 +13,8 @@ from connectors.bank.files import parse_bytes
 from connectors.bank.ocr import OcrReader
 from connectors.bank.transactions import BankFileError
 
+TODAY = date(2026, 12, 7)  # places two-digit years in their century
+
 SAMPLE = (Path(__file__).parent / "files" / "sample.ocr").read_text(encoding="latin-1").splitlines()
 TYPE21 = [
     "NY000010000080800170031000102000000000000000000000000000000000000000000000000000",
@@ -28,7 +30,7 @@ TYPE21 = [
 
 
 def read(lines: Iterable[str], name: str = "test.ocr") -> tuple[list, dict]:
-    reader = OcrReader(iter(lines) if isinstance(lines, list) else lines, name)
+    reader = OcrReader(iter(lines) if isinstance(lines, list) else lines, name, today=TODAY)
     return list(reader), reader.control
 
 
@@ -61,16 +63,19 @@ def test_free_text_items_and_reversals() -> None:
     assert control["total_ore"] == 40000  # reversals are added in the control total
 
 
-def test_negative_sign_is_a_credit_note() -> None:
-    lines = list(SAMPLE)
-    lines[2] = lines[2][:31] + "-" + lines[2][32:]
-    txs, _ = read(lines)
-    assert (txs[0].amount_ore, txs[0].is_credit_note) == (-125000, True)
+def test_negative_sign_is_a_credit_note_subtracted_in_the_totals() -> None:
+    # 1 250,00 less a credit note of 499,50: the end records say 750,50 (as in the spec's example).
+    lines = _broken(4, 31, "-")
+    lines = _broken(6, 24, "00000000000075050", lines)
+    lines = _broken(7, 24, "00000000000075050", lines)
+    txs, control = read(lines)
+    assert [(t.amount_ore, t.is_credit_note) for t in txs] == [(125000, False), (-49950, True)]
+    assert control["total_ore"] == 75050
 
 
 def test_crlf_trailing_spaces_and_latin1_bytes() -> None:
     data = ("\r\n".join(line + "   " for line in TYPE21) + "\r\n").encode("latin-1")
-    parsed = parse_bytes(data, "crlf.ocr")
+    parsed = parse_bytes(data, "crlf.ocr", today=TODAY)
     assert parsed.transactions[0].message == "Faktura 10045 Ødegård"
 
 
@@ -101,8 +106,6 @@ def _broken(index: int, start: int, text: str, lines: list[str] = SAMPLE) -> lis
             "total amount",
             "the record says 174951, the file has 174950",
         ),
-        (_broken(6, 47, "140125"), "line 7", "earliest Nets date", "the record says 2025-01-14"),
-        (_broken(6, 53, "160125"), "line 7", "latest Nets date", "the record says 2025-01-16"),
         (
             _broken(7, 8, "00000001"),
             "line 8",
@@ -175,5 +178,17 @@ def test_latin1_superscript_digits_are_not_digits(
     n = next(i for i, line in enumerate(lines) if line[6:8] == record)
     lines[n] = lines[n][:column] + digit + lines[n][column + 1 :]
     with pytest.raises(BankFileError) as err:
-        list(OcrReader(lines, "fuzz.ocr"))
+        list(OcrReader(lines, "fuzz.ocr", today=TODAY))
     assert (err.value.where, err.value.field) == (f"line {n + 1}", field)
+
+
+@pytest.mark.parametrize("as_stream", [False, True], ids=["lines", "stream"])
+def test_date_summaries_that_disagree_are_warnings(as_stream: bool) -> None:
+    lines = _broken(6, 53, "160125", _broken(6, 47, "140125"))
+    source = io.StringIO("\n".join(lines) + "\n") if as_stream else iter(lines)
+    reader = OcrReader(source, "test.ocr", today=TODAY)
+    assert len(list(reader)) == 2
+    assert reader.warnings == [
+        "test.ocr line 7, earliest Nets date: the record says 2025-01-14, the transactions give 2025-01-15",
+        "test.ocr line 7, latest Nets date: the record says 2025-01-16, the transactions give 2025-01-15",
+    ]

@@ -1,15 +1,20 @@
-"""camt.054 (ISO 20022 bank-to-customer debit/credit notification), versions .001.02 to .001.08.
+"""camt.054 (ISO 20022 bank-to-customer debit/credit notification) and camt.053 (account
+statement), versions .001.02 to .001.08: the incoming payments in them.
 
 A streaming reader: the namespace is read from the file, each `Ntry` is handled when it ends
 and then cleared, so memory stays flat. One transaction per `TxDtls` (or per `Ntry` when it has
 no details). The XML is parsed safely (defusedxml): no DTD, no entity expansion, no network.
-Checked: amounts (refused when they have fractions of an øre), dates, that the entry amount
-equals the sum of its transactions, and the batch counts and totals where present.
+Checked for each booked credit entry: amounts (refused when they have fractions of an øre),
+dates, that the entry amount equals the sum of its transactions, and the batch counts and
+totals where present. Skipped and counted, whatever they lack: debit entries (outgoing
+payments), entries not booked yet, and a statement's batch entries that do not list their
+payments (the OCR or camt.054 file does). A camt.052 (intraday report) is refused by name.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -19,11 +24,21 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
-from connectors.bank.transactions import BankFileError, BankTransaction
+from connectors.bank.transactions import BankFileError, BankTransaction, Reference
 
-_NAMESPACE = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.054\.001\.(0[2-8])$")
+_NAMESPACE = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:(camt\.05[0-9])\.001\.(\d\d)$")
+_READ = {"camt.053": "camt053", "camt.054": "camt054"}
+_VERSIONS = {f"0{n}" for n in range(2, 9)}
+READS = "Kravflyt reads OCR Giro, camt.054 (credit notifications) and camt.053 (account statements)"
+# What a refused ISO 20022 document is, in words a person knows from their bank.
+_KNOWN = {
+    "camt.052": "a camt.052 account report (intraday: entries may still change)",
+    "camt.060": "a camt.060 account reporting request",
+    "camt.086": "a camt.086 bank services billing statement",
+}
 _AMOUNT = re.compile(r"\d{1,18}(\.\d{1,5})?")
 _RF = re.compile(r"^RF\d{2}[0-9A-Z]{1,21}$")
+_QRR_TABLE = (0, 9, 4, 6, 8, 2, 7, 1, 3, 5)  # Swiss QR reference: MOD10 recursive
 
 
 def rf_valid(ref: str) -> bool:
@@ -34,6 +49,43 @@ def rf_valid(ref: str) -> bool:
     moved = ref[4:] + ref[:4]
     number = "".join(str(int(ch, 36)) for ch in moved)
     return int(number) % 97 == 1
+
+
+def qrr_valid(ref: str) -> bool:
+    """Whether a Swiss QR reference (27 digits, MOD10 recursive check digit) is valid."""
+    ref = ref.replace(" ", "")
+    if len(ref) != 27 or not (ref.isascii() and ref.isdigit()):
+        return False
+    carry = 0
+    for digit in ref[:-1]:
+        carry = _QRR_TABLE[(carry + int(digit)) % 10]
+    return (10 - carry) % 10 == int(ref[-1])
+
+
+def classify(ref: str, proprietary: str | None) -> Reference:
+    """A creditor reference's kind: QRR, RF (check verified), KID (2-25 digits) or other."""
+    compact = ref.replace(" ", "")
+    if (proprietary or "").strip().upper() == "QRR" or qrr_valid(compact):
+        return Reference("QRR", compact)
+    if compact.upper().startswith("RF") and rf_valid(compact):
+        return Reference("RF", compact.upper())
+    if compact.isascii() and compact.isdigit() and 2 <= len(compact) <= 25:
+        return Reference("KID", compact)
+    return Reference("other", ref)
+
+
+def refuse_namespace(uri: str) -> str:
+    """Why a document with this namespace is not read, naming what it is."""
+    match = _NAMESPACE.match(uri)
+    if match and match.group(1) in _READ:
+        return f"{match.group(1)}.001.{match.group(2)} is not a version read (.02 to .08); {READS}"
+    kind = match.group(1) if match else None
+    what = _KNOWN.get(kind or "") or (
+        f"a {kind} message" if kind else f"an XML document of namespace {uri or 'none'!r}"
+    )
+    if "pain." in uri:
+        what = f"a payment order ({uri.rsplit(':', 1)[-1]}), which goes to the bank, not from it"
+    return f"this is {what}, not a list of payments received; {READS}"
 
 
 class _Paths(dict[str, str]):
@@ -81,12 +133,19 @@ class _Paths(dict[str, str]):
         return [child for node in nodes for child in node.findall(last)]
 
 
-class Camt054Reader:
-    """Iterate over a camt.054 file's transactions; `control` holds the checked totals afterwards."""
+def _reverses(ntry: Element, p: _Paths) -> bool:
+    return ntry.findtext(p["c:RvslInd"], "").strip().lower() == "true"
 
-    def __init__(self, source: str | IO[bytes], name: str = "camt.054 file"):
+
+class CamtReader:
+    """Iterate over a camt.054 or camt.053 file's incoming payments; afterwards `control` holds
+    the checked totals, `skipped` what was skipped and why, and `format` camt054 or camt053."""
+
+    def __init__(self, source: str | IO[bytes], name: str = "camt file"):
         self.source, self.name = source, name
         self.control: dict[str, Any] = {}
+        self.skipped: Counter[str] = Counter()
+        self.format = "camt054"
 
     def _fail(self, where: str, field: str, message: str) -> BankFileError:
         return BankFileError(self.name, where, field, message)
@@ -119,7 +178,8 @@ class Camt054Reader:
 
     def __iter__(self) -> Iterator[BankTransaction]:
         p: _Paths | None = None
-        entries = txs = total = skipped = 0
+        entries = txs = total = 0
+        skipped = self.skipped
         try:
             # End events only (start events too would double the parser's work): the first
             # element closed, whichever it is, carries the document's namespace.
@@ -127,20 +187,19 @@ class Camt054Reader:
                 if p is None:
                     uri = el.tag[1:].split("}")[0] if el.tag.startswith("{") else ""
                     match = _NAMESPACE.match(uri)
-                    if not match:
-                        raise self._fail(
-                            "root", "namespace", f"{uri or 'none'!r} is not camt.054.001.02 to .08"
-                        )
+                    if not match or match.group(1) not in _READ or match.group(2) not in _VERSIONS:
+                        raise self._fail("root", "namespace", refuse_namespace(uri))
                     p = _Paths(uri)
                     ntry_tag = p["c:Ntry"]
-                    self.control["version"] = f"camt.054.001.{match.group(1)}"
+                    self.format = _READ[match.group(1)]
+                    self.control["version"] = f"{match.group(1)}.001.{match.group(2)}"
                     continue
                 if el.tag != ntry_tag:
                     continue
                 entries += 1
-                status = p.text(el, "c:Sts/c:Cd", None) or el.findtext(p["c:Sts"], None) or "BOOK"
-                if status.strip() != "BOOK":
-                    skipped += 1  # pending and information entries are not money received yet
+                why = self._skip(el, p)
+                if why:
+                    skipped[why] += 1
                     el.clear()
                     continue
                 for tx in self._entry(el, entries, p):
@@ -161,14 +220,30 @@ class Camt054Reader:
                 "entries": entries,
                 "transactions": txs,
                 "total_ore": total,
-                "skipped_not_booked": skipped,
+                "skipped_not_booked": skipped["not_booked"],
+                "skipped_debit": skipped["debit"],
             }
         )
+
+    def _skip(self, ntry: Element, p: _Paths) -> str | None:
+        """Why an entry is not read, or None: a debit (money going out; but a debit that reverses
+        an earlier credit is read, as the reversal of a payment), an entry not booked yet
+        (pending and information entries), a batch that does not list its payments."""
+        if ntry.findtext(p["c:CdtDbtInd"], "").strip() == "DBIT" and not _reverses(ntry, p):
+            return "debit"
+        status = p.text(ntry, "c:Sts/c:Cd", None) or ntry.findtext(p["c:Sts"], None) or "BOOK"
+        if status.strip() != "BOOK":
+            return "not_booked"
+        if p.first(ntry, "c:NtryDtls/c:TxDtls") is None:
+            count = (p.text(ntry, "c:NtryDtls/c:Btch/c:NbOfTxs", None) or "1").strip()
+            if count != "1":
+                return "batch_without_details"
+        return None
 
     def _entry(self, ntry: Element, n: int, p: _Paths) -> list[BankTransaction]:
         where = f"Ntry {n}"
         amount, currency = self._amount(ntry.find(p["c:Amt"]), where, "Amt")
-        entry_sign = -1 if (ntry.findtext(p["c:CdtDbtInd"], "").strip() == "DBIT") else 1
+        entry_sign = -1 if ntry.findtext(p["c:CdtDbtInd"], "").strip() == "DBIT" else 1
         reversal = (ntry.findtext(p["c:RvslInd"], "").strip().lower()) == "true"
         booked = self._date(ntry, "c:BookgDt", p, where, "BookgDt")
         valued = self._date(ntry, "c:ValDt", p, where, "ValDt")
@@ -184,7 +259,7 @@ class Camt054Reader:
                     None,
                     booked,
                     entry_ref,
-                    "camt054",
+                    self.format,
                     where,
                     valued,
                     currency=currency,
@@ -199,6 +274,8 @@ class Camt054Reader:
             amt = tx.find(p["c:Amt"])
             if amt is None:
                 amt = p.first(tx, "c:AmtDtls/c:TxAmt/c:Amt")
+            if amt is None and len(details) == 1:
+                amt = ntry.find(p["c:Amt"])  # one payment: the entry's amount is its amount
             value, tx_currency = self._amount(amt, tx_where, "Amt")
             sign_text = tx.findtext(p["c:CdtDbtInd"], None)
             sign = (-1 if sign_text.strip() == "DBIT" else 1) if sign_text else entry_sign
@@ -245,7 +322,7 @@ class Camt054Reader:
         reversal: bool,
         p: _Paths,
     ) -> BankTransaction:
-        refs: list[str] = []
+        refs: list[Reference] = []
         kid = rf = None
         credit_note = False
         credited = 0
@@ -255,21 +332,16 @@ class Camt054Reader:
                 note = p.first(strd, "c:RfrdDocAmt/c:CdtNoteAmt")
                 if note is not None:
                     credited += self._amount(note, where, "CdtNoteAmt")[0]
-            for ref_el in p.each(strd, "c:CdtrRefInf/c:Ref"):
-                ref = (ref_el.text or "").strip()
+            for info in p.each(strd, "c:CdtrRefInf"):
+                ref = (p.text(info, "c:Ref", "") or "").strip()
                 if not ref:
                     continue
-                refs.append(ref)
-                if kid is None and ref.isdigit() and 2 <= len(ref) <= 25:
-                    kid = ref
-                elif rf is None and ref.upper().startswith("RF"):
-                    if not rf_valid(ref):
-                        raise self._fail(
-                            where,
-                            "CdtrRefInf/Ref",
-                            f"{ref!r} is not a valid ISO 11649 RF reference",
-                        )
-                    rf = ref.replace(" ", "").upper()
+                found = classify(ref, p.text(info, "c:Tp/c:CdOrPrtry/c:Prtry", None))
+                refs.append(found)
+                if kid is None and found.kind == "KID":
+                    kid = found.value
+                elif rf is None and found.kind == "RF":
+                    rf = found.value
         texts = [
             u.text.strip() for u in p.each(tx, "c:RmtInf/c:Ustrd") if u.text and u.text.strip()
         ]
@@ -292,7 +364,7 @@ class Camt054Reader:
             kid=kid,
             booking_date=booked,
             bank_reference=reference.strip(),
-            source="camt054",
+            source=self.format,
             position=where,
             value_date=valued,
             payer_account=account or None,
