@@ -11,7 +11,7 @@ the same file must do, so the README can state the price of the checks as a rati
      (target: at most 4x); building the `MatchIndex` is timed and reported on its own;
    - netsgiro, the open-source OCR parser, on the same file (target: ours at least 10x
      faster). When netsgiro would take too long for N, both run on a 100,000-transaction file.
-2. camt.054, BENCH_CAMT_N transactions (default 1,000,000): our `Camt054Reader` against a bare
+2. camt.054, BENCH_CAMT_N transactions (default 1,000,000): our `CamtReader` against a bare
    loop over the same iterparse (defusedxml, as the reader uses) that reads the same elements
    and clears entries as it goes (target: at most 1.5x).
 3. Peak resident memory of each streaming parse in a fresh process, from 10,000 to N
@@ -43,7 +43,7 @@ import netsgiro
 from defusedxml.ElementTree import iterparse
 
 from adapter.services.matching import MatchIndex, OpenInvoice, match
-from connectors.bank.camt054 import Camt054Reader
+from connectors.bank.camt import CamtReader
 from connectors.bank.generate import Target, plan_payments, write_file
 from connectors.bank.kid import make_kid
 from connectors.bank.ocr import OcrReader
@@ -167,7 +167,7 @@ def sample(directory: Path, fmt: str, targets: list[Target], n: int) -> Path:
 def parse_ocr(path: Path) -> int:
     """Our reader over the whole file, opened as files.parse_path does; the transaction count."""
     with path.open(encoding="latin-1", newline=None) as fh:
-        return sum(1 for _ in OcrReader(fh, path.name))
+        return sum(1 for _ in OcrReader(fh, path.name, today=ON))
 
 
 def bare_ocr(path: Path) -> int:
@@ -192,7 +192,7 @@ def parse_and_match(path: Path, index: MatchIndex) -> Counter[str]:
     """Our reader, and `match` for every transaction; the count of each method (or reason)."""
     methods: Counter[str] = Counter()
     with path.open(encoding="latin-1", newline=None) as fh:
-        for tx in OcrReader(fh, path.name):
+        for tx in OcrReader(fh, path.name, today=ON):
             found = match(tx, index)
             methods[found.method or f"unmatched: {found.reason}"] += 1
     return methods
@@ -210,7 +210,7 @@ def parse_netsgiro(path: Path) -> int:
 def parse_camt(path: Path) -> int:
     """Our reader over the whole file; the number of transactions."""
     with path.open("rb") as fh:
-        return sum(1 for _ in Camt054Reader(fh, path.name))
+        return sum(1 for _ in CamtReader(fh, path.name))
 
 
 _CAMT_FIELDS = frozenset(
@@ -376,11 +376,11 @@ def bench_camt(directory: Path, targets: list[Target], n: int) -> list[Row]:
     _check_count("bare camt loop", got, n)
     _log(f"camt.054: our reader ({how})")
     ours, got = timed(lambda: parse_camt(path), runs)
-    _check_count("Camt054Reader", got, n)
+    _check_count("CamtReader", got, n)
     return [
         Row(f"camt.054 {n:,} tx: bare iterparse loop", _per_tx(bare, n), "1.0×", "—", "—", how),
         Row(
-            "camt.054: our Camt054Reader",
+            "camt.054: our CamtReader",
             _per_tx(ours, n),
             f"{ours / bare:.1f}× bare",
             "≤ 1.5×",

@@ -185,7 +185,7 @@ def is_clear(error: BankFileError) -> bool:
 def classify(case: Case, tally: Tally, keep: int) -> None:
     """Parse one input and count what happened; keep some refused inputs for the import check."""
     try:
-        result = parse_or_error(case.data, "fuzz")
+        result = parse_or_error(case.data, "fuzz", today=ON)
     except Exception as exc:  # noqa: BLE001 - anything but BankFileError is the crash counted here
         kind = crash_kind(exc)
         tally.outcomes["crash"] += 1
@@ -265,8 +265,10 @@ def seeds(suffix: str) -> list[tuple[str, bytes]]:
     files = {p.name: p.read_bytes() for p in sorted(SAMPLES.iterdir()) if p.suffix == suffix}
     files.update({k: v for k, v in generated_files().items() if k.endswith(suffix)})
     for name, data in files.items():
-        if not isinstance(parse_or_error(data, name), ParsedFile):
-            raise RuntimeError(f"seed {name} does not parse: {parse_or_error(data, name)}")
+        if not isinstance(parse_or_error(data, name, today=ON), ParsedFile):
+            raise RuntimeError(
+                f"seed {name} does not parse: {parse_or_error(data, name, today=ON)}"
+            )
     return sorted(files.items())
 
 

@@ -31,7 +31,11 @@ def detect_format(head: bytes, name: str = "file") -> str:
             return "camt"
     if not text:
         raise BankFileError(name, "start", "format", f"the file is empty; {READS}")
-    what = "a binary file" if b"\x00" in head else "neither an OCR Giro file (starting NY0000) nor a camt XML document"
+    what = (
+        "a binary file"
+        if b"\x00" in head
+        else "neither an OCR Giro file (starting NY0000) nor a camt XML document"
+    )
     raise BankFileError(name, "start", "format", f"this is {what}; {READS}")
 
 

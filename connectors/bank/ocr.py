@@ -210,7 +210,9 @@ class OcrReader:
         self._a_tx += len(types)
         self._a_total += sum(values)
         if "-" in signs:  # credit notes count negative in the end records' totals (spec example)
-            self._a_total -= 2 * sum(v for v, sign in zip(values, signs, strict=True) if sign == "-")
+            self._a_total -= 2 * sum(
+                v for v, sign in zip(values, signs, strict=True) if sign == "-"
+            )
         self._a_nets |= seen
         self._state = "item_done"
         return self._transactions(
@@ -493,7 +495,9 @@ class OcrReader:
                 self.warnings.append(
                     str(
                         self._fail(
-                            line_no, name, f"the record says {stated}, the transactions give {value}"
+                            line_no,
+                            name,
+                            f"the record says {stated}, the transactions give {value}",
                         )
                     )
                 )

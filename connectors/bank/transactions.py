@@ -122,10 +122,8 @@ SKIPPED_TEXT = {
 
 
 def skipped_notes(skipped: Counter[str] | dict[str, int]) -> list[str]:
-    """"2 debit entries skipped" and the like, for the parse and import reports."""
-    return [
-        f"{n} {SKIPPED_TEXT[what][0 if n == 1 else 1]}" for what, n in skipped.items() if n
-    ]
+    """ "2 debit entries skipped" and the like, for the parse and import reports."""
+    return [f"{n} {SKIPPED_TEXT[what][0 if n == 1 else 1]}" for what, n in skipped.items() if n]
 
 
 @dataclass

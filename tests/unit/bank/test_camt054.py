@@ -203,9 +203,15 @@ def test_generated_files_parse_with_their_totals(tmp_path: Path) -> None:
             assert len(parsed.transactions) == n == 500 and credit_notes > 0
         else:  # camt writes credit notes as debit entries: money going out, skipped and counted
             assert credit_notes == 0 and parsed.skipped["debit"] > 0
-            assert len(parsed.transactions) + sum(
-                int(e) for e in re.findall(r"DBIT</CdtDbtInd>.*?<NbOfTxs>(\d+)", path.read_text())
-            ) == n == 500
+            assert (
+                len(parsed.transactions)
+                + sum(
+                    int(e)
+                    for e in re.findall(r"DBIT</CdtDbtInd>.*?<NbOfTxs>(\d+)", path.read_text())
+                )
+                == n
+                == 500
+            )
 
 
 @pytest.mark.parametrize(

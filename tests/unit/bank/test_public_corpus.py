@@ -95,7 +95,9 @@ def test_a_date_summary_that_disagrees_is_a_warning() -> None:
 
 def test_amount_totals_stay_strict() -> None:
     data = (PUBLIC / "netsgiro_ocr_giro_transactions.txt").read_bytes()
-    broken = data.replace(b"NY000089000000200000004500000000005144900", b"NY000089000000200000004500000000005144901")
+    broken = data.replace(
+        b"NY000089000000200000004500000000005144900", b"NY000089000000200000004500000000005144901"
+    )
     with pytest.raises(BankFileError, match="line 45, total amount: the record says 5144901"):
         parse_bytes(broken, "x.ocr", today=TODAY)
 
@@ -164,9 +166,20 @@ def test_camt053_statement_credit_entries_are_read() -> None:
         for t in parsed.transactions
     ]
     expected, debits = walk_credits("genkgo_camt053.v2.minimal.xml")
-    assert ours == expected == [
-        (885, "EUR", date(2014, 12, 31), "NAME NAME", "NL56AGDH9619008421", ["4654654654654654"])
-    ]
+    assert (
+        ours
+        == expected
+        == [
+            (
+                885,
+                "EUR",
+                date(2014, 12, 31),
+                "NAME NAME",
+                "NL56AGDH9619008421",
+                ["4654654654654654"],
+            )
+        ]
+    )
     assert debits == 0
 
 
