@@ -310,6 +310,8 @@ class Payment:
     match_method: str | None = None
     unmatched_reason: str | None = None
     customer_id: int | None = None
+    currency: str = "NOK"
+    references: str | None = None  # "KID 123; RF RF18..." as read from the file
 
 
 class AllocationKind(StrEnum):

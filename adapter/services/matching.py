@@ -5,7 +5,9 @@
 3. the payer (by account number, else by name) plus the exact amount of exactly one of that
    customer's open invoices;
 otherwise it is unmatched, with its reason: paid with a message, a wrong KID (valid or not,
-it equals no open invoice's KID), no KID at all, or a credit note (CREN).
+it equals no open invoice's KID), no KID at all, a credit note (CREN), or paid in another
+currency than the invoice it points to (only same-currency payments are matched: converting
+is for a person to decide).
 
 Pure: the index of open invoices and customers is built by the caller.
 """
@@ -32,6 +34,7 @@ class OpenInvoice(NamedTuple):
     number: str
     kid: str | None
     due_ore: int  # principal and unpaid notices: what paying it in full means
+    currency: str = "NOK"
 
 
 @dataclass(slots=True)
@@ -116,23 +119,37 @@ def match(tx: BankTransaction, index: MatchIndex) -> Match:
     if kid:
         found = index.by_kid.get(kid)
         if found:
+            if found.currency != tx.currency:
+                return _other_currency(found)
             return _new_match((found, "kid", None, found.customer_id))
     if tx.message:
         tokens = _candidates(tx.message)
         for token in tokens:
             found = index.by_kid.get(token)
             if found:
+                if found.currency != tx.currency:
+                    return _other_currency(found)
                 return Match(found, "kid_in_message", customer_id=found.customer_id)
         for token in tokens:
             found = index.by_number.get(token)
             if found:
+                if found.currency != tx.currency:
+                    return _other_currency(found)
                 return Match(found, "invoice_number_in_message", customer_id=found.customer_id)
     who = payer(tx, index)
     if who is not None and tx.amount_ore > 0:
-        exact = [i for i in index.by_customer.get(who, ()) if i.due_ore == tx.amount_ore]
+        exact = [
+            i
+            for i in index.by_customer.get(who, ())
+            if i.due_ore == tx.amount_ore and i.currency == tx.currency
+        ]
         if len(exact) == 1:
             return Match(exact[0], "payer_and_amount", customer_id=who)
     return Match(None, None, _reason(tx), customer_id=who)
+
+
+def _other_currency(invoice: OpenInvoice) -> Match:
+    return Match(None, None, "currency", customer_id=invoice.customer_id)
 
 
 def _reason(tx: BankTransaction) -> str:
@@ -150,4 +167,6 @@ REASON_TEXT = {
     "wrong_kid": "wrong KID: the reference equals no open invoice's KID",
     "message": "paid with a message instead of a KID",
     "missing_kid": "no KID and no message",
+    "currency": "paid in another currency than the invoice",
+    "reversal": "a reversal of an earlier payment",
 }

@@ -269,6 +269,9 @@ payments = Table(
     Column("payer_account", String(34)),
     Column("payer_name", String(300)),
     Column("bank_reference", String(100)),
+    # The payer's structured references as read ("KID 123; RF RF18...; QRR ...; other ..."),
+    # shown with the payment; matching uses `kid`.
+    Column("references", Text),
     Column("is_credit_note", Boolean, nullable=False, server_default=text("false")),
     Column("status", String(20), nullable=False),
     Column("match_method", String(40)),

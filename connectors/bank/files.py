@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import IO
 
 from connectors.bank.camt import READS, CamtReader, refuse_namespace
 from connectors.bank.ocr import OcrReader
-from connectors.bank.transactions import BankFileError, ParsedFile
+from connectors.bank.transactions import BankFileError, BankTransaction, ParsedFile
 
 _XMLNS = re.compile(rb'xmlns(?::\w+)?\s*=\s*["\'](urn:iso:std:iso:20022:tech:xsd:[^"\']+)["\']')
 
@@ -39,33 +40,78 @@ def detect_format(head: bytes, name: str = "file") -> str:
     raise BankFileError(name, "start", "format", f"this is {what}; {READS}")
 
 
-def _read(fmt: str, raw: IO[bytes], text: IO[str] | None, name: str, today: date) -> ParsedFile:
+class Reading:
+    """A bank file being read: iterate over it for its transactions (streamed: memory stays
+    flat); once they are all read, `parsed` gives its control totals, what was skipped and
+    the warnings. A broken file raises `BankFileError` while it is read, at the latest at
+    the end (the totals are there): accept nothing before the iteration has finished."""
+
+    def __init__(self, reader: OcrReader | CamtReader):
+        self.reader = reader
+
+    def __iter__(self) -> Iterator[BankTransaction]:
+        return iter(self.reader)
+
+    @property
+    def format(self) -> str:
+        """ocr, camt054 or camt053 (for camt, known once the first element is read)."""
+        return "ocr" if isinstance(self.reader, OcrReader) else self.reader.format
+
+    def parsed(self, transactions: list[BankTransaction]) -> ParsedFile:
+        """The whole file's result, with the transactions given (none when streamed)."""
+        if isinstance(self.reader, OcrReader):
+            return ParsedFile("ocr", transactions, self.reader.control, self.reader.warnings)
+        return ParsedFile(
+            self.reader.format, transactions, self.reader.control, skipped=dict(self.reader.skipped)
+        )
+
+
+@contextmanager
+def reading(path: Path, *, today: date) -> Iterator[Reading]:
+    """Open a file for streaming (the format checked first, from its head)."""
+    with path.open("rb") as fh:
+        fmt = detect_format(fh.read(4096), path.name)
     if fmt == "ocr":
-        assert text is not None
-        reader = OcrReader(text, name, today=today)
-        transactions = list(reader)
-        return ParsedFile("ocr", transactions, reader.control, warnings=reader.warnings)
-    camt = CamtReader(raw, name)
-    transactions = list(camt)
-    return ParsedFile(camt.format, transactions, camt.control, skipped=dict(camt.skipped))
+        with path.open(encoding="latin-1", newline=None) as text:
+            yield Reading(OcrReader(text, path.name, today=today))
+    else:
+        with path.open("rb") as raw:
+            yield Reading(CamtReader(raw, path.name))
+
+
+def expected_transactions(path: Path) -> int | None:
+    """How many transactions a file holds, cheaply, for a progress display: an OCR file's end
+    record says; in camt, the transaction details are counted. None when it cannot be told."""
+    with path.open("rb") as fh:
+        head = fh.read(8)
+        if head.startswith(b"NY0000"):
+            fh.seek(max(0, path.stat().st_size - 400))
+            found = re.findall(rb"NY000089(\d{8})", fh.read())
+            return int(found[-1]) if found else None
+        fh.seek(0)
+        count, carry = 0, b""
+        while block := fh.read(1 << 22):
+            chunk = carry + block
+            count += chunk.count(b"TxDtls>") - carry.count(b"TxDtls>")
+            carry = chunk[-16:]
+        return count // 2 or None  # an opening and a closing tag each
 
 
 def parse_bytes(data: bytes, name: str = "file", *, today: date) -> ParsedFile:
     """A whole file from memory (refused whole on the first problem)."""
     fmt = detect_format(data[:4096], name)
-    text = io.StringIO(data.decode("latin-1"), newline=None) if fmt == "ocr" else None
-    return _read(fmt, io.BytesIO(data), text, name, today)
+    if fmt == "ocr":
+        text = io.StringIO(data.decode("latin-1"), newline=None)
+        found = Reading(OcrReader(text, name, today=today))
+    else:
+        found = Reading(CamtReader(io.BytesIO(data), name))
+    return found.parsed(list(found))
 
 
 def parse_path(path: Path, *, today: date) -> ParsedFile:
     """A whole file from disk (streamed; refused whole on the first problem)."""
-    with path.open("rb") as fh:
-        fmt = detect_format(fh.read(4096), path.name)
-    with path.open("rb") as raw:
-        if fmt == "ocr":
-            with path.open(encoding="latin-1", newline=None) as text:
-                return _read(fmt, raw, text, path.name, today)
-        return _read(fmt, raw, None, path.name, today)
+    with reading(path, today=today) as found:
+        return found.parsed(list(found))
 
 
 def parse_or_error(data: bytes, name: str = "fuzz", *, today: date) -> ParsedFile | BankFileError:

@@ -37,6 +37,8 @@ def payment_from_row(row: Row[Any]) -> Payment:
         match_method=row.match_method,
         unmatched_reason=row.unmatched_reason,
         customer_id=row.customer_id,
+        currency=row.currency,
+        references=row.references,
     )
 
 
