@@ -8,12 +8,12 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from adapter.clock import SystemClock
 from adapter.commands import groups
 from adapter.commands.context import actor, company_option, database, echo_json, json_option
+from adapter.commands.progress import progress, shown
 from adapter.domain import Money
 from adapter.errors import InputError
 from adapter.services import bank_import, payments
@@ -167,19 +167,13 @@ def generate(
 @click.option("--by", help="Who is acting (default: the OS user).")
 @json_option
 def import_(file: Path, company_id: int, by: str | None, as_json: bool) -> None:
-    """Import an OCR Giro or camt.054 file: all of it or nothing; the same file or payment twice adds nothing."""
-    if as_json or not sys.stderr.isatty():
-        summary = bank_import.import_file(database(), company_id, file, actor=actor(by))
-    else:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
-            task = bar.add_task(f"{file.name}: reading")
-            summary = bank_import.import_file(
-                database(),
-                company_id,
-                file,
-                actor=actor(by),
-                progress=lambda n: bar.update(task, description=f"{file.name}: {n} payments"),
-            )
+    """Import an OCR Giro, camt.054 or camt.053 file: all of it or nothing; the same file or
+    payment twice adds nothing. A file that is refused ends with exit code 2 and one line."""
+    db = database()
+    with progress("payments", enabled=shown(as_json)) as display:
+        summary = bank_import.import_file(
+            db, company_id, file, actor=actor(by), progress=display.task(file.name)
+        )
     if as_json:
         echo_json(summary.as_json())
         return
@@ -196,6 +190,10 @@ def import_(file: Path, company_id: int, by: str | None, as_json: bool) -> None:
         click.echo(f"  unmatched, {REASON_TEXT.get(reason, reason)}: {n}")
     if summary.written_off_ore:
         click.echo(f"  residuals written off: {Money(summary.written_off_ore)} kr")
+    for note in summary.notes():
+        click.echo(f"  {note}")
+    for warning in summary.warnings:
+        click.echo(f"  warning: {warning}")
     for item in summary.ignored:
         click.echo(
             f"  to book by hand: {item['date']} {Money(item['amount_ore'])} kr KID {item['kid'] or '-'} {item['message'] or ''}"

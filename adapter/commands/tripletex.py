@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 import uvicorn
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from adapter.commands import groups
 from adapter.commands.context import actor, company_option, database, echo_json, json_option
+from adapter.commands.progress import progress, shown
 from adapter.services import connections, tripletex_sync
 from adapter.services.clients import Clients
 from connectors.tripletex.sandbox import (
@@ -83,20 +81,16 @@ def sync_tripletex(company_id: int, full: bool, mode: str, as_json: bool) -> Non
     db = database()
     client = Clients(db).tripletex(company_id)
     mode = "full" if full else mode
-    if as_json or not sys.stderr.isatty():
-        summary = tripletex_sync.sync_company(db, client, company_id, mode=mode)
-    else:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
-            tasks = {s: bar.add_task(f"{s}: 0") for s in ("customers", "invoices")}
-            seen = {"customers": 0, "invoices": 0}
+    with progress("records", enabled=shown(as_json)) as display:
+        # Tripletex pages tell no total (fullResultSize is deprecated): count and rate only.
+        tasks = {s: display.task(s) for s in ("customers", "invoices")}
+        seen = {"customers": 0, "invoices": 0}
 
-            def progress(stream: str, n: int) -> None:
-                seen[stream] += n
-                bar.update(tasks[stream], description=f"{stream}: {seen[stream]} read")
+        def read(stream: str, n: int) -> None:
+            seen[stream] += n
+            tasks[stream](seen[stream], None)
 
-            summary = tripletex_sync.sync_company(
-                db, client, company_id, mode=mode, progress=progress
-            )
+        summary = tripletex_sync.sync_company(db, client, company_id, mode=mode, progress=read)
     if as_json:
         echo_json(summary.as_json())
         return

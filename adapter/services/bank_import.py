@@ -1,38 +1,54 @@
-"""Import a bank file for a company: atomic and idempotent.
+"""Import a bank file for a company: atomic, idempotent, and at the speed of its reader.
 
-The file is read and checked completely first (a broken file imports nothing). The same file
-twice adds nothing (its SHA-256 is kept); the same payment in an OCR file and a camt.054 file
-is stored once (its natural key). Each payment is matched (adapter.services.matching),
-allocated (adapter.services.allocation) and, when it pays a Tripletex invoice, queued as one
-`:payment` in the outbox; the rest follows the company's unknown-KID policy (seed 004).
+The file is streamed: each batch of transactions is matched (adapter.services.matching) and
+allocated (allocation.split) in memory against the company's open claims, read once, and its
+rows go to temp tables (adapter.store.bank_stage) without taking SQLite's write lock. Only when
+the whole file has been read and checked are the rows published, in one short transaction of
+set-based statements: so a broken file writes nothing, a crash leaves nothing visible, readers
+never wait and writers wait for the publish only. If the claims changed while the file was
+read (a sync, a manual match, another import), the plan is made again.
+
+The same file twice adds nothing (its SHA-256 is kept); the same payment in an OCR file, a
+camt.054 and a camt.053 is stored once (its natural key). A payment that pays a Tripletex
+invoice is queued as one `:payment` in the outbox, and one that pays a handed-off claim is
+forwarded to the agency (unless it is the agency's own payout: `agency.is_agency_payout`,
+the one place that decides it); the rest follows the company's unknown-KID policy (seed 004).
+Every payment gets its audit line.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, select
 
 from adapter import company_settings
-from adapter.domain import Customer, DebtorKind, MatchStatus, Money, Payment
+from adapter.domain import Customer, DebtorKind, MatchStatus, Money
+from adapter.errors import InputError
 from adapter.log import get_logger
 from adapter.services.agency import is_agency_payout
-from adapter.services.allocation import Applied, apply_payment
+from adapter.services.allocation import PARTS, Applied, Owed, split, write_off_line
 from adapter.services.matching import REASON_TEXT, MatchIndex, OpenInvoice, match
+from adapter.store import bank_stage
 from adapter.store.database import Database
-from adapter.store.tables import bank_files, claims, customers, invoices, letters
+from adapter.store.tables import allocations, bank_files, claims, customers, invoices, letters
 from adapter.store.uow import UnitOfWork
-from connectors.bank.files import parse_path
+from connectors.bank.files import expected_transactions, reading
 from connectors.bank.generate import Target
-from connectors.bank.transactions import BankTransaction
+from connectors.bank.transactions import BankTransaction, skipped_notes
 
 log = get_logger(__name__)
 UNKNOWN_KID_CUSTOMER = "Betaling med ukjent KID"
+BATCH = 20_000  # transactions matched and staged at a time: memory stays flat
+PLAN_TRIES = 3  # plans made before giving up on a company whose claims keep changing
+Progress = Callable[[int, int | None], None]  # (transactions done, expected in all)
 
 
 @dataclass
@@ -50,6 +66,12 @@ class ImportSummary:
     written_off_ore: int = 0
     credit_ore: int = 0
     ignored: list[dict[str, Any]] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def notes(self) -> list[str]:
+        """What the reader skipped, in words ("2 debit entries skipped")."""
+        return skipped_notes(self.skipped)
 
     def as_json(self) -> dict[str, Any]:
         """The summary as JSON types."""
@@ -65,14 +87,28 @@ class ImportSummary:
             "written_off_ore": self.written_off_ore,
             "credit_ore": self.credit_ore,
             "ignored": self.ignored,
+            "skipped": self.skipped,
+            "warnings": self.warnings,
         }
 
 
-def build_index(uow: UnitOfWork) -> MatchIndex:
-    """Open claims (principal or notices left) and the company's customers, for matching."""
+@dataclass(slots=True)
+class OpenClaim:
+    """What allocating to an open claim needs, read once per import."""
+
+    number: str
+    outstanding: int  # the invoice's outstanding principal as stored
+    status: str
+    ledger_id: str | None  # the Tripletex invoice id, when the ledger has it
+    owed: Owed
+
+
+def build_index(uow: UnitOfWork) -> tuple[MatchIndex, dict[int, OpenClaim]]:
+    """Open claims (principal or notices left), indexed for matching, with what allocation
+    needs of each; and the company's customers."""
     company = uow.require_company()
     index = MatchIndex()
-    notices: dict[int, int] = {}
+    notices: dict[int, list[int]] = {}  # claim -> [fees and compensation, interest] charged
     row: Any
     for row in uow.conn.execute(
         select(
@@ -80,11 +116,18 @@ def build_index(uow: UnitOfWork) -> MatchIndex:
             letters.c.fee_ore,
             letters.c.interest_ore,
             letters.c.compensation_ore,
-        )
-        .where(letters.c.company_id == company, letters.c.status.in_(("pending", "sent")))
-        .order_by(letters.c.sent_on, letters.c.id)
+        ).where(letters.c.company_id == company, letters.c.status.in_(("pending", "sent")))
     ):
-        notices[row.claim_id] = notices.get(row.claim_id, 0) + row.fee_ore + row.compensation_ore
+        charged = notices.setdefault(row.claim_id, [0, 0])
+        charged[0] += row.fee_ore + row.compensation_ore
+        charged[1] += row.interest_ore
+    paid: dict[tuple[int, str], int] = {}
+    for row in uow.conn.execute(
+        select(allocations.c.invoice_id, allocations.c.kind, allocations.c.amount_ore).where(
+            allocations.c.company_id == company, allocations.c.kind.in_(("fee", "interest"))
+        )
+    ):
+        paid[row.invoice_id, row.kind] = paid.get((row.invoice_id, row.kind), 0) + row.amount_ore
     q = (
         select(
             invoices.c.id,
@@ -92,23 +135,42 @@ def build_index(uow: UnitOfWork) -> MatchIndex:
             invoices.c.number,
             invoices.c.kid,
             invoices.c.outstanding_ore,
+            invoices.c.currency,
+            invoices.c.source,
+            invoices.c.external_id,
             claims.c.id.label("claim_id"),
+            claims.c.status,
         )
         .join(claims, claims.c.invoice_id == invoices.c.id)
         .where(invoices.c.company_id == company, claims.c.status.in_(("open", "handed_off")))
     )
+    open_claims: dict[int, OpenClaim] = {}
     for row in uow.conn.execute(q.execution_options(yield_per=5000)):
+        fees, interest = notices.get(row.claim_id, (0, 0))
         index.add_invoice(
             OpenInvoice(
                 row.id,
                 row.customer_id,
                 row.number,
                 row.kid,
-                row.outstanding_ore + notices.get(row.claim_id, 0),
+                row.outstanding_ore + fees,
+                row.currency,
             )
         )
+        open_claims[row.id] = OpenClaim(
+            row.number,
+            row.outstanding_ore,
+            row.status,
+            row.external_id if row.source == "tripletex" else None,
+            Owed(
+                row.outstanding_ore,
+                max(0, fees - paid.get((row.id, "fee"), 0)),
+                max(0, interest - paid.get((row.id, "interest"), 0)),
+                row.status == "handed_off",
+            ),
+        )
     add_customers(uow, index)
-    return index
+    return index, open_claims
 
 
 def add_customers(uow: UnitOfWork, index: MatchIndex) -> None:
@@ -161,168 +223,213 @@ def register_with_ledger(
     status = uow.conn.execute(
         select(claims.c.status).where(claims.c.invoice_id == invoice_id)
     ).scalar_one_or_none()
-    if status == "handed_off" and not is_agency_payout(payer_name):
+    ledger_id = invoice.external_id if invoice.source == "tripletex" else None
+    for kind, amount in sends(status or "", ledger_id, applied, payer_name):
         uow.outbox.add(
-            "kravia.payment",
-            idempotency_key=f"kravia:payment:{uow.require_company()}:{payment_id}:{invoice_id}",
-            payload={
-                "payment_id": payment_id,
-                "invoice_id": invoice_id,
-                "amount_ore": applied.to_invoice + applied.credit,
-                "date": on.isoformat(),
-            },
-        )
-    # Only the principal goes to Tripletex as `:payment`: it books against the invoice's own
-    # outstanding (amountOutstanding, "excluding reminders"), and API 2.72.00 has no call that
-    # books a payment on a reminder's fee or interest. Sent there too, those would leave the
-    # invoice negative; `reconcile` and the worklist show them for a person to book instead.
-    if invoice.source == "tripletex" and invoice.external_id and applied.principal > 0:
-        uow.outbox.add(
-            "tripletex.payment",
-            idempotency_key=f"tripletex:payment:{uow.require_company()}:{payment_id}:{invoice_id}",
-            payload={
-                "payment_id": payment_id,
-                "invoice_external_id": invoice.external_id,
-                "date": on.isoformat(),
-                "amount_ore": applied.principal,
-                "payment_type_id": payment_type_id,
-            },
-        )
-    if invoice.source == "tripletex" and invoice.external_id and applied.written_off_principal:
-        close_written_off(uow, invoice_id, invoice.external_id, applied.written_off_principal, on)
-
-
-def close_written_off(
-    uow: UnitOfWork, invoice_id: int, external_id: str, principal_ore: int, on: Any
-) -> None:
-    """Close a written-off residual in Tripletex too, with the payment type on a loss account
-    (tripletex.write_off_payment_type_id); without one, `reconcile` and the worklist show the
-    residual for a person (API 2.72.00 has no call that closes it)."""
-    type_id = company_settings.effective(
-        company_settings.TripletexSettings, uow.settings.get("tripletex")
-    ).write_off_payment_type_id
-    if type_id is None or principal_ore <= 0:
-        return
-    uow.outbox.add(
-        "tripletex.payment",
-        idempotency_key=f"tripletex:write_off:{uow.require_company()}:{invoice_id}",
-        payload={
-            "payment_id": None,
-            "invoice_external_id": external_id,
-            "date": on.isoformat(),
-            "amount_ore": principal_ore,
-            "payment_type_id": type_id,
-        },
-    )
-
-
-def _apply(
-    uow: UnitOfWork,
-    tx: BankTransaction,
-    payment_id: int,
-    invoice: OpenInvoice,
-    bank: Any,
-    actor: str,
-    summary: ImportSummary,
-) -> None:
-    applied = apply_payment(
-        uow,
-        payment_id=payment_id,
-        customer_id=invoice.customer_id,
-        invoice_id=invoice.invoice_id,
-        amount_ore=max(tx.amount_ore, 0),
-        on=tx.booking_date,
-        order=tuple(bank.allocation_order),
-        write_off_limit_ore=bank.write_off_limit,
-        actor=actor,
-        credit_note_ore=tx.credit_note_ore,
-    )
-    summary.written_off_ore += applied.written_off
-    summary.credit_ore += applied.credit
-    register_with_ledger(
-        uow,
-        payment_id,
-        invoice.invoice_id,
-        applied,
-        tx.booking_date,
-        bank.payment_type_id,
-        tx.payer_name,
-    )
-
-
-def import_transactions(
-    uow: UnitOfWork,
-    transactions: list[BankTransaction],
-    *,
-    bank_file_id: int | None,
-    actor: str,
-    summary: ImportSummary,
-    progress: Callable[[int], None] = lambda _n: None,
-) -> None:
-    """Store, match and allocate parsed transactions in the caller's transaction."""
-    company = uow.require_company()
-    settings = uow.settings.all()
-    bank = company_settings.effective(company_settings.BankSettings, settings.get("bank"))
-    index = build_index(uow)
-    for n, tx in enumerate(transactions, 1):
-        found = match(tx, index) if not tx.is_reversal else None
-        status: MatchStatus = MatchStatus.UNMATCHED
-        method: str | None = None
-        reason: str | None = "reversal"
-        customer_id: int | None = None
-        if found is not None:
-            method, reason, customer_id = found.method, found.reason, found.customer_id
-            status = MatchStatus.MATCHED if found.invoice else MatchStatus.UNMATCHED
-        if status is MatchStatus.UNMATCHED and reason != "reversal":
-            if bank.unknown_kid_policy == "auto_book":
-                status = MatchStatus.ON_ACCOUNT
-                customer_id = customer_id or unknown_kid_customer(uow)
-            elif bank.unknown_kid_policy == "ignore":
-                status = MatchStatus.IGNORED
-        payment_id = uow.payments.add(
-            Payment(
-                None,
-                company,
-                tx.natural_key(bank_file_id),
-                tx.source,
-                Money(tx.amount_ore),
-                tx.booking_date,
-                kid=tx.kid,
-                message=tx.message,
-                payer_account=tx.payer_account,
-                payer_name=tx.payer_name,
-                bank_reference=tx.bank_reference,
-                is_credit_note=tx.is_credit_note,
-                status=status,
-                match_method=method,
-                unmatched_reason=reason if status is not MatchStatus.MATCHED else None,
-                customer_id=customer_id,
+            kind,
+            idempotency_key=f"{kind.replace('.', ':')}:{uow.require_company()}:{payment_id}:{invoice_id}",
+            payload=(
+                {
+                    "payment_id": payment_id,
+                    "invoice_id": invoice_id,
+                    "amount_ore": amount,
+                    "date": on.isoformat(),
+                }
+                if kind == "kravia.payment"
+                else {
+                    "payment_id": payment_id,
+                    "invoice_external_id": ledger_id,
+                    "date": on.isoformat(),
+                    "amount_ore": amount,
+                    "payment_type_id": payment_type_id,
+                }
             ),
-            bank_file_id=bank_file_id,
-            currency=tx.currency,
         )
-        if payment_id is None:
-            summary.duplicates += 1
-            continue
-        summary.payments += 1
-        summary.total_ore += tx.amount_ore
-        if found is not None and found.invoice is not None:
-            summary.matched[found.method or "?"] += 1
-            _apply(uow, tx, payment_id, found.invoice, bank, actor, summary)
-        else:
-            summary.unmatched[reason or "?"] += 1
-            if status is MatchStatus.IGNORED:
-                summary.ignored.append(
-                    {
-                        "date": tx.booking_date.isoformat(),
-                        "amount_ore": tx.amount_ore,
-                        "kid": tx.kid,
-                        "message": tx.message,
-                        "reason": REASON_TEXT.get(reason or "", reason),
-                    }
+
+
+def sends(
+    status: str, ledger_id: str | None, applied: Applied, payer_name: str | None
+) -> list[tuple[str, int]]:
+    """What a payment applied to a claim is sent on as: (outbox kind, amount). A handed-off
+    claim's payment goes to the agency, unless it is the agency's own payout (the rule is
+    `agency.is_agency_payout`'s); a ledger invoice gets its `:payment` for what reached it."""
+    out = []
+    if status == "handed_off" and not is_agency_payout(payer_name):
+        out.append(("kravia.payment", applied.to_invoice + applied.credit))
+    if ledger_id and applied.to_invoice > 0:
+        out.append(("tripletex.payment", applied.to_invoice))
+    return out
+
+
+class _Plan:
+    """Matches and allocates a file's transactions in memory, batch by batch, into staged rows."""
+
+    def __init__(
+        self,
+        index: MatchIndex,
+        open_claims: dict[int, OpenClaim],
+        bank: company_settings.BankSettings,
+        summary: ImportSummary,
+        file_key: str,
+    ):
+        self.index, self.open_claims, self.bank, self.summary = index, open_claims, bank, summary
+        self.file_key = file_key
+        self.order = tuple(bank.allocation_order)
+        self.order_text = ",".join(self.order)
+        self.seen: set[str] = set()
+        self.touched: dict[int, tuple[int, str]] = {}  # invoice -> (outstanding, status) as read
+        self.transactions = 0
+        self.file_total = 0
+
+    def keys(self, batch: list[BankTransaction]) -> list[str]:
+        """The natural keys of a batch, in order."""
+        return [tx.natural_key(self.file_key) for tx in batch]
+
+    def batch(
+        self, batch: list[BankTransaction], keys: list[str], known: set[str]
+    ) -> bank_stage.Staged:
+        """The rows of one batch (payments already stored, here or before, count as duplicates)."""
+        staged = bank_stage.Staged.empty()
+        summary, policy = self.summary, self.bank.unknown_kid_policy
+        for tx, key in zip(batch, keys, strict=True):
+            self.transactions += 1
+            self.file_total += tx.amount_ore
+            if key in self.seen or key in known:
+                summary.duplicates += 1
+                continue
+            self.seen.add(key)
+            found = None if tx.is_reversal else match(tx, self.index)
+            status, method, customer = MatchStatus.UNMATCHED, None, None
+            reason: str | None = "reversal"
+            if found is not None:
+                method, reason, customer = found.method, found.reason, found.customer_id
+                if found.invoice is not None:
+                    status = MatchStatus.MATCHED
+            if status is MatchStatus.UNMATCHED and reason != "reversal":
+                if policy == "auto_book":
+                    status = MatchStatus.ON_ACCOUNT
+                    customer = customer or bank_stage.UNKNOWN_CUSTOMER
+                elif policy == "ignore":
+                    status = MatchStatus.IGNORED
+            summary.payments += 1
+            summary.total_ore += tx.amount_ore
+            amount = Money(tx.amount_ore).format()
+            if found is not None and found.invoice is not None:
+                summary.matched[method or "?"] += 1
+                line = f"{amount} kr on {tx.booking_date} matched by {method} to invoice {found.invoice.number}"
+                self._allocate(tx, key, found.invoice, staged)
+            else:
+                summary.unmatched[reason or "?"] += 1
+                why = REASON_TEXT.get(reason or "", reason)
+                line = f"{amount} kr on {tx.booking_date} {status.value}: {why}"
+                if status is MatchStatus.IGNORED:
+                    summary.ignored.append(
+                        {
+                            "date": tx.booking_date.isoformat(),
+                            "amount_ore": tx.amount_ore,
+                            "kid": tx.kid,
+                            "message": tx.message,
+                            "reason": why,
+                        }
+                    )
+            refs = "; ".join(map(str, tx.structured())) or None
+            staged.payments.append(
+                (
+                    key,
+                    tx.source,
+                    tx.amount_ore,
+                    tx.currency,
+                    tx.booking_date,
+                    tx.kid,
+                    tx.message,
+                    tx.payer_account,
+                    tx.payer_name,
+                    tx.bank_reference,
+                    refs,
+                    tx.is_credit_note,
+                    status.value,
+                    method,
+                    None if status is MatchStatus.MATCHED else reason,
+                    customer,
+                    line,
                 )
-        if n % 1000 == 0:
-            progress(n)
+            )
+        return staged
+
+    def _allocate(
+        self, tx: BankTransaction, key: str, invoice: OpenInvoice, staged: bank_stage.Staged
+    ) -> None:
+        claim = self.open_claims[invoice.invoice_id]
+        self.touched.setdefault(invoice.invoice_id, (claim.outstanding, claim.status))
+        limit = self.bank.write_off_limit
+        cut = split(
+            claim.owed,
+            max(tx.amount_ore, 0),
+            credit_note_ore=tx.credit_note_ore,
+            order=self.order,
+            write_off_limit_ore=limit,
+        )
+        on = tx.booking_date
+        parts = [("credit_note", "principal", cut.credit_note)]
+        parts += [(self.order_text, PARTS[part].value, getattr(cut, part)) for part in self.order]
+        parts.append(("write_off", "write_off", cut.write_off_principal))
+        for used, kind, amount in parts:
+            if amount > 0:
+                staged.allocations.append((key, invoice.invoice_id, None, kind, amount, on, used))
+        if cut.credit:
+            staged.allocations.append(
+                (key, None, invoice.customer_id, "credit", cut.credit, on, self.order_text)
+            )
+        if cut.written_off:
+            (subject_type, subject_id), message, data = write_off_line(
+                invoice.invoice_id, cut, limit
+            )
+            staged.audit.append(
+                (
+                    "claim.write_off",
+                    subject_type,
+                    str(subject_id),
+                    '["G4"]',
+                    message,
+                    json.dumps(data),
+                )
+            )
+        if cut.closed and claim.status == "open":
+            claim.status = "closed"
+        self.summary.written_off_ore += cut.written_off
+        self.summary.credit_ore += cut.credit
+        applied = Applied(
+            cut.principal, cut.fees, cut.interest, cut.credit, cut.written_off, cut.closed
+        )
+        for kind, amount in sends(claim.status, claim.ledger_id, applied, tx.payer_name):
+            staged.sends.append(
+                (
+                    key,
+                    kind,
+                    invoice.invoice_id,
+                    claim.ledger_id,
+                    amount,
+                    on.isoformat(),
+                    self.bank.payment_type_id,
+                )
+            )
+
+    def claim_rows(self) -> Iterator[tuple[int, int, str, int, bool]]:
+        """Each touched claim: (invoice, outstanding before, status before, after, closes)."""
+        for invoice_id, (outstanding, status) in self.touched.items():
+            claim = self.open_claims[invoice_id]
+            yield invoice_id, outstanding, status, claim.owed.principal, claim.status != status
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise InputError(path.name, f"cannot be read ({exc.strerror or exc})") from exc
+    return digest.hexdigest()
 
 
 def import_file(
@@ -331,15 +438,11 @@ def import_file(
     path: Path,
     *,
     actor: str,
-    progress: Callable[[int], None] = lambda _n: None,
+    progress: Progress = lambda _done, _total: None,
 ) -> ImportSummary:
-    """Import one OCR Giro or camt.054 file for the company (all of it, or nothing)."""
-    summary = ImportSummary(file=path.name)
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    sha = digest.hexdigest()
+    """Import one OCR Giro, camt.054 or camt.053 file for the company (all of it, or nothing).
+    A file that is refused raises `BankFileError` and writes nothing."""
+    sha = _sha256(path)
     with db.uow(company_id, read_only=True) as uow:
         uow.companies.get(company_id)
         if uow.conn.execute(
@@ -347,43 +450,106 @@ def import_file(
                 bank_files.c.company_id == company_id, bank_files.c.sha256 == sha
             )
         ).first():
-            summary.already_imported = True
-            return summary
-    parsed = parse_path(path, today=db.clock.today())  # refused whole before anything is written
-    summary.format = parsed.format
-    with db.uow(company_id) as uow:
-        file_id = uow.conn.execute(
-            insert(bank_files)
-            .values(
-                company_id=company_id,
-                sha256=sha,
-                name=path.name,
-                format=parsed.format,
-                transactions=len(parsed.transactions),
-                total_ore=sum(t.amount_ore for t in parsed.transactions),
-                imported_at=uow.clock.now(),
+            return ImportSummary(file=path.name, already_imported=True)
+    expected = expected_transactions(path)
+    for attempt in range(1, PLAN_TRIES + 1):
+        summary = ImportSummary(file=path.name)
+        try:
+            _import(
+                db,
+                company_id,
+                path,
+                sha,
+                summary,
+                actor=actor,
+                progress=progress,
+                expected=expected,
             )
-            .returning(bank_files.c.id)
-        ).scalar_one()
-        import_transactions(
-            uow,
-            parsed.transactions,
-            bank_file_id=file_id,
-            actor=actor,
-            summary=summary,
-            progress=progress,
+        except bank_stage.StalePlan as exc:
+            log.info(
+                "bank import planned again",
+                company_id=company_id,
+                file=path.name,
+                why=str(exc),
+                attempt=attempt,
+            )
+            continue
+        log.info(
+            "bank file imported", company_id=company_id, file=path.name, payments=summary.payments
         )
-        uow.audit.record(
-            actor=actor,
-            action="bank.import",
-            subject=("bank_file", file_id),
-            message=f"{path.name} ({parsed.format}): {summary.payments} payments, {sum(summary.matched.values())} matched, "
-            f"{sum(summary.unmatched.values())} unmatched, {summary.duplicates} already known, {Money(summary.total_ore)} kr",
-            data=summary.as_json(),
+        return summary
+    raise InputError(
+        path.name, "the company's claims kept changing while the file was read: busy, try again"
+    )
+
+
+def _import(
+    db: Database,
+    company_id: int,
+    path: Path,
+    sha: str,
+    summary: ImportSummary,
+    *,
+    actor: str,
+    progress: Progress,
+    expected: int | None,
+) -> None:
+    with db.uow(company_id, read_only=True) as uow:
+        marks = bank_stage.marks(uow.conn, company_id)  # before the index: a change between is seen
+        bank = company_settings.effective(company_settings.BankSettings, uow.settings.get("bank"))
+        index, open_claims = build_index(uow)
+    plan = _Plan(index, open_claims, bank, summary, sha[:16])
+    conn = db.engine.connect()
+    try:
+        bank_stage.create(conn)
+        with reading(path, today=db.clock.today()) as found:
+            transactions = iter(found)
+            while batch := list(islice(transactions, BATCH)):
+                keys = plan.keys(batch)
+                staged = plan.batch(batch, keys, bank_stage.known_keys(conn, company_id, keys))
+                bank_stage.write(conn, staged)
+                progress(plan.transactions, expected)
+            parsed = found.parsed([])
+        summary.format, summary.skipped, summary.warnings = (
+            parsed.format,
+            parsed.skipped,
+            parsed.warnings,
         )
-        uow.commit()
-    log.info("bank file imported", company_id=company_id, file=path.name, payments=summary.payments)
-    return summary
+        bank_stage.write_claims(conn, plan.claim_rows())
+        message = (
+            f"{path.name} ({parsed.format}): {summary.payments} payments, {sum(summary.matched.values())} matched, "
+            f"{sum(summary.unmatched.values())} unmatched, {summary.duplicates} already known, {Money(summary.total_ore)} kr"
+        )
+        bank_stage.publish(
+            conn,
+            company_id=company_id,
+            file={
+                "sha256": sha,
+                "name": path.name,
+                "format": parsed.format,
+                "transactions": plan.transactions,
+                "total_ore": plan.file_total,
+            },
+            file_line=(
+                "; ".join([message, *summary.notes(), *summary.warnings]),
+                json.dumps(summary.as_json()),
+            ),
+            actor=actor,
+            now=db.clock.now(),
+            unknown_customer=lambda: unknown_kid_customer(_Bound(conn, company_id, db)),
+            marks=marks,
+        )
+    finally:
+        bank_stage.drop(conn)
+        conn.close()
+
+
+class _Bound(UnitOfWork):
+    """A unit of work on a connection already in a transaction (the publish)."""
+
+    def __init__(self, conn: Connection, company_id: int, db: Database):
+        super().__init__(db.engine, company_id, clock=db.clock, box=db.box)
+        self.conn = conn
 
 
 def open_targets(db: Database, company_id: int) -> list[Target]:

@@ -67,20 +67,20 @@ class BankTransaction(NamedTuple):
     transaction_type: str | None = None
     credit_note_ore: int = 0  # credit notes listed with the payment (camt CREN CdtNoteAmt)
 
-    def natural_key(self, file_id: int | None = None) -> str:
+    def natural_key(self, file_key: str | None = None) -> str:
         """The payment's identity across files and formats.
 
         Both formats carry the bank's archive reference (OCR record 31, camt `TxDtls/Refs/
         AcctSvcrRef`), so the same payment in an OCR file and a camt.054 file gets one key:
         reference + amount + KID. Without a reference (zeros in OCR, none in camt), the key
-        falls back to the stored file (`file_id`), date, amount, KID and position in the file,
-        which is unique per file but cannot match across formats.
+        falls back to the file (`file_key`, from its SHA-256), date, amount, KID and position in
+        the file, which is unique per file but cannot match across formats.
         """
         ref = self.bank_reference.strip("0")
         if ref:
             basis = f"ref|{self.bank_reference}|{self.amount_ore}|{self.kid or ''}"
         else:
-            file = "" if file_id is None else file_id
+            file = file_key or ""
             basis = f"pos|{self.source}|{file}|{self.position}|{self.booking_date}|{self.amount_ore}|{self.kid or ''}"
         return hashlib.sha256(basis.encode()).hexdigest()[:40]
 
