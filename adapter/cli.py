@@ -3,7 +3,8 @@
 Each feature keeps its commands in `adapter/commands/<area>.py` and is registered here.
 Errors a user can act on (`InputError`, `NotFoundError`, a connector's `FatalError`, a bank
 file that is refused) are
-printed as one line on stderr and end the command with exit code 2; nothing is written.
+printed as one line on stderr and end the command with exit code 2; nothing is written. A
+database held by another writer beyond the busy timeout gives one "busy, try again" line.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import sys
 from importlib import import_module
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from adapter import log
-from adapter.errors import InputError, NotFoundError, SchemaOutOfDate
+from adapter.errors import BUSY, InputError, NotFoundError, SchemaOutOfDate, is_busy
 from adapter.settings import get_settings
 from connectors.bank.transactions import BankFileError
 from connectors.errors import ConnectorError
@@ -47,6 +49,11 @@ class KravflytGroup(click.Group):
             return super().invoke(ctx)
         except (InputError, NotFoundError, SchemaOutOfDate, ConnectorError, BankFileError) as exc:
             click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except OperationalError as exc:
+            if not is_busy(exc):
+                raise
+            click.echo(f"error: {BUSY}", err=True)
             sys.exit(2)
 
 

@@ -22,3 +22,18 @@ class NotFoundError(LookupError):
 
 class SchemaOutOfDate(RuntimeError):
     """The database is not at the migration revision this code expects."""
+
+
+BUSY = (
+    "the database is busy (another process is writing, e.g. a bank import): try again in a moment"
+)
+BUSY_NB = (
+    "Databasen er opptatt (en annen prosess skriver, f.eks. en bankimport): prøv igjen om litt"
+)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether a database error means "someone else holds the lock, try again": SQLite's
+    "database is locked"/"busy" after its busy timeout, PostgreSQL's lock timeout."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in text or "database is busy" in text or "lock timeout" in text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 
@@ -82,9 +83,9 @@ class Owed:
         return Outstanding(max(0, self.principal), self.fees, self.interest)
 
 
-@dataclass(frozen=True, slots=True)
-class Split:
-    """How a payment divides over a claim (see `split`)."""
+class Split(NamedTuple):
+    """How a payment divides over a claim (see `split`). A named tuple: the bank import makes
+    one per payment."""
 
     credit_note: int
     principal: int
@@ -109,8 +110,12 @@ def split(
     and update `owed` to what is left. Pure: both the bank import (a million at a time) and
     the manual match allocate with it."""
     owed.principal -= credit_note_ore
-    left = owed.left()
-    room = {"fees": left.fees, "interest": left.interest, "principal": left.principal}
+    handed_off = owed.handed_off
+    room = {
+        "principal": max(0, owed.principal),
+        "fees": 0 if handed_off else owed.fees,
+        "interest": 0 if handed_off else owed.interest,
+    }
     taken = {"fees": 0, "interest": 0, "principal": 0}
     remaining = amount_ore
     for part in order:
@@ -118,25 +123,27 @@ def split(
         if take > 0:
             taken[part] = take
             remaining -= take
-    owed.principal -= taken["principal"]
-    if not owed.handed_off:
-        owed.fees -= taken["fees"]
-        owed.interest -= taken["interest"]
-    after = owed.left()
+    principal, fees, interest = taken["principal"], taken["fees"], taken["interest"]
+    owed.principal -= principal
+    if not handed_off:
+        owed.fees -= fees
+        owed.interest -= interest
+    after = room["principal"] - principal, room["fees"] - fees, room["interest"] - interest
+    total = after[0] + after[1] + after[2]
     written_off = write_off_principal = 0
-    if 0 < after.total < write_off_limit_ore:
-        written_off, write_off_principal = after.total, after.principal
+    if 0 < total < write_off_limit_ore:
+        written_off, write_off_principal = total, after[0]
         owed.principal -= write_off_principal
     return Split(
         credit_note_ore,
-        taken["principal"],
-        taken["fees"],
-        taken["interest"],
+        principal,
+        fees,
+        interest,
         max(0, remaining),
         written_off,
         write_off_principal,
-        written_off > 0 or after.total == 0,
-        after,
+        written_off > 0 or total == 0,
+        Outstanding(*after),
     )
 
 

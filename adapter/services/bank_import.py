@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from adapter.domain import Customer, DebtorKind, MatchStatus, Money
 from adapter.errors import InputError
 from adapter.log import get_logger
 from adapter.services.agency import is_agency_payout
-from adapter.services.allocation import PARTS, Applied, Owed, split, write_off_line
+from adapter.services.allocation import Applied, Owed, split, write_off_line
 from adapter.services.matching import REASON_TEXT, MatchIndex, OpenInvoice, match
 from adapter.store import bank_stage
 from adapter.store.database import Database
@@ -43,6 +44,7 @@ from adapter.store.uow import UnitOfWork
 from connectors.bank.files import expected_transactions, reading
 from connectors.bank.generate import Target
 from connectors.bank.transactions import BankTransaction, skipped_notes
+from policies.money import kr
 
 log = get_logger(__name__)
 UNKNOWN_KID_CUSTOMER = "Betaling med ukjent KID"
@@ -94,18 +96,40 @@ class ImportSummary:
 
 @dataclass(slots=True)
 class OpenClaim:
-    """What allocating to an open claim needs, read once per import."""
+    """What allocating to an open claim needs, made when a payment first touches it."""
 
-    number: str
-    outstanding: int  # the invoice's outstanding principal as stored
+    outstanding: int  # the invoice's outstanding principal as stored, when read
     status: str
     ledger_id: str | None  # the Tripletex invoice id, when the ledger has it
     owed: Owed
 
+    @classmethod
+    def of(cls, row: tuple[int, str, str | None, int, int]) -> OpenClaim:
+        """From `build_index`'s compact row (outstanding, status, ledger id, fees and interest
+        left)."""
+        outstanding, status, ledger_id, fees, interest = row
+        return cls(
+            outstanding,
+            status,
+            ledger_id,
+            Owed(outstanding, fees, interest, status == "handed_off"),
+        )
 
-def build_index(uow: UnitOfWork) -> tuple[MatchIndex, dict[int, OpenClaim]]:
-    """Open claims (principal or notices left), indexed for matching, with what allocation
-    needs of each; and the company's customers."""
+
+_OPEN = """
+SELECT i.id, i.customer_id, i.number, i.kid, i.outstanding_ore, i.currency, i.source,
+       i.external_id, c.id, c.status
+FROM invoices i JOIN claims c ON c.invoice_id = i.id
+WHERE i.company_id = {company} AND c.status IN ('open', 'handed_off')
+"""
+
+
+def build_index(
+    uow: UnitOfWork,
+) -> tuple[MatchIndex, dict[int, tuple[int, str, str | None, int, int]]]:
+    """Open claims (principal or notices left), indexed for matching, each with what allocation
+    needs of it as a compact row (see `OpenClaim.of`); and the company's customers. Read with
+    plain driver rows: a company may have a million open claims."""
     company = uow.require_company()
     index = MatchIndex()
     notices: dict[int, list[int]] = {}  # claim -> [fees and compensation, interest] charged
@@ -128,47 +152,42 @@ def build_index(uow: UnitOfWork) -> tuple[MatchIndex, dict[int, OpenClaim]]:
         )
     ):
         paid[row.invoice_id, row.kind] = paid.get((row.invoice_id, row.kind), 0) + row.amount_ore
-    q = (
-        select(
-            invoices.c.id,
-            invoices.c.customer_id,
-            invoices.c.number,
-            invoices.c.kid,
-            invoices.c.outstanding_ore,
-            invoices.c.currency,
-            invoices.c.source,
-            invoices.c.external_id,
-            claims.c.id.label("claim_id"),
-            claims.c.status,
-        )
-        .join(claims, claims.c.invoice_id == invoices.c.id)
-        .where(invoices.c.company_id == company, claims.c.status.in_(("open", "handed_off")))
-    )
-    open_claims: dict[int, OpenClaim] = {}
-    for row in uow.conn.execute(q.execution_options(yield_per=5000)):
-        fees, interest = notices.get(row.claim_id, (0, 0))
-        index.add_invoice(
-            OpenInvoice(
-                row.id,
-                row.customer_id,
-                row.number,
-                row.kid,
-                row.outstanding_ore + fees,
-                row.currency,
+    open_claims: dict[int, tuple[int, str, str | None, int, int]] = {}
+    by_kid, by_number, by_customer = index.by_kid, index.by_number, index.by_customer
+    no_notices = (0, 0)
+    new = tuple.__new__
+    cursor = uow.conn.exec_driver_sql(_OPEN.format(company=int(company)))
+    while rows := cursor.fetchmany(10_000):
+        for (
+            invoice_id,
+            customer_id,
+            number,
+            kid,
+            outstanding,
+            currency,
+            source,
+            external,
+            claim_id,
+            status,
+        ) in rows:
+            fees, interest = notices.get(claim_id, no_notices)
+            invoice = new(
+                OpenInvoice, (invoice_id, customer_id, number, kid, outstanding + fees, currency)
             )
-        )
-        open_claims[row.id] = OpenClaim(
-            row.number,
-            row.outstanding_ore,
-            row.status,
-            row.external_id if row.source == "tripletex" else None,
-            Owed(
-                row.outstanding_ore,
-                max(0, fees - paid.get((row.id, "fee"), 0)),
-                max(0, interest - paid.get((row.id, "interest"), 0)),
-                row.status == "handed_off",
-            ),
-        )
+            if kid:  # as MatchIndex.add_invoice, inline: a million of them
+                by_kid[kid] = None if kid in by_kid else invoice
+            by_number[number] = invoice
+            by_customer[customer_id].append(invoice)
+            if paid:
+                fees -= paid.get((invoice_id, "fee"), 0)
+                interest -= paid.get((invoice_id, "interest"), 0)
+            open_claims[invoice_id] = (
+                outstanding,
+                status,
+                external if source == "tripletex" else None,
+                max(0, fees),
+                max(0, interest),
+            )
     add_customers(uow, index)
     return index, open_claims
 
@@ -224,7 +243,9 @@ def register_with_ledger(
         select(claims.c.status).where(claims.c.invoice_id == invoice_id)
     ).scalar_one_or_none()
     ledger_id = invoice.external_id if invoice.source == "tripletex" else None
-    for kind, amount in sends(status or "", ledger_id, applied, payer_name):
+    for kind, amount in sends(
+        status or "", ledger_id, applied.to_invoice, applied.credit, payer_name
+    ):
         uow.outbox.add(
             kind,
             idempotency_key=f"{kind.replace('.', ':')}:{uow.require_company()}:{payment_id}:{invoice_id}",
@@ -248,16 +269,17 @@ def register_with_ledger(
 
 
 def sends(
-    status: str, ledger_id: str | None, applied: Applied, payer_name: str | None
+    status: str, ledger_id: str | None, to_invoice: int, credit: int, payer_name: str | None
 ) -> list[tuple[str, int]]:
     """What a payment applied to a claim is sent on as: (outbox kind, amount). A handed-off
     claim's payment goes to the agency, unless it is the agency's own payout (the rule is
-    `agency.is_agency_payout`'s); a ledger invoice gets its `:payment` for what reached it."""
+    `agency.is_agency_payout`'s: the one hook the import calls to recognise it); a ledger
+    invoice gets its `:payment` for what reached the invoice (`to_invoice`)."""
     out = []
     if status == "handed_off" and not is_agency_payout(payer_name):
-        out.append(("kravia.payment", applied.to_invoice + applied.credit))
-    if ledger_id and applied.to_invoice > 0:
-        out.append(("tripletex.payment", applied.to_invoice))
+        out.append(("kravia.payment", to_invoice + credit))
+    if ledger_id and to_invoice > 0:
+        out.append(("tripletex.payment", to_invoice))
     return out
 
 
@@ -267,7 +289,7 @@ class _Plan:
     def __init__(
         self,
         index: MatchIndex,
-        open_claims: dict[int, OpenClaim],
+        open_claims: dict[int, tuple[int, str, str | None, int, int]],
         bank: company_settings.BankSettings,
         summary: ImportSummary,
         file_key: str,
@@ -277,7 +299,7 @@ class _Plan:
         self.order = tuple(bank.allocation_order)
         self.order_text = ",".join(self.order)
         self.seen: set[str] = set()
-        self.touched: dict[int, tuple[int, str]] = {}  # invoice -> (outstanding, status) as read
+        self.touched: dict[int, OpenClaim] = {}  # claims this file pays, as they stand after it
         self.transactions = 0
         self.file_total = 0
 
@@ -290,77 +312,60 @@ class _Plan:
     ) -> bank_stage.Staged:
         """The rows of one batch (payments already stored, here or before, count as duplicates)."""
         staged = bank_stage.Staged.empty()
-        summary, policy = self.summary, self.bank.unknown_kid_policy
+        summary, policy, index = self.summary, self.bank.unknown_kid_policy, self.index
+        seen, matched, unmatched = self.seen, summary.matched, summary.unmatched
         for tx, key in zip(batch, keys, strict=True):
             self.transactions += 1
             self.file_total += tx.amount_ore
-            if key in self.seen or key in known:
+            if key in seen or key in known:
                 summary.duplicates += 1
                 continue
-            self.seen.add(key)
-            found = None if tx.is_reversal else match(tx, self.index)
-            status, method, customer = MatchStatus.UNMATCHED, None, None
-            reason: str | None = "reversal"
+            seen.add(key)
+            summary.payments += 1
+            summary.total_ore += tx.amount_ore
+            found = None if tx.is_reversal else match(tx, index)
+            if found is not None and found.invoice is not None:
+                matched[found.method or "?"] += 1
+                line = f"{kr(tx.amount_ore)} on {tx.booking_date} matched by {found.method} to invoice {found.invoice.number}"
+                staged.payments.append(
+                    (*_payment(tx, key), "matched", found.method, None, found.customer_id, line)
+                )
+                self._allocate(tx, key, found.invoice, staged)
+                continue
+            status, customer = MatchStatus.UNMATCHED, None
+            reason = "reversal" if found is None else (found.reason or "?")
             if found is not None:
-                method, reason, customer = found.method, found.reason, found.customer_id
-                if found.invoice is not None:
-                    status = MatchStatus.MATCHED
-            if status is MatchStatus.UNMATCHED and reason != "reversal":
+                customer = found.customer_id
                 if policy == "auto_book":
                     status = MatchStatus.ON_ACCOUNT
                     customer = customer or bank_stage.UNKNOWN_CUSTOMER
                 elif policy == "ignore":
                     status = MatchStatus.IGNORED
-            summary.payments += 1
-            summary.total_ore += tx.amount_ore
-            amount = Money(tx.amount_ore).format()
-            if found is not None and found.invoice is not None:
-                summary.matched[method or "?"] += 1
-                line = f"{amount} kr on {tx.booking_date} matched by {method} to invoice {found.invoice.number}"
-                self._allocate(tx, key, found.invoice, staged)
-            else:
-                summary.unmatched[reason or "?"] += 1
-                why = REASON_TEXT.get(reason or "", reason)
-                line = f"{amount} kr on {tx.booking_date} {status.value}: {why}"
-                if status is MatchStatus.IGNORED:
-                    summary.ignored.append(
-                        {
-                            "date": tx.booking_date.isoformat(),
-                            "amount_ore": tx.amount_ore,
-                            "kid": tx.kid,
-                            "message": tx.message,
-                            "reason": why,
-                        }
-                    )
-            refs = "; ".join(map(str, tx.structured())) or None
-            staged.payments.append(
-                (
-                    key,
-                    tx.source,
-                    tx.amount_ore,
-                    tx.currency,
-                    tx.booking_date,
-                    tx.kid,
-                    tx.message,
-                    tx.payer_account,
-                    tx.payer_name,
-                    tx.bank_reference,
-                    refs,
-                    tx.is_credit_note,
-                    status.value,
-                    method,
-                    None if status is MatchStatus.MATCHED else reason,
-                    customer,
-                    line,
+            unmatched[reason] += 1
+            why = REASON_TEXT.get(reason, reason)
+            if status is MatchStatus.IGNORED:
+                summary.ignored.append(
+                    {
+                        "date": tx.booking_date.isoformat(),
+                        "amount_ore": tx.amount_ore,
+                        "kid": tx.kid,
+                        "message": tx.message,
+                        "reason": why,
+                    }
                 )
-            )
+            line = f"{kr(tx.amount_ore)} on {tx.booking_date} {status.value}: {why}"
+            staged.payments.append((*_payment(tx, key), status.value, None, reason, customer, line))
         return staged
 
     def _allocate(
         self, tx: BankTransaction, key: str, invoice: OpenInvoice, staged: bank_stage.Staged
     ) -> None:
-        claim = self.open_claims[invoice.invoice_id]
-        self.touched.setdefault(invoice.invoice_id, (claim.outstanding, claim.status))
+        """Split the payment over the claim; stage its allocations and what it is sent on as."""
+        claim = self.touched.get(invoice.invoice_id)
+        if claim is None:
+            claim = self.touched[invoice.invoice_id] = OpenClaim.of(
+                self.open_claims[invoice.invoice_id]
+            )
         limit = self.bank.write_off_limit
         cut = split(
             claim.owed,
@@ -369,21 +374,27 @@ class _Plan:
             order=self.order,
             write_off_limit_ore=limit,
         )
-        on = tx.booking_date
-        parts = [("credit_note", "principal", cut.credit_note)]
-        parts += [(self.order_text, PARTS[part].value, getattr(cut, part)) for part in self.order]
-        parts.append(("write_off", "write_off", cut.write_off_principal))
-        for used, kind, amount in parts:
-            if amount > 0:
-                staged.allocations.append((key, invoice.invoice_id, None, kind, amount, on, used))
-        if cut.credit:
-            staged.allocations.append(
-                (key, None, invoice.customer_id, "credit", cut.credit, on, self.order_text)
-            )
+        on, invoice_id, used = tx.booking_date.isoformat(), invoice.invoice_id, self.order_text
+        rows = staged.allocations
+        if cut.principal and not (cut.credit_note or cut.fees or cut.interest or cut.credit):
+            rows.append((key, invoice_id, None, "principal", cut.principal, on, used))  # commonest
+        else:
+            for kind, amount, order_used in (
+                ("principal", cut.credit_note, "credit_note"),
+                ("fee", cut.fees, used),
+                ("interest", cut.interest, used),
+                ("principal", cut.principal, used),
+            ):
+                if amount > 0:
+                    rows.append((key, invoice_id, None, kind, amount, on, order_used))
+            if cut.credit:
+                rows.append((key, None, invoice.customer_id, "credit", cut.credit, on, used))
         if cut.written_off:
-            (subject_type, subject_id), message, data = write_off_line(
-                invoice.invoice_id, cut, limit
-            )
+            if cut.write_off_principal:
+                rows.append(
+                    (key, invoice_id, None, "write_off", cut.write_off_principal, on, "write_off")
+                )
+            (subject_type, subject_id), message, data = write_off_line(invoice_id, cut, limit)
             staged.audit.append(
                 (
                     "claim.write_off",
@@ -394,31 +405,40 @@ class _Plan:
                     json.dumps(data),
                 )
             )
+            self.summary.written_off_ore += cut.written_off
         if cut.closed and claim.status == "open":
             claim.status = "closed"
-        self.summary.written_off_ore += cut.written_off
         self.summary.credit_ore += cut.credit
-        applied = Applied(
-            cut.principal, cut.fees, cut.interest, cut.credit, cut.written_off, cut.closed
-        )
-        for kind, amount in sends(claim.status, claim.ledger_id, applied, tx.payer_name):
-            staged.sends.append(
-                (
-                    key,
-                    kind,
-                    invoice.invoice_id,
-                    claim.ledger_id,
-                    amount,
-                    on.isoformat(),
-                    self.bank.payment_type_id,
-                )
-            )
+        to_invoice = cut.principal + cut.fees + cut.interest
+        for kind, amount in sends(
+            claim.status, claim.ledger_id, to_invoice, cut.credit, tx.payer_name
+        ):
+            staged.sends.append((key, kind, invoice_id, claim.ledger_id, amount, on))
 
     def claim_rows(self) -> Iterator[tuple[int, int, str, int, bool]]:
         """Each touched claim: (invoice, outstanding before, status before, after, closes)."""
-        for invoice_id, (outstanding, status) in self.touched.items():
-            claim = self.open_claims[invoice_id]
+        for invoice_id, claim in self.touched.items():
+            outstanding, status = self.open_claims[invoice_id][:2]
             yield invoice_id, outstanding, status, claim.owed.principal, claim.status != status
+
+
+def _payment(tx: BankTransaction, key: str) -> tuple[Any, ...]:
+    """The payment's own columns of its staged row."""
+    refs = tx.references
+    return (
+        key,
+        tx.source,
+        tx.amount_ore,
+        tx.currency,
+        tx.booking_date.isoformat(),
+        tx.kid,
+        tx.message,
+        tx.payer_account,
+        tx.payer_name,
+        tx.bank_reference,
+        "; ".join(map(str, refs)) if refs else (f"KID {tx.kid}" if tx.kid else None),
+        tx.is_credit_note,
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -494,11 +514,14 @@ def _import(
     progress: Progress,
     expected: int | None,
 ) -> None:
+    started = time.perf_counter()
+    cpu = time.process_time()
     with db.uow(company_id, read_only=True) as uow:
         marks = bank_stage.marks(uow.conn, company_id)  # before the index: a change between is seen
         bank = company_settings.effective(company_settings.BankSettings, uow.settings.get("bank"))
         index, open_claims = build_index(uow)
     plan = _Plan(index, open_claims, bank, summary, sha[:16])
+    phases = {"index_s": time.perf_counter() - started, "index_cpu": time.process_time() - cpu}
     conn = db.engine.connect()
     try:
         bank_stage.create(conn)
@@ -516,6 +539,8 @@ def _import(
             parsed.warnings,
         )
         bank_stage.write_claims(conn, plan.claim_rows())
+        phases["read_match_stage_s"] = time.perf_counter() - started - phases["index_s"]
+        phases["read_match_stage_cpu"] = time.process_time() - cpu - phases["index_cpu"]
         message = (
             f"{path.name} ({parsed.format}): {summary.payments} payments, {sum(summary.matched.values())} matched, "
             f"{sum(summary.unmatched.values())} unmatched, {summary.duplicates} already known, {Money(summary.total_ore)} kr"
@@ -538,6 +563,16 @@ def _import(
             now=db.clock.now(),
             unknown_customer=lambda: unknown_kid_customer(_Bound(conn, company_id, db)),
             marks=marks,
+            payment_type_id=bank.payment_type_id,
+        )
+        phases["publish_s"] = (
+            time.perf_counter() - started - phases["index_s"] - phases["read_match_stage_s"]
+        )
+        phases["publish_cpu"] = (
+            time.process_time() - cpu - phases["index_cpu"] - phases["read_match_stage_cpu"]
+        )
+        log.info(
+            "bank import phases", file=path.name, **{k: round(v, 2) for k, v in phases.items()}
         )
     finally:
         bank_stage.drop(conn)

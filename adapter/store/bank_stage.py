@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -26,7 +26,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
-    Date,
     Integer,
     MetaData,
     String,
@@ -37,7 +36,6 @@ from sqlalchemy import (
 )
 
 from adapter.store.engine import READ_ONLY, is_sqlite
-from adapter.store.repositories.bulk import insert_rows
 from adapter.store.tables import UtcDateTime
 
 _stage = MetaData()
@@ -47,13 +45,14 @@ def _temp(name: str, *columns: Column) -> Table:
     return Table(name, _stage, *columns, prefixes=["TEMPORARY"])
 
 
+# One row per payment. Dates are ISO text: rows go in through the driver as they are.
 STAGE_PAYMENTS = _temp(
     "stage_payments",
     Column("natural_key", String(200), primary_key=True),
     Column("source", String(20)),
     Column("amount_ore", BigInteger),
     Column("currency", String(3)),
-    Column("payment_date", Date),
+    Column("payment_date", String(10)),
     Column("kid", String(25)),
     Column("message", Text),
     Column("payer_account", String(34)),
@@ -67,6 +66,8 @@ STAGE_PAYMENTS = _temp(
     Column("customer_id", Integer),  # UNKNOWN_CUSTOMER: "Betaling med ukjent KID", made at publish
     Column("audit", Text),  # the payment's audit line
 )
+# Each part of a payment allocated: to an invoice (principal, fee, interest, write-off) or, for
+# an overpayment, to the customer (credit).
 STAGE_ALLOCATIONS = _temp(
     "stage_allocations",
     Column("natural_key", String(200)),
@@ -74,20 +75,19 @@ STAGE_ALLOCATIONS = _temp(
     Column("customer_id", Integer),
     Column("kind", String(20)),
     Column("amount_ore", BigInteger),
-    Column("allocated_on", Date),
+    Column("allocated_on", String(10)),
     Column("order_used", String(60)),
 )
-# Sends to the ledger (tripletex.payment) and to the agency (kravia.payment); the payload is
-# built at publish, when the payment's id is known.
+# What a payment is sent on as: tripletex.payment (the ledger invoice's id) or kravia.payment;
+# the payload is made at publish, when the payment's id is known.
 STAGE_SENDS = _temp(
     "stage_sends",
     Column("natural_key", String(200)),
     Column("kind", String(60)),
     Column("invoice_id", Integer),
-    Column("invoice_external_id", String(40)),
+    Column("ledger_id", String(40)),
     Column("amount_ore", BigInteger),
     Column("paid_on", String(10)),
-    Column("payment_type_id", Integer),
 )
 # Each touched claim: its outstanding principal when planned (checked at publish: a change
 # since means the plan is stale), after the file, and whether the file closes it.
@@ -158,23 +158,27 @@ def drop(conn: Connection) -> None:
     deferred(conn, False)
 
 
+def _put(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+    # The driver's own executemany: a row is bound in C, no Python work per row.
+    if rows:
+        mark = "?" if is_sqlite(conn.engine) else "%s"
+        marks = ", ".join([mark] * len(table.columns))
+        conn.exec_driver_sql(f"INSERT INTO {table.name} VALUES ({marks})", list(rows))
+
+
 def write(conn: Connection, staged: Staged) -> None:
     """Add a batch to the temp tables (a short transaction; nothing visible to others)."""
     with conn.begin():
-        for table, rows in (
-            (STAGE_PAYMENTS, staged.payments),
-            (STAGE_ALLOCATIONS, staged.allocations),
-            (STAGE_SENDS, staged.sends),
-            (STAGE_AUDIT, staged.audit),
-        ):
-            if rows:
-                insert_rows(conn, table, [c.name for c in table.columns], rows)
+        _put(conn, STAGE_PAYMENTS, staged.payments)
+        _put(conn, STAGE_ALLOCATIONS, staged.allocations)
+        _put(conn, STAGE_SENDS, staged.sends)
+        _put(conn, STAGE_AUDIT, staged.audit)
 
 
 def write_claims(conn: Connection, rows: Iterable[tuple[int, int, str, int, bool]]) -> None:
     """The touched claims (invoice, outstanding before, status before, after, closes)."""
     with conn.begin():
-        insert_rows(conn, STAGE_CLAIMS, [c.name for c in STAGE_CLAIMS.columns], list(rows))
+        _put(conn, STAGE_CLAIMS, list(rows))
 
 
 def known_keys(conn: Connection, company_id: int, keys: Sequence[str]) -> set[str]:
@@ -211,13 +215,19 @@ def publish(
     now: datetime,
     unknown_customer: Callable[[], int],
     marks: tuple[tuple[int, int], int],
+    payment_type_id: int | None,
 ) -> int:
     """Copy the staged rows into the real tables in one transaction (IMMEDIATE on SQLite);
     returns the bank file's id. Raises `StalePlan`, writing nothing, when what the plan was
     worked out from changed meanwhile: a staged payment stored by someone else, a touched
     claim's outstanding or status, the company's letters (notices) or allocations."""
     deferred(conn, False)
-    params: dict[str, Any] = {"c": company_id, "now": now, "actor": actor}
+    params: dict[str, Any] = {
+        "c": company_id,
+        "now": now,
+        "actor": actor,
+        "payment_type_id": payment_type_id,
+    }
     with conn.begin():
         if not is_sqlite(conn.engine):  # one publish per company at a time
             conn.execute(text("SELECT pg_advisory_xact_lock(220022, :c)"), params)
@@ -304,17 +314,18 @@ def marks(conn: Connection, company_id: int) -> tuple[tuple[int, int], int]:
 def _copies(conn: Connection) -> list[str]:
     """The set-based statements of a publish, in order (the payments first: the others join
     their ids in by natural key)."""
-    payload_tripletex = _json(
+    sqlite = is_sqlite(conn.engine)
+    pay = _json(
         conn,
         [
             ("payment_id", "p.id"),
-            ("invoice_external_id", "s.invoice_external_id"),
+            ("invoice_external_id", "s.ledger_id"),
             ("date", "s.paid_on"),
             ("amount_ore", "s.amount_ore"),
-            ("payment_type_id", "s.payment_type_id"),
+            ("payment_type_id", "CAST(:payment_type_id AS INTEGER)"),
         ],
     )
-    payload_kravia = _json(
+    forward = _json(
         conn,
         [
             ("payment_id", "p.id"),
@@ -323,30 +334,28 @@ def _copies(conn: Connection) -> list[str]:
             ("date", "s.paid_on"),
         ],
     )
-    join = "JOIN payments p ON p.company_id = :c AND p.natural_key = s.natural_key"
+    text_id = "CAST(p.id AS TEXT)" if sqlite else "CAST(p.id AS VARCHAR)"
     no_rules, no_data = _as_json(conn, "'[]'"), _as_json(conn, "'{}'")
     rules, data = _as_json(conn, "rules"), _as_json(conn, "data")
-    text_id = "CAST(p.id AS TEXT)" if is_sqlite(conn.engine) else "CAST(p.id AS VARCHAR)"
+    day = "{}" if sqlite else "CAST({} AS DATE)"
+    join = "JOIN payments p ON p.company_id = :c AND p.natural_key = s.natural_key"
+    outbox = "INSERT INTO outbox (company_id, kind, idempotency_key, payload, status, attempts, run_after, created_at) "
+    key = f"replace(s.kind, '.', ':') || ':' || :c || ':' || {text_id} || ':' || s.invoice_id"
     return [
-        # Payments, in file order (rowid on SQLite, insertion order of the temp table on PG).
+        # Payments, in file order.
         "INSERT INTO payments (company_id, natural_key, source, bank_file_id, amount_ore, currency, "
         'payment_date, kid, message, payer_account, payer_name, bank_reference, "references", '
         "is_credit_note, status, match_method, unmatched_reason, customer_id, created_at) "
-        "SELECT :c, natural_key, source, :file, amount_ore, currency, payment_date, kid, message, "
-        "payer_account, payer_name, bank_reference, refs, is_credit_note, status, match_method, "
-        f"unmatched_reason, customer_id, :now FROM {STAGE_PAYMENTS.name}",
+        "SELECT :c, natural_key, source, :file, amount_ore, currency, "
+        f"{day.format('payment_date')}, kid, message, payer_account, payer_name, bank_reference, refs, "
+        "is_credit_note, status, match_method, unmatched_reason, customer_id, :now "
+        f"FROM {STAGE_PAYMENTS.name}",
         "INSERT INTO allocations (company_id, payment_id, invoice_id, customer_id, kind, amount_ore, "
         "allocated_on, order_used, actor, created_at) "
-        "SELECT :c, p.id, s.invoice_id, s.customer_id, s.kind, s.amount_ore, s.allocated_on, "
+        f"SELECT :c, p.id, s.invoice_id, s.customer_id, s.kind, s.amount_ore, {day.format('s.allocated_on')}, "
         f"s.order_used, :actor, :now FROM {STAGE_ALLOCATIONS.name} s {join}",
-        "INSERT INTO outbox (company_id, kind, idempotency_key, payload, status, attempts, run_after, created_at) "
-        f"SELECT :c, s.kind, 'tripletex:payment:' || :c || ':' || {text_id} || ':' || s.invoice_id, "
-        f"{payload_tripletex}, 'pending', 0, :now, :now FROM {STAGE_SENDS.name} s {join} "
-        "WHERE s.kind = 'tripletex.payment'",
-        "INSERT INTO outbox (company_id, kind, idempotency_key, payload, status, attempts, run_after, created_at) "
-        f"SELECT :c, s.kind, 'kravia:payment:' || :c || ':' || {text_id} || ':' || s.invoice_id, "
-        f"{payload_kravia}, 'pending', 0, :now, :now FROM {STAGE_SENDS.name} s {join} "
-        "WHERE s.kind = 'kravia.payment'",
+        f"{outbox}SELECT :c, s.kind, {key}, CASE WHEN s.kind = 'tripletex.payment' THEN {pay} ELSE {forward} END, "
+        f"'pending', 0, :now, :now FROM {STAGE_SENDS.name} s {join}",
         "INSERT INTO audit_log (company_id, at, actor, action, subject_type, subject_id, rules, message, data) "
         f"SELECT :c, :now, :actor, 'payment.import', 'payment', {text_id}, {no_rules}, s.audit, "
         f"{no_data} FROM {STAGE_PAYMENTS.name} s {join}",
@@ -359,8 +368,3 @@ def _copies(conn: Connection) -> list[str]:
         "WHERE claims.invoice_id = s.invoice_id AND claims.company_id = :c AND s.closes "
         "AND claims.status = 'open'",
     ]
-
-
-def day(value: date) -> str:
-    """A date as the payloads carry it."""
-    return value.isoformat()

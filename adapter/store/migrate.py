@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from adapter.errors import SchemaOutOfDate
+from adapter.store.engine import READ_ONLY
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -34,6 +35,9 @@ def head_revision() -> str:
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None when empty)."""
     with engine.connect() as conn:
+        # A read: on SQLite it must not begin IMMEDIATE, or every command would wait for
+        # whoever writes (a bank import publishing) before it could even check the schema.
+        conn.execution_options(**{READ_ONLY: True})
         return MigrationContext.configure(conn).get_current_revision()
 
 

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from adapter.jobs.inbox import BatchWriter
 from adapter.settings import AppSettings
 from adapter.store.database import Database
+from adapter.store.engine import READ_ONLY
 from adapter.web.ids import valid_id
 from adapter.web.intake import SecretCache, WebhookSource, error, receive
 from adapter.web.metrics import Metrics
@@ -78,6 +79,7 @@ def create_app(
         """Whether the app and its database answer."""
         try:
             with db.engine.connect() as conn:
+                conn.execution_options(**{READ_ONLY: True})  # never waits for a writer
                 conn.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy
             return JSONResponse(

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.middleware.sessions import SessionMiddleware
 
-from adapter.errors import InputError, NotFoundError
+from adapter.errors import BUSY, BUSY_NB, InputError, NotFoundError, is_busy
 from adapter.settings import AppSettings
 from adapter.store.database import Database
 from adapter.web.pages import api, html
@@ -46,5 +47,16 @@ def install(app: FastAPI, db: Database, settings: AppSettings) -> None:
         }
         return RedirectResponse(same_site_path(request.headers.get("referer")), status_code=303)
 
+    async def busy(request: Request, exc: Exception) -> Response:
+        """The database stayed locked by another writer past the busy timeout: 503, try again."""
+        if not is_busy(exc):
+            raise exc
+        headers = {"Retry-After": "5"}
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": {"where": "", "message": BUSY}}, 503, headers=headers)
+        english = request.session.get("lang") == "en"
+        return PlainTextResponse(BUSY if english else BUSY_NB, 503, headers=headers)
+
     app.add_exception_handler(InputError, refused)
     app.add_exception_handler(NotFoundError, refused)
+    app.add_exception_handler(OperationalError, busy)

@@ -1,0 +1,365 @@
+"""Bank import end to end: what `kravflyt bank import` costs against parse+match of the file.
+
+1. A company with BENCH_IMPORT_N open invoices (default 1,000,000; four per customer, each a
+   Tripletex invoice with its own MOD10 KID) on SQLite and on PostgreSQL.
+2. An OCR Giro file paying them (BENCH_IMPORT_N payments: most by KID, a few with a wrong KID
+   or only a message, as bank_parsers generates them).
+3. Parse+match of that file (our reader and `match` against an index of the same invoices,
+   the index built beforehand), next to the import end to end in a fresh process: read,
+   match, allocate, stage, publish (payments, allocations, outbox rows, one audit line per
+   payment, outstanding amounts, closed claims). Targets: at most 60 s per engine, at most
+   15x parse+match.
+4. Peak resident memory of the import process for 10,000 and for N payments (each against the
+   same N open invoices): grows less than 200 MB.
+5. During the SQLite import, `kravflyt company list` in a loop and a web page (the payments
+   page, signed in) in another: their longest wait (target: under 2 s).
+
+Progress goes to stderr; the Markdown report is returned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.fernet import Fernet
+
+from adapter.clock import FixedClock
+from adapter.crypto import SecretBox
+from adapter.services import users
+from adapter.store import migrate
+from adapter.store.database import Database
+from adapter.store.engine import make_engine
+from adapter.store.repositories.bulk import insert_rows
+from adapter.store.tables import claims, companies, customers, invoices
+from bench import bank_parsers
+from bench.markdown import table
+from bench.pg import _admin, scratch_database
+from connectors.bank.generate import Target, plan_payments, write_file
+
+ON = date(2026, 5, 4)
+NOW = datetime(2026, 5, 4, 8, tzinfo=UTC)
+SMALL_N = 10_000
+PASSWORD = "riktig-hest-batteri"
+REPO = Path(__file__).resolve().parents[1]
+CHUNK = 50_000
+
+
+def _log(message: str) -> None:
+    print(f"[bank_import] {message}", file=sys.stderr, flush=True)
+
+
+def seed(url: str, targets: list[Target]) -> int:
+    """A migrated database with one company owning an open Tripletex invoice per target
+    (customer by customer, four invoices each); returns the company id."""
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        company_id = conn.execute(
+            companies.insert()
+            .values(name="Bench AS", org_number="923609016", created_at=NOW)
+            .returning(companies.c.id)
+        ).scalar_one()
+        per = bank_parsers.INVOICES_PER_CUSTOMER
+        people = [
+            (f"c{n}", t.payer_name or f"Kunde {n}", "business", t.payer_account)
+            for n, t in enumerate(targets[::per])
+        ]
+        ids: dict[str, int] = {}
+        for start in range(0, len(people), CHUNK):
+            ids |= dict(
+                insert_rows(
+                    conn,
+                    customers,
+                    ("external_id", "name", "kind", "bank_account"),
+                    people[start : start + CHUNK],
+                    same={"company_id": company_id, "updated_at": NOW},
+                    returning=("external_id", "id"),
+                )
+            )
+        for start in range(0, len(targets), CHUNK):
+            rows = [
+                (
+                    ids[f"c{n // per}"],
+                    f"9{n}",
+                    t.invoice_number,
+                    t.kid,
+                    t.amount_ore,
+                    t.amount_ore,
+                )
+                for n, t in enumerate(targets[start : start + CHUNK], start)
+            ]
+            made = insert_rows(
+                conn,
+                invoices,
+                ("customer_id", "external_id", "number", "kid", "amount_ore", "outstanding_ore"),
+                rows,
+                same={
+                    "company_id": company_id,
+                    "source": "tripletex",
+                    "invoice_date": date(2026, 3, 1),
+                    "due_date": date(2026, 3, 15),
+                    "currency": "NOK",
+                    "updated_at": NOW,
+                },
+                returning=("id",),
+            )
+            insert_rows(
+                conn,
+                claims,
+                ("invoice_id",),
+                [(r[0],) for r in made],
+                same={"company_id": company_id, "status": "open", "updated_at": NOW},
+            )
+    engine.dispose()
+    return int(company_id)
+
+
+def child(url: str, company_id: int, path: str) -> None:
+    """In a fresh process: import the file; print seconds, peak RSS and the summary as JSON."""
+    engine = make_engine(url)
+    db = Database(engine, FixedClock(NOW), SecretBox(Fernet.generate_key()))
+    from adapter.services import bank_import
+
+    started = time.perf_counter()
+    summary = bank_import.import_file(db, company_id, Path(path), actor="bench")
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "summary": summary.as_json()}))
+
+
+def run_child(url: str, company_id: int, path: Path) -> dict[str, Any]:
+    """`child` in a subprocess; its JSON."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.bank_import", "child", url, str(company_id), str(path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"import failed: {out.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+class Probe(threading.Thread):
+    """Calls `probe` again and again until stopped; keeps the longest wait and any failure."""
+
+    def __init__(self, probe: Callable[[], None]):
+        super().__init__(daemon=True)
+        self.probe, self.longest, self.calls = probe, 0.0, 0
+        self.failures: list[str] = []
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            started = time.perf_counter()
+            try:
+                self.probe()
+            except Exception as exc:  # noqa: BLE001 - every failure is reported
+                self.failures.append(f"{type(exc).__name__}: {exc}"[:300])
+            self.longest = max(self.longest, time.perf_counter() - started)
+            self.calls += 1
+            self.stopping.wait(0.2)
+
+
+def _cli(env: dict[str, str], *args: str) -> None:
+    out = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "kravflyt"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr else "failed")
+
+
+def watched_import(url: str, company_id: int, path: Path, folder: Path) -> dict[str, Any]:
+    """The import while `kravflyt company list` and the payments page are asked again and
+    again from other processes; the import's figures and the probes' longest waits."""
+    env = os.environ | {
+        "KRAVFLYT_DATABASE_URL": url,
+        "KRAVFLYT_KEY_FILE": str(folder / "kravflyt.key"),
+        "KRAVFLYT_LOG_FORMAT": "json",
+    }
+    _cli(env, "company", "list")  # makes the key file
+    engine = make_engine(url)
+    users.add_user(
+        Database(engine, FixedClock(NOW), SecretBox(Fernet.generate_key())),
+        email="bench@example.no",
+        name="Bench",
+        password=PASSWORD,
+        company_id=company_id,
+        role="accountant",
+    )
+    engine.dispose()
+    port = 18_000 + os.getpid() % 1000
+    web = subprocess.Popen(
+        [
+            str(REPO / ".venv" / "bin" / "kravflyt"),
+            "web",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
+        for _ in range(100):
+            try:
+                client.get("/healthz")
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        login = client.get("/login").text
+        token = login.split('name="csrf" value="')[1].split('"')[0]
+        client.post(
+            "/login", data={"email": "bench@example.no", "password": PASSWORD, "csrf": token}
+        )
+
+        def page() -> None:
+            r = client.get(f"/c/{company_id}/payments")
+            if r.status_code != 200:
+                raise RuntimeError(f"payments page: HTTP {r.status_code}")
+
+        probes = [Probe(lambda: _cli(env, "company", "list")), Probe(page)]
+        for probe in probes:
+            probe.start()
+        result = run_child(url, company_id, path)
+        for probe in probes:
+            probe.stopping.set()
+            probe.join()
+        result["cli"] = (probes[0].longest, probes[0].calls, probes[0].failures)
+        result["web"] = (probes[1].longest, probes[1].calls, probes[1].failures)
+        return result
+    finally:
+        web.terminate()
+        web.wait(10)
+
+
+def main() -> str:
+    """Run the benchmark and return its report."""
+    n = bank_parsers._env_int("BENCH_IMPORT_N", 1_000_000)
+    small = min(SMALL_N, n)
+    targets = bank_parsers.make_targets(n)
+    rows: list[dict[str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        files = {}
+        for count in (small, n):
+            path = folder / f"ocr-{count}.txt"
+            write_file(path, "ocr", plan_payments(targets, count=count, seed=1), on=ON)
+            files[count] = path
+        _log(f"files written; parse+match of {n}")
+        _build_s, index = bank_parsers.build_index(targets)
+        bank_parsers.settle()
+        parse_match_s, methods = bank_parsers.timed(
+            lambda: bank_parsers.parse_and_match(files[n], index), runs=1
+        )
+        del index
+        _log(f"parse+match: {parse_match_s:.1f} s")
+        rows.append(_row("parse+match (OcrReader + match)", f"{parse_match_s:.1f} s", "", "", ""))
+
+        template = folder / "template.db"
+        sqlite_url = f"sqlite:///{template}"
+        _log("seeding SQLite")
+        company_id = seed(sqlite_url, targets)
+        results = {}
+        for count in (small, n):
+            copy = folder / f"sqlite-{count}.db"
+            shutil.copy(template, copy)
+            _log(f"SQLite import of {count}")
+            if count == n:
+                results["sqlite", count] = watched_import(
+                    f"sqlite:///{copy}", company_id, files[count], folder
+                )
+            else:
+                results["sqlite", count] = run_child(f"sqlite:///{copy}", company_id, files[count])
+            copy.unlink()
+        name = f"bench_import_{os.getpid()}"
+        with scratch_database(name) as pg_url:
+            _log("seeding PostgreSQL")
+            pg_company = seed(pg_url, targets)
+            for count in (small, n):
+                copy_name = f"{name}_{count}"
+                _admin(f'CREATE DATABASE "{copy_name}" TEMPLATE "{name}"')
+                try:
+                    _log(f"PostgreSQL import of {count}")
+                    results["pg", count] = run_child(
+                        pg_url.replace(name, copy_name), pg_company, files[count]
+                    )
+                finally:
+                    _admin(f'DROP DATABASE IF EXISTS "{copy_name}" WITH (FORCE)')
+    for engine in ("sqlite", "pg"):
+        big, little = results[engine, n], results[engine, small]
+        s = big["seconds"]
+        rows.append(
+            _row(
+                f"{'SQLite' if engine == 'sqlite' else 'PostgreSQL'}: import of {n:,} payments".replace(
+                    ",", " "
+                ),
+                f"{s:.1f} s ({n / s:,.0f}/s)".replace(",", " "),
+                f"{s / parse_match_s:.1f}x parse+match",
+                "≤ 60 s, ≤ 15x",
+                "yes" if s <= 60 and s / parse_match_s <= 15 else "no",
+            )
+        )
+        growth = big["peak_mb"] - little["peak_mb"]
+        rows.append(
+            _row(
+                f"  peak RSS {small:,} → {n:,} payments".replace(",", " "),
+                f"{little['peak_mb']:.0f} → {big['peak_mb']:.0f} MB",
+                f"+{growth:.0f} MB",
+                "< 200 MB",
+                "yes" if growth < 200 else "no",
+            )
+        )
+    for label, key in (("`kravflyt company list`", "cli"), ("payments page (web)", "web")):
+        longest, calls, failures = results["sqlite", n][key]
+        rows.append(
+            _row(
+                f"  during the SQLite import: {label}",
+                f"longest {longest:.2f} s over {calls} calls",
+                f"{len(failures)} failed" + (f": {failures[0]}" if failures else ""),
+                "< 2 s, none failed",
+                "yes" if longest < 2 and not failures else "no",
+            )
+        )
+    summary = results["sqlite", n]["summary"]
+    matched = sum(summary["matched"].values())
+    note = (
+        f"\n\n{n:,} open invoices; the file's payments: {matched:,} matched, "
+        f"{sum(summary['unmatched'].values()):,} unmatched (parse+match: {dict(methods)}). "
+        "Each import ran in a fresh process (its peak RSS is the process's)."
+    ).replace(",", " ")
+    return table(rows) + note
+
+
+def _row(measure: str, figure: str, ratio: str, target: str, met: str) -> dict[str, str]:
+    return {"measure": measure, "figure": figure, "ratio": ratio, "target": target, "met": met}
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "child":
+        child(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    else:
+        print(main())
