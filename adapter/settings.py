@@ -32,6 +32,13 @@ class AppSettings(BaseSettings):
     key_file: Path = Field(
         Path("kravflyt.key"), description="Where the generated key is kept (mode 0600)."
     )
+    database_busy_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        description="SQLite: how long a writer waits for another writer (e.g. a bank import "
+        "publishing) before it gives up with a 'busy, try again' message. Readers never wait.",
+    )
     log_format: Literal["auto", "console", "json"] = Field(
         "auto", description="auto: console on a terminal, JSON otherwise."
     )

@@ -231,18 +231,20 @@ def payment_list(company_id: int, status: str | None, as_json: bool) -> None:
                     "method": p.match_method,
                     "reason": p.unmatched_reason,
                     "customer_id": p.customer_id,
+                    "currency": p.currency,
+                    "references": p.references,
                 }
                 for p in rows
             ]
         )
         return
-    table = Table("id", "date", "amount", "KID", "payer", "message", "status", "why")
+    table = Table("id", "date", "amount", "references", "payer", "message", "status", "why")
     for p in rows:
         table.add_row(
             str(p.id),
             str(p.payment_date),
-            p.amount.format(),
-            p.kid or "",
+            p.amount.format() + ("" if p.currency == "NOK" else f" {p.currency}"),
+            p.references or p.kid or "",
             p.payer_name or "",
             p.message or "",
             p.status.value,

@@ -54,7 +54,7 @@ def list_items(
     q = select(t).where(t.c.status.in_(statuses)).order_by(t.c.id.desc()).limit(limit)
     if company_id is not None:
         q = q.where(t.c.company_id == company_id)
-    with db.engine.connect() as conn:
+    with db.uow(read_only=True) as uow:  # a reader: never waits for a writer
         return [
             WorkItem(
                 table=table,
@@ -67,7 +67,7 @@ def list_items(
                 created_at=getattr(r, created_col),
                 payload=dict(r.body if table == "inbox" else r.payload),
             )
-            for r in conn.execute(q)
+            for r in uow.conn.execute(q)
         ]
 
 

@@ -38,7 +38,7 @@ def open_database(
     settings: AppSettings, *, clock: Clock | None = None, check_schema: bool = True
 ) -> Database:
     """Connect to the configured database; refuse one whose schema is not at this code's head."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, busy_timeout_s=settings.database_busy_timeout_s)
     if check_schema:
         ensure_current(engine)
     return Database(engine=engine, clock=clock or SystemClock(), box=SecretBox(load_key(settings)))

@@ -21,13 +21,14 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite gets the pragmas and explicit BEGIN described above."""
+def make_engine(url: str, *, busy_timeout_s: float = 30.0, **kwargs: Any) -> Engine:
+    """An engine for `url`; SQLite gets the pragmas and explicit BEGIN described above, and
+    waits up to `busy_timeout_s` for another writer's lock (readers never wait, in WAL)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(url, **kwargs)
-    kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+    kwargs.setdefault("connect_args", {"timeout": busy_timeout_s, "check_same_thread": False})
     if parsed.database in (None, "", ":memory:"):
         raise ValueError(
             "use a SQLite file, not :memory: (several connections must see one database)"
@@ -42,7 +43,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         # A page cache of 64 MiB (the default is 2 MiB): a bank import writes a million rows
         # into B-trees far larger than that, and with the default most inserts read pages
         # back from disk. Memory is taken as pages are used, not up front.

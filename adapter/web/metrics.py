@@ -40,7 +40,8 @@ class StoreCollector(Collector):
             "Duration of the last finished sync job",
             labels=["company_id"],
         )
-        with self.db.engine.connect() as conn:
+        with self.db.uow(read_only=True) as uow:  # a reader: never waits for a writer
+            conn = uow.conn
             for task, status, n in conn.execute(
                 select(jobs.c.task, jobs.c.status, func.count()).group_by(
                     jobs.c.task, jobs.c.status

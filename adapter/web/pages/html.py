@@ -63,8 +63,8 @@ def _back(url: str) -> RedirectResponse:
 
 def company_names(db: Database, ids: list[int]) -> dict[int, str]:
     """Names of the companies a user serves."""
-    with db.engine.connect() as conn:
-        rows = conn.execute(
+    with db.uow(read_only=True) as uow:
+        rows = uow.conn.execute(
             select(companies_table.c.id, companies_table.c.name)
             .where(companies_table.c.id.in_(ids))
             .order_by(companies_table.c.name)
