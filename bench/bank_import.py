@@ -275,7 +275,6 @@ def main() -> str:
         parse_match_s, methods = bank_parsers.timed(
             lambda: bank_parsers.parse_and_match(files[n], index), runs=1
         )
-        del index
         _log(f"parse+match: {parse_match_s:.1f} s")
         rows.append(_row("parse+match (OcrReader + match)", f"{parse_match_s:.1f} s", "", "", ""))
 
