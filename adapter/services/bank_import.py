@@ -625,7 +625,7 @@ def pickup(
     for path in sorted(p for p in incoming.iterdir() if p.is_file() and not p.name.startswith(".")):
         try:
             summary = import_file(db, company_id, path, actor=actor)
-        except BankFileError as exc:
+        except (BankFileError, InputError) as exc:  # refused, or unreadable
             target = rejected / path.name
             path.replace(target)
             (rejected / f"{path.name}.reason.txt").write_text(f"{exc}\n", encoding="utf-8")

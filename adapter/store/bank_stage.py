@@ -26,6 +26,8 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
+    Date,
+    Index,
     Integer,
     MetaData,
     String,
@@ -36,35 +38,36 @@ from sqlalchemy import (
 )
 
 from adapter.store.engine import READ_ONLY, is_sqlite
-from adapter.store.tables import UtcDateTime
+from adapter.store.tables import UtcDateTime, payments
 
 _stage = MetaData()
 
 
-def _temp(name: str, *columns: Column) -> Table:
+def _temp(name: str, *columns: Column | Index) -> Table:
     return Table(name, _stage, *columns, prefixes=["TEMPORARY"])
 
 
-# One row per payment. Dates are ISO text: rows go in through the driver as they are.
+def _like(table: Table, *names: str) -> list[Column]:
+    """Columns typed as `table`'s of the same names (dates as ISO text: rows go in through
+    the driver as they are)."""
+    return [
+        Column(n, String(10) if isinstance(table.c[n].type, Date) else table.c[n].type.copy())
+        for n in names
+    ]
+
+
+# One row per payment, in the file's order; `natural_key` is unique (the plan skips a key
+# stored or staged before), `customer_id` may be UNKNOWN_CUSTOMER ("Betaling med ukjent KID", made at
+# publish), `audit` is the payment's audit line.
 STAGE_PAYMENTS = _temp(
     "stage_payments",
-    Column("natural_key", String(200)),  # unique: the plan skips a key it has seen
-    Column("source", String(20)),
-    Column("amount_ore", BigInteger),
-    Column("currency", String(3)),
-    Column("payment_date", String(10)),
-    Column("kid", String(25)),
-    Column("message", Text),
-    Column("payer_account", String(34)),
-    Column("payer_name", String(300)),
-    Column("bank_reference", String(100)),
+    *_like(payments, "natural_key", "source", "amount_ore", "currency", "payment_date", "kid"),
+    *_like(payments, "message", "payer_account", "payer_name", "bank_reference"),
     Column("refs", Text),
-    Column("is_credit_note", Boolean),
-    Column("status", String(20)),
-    Column("match_method", String(40)),
-    Column("unmatched_reason", String(40)),
-    Column("customer_id", Integer),  # UNKNOWN_CUSTOMER: "Betaling med ukjent KID", made at publish
-    Column("audit", Text),  # the payment's audit line
+    *_like(payments, "is_credit_note", "status", "match_method", "unmatched_reason", "customer_id"),
+    Column("audit", Text),
+    # A payment seen twice in one file is found here, not in a set held for the whole file.
+    Index("ix_stage_payments_natural_key", "natural_key"),
 )
 # Each part of a payment allocated: to an invoice (principal, fee, interest, write-off) or, for
 # an overpayment, to the customer (credit).
@@ -190,6 +193,19 @@ def known_keys(conn: Connection, company_id: int, keys: Sequence[str]) -> set[st
         rows = conn.exec_driver_sql(
             f"SELECT natural_key FROM payments WHERE company_id = {int(company_id)} "
             f"AND natural_key IN ({marks})",
+            tuple(keys),
+        )
+        return {r[0] for r in rows}
+
+
+def staged_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
+    """Which of these natural keys the file has staged already (earlier in the same file)."""
+    if not keys:
+        return set()
+    with conn.begin():
+        marks = ", ".join(["?" if is_sqlite(conn.engine) else "%s"] * len(keys))
+        rows = conn.exec_driver_sql(
+            f"SELECT natural_key FROM {STAGE_PAYMENTS.name} WHERE natural_key IN ({marks})",
             tuple(keys),
         )
         return {r[0] for r in rows}
