@@ -197,6 +197,8 @@ def worklist(db: Database, company_id: int, today: date) -> Worklist:
                     payments.c.payer_name,
                     payments.c.status,
                     payments.c.unmatched_reason,
+                    payments.c.currency,
+                    payments.c.references,
                     customers.c.name.label("customer"),
                 )
                 .outerjoin(customers, customers.c.id == payments.c.customer_id)
