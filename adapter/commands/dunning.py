@@ -10,6 +10,7 @@ from rich.table import Table
 
 from adapter.commands import groups
 from adapter.commands.context import actor, company_option, database, echo_json, json_option
+from adapter.commands.progress import progress, shown
 from adapter.domain import Money
 from adapter.services import dunning as service
 from policies.decisions import Action
@@ -37,10 +38,16 @@ def plan(company_id: int, on: datetime | None, show_all: bool, as_json: bool) ->
     day = _day(on)
     summary = service.PlanSummary()
     rows = []
-    for row, _facts, decisions in service.plan(database(), company_id, day):
-        summary.add(decisions)
-        if show_all or as_json or any(d.action is not Action.NOTHING for d in decisions):
-            rows.append((row, decisions))
+    db = database()
+    with progress("claims", enabled=shown(as_json)) as display:
+        done, total, update = 0, service.open_claims(db, company_id), display.task("claims")
+        for row, _facts, decisions in service.plan(db, company_id, day):
+            summary.add(decisions)
+            if show_all or as_json or any(d.action is not Action.NOTHING for d in decisions):
+                rows.append((row, decisions))
+            done += 1
+            if done % 1000 == 0:
+                update(done, total)
     if as_json:
         echo_json(
             {
@@ -138,7 +145,10 @@ def simulate(company_id: int, start: datetime, end: datetime, as_json: bool) -> 
 def run(company_id: int, on: datetime | None, by: str | None, as_json: bool) -> None:
     """Turn today's decisions into letters and outbox rows (one per claim and stage, never twice);
     workers send them. Every decision and its reasons go into the audit log."""
-    summary = service.run(database(), company_id, _day(on), actor=actor(by))
+    with progress("claims", enabled=shown(as_json)) as display:
+        summary = service.run(
+            database(), company_id, _day(on), actor=actor(by), progress=display.task("decisions")
+        )
     if as_json:
         echo_json(summary.as_json())
         return

@@ -8,12 +8,12 @@ the decision and its reasons in the audit log.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from adapter import company_settings
 from adapter.domain import Allocation, AllocationKind, ClaimStatus, Money
@@ -22,7 +22,7 @@ from adapter.services.bank_import import close_written_off
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
 from adapter.store.database import Database
 from adapter.store.engine import is_sqlite
-from adapter.store.tables import customers, letters
+from adapter.store.tables import claims, customers, letters
 from adapter.store.uow import UnitOfWork
 from policies.decisions import Action, Decision
 from policies.engine import Context, decide, simulate
@@ -159,8 +159,28 @@ def simulate_company(
     return steps, summary
 
 
-def run(db: Database, company_id: int, on: date, *, actor: str) -> PlanSummary:
-    """Carry out the day's decisions: letters and outbox rows, blocks, write-offs, closures."""
+def open_claims(db: Database, company_id: int) -> int:
+    """How many claims a plan looks at (for a progress display)."""
+    with db.uow(company_id, read_only=True) as uow:
+        return int(
+            uow.conn.execute(
+                select(func.count())
+                .select_from(claims)
+                .where(claims.c.company_id == company_id, claims.c.status == "open")
+            ).scalar_one()
+        )
+
+
+def run(
+    db: Database,
+    company_id: int,
+    on: date,
+    *,
+    actor: str,
+    progress: Callable[[int, int | None], None] = lambda _done, _total: None,
+) -> PlanSummary:
+    """Carry out the day's decisions: letters and outbox rows, blocks, write-offs, closures.
+    `progress` hears (decisions carried out, decisions to carry out) after each batch."""
     settings = _settings(db, company_id)
     ctx = company_context(settings)
     letter_settings = company_settings.effective(
@@ -200,6 +220,7 @@ def run(db: Database, company_id: int, on: date, *, actor: str) -> PlanSummary:
                 summary.add(done)
                 summary.skipped += len(decisions) - len(done)
             uow.commit()
+        progress(min(start + 500, len(todo)), len(todo))
     log.info("dunning run", company_id=company_id, on=on.isoformat(), **summary.as_json())
     return summary
 
