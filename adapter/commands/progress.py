@@ -57,8 +57,8 @@ def shown(as_json: bool = False) -> bool:
 
 
 @contextmanager
-def progress(unit: str, *, enabled: bool) -> Iterator[Display]:
-    """A display for the command's tasks, gone when the command is done."""
+def progress(unit: str, *, enabled: bool, console: Console | None = None) -> Iterator[Display]:
+    """A display for the command's tasks (on stderr), gone when the command is done."""
     if not enabled:
         yield Display(None)
         return
@@ -71,5 +71,5 @@ def progress(unit: str, *, enabled: bool) -> Iterator[Display]:
         TimeRemainingColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    with Progress(*columns, console=console or Console(stderr=True), transient=True) as bar:
         yield Display(bar)
