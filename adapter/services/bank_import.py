@@ -140,7 +140,7 @@ def build_index(
             letters.c.fee_ore,
             letters.c.interest_ore,
             letters.c.compensation_ore,
-        ).where(letters.c.company_id == company, letters.c.status.in_(("pending", "sent")))
+        ).where(letters.c.company_id == company, letters.c.status.in_(bank_stage.NOTICE_STATUSES))
     ):
         charged = notices.setdefault(row.claim_id, [0, 0])
         charged[0] += row.fee_ore + row.compensation_ore

@@ -114,6 +114,9 @@ STAGE_AUDIT = _temp(
 )
 TABLES = (STAGE_PAYMENTS, STAGE_ALLOCATIONS, STAGE_SENDS, STAGE_CLAIMS, STAGE_AUDIT)
 UNKNOWN_CUSTOMER = -1
+# Letters whose fees and interest are owed (notices): what matching and allocation count, and
+# what `marks` watches. One place, for when letters get more states.
+NOTICE_STATUSES = ("pending", "sent")
 
 
 class StalePlan(Exception):
@@ -326,9 +329,9 @@ def marks(conn: Connection, company_id: int) -> tuple[tuple[int, int], int]:
     row = conn.execute(
         text(
             "SELECT count(*), coalesce(sum(fee_ore + interest_ore + compensation_ore), 0) "
-            "FROM letters WHERE company_id = :c AND status IN ('pending', 'sent')"
-        ),
-        {"c": company_id},
+            "FROM letters WHERE company_id = :c AND status IN :statuses"
+        ).bindparams(bindparam("statuses", expanding=True)),
+        {"c": company_id, "statuses": list(NOTICE_STATUSES)},
     ).one()
     newest = conn.execute(
         text("SELECT coalesce(max(id), 0) FROM allocations WHERE company_id = :c"),
@@ -365,6 +368,7 @@ def _copies(conn: Connection) -> list[str]:
     rules, data = _as_json(conn, "rules"), _as_json(conn, "data")
     day = "{}" if sqlite else "CAST({} AS DATE)"
     join = "JOIN payments p ON p.company_id = :c AND p.natural_key = s.natural_key"
+    # The same columns OutboxRepository.add writes for one send (status pending, run now).
     outbox = "INSERT INTO outbox (company_id, kind, idempotency_key, payload, status, attempts, run_after, created_at) "
     key = f"replace(s.kind, '.', ':') || ':' || :c || ':' || {text_id} || ':' || s.invoice_id"
     return [
