@@ -58,8 +58,15 @@ def parse(file: Path, as_json: bool) -> None:
             t.message or "",
         )
     Console(width=200).print(table)
+    totals: dict[str, int] = {}
+    for t in parsed.transactions:
+        totals[t.currency] = totals.get(t.currency, 0) + t.amount_ore
+    amounts = ", ".join(
+        f"{Money(ore)} {'kr' if currency == 'NOK' else currency}"
+        for currency, ore in sorted(totals.items())
+    )
     click.echo(
-        f"{parsed.format}: {len(parsed.transactions)} transactions, {Money(sum(t.amount_ore for t in parsed.transactions))} kr; "
+        f"{parsed.format}: {len(parsed.transactions)} transactions, {amounts or '0,00 kr'}; "
         f"control: {parsed.control}"
     )
     for line in parsed.notes():
