@@ -244,7 +244,7 @@ def register_with_ledger(
     ).scalar_one_or_none()
     ledger_id = invoice.external_id if invoice.source == "tripletex" else None
     for kind, amount in sends(
-        status or "", ledger_id, applied.to_invoice, applied.credit, payer_name
+        status or "", ledger_id, applied.principal, applied.to_invoice + applied.credit, payer_name
     ):
         uow.outbox.add(
             kind,
@@ -266,20 +266,54 @@ def register_with_ledger(
                 }
             ),
         )
+    if ledger_id and applied.written_off_principal:
+        close_written_off(uow, invoice_id, ledger_id, applied.written_off_principal, on)
+
+
+def close_written_off(
+    uow: UnitOfWork, invoice_id: int, external_id: str, principal_ore: int, on: Any
+) -> None:
+    """Close a written-off residual in Tripletex too, with the payment type on a loss account
+    (tripletex.write_off_payment_type_id); without one, `reconcile` and the worklist show the
+    residual for a person (API 2.72.00 has no call that closes it)."""
+    type_id = write_off_type(uow)
+    if type_id is None or principal_ore <= 0:
+        return
+    uow.outbox.add(
+        "tripletex.payment",
+        idempotency_key=f"tripletex:write_off:{uow.require_company()}:{invoice_id}",
+        payload={
+            "payment_id": None,
+            "invoice_external_id": external_id,
+            "date": on.isoformat(),
+            "amount_ore": principal_ore,
+            "payment_type_id": type_id,
+        },
+    )
+
+
+def write_off_type(uow: UnitOfWork) -> int | None:
+    """The Tripletex payment type on a loss account that closes written-off residuals."""
+    return company_settings.effective(
+        company_settings.TripletexSettings, uow.settings.get("tripletex")
+    ).write_off_payment_type_id
 
 
 def sends(
-    status: str, ledger_id: str | None, to_invoice: int, credit: int, payer_name: str | None
+    status: str, ledger_id: str | None, principal: int, to_agency: int, payer_name: str | None
 ) -> list[tuple[str, int]]:
     """What a payment applied to a claim is sent on as: (outbox kind, amount). A handed-off
-    claim's payment goes to the agency, unless it is the agency's own payout (the rule is
-    `agency.is_agency_payout`'s: the one hook the import calls to recognise it); a ledger
-    invoice gets its `:payment` for what reached the invoice (`to_invoice`)."""
+    claim's payment goes to the agency (`to_agency`: all that reached the claim, and the
+    credit), unless it is the agency's own payout (the rule is `agency.is_agency_payout`'s: the
+    one hook the import calls to recognise it). A ledger invoice gets its `:payment` for the
+    principal only: Tripletex books it against the invoice's own outstanding ("excluding
+    reminders"), and API 2.72.00 has no call that books a payment on a reminder's fee or
+    interest; `reconcile` and the worklist show those for a person."""
     out = []
     if status == "handed_off" and not is_agency_payout(payer_name):
-        out.append(("kravia.payment", to_invoice + credit))
-    if ledger_id and to_invoice > 0:
-        out.append(("tripletex.payment", to_invoice))
+        out.append(("kravia.payment", to_agency))
+    if ledger_id and principal > 0:
+        out.append(("tripletex.payment", principal))
     return out
 
 
@@ -298,6 +332,7 @@ class _Plan:
         self.file_key = file_key
         self.order = tuple(bank.allocation_order)
         self.order_text = ",".join(self.order)
+        self.write_off_type: int | None = None  # tripletex.write_off_payment_type_id
         self.seen: set[str] = set()
         self.touched: dict[int, OpenClaim] = {}  # claims this file pays, as they stand after it
         self.transactions = 0
@@ -409,11 +444,23 @@ class _Plan:
         if cut.closed and claim.status == "open":
             claim.status = "closed"
         self.summary.credit_ore += cut.credit
-        to_invoice = cut.principal + cut.fees + cut.interest
+        to_agency = cut.principal + cut.fees + cut.interest + cut.credit
         for kind, amount in sends(
-            claim.status, claim.ledger_id, to_invoice, cut.credit, tx.payer_name
+            claim.status, claim.ledger_id, cut.principal, to_agency, tx.payer_name
         ):
             staged.sends.append((key, kind, invoice_id, claim.ledger_id, amount, on))
+        if claim.ledger_id and cut.write_off_principal and self.write_off_type is not None:
+            # As close_written_off: the residual closed in Tripletex on the loss account's type.
+            staged.sends.append(
+                (
+                    key,
+                    "tripletex.write_off",
+                    invoice_id,
+                    claim.ledger_id,
+                    cut.write_off_principal,
+                    on,
+                )
+            )
 
     def claim_rows(self) -> Iterator[tuple[int, int, str, int, bool]]:
         """Each touched claim: (invoice, outstanding before, status before, after, closes)."""
@@ -520,7 +567,9 @@ def _import(
         marks = bank_stage.marks(uow.conn, company_id)  # before the index: a change between is seen
         bank = company_settings.effective(company_settings.BankSettings, uow.settings.get("bank"))
         index, open_claims = build_index(uow)
+        write_off = write_off_type(uow)
     plan = _Plan(index, open_claims, bank, summary, sha[:16])
+    plan.write_off_type = write_off
     phases = {"index_s": time.perf_counter() - started, "index_cpu": time.process_time() - cpu}
     conn = db.engine.connect()
     try:
@@ -564,6 +613,7 @@ def _import(
             unknown_customer=lambda: unknown_kid_customer(_Bound(conn, company_id, db)),
             marks=marks,
             payment_type_id=bank.payment_type_id,
+            write_off_type_id=write_off,
         )
         phases["publish_s"] = (
             time.perf_counter() - started - phases["index_s"] - phases["read_match_stage_s"]

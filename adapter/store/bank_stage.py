@@ -245,6 +245,7 @@ def publish(
     unknown_customer: Callable[[], int],
     marks: tuple[tuple[int, int], int],
     payment_type_id: int | None,
+    write_off_type_id: int | None = None,
 ) -> int:
     """Copy the staged rows into the real tables in one transaction (IMMEDIATE on SQLite);
     returns the bank file's id. Raises `StalePlan`, writing nothing, when what the plan was
@@ -256,6 +257,7 @@ def publish(
         "now": now,
         "actor": actor,
         "payment_type_id": payment_type_id,
+        "write_off_type_id": write_off_type_id,
     }
     with conn.begin():
         if not is_sqlite(conn.engine):  # one publish per company at a time
@@ -363,6 +365,16 @@ def _copies(conn: Connection) -> list[str]:
             ("date", "s.paid_on"),
         ],
     )
+    close = _json(
+        conn,
+        [
+            ("payment_id", "NULL"),
+            ("invoice_external_id", "s.ledger_id"),
+            ("date", "s.paid_on"),
+            ("amount_ore", "s.amount_ore"),
+            ("payment_type_id", "CAST(:write_off_type_id AS INTEGER)"),
+        ],
+    )
     text_id = "CAST(p.id AS TEXT)" if sqlite else "CAST(p.id AS VARCHAR)"
     no_rules, no_data = _as_json(conn, "'[]'"), _as_json(conn, "'{}'")
     rules, data = _as_json(conn, "rules"), _as_json(conn, "data")
@@ -385,7 +397,11 @@ def _copies(conn: Connection) -> list[str]:
         f"SELECT :c, p.id, s.invoice_id, s.customer_id, s.kind, s.amount_ore, {day.format('s.allocated_on')}, "
         f"s.order_used, :actor, :now FROM {STAGE_ALLOCATIONS.name} s {join}",
         f"{outbox}SELECT :c, s.kind, {key}, CASE WHEN s.kind = 'tripletex.payment' THEN {pay} ELSE {forward} END, "
-        f"'pending', 0, :now, :now FROM {STAGE_SENDS.name} s {join}",
+        f"'pending', 0, :now, :now FROM {STAGE_SENDS.name} s {join} WHERE s.kind <> 'tripletex.write_off'",
+        # A residual written off, closed in Tripletex on the loss account's payment type (as
+        # bank_import.close_written_off queues it, one per invoice).
+        f"{outbox}SELECT :c, 'tripletex.payment', 'tripletex:write_off:' || :c || ':' || s.invoice_id, "
+        f"{close}, 'pending', 0, :now, :now FROM {STAGE_SENDS.name} s WHERE s.kind = 'tripletex.write_off'",
         "INSERT INTO audit_log (company_id, at, actor, action, subject_type, subject_id, rules, message, data) "
         f"SELECT :c, :now, :actor, 'payment.import', 'payment', {text_id}, {no_rules}, s.audit, "
         f"{no_data} FROM {STAGE_PAYMENTS.name} s {join}",
