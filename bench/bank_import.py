@@ -253,7 +253,11 @@ def watched_import(url: str, company_id: int, path: Path, folder: Path) -> dict[
         return result
     finally:
         web.terminate()
-        web.wait(10)
+        try:
+            web.wait(30)
+        except subprocess.TimeoutExpired:  # a loaded machine: do not lose the figures for it
+            web.kill()
+            web.wait()
 
 
 def main() -> str:
