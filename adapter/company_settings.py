@@ -20,6 +20,7 @@ from pydantic.fields import FieldInfo
 from adapter.domain import Money
 from adapter.errors import InputError
 from adapter.settings_dunning import DunningSettings
+from adapter.settings_kravia import KraviaSettings
 from adapter.settings_sections import (
     BankSettings,
     LetterSettings,
@@ -35,11 +36,13 @@ SECTIONS: dict[str, type[Section]] = {
     "tripletex": TripletexSettings,
     "dunning": DunningSettings,
     "letters": LetterSettings,
+    "kravia": KraviaSettings,
 }
 __all__ = [
     "SECTIONS",
     "BankSettings",
     "DunningSettings",
+    "KraviaSettings",
     "ScheduleSettings",
     "Section",
     "TripletexSettings",

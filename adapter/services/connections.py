@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import httpx
 
+from adapter import company_settings
 from adapter.errors import InputError
 from adapter.services.clients import Clients, kravia_client, tripletex_client
 from adapter.store.database import Database
@@ -174,6 +175,9 @@ def kravia_webhook(db: Database, clients: Clients, company_id: int, *, url: str,
     secret = secrets.token_urlsafe(32)
     with db.uow(company_id) as uow:
         conn = uow.connections.get("kravia")
+        keep = company_settings.effective(
+            company_settings.KraviaSettings, uow.settings.get("kravia")
+        ).webhook_previous_secret_hours
         uow.connections.put(
             "kravia",
             {**conn.config, "webhook_url": target},
@@ -181,6 +185,8 @@ def kravia_webhook(db: Database, clients: Clients, company_id: int, *, url: str,
                 **conn.secrets,
                 "webhook_secret": secret,
                 "webhook_secret_previous": conn.secrets.get("webhook_secret"),
+                # Kravia may still sign with the old secret for a while: it expires after this.
+                "webhook_secret_previous_until": uow.clock.now().timestamp() + keep * 3600,
             },
             checked=True,
         )

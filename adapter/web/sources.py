@@ -50,7 +50,9 @@ class TripletexSource:
 
 
 class KraviaSource:
-    """Kravia: the signature over the delivery's data with the shared secret, recent timestamp."""
+    """Kravia: the signature over the delivery's data with the shared secret (the current one, or
+    the previous one until it expires `kravia.webhook_previous_secret_hours` after a rotation),
+    recent timestamp."""
 
     name = "kravia"
 
@@ -62,7 +64,10 @@ class KraviaSource:
     ) -> None:
         """Refuse a delivery with a wrong or old signature."""
         last: kravia_webhooks.WebhookError | None = None
-        for secret in (secrets.get("webhook_secret"), secrets.get("webhook_secret_previous")):
+        valid = [secrets.get("webhook_secret")]
+        if self.now() <= float(secrets.get("webhook_secret_previous_until") or 0):
+            valid.append(secrets.get("webhook_secret_previous"))
+        for secret in valid:
             if not secret:
                 continue
             try:

@@ -249,6 +249,11 @@ def test_status_from_webhook_and_poll_closes_a_paid_claim(
     clients = Clients(db, sleep=lambda _s: None)
     connections.kravia_webhook(db, clients, company_id, url="http://127.0.0.1:1", actor="test")
     secret = kravia.creditors[10759]["webhook"]["secret"]
+    with db.uow(company_id, read_only=True) as uow:
+        stored = uow.connections.get("kravia").secrets
+    # kravia.webhook_previous_secret_hours (4): the secret before a rotation expires then.
+    assert stored["webhook_secret"] == secret
+    assert stored["webhook_secret_previous_until"] == clock.instant.timestamp() + 4 * 3600
     claim_503 = next(c for c in kravia.claims.values() if c["invoiceNo"] == "503")
     from connectors.kravia.mapping import payment_payload
 
