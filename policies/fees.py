@@ -3,9 +3,10 @@
 C2: only on letters sent at least 14 days after the due date. C3: 1/20 of the inkassosats in
 force on the letter's date. C4: at most two fee-bearing letters per claim (reminders and the
 inkassovarsel together). C5: the second only after the first's deadline of at least 14 days
-has passed unpaid (postdager included). C6: six months after the last fee, fees may start
-again (a secondary source: a setting, off by default). B3: once the § 3a compensation is
-charged, it covers the collection costs.
+has passed unpaid (postdager included). E2, E3: the creditor's own betalingsoppfordring
+carries 3/20 after a missed 14-day deadline, once per pair of fees, outside the cap. C6: six
+months after the last fee, fees may start again (a secondary source: a setting, off by
+default). B3: once the § 3a compensation is charged, it covers the collection costs.
 """
 
 from __future__ import annotations
@@ -142,7 +143,11 @@ def fee_verdict(
         )
     counted, reset = fee_letters(letters, reset_after_six_months, on)
     reasons: list[Reason] = [reset] if reset else []
-    if len(counted) >= 2:
+    if stage is Stage.BETALINGSOPPFORDRING:
+        refused = _betalingsoppfordring_refused(letters, counted, postdager, on)
+        if refused is not None:
+            return FeeVerdict(0, (*reasons, refused[0]), refused[1])
+    elif len(counted) >= 2:
         dates = " and ".join(str(x.sent_on) for x in counted[:2])
         return FeeVerdict(
             0,
@@ -153,7 +158,7 @@ def fee_verdict(
                 ),
             ),
         )
-    if len(counted) == 1:
+    if len(counted) == 1 and stage is not Stage.BETALINGSOPPFORDRING:
         first = counted[0]
         if first.deadline is None or (first.deadline - first.sent_on).days < 14:
             return FeeVerdict(
@@ -181,9 +186,9 @@ def fee_verdict(
                 allowed_from,
             )
     legal = rates.fee_ore(on, due_date, twentieths=3 if stage is Stage.BETALINGSOPPFORDRING else 1)
-    fraction = "3/20" if stage is Stage.BETALINGSOPPFORDRING else "1/20"
-    if due_date < date(2020, 10, 1):
-        fraction = "3/10" if stage is Stage.BETALINGSOPPFORDRING else "1/10"
+    fraction = rates.fee_fraction(
+        due_date, twentieths=3 if stage is Stage.BETALINGSOPPFORDRING else 1
+    )
     fee = min(asked_ore, legal)
     rule = {
         "inkassovarsel": "INKF § 1-2 (2), D5",
@@ -195,3 +200,95 @@ def fee_verdict(
     elif asked_ore < legal:
         text += f" (the ladder asks {kr(asked_ore)}, below the legal {kr(legal)})"
     return FeeVerdict(fee, (*reasons, Reason(rule, text)))
+
+
+def _betalingsoppfordring_refused(
+    letters: tuple[LetterFact, ...], counted: list[LetterFact], postdager: int, on: date
+) -> tuple[Reason, date | None] | None:
+    """Why the creditor's own betalingsoppfordring may carry no fee, if it may not.
+
+    E2: only after the debtor missed a deadline of at least 14 days in a reminder or an
+    inkassovarsel. E3: one may follow each pair of fee-bearing letters, outside the two-fee cap
+    of C4 (which counts the reminders and the inkassovarsel only)."""
+    missed = [
+        x
+        for x in letters
+        if x.stage is not Stage.BETALINGSOPPFORDRING
+        and x.stage is not Stage.SOFT_REMINDER
+        and x.deadline is not None
+        and (x.deadline - x.sent_on).days >= 14
+    ]
+    if not missed:
+        return (
+            Reason(
+                "INKF § 1-2 (3), E2",
+                "no fee: the betalingsoppfordring needs a reminder or inkassovarsel with a deadline "
+                "of at least 14 days that passed unpaid",
+            ),
+            None,
+        )
+    allowed_from = min(x.deadline for x in missed if x.deadline) + timedelta(days=postdager + 1)
+    if on < allowed_from:
+        return (
+            Reason(
+                "INKF § 1-2 (3), E2",
+                f"no fee before {allowed_from}: the 14-day deadline (+{postdager} postdager) has not passed",
+            ),
+            allowed_from,
+        )
+    since = counted[0].sent_on if counted else date.min
+    if any(
+        x.stage is Stage.BETALINGSOPPFORDRING and x.fee_ore > 0 and x.sent_on >= since
+        for x in letters
+    ):
+        return (
+            Reason(
+                "INKF § 1-3, E3",
+                "no fee: a betalingsoppfordring with a fee followed these fee-bearing letters already",
+            ),
+            None,
+        )
+    return None
+
+
+EARLIER_FEE_STAGES = (Stage.REMINDER_1, Stage.REMINDER_2, Stage.BETALINGSOPPFORDRING)
+
+
+def earlier_fees(
+    due_date: date, fees: list[tuple[date, int]], rates: Rates
+) -> tuple[tuple[LetterFact, ...], str | None]:
+    """The letters another system sent with fees, as our letters, or why the law did not allow
+    them (a claim registered by hand, seed 003): at most two fees of 1/20 of the inkassosats on
+    each letter's date (C3, C4), the second after the first's 14 days (C5), then one
+    betalingsoppfordring of 3/20 (E2, E3); none before 14 days after the due date (C2)."""
+    ordered = sorted(fees)
+    if len(ordered) > len(EARLIER_FEE_STAGES):
+        return (), (
+            f"at most two fees and one betalingsoppfordring (INKF § 1-3); "
+            f"{len(ordered)} letters with fees given"
+        )
+    out: list[LetterFact] = []
+    for stage, (on, fee) in zip(EARLIER_FEE_STAGES, ordered, strict=False):
+        if fee <= 0:
+            return (), f"the fee on {on} must be more than 0"
+        if on < due_date + timedelta(days=14):
+            return (), (
+                f"a fee on {on} is less than 14 days after the due date {due_date} (INKF § 1-2)"
+            )
+        if out and (on - out[-1].sent_on).days < 14:
+            nth, before = ("second", "first") if len(out) == 1 else ("third", "second")
+            return (), (
+                f"the {nth} fee on {on} came less than 14 days after the {before} on "
+                f"{out[-1].sent_on}, so its deadline had not passed (INKF § 1-3)"
+            )
+        bo = stage is Stage.BETALINGSOPPFORDRING
+        legal = rates.fee_ore(on, due_date, twentieths=3 if bo else 1)
+        if fee > legal:
+            fraction = rates.fee_fraction(due_date, twentieths=3 if bo else 1)
+            what = " for a betalingsoppfordring, INKF § 1-2 (3)" if bo else ", INKF § 1-2"
+            return (), (
+                f"the fee {kr(fee)} on {on} is above the legal maximum {kr(legal)} "
+                f"({fraction} of the inkassosats {rates.inkassosats.at(on)} on that date{what})"
+            )
+        out.append(LetterFact(stage, on, on + timedelta(days=14), fee))
+    return tuple(out), None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -201,7 +201,13 @@ def customer_blocked(company_id: int, as_json: bool) -> None:
 @click.option("--due-date", type=DATE, required=True, help="The original due date.")
 @click.option("--invoice-date", type=DATE)
 @click.option("--kid", help="The invoice's KID, if it had one.")
-@click.option("--fees", default="0", help="Reminder fees already charged.")
+@click.option(
+    "--fees",
+    "fees",
+    multiple=True,
+    metavar="DATE:AMOUNT",
+    help="A letter with a fee already sent, its date and fee (repeatable); checked against the law.",
+)
 @click.option(
     "--paid",
     "paid",
@@ -236,7 +242,7 @@ def manual(
     due_date: datetime,
     invoice_date: datetime | None,
     kid: str | None,
-    fees: str,
+    fees: tuple[str, ...],
     paid: tuple[str, ...],
     inkassovarsel_sent: datetime | None,
     pdf: Path | None,
@@ -260,17 +266,6 @@ def manual(
             city,
             email,
         )
-    payments = []
-    for item in paid:
-        day, sep, value = item.partition(":")
-        if not sep:
-            raise InputError("--paid", f"{item!r}: expected DATE:AMOUNT")
-        try:
-            payments.append(
-                (datetime.strptime(day, "%Y-%m-%d").date(), Money.parse(value, where="--paid"))
-            )
-        except ValueError as exc:
-            raise InputError("--paid", f"{day!r} is not a date") from exc
     invoice_id = create_manual_claim(
         database(),
         company_id,
@@ -281,8 +276,8 @@ def manual(
         due_date=due_date.date(),
         invoice_date=invoice_date.date() if invoice_date else None,
         kid=kid,
-        fees=Money.parse(fees, where="--fees"),
-        payments=payments,
+        fees=_dated_amounts(fees, "--fees", "each letter's date and fee"),
+        payments=_dated_amounts(paid, "--paid", "each payment's date and amount"),
         varsel_sent=inkassovarsel_sent.date() if inkassovarsel_sent else None,
         pdf=pdf.read_bytes() if pdf else None,
         actor=actor(by),
@@ -290,6 +285,21 @@ def manual(
     click.echo(
         f"claim {invoice_number} registered (invoice id {invoice_id}); see `kravflyt handoff preview`"
     )
+
+
+def _dated_amounts(items: tuple[str, ...], where: str, what: str) -> list[tuple[date, Money]]:
+    """DATE:AMOUNT options as (date, amount) pairs; anything else names the option."""
+    out = []
+    for item in items:
+        day, sep, value = item.partition(":")
+        if not sep:
+            raise InputError(where, f"{item!r}: give {what} as DATE:AMOUNT, e.g. 2026-02-01:38.00")
+        try:
+            on = datetime.strptime(day, "%Y-%m-%d").date()
+        except ValueError as exc:
+            raise InputError(where, f"{day!r} is not a date") from exc
+        out.append((on, Money.parse(value, where=where)))
+    return out
 
 
 @groups.connect.command("smtp")

@@ -28,6 +28,7 @@ from policies.decisions import Action, Decision
 from policies.engine import Context, decide, simulate
 from policies.facts import ClaimFacts
 from policies.ladder import Stage
+from policies.regime import regime_on
 
 TRIPLETEX_TYPES = {
     Stage.SOFT_REMINDER: "SOFT_REMINDER",
@@ -35,6 +36,19 @@ TRIPLETEX_TYPES = {
     Stage.REMINDER_2: "REMINDER",
     Stage.INKASSOVARSEL: "NOTICE_OF_DEBT_COLLECTION",
 }
+
+
+def tripletex_type(stage: Stage, on: date, new_act_from: date | None) -> str:
+    """Tripletex's reminder type for a letter of `stage` sent on `on`. Under the new act (F2)
+    only a licensed agency sends the statutory inkassovarsel: the creditor's last letter is a
+    plain REMINDER, never NOTICE_OF_DEBT_COLLECTION."""
+    if (
+        stage is Stage.INKASSOVARSEL
+        and not regime_on(on, new_act_from).creditor_sends_inkassovarsel
+    ):
+        return "REMINDER"
+    return TRIPLETEX_TYPES.get(stage, "REMINDER")
+
 
 log = get_logger(__name__)
 
@@ -275,7 +289,8 @@ def _carry_out(
         "rules": d.rules,
     }
     if d.stage is not None:
-        return _send_letter(uow, row, d, on, actor, delivery, tripletex, audit)
+        new_act_from = (facts.ladder or ctx.ladder).new_act_from
+        return _send_letter(uow, row, d, on, actor, delivery, tripletex, audit, new_act_from)
     if d.action is Action.BLOCK_CUSTOMER:
         uow.customers.set_fields(
             row.customer_id,
@@ -335,6 +350,7 @@ def _send_letter(
     delivery: str,
     tripletex: company_settings.TripletexSettings,
     audit: dict[str, Any],
+    new_act_from: date | None,
 ) -> bool:
     assert d.stage is not None
     key = f"letter:{uow.require_company()}:{row.claim_id}:{d.stage.value}"
@@ -394,7 +410,7 @@ def _send_letter(
             payload={
                 "letter_id": letter_id,
                 "invoice_external_id": row.external_id,
-                "type": TRIPLETEX_TYPES.get(d.stage, "REMINDER"),
+                "type": tripletex_type(d.stage, on, new_act_from),
                 "date": on.isoformat(),
                 "include_charge": d.fee_ore > 0,
                 "include_interest": d.interest.total_ore > 0,

@@ -18,7 +18,7 @@ from adapter.letters import email as mail
 from adapter.letters import render, texts
 from adapter.letters.model import Letter, Line, Party, Segment
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
-from adapter.services.dunning import TRIPLETEX_TYPES, decision_json
+from adapter.services.dunning import TRIPLETEX_TYPES, decision_json, tripletex_type
 from adapter.store.database import Database
 from adapter.store.tables import claims, customers, invoices, letters
 from adapter.store.uow import UnitOfWork
@@ -367,7 +367,7 @@ def send_manual(
                 payload={
                     "letter_id": letter_id,
                     "invoice_external_id": row.external_id,
-                    "type": TRIPLETEX_TYPES[stage],
+                    "type": tripletex_type(stage, on, (facts.ladder or ctx.ladder).new_act_from),
                     "date": on.isoformat(),
                     "include_charge": decision.fee_ore > 0,
                     "include_interest": decision.interest.total_ore > 0,

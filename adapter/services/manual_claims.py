@@ -26,6 +26,10 @@ from adapter.domain import (
 from adapter.errors import InputError
 from adapter.store.database import Database
 from adapter.store.tables import invoices, letters
+from adapter.store.uow import UnitOfWork
+from policies.fees import earlier_fees
+from policies.ladder import Stage
+from policies.rates import DEFAULT_RATES
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ def create_manual_claim(
     due_date: date,
     invoice_date: date | None,
     kid: str | None,
-    fees: Money,
+    fees: list[tuple[date, Money]],
     payments: list[tuple[date, Money]],
     varsel_sent: date | None,
     pdf: bytes | None,
@@ -66,7 +70,11 @@ def create_manual_claim(
         )
     if amount.ore <= 0:
         raise InputError("--amount", "must be more than 0")
+    fee_letters, breach = earlier_fees(due_date, [(on, fee.ore) for on, fee in fees], DEFAULT_RATES)
+    if breach:
+        raise InputError("--fees", breach)
     paid = sum(p.ore for _, p in payments)
+    fees_ore = sum(x.fee_ore for x in fee_letters)
     if paid >= amount.ore:
         raise InputError(
             "--paid", "the partial payments cover the whole amount: nothing to collect"
@@ -124,49 +132,19 @@ def create_manual_claim(
         if pdf:
             uow.conn.execute(invoices_pdf(invoice.id, pdf))
         claim = uow.claims.for_invoice(invoice.id)
-        if fees.ore:  # fees the company charged before: one earlier reminder letter carries them
-            uow.conn.execute(
-                insert(letters).values(
-                    company_id=company_id,
-                    claim_id=claim.id,
-                    stage="reminder_1",
-                    sent_on=min(varsel_sent or due_date, due_date + timedelta(days=14)),
-                    deadline=None,
-                    fee_ore=fees.ore,
-                    delivery="print",
-                    status="sent",
-                    actor=actor,
-                    reasons=[
-                        {"rule": "MANUAL", "text": "fees charged before the claim was registered"}
-                    ],
-                    created_at=uow.clock.now(),
-                )
-            )
+        assert claim.id is not None
+        varsel_fee = 0
+        for x in fee_letters:  # the letters that carried the fees charged before
+            if x.sent_on == varsel_sent and x.stage is not Stage.BETALINGSOPPFORDRING:
+                varsel_fee = x.fee_ore  # the inkassovarsel itself carried this fee
+                continue
+            _earlier_letter(uow, claim.id, x.stage.value, x.sent_on, x.fee_ore, actor)
         if varsel_sent:
             if varsel_sent <= due_date:
                 raise InputError(
                     "--inkassovarsel-sent", "an inkassovarsel is sent after the due date (INKL § 9)"
                 )
-            uow.conn.execute(
-                insert(letters).values(
-                    company_id=company_id,
-                    claim_id=claim.id,
-                    stage="inkassovarsel",
-                    sent_on=varsel_sent,
-                    deadline=varsel_sent + timedelta(days=14),
-                    fee_ore=0,
-                    delivery="print",
-                    status="sent",
-                    actor=actor,
-                    reasons=[
-                        {
-                            "rule": "MANUAL",
-                            "text": "inkassovarsel sent before the claim was registered",
-                        }
-                    ],
-                    created_at=uow.clock.now(),
-                )
-            )
+            _earlier_letter(uow, claim.id, "inkassovarsel", varsel_sent, varsel_fee, actor)
         for n, (on, money) in enumerate(payments, 1):
             pid = uow.payments.add(
                 Payment(
@@ -200,7 +178,7 @@ def create_manual_claim(
             action="claim.manual",
             subject=("invoice", invoice.id),
             message=f"claim {invoice_number} from another system registered for {customer.name}: {amount} kr due "
-            f"{due_date}, paid {Money(paid)} kr, fees {fees} kr"
+            f"{due_date}, paid {Money(paid)} kr, fees {Money(fees_ore)} kr"
             + (
                 f", inkassovarsel sent {varsel_sent}"
                 if varsel_sent
@@ -210,7 +188,7 @@ def create_manual_claim(
                 "invoice": invoice_number,
                 "amount_ore": amount.ore,
                 "paid_ore": paid,
-                "fees_ore": fees.ore,
+                "fees_ore": fees_ore,
                 "varsel_sent": varsel_sent.isoformat() if varsel_sent else None,
             },
         )
@@ -223,3 +201,24 @@ def invoices_pdf(invoice_id: int, pdf: bytes) -> Update:
     if not pdf.startswith(b"%PDF"):
         raise InputError("--pdf", "is not a PDF file")
     return invoices.update().where(invoices.c.id == invoice_id).values(pdf=pdf)
+
+
+def _earlier_letter(
+    uow: UnitOfWork, claim_id: int, stage: str, on: date, fee_ore: int, actor: str
+) -> None:
+    """A letter the other system sent before the claim was registered (14 days to pay)."""
+    uow.conn.execute(
+        insert(letters).values(
+            company_id=uow.require_company(),
+            claim_id=claim_id,
+            stage=stage,
+            sent_on=on,
+            deadline=on + timedelta(days=14),
+            fee_ore=fee_ore,
+            delivery="print",
+            status="sent",
+            actor=actor,
+            reasons=[{"rule": "MANUAL", "text": "sent before the claim was registered"}],
+            created_at=uow.clock.now(),
+        )
+    )

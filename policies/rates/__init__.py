@@ -66,6 +66,12 @@ class Rates:
         before 2020-10-01; rounded to the krone from 2026, in øre."""
         return _fee_ore(self.inkassosats, sent_on, due_date < data.FEE_HALVING_DUE_FROM, twentieths)
 
+    def fee_fraction(self, due_date: date, *, twentieths: int = 1) -> str:
+        """The fraction of the inkassosats `fee_ore` takes for a claim due on `due_date`."""
+        if due_date < data.FEE_HALVING_DUE_FROM:
+            return f"{twentieths}/10"
+        return f"{twentieths}/20"
+
     def b2b_ore(self, day: date) -> int:
         """The § 3a compensation in NOK øre in force on `day`."""
         return int(self.b2b.at(day) * 100)

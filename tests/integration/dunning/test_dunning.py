@@ -354,3 +354,26 @@ def test_reading_ahead_gives_the_same_claims_and_stops_cleanly(db, company_id, m
         assert next(claims_read)[0].invoice_number == "20001"
         claims_read.close()  # the thread's cursor is closed before the unit of work ends
     set_settings(db.uow(company_id), ["dunning.minimum_amount=0"], actor="test")  # can write
+
+
+def test_new_act_queues_no_tripletex_notice_of_debt_collection(db, company_id) -> None:
+    """F2 (issue 23, case 3): under the new act only an agency sends the inkassovarsel, so the
+    creditor's last letter goes to Tripletex as a REMINDER, never NOTICE_OF_DEBT_COLLECTION, and
+    with NETS_PRINT set it is printed by the company (NETS_PRINT is only for the notice)."""
+    seed(db, company_id)
+    set_settings(
+        db.uow(company_id),
+        ["dunning.new_act_from=2026-02-20", "tripletex.reminder_dispatch=NETS_PRINT"],
+        actor="t",
+    )
+    dunning.run(db, company_id, date(2026, 2, 5), actor="t")
+    dunning.run(db, company_id, date(2026, 2, 25), actor="t")
+    with db.engine.connect() as conn:
+        sent = sorted(
+            (r.idempotency_key.rsplit(":", 1)[1], r.payload["type"])
+            for r in conn.execute(select(outbox.c.idempotency_key, outbox.c.payload))
+        )
+    assert sent == [("inkassovarsel", "REMINDER")] * 2 + [("reminder_1", "REMINDER")] * 2
+    from adapter.services.tripletex_writes import dispatch_for
+
+    assert dispatch_for("REMINDER", "NETS_PRINT") == "OWN_PRINTER"

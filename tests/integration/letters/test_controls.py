@@ -219,7 +219,7 @@ def test_manual_claim_is_handed_off_to_the_sandbox(db, company_id, clock) -> Non
                 due_date=date(2026, 1, 10),
                 invoice_date=None,
                 kid=None,
-                fees=Money(0),
+                fees=[],
                 payments=[],
                 varsel_sent=None,
                 pdf=None,
@@ -242,7 +242,7 @@ def test_manual_claim_is_handed_off_to_the_sandbox(db, company_id, clock) -> Non
             due_date=date(2026, 1, 10),
             invoice_date=date(2025, 12, 27),
             kid="100230004572",
-            fees=Money(7000),
+            fees=[(date(2026, 1, 24), Money(3500)), (date(2026, 2, 8), Money(3500))],
             payments=[(date(2026, 1, 20), Money(90_000))],
             varsel_sent=date(2026, 2, 1),
             pdf=None,
@@ -280,3 +280,69 @@ def test_manual_claim_is_handed_off_to_the_sandbox(db, company_id, clock) -> Non
             ).scalar_one()
             == "claim.manual"
         )
+
+
+MANUAL = [
+    "handoff", "manual", "--name", "Havbris AS", "--business", "--org-number", "923609016",
+    "--address", "Kaia 1", "--postal-code", "6002", "--city", "Ålesund",
+    "--invoice-number", "X-78", "--amount", "9900.00", "--due-date", "2026-01-10",
+]  # fmt: skip
+
+
+def test_fees_from_another_system_are_checked_against_the_law(db, company_id, cli) -> None:
+    """INKF §§ 1-2, 1-3 (C3, C4, E2; issue 23, case 2): fees charged before registration are
+    recovered only up to what the law allowed on each letter's date; above that the claim is
+    refused whole, naming the letter and the maximum."""
+    company = ["--company", str(company_id)]
+    for fees, error in (
+        (
+            ["--fees", "500"],
+            "error: --fees: '500': give each letter's date and fee as DATE:AMOUNT, e.g. 2026-02-01:38.00",
+        ),
+        (
+            ["--fees", "2026-01-26:70.00"],
+            "error: --fees: the fee 70,00 kr on 2026-01-26 is above the legal maximum 38,00 kr "
+            "(1/20 of the inkassosats 750 on that date, INKF § 1-2)",
+        ),
+        (
+            ["--fees", "2026-01-20:38.00"],
+            "error: --fees: a fee on 2026-01-20 is less than 14 days after the due date "
+            "2026-01-10 (INKF § 1-2)",
+        ),
+        (
+            ["--fees", "2026-01-26:38", "--fees", "2026-02-02:38"],
+            "error: --fees: the second fee on 2026-02-02 came less than 14 days after the first "
+            "on 2026-01-26, so its deadline had not passed (INKF § 1-3)",
+        ),
+        (
+            ["--fees", "2026-01-26:38", "--fees", "2026-02-10:38", "--fees", "2026-02-25:114"],
+            "error: --fees: the fee 114,00 kr on 2026-02-25 is above the legal maximum 113,00 kr "
+            "(3/20 of the inkassosats 750 on that date for a betalingsoppfordring, INKF § 1-2 (3))",
+        ),
+        (
+            [f"--fees=2026-{d}" for d in ("01-26:38", "02-10:38", "02-25:113", "03-12:38")],
+            "error: --fees: at most two fees and one betalingsoppfordring (INKF § 1-3); "
+            "4 letters with fees given",
+        ),
+    ):
+        result = cli(*MANUAL, *company, *fees)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.strip() == error
+    with db.engine.connect() as conn:
+        assert conn.execute(select(letters_table.c.id)).all() == []
+    ok = cli(
+        *MANUAL, *company,
+        "--fees", "2026-01-26:38", "--fees", "2026-02-10:38", "--fees", "2026-02-25:113",
+    )  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                letters_table.c.stage, letters_table.c.sent_on, letters_table.c.fee_ore
+            ).order_by(letters_table.c.sent_on)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("reminder_1", date(2026, 1, 26), 3800),
+        ("reminder_2", date(2026, 2, 10), 3800),
+        ("betalingsoppfordring", date(2026, 2, 25), 11_300),
+    ]
