@@ -34,6 +34,7 @@ from adapter import company_settings
 from adapter.domain import Customer, DebtorKind, MatchStatus, Money
 from adapter.errors import InputError
 from adapter.log import get_logger
+from adapter.services import bank_folder
 from adapter.services.agency import is_agency_payout
 from adapter.services.allocation import Applied, Owed, split, write_off_line
 from adapter.services.matching import REASON_TEXT, MatchIndex, OpenInvoice, match
@@ -663,32 +664,38 @@ def open_targets(db: Database, company_id: int) -> list[Target]:
 def pickup(
     db: Database, company_id: int, root: Path, *, actor: str = "system:pickup"
 ) -> list[ImportSummary]:
-    """Import every file in `<root>/<company>/incoming`: each one is moved to `processed`, or to
-    `rejected` with `<name>.reason.txt` saying why."""
+    """Import every regular file in `<root>/<company>/incoming`: each one is moved to
+    `processed`, or to `rejected` with `<name>.reason.txt` saying why. Links and anything that
+    is not a regular file are never read (see `adapter.services.bank_folder`)."""
     from connectors.bank.transactions import BankFileError
 
-    base = root / str(company_id)
-    incoming, processed, rejected = base / "incoming", base / "processed", base / "rejected"
-    for folder in (incoming, processed, rejected):
-        folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folders = bank_folder.company_folders(root, company_id)
+    except bank_folder.FolderRefused as exc:
+        _record_rejection(db, company_id, actor, str(exc))
+        return []
     done: list[ImportSummary] = []
-    for path in sorted(p for p in incoming.iterdir() if p.is_file() and not p.name.startswith(".")):
-        try:
-            summary = import_file(db, company_id, path, actor=actor)
-        except (BankFileError, InputError) as exc:  # refused, or unreadable
-            target = rejected / path.name
-            path.replace(target)
-            (rejected / f"{path.name}.reason.txt").write_text(f"{exc}\n", encoding="utf-8")
-            with db.uow(company_id) as uow:
-                uow.audit.record(
-                    actor=actor,
-                    action="bank.reject",
-                    subject=("company", company_id),
-                    message=f"{path.name} refused: {exc}",
-                )
-                uow.commit()
-            log.warning("bank file rejected", company_id=company_id, file=path.name, error=str(exc))
-            continue
-        path.replace(processed / path.name)
-        done.append(summary)
+    for path in bank_folder.take_incoming(folders):
+        reason = bank_folder.why_not_read(path)
+        if reason is None:
+            try:
+                done.append(import_file(db, company_id, path, actor=actor))
+                path.replace(folders.processed / path.name)
+                continue
+            except (BankFileError, InputError) as exc:  # refused, or unreadable
+                reason = str(exc)
+        else:
+            reason = f"{path.name}: {reason}"
+        path.replace(folders.rejected / path.name)  # a link is moved itself, not its target
+        bank_folder.write_reason(folders, path.name, reason)
+        _record_rejection(db, company_id, actor, reason)
     return done
+
+
+def _record_rejection(db: Database, company_id: int, actor: str, reason: str) -> None:
+    with db.uow(company_id) as uow:
+        uow.audit.record(
+            actor=actor, action="bank.reject", subject=("company", company_id), message=reason
+        )
+        uow.commit()
+    log.warning("bank file rejected", company_id=company_id, error=reason)
