@@ -137,6 +137,13 @@ class DunningSettings(Section):
     new_act_from: date | None = Field(
         None, description="In-force date of the new inkasso act (empty until announced)."
     )
+    unknown_rate: Literal["hold", "known_period_only"] = Field(
+        "hold",
+        description="A letter whose interest would run past the last published interest rate: "
+        "hold: it waits in the worklist until the rate is added (kravflyt rates add); "
+        "known_period_only: it is sent with interest up to the last day with a known rate. "
+        "Never a guessed rate.",
+    )
 
     def to_ladder(self) -> Ladder:
         """The ladder the policy engine uses."""

@@ -13,6 +13,7 @@ from typing import NamedTuple
 from policies.interest import NO_INTEREST, Interest
 from policies.ladder import Stage
 from policies.money import kr
+from policies.rates import half_year_text
 
 
 class Action(StrEnum):
@@ -127,8 +128,22 @@ INTEREST_RULE = "FRL §§ 2-3, A1-A6"
 
 def interest_reason(interest: Interest) -> Reason:
     """The sentence that states a claim's late interest: the amount, its days and rates."""
+    if interest.unknown_from is not None:
+        return Reason(INTEREST_RULE, _interest_cut(interest))
     period = _interest_period(interest.from_date, interest.to_date, tuple(interest.rates))
     return Reason(INTEREST_RULE, f"late interest {kr(interest.total_ore)}{period}")
+
+
+def _interest_cut(interest: Interest) -> str:
+    """Interest that stops at the last day with a published rate, saying so."""
+    assert interest.unknown_from is not None
+    missing = f"the rate for {half_year_text(interest.unknown_from)} is not published yet"
+    if not interest.accrues:
+        return f"no late interest counted: {missing}"
+    period = _interest_period(interest.from_date, interest.to_date, tuple(interest.rates))
+    return (
+        f"late interest {kr(interest.total_ore)}{period}; counted to {interest.to_date}: {missing}"
+    )
 
 
 @lru_cache(maxsize=16_384)

@@ -28,7 +28,7 @@ from policies.fees import fee_verdict
 from policies.interest import NO_INTEREST, Interest, RateRule, Stretches, late_interest, stretches
 from policies.ladder import LADDER_STAGES, Ladder, Stage
 from policies.money import kr
-from policies.rates import DEFAULT_RATES, Rates
+from policies.rates import DEFAULT_RATES, Rates, half_year_text
 from policies.regime import Regime, regime_on
 
 
@@ -247,6 +247,8 @@ class _Letter:
         interest = NO_INTEREST
         if self.with_interest:
             interest = _own_interest(self.accrual, facts, ctx, ladder, on)
+            if interest.unknown_from is not None and ladder.unknown_rate == "hold":
+                return [_held(self.action, interest)]
         decision = Decision(  # positional (see Decision): action, stated reasons, fee,
             self.action,  # interest, compensation, principal, notices, write-off, deadline,
             self.reasons,  # next date, where the interest's reason goes
@@ -258,7 +260,7 @@ class _Letter:
             0,
             self.deadline,
             None,
-            self.interest_reason_at if interest.accrues else None,
+            self.interest_reason_at if interest.accrues or interest.unknown_from else None,
         )
         return [decision, *self.also] if self.also else [decision]
 
@@ -309,6 +311,20 @@ def _own_interest(
         stretches, first_day = accrual
         return Interest.constant(facts.amount_ore, stretches, first_day, on)
     return interest_until(facts, on, ctx, ladder)
+
+
+RATE_HELD = "RATE"  # the rule id of a letter held for an interest rate not published yet
+
+
+def _held(action: Action, interest: Interest) -> Decision:
+    assert interest.unknown_from is not None and interest.to_date is not None
+    stage = action.stage.label if action.stage else action.value
+    return _nothing(
+        RATE_HELD,
+        f"{stage} held (dunning.unknown_rate = hold): its interest would run past "
+        f"{interest.to_date}, and the rate for {half_year_text(interest.unknown_from)} is not "
+        "published yet; add it with `kravflyt rates add`",
+    )
 
 
 # A step: a letter, a hand-off, or decisions without amounts of the claim's own (shared by
@@ -560,6 +576,9 @@ def _next_letter(
 
 
 def _accrual(rates: Rates, due_date: date, on: date, rule: RateRule) -> Accrual | None:
+    known = rates.interest.known_until
+    if known is not None and on > known:
+        return None  # each claim's own calculation stops at the last known rate and says so
     try:
         found = stretches(rates, due_date, on, rule)
     except RateNotKnown:

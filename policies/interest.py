@@ -53,15 +53,22 @@ class Interest:
     comes from the shared stretches in exact integers (`Stretches.total_ore`), and the segments
     are made only when someone looks at them. Treat it as immutable."""
 
-    __slots__ = ("_made", "_over", "from_date", "to_date", "total_ore")
+    __slots__ = ("_made", "_over", "from_date", "to_date", "total_ore", "unknown_from")
 
     def __init__(
-        self, segments: tuple[Segment, ...], from_date: date | None, to_date: date | None
+        self,
+        segments: tuple[Segment, ...],
+        from_date: date | None,
+        to_date: date | None,
+        unknown_from: date | None = None,
     ) -> None:
         self._made: tuple[Segment, ...] | None = segments
         self._over: tuple[int, Stretches] | None = None
         self.from_date = from_date  # the first interest day
-        self.to_date = to_date
+        self.to_date = to_date  # the last day counted (the last known rate's day at most)
+        # The first day interest was asked for whose statutory rate is not published yet:
+        # nothing is counted from it (never a guessed rate); None when every day was known.
+        self.unknown_from = unknown_from
         exact = _ZERO
         for s in segments:
             exact += s.exact_ore
@@ -78,6 +85,7 @@ class Interest:
         self = cls.__new__(cls)
         self._made, self._over = None, (principal_ore, stretches)
         self.from_date, self.to_date, self.total_ore = from_date, to_date, total
+        self.unknown_from = None
         return self
 
     @property
@@ -103,10 +111,11 @@ class Interest:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Interest):
             return NotImplemented
-        return (self.segments, self.from_date, self.to_date) == (
+        return (self.segments, self.from_date, self.to_date, self.unknown_from) == (
             other.segments,
             other.from_date,
             other.to_date,
+            other.unknown_from,
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -114,7 +123,8 @@ class Interest:
     def __repr__(self) -> str:
         return (
             f"Interest(segments={self.segments!r}, from_date={self.from_date!r}, "
-            f"to_date={self.to_date!r}, total_ore={self.total_ore!r})"
+            f"to_date={self.to_date!r}, total_ore={self.total_ore!r}, "
+            f"unknown_from={self.unknown_from!r})"
         )
 
 
@@ -163,10 +173,19 @@ def late_interest(
 ) -> Interest:
     """Interest on `principal_ore` due on `due` through `until`, with principal `reductions`
     (date, øre) from payments and credit notes: a payment reduces the principal from the day
-    after it was made."""
+    after it was made.
+
+    Days after the last day with a published statutory rate are not counted (never a guessed
+    rate): the result then runs to that day and says from which day the rate is missing
+    (`unknown_from`)."""
     first_day = effective_due(due) + _DAY
     if until < first_day or principal_ore <= 0:
         return NO_INTEREST
+    known = rates.interest.known_until
+    if known is not None and until > known:
+        counted = late_interest(principal_ore, due, known, rates, reductions=reductions, rule=rule)
+        unknown_from = max(known + _DAY, first_day)
+        return Interest(counted.segments, first_day, known, unknown_from)
     cuts: dict[date, int] = {}
     principal = principal_ore
     for on, amount in sorted(reductions):

@@ -124,6 +124,10 @@ class Ladder:
     fee_account: str = "3900"  # UNCONFIRMED: no standard NS 4102 account for fee income
     interest_account: str = "8050"
     new_act_from: date | None = None  # the new inkasso act's in-force date (F1); none by default
+    # A letter whose interest would run past the last published rate: "hold" it (a person sees
+    # it; debtor-safe: nothing goes out with a part of the interest left out) or send it with
+    # "known_period_only" interest. Never a guessed rate either way.
+    unknown_rate: str = "hold"
 
     # Hashable, so the engine can cache on a ladder (a plan asks for every claim): the stages
     # dict is not, so the hash is over its items. Worked out when the ladder is made (the

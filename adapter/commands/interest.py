@@ -14,7 +14,7 @@ from adapter.domain import Money
 from adapter.errors import InputError
 from policies.errors import RateNotKnown
 from policies.interest import RateRule, late_interest
-from policies.rates import DEFAULT_RATES
+from policies.rates import DEFAULT_RATES, half_year_text
 
 
 def _date(text: str, where: str) -> date:
@@ -45,6 +45,11 @@ def _date(text: str, where: str) -> date:
     default=False,
     help="Debtor kind: an agreed rate above the statutory one applies to businesses only.",
 )
+@click.option(
+    "--until-known",
+    is_flag=True,
+    help="Past the last published interest rate: count up to its last day instead of refusing.",
+)
 @json_option
 def interest(
     principal: str,
@@ -53,6 +58,7 @@ def interest(
     payments: tuple[str, ...],
     contract_rate: str | None,
     business: bool,
+    until_known: bool,
     as_json: bool,
 ) -> None:
     """Late-payment interest (forsinkelsesrenteloven): simple, split at 1 January, 1 July and each
@@ -79,6 +85,14 @@ def interest(
         )
     except RateNotKnown as exc:
         raise InputError("--paid", str(exc)) from exc
+    if result.unknown_from is not None and not until_known:
+        raise InputError(
+            "--paid",
+            f"the late-payment interest rate for {half_year_text(result.unknown_from)} "
+            f"(from {result.unknown_from}) is not published yet; the last known day is "
+            f"{DEFAULT_RATES.interest.known_until}. Give --until-known to count up to it, or add "
+            "the rate with `kravflyt rates add`",
+        )
     segments = [
         {
             "from": s.start,
@@ -98,6 +112,8 @@ def interest(
                 "due": due_date,
                 "paid": until,
                 "total_ore": result.total_ore,
+                "counted_to": result.to_date,
+                "rate_missing_from": result.unknown_from,
                 "segments": segments,
             }
         )
@@ -115,6 +131,11 @@ def interest(
         )
     Console().print(table)
     click.echo(f"interest: {Money(result.total_ore)} kr")
+    if result.unknown_from is not None:
+        click.echo(
+            f"counted to {result.to_date}: the rate for {half_year_text(result.unknown_from)} "
+            "is not published yet"
+        )
 
 
 commands = [interest]

@@ -47,6 +47,9 @@ class Line:
     segments: tuple[Segment, ...] = ()
     paid_ore: int = 0
     paid_on: date | None = None  # a rentenota's late payment
+    interest_to: date | None = None  # the last interest day counted
+    # The first day interest was due but not counted: its statutory rate is not published yet.
+    rate_missing_from: date | None = None
 
     @property
     def total_ore(self) -> int:

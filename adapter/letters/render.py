@@ -45,6 +45,7 @@ def html(letter: Letter) -> str:
             L=texts.LABELS[lang],
             kr=lambda ore: texts.kr(ore, lang),
             day=lambda d: texts.day(d, lang),
+            half_year=lambda d: texts.half_year(d, lang),
             css=(TEMPLATES / "letter.css").read_text(encoding="utf-8"),
         )
     )

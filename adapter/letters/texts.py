@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from policies import rates
 from policies.ladder import Stage
 
 TITLES = {
@@ -99,6 +100,7 @@ LABELS = {
         "our_ref": "Vår referanse",
         "compensation": "Kompensasjon (forsinkelsesrenteloven § 3a)",
         "interest_note": "Forsinkelsesrente etter forsinkelsesrenteloven fra {fra}, {satser} % per år, beregnet av hovedstolen.",
+        "interest_pending": "Renter beregnet til {til}; satsen for {halvar} er ikke fastsatt ennå.",
         "no_vat": "Gebyr og renter er ikke avgiftspliktige.",
         "fee_note": "Purregebyret er beregnet etter inkassoforskriften § 1-2.",
         "kid_missing": "Oppgi fakturanummer som melding",
@@ -127,6 +129,7 @@ LABELS = {
         "our_ref": "Our reference",
         "compensation": "Compensation (Late Payment Interest Act § 3a)",
         "interest_note": "Late payment interest under the Late Payment Interest Act from {fra}, {satser} % a year, on the principal only.",
+        "interest_pending": "Interest counted to {til}; the rate for {halvar} is not set yet.",
         "no_vat": "Fees and interest carry no VAT.",
         "fee_note": "The fee follows the Debt Collection Regulations § 1-2.",
         "kid_missing": "Quote the invoice number as the message",
@@ -155,6 +158,14 @@ def day(value: date | None, language: str = "nb") -> str:
     if value is None:
         return ""
     return value.strftime("%d.%m.%Y") if language == "nb" else value.strftime("%d %b %Y")
+
+
+def half_year(value: date, language: str = "nb") -> str:
+    """A half-year as the letter names it: "1. halvår 2027" (bokmål) or "the first half of 2027"."""
+    half, year = rates.half_year(value)
+    if language == "en":
+        return f"the {'first' if half == 1 else 'second'} half of {year}"
+    return f"{half}. halvår {year}"
 
 
 PLACEHOLDERS = (

@@ -394,7 +394,7 @@ def _send_letter(
             fee_ore=d.fee_ore,
             interest_ore=d.interest.total_ore,
             compensation_ore=compensation,
-            interest_to=on,
+            interest_to=d.interest.to_date or on,  # earlier when the rate is not published
             delivery=delivery,
             status="pending",  # sent by a worker (tripletex, email) or by the print batch
             actor=actor,

@@ -27,6 +27,7 @@ from policies.calendar import effective_due
 from policies.decisions import Action, Decision, Reason
 from policies.engine import Context, interest_until
 from policies.facts import ClaimFacts
+from policies.interest import Interest
 from policies.ladder import LADDER_STAGES, Stage
 from policies.manual import check_manual
 from policies.regime import regime_on
@@ -118,6 +119,8 @@ def line_for(
         interest_ore=max(0, interest.total_ore - facts.interest_paid_ore),
         interest_from=interest.from_date,
         segments=segments,
+        interest_to=interest.to_date,
+        rate_missing_from=interest.unknown_from,
     )
 
 
@@ -154,6 +157,8 @@ def build_letter(
                     Segment(s.start, s.end, s.days, str(s.rate), s.principal_ore, s.amount_ore)
                     for s in interest.segments
                 ),
+                interest_to=interest.to_date,
+                rate_missing_from=interest.unknown_from,
             ),
         )
     else:
@@ -283,6 +288,14 @@ def _stored_decision(stored: Any, facts: ClaimFacts, ctx: Context) -> Decision:
         from policies.interest import NO_INTEREST
 
         interest = NO_INTEREST
+    elif stored.interest_to and stored.interest_to < stored.sent_on and stored.stage != "rentenota":
+        # Stated up to the last day with a published rate: the letter says so again.
+        interest = Interest(
+            interest.segments,
+            interest.from_date,
+            interest.to_date,
+            stored.interest_to + timedelta(days=1),
+        )
     return Decision(
         Action.send(Stage(stored.stage)),
         tuple(Reason(r["rule"], r["text"]) for r in (stored.reasons or [])),
@@ -350,7 +363,7 @@ def send_manual(
                 interest_ore=decision.amount_ore
                 if stage is Stage.RENTENOTA
                 else decision.interest.total_ore,
-                interest_to=on,
+                interest_to=decision.interest.to_date or on,  # earlier: rate not published
                 delivery=delivery,
                 status="pending",
                 actor=actor,

@@ -80,6 +80,17 @@ class Rates:
 DEFAULT_RATES = Rates()
 
 
+def half_year(day: date) -> tuple[int, int]:
+    """The half-year `day` falls in: (1 or 2, year)."""
+    return (1 if day.month <= 6 else 2), day.year
+
+
+def half_year_text(day: date) -> str:
+    """The half-year of `day` in words: "the first half of 2027"."""
+    half, year = half_year(day)
+    return f"the {'first' if half == 1 else 'second'} half of {year}"
+
+
 # Cached: a plan asks for the fee of every claim on the same few dates.
 @lru_cache(maxsize=4096)
 def _fee_ore(
