@@ -125,7 +125,10 @@ def bank_file(file: Path, today: date) -> ParsedFile:
     help="Share of payments with only a message.",
 )
 @click.option(
-    "--credit-note-share", default=0.0, show_default=True, help="Share of credit notes (CREN)."
+    "--credit-note-share",
+    default=0.0,
+    show_default=True,
+    help="Share of credit notes (half the invoice; camt: CREN listed with the payment of the rest).",
 )
 def generate(
     fmt: str,

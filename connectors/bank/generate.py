@@ -1,7 +1,12 @@
 """Generated OCR Giro and camt.054 files with valid control totals, for tests, the demo and the
 benchmarks. Payments pay given targets (KID and amount), with a share of wrong KIDs (a valid
 check digit, but no invoice has it), payments with only a message, and credit notes. Written
-as a stream, so a million transactions stay flat in memory; deterministic by seed."""
+as a stream, so a million transactions stay flat in memory; deterministic by seed.
+
+A credit note is written as each format carries one: in OCR Giro a transaction of its own with
+the '-' sign (negative); in camt, where every amount is positive and a debit is money going
+out, it is listed (`CREN` with its `CdtNoteAmt`) with the credit entry's payment it reduces:
+the invoice's amount less the credit note, as in the ISO 20022 remittance examples."""
 
 from __future__ import annotations
 
@@ -39,6 +44,7 @@ class Planned:
     payer_name: str | None
     reference: str
     credit_note: bool = False
+    invoice_ore: int = 0  # a credit note's invoice: camt pays it less the credit note
 
 
 def plan_payments(
@@ -67,15 +73,17 @@ def plan_payments(
             kid = make_kid(f"9{rng.randrange(10**10):010d}")
         elif roll < wrong_kid_share + message_only_share:
             kid, message = None, f"Faktura {t.invoice_number or n}"
-        credit = rng.random() < credit_note_share
+        # A credit note takes half the invoice (the rest is paid with it, in camt).
+        credit = rng.random() < credit_note_share and t.amount_ore >= 2
         yield Planned(
-            -amount if credit else amount,
+            -(t.amount_ore // 2) if credit else amount,
             kid,
             message,
             t.payer_account,
             t.payer_name,
             f"{700000000 + n:09d}",
             credit,
+            t.amount_ore if credit else 0,
         )
 
 
@@ -121,6 +129,27 @@ def _kr(ore: int) -> str:
     return str(Decimal(abs(ore)).scaleb(-2).quantize(Decimal("0.01")))
 
 
+def _paid(p: Planned) -> int:
+    """What a camt payment moves: a credit note's invoice less the credit note."""
+    return p.invoice_ore + p.amount_ore if p.credit_note else p.amount_ore
+
+
+def _remittance(p: Planned) -> str:
+    """The payment's RmtInf: its KID (SCOR) or message, and a credit note listed with it."""
+    if p.kid:
+        invoice = f"<CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp><Ref>{p.kid}</Ref></CdtrRefInf>"
+        parts = [f"<Strd>{invoice}</Strd>"]
+    else:
+        parts = [f"<Ustrd>{escape(p.message or '')}</Ustrd>"]
+    if p.credit_note:
+        credited = (
+            f'<RfrdDocAmt><CdtNoteAmt Ccy="NOK">{_kr(p.amount_ore)}</CdtNoteAmt></RfrdDocAmt>'
+        )
+        cren = f"<RfrdDocInf><Tp><CdOrPrtry><Cd>CREN</Cd></CdOrPrtry></Tp><Nb>K-{p.reference}</Nb></RfrdDocInf>"
+        parts.append(f"<Strd>{cren}{credited}</Strd>")
+    return f"<RmtInf>{''.join(parts)}</RmtInf>"
+
+
 def write_camt054(
     out: TextIO,
     payments: Iterable[Planned],
@@ -143,47 +172,37 @@ def write_camt054(
     batch: list[Planned] = []
 
     def flush(entry_no: int) -> None:
-        # One entry per direction: credits and credit notes are separate bookings.
-        for credit_note in (False, True):
-            part = [p for p in batch if p.credit_note is credit_note]
-            if not part:
-                continue
-            total = sum(abs(p.amount_ore) for p in part)
-            sign = "DBIT" if credit_note else "CRDT"
-            sts = "<Sts><Cd>BOOK</Cd></Sts>" if v08 else "<Sts>BOOK</Sts>"
-            out.write(
-                f'<Ntry><NtryRef>{entry_no}</NtryRef><Amt Ccy="NOK">{_kr(total)}</Amt><CdtDbtInd>{sign}</CdtDbtInd>{sts}'
-                f"<BookgDt><Dt>{on}</Dt></BookgDt><ValDt><Dt>{on}</Dt></ValDt><AcctSvcrRef>E{entry_no}</AcctSvcrRef>"
-                f'<NtryDtls><Btch><NbOfTxs>{len(part)}</NbOfTxs><TtlAmt Ccy="NOK">{_kr(total)}</TtlAmt></Btch>'
+        # One credit entry; a credit note rides on the payment it reduces (see the module).
+        total = sum(_paid(p) for p in batch)
+        sts = "<Sts><Cd>BOOK</Cd></Sts>" if v08 else "<Sts>BOOK</Sts>"
+        out.write(
+            f'<Ntry><NtryRef>{entry_no}</NtryRef><Amt Ccy="NOK">{_kr(total)}</Amt><CdtDbtInd>CRDT</CdtDbtInd>{sts}'
+            f"<BookgDt><Dt>{on}</Dt></BookgDt><ValDt><Dt>{on}</Dt></ValDt><AcctSvcrRef>E{entry_no}</AcctSvcrRef>"
+            f'<NtryDtls><Btch><NbOfTxs>{len(batch)}</NbOfTxs><TtlAmt Ccy="NOK">{_kr(total)}</TtlAmt></Btch>'
+        )
+        for p in batch:
+            paid = _kr(_paid(p))
+            amt = (
+                f'<Amt Ccy="NOK">{paid}</Amt>'
+                if v08
+                else f'<AmtDtls><TxAmt><Amt Ccy="NOK">{paid}</Amt></TxAmt></AmtDtls>'
             )
-            for p in part:
-                amt = (
-                    f'<Amt Ccy="NOK">{_kr(p.amount_ore)}</Amt>'
-                    if v08
-                    else f'<AmtDtls><TxAmt><Amt Ccy="NOK">{_kr(p.amount_ore)}</Amt></TxAmt></AmtDtls>'
-                )
-                name = escape(p.payer_name or "Ukjent betaler")
-                debtor = (
-                    f"<Dbtr><Pty><Nm>{name}</Nm></Pty></Dbtr>"
-                    if v08
-                    else f"<Dbtr><Nm>{name}</Nm></Dbtr>"
-                )
-                acct = (
-                    f"<DbtrAcct><Id><Othr><Id>{p.payer_account}</Id><SchmeNm><Cd>BBAN</Cd></SchmeNm></Othr></Id></DbtrAcct>"
-                    if p.payer_account
-                    else ""
-                )
-                if p.credit_note:
-                    rmt = f"<RmtInf><Strd><RfrdDocInf><Tp><CdOrPrtry><Cd>CREN</Cd></CdOrPrtry></Tp><Nb>K-{p.reference}</Nb></RfrdDocInf></Strd></RmtInf>"
-                elif p.kid:
-                    rmt = f"<RmtInf><Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp><Ref>{p.kid}</Ref></CdtrRefInf></Strd></RmtInf>"
-                else:
-                    rmt = f"<RmtInf><Ustrd>{escape(p.message or '')}</Ustrd></RmtInf>"
-                out.write(
-                    f"<TxDtls><Refs><AcctSvcrRef>{p.reference}</AcctSvcrRef><EndToEndId>NOTPROVIDED</EndToEndId></Refs>"
-                    f"{amt}<RltdPties>{debtor}{acct}</RltdPties>{rmt}</TxDtls>"
-                )
-            out.write("</NtryDtls></Ntry>\n")
+            name = escape(p.payer_name or "Ukjent betaler")
+            debtor = (
+                f"<Dbtr><Pty><Nm>{name}</Nm></Pty></Dbtr>"
+                if v08
+                else f"<Dbtr><Nm>{name}</Nm></Dbtr>"
+            )
+            acct = (
+                f"<DbtrAcct><Id><Othr><Id>{p.payer_account}</Id><SchmeNm><Cd>BBAN</Cd></SchmeNm></Othr></Id></DbtrAcct>"
+                if p.payer_account
+                else ""
+            )
+            out.write(
+                f"<TxDtls><Refs><AcctSvcrRef>{p.reference}</AcctSvcrRef><EndToEndId>NOTPROVIDED</EndToEndId></Refs>"
+                f"{amt}<RltdPties>{debtor}{acct}</RltdPties>{_remittance(p)}</TxDtls>"
+            )
+        out.write("</NtryDtls></Ntry>\n")
 
     entry = 0
     for p in payments:

@@ -15,7 +15,7 @@ from adapter.services import bank_import, payments
 from adapter.services.companies import set_settings
 from adapter.store.tables import allocations, claims, letters, outbox
 from adapter.store.tables import payments as payments_table
-from connectors.bank.generate import Planned, write_file
+from connectors.bank.generate import Planned, Target, plan_payments, write_file
 from connectors.bank.transactions import BankFileError
 
 DAY = date(2026, 3, 2)
@@ -288,6 +288,40 @@ def test_credit_notes(db, company_id, book) -> None:
     assert outstanding(db, company_id, book["459"]) == 0
     assert summary.matched["kid"] == 1
     assert summary.unmatched["reversal"] == 1
+
+
+def test_generated_camt_credit_note_reduces_its_invoice(db, company_id, book, tmp_path) -> None:
+    # `bank generate --credit-note-share` wrote a camt credit note as a debit entry, which the
+    # reader skips as money going out: the credit note never reached its invoice.
+    planned = next(
+        p
+        for p in plan_payments(
+            [Target("100230004598", 200_000, "459")],
+            count=50,
+            seed=1,
+            wrong_kid_share=0,
+            message_only_share=0,
+            credit_note_share=0.5,
+        )
+        if p.credit_note
+    )
+    path = write(tmp_path, "cren.xml", [planned])
+    summary = bank_import.import_file(db, company_id, path, actor="test")
+    assert (summary.payments, summary.matched, summary.skipped) == (1, {"kid": 1}, {})
+    assert summary.total_ore == 100_000  # 2000 kr less the credit note of 1000 kr
+    assert outstanding(db, company_id, book["459"]) == 0
+    with db.engine.connect() as conn:
+        parts = conn.execute(
+            select(allocations.c.kind, allocations.c.amount_ore, allocations.c.order_used)
+            .where(allocations.c.invoice_id == book["459"])
+            .order_by(allocations.c.id)
+        ).all()
+        [(kind, payload)] = conn.execute(select(outbox.c.kind, outbox.c.payload)).all()
+    assert [tuple(r) for r in parts] == [
+        ("principal", 100_000, "credit_note"),
+        ("principal", 100_000, "fees,interest,principal"),
+    ]
+    assert (kind, payload["amount_ore"]) == ("tripletex.payment", 100_000)
 
 
 def test_manual_match_move_unmatch_register(db, company_id, book, tmp_path, cli) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import date
 from pathlib import Path
 
@@ -188,30 +187,21 @@ def test_cli_contract(tmp_path: Path) -> None:
 def test_generated_files_parse_with_their_totals(tmp_path: Path) -> None:
     from connectors.bank.generate import plan_payments, write_file
 
+    planned = list(plan_payments([], count=500, seed=3, credit_note_share=0.05))
     for fmt, version in (("ocr", "02"), ("camt054", "02"), ("camt054", "08")):
         path = tmp_path / f"g.{fmt}{version}"
-        n = write_file(
-            path,
-            fmt,
-            plan_payments([], count=500, seed=3, credit_note_share=0.05),
-            on=date(2026, 3, 2),
-            version=version,
-        )
+        n = write_file(path, fmt, planned, on=date(2026, 3, 2), version=version)
         parsed = parse_path(path, today=TODAY)
-        credit_notes = sum(1 for t in parsed.transactions if t.is_credit_note)
-        if fmt == "ocr":
-            assert len(parsed.transactions) == n == 500 and credit_notes > 0
-        else:  # camt writes credit notes as debit entries: money going out, skipped and counted
-            assert credit_notes == 0 and parsed.skipped["debit"] > 0
-            assert (
-                len(parsed.transactions)
-                + sum(
-                    int(e)
-                    for e in re.findall(r"DBIT</CdtDbtInd>.*?<NbOfTxs>(\d+)", path.read_text())
-                )
-                == n
-                == 500
-            )
+        assert len(parsed.transactions) == n == 500 and parsed.skipped == {}
+        notes = [(p, t) for p, t in zip(planned, parsed.transactions, strict=True) if p.credit_note]
+        assert notes and all(t.is_credit_note for _, t in notes)
+        if fmt == "ocr":  # a credit note is a transaction of its own, negative ('-')
+            assert [t.amount_ore for _, t in notes] == [p.amount_ore for p, _ in notes]
+        else:  # camt: a credit note is listed (CREN, CdtNoteAmt) with the payment it reduces
+            assert [(t.amount_ore, t.credit_note_ore) for _, t in notes] == [
+                (p.invoice_ore + p.amount_ore, -p.amount_ore) for p, _ in notes
+            ]
+        assert sum(t.amount_ore for t in parsed.transactions) == parsed.control["total_ore"]
 
 
 @pytest.mark.parametrize(
