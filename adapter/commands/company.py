@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 from rich.console import Console
 from rich.table import Table
@@ -9,7 +12,9 @@ from rich.table import Table
 from adapter import company_settings
 from adapter.commands import groups
 from adapter.commands.context import actor, company_option, database, echo_json, json_option
+from adapter.errors import InputError
 from adapter.services import companies as service
+from adapter.services import office
 
 
 @click.group()
@@ -114,6 +119,99 @@ def settings_help() -> None:
     for name, default, description in company_settings.describe():
         table.add_row(name, default, description)
     Console(width=160).print(table)
+
+
+SOURCE_HELP = (
+    "Where the token comes from: '-' (a line of stdin) or 'env:NAME'; default: ${env}, "
+    "else stdin. Never the token itself."
+)
+
+
+def _token(source: str | None, option: str, env: str) -> str:
+    """A token from stdin or the environment: a token on the command line would show in the
+    process list and the shell history, so one given there is refused."""
+    if source is None:
+        source = f"env:{env}" if os.environ.get(env) else "-"
+    if source.startswith("env:"):
+        value = os.environ.get(source[4:], "").strip()
+        if not value:
+            raise InputError(option, f"the environment variable {source[4:]} is not set")
+        return value
+    if source != "-":
+        raise InputError(
+            option,
+            "give '-' (read from stdin) or 'env:NAME' (an environment variable), not the token "
+            "itself: a command line shows in the process list and the shell history",
+        )
+    what = option.removeprefix("--").replace("-", " ")
+    if sys.stdin.isatty():
+        return str(click.prompt(what, hide_input=True)).strip()
+    value = sys.stdin.readline().strip()
+    if not value:
+        raise InputError(option, f"expected the {what} as a line on stdin; got none")
+    return value
+
+
+@company.command("import-clients")
+@click.option(
+    "--base-url",
+    required=True,
+    help="e.g. https://tripletex.no/v2 or https://api-test.tripletex.tech/v2",
+)
+@click.option(
+    "--consumer-token",
+    "consumer_source",
+    metavar="SOURCE",
+    help=SOURCE_HELP.format(env="KRAVFLYT_TRIPLETEX_CONSUMER_TOKEN"),
+)
+@click.option(
+    "--employee-token",
+    "employee_source",
+    metavar="SOURCE",
+    help="The accountant's employee token; "
+    + SOURCE_HELP.format(env="KRAVFLYT_TRIPLETEX_EMPLOYEE_TOKEN"),
+)
+@click.option("--by", help="Who is acting (default: the OS user).")
+@json_option
+def import_clients(
+    base_url: str,
+    consumer_source: str | None,
+    employee_source: str | None,
+    by: str | None,
+    as_json: bool,
+) -> None:
+    """Add and connect every client company an accountant's Tripletex login reaches.
+
+    Tokens are read from stdin (consumer token first, then employee token, one a line) or the
+    environment. Running it again adds nothing twice: clients already connected are skipped."""
+    consumer = _token(consumer_source, "--consumer-token", "KRAVFLYT_TRIPLETEX_CONSUMER_TOKEN")
+    employee = _token(employee_source, "--employee-token", "KRAVFLYT_TRIPLETEX_EMPLOYEE_TOKEN")
+    outcomes = office.import_clients(
+        database(),
+        base_url=base_url,
+        consumer_token=consumer,
+        employee_token=employee,
+        actor=actor(by),
+    )
+    if as_json:
+        echo_json([o.as_json() for o in outcomes])
+        return
+    table = Table("client", "name", "org number", "company", "done")
+    for o in outcomes:
+        table.add_row(
+            str(o.client_id),
+            o.name,
+            o.org_number or "",
+            str(o.company_id or ""),
+            f"{o.action}: {o.reason}",
+        )
+    Console(width=160).print(table)
+    counts = {a: sum(o.action == a for o in outcomes) for a in (office.ADDED, office.CONNECTED)}
+    click.echo(
+        f"{len(outcomes)} client companies: {counts[office.ADDED]} added, "
+        f"{counts[office.CONNECTED]} connected, "
+        f"{len(outcomes) - sum(counts.values())} skipped"
+    )
 
 
 company.add_command(groups.connect)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
 import uvicorn
 from rich.console import Console
@@ -15,6 +17,11 @@ from connectors.tripletex.sandbox import (
     DEFAULT_CONSUMER_TOKEN,
     DEFAULT_EMPLOYEE_TOKEN,
     create_sandbox,
+)
+from connectors.tripletex.sandbox.office import (
+    DEFAULT_ACCOUNTANT_TOKEN,
+    create_office,
+    office_clients,
 )
 
 
@@ -131,6 +138,23 @@ def subscribe(company_id: int, url: str, by: str | None) -> None:
 )
 @click.option("--consumer-token", default=DEFAULT_CONSUMER_TOKEN, show_default=True)
 @click.option("--employee-token", default=DEFAULT_EMPLOYEE_TOKEN, show_default=True)
+@click.option(
+    "--latency-ms", default=0.0, show_default=True, help="Every API answer waits this long."
+)
+@click.option(
+    "--rate-limit",
+    default=100_000,
+    show_default=True,
+    help="Requests per period (per client company with --clients), then 429.",
+)
+@click.option("--rate-period", default=60.0, show_default=True, help="The period, in seconds.")
+@click.option(
+    "--clients",
+    default=0,
+    show_default=True,
+    help="Serve an accounting office instead: this many client companies behind one "
+    "accountant login (--customers/--invoices each).",
+)
 def sandbox_tripletex(
     port: int,
     host: str,
@@ -140,9 +164,31 @@ def sandbox_tripletex(
     today: object,
     consumer_token: str,
     employee_token: str,
+    latency_ms: float,
+    rate_limit: int,
+    rate_period: float,
+    clients: int,
 ) -> None:
     """Serve a Tripletex look-alike under /v2 with generated Norwegian data (for demos and tests)."""
     day = today.date() if today is not None else None  # type: ignore[attr-defined]
+    if clients:
+        specs = office_clients(clients, seed=seed, sizes=lambda _rng, _n: invoices)
+        the_office = create_office(
+            specs,
+            today=day or date.today(),
+            seed=seed,
+            consumer_token=consumer_token,
+            limit=rate_limit,
+            period_s=rate_period,
+            latency_ms=latency_ms,
+        )
+        Console(stderr=True).print(
+            f"Tripletex office sandbox on http://{host}:{port}/v2: {clients} client companies "
+            f"(ids {min(the_office.clients)}-{max(the_office.clients)}) behind one accountant "
+            f"login\n  consumer token: {consumer_token}\n  employee token: {DEFAULT_ACCOUNTANT_TOKEN}"
+        )
+        uvicorn.run(the_office.app(), host=host, port=port, log_level="warning")
+        return
     sb = create_sandbox(
         customers=customers,
         invoices=invoices,
@@ -151,6 +197,8 @@ def sandbox_tripletex(
         consumer_token=consumer_token,
         employee_token=employee_token,
     )
+    sb.latency_s = latency_ms / 1000
+    sb.rate_limit.limit, sb.rate_limit.period_s = rate_limit, rate_period
     Console(stderr=True).print(
         f"Tripletex sandbox on http://{host}:{port}/v2 with {customers} customers and {len(sb.ledger.invoices)} invoices "
         f"(date {sb.today().isoformat()})\n  consumer token: {consumer_token}\n  employee token: {employee_token}"

@@ -28,16 +28,22 @@ def add_company(uow: UnitOfWork, *, name: str, org_no: str, actor: str) -> Compa
         raise InputError("name", "a company needs a name")
     number = org_number(org_no, where="--org-number")
     with uow:
-        company = uow.companies.add(name, number)
-        uow.audit.record(
-            company_id=company.id,
-            actor=actor,
-            action="company.add",
-            subject=("company", company.id),
-            message=f"company {name} ({number}) added",
-            data={"name": name, "org_number": number},
-        )
+        company = register_company(uow, name=name, number=number, actor=actor)
         uow.commit()
+    return company
+
+
+def register_company(uow: UnitOfWork, *, name: str, number: str, actor: str) -> Company:
+    """Insert a company and its audit line in the open unit of work (the caller commits)."""
+    company = uow.companies.add(name, number)
+    uow.audit.record(
+        company_id=company.id,
+        actor=actor,
+        action="company.add",
+        subject=("company", company.id),
+        message=f"company {name} ({number}) added",
+        data={"name": name, "org_number": number},
+    )
     return company
 
 

@@ -16,7 +16,8 @@ from connectors.tripletex.client import https_target
 from connectors.tripletex.webhooks import SUBSCRIBED_EVENTS
 
 
-def _check_url(url: str, where: str) -> str:
+def check_url(url: str, where: str) -> str:
+    """An http(s) base URL without its trailing slash; refused naming `where` otherwise."""
     url = url.rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise InputError(where, f"{url!r} is not an http(s) URL")
@@ -35,7 +36,7 @@ def connect_tripletex(
     http: Callable[[str], httpx.Client] | None = None,
 ) -> None:
     """Check the tokens by creating a session, then store them (sealed) for the company."""
-    base_url = _check_url(base_url, "--base-url")
+    base_url = check_url(base_url, "--base-url")
     config = {"base_url": base_url, "client_company_id": client_company_id}
     tokens = {"consumer_token": consumer_token, "employee_token": employee_token}
     with db.uow(company_id, read_only=True) as uow:
@@ -73,7 +74,7 @@ def subscribe_tripletex(
 ) -> list[str]:
     """Subscribe our webhook endpoint to the invoice and customer events Tripletex offers,
     with an Authorization header value we generate and store. Returns the events."""
-    base = _check_url(url, "--url")
+    base = check_url(url, "--url")
     target = base if "/webhooks/" in base else f"{base}/webhooks/tripletex/{company_id}"
     client = clients.tripletex(company_id)
     offered = set(client.event_types())
@@ -129,7 +130,7 @@ def connect_kravia(
 ) -> int:
     """Check the token by reading the creditors it may act for, then store the connection.
     Returns the creditor id (the only one the token sees, when none is given)."""
-    base_url = _check_url(base_url, "--base-url")
+    base_url = check_url(base_url, "--base-url")
     with db.uow(company_id, read_only=True) as uow:
         uow.companies.get(company_id)
     make_http = http or (lambda url: httpx.Client(base_url=url, timeout=30))
@@ -170,7 +171,7 @@ def connect_kravia(
 
 def kravia_webhook(db: Database, clients: Clients, company_id: int, *, url: str, actor: str) -> str:
     """Point Kravia's webhook for the company's creditor at us, with a new shared secret."""
-    base = _check_url(url, "--url")
+    base = check_url(url, "--url")
     target = base if "/webhooks/" in base else f"{base}/webhooks/kravia/{company_id}"
     secret = secrets.token_urlsafe(32)
     with db.uow(company_id) as uow:

@@ -218,6 +218,18 @@ class TripletexClient(HttpBase):
         """Who the session belongs to (checks the tokens)."""
         return dict(self._json(self.request("GET", "/token/session/>whoAmI"))["value"])
 
+    def login_clients(self) -> list[models.LoginClient]:
+        """The client companies an accountant's login reaches (`GET /company/>withLoginAccess`,
+        asked with user 0: the accountant's own login)."""
+        params = {"fields": "id,name,organizationNumber"}
+        return [
+            c
+            for values in self.iter_pages(
+                "/company/>withLoginAccess", params, record=models.LoginClient, what="client"
+            )
+            for c in values
+        ]
+
     def customers(
         self, *, changed_since: str | None = None, inactive: bool = False
     ) -> Iterator[list[models.Customer]]:

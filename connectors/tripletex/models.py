@@ -256,6 +256,15 @@ class PaymentAnswer(_Record, frozen=True, kw_only=True):
     postings: list[Ref] = field(default_factory=list)
 
 
+class LoginClient(_Record, frozen=True, kw_only=True):
+    """A client company an accountant's login reaches (SPEC `Client`, listed by
+    `GET /company/>withLoginAccess`): its `id` is the Basic-auth user that acts for it."""
+
+    id: int
+    name: str = ""
+    organization_number: str | None = field(default=None, name="organizationNumber")
+
+
 class Subscription(_Record, frozen=True, kw_only=True):
     """A webhook subscription; `status` ACTIVE, DISABLED or DISABLED_<why> (Tripletex disables
     a subscription itself after too many failed deliveries)."""

@@ -18,6 +18,11 @@ from connectors.serving import Served, serve_in_thread
 from connectors.tripletex import spec, streams
 from connectors.tripletex.client import Credentials, TripletexClient
 from connectors.tripletex.sandbox import TripletexSandbox, create_sandbox
+from connectors.tripletex.sandbox.office import (
+    DEFAULT_ACCOUNTANT_TOKEN,
+    create_office,
+    office_clients,
+)
 from tests.contracts.tripletex import (
     ContractError,
     ContractTransport,
@@ -134,6 +139,19 @@ def exercised(served: Served, sandbox: TripletexSandbox) -> ContractTransport:
             },
         )
     )
+    # An accountant's login and its client companies (an office sandbox), paged by two.
+    clients = office_clients(3, seed=1)
+    with serve_in_thread(create_office(clients, today=TODAY).app()) as office:
+        accountant = TripletexClient(
+            httpx.Client(base_url=f"{office.url}/v2", transport=contract),
+            Credentials("sandbox-consumer-token", DEFAULT_ACCOUNTANT_TOKEN),
+            today=lambda: TODAY,
+            page_size=2,
+        )
+        found = accountant.login_clients()
+        assert [(c.name, c.organization_number) for c in found] == [
+            (c.name, c.org_number) for c in clients
+        ]
     return contract
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from adapter.clock import Clock
 from adapter.domain import Company
 from adapter.errors import InputError, NotFoundError
-from adapter.store.tables import companies
+from adapter.store.tables import companies, connections
 
 
 def _company(row: object) -> Company:
@@ -46,3 +46,16 @@ class CompanyRepository:
     def list(self) -> list[Company]:
         """Every company, by id."""
         return [_company(r) for r in self.conn.execute(select(companies).order_by(companies.c.id))]
+
+    def tripletex_logins(self) -> dict[int, tuple[str, int | None]]:
+        """Each company's stored Tripletex login (base URL, client company id), by company id;
+        read from the connections' settings, never their secrets."""
+        rows = self.conn.execute(
+            select(connections.c.company_id, connections.c.config).where(
+                connections.c.remote == "tripletex"
+            )
+        )
+        return {
+            r.company_id: (str(r.config["base_url"]), r.config.get("client_company_id"))
+            for r in rows
+        }

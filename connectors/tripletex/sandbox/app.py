@@ -83,12 +83,19 @@ class TripletexSandbox:
         consumer_token: str = DEFAULT_CONSUMER_TOKEN,
         employee_token: str = DEFAULT_EMPLOYEE_TOKEN,
         today: date | None = None,
+        login: str = "0",
+        rate_limit: RateLimit | None = None,
     ):
         self.ledger = ledger
         self.consumer_token, self.employee_token = consumer_token, employee_token
         self._today = today
         self.reminder_settings = tx_reminders.ReminderSettings()
-        self.rate_limit = RateLimit()
+        self.rate_limit = rate_limit or RateLimit()
+        self.latency_s = 0.0  # every API answer waits this long (a real Tripletex: 0.1-0.2 s)
+        # The Basic-auth user this ledger answers to: "0" (or blank) for the employee's own
+        # company; a client company's id when it sits behind an accountant's login (office.py),
+        # whose sessions are then the office's (it replaces `sessions` with its own).
+        self.users = ("0", "") if login == "0" else (login,)
         self.sessions: dict[str, date] = {}
         self.lock = threading.RLock()
         self.webhooks = Subscriptions(self._new_id, self.lock)
@@ -169,7 +176,7 @@ class TripletexSandbox:
                 401, 3000, "Authentication Exception: malformed credentials"
             ) from exc
         expires = self.sessions.get(token)
-        if expires is None or expires <= self.today() or user not in ("0", ""):
+        if expires is None or expires <= self.today() or user not in self.users:
             raise SandboxError(401, 3000, "Authentication Exception")
 
     # ------------------------------------------------------------------ rendering
@@ -671,7 +678,7 @@ class TripletexSandbox:
         routes = [Route(f"/v2{path}", wrap(h), methods=[m]) for path, h, m in api_routes]
         routes.append(Route("/_sandbox/{action}", self.admin, methods=["GET", "POST", "PUT"]))
         faulty = FaultMiddleware(Starlette(routes=routes), self.injector, api_prefix="/v2/")
-        return ApiHeaders(faulty, self.rate_limit)
+        return ApiHeaders(faulty, self.rate_limit, latency=lambda: self.latency_s)
 
 
 async def _body(request: Request) -> dict[str, Any]:

@@ -9,6 +9,7 @@ The numbers themselves are UNCONFIRMED: settable here, generous by default.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import secrets
 import time
@@ -28,6 +29,7 @@ class RateLimit:
     clock: Callable[[], float] = field(default=time.monotonic)
     _start: float = field(default=-math.inf, init=False)
     _used: int = field(default=0, init=False)
+    refused: int = field(default=0, init=False)  # requests answered 429, for benchmarks
 
     def take(self) -> tuple[bool, dict[str, str]]:
         """Count one request: whether it may be served, and the headers to answer with."""
@@ -37,6 +39,8 @@ class RateLimit:
         allowed = self._used < self.limit
         if allowed:
             self._used += 1
+        else:
+            self.refused += 1
         reset = max(0, math.ceil(self._start + self.period_s - now))
         return allowed, {
             "X-Rate-Limit-Limit": str(self.limit),
@@ -49,15 +53,19 @@ class ApiHeaders:
     """ASGI middleware around the API (faults included): every `/v2` answer gets its
     `x-tlx-request-id` (SPEC-INFO: "Every response carries the header x-tlx-request-id") and
     the rate-limit headers, and a used-up period answers 429 with the error envelope. The
-    request id is in `scope["state"]["request_id"]` for the error body."""
+    request id is in `scope["state"]["request_id"]` for the error body. Every answer waits
+    `latency()` seconds first (a real Tripletex answers in 0.1 to 0.2 s; MODEL, settable),
+    without holding up other requests."""
 
-    def __init__(self, app: Any, limit: RateLimit):
-        self.app, self.limit = app, limit
+    def __init__(self, app: Any, limit: RateLimit, *, latency: Callable[[], float] = lambda: 0.0):
+        self.app, self.limit, self.latency = app, limit, latency
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/v2/"):
             await self.app(scope, receive, send)
             return
+        if (wait := self.latency()) > 0:
+            await asyncio.sleep(wait)
         rid = secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = rid
         allowed, limits = self.limit.take()
