@@ -8,13 +8,14 @@ BIN := $(VENV)/bin
 PG_VERSION := $(shell ls /etc/postgresql 2>/dev/null | head -n1)
 export KRAVFLYT_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: help setup system-deps pg test demo bench lint reliability clean
+.PHONY: help setup system-deps pg test demo bench lint reliability clean messages
 
 help:
 	@echo "make demo         set up, then run the whole flow end to end on SQLite and the sandboxes"
 	@echo "make test         set up, then run lint, type checks and the full test suite (SQLite and PostgreSQL)"
 	@echo "make bench        run the benchmarks and print their ratios"
 	@echo "make lint         ruff and mypy"
+	@echo "make messages     collect text for people from code and pages into the bokmål catalogue, then check it"
 	@echo "make reliability  fault, crash, fuzz, security and load runs; writes bench/reliability.md"
 
 # uv comes from PyPI when missing; the venv is built from the lock file only.
@@ -62,6 +63,15 @@ bench: setup pg
 
 reliability: setup pg
 	$(BIN)/python -m bench.reliability
+
+# The message catalogue: msgids (English) from the code and templates into the .pot, merged into
+# the bokmål .po (new ones empty, to be translated there), then checked: every msgid translated.
+messages: $(BIN)/.synced
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
+	  -o adapter/i18n/messages.pot .
+	$(BIN)/pybabel update -i adapter/i18n/messages.pot -d adapter/i18n/locale -l nb \
+	  --no-fuzzy-matching --ignore-obsolete --omit-header --no-wrap
+	$(BIN)/python -m adapter.i18n.check
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache kravflyt.db demo-data

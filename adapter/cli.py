@@ -15,7 +15,7 @@ from importlib import import_module
 import click
 from sqlalchemy.exc import OperationalError
 
-from adapter import log
+from adapter import i18n, log
 from adapter.errors import BUSY, InputError, NotFoundError, SchemaOutOfDate, is_busy
 from adapter.settings import get_settings
 from connectors.bank.transactions import BankFileError
@@ -59,7 +59,13 @@ class KravflytGroup(click.Group):
 
 @click.group(cls=KravflytGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kravflyt")
-def main() -> None:
+@click.option(
+    "--language",
+    type=click.Choice(i18n.LANGUAGES),
+    default=None,
+    help="Language of the messages: nb (bokmål, the default) or en [KRAVFLYT_LANGUAGE].",
+)
+def main(language: str | None) -> None:
     """Kravflyt: receivables follow-up for Norwegian companies.
 
     Syncs customers and invoices from Tripletex, matches bank payments by KID,
@@ -68,6 +74,7 @@ def main() -> None:
     """
     settings = get_settings()
     log.configure(fmt=settings.log_format, level=settings.log_level)
+    i18n.set_language(language or settings.language)
 
 
 for _name in COMMAND_MODULES:

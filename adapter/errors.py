@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from adapter.i18n.catalogue import N_
+
 
 class InputError(ValueError):
     """Bad input from a person, a file or a request: refused whole, nothing written.
@@ -24,11 +26,9 @@ class SchemaOutOfDate(RuntimeError):
     """The database is not at the migration revision this code expects."""
 
 
-BUSY = (
+# Translated where it is shown: str(BUSY) in the current language.
+BUSY = N_(
     "the database is busy (another process is writing, e.g. a bank import): try again in a moment"
-)
-BUSY_NB = (
-    "Databasen er opptatt (en annen prosess skriver, f.eks. en bankimport): prøv igjen om litt"
 )
 
 

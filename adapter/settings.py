@@ -43,6 +43,11 @@ class AppSettings(BaseSettings):
         "auto", description="auto: console on a terminal, JSON otherwise."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    language: Literal["nb", "en"] = Field(
+        "nb",
+        description="Language of the command line's messages: nb (bokmål) or en. "
+        "`kravflyt --language en` overrides it; the web app has its own switch per user.",
+    )
     web_secure_cookies: bool = Field(
         False, description="Send the session cookie only over HTTPS (set true behind a TLS proxy)."
     )

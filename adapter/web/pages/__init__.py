@@ -9,8 +9,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse,
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from adapter.errors import BUSY, BUSY_NB, InputError, NotFoundError, is_busy
+from adapter import i18n
+from adapter.errors import BUSY, InputError, NotFoundError, is_busy
 from adapter.settings import AppSettings
 from adapter.store.database import Database
 from adapter.web.pages import api, html
@@ -19,8 +21,33 @@ from adapter.web.pages.views import same_site_path
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
+class LanguageMiddleware:
+    """Shows text in the person's language for the whole request (flash messages and errors
+    made by the services included): the session's choice on the pages, bokmål by default; the
+    JSON API answers in English unless Accept-Language asks for Norwegian."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with i18n.use(request_language(scope)):
+            await self.app(scope, receive, send)
+
+
+def request_language(scope: Scope) -> str:
+    """The language of a request: see `LanguageMiddleware`."""
+    if scope["path"].startswith("/api/"):
+        asked = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1")
+        return "nb" if asked.lower().startswith(("nb", "no", "nn")) else "en"
+    return str((scope.get("session") or {}).get("lang") or i18n.DEFAULT)
+
+
 def install(app: FastAPI, db: Database, settings: AppSettings) -> None:
     """Add sessions, the pages, the API and their error handling to the app."""
+    app.add_middleware(LanguageMiddleware)  # inside the sessions: it reads the session
     app.add_middleware(
         SessionMiddleware,
         secret_key=db.box.derive("web-session"),
@@ -53,9 +80,10 @@ def install(app: FastAPI, db: Database, settings: AppSettings) -> None:
             raise exc
         headers = {"Retry-After": "5"}
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": {"where": "", "message": BUSY}}, 503, headers=headers)
-        english = request.session.get("lang") == "en"
-        return PlainTextResponse(BUSY if english else BUSY_NB, 503, headers=headers)
+            return JSONResponse(
+                {"error": {"where": "", "message": str(BUSY)}}, 503, headers=headers
+            )
+        return PlainTextResponse(str(BUSY), 503, headers=headers)
 
     app.add_exception_handler(InputError, refused)
     app.add_exception_handler(NotFoundError, refused)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from adapter import company_settings
 from adapter.domain import Money
 from adapter.errors import InputError
+from adapter.i18n import _
 from adapter.services import (
     claims,
     companies,
@@ -131,12 +132,8 @@ def overview_page(request: Request, company_id: Id, who: Reader) -> Response:
     """Outstanding, overdue, at the agency, collected; aging chart; today's plan."""
     db = database(request)
     figures = overview.overview(db, company_id, _today(request))
-    from adapter.web.pages.i18n import words
-    from adapter.web.pages.views import language
-
-    t = words(language(request))
-    labels = {b: (t["current"] if b == "current" else f"{b} d") for b in overview.BUCKETS}
-    svg = overview.aging_svg(figures.aging, {**labels, "title": t["aging"]})
+    labels = {b: (_("Not due") if b == "current" else f"{b} d") for b in overview.BUCKETS}
+    svg = overview.aging_svg(figures.aging, {**labels, "title": _("Aging")})
     return render(
         request,
         "overview.html.j2",

@@ -11,26 +11,21 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from adapter.clock import OSLO
-from adapter.domain import Money
-from adapter.web.pages.i18n import words
+from adapter import i18n
+from adapter.i18n.labels import label
 from adapter.web.pages.security import Caller, csrf_token
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
-def kr(ore: int | None) -> str:
-    """Øre as Norwegian kroner, "1 250,50"."""
-    return "" if ore is None else Money(int(ore)).format(thousands="\u00a0")
+def kr(ore: int | None, unit: bool = True) -> str:
+    """Øre as an amount in the page's language: "1 250,50 kr" ("1 250,50" without the unit)."""
+    return i18n.kr(ore, i18n.current(), unit=unit)
 
 
 def day(value: date | datetime | None) -> str:
-    """A date as 2026-03-15 (a time in Oslo time)."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(OSLO).strftime("%Y-%m-%d %H:%M")
-    return value.isoformat()
+    """A date as 15.03.2026 (a point in time with its time of day, in Oslo time)."""
+    return i18n.day(value, i18n.current())
 
 
 _env = Environment(
@@ -43,9 +38,28 @@ _env.filters["kr"] = kr
 _env.filters["day"] = day
 
 
+def said(item: Any) -> str:
+    """A stored reason or message in the page's language: its `msgid` and `params` through the
+    catalogue when it has them (see README, the message catalogue), else its stored text."""
+    if not isinstance(item, dict) and isinstance(getattr(item, "msgid", None), str):
+        item = {"msgid": item.msgid, "params": getattr(item, "params", None)}
+    found = i18n.Message.from_json(item)
+    if found is not None:
+        return found.text(i18n.current())
+    if isinstance(item, dict):
+        return str(item.get("text") or item.get("message") or "")
+    return str(getattr(item, "text", item))
+
+
+# Text on the pages comes from the one catalogue: {{ _("Saved") }}, {{ label("stage", code) }}.
+_env.globals.update(
+    _=i18n.gettext, gettext=i18n.gettext, ngettext=i18n.ngettext, label=label, said=said
+)
+
+
 def language(request: Request) -> str:
     """The user's language: the session's choice, bokmål by default."""
-    return str(request.session.get("lang") or "nb")
+    return str(request.session.get("lang") or i18n.DEFAULT)
 
 
 def render(
@@ -58,20 +72,19 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     """A page, with the words, the user, the company menu, the CSRF token and any message."""
-    lang = language(request)
     flash = request.session.pop("flash", None)
-    body = _env.get_template(template).render(
-        request=request,
-        t=words(lang),
-        lang=lang,
-        who=who,
-        company_id=company_id,
-        role=who.user.role(company_id) if who and company_id else None,
-        can_write=bool(who and company_id and who.user.can_write(company_id)),
-        csrf=csrf_token(request),
-        flash=flash,
-        **context,
-    )
+    with i18n.use(language(request)) as lang:
+        body = _env.get_template(template).render(
+            request=request,
+            lang=lang,
+            who=who,
+            company_id=company_id,
+            role=who.user.role(company_id) if who and company_id else None,
+            can_write=bool(who and company_id and who.user.can_write(company_id)),
+            csrf=csrf_token(request),
+            flash=flash,
+            **context,
+        )
     return HTMLResponse(
         body,
         status_code=status,

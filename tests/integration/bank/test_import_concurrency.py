@@ -201,8 +201,8 @@ def test_readers_never_wait_for_a_writer_and_writers_get_one_busy_line(
     if db.dialect == "sqlite":
         assert changed.returncode == 2
         assert changed.stderr.strip().splitlines() == [
-            "error: the database is busy (another process is writing, e.g. a bank import): "
-            "try again in a moment"
+            "error: databasen er opptatt (en annen prosess skriver, f.eks. en bankimport): "
+            "prøv igjen om litt"  # bokmål, the command line's default language
         ]
     else:  # PostgreSQL locks rows, not the database: the other company's row is no obstacle
         assert changed.returncode == 0, changed.stderr

@@ -57,7 +57,7 @@ def test_accountant_hands_off_a_debtor_in_the_browser(
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     _sign_in(page, base_url, "kari@regnskap.no")
-    expect(page.get_by_test_id("outstanding")).to_have_text("4\u00a0050,50")
+    expect(page.get_by_test_id("outstanding")).to_have_text("4\u00a0050,50\u00a0kr")
     expect(page.locator("svg.aging rect")).to_have_count(5)
     page.screenshot(path=str(_shots(tmp_path) / "overview.png"), full_page=True)
 
@@ -86,7 +86,7 @@ def test_accountant_hands_off_a_debtor_in_the_browser(
 def test_the_pages_fit_a_phone_screen(book, base_url, browser, tmp_path) -> None:
     page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
     _sign_in(page, base_url, "kari@regnskap.no")
-    expect(page.get_by_test_id("overdue")).to_have_text("3\u00a0250,50")
+    expect(page.get_by_test_id("overdue")).to_have_text("3\u00a0250,50\u00a0kr")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the overview scrolls sideways on a phone ({width} px)"
     page.screenshot(path=str(_shots(tmp_path) / "overview-phone.png"), full_page=True)
