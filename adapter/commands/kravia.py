@@ -83,6 +83,15 @@ def kravia_poll(company_id: int) -> None:
     click.echo(f"{agency.poll(ctx, company_id)} claims read")
 
 
+@kravia.command("settlements")
+@company_option
+def kravia_settlements(company_id: int) -> None:
+    """Read Kravia's payouts not yet bookkept (GET /settlements), so a bank file's payout from
+    Kravia is told apart from a debtor's payment (the bank pickup does this by itself)."""
+    ctx = bootstrap.work_context(database(), get_settings())
+    click.echo(f"{agency.sync_settlements(ctx, company_id)} new Kravia payouts stored")
+
+
 @groups.sandbox.command("kravia")
 @click.option("--port", default=8082, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)

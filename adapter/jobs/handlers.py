@@ -65,6 +65,7 @@ def _kravia_webhook(ctx: WorkContext, company_id: int, body: dict[str, Any]) -> 
 
 def _bank_pickup(ctx: WorkContext, company_id: int | None, payload: dict[str, Any]) -> None:
     assert company_id is not None
+    agency.refresh_settlements(ctx, company_id)  # Kravia's payouts known before the files
     bank_import.pickup(ctx.db, company_id, ctx.settings.data_dir)
 
 

@@ -3,19 +3,28 @@ the case status current (webhooks and polling), and reconcile ledger, store and 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from adapter.domain import ClaimStatus
 from adapter.jobs.registry import WorkContext
 from adapter.log import get_logger
 from adapter.store.database import Database
-from adapter.store.tables import claims, handoff_cases, handoff_items, invoices
+from adapter.store.tables import (
+    agency_settlements,
+    claims,
+    handoff_cases,
+    handoff_items,
+    invoices,
+    payments,
+)
 from adapter.store.uow import UnitOfWork
-from connectors.errors import FatalError
+from connectors.errors import ConnectorError, FatalError
 from connectors.kravia.client import KraviaClient
 from connectors.kravia.mapping import credit_note_payload, payment_payload, register_payloads
 from connectors.kravia.models import case_from_json
@@ -128,11 +137,14 @@ class ForwardPaymentSender:
         return f"kravflyt:{company_id}:{self.kind}:{payload['payment_id']}:{payload['invoice_id']}"
 
     def send(self, ctx: WorkContext, company_id: int, payload: dict[str, Any]) -> dict[str, Any]:
-        """Tell Kravia."""
+        """Tell Kravia; but first read Kravia's settlements again: a payment that turns out to
+        be Kravia's own payout (its settlement came after the import) is never sent back."""
         claim = _agency_claim(ctx, company_id, int(payload["invoice_id"]))
         on = datetime.fromisoformat(payload["date"]).date()
         ref = self._reference(company_id, payload)
         client: KraviaClient = ctx.clients.kravia(company_id)
+        if self.kind == "payment" and _is_payout(ctx, company_id, payload.get("payment_id")):
+            return {"claim": claim, "reference": ref, "agency_payout": True}
         if self.kind == "payment":
             client.register_payment(
                 payment_payload(
@@ -163,13 +175,49 @@ class ForwardPaymentSender:
         )
 
     def record(self, uow: UnitOfWork, payload: dict[str, Any], result: dict[str, Any]) -> None:
-        """Log it."""
+        """Log it (a payout found at the last check is marked as one, not forwarded)."""
+        if result.get("agency_payout"):
+            uow.conn.execute(
+                update(payments)
+                .where(payments.c.id == payload["payment_id"])
+                .values(match_method="agency_payout")
+            )
+            uow.audit.record(
+                actor="kravia",
+                action="handoff.payout",
+                subject=("invoice", payload["invoice_id"]),
+                message=f"payment {payload['payment_id']} is Kravia's payout (a settlement lists "
+                "it): collected through the agency, not forwarded to Kravia",
+                data=result,
+            )
+            return
         uow.audit.record(
             actor="kravia",
             action=f"handoff.{self.kind}",
             subject=("invoice", payload["invoice_id"]),
             message=f"{self.kind} of {payload['amount_ore'] / 100:.2f} kr forwarded to Kravia (claim {result['claim']})",
             data=result,
+        )
+
+
+def _is_payout(ctx: WorkContext, company_id: int, payment_id: Any) -> bool:
+    """Whether our payment `payment_id` is Kravia's payout, by settlements read just now."""
+    if payment_id is None:
+        return False
+    sync_settlements(ctx, company_id)
+    with ctx.db.uow(company_id, read_only=True) as uow:
+        row = uow.conn.execute(
+            select(
+                payments.c.payer_account,
+                payments.c.kid,
+                payments.c.amount_ore,
+                payments.c.payment_date,
+            ).where(payments.c.company_id == company_id, payments.c.id == int(payment_id))
+        ).first()
+        if row is None:
+            return False
+        return load_payouts(uow).is_agency_payout(
+            row.payer_account, row.kid, row.amount_ore, row.payment_date
         )
 
 
@@ -229,6 +277,7 @@ def poll(ctx: WorkContext, company_id: int) -> int:
     with ctx.db.uow(company_id) as uow:
         uow.bookmarks.put("kravia.cases", newest.isoformat())
         uow.commit()
+    sync_settlements(ctx, company_id)
     return seen
 
 
@@ -281,6 +330,168 @@ def reconcile(ctx: WorkContext, company_id: int) -> list[dict[str, Any]]:
     return out
 
 
-def is_agency_payout(payer_name: str | None) -> bool:
-    """Kravia's own payouts to the creditor are never forwarded back (kravia-api.md §2.4)."""
-    return bool(payer_name) and "kravia" in (payer_name or "").lower()
+# ------------------------------------------------------------------ payouts (settlements)
+
+# A payout reaches the bank on the settlement's date or a few banking days later (UNCONFIRMED:
+# the guides give no timing; a wider window only risks taking a debtor's payment of the very
+# same amount, on the same KID, for a payout).
+PAYOUT_BOOKING_DAYS = 4
+
+
+def _ore(value: Any) -> int:
+    """A Kravia amount (a JSON number in kroner, read as Decimal) in øre."""
+    return int((Decimal(str(value)) * 100).quantize(Decimal(1)))
+
+
+def _digits(value: str | None) -> str:
+    return "".join(ch for ch in value or "" if ch.isdigit())
+
+
+@dataclass(frozen=True)
+class Payouts:
+    """What tells a bank payment from Kravia apart from a debtor's: Kravia's paying accounts
+    (`kravia.payout_accounts`) and the payouts its settlements list. Read once per import."""
+
+    accounts: frozenset[str] = frozenset()
+    # (amount, booking date, KID) for each settlement and each day it may be booked; a
+    # settlement also answers for a payment without a KID (a daily batch has none).
+    keys: frozenset[tuple[int, date, str | None]] = frozenset()
+    # settlement key -> {our invoice id: Kravia's deductions on it}
+    deductions: dict[tuple[int, date, str | None], dict[int, int]] = field(default_factory=dict)
+
+    def is_agency_payout(
+        self, payer_account: str | None, kid: str | None, amount_ore: int, on: date
+    ) -> bool:
+        """Whether this payment is Kravia paying out money it collected (kravia-api.md §2.4:
+        such payouts "must be filtered out and never registered back"). The one place that
+        decides it: bank import and the forwarding sender both ask here."""
+        if payer_account and _digits(payer_account) in self.accounts:
+            return True
+        return (amount_ore, on, kid) in self.keys
+
+    def deductions_on(self, kid: str | None, amount_ore: int, on: date) -> dict[int, int]:
+        """Kravia's deductions the matching settlement lists, per invoice of ours."""
+        return self.deductions.get((amount_ore, on, kid), {})
+
+
+def load_payouts(uow: UnitOfWork) -> Payouts:
+    """The company's payout accounts and stored settlements, as `Payouts`."""
+    from adapter import company_settings
+
+    company = uow.require_company()
+    settings = company_settings.effective(
+        company_settings.KraviaSettings, uow.settings.get("kravia")
+    )
+    lines: dict[tuple[str, date, int], list[Any]] = {}
+    for row in uow.conn.execute(
+        select(agency_settlements).where(agency_settlements.c.company_id == company)
+    ):
+        lines.setdefault((row.settlement_id, row.paid_on, row.amount_ore), []).append(row)
+    keys: set[tuple[int, date, str | None]] = set()
+    deductions: dict[tuple[int, date, str | None], dict[int, int]] = {}
+    for (_sid, paid_on, amount), rows in lines.items():
+        kids = {r.kid for r in rows if r.kid} | {None}
+        cut = {r.invoice_id: r.deductions_ore for r in rows if r.invoice_id and r.deductions_ore}
+        for day in range(PAYOUT_BOOKING_DAYS + 1):
+            for kid in kids:
+                key = (amount, paid_on + timedelta(days=day), kid)
+                keys.add(key)
+                if cut:
+                    deductions[key] = cut
+    return Payouts(
+        frozenset(_digits(a) for a in settings.payout_accounts), frozenset(keys), deductions
+    )
+
+
+def refresh_settlements(ctx: WorkContext, company_id: int) -> int | None:
+    """`sync_settlements` before a bank import, when Kravia is connected; a failure is logged
+    and the import goes on (the forwarding sender reads the settlements again before it sends
+    anything to Kravia). Returns the new settlements, or None when none were read."""
+    with ctx.db.uow(company_id, read_only=True) as uow:
+        if "kravia" not in uow.connections.configured():
+            return None
+    try:
+        return sync_settlements(ctx, company_id)
+    except ConnectorError as exc:
+        log.warning("kravia settlements not read", company_id=company_id, error=str(exc))
+        return None
+
+
+def sync_settlements(ctx: WorkContext, company_id: int) -> int:
+    """Store Kravia's payouts not yet bookkept (`GET /settlements?ExcludeClosed=true`), each line
+    tied to our invoice by our reference (or Kravia's claim id) and its KID; returns how many
+    settlements were new. A settlement without an id, a date or an amount is kept out, and its
+    raw body goes to the audit log for a person."""
+    found = ctx.clients.kravia(company_id).settlements()
+    new = 0
+    with ctx.db.uow(company_id) as uow:
+        known = {
+            r.settlement_id
+            for r in uow.conn.execute(
+                select(agency_settlements.c.settlement_id).where(
+                    agency_settlements.c.company_id == company_id
+                )
+            )
+        }
+        items = {
+            key: (r.invoice_id, r.kid)
+            for r in uow.conn.execute(
+                select(
+                    handoff_items.c.reference,
+                    handoff_items.c.agency_claim_id,
+                    handoff_items.c.invoice_id,
+                    invoices.c.kid,
+                )
+                .join(invoices, invoices.c.id == handoff_items.c.invoice_id)
+                .where(handoff_items.c.company_id == company_id)
+            )
+            for key in (r.reference, f"claim:{r.agency_claim_id}")
+        }
+        for raw in found:
+            sid = str(raw.get("id") or "")
+            if sid and sid in known:
+                continue
+            try:
+                paid_on = date.fromisoformat(str(raw["date"])[:10])
+                amount = _ore(raw["amount"])
+                lines = list(raw.get("invoices") or [])
+            except (KeyError, ValueError, ArithmeticError, TypeError):
+                paid_on, amount, lines = None, 0, []
+            if not sid or paid_on is None:
+                uow.audit.record(
+                    actor="kravia",
+                    action="agency.settlement_unread",
+                    subject=("company", company_id),
+                    message="a Kravia settlement without an id, a date or an amount was not used",
+                    data={"raw": raw},
+                )
+                continue
+            for n, line in enumerate(lines or [{}]):
+                ours = items.get(str(line.get("accountingInvoiceId"))) or items.get(
+                    f"claim:{line.get('invoiceId')}"
+                )
+                uow.conn.execute(
+                    insert(agency_settlements).values(
+                        company_id=company_id,
+                        settlement_id=sid,
+                        line=n,
+                        paid_on=paid_on,
+                        amount_ore=amount,
+                        invoice_id=ours[0] if ours else None,
+                        kid=(ours[1] if ours else None) or raw.get("kid"),
+                        line_ore=_ore(line.get("amount") or 0),
+                        deductions_ore=_ore(line.get("deductions") or 0),
+                        raw=json.loads(json.dumps(raw, default=str)),
+                        fetched_at=uow.clock.now(),
+                    )
+                )
+            uow.audit.record(
+                actor="kravia",
+                action="agency.settlement",
+                subject=("company", company_id),
+                message=f"Kravia payout {sid} of {amount / 100:.2f} kr on {paid_on}",
+                data={"raw": json.loads(json.dumps(raw, default=str))},
+            )
+            new += 1
+        uow.commit()
+    return new

@@ -11,8 +11,12 @@ read (a sync, a manual match, another import), the plan is made again.
 The same file twice adds nothing (its SHA-256 is kept); the same payment in an OCR file, a
 camt.054 and a camt.053 is stored once (its natural key). A payment that pays a Tripletex
 invoice is queued as one `:payment` in the outbox, and one that pays a handed-off claim is
-forwarded to the agency (unless it is the agency's own payout: `agency.is_agency_payout`,
-the one place that decides it); the rest follows the company's unknown-KID policy (seed 004).
+forwarded to the agency, unless it is the agency's own payout: Kravia pays the creditor on the
+original invoice's KID, so a payout matches the handed-off claim like the debtor's payment
+would. `agency.Payouts.is_agency_payout` (the one place that decides it, from Kravia's paying
+accounts and its stored settlements, read once per import) marks it `agency_payout`: it is
+booked as money collected through the agency (with the deductions the settlement lists) and
+never forwarded. The rest follows the company's unknown-KID policy (seed 004).
 Every payment gets its audit line.
 """
 
@@ -35,7 +39,7 @@ from adapter.domain import Customer, DebtorKind, MatchStatus, Money
 from adapter.errors import InputError
 from adapter.log import get_logger
 from adapter.services import bank_folder
-from adapter.services.agency import is_agency_payout
+from adapter.services.agency import Payouts, load_payouts
 from adapter.services.allocation import Applied, Owed, split, write_off_line
 from adapter.services.matching import REASON_TEXT, MatchIndex, OpenInvoice, match
 from adapter.store import bank_stage
@@ -235,7 +239,6 @@ def register_with_ledger(
     applied: Applied,
     on: Any,
     payment_type_id: int | None,
-    payer_name: str | None = None,
 ) -> None:
     """Queue the one `:payment` that tells Tripletex (for a ledger invoice), or forward the payment
     to the agency when the claim is handed off."""
@@ -245,7 +248,7 @@ def register_with_ledger(
     ).scalar_one_or_none()
     ledger_id = invoice.external_id if invoice.source == "tripletex" else None
     for kind, amount in sends(
-        status or "", ledger_id, applied.principal, applied.to_invoice + applied.credit, payer_name
+        status or "", ledger_id, applied.principal, applied.to_invoice + applied.credit
     ):
         uow.outbox.add(
             kind,
@@ -301,17 +304,17 @@ def write_off_type(uow: UnitOfWork) -> int | None:
 
 
 def sends(
-    status: str, ledger_id: str | None, principal: int, to_agency: int, payer_name: str | None
+    status: str, ledger_id: str | None, principal: int, to_agency: int, *, payout: bool = False
 ) -> list[tuple[str, int]]:
     """What a payment applied to a claim is sent on as: (outbox kind, amount). A handed-off
     claim's payment goes to the agency (`to_agency`: all that reached the claim, and the
-    credit), unless it is the agency's own payout (the rule is `agency.is_agency_payout`'s: the
-    one hook the import calls to recognise it). A ledger invoice gets its `:payment` for the
+    credit), unless it is the agency's own payout (`payout`, as `agency.Payouts` decided). A
+    ledger invoice gets its `:payment` for the
     principal only: Tripletex books it against the invoice's own outstanding ("excluding
     reminders"), and API 2.72.00 has no call that books a payment on a reminder's fee or
     interest; `reconcile` and the worklist show those for a person."""
     out = []
-    if status == "handed_off" and not is_agency_payout(payer_name):
+    if status == "handed_off" and not payout:
         out.append(("kravia.payment", to_agency))
     if ledger_id and principal > 0:
         out.append(("tripletex.payment", principal))
@@ -334,6 +337,7 @@ class _Plan:
         self.order = tuple(bank.allocation_order)
         self.order_text = ",".join(self.order)
         self.write_off_type: int | None = None  # tripletex.write_off_payment_type_id
+        self.payouts = Payouts()  # Kravia's paying accounts and settlements
         self.seen: set[str] = set()
         self.touched: dict[int, OpenClaim] = {}  # claims this file pays, as they stand after it
         self.transactions = 0
@@ -361,12 +365,16 @@ class _Plan:
             summary.total_ore += tx.amount_ore
             found = None if tx.is_reversal else match(tx, index)
             if found is not None and found.invoice is not None:
-                matched[found.method or "?"] += 1
-                line = f"{kr(tx.amount_ore)} on {tx.booking_date} matched by {found.method} to invoice {found.invoice.number}"
-                staged.payments.append(
-                    (*_payment(tx, key), "matched", found.method, None, found.customer_id, line)
+                payout = self.payouts.is_agency_payout(
+                    tx.payer_account, tx.kid, tx.amount_ore, tx.booking_date
                 )
-                self._allocate(tx, key, found.invoice, staged)
+                method = "agency_payout" if payout else found.method
+                matched[method or "?"] += 1
+                line = f"{kr(tx.amount_ore)} on {tx.booking_date} matched by {method} to invoice {found.invoice.number}"
+                staged.payments.append(
+                    (*_payment(tx, key), "matched", method, None, found.customer_id, line)
+                )
+                self._allocate(tx, key, found.invoice, staged, payout=payout)
                 continue
             status, customer = MatchStatus.UNMATCHED, None
             reason = "reversal" if found is None else (found.reason or "?")
@@ -394,15 +402,28 @@ class _Plan:
         return staged
 
     def _allocate(
-        self, tx: BankTransaction, key: str, invoice: OpenInvoice, staged: bank_stage.Staged
+        self,
+        tx: BankTransaction,
+        key: str,
+        invoice: OpenInvoice,
+        staged: bank_stage.Staged,
+        *,
+        payout: bool = False,
     ) -> None:
-        """Split the payment over the claim; stage its allocations and what it is sent on as."""
+        """Split the payment over the claim; stage its allocations and what it is sent on as.
+        A payout from the agency also settles what the agency kept of the claim's principal
+        (its deductions, as the settlement lists them), as a write-off marked agency_deduction."""
         claim = self.touched.get(invoice.invoice_id)
         if claim is None:
             claim = self.touched[invoice.invoice_id] = OpenClaim.of(
                 self.open_claims[invoice.invoice_id]
             )
         limit = self.bank.write_off_limit
+        deduction = 0
+        if payout:
+            kept = self.payouts.deductions_on(tx.kid, tx.amount_ore, tx.booking_date)
+            deduction = min(kept.get(invoice.invoice_id, 0), max(0, claim.owed.principal))
+            claim.owed.principal -= deduction
         cut = split(
             claim.owed,
             max(tx.amount_ore, 0),
@@ -412,6 +433,8 @@ class _Plan:
         )
         on, invoice_id, used = tx.booking_date.isoformat(), invoice.invoice_id, self.order_text
         rows = staged.allocations
+        if deduction:
+            rows.append((key, invoice_id, None, "write_off", deduction, on, "agency_deduction"))
         if cut.principal and not (cut.credit_note or cut.fees or cut.interest or cut.credit):
             rows.append((key, invoice_id, None, "principal", cut.principal, on, used))  # commonest
         else:
@@ -447,20 +470,15 @@ class _Plan:
         self.summary.credit_ore += cut.credit
         to_agency = cut.principal + cut.fees + cut.interest + cut.credit
         for kind, amount in sends(
-            claim.status, claim.ledger_id, cut.principal, to_agency, tx.payer_name
+            claim.status, claim.ledger_id, cut.principal, to_agency, payout=payout
         ):
             staged.sends.append((key, kind, invoice_id, claim.ledger_id, amount, on))
-        if claim.ledger_id and cut.write_off_principal and self.write_off_type is not None:
-            # As close_written_off: the residual closed in Tripletex on the loss account's type.
+        closed_off = cut.write_off_principal + deduction
+        if claim.ledger_id and closed_off and self.write_off_type is not None:
+            # As close_written_off: the residual (and what the agency kept) closed in Tripletex
+            # on the loss account's type.
             staged.sends.append(
-                (
-                    key,
-                    "tripletex.write_off",
-                    invoice_id,
-                    claim.ledger_id,
-                    cut.write_off_principal,
-                    on,
-                )
+                (key, "tripletex.write_off", invoice_id, claim.ledger_id, closed_off, on)
             )
 
     def claim_rows(self) -> Iterator[tuple[int, int, str, int, bool]]:
@@ -569,8 +587,9 @@ def _import(
         bank = company_settings.effective(company_settings.BankSettings, uow.settings.get("bank"))
         index, open_claims = build_index(uow)
         write_off = write_off_type(uow)
+        payouts = load_payouts(uow)
     plan = _Plan(index, open_claims, bank, summary, sha[:16])
-    plan.write_off_type = write_off
+    plan.write_off_type, plan.payouts = write_off, payouts
     phases = {"index_s": time.perf_counter() - started, "index_cpu": time.process_time() - cpu}
     conn = db.engine.connect()
     try:

@@ -482,6 +482,27 @@ handoff_items = Table(
     UniqueConstraint("reference"),
 )
 
+# Kravia's payouts to the company (GET /settlements), one row per invoice line: how a bank
+# payment from Kravia is told apart from a debtor's payment (kravia-api.md §2.4, §2.9).
+agency_settlements = Table(
+    "agency_settlements",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _company_fk(),
+    Column("settlement_id", String(60), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("paid_on", Date, nullable=False),
+    Column("amount_ore", BigInteger, nullable=False),  # the whole payout
+    Column("invoice_id", Integer, ForeignKey("invoices.id")),  # ours, when the line names it
+    Column("kid", String(25)),  # that invoice's KID: Kravia pays out on it
+    Column("line_ore", BigInteger, nullable=False, server_default="0"),  # collected capital
+    Column("deductions_ore", BigInteger, nullable=False, server_default="0"),
+    Column("raw", JSON, nullable=False),  # the settlement as Kravia sent it
+    _ts("fetched_at"),
+    UniqueConstraint("company_id", "settlement_id", "line"),
+    Index(None, "company_id", "paid_on"),
+)
+
 # ------------------------------------------------------------------ people using the web app
 
 users = Table(

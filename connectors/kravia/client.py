@@ -25,6 +25,7 @@ from connectors.kravia.errors import (
     KraviaAuthError,
     KraviaRateLimited,
     KraviaServerError,
+    KraviaUnreadable,
     KraviaValidationError,
 )
 from connectors.retry import Again, RetryOptions, backoff_delay, retry_after_seconds, run
@@ -191,6 +192,19 @@ class KraviaClient:
                 return int(row["id"])
         return None
 
+    def settlements(self, *, exclude_closed: bool = True) -> list[dict[str, Any]]:
+        """`GET /settlements?ExcludeClosed=true` (guide: reconcile-payments): Kravia's payouts to
+        the creditor not yet marked as bookkept, each with the invoices it covers. The guide shows
+        no response body: a list is read from the body itself or from `value` / `data`, and an
+        answer holding none of these is an error (never taken as "no payouts")."""
+        body = self._request(
+            "GET",
+            "/settlements",
+            params={"ExcludeClosed": "true" if exclude_closed else "false"},
+            safe=True,
+        )
+        return rows_of(body, "GET /settlements")
+
     def payment_exists(self, claim_id: int, reference: str) -> bool:
         """Whether a payment or credit note with our reference is on the claim."""
         case = self.case(claim_id)
@@ -224,3 +238,15 @@ class KraviaClient:
             body={"secret": secret, "enabled": True, "url": url},
             safe=True,
         )
+
+
+def rows_of(body: Any, what: str) -> list[dict[str, Any]]:
+    """The list in an answer whose shape the guides do not show: the body itself, or its
+    `value` or `data` (the envelopes seen in Kravia's staging answers). Anything else raises:
+    a missing list is never read as an empty one."""
+    found = body
+    if isinstance(body, dict):
+        found = next((body[k] for k in ("value", "data") if isinstance(body.get(k), list)), None)
+    if not isinstance(found, list) or not all(isinstance(r, dict) for r in found):
+        raise KraviaUnreadable(what, body)
+    return list(found)

@@ -32,3 +32,12 @@ class KraviaAuthError(KraviaApiError):
 
 class KraviaValidationError(KraviaApiError):
     """400/422: the case, payment or credit note was refused (e.g. missing debtor data)."""
+
+
+class KraviaUnreadable(FatalError):
+    """A 2xx answer that does not hold what the call needs (the guides show few response
+    bodies): never taken as success or as "nothing there"; keeps the raw body for the audit log."""
+
+    def __init__(self, what: str, body: Any):
+        self.body = body
+        super().__init__(f"Kravia's answer to {what} cannot be read: {str(body)[:300]}")
