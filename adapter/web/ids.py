@@ -18,3 +18,7 @@ Page = Annotated[int, Query(ge=0, le=MAX_ID)]
 def valid_id(value: int) -> bool:
     """Whether `value` can be a record id."""
     return 1 <= value <= MAX_ID
+
+
+# An invoice number as the ledger writes it (invoices.number holds 40 characters).
+Number = Annotated[str, Path(min_length=1, max_length=40)]

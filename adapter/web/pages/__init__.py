@@ -5,18 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapter import i18n
 from adapter.errors import BUSY, InputError, NotFoundError, is_busy
+from adapter.i18n import _
 from adapter.settings import AppSettings
 from adapter.store.database import Database
 from adapter.web.pages import api, html
-from adapter.web.pages.views import same_site_path
+from adapter.web.pages.security import caller
+from adapter.web.pages.views import PageNotFound, render, same_site_path
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -43,6 +47,28 @@ def request_language(scope: Scope) -> str:
         asked = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1")
         return "nb" if asked.lower().startswith(("nb", "no", "nn")) else "en"
     return str((scope.get("session") or {}).get("lang") or i18n.DEFAULT)
+
+
+def error_page(
+    request: Request, status: int, detail: str, headers: dict[str, str] | None = None
+) -> Response:
+    """A friendly error page: what went wrong in words, and the way back."""
+    titles = {
+        403: _("You may not do this"),
+        404: _("Not found"),
+        405: _("Not found"),
+        422: _("The request could not be read"),
+    }
+    response = render(
+        request,
+        "error.html.j2",
+        who=caller(request),
+        status=status,
+        title=titles.get(status, _("Something went wrong")),
+        detail=detail if detail and not detail.startswith(("Not Found", "Method Not")) else "",
+    )
+    response.headers.update(headers or {})
+    return response
 
 
 def install(app: FastAPI, db: Database, settings: AppSettings) -> None:
@@ -74,6 +100,18 @@ def install(app: FastAPI, db: Database, settings: AppSettings) -> None:
         }
         return RedirectResponse(same_site_path(request.headers.get("referer")), status_code=303)
 
+    async def not_found_page(request: Request, exc: Exception) -> Response:
+        """A page about something that is not there: a 404 page saying what."""
+        return error_page(request, 404, str(exc))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """HTTP errors: JSON for the API (as FastAPI answers), redirects as they are, a page in
+        the person's language otherwise (never a raw JSON page)."""
+        assert isinstance(exc, StarletteHTTPException)
+        if request.url.path.startswith("/api/") or exc.status_code < 400:
+            return await http_exception_handler(request, exc)
+        return error_page(request, exc.status_code, str(exc.detail), dict(exc.headers or {}))
+
     async def busy(request: Request, exc: Exception) -> Response:
         """The database stayed locked by another writer past the busy timeout: 503, try again."""
         if not is_busy(exc):
@@ -85,6 +123,8 @@ def install(app: FastAPI, db: Database, settings: AppSettings) -> None:
             )
         return PlainTextResponse(str(BUSY), 503, headers=headers)
 
+    app.add_exception_handler(PageNotFound, not_found_page)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(InputError, refused)
     app.add_exception_handler(NotFoundError, refused)
     app.add_exception_handler(OperationalError, busy)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from adapter.services import claims, companies, handoff, letters, overview, payments, work
 from adapter.services.dunning import decision_json
 from adapter.web.ids import Id, Page
-from adapter.web.pages.html import company_names, database, invoice_number, settings_rows
+from adapter.web.pages.html import company_names, database, settings_rows
 from adapter.web.pages.security import Admin, Reader, Writer, require_user
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -25,6 +25,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(prefix="/api/v1", tags=["api"], responses=_ERRORS)
+
+
+def invoice_number(request: Request, company_id: Id, invoice_id: Id) -> str:
+    """The number of an invoice of the company (the API's URLs carry ids, the services take
+    numbers)."""
+    with database(request).uow(company_id, read_only=True) as uow:
+        return uow.invoices.get(invoice_id).number
 
 
 class _Body(BaseModel):

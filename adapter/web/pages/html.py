@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -11,22 +12,24 @@ from sqlalchemy import select
 
 from adapter import company_settings
 from adapter.domain import Money
-from adapter.errors import InputError
+from adapter.errors import InputError, NotFoundError
 from adapter.i18n import _
 from adapter.services import (
     claims,
     companies,
+    customer_page,
     handoff,
     letters,
     overview,
     payments,
+    search,
     users,
     work,
 )
 from adapter.services.users import LoginRefused
 from adapter.store.database import Database
 from adapter.store.tables import companies as companies_table
-from adapter.web.ids import Id, Page
+from adapter.web.ids import Id, Number, Page
 from adapter.web.pages import connection_check
 from adapter.web.pages.security import (
     Admin,
@@ -37,7 +40,7 @@ from adapter.web.pages.security import (
     require_csrf_token,
     require_user,
 )
-from adapter.web.pages.views import flash, render, same_site_path
+from adapter.web.pages.views import PageNotFound, flash, render, same_site_path
 from policies.ladder import Stage
 from policies.manual import STEPS
 
@@ -167,10 +170,33 @@ async def retry_item(
 # ------------------------------------------------------------------ claims
 
 
-@router.get("/c/{company_id}/claims/{invoice_id}", response_class=HTMLResponse)
-def claim_view(request: Request, company_id: Id, who: Reader, invoice_id: Id) -> Response:
+@router.get("/c/{company_id}/search", response_class=HTMLResponse)
+def search_page(request: Request, company_id: Id, who: Reader, q: str = "") -> Response:
+    """The search box: straight to the claim when the text is one invoice's number or KID,
+    else the invoices that match (by customer, customer or organisation number, amount)."""
+    hits = search.find(database(request), company_id, q[:200])
+    exact = [h for h in hits if h.exact]
+    if len(exact) == 1:
+        return _back(f"/c/{company_id}/claims/{quote(exact[0].number)}")
+    return render(request, "search.html.j2", who=who, company_id=company_id, q=q, hits=hits)
+
+
+@router.get("/c/{company_id}/customers/{customer_id}", response_class=HTMLResponse)
+def customer_view(request: Request, company_id: Id, who: Reader, customer_id: Id) -> Response:
+    """A customer: contact, blocks and overrides, all claims, payments and letters."""
+    try:
+        page = customer_page.customer_page(database(request), company_id, customer_id)
+    except NotFoundError as exc:
+        raise PageNotFound(_("Could not find the customer")) from exc
+    return render(request, "customer.html.j2", who=who, company_id=company_id, p=page)
+
+
+@router.get("/c/{company_id}/claims/{number}", response_class=HTMLResponse)
+def claim_view(request: Request, company_id: Id, who: Reader, number: Number) -> Response:
     """The invoice's whole history, with the rule behind each step and the next step."""
-    page = overview.claim_page(database(request), company_id, invoice_id, _today(request))
+    page = overview.claim_page(
+        database(request), company_id, invoice_id(request, company_id, number), _today(request)
+    )
     return render(
         request,
         "claim.html.j2",
@@ -182,23 +208,26 @@ def claim_view(request: Request, company_id: Id, who: Reader, invoice_id: Id) ->
     )
 
 
-def invoice_number(request: Request, company_id: Id, invoice_id: Id) -> str:
-    """The number of an invoice of the company (the services take numbers, URLs carry ids)."""
+def invoice_id(request: Request, company_id: Id, number: str) -> int:
+    """The id of the company's invoice with this number (URLs carry the number a person
+    knows; a number that is not there is a page saying so, 404)."""
     with database(request).uow(company_id, read_only=True) as uow:
-        return uow.invoices.get(invoice_id).number
+        try:
+            return int(uow.invoices.by_number(number).id or 0)
+        except NotFoundError as exc:
+            raise PageNotFound(_("Could not find invoice %(number)s", number=number)) from exc
 
 
-@router.post("/c/{company_id}/claims/{invoice_id}/dispute")
+@router.post("/c/{company_id}/claims/{number}/dispute")
 async def dispute(
     request: Request,
     company_id: Id,
     who: Writer,
-    invoice_id: Id,
+    number: Number,
     disputed: Annotated[bool, Form()],
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Mark the claim disputed or undisputed, with a reason."""
-    number = invoice_number(request, company_id, invoice_id)
     claims.set_dispute(
         database(request).uow(company_id),
         number,
@@ -207,15 +236,15 @@ async def dispute(
         actor=_actor(who),
     )
     flash(request, f"invoice {number}: {'disputed' if disputed else 'undisputed'}")
-    return _back(f"/c/{company_id}/claims/{invoice_id}")
+    return _back(f"/c/{company_id}/claims/{quote(number)}")
 
 
-@router.post("/c/{company_id}/claims/{invoice_id}/hold")
+@router.post("/c/{company_id}/claims/{number}/hold")
 async def hold(
     request: Request,
     company_id: Id,
     who: Writer,
-    invoice_id: Id,
+    number: Number,
     action: Annotated[str, Form()],
     reason: Annotated[str, Form()] = "",
     until: Annotated[str, Form()] = "",
@@ -227,7 +256,6 @@ async def hold(
             day = date.fromisoformat(until)
         except ValueError as exc:
             raise InputError("until", f"{until!r} is not a date (YYYY-MM-DD)") from exc
-    number = invoice_number(request, company_id, invoice_id)
     claims.hold(
         database(request).uow(company_id),
         number,
@@ -237,21 +265,20 @@ async def hold(
         actor=_actor(who),
     )
     flash(request, f"invoice {number}: {action}")
-    return _back(f"/c/{company_id}/claims/{invoice_id}")
+    return _back(f"/c/{company_id}/claims/{quote(number)}")
 
 
-@router.post("/c/{company_id}/claims/{invoice_id}/send")
+@router.post("/c/{company_id}/claims/{number}/send")
 async def send_letter(
     request: Request,
     company_id: Id,
     who: Writer,
-    invoice_id: Id,
+    number: Number,
     step: Annotated[str, Form()],
     with_fee: Annotated[bool, Form()] = False,
     with_interest: Annotated[bool, Form()] = False,
 ) -> Response:
     """Manual follow-up of one invoice: the legal guards decide."""
-    number = invoice_number(request, company_id, invoice_id)
     letter_id = letters.send_manual(
         database(request),
         company_id,
@@ -263,19 +290,18 @@ async def send_letter(
         actor=_actor(who),
     )
     flash(request, f"invoice {number}: {step} queued (letter {letter_id})")
-    return _back(f"/c/{company_id}/claims/{invoice_id}")
+    return _back(f"/c/{company_id}/claims/{quote(number)}")
 
 
-@router.get("/c/{company_id}/claims/{invoice_id}/letters/{stage}.pdf")
+@router.get("/c/{company_id}/claims/{number}/letters/{stage}.pdf")
 def letter_pdf(
-    request: Request, company_id: Id, who: Reader, invoice_id: Id, stage: str
+    request: Request, company_id: Id, who: Reader, number: Number, stage: str
 ) -> Response:
     """The letter of a stage as a PDF (the one sent, or what would be sent today)."""
     try:
         which = Stage(stage)
     except ValueError as exc:
         raise HTTPException(404, "no such letter") from exc
-    number = invoice_number(request, company_id, invoice_id)
     pdf = letters.preview(database(request), company_id, number, which, _today(request))
     return Response(
         pdf,

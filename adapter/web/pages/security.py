@@ -17,6 +17,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from adapter.i18n import _
 from adapter.services import users
 from adapter.services.users import LoginRefused, User
 from adapter.store.database import Database
@@ -78,11 +79,11 @@ def member(request: Request, company_id: Id, *, write: bool = False, admin: bool
     who = require_user(request)
     role = who.user.role(company_id)
     if role is None:
-        raise HTTPException(404, "no such company")
+        raise HTTPException(404, _("no such company"))
     if admin and role != "admin":
-        raise HTTPException(403, "only an administrator may change settings")
+        raise HTTPException(403, _("only an administrator may change settings"))
     if write and role == "read_only":
-        raise HTTPException(403, "read-only access")
+        raise HTTPException(403, _("you have read access only"))
     return who
 
 
@@ -102,7 +103,7 @@ async def require_csrf_token(request: Request) -> None:
     ):
         sent = str((await request.form()).get("csrf") or "")
     if not expected or not sent or not hmac.compare_digest(expected, sent):
-        raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
+        raise HTTPException(403, _("missing or wrong CSRF token: reload the page and try again"))
 
 
 # Dependencies, so access is decided before the request body is even read.

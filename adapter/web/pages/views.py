@@ -96,6 +96,11 @@ def render(
     )
 
 
+class PageNotFound(LookupError):
+    """What a page is about is not there (an invoice number nobody has): a 404 page that
+    says so in the person's words."""
+
+
 def flash(request: Request, text: str, kind: str = "ok") -> None:
     """A message shown once on the next page."""
     request.session["flash"] = {"kind": kind, "text": text}

@@ -7,9 +7,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from adapter.bootstrap import web_app
 from adapter.domain import (
@@ -23,9 +25,11 @@ from adapter.domain import (
 from adapter.services import users
 from adapter.settings import AppSettings
 from adapter.store.database import Database
+from connectors.serving import serve_in_thread
 from tests.factories import letter_sent, paid
 
 PASSWORD = "riktig-hest-batteri"
+CHROMIUM = "/usr/bin/chromium"
 
 
 @dataclass
@@ -169,3 +173,33 @@ def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> str:
     r = client.post("/login", data={"email": email, "password": password, "csrf": token})
     assert r.status_code == 303, r.text
     return csrf_of(client.get("/login").text)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium (no browser download)."""
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run make setup"
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def base_url(app, book) -> Iterator[str]:
+    """The app served over real HTTP on loopback."""
+    served = serve_in_thread(app)
+    try:
+        yield served.url
+    finally:
+        served.stop()
+
+
+def sign_in_browser(page: Page, base_url: str, email: str) -> None:
+    """Sign in through the login form in the browser."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label("E-post").fill(email)
+    page.get_by_label("Passord").fill(PASSWORD)
+    page.get_by_role("button", name="Logg inn").click()

@@ -6,57 +6,27 @@ Set KRAVFLYT_SCREENSHOTS=docs/screenshots to refresh the pictures in the README.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from adapter.store.tables import handoff_cases
-from connectors.serving import serve_in_thread
-from tests.integration.web.conftest import PASSWORD
+from tests.integration.web.conftest import sign_in_browser
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run make setup"
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def base_url(app, book) -> Iterator[str]:
-    served = serve_in_thread(app)
-    try:
-        yield served.url
-    finally:
-        served.stop()
 
 
 def _shots(tmp_path: Path) -> Path:
     return Path(os.environ.get("KRAVFLYT_SCREENSHOTS") or tmp_path)
 
 
-def _sign_in(page: Page, base_url: str, email: str) -> None:
-    page.goto(f"{base_url}/login")
-    page.get_by_label("E-post").fill(email)
-    page.get_by_label("Passord").fill(PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
-
-
 def test_accountant_hands_off_a_debtor_in_the_browser(
     db, book, base_url, browser, tmp_path
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    _sign_in(page, base_url, "kari@regnskap.no")
+    sign_in_browser(page, base_url, "kari@regnskap.no")
     expect(page.get_by_test_id("outstanding")).to_have_text("4\u00a0050,50\u00a0kr")
     expect(page.locator("svg.aging rect")).to_have_count(5)
     page.screenshot(path=str(_shots(tmp_path) / "overview.png"), full_page=True)
@@ -78,14 +48,14 @@ def test_accountant_hands_off_a_debtor_in_the_browser(
     with db.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(handoff_cases)).scalar() == 1
 
-    page.goto(f"{base_url}/c/{book.company_id}/claims/{book.invoices['501']}")
+    page.goto(f"{base_url}/c/{book.company_id}/claims/501")
     expect(page.get_by_test_id("event").first).to_contain_text("invoice 501")
     page.screenshot(path=str(_shots(tmp_path) / "claim.png"), full_page=True)
 
 
 def test_the_pages_fit_a_phone_screen(book, base_url, browser, tmp_path) -> None:
     page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
-    _sign_in(page, base_url, "kari@regnskap.no")
+    sign_in_browser(page, base_url, "kari@regnskap.no")
     expect(page.get_by_test_id("overdue")).to_have_text("3\u00a0250,50\u00a0kr")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the overview scrolls sideways on a phone ({width} px)"
@@ -98,8 +68,8 @@ def test_match_a_payment_and_see_a_refused_setting_in_the_browser(
     db, book, base_url, browser, tmp_path
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    _sign_in(page, base_url, "ola@regnskap.no")
-    page.goto(f"{base_url}/c/{book.company_id}/claims/{book.invoices['502']}")
+    sign_in_browser(page, base_url, "ola@regnskap.no")
+    page.goto(f"{base_url}/c/{book.company_id}/claims/502")
     reasons = page.get_by_test_id("decision").first
     expect(reasons).to_contain_text("eligible_for_handoff")
     expect(reasons).to_contain_text("the claim is not disputed")
