@@ -33,6 +33,7 @@ COMMAND_MODULES: list[str] = [
     "work",
     "tripletex",
     "interest",
+    "rates",
     "dunning",
     "bank",
     "kravia",

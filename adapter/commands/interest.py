@@ -1,4 +1,5 @@
-"""`kravflyt interest`: late-payment interest with its segments (no database needed)."""
+"""`kravflyt interest`: late-payment interest with its segments (with the rates operators added
+when a database is configured; no database needed otherwise)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from rich.table import Table
 from adapter.commands.context import echo_json, json_option
 from adapter.domain import Money
 from adapter.errors import InputError
+from adapter.services import rates
+from adapter.settings import get_settings
 from policies.errors import RateNotKnown
 from policies.interest import RateRule, late_interest
-from policies.rates import DEFAULT_RATES, half_year_text
+from policies.rates import half_year_text
 
 
 def _date(text: str, where: str) -> date:
@@ -79,10 +82,9 @@ def interest(
             )
         except InvalidOperation as exc:
             raise InputError("--contract-rate", f"{contract_rate!r} is not a number") from exc
+    in_force = rates.configured(get_settings())
     try:
-        result = late_interest(
-            amount, due_date, until, DEFAULT_RATES, reductions=reductions, rule=rule
-        )
+        result = late_interest(amount, due_date, until, in_force, reductions=reductions, rule=rule)
     except RateNotKnown as exc:
         raise InputError("--paid", str(exc)) from exc
     if result.unknown_from is not None and not until_known:
@@ -90,7 +92,7 @@ def interest(
             "--paid",
             f"the late-payment interest rate for {half_year_text(result.unknown_from)} "
             f"(from {result.unknown_from}) is not published yet; the last known day is "
-            f"{DEFAULT_RATES.interest.known_until}. Give --until-known to count up to it, or add "
+            f"{in_force.interest.known_until}. Give --until-known to count up to it, or add "
             "the rate with `kravflyt rates add`",
         )
     segments = [

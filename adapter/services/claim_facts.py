@@ -22,7 +22,7 @@ from connectors.read_ahead import read_ahead
 from policies.engine import Context
 from policies.facts import ClaimFacts, Debtor, LetterFact, PrincipalChange
 from policies.ladder import Ladder, Stage
-from policies.rates import DEFAULT_RATES
+from policies.rates import DEFAULT_RATES, Rates
 
 BATCH = 2000
 
@@ -49,8 +49,9 @@ class ClaimRow(Protocol):
     def status(self) -> str: ...
 
 
-def company_context(settings: dict[str, dict[str, Any]]) -> Context:
-    """The engine's context for a company from its stored settings sections."""
+def company_context(settings: dict[str, dict[str, Any]], rates: Rates = DEFAULT_RATES) -> Context:
+    """The engine's context for a company from its stored settings sections and the dated
+    rates in force (`services.rates.current`: the packaged tables and what operators added)."""
     dunning = company_settings.effective(company_settings.DunningSettings, settings.get("dunning"))
     bank = company_settings.effective(company_settings.BankSettings, settings.get("bank"))
     tripletex = company_settings.effective(
@@ -58,7 +59,7 @@ def company_context(settings: dict[str, dict[str, Any]]) -> Context:
     )
     return Context(
         ladder=_one(dunning.to_ladder()),
-        rates=DEFAULT_RATES,
+        rates=rates,
         write_off_limit_ore=bank.write_off_limit,
         take_over_ledger_automation=tripletex.own_automation == "take_over",
     )

@@ -18,6 +18,7 @@ from sqlalchemy import func, insert, select, update
 from adapter import company_settings
 from adapter.domain import Allocation, AllocationKind, ClaimStatus, Money
 from adapter.log import get_logger
+from adapter.services import rates
 from adapter.services.bank_import import close_written_off
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
 from adapter.store.database import Database
@@ -93,7 +94,7 @@ def plan(
 ) -> Iterator[tuple[ClaimRow, ClaimFacts, list[Decision]]]:
     """What would be done on `on` for every open claim; nothing is written."""
     settings = _settings(db, company_id)
-    ctx = company_context(settings)
+    ctx = company_context(settings, rates.current_rates(db))
     ahead = not is_sqlite(db.engine)
     with db.uow(company_id, read_only=True) as uow:
         for row, facts in iter_claims(uow.conn, company_id, settings.get("dunning"), ahead=ahead):
@@ -158,7 +159,7 @@ def simulate_company(
     """Run the ladder day by day over [start, end] for every open claim, assuming nothing more
     is paid; returns the steps in date order and the totals."""
     settings = _settings(db, company_id)
-    ctx = company_context(settings)
+    ctx = company_context(settings, rates.current_rates(db))
     steps: list[SimulatedLetter] = []
     summary = PlanSummary()
     with db.uow(company_id, read_only=True) as uow:
@@ -196,7 +197,7 @@ def run(
     """Carry out the day's decisions: letters and outbox rows, blocks, write-offs, closures.
     `progress` hears (decisions carried out, decisions to carry out) after each batch."""
     settings = _settings(db, company_id)
-    ctx = company_context(settings)
+    ctx = company_context(settings, rates.current_rates(db))
     letter_settings = company_settings.effective(
         company_settings.LetterSettings, settings.get("letters")
     )

@@ -20,6 +20,7 @@ from adapter import company_settings
 from adapter.domain import ClaimStatus, Money
 from adapter.errors import InputError
 from adapter.log import get_logger
+from adapter.services import rates
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
 from adapter.store.database import Database
 from adapter.store.tables import customers, handoff_cases, handoff_items, invoices
@@ -128,7 +129,7 @@ def candidates(
     with db.uow(company_id, read_only=True) as uow:
         uow.companies.get(company_id)
         settings = uow.settings.all()
-        ctx = company_context(settings)
+        ctx = company_context(settings, rates.current(uow))
         bundles: dict[int, Bundle] = {}
         for row, facts in iter_claims(
             uow.conn, company_id, settings.get("dunning"), customer_id=customer_id

@@ -17,6 +17,7 @@ from adapter.jobs.registry import WorkContext
 from adapter.letters import email as mail
 from adapter.letters import render, texts
 from adapter.letters.model import Letter, Line, Party, Segment
+from adapter.services import rates
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
 from adapter.services.dunning import TRIPLETEX_TYPES, decision_json, tripletex_type
 from adapter.store.database import Database
@@ -231,7 +232,7 @@ def preview(db: Database, company_id: int, invoice_number: str, stage: Stage, on
         invoice = uow.invoices.by_number(invoice_number)
         assert invoice.id is not None
         row, facts = _facts(uow, invoice.id)
-        ctx = company_context(uow.settings.all())
+        ctx = company_context(uow.settings.all(), rates.current(uow))
         stored = uow.conn.execute(
             select(letters)
             .where(
@@ -324,7 +325,7 @@ def send_manual(
         assert invoice.id is not None
         row, facts = _facts(uow, invoice.id)
         settings = uow.settings.all()
-        ctx = company_context(settings)
+        ctx = company_context(settings, rates.current(uow))
         verdict = check_manual(facts, ctx, step, on, with_fee=with_fee, with_interest=with_interest)
         if not verdict.allowed or verdict.decision is None:
             when = f"; allowed from {verdict.allowed_from}" if verdict.allowed_from else ""
@@ -413,7 +414,7 @@ def _letter_view(uow: UnitOfWork, letter_id: int) -> tuple[Letter, Any]:
         select(claims.c.invoice_id).where(claims.c.id == stored.claim_id)
     ).scalar_one()
     row, facts = _facts(uow, invoice_id)
-    ctx = company_context(uow.settings.all())
+    ctx = company_context(uow.settings.all(), rates.current(uow))
     earlier = replace(facts, letters=tuple(x for x in facts.letters if x.sent_on < stored.sent_on))
     return build_letter(
         uow,

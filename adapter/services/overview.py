@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 
 from adapter.domain import Money
-from adapter.services import dunning, handoff, reconcile, work
+from adapter.services import dunning, handoff, rates, reconcile, work
 from adapter.services.claim_facts import company_context, iter_claims
 from adapter.store.database import Database
 from adapter.store.tables import (
@@ -443,7 +443,11 @@ def claim_page(db: Database, company_id: int, invoice_id: int, today: date) -> C
                 statuses=("open", "handed_off", "closed"),
             )
         )
-        decisions = decide(found[0][1], company_context(settings), today) if found else []
+        decisions = (
+            decide(found[0][1], company_context(settings, rates.current(uow)), today)
+            if found
+            else []
+        )
     events.sort(key=lambda e: (e["date"], e["kind"] != "invoice"))
     return ClaimPage(
         invoice={

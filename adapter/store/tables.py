@@ -309,6 +309,23 @@ allocations = Table(
 )
 
 # Append-only: triggers in the migration refuse UPDATE and DELETE on both engines.
+# Dated legal numbers an operator added (kravflyt rates add), installation-wide: the packaged
+# tables in policies/rates/data.py stay the default. Rows are never changed: a correction is a
+# later row for the same kind and date, with its reason. The value is kept as decimal text.
+rate_entries = Table(
+    "rate_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("value", String(20), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("reason", Text),
+    Column("added_by", String(200), nullable=False),
+    _ts("added_at"),
+    Index(None, "kind", "valid_from"),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

@@ -25,6 +25,7 @@ from adapter.store.repositories.connections import ConnectionRepository
 from adapter.store.repositories.customers import CustomerRepository
 from adapter.store.repositories.invoices import InvoiceRepository
 from adapter.store.repositories.payments import PaymentRepository
+from adapter.store.repositories.rates import RateRepository
 from adapter.store.repositories.runtime import JobRepository, OutboxRepository
 from adapter.store.repositories.settings import SettingsRepository
 
@@ -90,6 +91,11 @@ class UnitOfWork:
     def audit(self) -> AuditRepository:
         """The audit log (of this company, or installation-wide)."""
         return AuditRepository(self.conn, self.company_id, self.clock)
+
+    @cached_property
+    def rates(self) -> RateRepository:
+        """The dated legal numbers operators added (installation-wide)."""
+        return RateRepository(self.conn, self.clock)
 
     @cached_property
     def settings(self) -> SettingsRepository:

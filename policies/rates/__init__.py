@@ -33,7 +33,7 @@ class DatedTable:
         if self.known_until is not None and day > self.known_until:
             raise RateNotKnown(
                 f"{self.name} for {day} is not known yet (the table ends {self.known_until}): "
-                "add the new rate to policies/rates/data.py"
+                "add the new rate with `kravflyt rates add`"
             )
         return self.rows[i][1]
 
@@ -78,6 +78,50 @@ class Rates:
 
 
 DEFAULT_RATES = Rates()
+
+# The kinds of dated numbers an operator may add to, by name.
+KINDS = ("interest", "inkassosats", "compensation")
+# One added row: kind, valid from, value, source.
+Entry = tuple[str, date, Decimal, str]
+
+
+@lru_cache(maxsize=16)
+def with_entries(entries: tuple[Entry, ...]) -> Rates:
+    """The packaged tables with `entries` added, a later entry for the same kind and date
+    replacing an earlier one (a correction). The interest table is known to the end of the
+    half-year of its last row, or the packaged end if later.
+
+    Cached: the same entries give the same object, which the engine's caches are keyed on."""
+    if not entries:
+        return DEFAULT_RATES
+    tables: dict[str, dict[date, tuple[date, Decimal, str]]] = {
+        "interest": {r[0]: r for r in data.INTEREST},
+        "inkassosats": {r[0]: r for r in data.INKASSOSATS},
+        "compensation": {r[0]: r for r in data.B2B_COMPENSATION},
+    }
+    for kind, valid_from, value, source in entries:
+        tables[kind][valid_from] = (valid_from, value, source)
+    interest = tuple(sorted(tables["interest"].values()))
+    known = max(data.INTEREST_KNOWN_UNTIL, half_year_end(interest[-1][0]))
+    return Rates(
+        DatedTable(DEFAULT_RATES.interest.name, interest, known),
+        DatedTable(DEFAULT_RATES.inkassosats.name, tuple(sorted(tables["inkassosats"].values()))),
+        DatedTable(DEFAULT_RATES.b2b.name, tuple(sorted(tables["compensation"].values()))),
+    )
+
+
+def table_of(rates: Rates, kind: str) -> DatedTable:
+    """The table of a kind ("interest", "inkassosats", "compensation")."""
+    return {
+        "interest": rates.interest,
+        "inkassosats": rates.inkassosats,
+        "compensation": rates.b2b,
+    }[kind]
+
+
+def half_year_end(day: date) -> date:
+    """The last day of the half-year `day` falls in."""
+    return date(day.year, 6, 30) if day.month <= 6 else date(day.year, 12, 31)
 
 
 def half_year(day: date) -> tuple[int, int]:

@@ -5,14 +5,17 @@ a period in one line (exit 2) unless --until-known is given."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
 from adapter.cli import main
+from adapter.settings import get_settings
 from policies.calendar import effective_due
 from policies.decisions import interest_reason
 from policies.interest import late_interest
@@ -70,6 +73,16 @@ def test_past_the_end_is_exactly_the_known_period(principal, due, after, paid) -
     assert all(s.end <= END for s in past.segments)
     assert past.to_date == END
     assert past.unknown_from == max(END + timedelta(days=1), first_day)
+
+
+@pytest.fixture(autouse=True)
+def no_database(tmp_path, monkeypatch) -> Iterator[None]:
+    """No database configured (a SQLite file that is not there): the packaged table."""
+    monkeypatch.setenv("KRAVFLYT_DATABASE_URL", f"sqlite:///{tmp_path / 'none.db'}")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+    assert not (tmp_path / "none.db").exists()  # not created by the command
 
 
 def _interest(*args: str):
