@@ -1,7 +1,7 @@
 """rate entries: interest rates, inkassosats and the § 3a compensation an operator adds
 
 Revision ID: 0018_rates
-Revises: 0022
+Revises: 0021
 Create Date: 2026-12-07 03:50:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_rates"
-down_revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
