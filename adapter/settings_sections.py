@@ -154,3 +154,14 @@ class LetterSettings(Section):
         from adapter.domain import account_number
 
         return account_number(value, where="letters.bank_account") if value else None
+
+    def missing_contact(self) -> str | None:
+        """What a letter Kravflyt makes would lack of the creditor's contact details (H4): the
+        debtor must know where to object. None when the address and an e-mail or phone are set.
+        Letters sent through Tripletex carry the company's details from Tripletex."""
+        if self.delivery == "tripletex":
+            return None
+        missing = [] if self.address.strip() else ["letters.address"]
+        if not (self.email or self.phone):
+            missing.append("letters.email or letters.phone")
+        return " and ".join(missing) or None

@@ -128,6 +128,19 @@ class Interest:
         )
 
 
+def shown_amounts(segments: tuple[Segment, ...]) -> list[int]:
+    """Each segment's interest in øre as a letter shows it: rounded so that the amounts add up
+    to the total rounded once (each within one øre of its exact amount), so a debtor who adds
+    the lines gets the letter's figure."""
+    out, exact, shown = [], _ZERO, 0
+    for s in segments:
+        exact += s.exact_ore
+        running = int(exact.quantize(_ONE, ROUND_HALF_UP))
+        out.append(running - shown)
+        shown = running
+    return out
+
+
 def _distinct(rates: list[Decimal]) -> list[Decimal]:
     out: list[Decimal] = []
     for rate in rates:

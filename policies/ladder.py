@@ -76,16 +76,14 @@ class StageSettings:
 
 def _default_stages() -> dict[Stage, StageSettings]:
     return {
-        Stage.SOFT_REMINDER: StageSettings(
-            False, 3, 10, 0, False, "Vi kan ikke se å ha mottatt betaling for faktura {fakturanr}."
-        ),
+        Stage.SOFT_REMINDER: StageSettings(False, 3, 10, 0, False, ""),
         Stage.REMINDER_1: StageSettings(
             True,
             14,
             14,
             3800,
             True,
-            "Fakturaen {fakturanr} er ikke betalt. Vennligst betal {belop} innen {frist}.",
+            "",
         ),
         Stage.REMINDER_2: StageSettings(
             False,
@@ -93,7 +91,7 @@ def _default_stages() -> dict[Stage, StageSettings]:
             14,
             3800,
             True,
-            "Vi har fortsatt ikke mottatt betaling for faktura {fakturanr}.",
+            "",
         ),
         Stage.INKASSOVARSEL: StageSettings(True, 3, 14, 3800, True, ""),
     }

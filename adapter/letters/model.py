@@ -50,6 +50,9 @@ class Line:
     interest_to: date | None = None  # the last interest day counted
     # The first day interest was due but not counted: its statutory rate is not published yet.
     rate_missing_from: date | None = None
+    payments: tuple[tuple[date, int], ...] = ()  # payments and credit notes on the principal
+    interest_paid_ore: int = 0  # interest already paid: `interest_ore` is what remains
+    compensation_ore: int = 0  # § 3a compensation stated before and unpaid (not a fee, C10)
 
     @property
     def total_ore(self) -> int:
@@ -57,9 +60,12 @@ class Line:
         return self.principal_ore + self.fees_ore + self.interest_ore
 
     @property
-    def rates(self) -> list[str]:
-        """The interest rates used, in order."""
-        return list(dict.fromkeys(s.rate for s in self.segments))
+    def rates(self) -> list[tuple[str, date]]:
+        """The interest rates used, in order, each with the first day it was used."""
+        first: dict[str, date] = {}
+        for s in self.segments:
+            first.setdefault(s.rate, s.start)
+        return list(first.items())
 
 
 @dataclass(frozen=True)

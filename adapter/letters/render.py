@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -33,8 +34,10 @@ def html(letter: Letter) -> str:
         "total": texts.kr(letter.total_ore, lang),
         "betalt": texts.day(first.paid_on, lang) if first else "",
         "forfall": texts.day(first.due_date, lang) if first else "",
+        "kontakt": ", ".join(x for x in (letter.creditor.email, letter.creditor.phone) if x),
     }
     body = [s.format(**fill) for s in texts.BODY[lang][letter.kind]]
+    company_text = _without_repeats(letter.text, body)
     return (
         _env()
         .get_template("letter.html.j2")
@@ -42,13 +45,36 @@ def html(letter: Letter) -> str:
             letter=letter,
             title=texts.TITLES[lang][letter.kind],
             body=body,
+            company_text=company_text,
             L=texts.LABELS[lang],
             kr=lambda ore: texts.kr(ore, lang),
             day=lambda d: texts.day(d, lang),
             half_year=lambda d: texts.half_year(d, lang),
+            rate=lambda r: texts.rate(r, lang),
+            rates_from=lambda line: ", ".join(
+                texts.LABELS[lang]["rate_from"].format(
+                    sats=texts.rate(r, lang), fra=texts.day(d, lang)
+                )
+                for r, d in line.rates
+            ),
             css=(TEMPLATES / "letter.css").read_text(encoding="utf-8"),
         )
     )
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def _without_repeats(text: str, body: list[str]) -> str:
+    """The company's text without the sentences the letter already says (a letter never says
+    the same sentence twice)."""
+    said = {_plain(x) for b in body for x in _SENTENCE.split(b)}
+    kept = [x for x in _SENTENCE.split(text.strip()) if _plain(x) and _plain(x) not in said]
+    return " ".join(kept)
+
+
+def _plain(sentence: str) -> str:
+    return " ".join(sentence.split())  # any run of spaces (also no-break spaces) as one
 
 
 def pdf(letter: Letter) -> bytes:

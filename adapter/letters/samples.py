@@ -62,7 +62,7 @@ SAMPLES = {
         DEBTOR,
         (_line(3800, 699, date(2026, 2, 5)),),
         ACCOUNT,
-        "Fakturaen 10001 er ikke betalt. Vennligst betal innen 19.02.2026.",
+        "Ta gjerne kontakt hvis noe er uklart. Vennligst betal 1 295,49 kr innen 19.02.2026.",
     ),
     Stage.REMINDER_2: Letter(
         Stage.REMINDER_2,

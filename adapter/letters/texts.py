@@ -42,11 +42,11 @@ BODY = {
         Stage.INKASSOVARSEL: [
             "Kravet nedenfor er forfalt og ikke betalt.",
             "Dersom {total} ikke er betalt innen {frist}, vil kravet bli sendt til inkasso.",
-            "Har du innsigelser mot kravet, må du gi oss beskjed før fristen.",
+            "Har du innsigelser mot kravet, må du gi oss beskjed før fristen: {kontakt}.",
         ],
         Stage.BETALINGSOPPFORDRING: [
             "Fristen i inkassovarselet er gått ut uten at kravet er betalt.",
-            "Vi ber deg betale {total} innen {frist}, eller innen samme frist gi oss skriftlig beskjed om hvorfor du mener kravet ikke er riktig.",
+            "Vi ber deg betale {total} innen {frist}, eller innen samme frist gi oss skriftlig beskjed om hvorfor du mener kravet ikke er riktig: {kontakt}.",
             "Betales ikke kravet og kommer det ingen innsigelse innen fristen, kan rettslig inndrivelse bli satt i gang. Det kan medføre ytterligere kostnader for deg.",
         ],
         Stage.RENTENOTA: [
@@ -68,11 +68,11 @@ BODY = {
         Stage.INKASSOVARSEL: [
             "The claim below is overdue and unpaid.",
             "If {total} is not paid by {frist}, the claim will be sent to debt collection.",
-            "If you dispute the claim, please let us know before the deadline.",
+            "If you dispute the claim, please let us know before the deadline: {kontakt}.",
         ],
         Stage.BETALINGSOPPFORDRING: [
             "The deadline in the notice of debt collection has passed and the claim is unpaid.",
-            "Please pay {total} by {frist}, or by the same date tell us in writing why you believe the claim is wrong.",
+            "Please pay {total} by {frist}, or by the same date tell us in writing why you believe the claim is wrong: {kontakt}.",
             "If the claim is neither paid nor disputed by then, legal collection may be started, which may bring further costs.",
         ],
         Stage.RENTENOTA: [
@@ -87,7 +87,15 @@ LABELS = {
         "invoice": "Faktura",
         "invoice_date": "Fakturadato",
         "due": "Forfall",
-        "original": "Opprinnelig",
+        "original": "Opprinnelig beløp",
+        "payment": "Betalt {dato}",
+        "other_reduction": "Andre reduksjoner (kreditnota o.l.)",
+        "remaining": "Gjenstående hovedstol",
+        "fee_line": "Gebyr (inkassoforskriften § 1-2)",
+        "fee_line_bo": "Gebyr for betalingsoppfordring (inkassoforskriften § 1-2 tredje ledd)",
+        "interest_line": "Forsinkelsesrente {fra}–{til}, {sats} p.a. av {hovedstol} (forsinkelsesrenteloven § 3)",
+        "interest_paid": "Renter allerede betalt",
+        "rate_from": "{sats} p.a. fra {fra}",
         "principal": "Hovedstol",
         "fee": "Gebyr",
         "interest": "Renter",
@@ -99,10 +107,9 @@ LABELS = {
         "org": "Org.nr.",
         "our_ref": "Vår referanse",
         "compensation": "Kompensasjon (forsinkelsesrenteloven § 3a)",
-        "interest_note": "Forsinkelsesrente etter forsinkelsesrenteloven fra {fra}, {satser} % per år, beregnet av hovedstolen.",
+        "interest_note": "Forsinkelsesrente etter forsinkelsesrenteloven §§ 2 og 3: {satser}, beregnet av hovedstolen alene.",
         "interest_pending": "Renter beregnet til {til}; satsen for {halvar} er ikke fastsatt ennå.",
         "no_vat": "Gebyr og renter er ikke avgiftspliktige.",
-        "fee_note": "Purregebyret er beregnet etter inkassoforskriften § 1-2.",
         "kid_missing": "Oppgi fakturanummer som melding",
         "sum": "Sum",
         "paid": "Betalt",
@@ -116,7 +123,15 @@ LABELS = {
         "invoice": "Invoice",
         "invoice_date": "Invoice date",
         "due": "Due",
-        "original": "Original",
+        "original": "Original amount",
+        "payment": "Paid {dato}",
+        "other_reduction": "Other reductions (credit notes etc.)",
+        "remaining": "Remaining principal",
+        "fee_line": "Fee (Debt Collection Regulations § 1-2)",
+        "fee_line_bo": "Fee for the demand for payment (Debt Collection Regulations § 1-2, third paragraph)",
+        "interest_line": "Late payment interest {fra}–{til}, {sats} p.a. on {hovedstol} (Late Payment Interest Act § 3)",
+        "interest_paid": "Interest already paid",
+        "rate_from": "{sats} p.a. from {fra}",
         "principal": "Principal",
         "fee": "Fee",
         "interest": "Interest",
@@ -128,10 +143,9 @@ LABELS = {
         "org": "Org. no.",
         "our_ref": "Our reference",
         "compensation": "Compensation (Late Payment Interest Act § 3a)",
-        "interest_note": "Late payment interest under the Late Payment Interest Act from {fra}, {satser} % a year, on the principal only.",
+        "interest_note": "Late payment interest under the Late Payment Interest Act §§ 2 and 3: {satser}, on the principal only.",
         "interest_pending": "Interest counted to {til}; the rate for {halvar} is not set yet.",
         "no_vat": "Fees and interest carry no VAT.",
-        "fee_note": "The fee follows the Debt Collection Regulations § 1-2.",
         "kid_missing": "Quote the invoice number as the message",
         "sum": "Total",
         "paid": "Paid",
@@ -151,6 +165,11 @@ def kr(ore: int, language: str = "nb") -> str:
     if language == "en":
         return f"NOK {sign}{kroner:,}.{rest:02d}"
     return f"{sign}{kroner:,}".replace(",", "\u00a0") + f",{rest:02d}\u00a0kr"
+
+
+def rate(value: str, language: str = "nb") -> str:
+    """A yearly rate as the letter shows it: "12,25 %" (bokmål) or "12.25%"."""
+    return f"{value.replace('.', ',')}\u00a0%" if language == "nb" else f"{value}%"
 
 
 def day(value: date | None, language: str = "nb") -> str:

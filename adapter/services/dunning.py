@@ -25,7 +25,7 @@ from adapter.store.database import Database
 from adapter.store.engine import is_sqlite
 from adapter.store.tables import claims, customers, letters
 from adapter.store.uow import UnitOfWork
-from policies.decisions import Action, Decision
+from policies.decisions import Action, Decision, Reason
 from policies.engine import Context, decide, simulate
 from policies.facts import ClaimFacts
 from policies.ladder import Stage
@@ -96,9 +96,32 @@ def plan(
     settings = _settings(db, company_id)
     ctx = company_context(settings, rates.current_rates(db))
     ahead = not is_sqlite(db.engine)
+    missing = company_settings.effective(
+        company_settings.LetterSettings, settings.get("letters")
+    ).missing_contact()
     with db.uow(company_id, read_only=True) as uow:
         for row, facts in iter_claims(uow.conn, company_id, settings.get("dunning"), ahead=ahead):
-            yield row, facts, decide(facts, ctx, on)
+            decisions = decide(facts, ctx, on)
+            yield row, facts, _without_letters(decisions, missing) if missing else decisions
+
+
+def _without_letters(decisions: list[Decision], missing: str) -> list[Decision]:
+    """No letter goes out while the creditor's contact details are missing (H4): the letter
+    would tell the debtor to object without saying where."""
+    return [
+        Decision(Action.NOTHING, (Reason("H4", no_contact_reason(missing)),))
+        if d.action in _SENDS
+        else d
+        for d in decisions
+    ]
+
+
+def no_contact_reason(missing: str) -> str:
+    """Why no letter goes out while the creditor's contact details are missing."""
+    return (
+        f"no letter is sent: the creditor's contact details are missing ({missing}); "
+        "every letter must say where the debtor can object"
+    )
 
 
 # The actions that send a letter, as a set: asked for every decision of a plan.

@@ -19,7 +19,12 @@ from adapter.letters import render, texts
 from adapter.letters.model import Letter, Line, Party, Segment
 from adapter.services import rates
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
-from adapter.services.dunning import TRIPLETEX_TYPES, decision_json, tripletex_type
+from adapter.services.dunning import (
+    TRIPLETEX_TYPES,
+    decision_json,
+    no_contact_reason,
+    tripletex_type,
+)
 from adapter.store.database import Database
 from adapter.store.tables import claims, customers, invoices, letters
 from adapter.store.uow import UnitOfWork
@@ -28,7 +33,7 @@ from policies.calendar import effective_due
 from policies.decisions import Action, Decision, Reason
 from policies.engine import Context, interest_until
 from policies.facts import ClaimFacts
-from policies.interest import Interest
+from policies.interest import Interest, shown_amounts
 from policies.ladder import LADDER_STAGES, Stage
 from policies.manual import check_manual
 from policies.regime import regime_on
@@ -98,17 +103,17 @@ def line_for(
 ) -> Line:
     """One invoice as a letter shows it: principal, fees (earlier unpaid plus this letter's) and interest."""
     invoice = uow.invoices.get(row.invoice_id)
-    earlier = max(
+    # Fees and the § 3a compensation stated before and unpaid, kept apart (C10): a payment of
+    # either is stored as a fee payment, so it settles the fees first.
+    unpaid = max(
         0,
         facts.fees_charged_ore
         + facts.compensation_charged_ore
         - facts.fees_paid_ore
         - facts.compensation_paid_ore,
     )
-    segments = tuple(
-        Segment(s.start, s.end, s.days, str(s.rate), s.principal_ore, s.amount_ore)
-        for s in interest.segments
-    )
+    fees = max(0, facts.fees_charged_ore - facts.fees_paid_ore - facts.compensation_paid_ore)
+    interest_paid = min(facts.interest_paid_ore, interest.total_ore)
     return Line(
         invoice.number,
         invoice.invoice_date,
@@ -116,12 +121,23 @@ def line_for(
         invoice.amount.ore,
         max(0, facts.principal_outstanding_ore),
         kid=invoice.kid.value if invoice.kid else None,
-        fees_ore=earlier + fee_ore,
-        interest_ore=max(0, interest.total_ore - facts.interest_paid_ore),
+        fees_ore=fees + fee_ore,
+        interest_ore=interest.total_ore - interest_paid,
         interest_from=interest.from_date,
-        segments=segments,
+        segments=_segments(interest),
         interest_to=interest.to_date,
         rate_missing_from=interest.unknown_from,
+        payments=tuple((r.on, r.amount_ore) for r in sorted(facts.reductions)),
+        interest_paid_ore=interest_paid,
+        compensation_ore=unpaid - fees,
+    )
+
+
+def _segments(interest: Interest) -> tuple[Segment, ...]:
+    """The interest periods as a letter shows them: amounts that add up to the total."""
+    return tuple(
+        Segment(s.start, s.end, s.days, str(s.rate), s.principal_ore, shown)
+        for s, shown in zip(interest.segments, shown_amounts(interest.segments), strict=True)
     )
 
 
@@ -154,10 +170,7 @@ def build_letter(
                 interest_from=interest.from_date,
                 paid_ore=invoice.amount.ore,
                 paid_on=facts.paid_on,
-                segments=tuple(
-                    Segment(s.start, s.end, s.days, str(s.rate), s.principal_ore, s.amount_ore)
-                    for s in interest.segments
-                ),
+                segments=_segments(interest),
                 interest_to=interest.to_date,
                 rate_missing_from=interest.unknown_from,
             ),
@@ -174,6 +187,7 @@ def build_letter(
     copy = uow.conn.execute(select(invoices.c.pdf).where(invoices.c.id == row.invoice_id)).scalar()
     attachments = (copy,) if copy and ladder.method == "invoice_copy" else ()
     first = lines[0]
+    compensation = decision.compensation_ore + sum(x.compensation_ore for x in lines)
     values = {
         "kunde": debtor.name,
         "fakturanr": first.invoice_number,
@@ -183,9 +197,10 @@ def build_letter(
         "kid": first.kid or "",
         "kontonr": _account(cfg.bank_account) or "",
         "firma": creditor.name,
-        "belop": texts.kr(sum(x.total_ore for x in lines) + decision.compensation_ore),
-        "gebyr": texts.kr(decision.fee_ore),
-        "renter": texts.kr(decision.interest.total_ore),
+        # The same figures as the letter's table (H3): what is owed, not what accrued.
+        "belop": texts.kr(sum(x.total_ore for x in lines) + compensation),
+        "gebyr": texts.kr(sum(x.fees_ore for x in lines)),
+        "renter": texts.kr(sum(x.interest_ore for x in lines)),
     }
     return Letter(
         stage,
@@ -197,7 +212,7 @@ def build_letter(
         _account(cfg.bank_account),
         text=_fill(text, values),
         language=cfg.language,
-        compensation_ore=decision.compensation_ore,
+        compensation_ore=compensation,
         reference=reference,
         method=ladder.method,
         new_act=not regime_on(on, ladder.new_act_from).creditor_sends_inkassovarsel,
@@ -335,11 +350,15 @@ def send_manual(
             )
         decision = verdict.decision
         stage = decision.stage or STEP_STAGE[step]
-        delivery = company_settings.effective(
+        letter_settings = company_settings.effective(
             company_settings.LetterSettings, settings.get("letters")
-        ).delivery
+        )
+        delivery = letter_settings.delivery
         if delivery == "tripletex" and stage not in TRIPLETEX_TYPES:
             delivery = "print"  # Tripletex has no betalingsoppfordring or rentenota reminder type
+        missing = letter_settings.model_copy(update={"delivery": delivery}).missing_contact()
+        if missing:
+            raise InputError(missing.split(" ")[0], no_contact_reason(missing))
         exists = uow.conn.execute(
             select(letters.c.id).where(
                 letters.c.claim_id == row.claim_id,

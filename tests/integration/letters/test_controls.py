@@ -27,7 +27,11 @@ from connectors.serving import serve_in_thread
 def book(db, company_id):
     set_settings(
         db.uow(company_id),
-        ["letters.bank_account=86011117947", "letters.address=Storgata 1, 0155 Oslo"],
+        [
+            "letters.bank_account=86011117947",
+            "letters.address=Storgata 1, 0155 Oslo",
+            "letters.email=post@demo.no",
+        ],
         actor="t",
     )
     with db.uow(company_id) as uow:

@@ -277,6 +277,8 @@ def test_letters_kravflyt_emails_go_to_the_overdue_notice_address_too(world) -> 
             "letters.smtp_security=none",
             "letters.from_address=faktura@kravflyt.example.no",
             "letters.bank_account=15032080119",
+            "letters.address=Storgata 1, 0155 Oslo",
+            "letters.email=faktura@kravflyt.example.no",
         )
         world.customer["overdueNoticeEmail"] = "purring@kunde.example.no"
         world.invoice("1000.00", days_overdue=20)

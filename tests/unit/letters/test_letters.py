@@ -51,9 +51,11 @@ def test_reminder_amounts_and_deadline(rendered) -> None:
     assert (
         "1 250,50 kr 38,00 kr 6,99 kr 1 295,49 kr" in text
     )  # principal, fee and interest apart (C10)
-    assert "Vennligst betal 1 295,49 kr innen 19.02.2026." in text
-    assert "forsinkelsesrenteloven fra 20.01.2026, 12.00 % per år" in text
-    assert "Purregebyret er beregnet etter inkassoforskriften § 1-2." in text
+    # The company text's second sentence repeats the letter's own: it is said once.
+    assert text.count("Vennligst betal 1 295,49 kr innen 19.02.2026.") == 1
+    assert "Ta gjerne kontakt hvis noe er uklart." in text
+    assert "12,00 % p.a. fra 20.01.2026" in text
+    assert "Gebyr (inkassoforskriften § 1-2) 38,00 kr" in text
     assert "Gebyr og renter er ikke avgiftspliktige." in text  # C8
 
 

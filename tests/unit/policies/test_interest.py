@@ -203,3 +203,24 @@ def test_exactly_half_an_ore_rounds_up() -> None:
     r = late_interest(25, date(2025, 1, 6), date(2025, 3, 20), RATES, rule=rule)
     assert [(s.days, s.exact_ore) for s in r.segments] == [(73, Decimal("0.5"))]
     assert r.total_ore == 1
+
+
+@given(
+    st.integers(min_value=1, max_value=10**10),
+    st.dates(min_value=date(2015, 1, 1), max_value=date(2026, 6, 30)),
+    st.integers(min_value=1, max_value=900),
+    st.lists(st.tuples(st.integers(1, 900), st.integers(1, 10**9)), max_size=4),
+)
+@settings(deadline=None)  # the first call warms the rate caches
+def test_shown_segment_amounts_add_up_to_the_total(
+    principal: int, due: date, days: int, cuts: list[tuple[int, int]]
+) -> None:
+    """A letter's interest lines add up to its interest figure, each within one øre (issue 23)."""
+    from policies.interest import shown_amounts
+
+    until = min(due + timedelta(days=days), date(2026, 12, 31))
+    reductions = [(due + timedelta(days=d), min(a, principal)) for d, a in cuts]
+    interest = late_interest(principal, due, until, RATES, reductions=reductions)
+    shown = shown_amounts(interest.segments)
+    assert sum(shown) == interest.total_ore
+    assert all(abs(a - s.exact_ore) <= 1 for a, s in zip(shown, interest.segments, strict=True))
