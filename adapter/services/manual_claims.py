@@ -24,12 +24,12 @@ from adapter.domain import (
     Payment,
 )
 from adapter.errors import InputError
+from adapter.services import rates
 from adapter.store.database import Database
 from adapter.store.tables import invoices, letters
 from adapter.store.uow import UnitOfWork
 from policies.fees import earlier_fees
 from policies.ladder import Stage
-from policies.rates import DEFAULT_RATES
 
 
 @dataclass(frozen=True)
@@ -70,16 +70,19 @@ def create_manual_claim(
         )
     if amount.ore <= 0:
         raise InputError("--amount", "must be more than 0")
-    fee_letters, breach = earlier_fees(due_date, [(on, fee.ore) for on, fee in fees], DEFAULT_RATES)
-    if breach:
-        raise InputError("--fees", breach)
     paid = sum(p.ore for _, p in payments)
-    fees_ore = sum(x.fee_ore for x in fee_letters)
     if paid >= amount.ore:
         raise InputError(
             "--paid", "the partial payments cover the whole amount: nothing to collect"
         )
     with db.uow(company_id) as uow:
+        # The fees another system charged, against the law on each letter's date (C3-C5, E2).
+        fee_letters, breach = earlier_fees(
+            due_date, [(on, fee.ore) for on, fee in fees], rates.current(uow)
+        )
+        if breach:
+            raise InputError("--fees", breach)
+        fees_ore = sum(x.fee_ore for x in fee_letters)
         if customer_ref is not None:
             customer = uow.customers.find(customer_ref)
         else:
