@@ -99,26 +99,11 @@ class ImportSummary:
         }
 
 
-@dataclass(slots=True)
-class OpenClaim:
-    """What allocating to an open claim needs, made when a payment first touches it."""
-
-    outstanding: int  # the invoice's outstanding principal as stored, when read
-    status: str
-    ledger_id: str | None  # the Tripletex invoice id, when the ledger has it
-    owed: Owed
-
-    @classmethod
-    def of(cls, row: tuple[int, str, str | None, int, int]) -> OpenClaim:
-        """From `build_index`'s compact row (outstanding, status, ledger id, fees and interest
-        left)."""
-        outstanding, status, ledger_id, fees, interest = row
-        return cls(
-            outstanding,
-            status,
-            ledger_id,
-            Owed(outstanding, fees, interest, status == "handed_off"),
-        )
+# A claim as the plan sees it, in `build_index`'s dict of open claims: (outstanding principal,
+# status, ledger id, fees left, interest left, principal left, status now): the last two None
+# until a payment touches it. A touched claim's tuple is replaced in place by one of the same
+# size, whose memory the freed one leaves: a million paid claims add no objects of their own.
+ClaimRow = tuple[Any, ...]
 
 
 _OPEN = """
@@ -129,11 +114,9 @@ WHERE i.company_id = {company} AND c.status IN ('open', 'handed_off')
 """
 
 
-def build_index(
-    uow: UnitOfWork,
-) -> tuple[MatchIndex, dict[int, tuple[int, str, str | None, int, int]]]:
+def build_index(uow: UnitOfWork) -> tuple[MatchIndex, dict[int, ClaimRow]]:
     """Open claims (principal or notices left), indexed for matching, each with what allocation
-    needs of it as a compact row (see `OpenClaim.of`); and the company's customers. Read with
+    needs of it as a compact row (see `ClaimRow`); and the company's customers. Read with
     plain driver rows: a company may have a million open claims."""
     company = uow.require_company()
     index = MatchIndex()
@@ -157,7 +140,7 @@ def build_index(
         )
     ):
         paid[row.invoice_id, row.kind] = paid.get((row.invoice_id, row.kind), 0) + row.amount_ore
-    open_claims: dict[int, tuple[int, str, str | None, int, int]] = {}
+    open_claims: dict[int, ClaimRow] = {}
     by_kid, by_number, by_customer = index.by_kid, index.by_number, index.by_customer
     no_notices = (0, 0)
     new = tuple.__new__
@@ -192,6 +175,8 @@ def build_index(
                 external if source == "tripletex" else None,
                 max(0, fees),
                 max(0, interest),
+                None,
+                None,
             )
     add_customers(uow, index)
     return index, open_claims
@@ -327,7 +312,7 @@ class _Plan:
     def __init__(
         self,
         index: MatchIndex,
-        open_claims: dict[int, tuple[int, str, str | None, int, int]],
+        open_claims: dict[int, ClaimRow],
         bank: company_settings.BankSettings,
         summary: ImportSummary,
         file_key: str,
@@ -338,8 +323,6 @@ class _Plan:
         self.order_text = ",".join(self.order)
         self.write_off_type: int | None = None  # tripletex.write_off_payment_type_id
         self.payouts = Payouts()  # Kravia's paying accounts and settlements
-        self.seen: set[str] = set()
-        self.touched: dict[int, OpenClaim] = {}  # claims this file pays, as they stand after it
         self.transactions = 0
         self.file_total = 0
 
@@ -350,10 +333,13 @@ class _Plan:
     def batch(
         self, batch: list[BankTransaction], keys: list[str], known: set[str]
     ) -> bank_stage.Staged:
-        """The rows of one batch (payments already stored, here or before, count as duplicates)."""
+        """The rows of one batch. Payments stored or staged before (`known`: by this file's
+        earlier batches too, found in the indexed stage table rather than a set held for the
+        whole file) or earlier in the batch count as duplicates."""
         staged = bank_stage.Staged.empty()
         summary, policy, index = self.summary, self.bank.unknown_kid_policy, self.index
-        seen, matched, unmatched = self.seen, summary.matched, summary.unmatched
+        seen: set[str] = set()
+        matched, unmatched = summary.matched, summary.unmatched
         for tx, key in zip(batch, keys, strict=True):
             self.transactions += 1
             self.file_total += tx.amount_ore
@@ -413,19 +399,20 @@ class _Plan:
         """Split the payment over the claim; stage its allocations and what it is sent on as.
         A payout from the agency also settles what the agency kept of the claim's principal
         (its deductions, as the settlement lists them), as a write-off marked agency_deduction."""
-        claim = self.touched.get(invoice.invoice_id)
-        if claim is None:
-            claim = self.touched[invoice.invoice_id] = OpenClaim.of(
-                self.open_claims[invoice.invoice_id]
-            )
+        before, status_before, ledger_id, fees, interest, principal, status = self.open_claims[
+            invoice.invoice_id
+        ]
+        if status is None:  # the file's first payment to this claim
+            principal, status = before, status_before
+        owed = Owed(principal, fees, interest, status == "handed_off")
         limit = self.bank.write_off_limit
         deduction = 0
         if payout:
             kept = self.payouts.deductions_on(tx.kid, tx.amount_ore, tx.booking_date)
-            deduction = min(kept.get(invoice.invoice_id, 0), max(0, claim.owed.principal))
-            claim.owed.principal -= deduction
+            deduction = min(kept.get(invoice.invoice_id, 0), max(0, owed.principal))
+            owed.principal -= deduction
         cut = split(
-            claim.owed,
+            owed,
             max(tx.amount_ore, 0),
             credit_note_ore=tx.credit_note_ore,
             order=self.order,
@@ -465,27 +452,32 @@ class _Plan:
                 )
             )
             self.summary.written_off_ore += cut.written_off
-        if cut.closed and claim.status == "open":
-            claim.status = "closed"
+        if cut.closed and status == "open":
+            status = "closed"
+        self.open_claims[invoice_id] = (
+            before,
+            status_before,
+            ledger_id,
+            owed.fees,
+            owed.interest,
+            owed.principal,
+            status,
+        )
         self.summary.credit_ore += cut.credit
         to_agency = cut.principal + cut.fees + cut.interest + cut.credit
-        for kind, amount in sends(
-            claim.status, claim.ledger_id, cut.principal, to_agency, payout=payout
-        ):
-            staged.sends.append((key, kind, invoice_id, claim.ledger_id, amount, on))
+        for kind, amount in sends(status, ledger_id, cut.principal, to_agency, payout=payout):
+            staged.sends.append((key, kind, invoice_id, ledger_id, amount, on))
         closed_off = cut.write_off_principal + deduction
-        if claim.ledger_id and closed_off and self.write_off_type is not None:
+        if ledger_id and closed_off and self.write_off_type is not None:
             # As close_written_off: the residual (and what the agency kept) closed in Tripletex
             # on the loss account's type.
-            staged.sends.append(
-                (key, "tripletex.write_off", invoice_id, claim.ledger_id, closed_off, on)
-            )
+            staged.sends.append((key, "tripletex.write_off", invoice_id, ledger_id, closed_off, on))
 
     def claim_rows(self) -> Iterator[tuple[int, int, str, int, bool]]:
         """Each touched claim: (invoice, outstanding before, status before, after, closes)."""
-        for invoice_id, claim in self.touched.items():
-            outstanding, status = self.open_claims[invoice_id][:2]
-            yield invoice_id, outstanding, status, claim.owed.principal, claim.status != status
+        for invoice_id, row in self.open_claims.items():
+            if row[6] is not None:
+                yield invoice_id, row[0], row[1], row[5], row[6] != row[1]
 
 
 def _payment(tx: BankTransaction, key: str) -> tuple[Any, ...]:
@@ -598,7 +590,8 @@ def _import(
             transactions = iter(found)
             while batch := list(islice(transactions, BATCH)):
                 keys = plan.keys(batch)
-                staged = plan.batch(batch, keys, bank_stage.known_keys(conn, company_id, keys))
+                known = bank_stage.known_keys(conn, company_id, keys)
+                staged = plan.batch(batch, keys, known | bank_stage.staged_keys(conn, keys))
                 bank_stage.write(conn, staged)
                 progress(plan.transactions, expected)
             parsed = found.parsed([])

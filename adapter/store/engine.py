@@ -48,7 +48,6 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0, **kwargs: Any) -> Eng
         # into B-trees far larger than that, and with the default most inserts read pages
         # back from disk. Memory is taken as pages are used, not up front.
         cur.execute("PRAGMA cache_size=-65536")
-        cur.execute("PRAGMA temp.cache_size=-65536")
         cur.close()
 
     @event.listens_for(engine, "begin")

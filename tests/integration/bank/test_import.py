@@ -151,6 +151,26 @@ def test_same_file_twice_and_same_payment_in_two_formats(db, company_id, book) -
         assert conn.execute(select(func.count()).select_from(outbox)).scalar_one() == 2
 
 
+def test_a_payment_twice_in_one_file_is_stored_once_across_batches(
+    db, company_id, book, tmp_path, monkeypatch
+) -> None:
+    # Batches of two: the repeats are found in the same batch and in the staged rows of the
+    # batches before (no set of every key held for the whole file).
+    monkeypatch.setattr(bank_import, "BATCH", 2)
+    once = P(125_000, kid="100230004572", ref="000000041")
+    path = write(
+        tmp_path,
+        "twice.xml",
+        [once, once, P(49_950, kid="100230004580", ref="000000042"), once, P(1_000, ref="43")],
+    )
+    summary = bank_import.import_file(db, company_id, path, actor="test")
+    assert (summary.payments, summary.duplicates, summary.total_ore) == (3, 2, 175_950)
+    assert outstanding(db, company_id, book["457"]) == 0
+    with db.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(payments_table)).scalar_one() == 3
+        assert conn.execute(select(func.count()).select_from(outbox)).scalar_one() == 2
+
+
 def test_broken_file_imports_nothing(db, company_id, book, tmp_path) -> None:
     broken = tmp_path / "broken.ocr"
     broken.write_text(
