@@ -137,6 +137,16 @@ class DunningSettings(Section):
     new_act_from: date | None = Field(
         None, description="In-force date of the new inkasso act (empty until announced)."
     )
+    limitation_stop_days: int = Field(
+        _D.limitation_stop_days,
+        description="No automatic letter or hand-off from this many days before a claim is "
+        "time-barred (three years from the due date, foreldelsesloven §§ 2-3); a person decides.",
+    )
+    limitation_warn_days: int = Field(
+        _D.limitation_warn_days,
+        description="The worklist warns this many days before a claim is time-barred, so it can "
+        "be handed off in time.",
+    )
     unknown_rate: Literal["hold", "known_period_only"] = Field(
         "hold",
         description="A letter whose interest would run past the last published interest rate: "

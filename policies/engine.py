@@ -27,6 +27,7 @@ from policies.facts import (
 from policies.fees import fee_verdict
 from policies.interest import NO_INTEREST, Interest, RateRule, Stretches, late_interest, stretches
 from policies.ladder import LADDER_STAGES, Ladder, Stage
+from policies.limitation import stop_reason
 from policies.money import kr
 from policies.rates import DEFAULT_RATES, Rates, half_year_text
 from policies.regime import Regime, regime_on
@@ -152,6 +153,11 @@ def decide(facts: ClaimFacts, ctx: Context, on: date) -> list[Decision]:
                 principal_ore=principal,
             )
         ]
+    limited = stop_reason(
+        facts.due_date, facts.limitation_renewed_on, on, ladder.limitation_stop_days
+    )
+    if limited is not None:
+        return [Decision(Action.NOTHING, (limited,))]
     if facts.disputed:
         return [
             _nothing(

@@ -73,6 +73,8 @@ class ClaimFacts:
         False  # a claim from another system: the agency sends the inkassovarsel
     )
     ledger_automation: bool = False  # the ledger (Tripletex) sends its own reminders to the debtor
+    # The latest acknowledgement or legal step: a new limitation period runs from it (H1).
+    limitation_renewed_on: date | None = None
 
     # Most open claims have no letters yet: their derived figures are answered without a loop.
     @property

@@ -122,6 +122,8 @@ class Ladder:
     fee_account: str = "3900"  # UNCONFIRMED: no standard NS 4102 account for fee income
     interest_account: str = "8050"
     new_act_from: date | None = None  # the new inkasso act's in-force date (F1); none by default
+    limitation_stop_days: int = 30  # no automatic letter or hand-off this close to limitation (H1)
+    limitation_warn_days: int = 90  # the worklist warns this many days before limitation (H1)
     # A letter whose interest would run past the last published rate: "hold" it (a person sees
     # it; debtor-safe: nothing goes out with a part of the interest left out) or send it with
     # "known_period_only" interest. Never a guessed rate either way.
@@ -271,6 +273,11 @@ class Ladder:
             raise SettingError("rentenota_max_ore", "0 or more")
         if self.handoff_extra_days < 0:
             raise SettingError("handoff_extra_days", "0 or more")
+        if not 0 <= self.limitation_stop_days <= self.limitation_warn_days <= 1000:
+            raise SettingError(
+                "limitation_stop_days",
+                "between 0 and limitation_warn_days, which is at most 1000 days",
+            )
         return self
 
 

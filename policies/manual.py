@@ -6,7 +6,7 @@ with the reason and the first date it would be allowed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from policies.calendar import effective_due
@@ -16,6 +16,8 @@ from policies.facts import ClaimFacts
 from policies.fees import fee_for
 from policies.interest import NO_INTEREST, RateRule, late_interest
 from policies.ladder import Stage
+from policies.limitation import RULE as LIMITATION_RULE
+from policies.limitation import stop_reason
 from policies.money import kr
 from policies.regime import regime_on
 
@@ -45,9 +47,45 @@ def _reminder_stage(facts: ClaimFacts) -> Stage:
 
 
 def check_manual(
+    facts: ClaimFacts,
+    ctx: Context,
+    step: str,
+    on: date,
+    *,
+    with_fee: bool,
+    with_interest: bool,
+    override_limitation: bool = False,
+) -> ManualVerdict:
+    """Whether a person may send `step` for this claim on `on`, and with what. A claim that is
+    (nearly) time-barred needs `override_limitation`, which the reasons then state (H1)."""
+    verdict = _check(facts, ctx, step, on, with_fee=with_fee, with_interest=with_interest)
+    ladder = facts.ladder or ctx.ladder
+    limited = stop_reason(
+        facts.due_date, facts.limitation_renewed_on, on, ladder.limitation_stop_days
+    )
+    if limited is None or not verdict.allowed or verdict.decision is None:
+        return verdict
+    if not override_limitation:
+        return ManualVerdict(
+            False,
+            None,
+            (
+                limited,
+                Reason(
+                    LIMITATION_RULE, "a letter by hand needs an explicit override, which is logged"
+                ),
+            ),
+        )
+    overridden = Reason(LIMITATION_RULE, f"sent by hand despite limitation: {limited.text}")
+    reasons = (*verdict.reasons, overridden)
+    decision = replace(verdict.decision, stated=(*verdict.decision.stated, overridden))
+    return ManualVerdict(True, decision, reasons)
+
+
+def _check(
     facts: ClaimFacts, ctx: Context, step: str, on: date, *, with_fee: bool, with_interest: bool
 ) -> ManualVerdict:
-    """Whether a person may send `step` for this claim on `on`, and with what."""
+    """`check_manual` without the limitation guard."""
     if step not in STEPS:
         return _refuse("INPUT", f"unknown step {step!r}; one of {', '.join(STEPS)}")
     ladder = facts.ladder or ctx.ladder

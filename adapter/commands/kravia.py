@@ -1,8 +1,9 @@
 """`kravflyt company connect kravia`, `kravia webhook`, `sandbox kravia`, `handoff ...`,
-`claim dispute|undispute|hold`, `reconcile`."""
+`claim dispute|undispute|hold|limitation`, `reconcile`."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import click
@@ -195,7 +196,7 @@ def handoff_list(company_id: int, as_json: bool) -> None:
 
 @click.group()
 def claim() -> None:
-    """One claim: dispute, undispute, stop or postpone dunning."""
+    """One claim: dispute, undispute, stop or postpone dunning, its limitation."""
 
 
 def _dispute_command(name: str, disputed: bool) -> None:
@@ -253,6 +254,54 @@ def hold(
     )
     click.echo(
         f"invoice {invoice}: {'stopped' if stop else f'postponed until {until.date()}' if until else 'resumed'}"
+    )
+
+
+@claim.command("limitation")
+@company_option
+@click.option("--invoice", required=True, help="Invoice number.")
+@click.option(
+    "--renewed",
+    type=DATE,
+    help="The day the debtor acknowledged the claim, or a legal step was taken: a new "
+    "three-year period runs from it (foreldelsesloven §§ 14-15).",
+)
+@click.option("--reason", help="What renewed the period (with --renewed; logged).")
+@click.option("--date", "on", type=DATE, help="Today (default: the clock).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--by", help="Who is acting (default: the OS user).")
+def limitation(
+    company_id: int,
+    invoice: str,
+    renewed: datetime | None,
+    reason: str | None,
+    on: datetime | None,
+    as_json: bool,
+    by: str | None,
+) -> None:
+    """When a claim is time-barred (three years from the due date), and from when dunning and
+    hand-off stop; or record an acknowledgement that starts a new period."""
+    db = database()
+    found = claims.limitation(
+        db.uow(company_id),
+        invoice,
+        on.date() if on else db.clock.today(),
+        renewed_on=renewed.date() if renewed else None,
+        reason=reason,
+        actor=actor(by),
+    )
+    if as_json:
+        click.echo(json.dumps(found))
+        return
+    start = (
+        f"the renewal on {found['renewed_on']} ({found['renewed_reason']})"
+        if found["renewed_on"]
+        else f"the due date {found['due_date']}"
+    )
+    click.echo(
+        f"invoice {invoice}: time-barred {'since' if found['time_barred'] else 'on'} "
+        f"{found['limitation_date']} (three years from {start}); automatic dunning and "
+        f"hand-off stop from {found['stop_from']}; the worklist warns from {found['warn_from']}"
     )
 
 

@@ -84,6 +84,11 @@ def print_(company_id: int, out: Path, by: str | None) -> None:
     help="Add the fee (refused, with the first allowed date, when the law does not allow it yet).",
 )
 @click.option("--with-interest", is_flag=True, help="State the late interest.")
+@click.option(
+    "--override-limitation",
+    is_flag=True,
+    help="Send although the claim is (nearly) time-barred; logged with who did it.",
+)
 @click.option("--by", help="Who is acting (default: the OS user).")
 def send(
     company_id: int,
@@ -92,6 +97,7 @@ def send(
     on: datetime,
     with_fee: bool,
     with_interest: bool,
+    override_limitation: bool,
     by: str | None,
 ) -> None:
     """Follow up one invoice by hand; the legal guards still apply."""
@@ -104,6 +110,7 @@ def send(
         with_fee=with_fee,
         with_interest=with_interest,
         actor=actor(by),
+        override_limitation=override_limitation,
     )
     click.echo(f"letter {letter_id} ({step}) for invoice {invoice} queued")
 

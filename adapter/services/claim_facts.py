@@ -124,6 +124,7 @@ _COLUMNS = (
     customers.c.ladder_override,
     customers.c.ledger_automation,
     invoices.c.postpone_reminders_to,
+    claims.c.limitation_renewed_on,
 )
 
 
@@ -300,6 +301,7 @@ def _facts(
             override,
             ledger_automation,
             postponed,
+            renewed_on,
         ) = r
         if postponed is not None and (hold_until is None or postponed > hold_until):
             # Tripletex's invoiceRemark.postponeRemindersTo: a hold like our own.
@@ -348,6 +350,7 @@ def _facts(
                 changes[-1].on if principal <= 0 and changes else None,
                 source == "manual",
                 ledger_automation,
+                renewed_on,
             ),
         )
 
@@ -379,6 +382,7 @@ _FACT_FIELDS = (
     "paid_on",
     "agency_sends_varsel",
     "ledger_automation",
+    "limitation_renewed_on",
 )
 if tuple(f.name for f in fields(ClaimFacts)) != _FACT_FIELDS:  # pragma: no cover
     raise RuntimeError("ClaimFacts changed: update the positional call in claim_facts._facts")

@@ -1,12 +1,20 @@
-"""Accountant controls on one claim: dispute and undispute, stop or postpone dunning."""
+"""Accountant controls on one claim: dispute and undispute, stop or postpone dunning, its
+limitation."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
 
 from adapter.domain import Claim, ClaimStatus
 from adapter.errors import InputError
+from adapter.services.claim_facts import company_context
+from adapter.store.tables import claims
 from adapter.store.uow import UnitOfWork
+from policies.limitation import RULE as LIMITATION_RULE
+from policies.limitation import limitation_date
 
 
 def set_dispute(
@@ -100,3 +108,64 @@ def set_hold(
         )
         uow.commit()
         return uow.claims.for_invoice(invoice.id)
+
+
+def limitation(
+    uow: UnitOfWork,
+    invoice_number: str,
+    on: date,
+    *,
+    renewed_on: date | None = None,
+    reason: str | None = None,
+    actor: str,
+) -> dict[str, Any]:
+    """A claim's limitation (H1): when it is time-barred, and from when dunning and hand-off
+    stop. With `renewed_on`, first record the debtor's acknowledgement or a legal step on that
+    day (foreldelsesloven §§ 14-15), from which a new three-year period runs; logged."""
+    with uow:
+        invoice = uow.invoices.by_number(invoice_number)
+        assert invoice.id is not None
+        ladder = company_context(uow.settings.all()).ladder
+        row = uow.conn.execute(
+            select(claims.c.limitation_renewed_on, claims.c.limitation_reason).where(
+                claims.c.invoice_id == invoice.id
+            )
+        ).one()
+        current, why = row.limitation_renewed_on, row.limitation_reason
+        if renewed_on is not None:
+            reason = (reason or "").strip()
+            if not reason:
+                raise InputError("--reason", "say what renewed the period (it is logged)")
+            if renewed_on < invoice.due_date or renewed_on > on:
+                raise InputError(
+                    "--renewed",
+                    f"between the due date {invoice.due_date} and today {on}, got {renewed_on}",
+                )
+            uow.conn.execute(
+                update(claims)
+                .where(claims.c.invoice_id == invoice.id)
+                .values(limitation_renewed_on=renewed_on, limitation_reason=reason)
+            )
+            barred = limitation_date(invoice.due_date, renewed_on)
+            uow.audit.record(
+                actor=actor,
+                action="claim.limitation",
+                subject=("invoice", invoice.id),
+                rules=[LIMITATION_RULE],
+                message=f"invoice {invoice_number}: a new limitation period runs from "
+                f"{renewed_on} ({reason}); time-barred on {barred}",
+                data={"renewed_on": renewed_on.isoformat(), "reason": reason},
+            )
+            uow.commit()
+            current, why = renewed_on, reason
+    barred = limitation_date(invoice.due_date, current)
+    return {
+        "invoice": invoice_number,
+        "due_date": invoice.due_date.isoformat(),
+        "renewed_on": current.isoformat() if current else None,
+        "renewed_reason": why,
+        "limitation_date": barred.isoformat(),
+        "stop_from": (barred - timedelta(days=ladder.limitation_stop_days)).isoformat(),
+        "warn_from": (barred - timedelta(days=ladder.limitation_warn_days)).isoformat(),
+        "time_barred": on >= barred,
+    }

@@ -333,15 +333,25 @@ def send_manual(
     with_fee: bool,
     with_interest: bool,
     actor: str,
+    override_limitation: bool = False,
 ) -> int:
-    """Manual follow-up of one invoice (seed 000): the legal guards decide; returns the letter id."""
+    """Manual follow-up of one invoice (seed 000): the legal guards decide; returns the letter id.
+    A (nearly) time-barred claim needs `override_limitation`; the audit line says so (H1)."""
     with db.uow(company_id) as uow:
         invoice = uow.invoices.by_number(invoice_number)
         assert invoice.id is not None
         row, facts = _facts(uow, invoice.id)
         settings = uow.settings.all()
         ctx = company_context(settings, rates.current(uow))
-        verdict = check_manual(facts, ctx, step, on, with_fee=with_fee, with_interest=with_interest)
+        verdict = check_manual(
+            facts,
+            ctx,
+            step,
+            on,
+            with_fee=with_fee,
+            with_interest=with_interest,
+            override_limitation=override_limitation,
+        )
         if not verdict.allowed or verdict.decision is None:
             when = f"; allowed from {verdict.allowed_from}" if verdict.allowed_from else ""
             raise InputError(

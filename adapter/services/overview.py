@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
+from adapter import company_settings
 from adapter.domain import Money
 from adapter.services import dunning, handoff, rates, reconcile, work
 from adapter.services.claim_facts import company_context, iter_claims
@@ -26,6 +27,8 @@ from adapter.store.tables import (
 from policies.decisions import Decision
 from policies.engine import decide
 from policies.ladder import Stage
+from policies.limitation import latest_due_warned
+from policies.limitation import warning as limitation_warning
 
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 
@@ -161,6 +164,10 @@ class Worklist:
     letters: list[dict[str, Any]] = field(default_factory=list)
     ledger_automation: list[dict[str, Any]] = field(default_factory=list)
     webhooks: list[dict[str, Any]] = field(default_factory=list)
+    # Claims within dunning.limitation_warn_days of being time-barred (H1), soonest first, and
+    # what letters lack while the creditor's contact details are missing (H4).
+    limitation: list[dict[str, Any]] = field(default_factory=list)
+    letters_blocked: str | None = None
 
     @property
     def count(self) -> int:
@@ -178,8 +185,9 @@ class Worklist:
                 self.letters,
                 self.ledger_automation,
                 self.webhooks,
+                self.limitation,
             )
-        )
+        ) + (1 if self.letters_blocked else 0)
 
 
 def worklist(db: Database, company_id: int, today: date) -> Worklist:
@@ -231,6 +239,10 @@ def worklist(db: Database, company_id: int, today: date) -> Worklist:
             )
         ]
         tripletex = _tripletex_items(uow, company_id, today)
+        near_limitation = _near_limitation(uow, company_id, today)
+        letters_blocked = company_settings.effective(
+            company_settings.LetterSettings, uow.settings.get("letters")
+        ).missing_contact()
     bundles = [b.as_json() for b in handoff.candidates(db, company_id, today)]
     return Worklist(
         unmatched=unmatched,
@@ -240,8 +252,49 @@ def worklist(db: Database, company_id: int, today: date) -> Worklist:
         failed_sends=work.list_items(db, "outbox", company_id=company_id),
         dead_webhooks=work.list_items(db, "inbox", company_id=company_id),
         ledger=[r.as_json() for r in reconcile.ledger(db, company_id) if r.differences],
+        limitation=near_limitation,
+        letters_blocked=letters_blocked,
         **tripletex,
     )
+
+
+def _near_limitation(uow: Any, company_id: int, today: date) -> list[dict[str, Any]]:
+    """Open claims within the warning days of being time-barred (or past it), soonest first,
+    with the day automatic dunning and hand-off stop (H1): hand them off in time."""
+    ladder = company_context(uow.settings.all()).ladder
+    latest_due = latest_due_warned(today, ladder.limitation_warn_days)
+    out = []
+    for r in uow.conn.execute(
+        select(
+            invoices.c.id.label("invoice_id"),
+            invoices.c.number,
+            invoices.c.due_date,
+            invoices.c.outstanding_ore,
+            claims.c.limitation_renewed_on,
+            customers.c.name.label("customer"),
+        )
+        .join(claims, claims.c.invoice_id == invoices.c.id)
+        .join(customers, customers.c.id == invoices.c.customer_id)
+        .where(
+            invoices.c.company_id == company_id,
+            claims.c.status == "open",
+            invoices.c.outstanding_ore > 0,
+            invoices.c.due_date <= latest_due,
+        )
+    ):
+        barred = limitation_warning(
+            r.due_date, r.limitation_renewed_on, today, ladder.limitation_warn_days
+        )
+        if barred is not None:
+            out.append(
+                dict(r._mapping)
+                | {
+                    "limitation_date": barred,
+                    "stop_from": barred - timedelta(days=ladder.limitation_stop_days),
+                    "time_barred": today >= barred,
+                }
+            )
+    return sorted(out, key=lambda x: (x["limitation_date"], x["number"]))
 
 
 def _tripletex_items(uow: Any, company_id: int, today: date) -> dict[str, list[dict[str, Any]]]:

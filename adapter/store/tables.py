@@ -202,6 +202,9 @@ claims = Table(
     Column("handed_off_at", UtcDateTime()),
     Column("closed_at", UtcDateTime()),
     _ts("updated_at"),
+    # The latest acknowledgement or legal step: a new limitation period runs from it (H1).
+    Column("limitation_renewed_on", Date),
+    Column("limitation_reason", Text),
     CheckConstraint("status in ('open', 'handed_off', 'closed')", name="status"),
     UniqueConstraint("invoice_id"),
     Index(None, "company_id", "status"),

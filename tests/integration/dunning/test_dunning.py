@@ -33,7 +33,7 @@ from adapter.store.tables import audit_log, claims, customers, letters, outbox
 from connectors.serving import serve_in_thread
 from connectors.tripletex.sandbox import create_sandbox
 from policies.ladder import Stage
-from tests.factories import paid
+from tests.factories import letter_sent, paid
 
 DAY = date(2026, 3, 2)
 
@@ -377,3 +377,91 @@ def test_new_act_queues_no_tripletex_notice_of_debt_collection(db, company_id) -
     from adapter.services.tripletex_writes import dispatch_for
 
     assert dispatch_for("REMINDER", "NETS_PRINT") == "OWN_PRINTER"
+
+
+def test_a_claim_four_years_past_due_is_not_dunned_or_handed_off(db, company_id, cli) -> None:
+    """H1 (issue 23): three years from the due date the claim is time-barred; the plan says so,
+    the run sends nothing, hand-off offers nothing, and `claim limitation` records an
+    acknowledgement from which a new period runs (logged)."""
+    with db.uow(company_id) as uow:
+        kari = uow.customers.add(
+            Customer(None, company_id, "Kari Nordmann", DebtorKind.PRIVATE, customer_number="1",
+                     address=Address("Storgata 1", "", "0155", "Oslo"))
+        )  # fmt: skip
+        invoice_id = uow.invoices.add(
+            Invoice(None, company_id, kari.id, "20190", date(2022, 2, 15), date(2022, 3, 1),
+                    Money(500_000), Money(500_000))
+        ).id  # fmt: skip
+        claim_id = uow.claims.for_invoice(invoice_id).id
+        letter_sent(uow, claim_id, "reminder_1", date(2022, 3, 20), date(2022, 4, 3), 3500)
+        letter_sent(uow, claim_id, "inkassovarsel", date(2022, 4, 10), date(2022, 4, 24), 3500)
+        uow.commit()
+    company = ["--company", str(company_id)]
+    plan = cli("dunning", "plan", *company, "--date", "2026-03-02", "--json")
+    assert plan.exit_code == 0, plan.output
+    [decision] = json.loads(plan.stdout)["claims"][0]["decisions"]
+    assert decision["action"] == "nothing"
+    assert decision["reasons"] == [
+        {
+            "rule": "foreldelsesloven §§ 2-3, 14-15, H1",
+            "text": "the claim is time-barred since 2025-03-01 (three years from the due date; "
+            "reminders do not interrupt the period): it is not dunned or handed off; a person decides",
+        }
+    ]
+    assert sum(dunning.run(db, company_id, date(2026, 3, 2), actor="t").actions.values()) == 0
+    from adapter.services import handoff
+
+    assert handoff.candidates(db, company_id, date(2026, 3, 2)) == []
+    from adapter.services import overview
+
+    warned = overview.worklist(db, company_id, date(2026, 3, 2)).limitation
+    assert [(x["number"], x["limitation_date"], x["time_barred"]) for x in warned] == [
+        ("20190", date(2025, 3, 1), True)
+    ]
+    # Ahead of time: 90 days before limitation the worklist warns, 30 days before dunning stops.
+    ahead = overview.worklist(db, company_id, date(2024, 12, 1)).limitation
+    assert [(x["number"], x["stop_from"], x["time_barred"]) for x in ahead] == [
+        ("20190", date(2025, 1, 30), False)
+    ]
+    assert overview.worklist(db, company_id, date(2024, 11, 30)).limitation == []
+    shown = cli("claim", "limitation", *company, "--invoice", "20190", "--date", "2026-03-02")
+    assert shown.stdout.strip() == (
+        "invoice 20190: time-barred since 2025-03-01 (three years from the due date 2022-03-01); "
+        "automatic dunning and hand-off stop from 2025-01-30; the worklist warns from 2024-12-01"
+    )
+    set_settings(
+        db.uow(company_id),
+        ["letters.delivery=print", "letters.address=Storgata 1, 0155 Oslo", "letters.phone=22"],
+        actor="t",
+    )
+    send = ["dunning", "send", *company, "--invoice", "20190", "--type", "reminder",
+            "--date", "2026-03-02"]  # fmt: skip
+    refused = cli(*send)
+    assert refused.exit_code == 2 and refused.stderr.strip().endswith(
+        "a letter by hand needs an explicit override, which is logged"
+    )
+    assert cli(*send, "--override-limitation", "--by", "kari").exit_code == 0
+    with db.engine.connect() as conn:
+        audit = conn.execute(
+            select(audit_log.c.actor, audit_log.c.message).where(
+                audit_log.c.action == "dunning.manual.reminder_2"
+            )
+        ).one()
+    assert audit.actor == "kari" and "sent by hand despite limitation" in audit.message
+    renewed = cli(
+        "claim", "limitation", *company, "--invoice", "20190", "--date", "2026-03-02",
+        "--renewed", "2024-11-15", "--reason", "the debtor acknowledged the debt in writing",
+        "--json",
+    )  # fmt: skip
+    assert json.loads(renewed.stdout)["limitation_date"] == "2027-11-15"
+    again = cli("dunning", "plan", *company, "--date", "2026-03-02", "--json")
+    [after] = json.loads(again.stdout)["claims"][0]["decisions"]
+    assert after["action"] == "eligible_for_handoff"
+    assert overview.worklist(db, company_id, date(2026, 3, 2)).limitation == []
+    with db.engine.connect() as conn:
+        assert conn.execute(
+            select(audit_log.c.message).where(audit_log.c.action == "claim.limitation")
+        ).scalar_one() == (
+            "invoice 20190: a new limitation period runs from 2024-11-15 (the debtor "
+            "acknowledged the debt in writing); time-barred on 2027-11-15"
+        )
