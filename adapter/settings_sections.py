@@ -97,7 +97,7 @@ class TripletexSettings(Section):
     )
     compensation_letters: Literal["leave_out", "email", "print"] = Field(
         "leave_out",
-        description="A Tripletex reminder has no field for the B2B compensation (INKL § 3a): "
+        description="A Tripletex reminder has no field for the B2B compensation (FRL § 3a): "
         "when the ladder would claim it on a letter sent through Tripletex, leave_out sends "
         "that letter through Tripletex without it, email or print sends that letter by "
         "e-mail or in the print batch with it. Kravflyt never logs a compensation the debtor "

@@ -35,7 +35,7 @@ def breaches(
         if decided_compensation_ore:
             found.append(
                 Reason(
-                    "INKL § 3a",
+                    "FRL § 3a, B3, C10",
                     f"the fee {kr(fee)} includes the compensation: it may only be claimed as compensation, never as a reminder fee (legal fee {kr(legal)})",
                 )
             )

@@ -400,7 +400,7 @@ def _send_letter(
             compensation = 0
             reasons.append(
                 {
-                    "rule": "INKL § 3a",
+                    "rule": "FRL § 3a, B1",
                     "text": "the compensation is left out: a reminder sent through Tripletex "
                     "cannot state it (tripletex.compensation_letters = leave_out)",
                 }

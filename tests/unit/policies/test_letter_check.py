@@ -34,7 +34,7 @@ def letter(stage=Stage.REMINDER_1, fee=3800, days=14, on=ON) -> LetterFact:
             (),
             42200,
             [
-                "INKL § 3a: the fee 460,00 kr includes the compensation: it may only be claimed as compensation, never as a reminder fee (legal fee 38,00 kr)"
+                "FRL § 3a, B3, C10: the fee 460,00 kr includes the compensation: it may only be claimed as compensation, never as a reminder fee (legal fee 38,00 kr)"
             ],
         ),
         (
