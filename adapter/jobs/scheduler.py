@@ -19,6 +19,7 @@ from adapter import company_settings
 from adapter.clock import OSLO
 from adapter.company_settings import ScheduleSettings
 from adapter.log import get_logger
+from adapter.services import rates
 from adapter.store.database import Database
 from adapter.store.repositories.runtime import JobRepository
 from adapter.store.tables import companies, schedule_slots
@@ -100,7 +101,21 @@ def tick(db: Database, tasks: Iterable[str]) -> int:
                 continue  # this slot was queued already (by us earlier, or another scheduler)
     if queued:
         log.info("scheduled", jobs=queued)
+        _warn_missing_rates(db)
     return queued
+
+
+def _warn_missing_rates(db: Database) -> None:
+    """Say in the log, with each round of scheduled work, which dated legal figure is missing
+    (or soon will be) and how to add it."""
+    for w in rates.warnings(rates.current_rates(db), db.clock.today()):
+        log.warning(
+            "rate missing",
+            kind=w.kind,
+            missing_from=w.missing_from.isoformat(),
+            days_left=w.days_left,
+            text=w.message().text("en"),
+        )
 
 
 def serve(

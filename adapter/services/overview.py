@@ -25,7 +25,7 @@ from adapter.store.tables import (
     payments,
 )
 from policies.decisions import Decision
-from policies.engine import decide
+from policies.engine import RATE_HELD, decide
 from policies.ladder import Stage
 from policies.limitation import latest_due_warned
 from policies.limitation import warning as limitation_warning
@@ -168,6 +168,10 @@ class Worklist:
     # what letters lack while the creditor's contact details are missing (H4).
     limitation: list[dict[str, Any]] = field(default_factory=list)
     letters_blocked: str | None = None
+    # Dated legal figures the table lacks (from 1 December / 1 June), and the letters held
+    # because their interest would run past the last known rate (dunning.unknown_rate = hold).
+    rates: list[str] = field(default_factory=list)
+    held: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -175,6 +179,8 @@ class Worklist:
         return sum(
             len(x)
             for x in (
+                self.rates,
+                self.held,
                 self.unmatched,
                 self.disputed,
                 self.handoff,
@@ -255,6 +261,8 @@ def worklist(db: Database, company_id: int, today: date) -> Worklist:
         limitation=near_limitation,
         letters_blocked=letters_blocked,
         **tripletex,
+        rates=[str(w.message()) for w in rates.warnings(rates.current_rates(db), today)],
+        held=_held(db, company_id, today),
     )
 
 
@@ -295,6 +303,26 @@ def _near_limitation(uow: Any, company_id: int, today: date) -> list[dict[str, A
                 }
             )
     return sorted(out, key=lambda x: (x["limitation_date"], x["number"]))
+
+
+def _held(db: Database, company_id: int, today: date) -> list[dict[str, Any]]:
+    """Letters held because their interest would run past the last known rate (the plan is
+    made only when a rate is missing: only then can a letter be held)."""
+    known = rates.current_rates(db).interest.known_until
+    held: list[dict[str, Any]] = []
+    if known is not None and today > known:
+        for row, _facts, decisions in dunning.plan(db, company_id, today):
+            for d in decisions:
+                if d.stated and d.stated[0].rule == RATE_HELD:
+                    held.append(
+                        {
+                            "invoice_id": row.invoice_id,
+                            "number": row.invoice_number,
+                            "customer": row.customer_name,
+                            "reason": d.stated[0].text,
+                        }
+                    )
+    return held
 
 
 def _tripletex_items(uow: Any, company_id: int, today: date) -> dict[str, list[dict[str, Any]]]:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from adapter.clock import SystemClock
 from adapter.errors import InputError
+from adapter.i18n import N_, Message
 from adapter.settings import AppSettings
 from adapter.store.database import Database
 from adapter.store.engine import make_engine
@@ -78,6 +79,60 @@ def configured(settings: AppSettings) -> Rates:
         ) from exc
     finally:
         engine.dispose()
+
+
+@dataclass(frozen=True)
+class RateWarning:
+    """A dated figure the table does not have yet: due soon, or already missing."""
+
+    kind: str
+    missing_from: date  # the first day without a known value
+    today: date
+
+    @property
+    def days_left(self) -> int:
+        """Days until the figure is needed (0 or less: it is missing now)."""
+        return (self.missing_from - self.today).days
+
+    def message(self) -> Message:
+        """What is missing and how to add it, translated when shown."""
+        half = half_year_message(self.missing_from)
+        command = f"kravflyt rates add --from {self.missing_from.isoformat()} --rate N.NN --source FOR-..."
+        last_date = self.missing_from - timedelta(days=1)
+        if self.days_left > 0:
+            return N_(
+                "The late-payment interest rate for %(half)s (from %(from_date)s) is not in the "
+                "table yet. When it is published on Lovdata (forskrift om forsinkelsesrente), "
+                "add it: %(command)s",
+                half=half,
+                from_date=self.missing_from,
+                command=command,
+            )
+        return N_(
+            "The late-payment interest rate for %(half)s is missing: interest is counted only "
+            "to %(last_date)s, and letters stating later interest follow dunning.unknown_rate. "
+            "Add it when it is published on Lovdata (forskrift om forsinkelsesrente): "
+            "%(command)s",
+            half=half,
+            last_date=last_date,
+            command=command,
+        )
+
+
+def half_year_message(day: date) -> Message:
+    """The half-year of `day` in words, translated when shown."""
+    if day.month <= 6:
+        return N_("the first half of %(year)s", year=str(day.year))
+    return N_("the second half of %(year)s", year=str(day.year))
+
+
+def warnings(rates: Rates, today: date) -> list[RateWarning]:
+    """The interest rate the table lacks, from the first day of its last month (1 December,
+    1 June): the official figure is published only weeks before it applies."""
+    known = rates.interest.known_until
+    if known is None or today < known.replace(day=1):
+        return []
+    return [RateWarning("interest", known + timedelta(days=1), today)]
 
 
 def listing(db: Database, kind: str | None = None) -> list[dict[str, Any]]:

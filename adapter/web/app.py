@@ -13,6 +13,7 @@ from sqlalchemy import text
 from starlette.routing import Route
 
 from adapter.jobs.inbox import BatchWriter
+from adapter.services import rates
 from adapter.settings import AppSettings
 from adapter.store.database import Database
 from adapter.store.engine import READ_ONLY
@@ -76,16 +77,21 @@ def create_app(
         responses={503: {"description": "The database is unreachable."}},
     )
     def healthz() -> JSONResponse:
-        """Whether the app and its database answer."""
+        """Whether the app and its database answer; a dated legal figure missing soon (or
+        now) is a warning, not a failure: everything keeps working without it."""
         try:
             with db.engine.connect() as conn:
                 conn.execution_options(**{READ_ONLY: True})  # never waits for a writer
                 conn.execute(text("SELECT 1"))
+            due = rates.warnings(rates.current_rates(db), db.clock.today())
         except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy
             return JSONResponse(
                 {"status": "unhealthy", "database": type(exc).__name__}, status_code=503
             )
-        return JSONResponse({"status": "ok", "database": db.dialect})
+        body: dict[str, object] = {"status": "ok", "database": db.dialect}
+        if due:
+            body["warnings"] = [str(w.message()) for w in due]
+        return JSONResponse(body)
 
     @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
     def prometheus() -> PlainTextResponse:

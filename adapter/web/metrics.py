@@ -10,6 +10,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from adapter.services import rates
 from adapter.store.database import Database
 from adapter.store.tables import inbox, jobs, outbox
 
@@ -78,7 +79,15 @@ class StoreCollector(Collector):
                     continue
                 seen.add(company_id)
                 sync.add_metric([str(company_id)], (finished - started).total_seconds())
-        yield from (by_state, out, backlog, lag, sync)
+        missing = GaugeMetricFamily(
+            "kravflyt_rate_missing_days",
+            "Days until a dated legal figure the table lacks is needed (0 or less: missing "
+            "now; add it with kravflyt rates add); shown from 1 December and 1 June",
+            labels=["kind", "from"],
+        )
+        for w in rates.warnings(rates.current_rates(self.db), self.db.clock.today()):
+            missing.add_metric([w.kind, w.missing_from.isoformat()], w.days_left)
+        yield from (by_state, out, backlog, lag, sync, missing)
 
 
 class Metrics:

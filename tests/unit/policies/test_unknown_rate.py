@@ -15,11 +15,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapter.cli import main
+from adapter.services.rates import warnings
 from adapter.settings import get_settings
 from policies.calendar import effective_due
 from policies.decisions import interest_reason
 from policies.interest import late_interest
 from policies.rates import DEFAULT_RATES as RATES
+from policies.rates import with_entries
 
 END = date(2026, 12, 31)  # the packaged table's last day with a known rate
 
@@ -118,3 +120,27 @@ def test_cli_until_known_counts_to_the_last_known_day() -> None:
         "interest: 10,07 kr",
         "counted to 2026-12-31: the rate for the first half of 2027 is not published yet",
     ]
+
+
+@given(
+    today=st.dates(min_value=date(2026, 1, 1), max_value=date(2028, 12, 31)),
+    added=st.integers(min_value=0, max_value=3),
+)
+def test_the_missing_rate_is_warned_from_the_first_day_of_the_tables_last_month(
+    today, added
+) -> None:
+    """With the table ending 30 June or 31 December (after `added` more half-years), the
+    warning starts 1 June or 1 December and names the next half-year's first day."""
+    starts = [date(2027, 1, 1), date(2027, 7, 1), date(2028, 1, 1)][:added]
+    table = with_entries(tuple(("interest", d, Decimal("12.00"), "test") for d in starts))
+    end = table.interest.known_until
+    found = warnings(table, today)
+    if today < end.replace(day=1):
+        assert found == []
+    else:
+        [w] = found
+        assert (w.kind, w.missing_from, w.days_left) == (
+            "interest",
+            end + timedelta(days=1),
+            (end + timedelta(days=1) - today).days,
+        )
