@@ -6,15 +6,23 @@ itself against the law on the day the setting is changed.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from adapter.settings_types import Ore, Section
 from policies.ladder import Ladder, Stage
 from policies.rates import DEFAULT_RATES
+from policies.rates.data import FEE_HALVING_DUE_FROM
 
 
 class StageModel(BaseModel):
@@ -137,6 +145,13 @@ class DunningSettings(Section):
     new_act_from: date | None = Field(
         None, description="In-force date of the new inkasso act (empty until announced)."
     )
+    fee_halving_due_from: date = Field(
+        FEE_HALVING_DUE_FROM,
+        description="Claims due from this day take 1/20 of the inkassosat as fee, earlier ones "
+        "1/10 (FOR-2020-06-19-1248). Whether a claim due on 2020-10-01 itself takes 1/20 is "
+        "UNCONFIRMED: 2020-10-01 (the default) says it does, the debtor's side; 2020-10-02 "
+        "says it does not.",
+    )
     limitation_stop_days: int = Field(
         _D.limitation_stop_days,
         description="No automatic letter or hand-off from this many days before a claim is "
@@ -172,11 +187,27 @@ class DunningSettings(Section):
             )
         }
         raw = self.model_dump(
-            mode="json", exclude={"soft_reminder", "reminder_1", "reminder_2", "inkassovarsel"}
+            mode="json",
+            exclude={
+                "soft_reminder",
+                "reminder_1",
+                "reminder_2",
+                "inkassovarsel",
+                "fee_halving_due_from",  # the rates' (see claim_facts.company_context)
+            },
         )
         for name in ("minimum_amount", "handoff_minimum", "rentenota_max"):
             raw[f"{name}_ore"] = raw.pop(name)
         return Ladder.from_dict({"stages": stages, **raw})
+
+    @field_validator("fee_halving_due_from")
+    @classmethod
+    def _transition(cls, value: date) -> date:
+        if value not in (FEE_HALVING_DUE_FROM, FEE_HALVING_DUE_FROM + timedelta(days=1)):
+            raise ValueError(
+                "2020-10-01 (a claim due that day takes 1/20) or 2020-10-02 (it takes 1/10)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _lawful(self, info: ValidationInfo) -> DunningSettings:

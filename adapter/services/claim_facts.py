@@ -22,7 +22,7 @@ from connectors.read_ahead import read_ahead
 from policies.engine import Context
 from policies.facts import ClaimFacts, Debtor, LetterFact, PrincipalChange
 from policies.ladder import Ladder, Stage
-from policies.rates import DEFAULT_RATES, Rates
+from policies.rates import DEFAULT_RATES, Rates, with_fee_halving
 
 BATCH = 2000
 
@@ -59,7 +59,7 @@ def company_context(settings: dict[str, dict[str, Any]], rates: Rates = DEFAULT_
     )
     return Context(
         ladder=_one(dunning.to_ladder()),
-        rates=rates,
+        rates=with_fee_halving(rates, dunning.fee_halving_due_from),
         write_off_limit_ore=bank.write_off_limit,
         take_over_ledger_automation=tripletex.own_automation == "take_over",
     )

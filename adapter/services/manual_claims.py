@@ -25,6 +25,7 @@ from adapter.domain import (
 )
 from adapter.errors import InputError
 from adapter.services import rates
+from adapter.services.claim_facts import company_context
 from adapter.store.database import Database
 from adapter.store.tables import invoices, letters
 from adapter.store.uow import UnitOfWork
@@ -78,7 +79,9 @@ def create_manual_claim(
     with db.uow(company_id) as uow:
         # The fees another system charged, against the law on each letter's date (C3-C5, E2).
         fee_letters, breach = earlier_fees(
-            due_date, [(on, fee.ore) for on, fee in fees], rates.current(uow)
+            due_date,
+            [(on, fee.ore) for on, fee in fees],
+            company_context(uow.settings.all(), rates.current(uow)).rates,
         )
         if breach:
             raise InputError("--fees", breach)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property, lru_cache
@@ -59,16 +59,19 @@ class Rates:
     b2b: DatedTable = field(
         default_factory=lambda: DatedTable("B2B compensation", tuple(data.B2B_COMPENSATION))
     )
+    # Claims due from this day take 1/20 (C3b: UNCONFIRMED whether a claim due on 2020-10-01
+    # does; the default says it does, the lower fee; dunning.fee_halving_due_from).
+    fee_halving_due_from: date = data.FEE_HALVING_DUE_FROM
 
     def fee_ore(self, sent_on: date, due_date: date, *, twentieths: int = 1) -> int:
         """The legal fee on a letter sent on `sent_on` for a claim due on `due_date`: 1/20 of the
         inkassosats (3/20 for a creditor's betalingsoppfordring), 1/10 (3/10) for claims due
-        before 2020-10-01; rounded to the krone from 2026, in øre."""
-        return _fee_ore(self.inkassosats, sent_on, due_date < data.FEE_HALVING_DUE_FROM, twentieths)
+        before `fee_halving_due_from`; rounded to the krone from 2026, in øre."""
+        return _fee_ore(self.inkassosats, sent_on, due_date < self.fee_halving_due_from, twentieths)
 
     def fee_fraction(self, due_date: date, *, twentieths: int = 1) -> str:
         """The fraction of the inkassosats `fee_ore` takes for a claim due on `due_date`."""
-        if due_date < data.FEE_HALVING_DUE_FROM:
+        if due_date < self.fee_halving_due_from:
             return f"{twentieths}/10"
         return f"{twentieths}/20"
 
@@ -108,6 +111,15 @@ def with_entries(entries: tuple[Entry, ...]) -> Rates:
         DatedTable(DEFAULT_RATES.inkassosats.name, tuple(sorted(tables["inkassosats"].values()))),
         DatedTable(DEFAULT_RATES.b2b.name, tuple(sorted(tables["compensation"].values()))),
     )
+
+
+@lru_cache(maxsize=16)
+def with_fee_halving(rates: Rates, due_from: date) -> Rates:
+    """`rates` with claims due from `due_from` taking 1/20 (C3b). Cached: the engine's caches
+    are keyed on the object."""
+    if due_from == rates.fee_halving_due_from:
+        return rates
+    return replace(rates, fee_halving_due_from=due_from)
 
 
 def table_of(rates: Rates, kind: str) -> DatedTable:

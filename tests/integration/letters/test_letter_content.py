@@ -205,3 +205,26 @@ def test_no_letter_goes_out_without_the_creditors_contact_details(db, company_id
     }
     with db.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(letters.letters)).scalar_one() == 1
+
+
+def test_betalingsoppfordring_after_two_fees_through_the_cli(db, company_id, fjord, cli) -> None:
+    """Issue 23, case 1 (INKF § 1-3, E2, E3) on both engines: after a purring and an
+    inkassovarsel with fees and their deadlines missed, the creditor's betalingsoppfordring is
+    sent with its own 3/20 fee (113 kr in 2026)."""
+    with db.uow(company_id) as uow:
+        claim_id = uow.conn.execute(claims.select().where(claims.c.invoice_id == fjord)).first().id
+        letter_sent(uow, claim_id, "reminder_1", date(2026, 1, 5), date(2026, 1, 19), 3800)
+        letter_sent(uow, claim_id, "inkassovarsel", date(2026, 1, 23), date(2026, 2, 6), 3800)
+        uow.commit()
+    sent = cli(
+        "dunning", "send", "--company", str(company_id), "--invoice", "30001",
+        "--type", "betalingsoppfordring", "--date", "2026-02-10", "--with-fee",
+    )  # fmt: skip
+    assert sent.exit_code == 0, sent.output
+    with db.engine.connect() as conn:
+        row = conn.execute(
+            select(letters.letters.c.fee_ore, letters.letters.c.deadline).where(
+                letters.letters.c.stage == "betalingsoppfordring"
+            )
+        ).one()
+    assert (row.fee_ore, row.deadline) == (11_300, date(2026, 2, 24))

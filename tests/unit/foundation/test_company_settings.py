@@ -50,6 +50,16 @@ def test_changes_merge_with_what_is_stored() -> None:
         ("bank.allocation_order=fees,principal", "setting bank.allocation_order", "once each"),
         ("schedule.dunning_hour=24", "setting schedule.dunning_hour", "less than or equal to 23"),
         ("schedule.dunning_hour", "setting 'schedule.dunning_hour'", "expected name=value"),
+        (
+            "dunning.fee_halving_due_from=2020-11-01",
+            "setting dunning.fee_halving_due_from",
+            "2020-10-01 (a claim due that day takes 1/20) or 2020-10-02 (it takes 1/10)",
+        ),
+        (
+            "dunning.limitation_stop_days=120",
+            "setting dunning.limitation_stop_days",
+            "between 0 and limitation_warn_days, which is at most 1000 days",
+        ),
     ],
 )
 def test_wrong_settings_are_refused_naming_them(assignment: str, where: str, message: str) -> None:

@@ -124,3 +124,20 @@ def test_betalingsoppfordring_fee_is_three_twentieths() -> None:
         fee(facts, stage=Stage.BETALINGSOPPFORDRING, on=date(2026, 2, 20), asked=11300).fee_ore
         == 11300
     )
+
+
+def test_the_fee_halving_date_is_a_setting_with_the_debtors_side_by_default() -> None:
+    """C3, C3a, C3b: 1/20 for claims due from 2020-10-01 (default), 1/10 of the sats on the
+    letter's date before; whether a claim due on 2020-10-01 itself takes 1/20 is UNCONFIRMED,
+    so the other reading is one setting away."""
+    from policies.rates import with_fee_halving
+
+    on = date(2026, 3, 2)
+    assert RATES.fee_ore(on, date(2020, 10, 1)) == 3800  # 750 / 20, rounded
+    assert RATES.fee_ore(on, date(2020, 9, 30)) == 7500  # 750 / 10 (C3a)
+    assert RATES.fee_ore(date(2025, 6, 2), date(2020, 9, 30)) == 7000
+    after = with_fee_halving(RATES, date(2020, 10, 2))
+    assert after.fee_ore(on, date(2020, 10, 1)) == 7500
+    assert after.fee_ore(on, date(2020, 10, 2), twentieths=3) == 11_300
+    assert after.fee_fraction(date(2020, 10, 1)) == "1/10"
+    assert with_fee_halving(RATES, date(2020, 10, 1)) is RATES
