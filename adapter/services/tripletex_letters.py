@@ -19,13 +19,13 @@ from sqlalchemy import insert, select, update
 
 from adapter.domain import Money
 from adapter.log import get_logger
+from adapter.services import rates
 from adapter.store.tables import claims, invoices, letters
 from adapter.store.uow import UnitOfWork
 from connectors.tripletex import models
 from policies import letter_check
 from policies.facts import LetterFact
 from policies.ladder import Stage
-from policies.rates import DEFAULT_RATES
 
 log = get_logger(__name__)
 
@@ -102,7 +102,7 @@ def record_told(uow: UnitOfWork, letter_id: int, told: dict[str, Any]) -> None:
         _fact(row, figures),
         due_date=invoice.due_date,
         earlier=_earlier(uow, row.claim_id, row.id, row.sent_on),
-        rates=DEFAULT_RATES,
+        rates=rates.current(uow),
         decided_compensation_ore=decided["compensation_ore"],
     )
     uow.conn.execute(
@@ -253,7 +253,7 @@ def _one(
             for r in known
             if r.status in ("pending", "sent")
         ),
-        rates=DEFAULT_RATES,
+        rates=rates.current(uow),
     )
     if found:
         uow.conn.execute(

@@ -8,10 +8,12 @@ from __future__ import annotations
 import base64
 from datetime import UTC, date, datetime
 
+import pytest
 from structlog.testing import capture_logs
 
 from adapter.jobs import scheduler
 from adapter.services import rates
+from adapter.services.companies import set_settings
 from tests.integration.web.conftest import PASSWORD
 
 SOON = (
@@ -25,6 +27,9 @@ MISSING = (
     "Lovdata (forskrift om forsinkelsesrente): kravflyt rates add --from 2027-01-01 --rate "
     "N.NN --source FOR-..."
 )
+
+
+NBSP = "\u00a0"
 
 
 def _at(clock, day: date) -> None:
@@ -98,3 +103,33 @@ def test_the_scheduler_log_says_which_rate_is_missing(db, company_id, clock) -> 
         "the table yet. When it is published on Lovdata (forskrift om forsinkelsesrente), add "
         "it: kravflyt rates add --from 2027-01-01 --rate N.NN --source FOR-..."
     )
+
+
+@pytest.mark.parametrize("setting", ["hold", "known_period_only"])
+def test_every_page_answers_past_the_table(db, client, book, clock, setting) -> None:
+    set_settings(db.uow(book.company_id), [f"dunning.unknown_rate={setting}"], actor="test")
+    _at(clock, date(2027, 1, 5))
+    c = f"/c/{book.company_id}"
+    for path in (
+        f"{c}/",
+        f"{c}/worklist",
+        f"{c}/claims/501",
+        f"{c}/claims/502",
+        f"{c}/claims/503",
+        f"{c}/customers/{book.customer_id}",
+        f"{c}/payments",
+        f"{c}/settings",
+        f"{c}/audit",
+    ):
+        r = client.get(path, headers=_basic())
+        assert r.status_code == 200, (path, r.status_code)
+    pdf = client.get(f"{c}/claims/503/letters/reminder_1.pdf", headers=_basic())
+    assert (pdf.status_code, pdf.headers["content-type"]) == (200, "application/pdf")
+    # 502: 1 250,50 from 16 January to 31 December 2026 (166 days at 12.00 %, 184 at 12.25 %)
+    # = 145,47 kr; nothing for 2027 until its rate is added.
+    handoff = client.get(f"{c}/handoff", headers=_basic())
+    assert handoff.status_code == 200
+    assert f"145,47{NBSP}kr" in handoff.text
+    api = client.get(f"/api/v1/companies/{book.company_id}/claims/{book.invoices['502']}",
+                     headers=_basic())  # fmt: skip
+    assert api.status_code == 200, api.text
