@@ -48,7 +48,10 @@ class KravflytGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except (InputError, NotFoundError, SchemaOutOfDate, ConnectorError, BankFileError) as exc:
+        except InputError as exc:
+            click.echo(f"error: {said(exc)}", err=True)
+            sys.exit(2)
+        except (NotFoundError, SchemaOutOfDate, ConnectorError, BankFileError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
         except OperationalError as exc:
@@ -56,6 +59,14 @@ class KravflytGroup(click.Group):
                 raise
             click.echo(f"error: {BUSY}", err=True)
             sys.exit(2)
+
+
+def said(exc: InputError) -> str:
+    """The refusal in the command's language: the catalogue's words when the error has them
+    and the language is not English, else the English message."""
+    if exc.said is None or i18n.current() == "en":
+        return str(exc)
+    return f"{exc.where}: {exc.text()}" if exc.where else exc.text()
 
 
 @click.group(cls=KravflytGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -75,7 +86,8 @@ def main(language: str | None) -> None:
     """
     settings = get_settings()
     log.configure(fmt=settings.log_format, level=settings.log_level)
-    i18n.set_language(language or settings.language)
+    # for this command only (the language goes back when the command ends)
+    click.get_current_context().with_resource(i18n.use(language or settings.language))
 
 
 for _name in COMMAND_MODULES:

@@ -19,6 +19,7 @@ from pydantic.fields import FieldInfo
 
 from adapter.domain import Money
 from adapter.errors import InputError
+from adapter.i18n.catalogue import N_, Message
 from adapter.settings_dunning import DunningSettings
 from adapter.settings_kravia import KraviaSettings
 from adapter.settings_sections import (
@@ -62,6 +63,11 @@ def _fields() -> dict[str, FieldInfo]:
     return {
         name: info for section, model in SECTIONS.items() for name, info in _leaves(model, section)
     }
+
+
+def field_infos() -> dict[str, FieldInfo]:
+    """Every setting's pydantic field (type, limits, description), by full name."""
+    return _fields()
 
 
 def _get(values: dict[str, Any], path: list[str]) -> Any:
@@ -149,6 +155,32 @@ def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# pydantic's own errors in words a person reads (the English msg is kept for logs and the API).
+_PYDANTIC_SAID = {
+    "int_parsing": N_("must be a whole number"),
+    "int_from_float": N_("must be a whole number"),
+    "bool_parsing": N_("must be yes or no"),
+    "decimal_parsing": N_("must be a number, e.g. 12,5"),
+    "date_from_datetime_parsing": N_("must be a date, e.g. 2027-01-01"),
+    "date_parsing": N_("must be a date, e.g. 2027-01-01"),
+    "literal_error": N_("must be one of the choices"),
+    "string_too_long": N_("is too long"),
+}
+
+
+def _said(error: Any) -> Message | None:
+    """The person's words for a pydantic error, with its limit when it has one."""
+    ctx = error.get("ctx") or {}
+    if isinstance(ctx.get("error"), InputError):
+        return ctx["error"].said
+    kind = error["type"]
+    if kind in ("greater_than_equal", "greater_than"):
+        return N_("must be at least %(limit)s", limit=ctx.get("ge", ctx.get("gt")))
+    if kind in ("less_than_equal", "less_than"):
+        return N_("must be at most %(limit)s", limit=ctx.get("le", ctx.get("lt")))
+    return _PYDANTIC_SAID.get(kind)
+
+
 def apply_changes(
     current: dict[str, dict[str, Any]], assignments: list[str], *, today: date | None = None
 ) -> dict[str, Section]:
@@ -182,8 +214,10 @@ def apply_changes(
                 else first[section]
             )
             message = error["msg"].removeprefix("Value error, ")
+            said = _said(error)
             original = (error.get("ctx") or {}).get("error")
             if isinstance(original, SettingError):  # a legal limit, named by the ladder's field
                 where, message = f"{section}.{original.field.replace('_ore', '')}", original.message
-            raise InputError(f"setting {where}", message) from exc
+                said = Message(original.msgid, original.params) if original.msgid else None
+            raise InputError(f"setting {where}", message, said=said) from exc
     return result

@@ -15,6 +15,7 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.no import fodselsnummer, kontonr, orgnr
 
 from adapter.errors import InputError
+from adapter.i18n.catalogue import N_
 from connectors.bank import kid as kid_digits
 
 # --------------------------------------------------------------------------- money
@@ -50,12 +51,18 @@ class Money:
         match = _AMOUNT.match(cleaned)
         if not match:
             raise InputError(
-                where, f"{text!r} is not an amount (expected e.g. 1250.50 or 1 250,50)"
+                where,
+                f"{text!r} is not an amount (expected e.g. 1250.50 or 1 250,50)",
+                said=N_("“%(text)s” is not an amount (write e.g. 1 250,50)", text=text),
             )
         if match["sep"] == "." and (
             match["dec"] == "." or (not match["dec"] and match["int"].count(".") == 1)
         ):
-            raise InputError(where, f"{text!r} is ambiguous: write 1250.50, 1250,50 or 1 250,50")
+            raise InputError(
+                where,
+                f"{text!r} is ambiguous: write 1250.50, 1250,50 or 1 250,50",
+                said=N_("“%(text)s” is ambiguous: write 1250,50 or 1 250,50", text=text),
+            )
         whole = re.sub(r"[ \u00a0\u202f.]", "", match["int"])
         frac = (match["frac"] or "").ljust(2, "0")
         ore = int(whole) * 100 + int(frac or "0")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapter.i18n.catalogue import N_
+from adapter.i18n.catalogue import N_, Message
 
 
 class InputError(ValueError):
@@ -10,12 +10,21 @@ class InputError(ValueError):
 
     `where` names the place (a setting, a field, a file and line); the message says
     what was wrong and what was expected.
+
+    `said`, when given, is the message for the catalogue: what a person reads, in their
+    language (`text()`); `message` stays the English for logs and the API.
     """
 
-    def __init__(self, where: str, message: str):
+    def __init__(self, where: str, message: str, *, said: Message | None = None):
         super().__init__(f"{where}: {message}" if where else message)
         self.where = where
         self.message = message
+        self.said = said
+
+    def text(self, language: str | None = None) -> str:
+        """The message in `language` (the current one by default) when it has a translation,
+        else the English."""
+        return self.said.text(language) if self.said is not None else self.message
 
 
 class NotFoundError(LookupError):

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from policies.errors import SettingError
+from policies.errors import N_, SettingError
 from policies.rates import Rates
 
 
@@ -225,18 +225,32 @@ class Ladder:
                     raise SettingError(f"{name}.{field_name}", "must be a whole number, 0 or more")
             if stage is Stage.SOFT_REMINDER and s.fee_ore:
                 raise SettingError(
-                    f"{name}.fee_ore", "a betalingspåminnelse carries no fee (INKF § 1-2)"
+                    f"{name}.fee_ore",
+                    "a betalingspåminnelse carries no fee (INKF § 1-2)",
+                    msgid=N_("a payment reminder carries no fee (INKF § 1-2)"),
                 )
             if on is not None and legal is not None and s.fee_ore > legal:
                 raise SettingError(
                     f"{name}.fee_ore",
                     f"at most {_kr(legal)} on {on} (1/20 of the inkassosats {rates.inkassosats.at(on)}, INKF § 1-2)",
+                    msgid=N_(
+                        "at most %(max_ore)s on %(on_date)s (1/20 of the inkassosats "
+                        "%(sats_ore)s, INKF § 1-2)"
+                    ),
+                    params={
+                        "max_ore": legal,
+                        "on_date": on.isoformat(),
+                        "sats_ore": int(rates.inkassosats.at(on) * 100),
+                    },
                 )
             needs_14 = s.fee_ore > 0 or stage is Stage.INKASSOVARSEL
             if needs_14 and s.deadline_days < 14:
                 rule = "INKL § 9" if stage is Stage.INKASSOVARSEL else "INKF § 1-3"
                 raise SettingError(
-                    f"{name}.deadline_days", f"at least 14 days ({rule}), got {s.deadline_days}"
+                    f"{name}.deadline_days",
+                    f"at least 14 days ({rule}), got {s.deadline_days}",
+                    msgid=N_("at least 14 days (%(rule)s), got %(days)s"),
+                    params={"rule": rule, "days": s.deadline_days},
                 )
             if s.deadline_days < 1:
                 raise SettingError(f"{name}.deadline_days", "at least 1 day")
@@ -251,6 +265,12 @@ class Ladder:
                     f"{stage.value}.fee_ore",
                     f"this letter goes out {offset} days after the due date, but a fee is allowed only from "
                     f"14 days after it (INKF § 1-2): raise {stage.value}.days or set the fee to 0",
+                    msgid=N_(
+                        "this letter goes out %(days)s days after the due date, but a fee is "
+                        "allowed only from 14 days after it (INKF § 1-2): give the letter more "
+                        "days or set the fee to 0"
+                    ),
+                    params={"days": offset},
                 )
             previous = s
         if not 0 <= self.postdager <= 30:

@@ -77,6 +77,20 @@ def set_settings(
     return result
 
 
+def check_settings(uow: UnitOfWork, assignments: list[str]) -> dict[str, InputError]:
+    """Each `name=value` checked on its own against the stored settings (nothing written): the
+    refused ones by name, so a form can show every wrong field at once."""
+    refused: dict[str, InputError] = {}
+    with uow:
+        stored = uow.settings.all()
+        for assignment in assignments:
+            try:
+                company_settings.apply_changes(stored, [assignment], today=uow.clock.today())
+            except InputError as exc:
+                refused[assignment.partition("=")[0].strip()] = exc
+    return refused
+
+
 def show_company(uow: UnitOfWork) -> CompanyView:
     """The company with every settings section (stored values over defaults)."""
     with uow:

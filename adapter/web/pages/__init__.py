@@ -18,7 +18,7 @@ from adapter.errors import BUSY, InputError, NotFoundError, is_busy
 from adapter.i18n import _
 from adapter.settings import AppSettings
 from adapter.store.database import Database
-from adapter.web.pages import api, html
+from adapter.web.pages import api, html, settings_page
 from adapter.web.pages.security import caller
 from adapter.web.pages.views import PageNotFound, render, same_site_path
 
@@ -85,7 +85,9 @@ def install(app: FastAPI, db: Database, settings: AppSettings) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # The routes go straight into the app's table (not include_router, which this FastAPI
     # resolves lazily), so the access tests can walk every route the app serves.
-    app.router.routes.extend([*html.router.routes, *api.router.routes])
+    app.router.routes.extend(
+        [*html.router.routes, *settings_page.router.routes, *api.router.routes]
+    )
 
     async def refused(request: Request, exc: Exception) -> Response:
         """A service refused the input: JSON for the API, a message on the page otherwise."""

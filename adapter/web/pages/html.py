@@ -413,59 +413,6 @@ def settings_rows(db: Database, company_id: Id) -> list[dict[str, Any]]:
     ]
 
 
-def _settings_page(
-    request: Request,
-    who: Caller,
-    company_id: Id,
-    *,
-    typed: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-) -> Response:
-    db = database(request)
-    with db.uow(company_id, read_only=True) as uow:
-        connected = uow.connections.configured()
-    rows = settings_rows(db, company_id)
-    for row in rows:
-        row["value"] = (typed or {}).get(row["name"], row["value"])
-        row["error"] = (errors or {}).get(row["name"])
-    return render(
-        request,
-        "settings.html.j2",
-        who=who,
-        company_id=company_id,
-        rows=rows,
-        connected=connected,
-        status=400 if errors else 200,
-    )
-
-
-@router.get("/c/{company_id}/settings", response_class=HTMLResponse)
-def settings_page(request: Request, company_id: Id, who: Reader) -> Response:
-    """The company's settings (administrators may change them) and connections."""
-    return _settings_page(request, who, company_id)
-
-
-@router.post("/c/{company_id}/settings")
-async def save_settings(request: Request, company_id: Id, who: Admin) -> Response:
-    """Store the changed settings together (all checked first; one wrong, none written, and
-    the page comes back with what was typed and the message next to the field)."""
-    form = await request.form()
-    db = database(request)
-    current = {r["name"]: r["value"] for r in settings_rows(db, company_id)}
-    typed = {name: str(form[name]).strip() for name in current if name in form}
-    changed = [f"{name}={value}" for name, value in typed.items() if value != current[name]]
-    if not changed:
-        flash(request, "no change")
-        return _back(f"/c/{company_id}/settings")
-    try:
-        companies.set_settings(db.uow(company_id), changed, actor=_actor(who))
-    except InputError as exc:
-        field = exc.where.removeprefix("setting ")
-        return _settings_page(request, who, company_id, typed=typed, errors={field: exc.message})
-    flash(request, "saved: " + ", ".join(c.split("=")[0] for c in changed))
-    return _back(f"/c/{company_id}/settings")
-
-
 @router.post("/c/{company_id}/settings/test/{remote}")
 async def test_connection(request: Request, company_id: Id, who: Admin, remote: str) -> Response:
     """Check that a stored connection answers."""

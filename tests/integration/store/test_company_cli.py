@@ -50,7 +50,11 @@ def test_bad_input_one_line_exit_2_nothing_written(cli: Cli) -> None:
 
     bad_amount = cli("company", "set", "--company", "1", "bank.write_off_limit=ti")
     assert bad_amount.exit_code == 2
-    assert "setting bank.write_off_limit: amount: 'ti' is not an amount" in bad_amount.stderr
+    assert "setting bank.write_off_limit: «ti» er ikke et beløp" in bad_amount.stderr  # bokmål
+    in_english = cli(
+        "--language", "en", "company", "set", "--company", "1", "bank.write_off_limit=ti"
+    )
+    assert "setting bank.write_off_limit: amount: 'ti' is not an amount" in in_english.stderr
 
     listed = json.loads(cli("company", "list", "--json").stdout)
     assert [c["org_number"] for c in listed] == ["923609016"]

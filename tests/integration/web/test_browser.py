@@ -83,9 +83,9 @@ def test_match_a_payment_and_see_a_refused_setting_in_the_browser(
     expect(page.get_by_test_id("payment")).to_have_count(0)
 
     page.goto(f"{base_url}/c/{book.company_id}/settings")
-    page.get_by_label("dunning.reminder_1.fee").fill("500,00")
-    page.get_by_role("button", name="Lagre").click()
+    page.get_by_label("Gebyr på purring 1").fill("500,00")
+    page.get_by_role("button", name="Lagre").first.click()
     error = page.get_by_test_id("field-error")
-    expect(error).to_contain_text("at most 38,00 kr")
-    expect(page.get_by_label("dunning.reminder_1.fee")).to_have_value("500,00")
+    expect(error).to_contain_text("høyst 38,00\u00a0kr")
+    expect(page.get_by_label("Gebyr på purring 1")).to_have_value("500,00")
     page.screenshot(path=str(_shots(tmp_path) / "settings-error.png"), full_page=True)

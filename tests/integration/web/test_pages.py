@@ -180,12 +180,12 @@ def test_settings_are_saved_together_or_not_at_all(db, client, book) -> None:
     )
     assert r.status_code == 400  # the page again, the message next to the field
     field = r.text[r.text.index('name="dunning.reminder_1.fee"') :]
-    assert field.index("at most 38,00 kr") < field.index("</tr>")
+    assert field.index("høyst 38,00\u00a0kr") < field.index("</div>")
     assert 'value="500,00"' in field and 'name="bank.write_off_limit" value="5,00"' in r.text
     assert _count(db, company_settings) == 0  # the good change was not written either
     r = client.post(url, data={"csrf": token, "bank.write_off_limit": "5,00"})
     assert (
-        "saved: bank.write_off_limit"
+        "Lagret: Avskriv restbeløp under"
         in client.get(r.headers["location"], follow_redirects=True).text
     )
     assert 'name="bank.write_off_limit" value="5,00"' in client.get(url).text
