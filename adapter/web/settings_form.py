@@ -209,6 +209,13 @@ SETTINGS: dict[str, tuple[str, Message, Message]] = {
             "From this many days before a claim is time-barred no letter or hand-off goes out by itself (foreldelsesloven §§ 2-3); a person decides."
         ),
     ),
+    "dunning.fee_halving_due_from": (
+        "interest",
+        N_("Fee of 1/20 for claims due from"),
+        N_(
+            "Claims due from this day take 1/20 of the inkassosats as fee, earlier ones 1/10 (FOR-2020-06-19-1248). Whether 01.10.2020 itself counts is unconfirmed: the default counts it, the debtor's side."
+        ),
+    ),
     "dunning.interest_enabled": (
         "interest",
         N_("Charge late-payment interest"),
