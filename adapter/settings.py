@@ -6,11 +6,12 @@ see `adapter.company_settings`.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,7 +31,9 @@ class AppSettings(BaseSettings):
         "When unset, a key is created in `key_file` on first use.",
     )
     key_file: Path = Field(
-        Path("kravflyt.key"), description="Where the generated key is kept (mode 0600)."
+        Path("kravflyt.key"),
+        description="Where the key is kept (mode 0600); a relative path is made absolute once, "
+        "from the working folder at start.",
     )
     database_busy_timeout_s: float = Field(
         30.0,
@@ -52,10 +55,22 @@ class AppSettings(BaseSettings):
         False, description="Send the session cookie only over HTTPS (set true behind a TLS proxy)."
     )
     web_session_hours: int = Field(8, ge=1, le=720, description="How long a web session lasts.")
+    web_sign_in_failures_per_address: int = Field(
+        20,
+        ge=1,
+        le=10_000,
+        description="Failed sign-ins (page or API, any accounts) one client address may make in "
+        "15 minutes; past it the address gets 429 until the window ends.",
+    )
     data_dir: Path = Field(
         Path("kravflyt-data"),
         description="Root of the per-company bank folders (<data_dir>/<company id>/incoming, ...).",
     )
+
+    @field_validator("key_file")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return Path(os.path.abspath(value.expanduser()))
 
 
 @lru_cache(maxsize=1)

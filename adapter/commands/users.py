@@ -1,4 +1,4 @@
-"""`kravflyt user add|grant|revoke|list`."""
+"""`kravflyt user add|grant|revoke|list|passwd|disable|enable|unlock` and `kravflyt key`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from adapter.commands.context import company_option, database, echo_json, json_option
-from adapter.services import users
+from adapter.commands.context import actor, company_option, database, echo_json, json_option
+from adapter.services import installation, users
 
 
 @click.group()
@@ -82,4 +82,56 @@ def list_(as_json: bool) -> None:
     Console().print(table)
 
 
-commands = [user]
+email_option = click.option("--email", required=True)
+
+
+@user.command("passwd")
+@email_option
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the new password from standard input (never from the command line).",
+)
+def passwd(email: str, password_stdin: bool) -> None:
+    """Set a user's password; every session of the user ends and a lock is lifted."""
+    users.change_password(database(), email, _password(password_stdin))
+    click.echo(f"{email}: password changed; every session ended")
+
+
+@user.command("disable")
+@email_option
+def disable(email: str) -> None:
+    """Stop a user from signing in; every session of the user ends at once."""
+    users.set_disabled(database(), email, True)
+    click.echo(f"{email} disabled; every session ended")
+
+
+@user.command("enable")
+@email_option
+def enable(email: str) -> None:
+    """Let a disabled user sign in again."""
+    users.set_disabled(database(), email, False)
+    click.echo(f"{email} enabled")
+
+
+@user.command("unlock")
+@email_option
+def unlock(email: str) -> None:
+    """Lift the lock that wrong passwords put on an account, at once."""
+    users.unlock(database(), email)
+    click.echo(f"{email} unlocked")
+
+
+@click.group()
+def key() -> None:
+    """The installation's keys: the session-signing key and the credential key."""
+
+
+@key.command("rotate-session")
+def rotate_session() -> None:
+    """A new key signs web sessions; every web session ends (the credential key is untouched)."""
+    installation.rotate_session_key(database(), actor=actor())
+    click.echo("a new session-signing key is in use: every web session has ended")
+
+
+commands = [user, key]

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from adapter.clock import Clock, SystemClock
-from adapter.crypto import SecretBox, load_key
+from adapter.crypto import SecretBox
 from adapter.settings import AppSettings
 from adapter.store.engine import make_engine
+from adapter.store.keys import installation_key
 from adapter.store.migrate import ensure_current
 from adapter.store.uow import UnitOfWork
 
@@ -37,8 +38,12 @@ class Database:
 def open_database(
     settings: AppSettings, *, clock: Clock | None = None, check_schema: bool = True
 ) -> Database:
-    """Connect to the configured database; refuse one whose schema is not at this code's head."""
+    """Connect to the configured database; refuse one whose schema is not at this code's head,
+    or whose credential key is not this process's (see `adapter.store.keys`)."""
     engine = make_engine(settings.database_url, busy_timeout_s=settings.database_busy_timeout_s)
     if check_schema:
         ensure_current(engine)
-    return Database(engine=engine, clock=clock or SystemClock(), box=SecretBox(load_key(settings)))
+    clock = clock or SystemClock()
+    return Database(
+        engine=engine, clock=clock, box=SecretBox(installation_key(engine, settings, clock))
+    )

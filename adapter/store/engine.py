@@ -7,6 +7,7 @@ both read and then fail to upgrade their lock. Read-only units of work begin DEF
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -34,6 +35,7 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0, **kwargs: Any) -> Eng
             "use a SQLite file, not :memory: (several connections must see one database)"
         )
     kwargs.setdefault("poolclass", NullPool)
+    _create_private(parsed.database)
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -56,3 +58,14 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0, **kwargs: Any) -> Eng
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _create_private(path: str) -> None:
+    """A new database file is created readable by its owner only (0600): it holds names,
+    amounts and sealed credentials. SQLite gives its -wal and -shm files the same mode."""
+    if path.startswith("file:"):
+        return  # a URI filename: SQLite opens it as given
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except (FileExistsError, FileNotFoundError):
+        pass  # an existing file keeps its mode; a missing folder is SQLite's error to give

@@ -535,7 +535,29 @@ users = Table(
     Column("failed_logins", Integer, nullable=False, server_default="0"),
     Column("locked_until", UtcDateTime()),
     _ts("created_at"),
+    # Bumped by logout, a password or role change and disabling: every session signed with an
+    # older number ends at once (issue 26).
+    Column("session_generation", Integer, nullable=False, server_default="0"),
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
     UniqueConstraint("email"),
+)
+
+# Failed sign-ins per client address in the current window (issue 26).
+sign_in_limits = Table(
+    "sign_in_limits",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("window_start", UtcDateTime(), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False),
+)
+
+# Installation-wide values: the session-signing key, the credential key's fingerprint.
+installation = Table(
+    "installation",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("value", Text, nullable=False),
+    _ts("updated_at"),
 )
 
 # Which companies a user serves, and as what (an accounting office serves many).

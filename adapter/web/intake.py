@@ -15,16 +15,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
+from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from adapter.errors import NotFoundError
+from adapter.errors import InputError, NotFoundError
 from adapter.jobs.inbox import BatchWriter, InboxEvent, event_key
 from adapter.log import get_logger
 from adapter.store.database import Database
 
 log = get_logger(__name__)
 MAX_BODY_BYTES = 256 * 1024
+RETRY_AFTER_S = 30
 
 
 class WebhookRejected(Exception):
@@ -104,9 +106,20 @@ async def read_limited(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     return b"".join(chunks)
 
 
-def error(status: int, message: str) -> JSONResponse:
+def error(status: int, message: str, *, headers: Mapping[str, str] | None = None) -> JSONResponse:
     """A JSON error response."""
-    return JSONResponse({"error": message}, status_code=status)
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def _secrets(cache: SecretCache, company_id: int, remote: str) -> dict[str, Any] | None:
+    """The connection's secrets; a delivery this host cannot check (credentials it cannot
+    decrypt, the database unreachable) is answered 503 so the sender delivers it again,
+    never a redirect or a 4xx that would make it give up (issue 26)."""
+    try:
+        return cache.get(company_id, remote)
+    except (InputError, OperationalError) as exc:
+        log.error("webhook cannot be handled", remote=remote, company_id=company_id, error=str(exc))
+        raise WebhookRejected(503, "cannot be handled here now: deliver again later") from exc
 
 
 async def receive(
@@ -121,7 +134,7 @@ async def receive(
     """Check one delivery and store it; the answer says what happened."""
     try:
         raw = await read_limited(request)
-        stored = secrets.get(company_id, source.name)
+        stored = _secrets(secrets, company_id, source.name)
         if stored is None:
             raise WebhookRejected(404, f"company {company_id} has no {source.name} connection")
         source.authenticate(stored, request.headers, raw)
@@ -135,7 +148,8 @@ async def receive(
             status=exc.status,
             reason=exc.message,
         )
-        return error(exc.status, exc.message)
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.status == 503 else None
+        return error(exc.status, exc.message, headers=headers)
     await writer.submit(
         InboxEvent(company_id, source.name, event_key(company_id, raw), body, source.subject(body))
     )

@@ -10,16 +10,17 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse,
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapter import i18n
 from adapter.errors import BUSY, InputError, NotFoundError, is_busy
 from adapter.i18n import _
+from adapter.services import installation
 from adapter.settings import AppSettings
 from adapter.store.database import Database
 from adapter.web.pages import api, html, settings_page
 from adapter.web.pages.security import caller
+from adapter.web.pages.sessions import RotatingSessionMiddleware
 from adapter.web.pages.views import PageNotFound, render, same_site_path
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -75,8 +76,8 @@ def install(app: FastAPI, db: Database, settings: AppSettings) -> None:
     """Add sessions, the pages, the API and their error handling to the app."""
     app.add_middleware(LanguageMiddleware)  # inside the sessions: it reads the session
     app.add_middleware(
-        SessionMiddleware,
-        secret_key=db.box.derive("web-session"),
+        RotatingSessionMiddleware,
+        key=lambda: installation.session_key(db),
         session_cookie="kravflyt_session",
         max_age=settings.web_session_hours * 3600,
         same_site="lax",

@@ -39,6 +39,7 @@ from adapter.web.pages.security import (
     check_csrf,
     require_csrf_token,
     require_user,
+    sign_in,
 )
 from adapter.web.pages.views import PageNotFound, flash, render, same_site_path
 from policies.ladder import Stage
@@ -92,12 +93,16 @@ async def login(
     """Check the password and start a session (a new session id: no fixation)."""
     await require_csrf_token(request)  # the pre-session token: no login CSRF
     try:
-        user = users.login(database(request), email, password)
+        user = sign_in(request, email, password)
     except LoginRefused:
         return render(request, "login.html.j2", status=401, failed=True, email=email)
+    except HTTPException as exc:  # too many failures from this address
+        page = render(request, "login.html.j2", status=exc.status_code, throttled=True, email=email)
+        page.headers.update(exc.headers or {})
+        return page
     lang = request.session.get("lang")
     request.session.clear()
-    request.session.update({"uid": user.id, "lang": lang or "nb"})
+    request.session.update({"uid": user.id, "gen": user.generation, "lang": lang or "nb"})
     return _back("/")
 
 
@@ -106,6 +111,7 @@ async def logout(request: Request) -> Response:
     """End the session."""
     who = require_user(request)
     await check_csrf(request, who)
+    users.end_sessions(database(request), who.user.id)  # a copy of the cookie ends too
     request.session.clear()
     return _back("/login")
 

@@ -1,6 +1,7 @@
 """Who is asking, what they may see, and CSRF.
 
-Pages use a signed session cookie (HttpOnly, SameSite=Lax, Secure behind TLS). Every form
+Pages use a signed session cookie (HttpOnly, SameSite=Lax, Secure behind TLS), valid only while
+its user's session generation stands. Every form
 carries the session's CSRF token; API calls with the session cookie send it in the
 `X-CSRF-Token` header. API calls may instead use HTTP Basic (e-mail and password), which no
 browser sends by itself, so they need no CSRF token. A company the user does not serve is
@@ -19,7 +20,7 @@ from fastapi import Depends, HTTPException, Request
 
 from adapter.i18n import _
 from adapter.services import users
-from adapter.services.users import LoginRefused, User
+from adapter.services.users import LoginRefused, TooManyAttempts, User
 from adapter.store.database import Database
 from adapter.web.ids import Id
 
@@ -43,21 +44,41 @@ def csrf_token(request: Request) -> str:
     return str(token)
 
 
+def sign_in(request: Request, email: str, password: str) -> User:
+    """Check a password, under the limits per account and per client address (issue 26);
+    too many failures from the address answer 429 with Retry-After."""
+    settings = request.app.state.settings
+    try:
+        return users.login(
+            request.app.state.db,
+            email,
+            password,
+            address=request.client.host if request.client else None,
+            address_limit=settings.web_sign_in_failures_per_address,
+        )
+    except TooManyAttempts as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from exc
+
+
 def caller(request: Request) -> Caller | None:
-    """The user behind the request, or None."""
+    """The user behind the request, or None. A session counts only while its user's session
+    generation is the one it was signed with (logout, a password or role change and
+    disabling move it on)."""
     db: Database = request.app.state.db
     header = request.headers.get("authorization", "")
     if header.lower().startswith("basic "):
         try:
             email, _, password = base64.b64decode(header[6:]).decode().partition(":")
-            return Caller(users.login(db, email, password), by_session=False)
+            return Caller(sign_in(request, email, password), by_session=False)
         except (ValueError, UnicodeDecodeError, LoginRefused):
             return None
     uid = request.session.get("uid")
     if not uid:
         return None
     user = users.load(db, int(uid))
-    return Caller(user, by_session=True) if user else None
+    if user is None or request.session.get("gen") != user.generation:
+        return None
+    return Caller(user, by_session=True)
 
 
 def require_user(request: Request) -> Caller:
