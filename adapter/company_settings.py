@@ -138,7 +138,10 @@ def _parse_name(name: str) -> list[str]:
     raise InputError(f"setting {name!r}", f"no such setting{hint}")
 
 
-def _parse_value(text: str) -> Any:
+def _parse_value(text: str, info: FieldInfo) -> Any:
+    # A text setting takes the text as written: empty, or beginning with a {placeholder}.
+    if info.annotation is str:
+        return text
     # Lists and objects may be given as JSON; everything else stays text for pydantic.
     if text[:1] in "[{":
         try:
@@ -151,7 +154,9 @@ def _parse_value(text: str) -> Any:
 def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in changes.items():
-        out[key] = _merge(out.get(key) or {}, value) if isinstance(value, dict) else value
+        # A JSON object where a single value belongs replaces it (and is then refused by name).
+        nested = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _merge(out[key], value) if nested else value
     return out
 
 
@@ -199,7 +204,7 @@ def apply_changes(
         target = changes.setdefault(path[0], {})
         for part in path[1:-1]:
             target = target.setdefault(part, {})
-        target[path[-1]] = _parse_value(value.strip())
+        target[path[-1]] = _parse_value(value.strip(), _fields()[".".join(path)])
         first.setdefault(path[0], name.strip())
     result: dict[str, Section] = {}
     for section, fields in changes.items():

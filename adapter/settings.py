@@ -62,6 +62,11 @@ class AppSettings(BaseSettings):
         description="Failed sign-ins (page or API, any accounts) one client address may make in "
         "15 minutes; past it the address gets 429 until the window ends.",
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token that /metrics asks for (Authorization: Bearer ...); "
+        "unset: /metrics is off (404).",
+    )
     data_dir: Path = Field(
         Path("kravflyt-data"),
         description="Root of the per-company bank folders (<data_dir>/<company id>/incoming, ...).",

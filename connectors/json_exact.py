@@ -25,3 +25,13 @@ def dumps(value: Any) -> bytes:
 def loads(data: bytes | str) -> Any:
     """JSON with every non-integer number as Decimal."""
     return json.loads(data, parse_float=Decimal)
+
+
+def loads_untrusted(data: bytes | str, **kwargs: Any) -> Any:
+    """`json.loads` for bodies from outside: nesting deeper than the parser's stack is a
+    `ValueError` ("nested too deeply"), like any other body that is not JSON, never a
+    RecursionError that becomes a server error (issue 26)."""
+    try:
+        return json.loads(data, **kwargs)
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc

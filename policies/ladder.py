@@ -303,11 +303,20 @@ class Ladder:
 
 def _check_text(where: str, text: str) -> None:
     try:
-        names = {
-            name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name is not None
-        }
+        fields = [(n, s, c) for _lit, n, s, c in string.Formatter().parse(text) if n is not None]
     except ValueError as exc:
         raise SettingError(where, f"broken placeholder: {exc}") from exc
+    for name, spec, conv in fields:
+        # A format spec or conversion lets a setting make every letter slow ({kunde:>100000})
+        # or fail ({kunde:{fakturanr}}): only plain {name} is a placeholder (issue 26).
+        if spec or conv:
+            shown = f"{{{name}{'!' + conv if conv else ''}{':' + spec if spec else ''}}}"
+            raise SettingError(
+                where,
+                f"{shown}: a placeholder is a plain {{name}}, e.g. {{kunde}}: "
+                "no format spec or conversion",
+            )
+    names = {name for name, _spec, _conv in fields}
     unknown = sorted(names - PLACEHOLDERS)
     if unknown:
         raise SettingError(

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import sys
-
 import click
 from rich.console import Console
 from rich.table import Table
 
 from adapter import company_settings
 from adapter.commands import groups
-from adapter.commands.context import actor, company_option, database, echo_json, json_option
-from adapter.errors import InputError
+from adapter.commands.context import (
+    SOURCE_HELP,
+    actor,
+    company_option,
+    database,
+    echo_json,
+    json_option,
+    read_token,
+)
 from adapter.services import companies as service
 from adapter.services import office
 
@@ -121,37 +125,6 @@ def settings_help() -> None:
     Console(width=160).print(table)
 
 
-SOURCE_HELP = (
-    "Where the token comes from: '-' (a line of stdin) or 'env:NAME'; default: ${env}, "
-    "else stdin. Never the token itself."
-)
-
-
-def _token(source: str | None, option: str, env: str) -> str:
-    """A token from stdin or the environment: a token on the command line would show in the
-    process list and the shell history, so one given there is refused."""
-    if source is None:
-        source = f"env:{env}" if os.environ.get(env) else "-"
-    if source.startswith("env:"):
-        value = os.environ.get(source[4:], "").strip()
-        if not value:
-            raise InputError(option, f"the environment variable {source[4:]} is not set")
-        return value
-    if source != "-":
-        raise InputError(
-            option,
-            "give '-' (read from stdin) or 'env:NAME' (an environment variable), not the token "
-            "itself: a command line shows in the process list and the shell history",
-        )
-    what = option.removeprefix("--").replace("-", " ")
-    if sys.stdin.isatty():
-        return str(click.prompt(what, hide_input=True)).strip()
-    value = sys.stdin.readline().strip()
-    if not value:
-        raise InputError(option, f"expected the {what} as a line on stdin; got none")
-    return value
-
-
 @company.command("import-clients")
 @click.option(
     "--base-url",
@@ -184,8 +157,8 @@ def import_clients(
 
     Tokens are read from stdin (consumer token first, then employee token, one a line) or the
     environment. Running it again adds nothing twice: clients already connected are skipped."""
-    consumer = _token(consumer_source, "--consumer-token", "KRAVFLYT_TRIPLETEX_CONSUMER_TOKEN")
-    employee = _token(employee_source, "--employee-token", "KRAVFLYT_TRIPLETEX_EMPLOYEE_TOKEN")
+    consumer = read_token(consumer_source, "--consumer-token", "KRAVFLYT_TRIPLETEX_CONSUMER_TOKEN")
+    employee = read_token(employee_source, "--employee-token", "KRAVFLYT_TRIPLETEX_EMPLOYEE_TOKEN")
     outcomes = office.import_clients(
         database(),
         base_url=base_url,

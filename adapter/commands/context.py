@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
+import sys
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import click
 
+from adapter.errors import InputError
 from adapter.settings import get_settings
 from adapter.store.database import Database, open_database
 
@@ -47,3 +51,41 @@ company_option = click.option(
     help="Company id (see `kravflyt company list`).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+SOURCE_HELP = (
+    "Where the token comes from: '-' (a line of stdin), 'file:PATH' or 'env:NAME'; default: "
+    "${env}, else stdin. Never the token itself."
+)
+
+
+def read_token(source: str | None, option: str, env: str) -> str:
+    """A token from stdin, a file or the environment: a token on the command line would show in
+    the process list and the shell history, so one given there is refused."""
+    if source is None:
+        source = f"env:{env}" if os.environ.get(env) else "-"
+    if source.startswith("env:"):
+        value = os.environ.get(source[4:], "").strip()
+        if not value:
+            raise InputError(option, f"the environment variable {source[4:]} is not set")
+        return value
+    if source.startswith("file:"):
+        try:
+            value = Path(source[5:]).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise InputError(option, f"cannot read {source[5:]}: {exc.strerror or exc}") from exc
+        if not value:
+            raise InputError(option, f"{source[5:]} is empty")
+        return value
+    if source != "-":
+        raise InputError(
+            option,
+            "give '-' (read from stdin), 'file:PATH' or 'env:NAME' (an environment variable), "
+            "not the token itself: a command line shows in the process list and the shell history",
+        )
+    what = option.removeprefix("--").replace("-", " ")
+    if sys.stdin.isatty():
+        return str(click.prompt(what, hide_input=True)).strip()
+    value = sys.stdin.readline().strip()
+    if not value:
+        raise InputError(option, f"expected the {what} as a line on stdin; got none")
+    return value

@@ -13,7 +13,15 @@ from rich.table import Table
 
 from adapter import bootstrap
 from adapter.commands import groups
-from adapter.commands.context import actor, company_option, database, echo_json, json_option
+from adapter.commands.context import (
+    SOURCE_HELP,
+    actor,
+    company_option,
+    database,
+    echo_json,
+    json_option,
+    read_token,
+)
 from adapter.domain import Money
 from adapter.services import agency, claims, connections, handoff
 from adapter.services import reconcile as reconcile_service
@@ -33,7 +41,12 @@ DATE = click.DateTime(["%Y-%m-%d"])
     show_default=True,
     help="Kravia API base URL (staging: a setting).",
 )
-@click.option("--token", required=True, help="The secret token Kravia issued.")
+@click.option(
+    "--token",
+    "token_source",
+    metavar="SOURCE",
+    help="The secret token Kravia issued; " + SOURCE_HELP.format(env="KRAVFLYT_KRAVIA_TOKEN"),
+)
 @click.option(
     "--creditor-id",
     type=int,
@@ -41,9 +54,15 @@ DATE = click.DateTime(["%Y-%m-%d"])
 )
 @click.option("--by", help="Who is acting (default: the OS user).")
 def connect_kravia(
-    company_id: int, base_url: str, token: str, creditor_id: int | None, by: str | None
+    company_id: int,
+    base_url: str,
+    token_source: str | None,
+    creditor_id: int | None,
+    by: str | None,
 ) -> None:
-    """Store the company's Kravia connection (encrypted) after checking the token."""
+    """Store the company's Kravia connection (encrypted) after checking the token (read from
+    stdin, a file or the environment, never from the command line)."""
+    token = read_token(token_source, "--token", "KRAVFLYT_KRAVIA_TOKEN")
     creditor = connections.connect_kravia(
         database(),
         company_id,

@@ -9,7 +9,15 @@ import uvicorn
 from rich.console import Console
 
 from adapter.commands import groups
-from adapter.commands.context import actor, company_option, database, echo_json, json_option
+from adapter.commands.context import (
+    SOURCE_HELP,
+    actor,
+    company_option,
+    database,
+    echo_json,
+    json_option,
+    read_token,
+)
 from adapter.commands.progress import progress, shown
 from adapter.services import connections, tripletex_sync
 from adapter.services.clients import Clients
@@ -32,11 +40,19 @@ from connectors.tripletex.sandbox.office import (
     required=True,
     help="e.g. https://tripletex.no/v2 or https://api-test.tripletex.tech/v2",
 )
-@click.option("--consumer-token", required=True, help="The integration's consumer token.")
+@click.option(
+    "--consumer-token",
+    "consumer_source",
+    metavar="SOURCE",
+    help="The integration's consumer token; "
+    + SOURCE_HELP.format(env="KRAVFLYT_TRIPLETEX_CONSUMER_TOKEN"),
+)
 @click.option(
     "--employee-token",
-    required=True,
-    help="The employee token created in the customer's Tripletex.",
+    "employee_source",
+    metavar="SOURCE",
+    help="The employee token created in the customer's Tripletex; "
+    + SOURCE_HELP.format(env="KRAVFLYT_TRIPLETEX_EMPLOYEE_TOKEN"),
 )
 @click.option(
     "--client-company-id", type=int, help="Accountant token: the client company to act for."
@@ -45,12 +61,21 @@ from connectors.tripletex.sandbox.office import (
 def connect_tripletex(
     company_id: int,
     base_url: str,
-    consumer_token: str,
-    employee_token: str,
+    consumer_source: str | None,
+    employee_source: str | None,
     client_company_id: int | None,
     by: str | None,
 ) -> None:
-    """Store the company's Tripletex tokens (encrypted) after checking them by creating a session."""
+    """Store the company's Tripletex tokens (encrypted) after checking them by creating a session.
+
+    Tokens are read from stdin (consumer token first, then employee token, one a line), a file
+    or the environment, never from the command line."""
+    consumer_token = read_token(
+        consumer_source, "--consumer-token", "KRAVFLYT_TRIPLETEX_CONSUMER_TOKEN"
+    )
+    employee_token = read_token(
+        employee_source, "--employee-token", "KRAVFLYT_TRIPLETEX_EMPLOYEE_TOKEN"
+    )
     connections.connect_tripletex(
         database(),
         company_id,

@@ -50,8 +50,16 @@ def _account(value: str | None) -> str | None:
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
-    names = {n for _l, n, _s, _c in string.Formatter().parse(text) if n}
-    return text.format(**{n: values.get(n, "") for n in names}) if names else text
+    """The company's text with each plain {name} filled. A format spec or conversion is never
+    applied (a text stored before they were refused cannot make a letter slow or fail)."""
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError:
+        return text  # broken braces, stored before the check: shown as written
+    return "".join(
+        literal + (values.get(name, "") if name is not None else "")
+        for literal, name, _spec, _conv in parts
+    )
 
 
 def _facts(uow: UnitOfWork, invoice_id: int) -> tuple[ClaimRow, ClaimFacts]:

@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, or_, select
 
 from adapter import company_settings
 from adapter.domain import Money
+from adapter.errors import InputError
 from adapter.services import dunning, handoff, rates, reconcile, work
 from adapter.services.claim_facts import company_context, iter_claims
 from adapter.store.database import Database
@@ -591,6 +592,9 @@ def audit_page(
     size: int = 50,
 ) -> tuple[list[Any], bool]:
     """Audit entries newest first, filtered, one page; and whether there is a next page."""
+    for where, value in (("q", text), ("action", action)):
+        if value and "\x00" in value:  # PostgreSQL refuses NUL in text: a 400, not a 500
+            raise InputError(where, "must not contain a NUL character")
     with db.uow(company_id, read_only=True) as uow:
         q = select(audit_log).where(audit_log.c.company_id == company_id)
         if text:

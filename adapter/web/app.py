@@ -3,11 +3,12 @@ added by `adapter.web.pages.install` (see `adapter.bootstrap.web_app`)."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.routing import Route
@@ -28,7 +29,7 @@ def create_app(
     """The web application, bound to one database."""
     writer = BatchWriter(db.engine, db.clock)
     secrets = SecretCache(db)
-    metrics = Metrics(db)
+    metrics = Metrics(db, sources)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -38,7 +39,15 @@ def create_app(
         finally:
             await writer.stop()
 
-    app = FastAPI(title="Kravflyt", version="0.1.0", lifespan=lifespan)
+    # The API description is served to signed-in users only (adapter.web.pages.docs).
+    app = FastAPI(
+        title="Kravflyt",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.state.db, app.state.settings, app.state.writer, app.state.metrics = (
         db,
         settings,
@@ -93,9 +102,24 @@ def create_app(
             body["warnings"] = [str(w.message()) for w in due]
         return JSONResponse(body)
 
-    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
-    def prometheus() -> PlainTextResponse:
-        """Prometheus metrics."""
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=PlainTextResponse,
+        responses={401: {"description": "Wrong bearer token."}, 404: {"description": "Off."}},
+    )
+    def prometheus(request: Request) -> Response:
+        """Prometheus metrics, for the bearer of `KRAVFLYT_METRICS_TOKEN` (off when unset)."""
+        if settings.metrics_token is None:
+            return error(404, "metrics are off: set KRAVFLYT_METRICS_TOKEN")
+        expected = f"Bearer {settings.metrics_token.get_secret_value()}".encode()
+        sent = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(sent, expected):
+            return JSONResponse(
+                {"error": "metrics need Authorization: Bearer <KRAVFLYT_METRICS_TOKEN>"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return PlainTextResponse(
             generate_latest(metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST
         )

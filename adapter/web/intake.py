@@ -23,6 +23,7 @@ from adapter.errors import InputError, NotFoundError
 from adapter.jobs.inbox import BatchWriter, InboxEvent, event_key
 from adapter.log import get_logger
 from adapter.store.database import Database
+from connectors.json_exact import loads_untrusted
 
 log = get_logger(__name__)
 MAX_BODY_BYTES = 256 * 1024
@@ -84,7 +85,7 @@ class SecretCache:
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     """A JSON object from raw bytes (numbers as Decimal turned back into JSON-safe text)."""
     try:
-        value = json.loads(raw, parse_float=Decimal)
+        value = loads_untrusted(raw, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
         raise WebhookRejected(400, f"body is not JSON: {exc}") from exc
     if not isinstance(value, dict):

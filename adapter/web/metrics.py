@@ -3,7 +3,7 @@ each scrape, so every worker process counts) and webhook counts (this web proces
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -93,7 +93,8 @@ class StoreCollector(Collector):
 class Metrics:
     """The web process's registry."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, sources: Collection[str] = ()):
+        self.sources = frozenset(sources)
         self.registry = CollectorRegistry()
         self.registry.register(StoreCollector(db))
         self.webhooks = Counter(
@@ -104,5 +105,7 @@ class Metrics:
         )
 
     def webhook(self, source: str, status: int) -> None:
-        """Count one delivery."""
-        self.webhooks.labels(source=source, status=str(status)).inc()
+        """Count one delivery; a source we do not serve counts as "unknown", so a caller cannot
+        make a series per request."""
+        label = source if source in self.sources else "unknown"
+        self.webhooks.labels(source=label, status=str(status)).inc()

@@ -11,21 +11,21 @@ from fastapi import FastAPI
 from starlette.routing import Route
 
 # Anyone may call these: signing in, the language switch, health and metrics for the
-# operator's monitoring, and the webhook receivers (which check their own signatures).
+# operator's monitoring (metrics ask for their own bearer token), and the webhook receivers
+# (which check their own signatures). The API description is for signed-in users.
 PUBLIC = frozenset(
     {"/login", "/lang/{code}", "/healthz", "/metrics", "/webhooks/{source}/{company_id:int}"}
 )
-_DOCS = ("/docs", "/openapi", "/redoc")
 
 
 def public_routes(app: FastAPI) -> list[tuple[str, str]]:
-    """(method, path) of every route without sign-in, the API description included."""
-    return [(m, p) for m, p in _all(app) if p in PUBLIC or p.startswith(_DOCS)]
+    """(method, path) of every route without sign-in."""
+    return [(m, p) for m, p in _all(app) if p in PUBLIC]
 
 
 def protected_routes(app: FastAPI) -> list[tuple[str, str]]:
     """(method, path) of every route that needs a signed-in user."""
-    return [(m, p) for m, p in _all(app) if p not in PUBLIC and not p.startswith(_DOCS)]
+    return [(m, p) for m, p in _all(app) if p not in PUBLIC]
 
 
 def _all(app: FastAPI) -> list[tuple[str, str]]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from adapter.web.intake import WebhookRejected, WebhookSource
+from connectors.json_exact import loads_untrusted
 from connectors.kravia import webhooks as kravia_webhooks
 from connectors.tripletex import webhooks as tripletex_webhooks
 
@@ -82,7 +82,7 @@ class KraviaSource:
     def parse(self, raw: bytes) -> dict[str, Any]:
         """The delivery's data (claimId, eventType, timestamp)."""
         try:
-            return dict(json.loads(raw)["data"])
+            return dict(loads_untrusted(raw)["data"])
         except (ValueError, KeyError, TypeError) as exc:
             raise WebhookRejected(422, "field data: missing") from exc
 

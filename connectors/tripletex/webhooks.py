@@ -6,11 +6,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from connectors.json_exact import loads_untrusted
 
 SUBSCRIBED_EVENTS = ("invoice.charged", "customer.create", "customer.update", "customer.delete")
 
@@ -60,7 +61,7 @@ def verify_auth_header(expected: str, received: str | None) -> bool:
 def parse(raw: bytes) -> dict[str, Any]:
     """The webhook body as a dict, or a `WebhookError` naming the bad field."""
     try:
-        data = json.loads(raw)
+        data = loads_untrusted(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise WebhookError(f"body is not JSON: {exc}") from exc
     if not isinstance(data, dict):

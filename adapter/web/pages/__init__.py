@@ -18,7 +18,7 @@ from adapter.i18n import _
 from adapter.services import installation
 from adapter.settings import AppSettings
 from adapter.store.database import Database
-from adapter.web.pages import api, html, settings_page
+from adapter.web.pages import api, docs, html, settings_page
 from adapter.web.pages.security import caller
 from adapter.web.pages.sessions import RotatingSessionMiddleware
 from adapter.web.pages.views import PageNotFound, render, same_site_path
@@ -87,7 +87,12 @@ def install(app: FastAPI, db: Database, settings: AppSettings) -> None:
     # The routes go straight into the app's table (not include_router, which this FastAPI
     # resolves lazily), so the access tests can walk every route the app serves.
     app.router.routes.extend(
-        [*html.router.routes, *settings_page.router.routes, *api.router.routes]
+        [
+            *html.router.routes,
+            *settings_page.router.routes,
+            *api.router.routes,
+            *docs.router.routes,
+        ]
     )
 
     async def refused(request: Request, exc: Exception) -> Response:

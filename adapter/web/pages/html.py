@@ -41,7 +41,7 @@ from adapter.web.pages.security import (
     require_user,
     sign_in,
 )
-from adapter.web.pages.views import PageNotFound, flash, render, same_site_path
+from adapter.web.pages.views import PageNotFound, flash, inline_file, render, same_site_path
 from policies.ladder import Stage
 from policies.manual import STEPS
 
@@ -312,7 +312,7 @@ def letter_pdf(
     return Response(
         pdf,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{number}-{stage}.pdf"'},
+        headers={"Content-Disposition": inline_file(f"{number}-{stage}.pdf")},
     )
 
 

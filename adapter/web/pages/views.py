@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -111,3 +112,11 @@ def same_site_path(referer: str | None) -> str:
     ref = urlsplit(referer or "/")
     path = ref.path + (f"?{ref.query}" if ref.query else "")
     return path if path.startswith("/") and not path.startswith("//") else "/"
+
+
+def inline_file(name: str) -> str:
+    """A Content-Disposition value for a download named `name`, safe in a header whatever the
+    name holds (an invoice number with a line break or quote cannot end the header early):
+    a plain ASCII `filename` and the exact name as RFC 6266 `filename*`."""
+    plain = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    return f"inline; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"

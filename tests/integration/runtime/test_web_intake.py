@@ -35,12 +35,16 @@ class HeaderSource:
         return None
 
 
+METRICS_TOKEN = "metrics-token-for-tests"
+
+
 @pytest.fixture
 def client(db, company_id):
     with db.uow(company_id) as uow:
         uow.connections.put("tripletex", {"webhook_auth": "Bearer hook-secret-1"}, {}, checked=True)
         uow.commit()
-    app = create_app(db, AppSettings(), sources={"tripletex": HeaderSource()})
+    settings = AppSettings(metrics_token=METRICS_TOKEN)
+    app = create_app(db, settings, sources={"tripletex": HeaderSource()})
     with TestClient(app) as c:
         yield c
 
@@ -103,7 +107,7 @@ def test_refused_and_never_stored(
 def test_health_and_metrics(client, company_id) -> None:
     assert client.get("/healthz").json()["status"] == "ok"
     client.post(f"/webhooks/tripletex/{company_id}", content=b'{"event": "x"}', headers=AUTH)
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
     assert 'kravflyt_webhooks_total{source="tripletex",status="202"} 1.0' in text
     assert 'kravflyt_inbox{source="tripletex",status="new"} 1.0' in text
     assert "kravflyt_outbox_lag_seconds 0.0" in text

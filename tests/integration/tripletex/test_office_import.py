@@ -107,7 +107,7 @@ def test_tokens_never_from_the_command_line(db, cli, office_served, monkeypatch)
         "company", "import-clients", "--base-url", url, "--consumer-token", "sandbox-consumer-token"
     )
     assert given.exit_code == 2
-    assert "--consumer-token: give '-' (read from stdin) or 'env:NAME'" in given.output
+    assert "--consumer-token: give '-' (read from stdin), 'file:PATH' or 'env:NAME'" in given.output
     assert counts(db) == before
 
     monkeypatch.setenv("KRAVFLYT_TRIPLETEX_CONSUMER_TOKEN", "sandbox-consumer-token")

@@ -72,3 +72,42 @@ def test_wrong_settings_are_refused_naming_them(assignment: str, where: str, mes
 def test_every_setting_is_described() -> None:
     for name, _default, description in cs.describe():
         assert description, f"{name} has no description"
+
+
+# Issue 26: letter texts take plain {name} placeholders only; texts may be emptied or begin
+# with a placeholder; a JSON object where a value belongs is refused by name.
+
+
+PLAIN = "a placeholder is a plain {name}, e.g. {kunde}: no format spec or conversion"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{kunde:>100000}", f"{{kunde:>100000}}: {PLAIN}"),
+        ("Til {kunde:{fakturanr}}", f"{{kunde:{{fakturanr}}}}: {PLAIN}"),
+        ("{kunde!r}", f"{{kunde!r}}: {PLAIN}"),
+        ("{kunde.__class__}", "unknown placeholder {kunde.__class__}; known: "),
+        ("{kunde[0]}", "unknown placeholder {kunde[0]}; known: "),
+    ],
+)
+def test_letter_texts_take_plain_placeholders_only(text: str, message: str) -> None:
+    with pytest.raises(InputError) as refused:
+        cs.apply_changes({}, [f"dunning.reminder_1.text={text}"])
+    assert str(refused.value).startswith(f"setting dunning.reminder_1.text: {message}")
+
+
+def test_a_letter_text_may_begin_with_a_placeholder_and_be_emptied() -> None:
+    changed = cs.apply_changes({}, ["dunning.reminder_1.text={kunde}, betal {belop} innen {frist}"])
+    text = changed["dunning"].model_dump()["reminder_1"]["text"]
+    assert text == "{kunde}, betal {belop} innen {frist}"
+    stored = {"dunning": changed["dunning"].model_dump(mode="json")}
+    emptied = cs.apply_changes(stored, ["dunning.reminder_1.text=", "letters.address="])
+    assert emptied["dunning"].model_dump()["reminder_1"]["text"] == ""
+    assert emptied["letters"].model_dump()["address"] == ""
+
+
+def test_a_json_object_where_a_number_belongs_is_refused_naming_it() -> None:
+    with pytest.raises(InputError) as refused:
+        cs.apply_changes({}, ['dunning.reminder_1.days={"a": 1}'])
+    assert str(refused.value).startswith("setting dunning.reminder_1.days: ")
