@@ -16,10 +16,11 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import OperationalError
 
 from adapter.clock import Clock
 from adapter.crypto import SecretBox
-from adapter.errors import InputError
+from adapter.errors import InputError, is_busy
 from adapter.settings import AppSettings
 from adapter.store.engine import READ_ONLY
 from adapter.store.sql import insert_ignore
@@ -68,17 +69,32 @@ def installation_key(engine: Engine, settings: AppSettings, clock: Clock) -> byt
                     f"this key cannot open the credentials stored in this database "
                     f"(its fingerprint is {mine}): {SAME_KEY}",
                 ) from exc
-        with engine.begin() as conn:
-            row = {"name": FINGERPRINT, "value": mine, "updated_at": clock.now()}
-            insert_ignore(conn, installation, [row], key=["name"])  # first start wins
-            stored = _stored_fingerprint(conn)
-    if stored != mine:
+        stored = _record(engine, mine, clock)
+    if stored is not None and stored != mine:
         raise InputError(
             where,
             f"this key (fingerprint {mine}) is not the key this database is set up with "
             f"(fingerprint {stored}): {SAME_KEY}",
         )
     return key
+
+
+def _record(engine: Engine, mine: str, clock: Clock) -> str | None:
+    """Record the fingerprint (the first start wins); returns the one stored. A database held
+    by another writer (SQLite: a bank import publishing) is not waited for: a reader must start
+    at once, and the next start records it (None)."""
+    try:
+        with engine.connect() as conn:
+            if conn.dialect.name == "sqlite":  # ask for the write lock without waiting for it
+                conn.connection.driver_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
+            with conn.begin():
+                row = {"name": FINGERPRINT, "value": mine, "updated_at": clock.now()}
+                insert_ignore(conn, installation, [row], key=["name"])
+                return _stored_fingerprint(conn)
+    except OperationalError as exc:
+        if not is_busy(exc):
+            raise
+        return None
 
 
 def _configured(settings: AppSettings) -> bytes | None:
