@@ -3,7 +3,7 @@ address, and installation-wide values (the session-signing key, the credential k
 fingerprint)
 
 Revision ID: 0026_security
-Revises: 0018_rates
+Revises: 0023_limitation
 Create Date: 2026-12-07 03:50:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0026_security"
-down_revision = "0018_rates"
+down_revision = "0023_limitation"
 branch_labels = None
 depends_on = None
 
