@@ -300,6 +300,9 @@ class _Handoff:
             interest=interest,
             principal_ore=principal,
             notices_ore=_unpaid_notices(facts),
+            # Interest cut at the last known rate is said among the reasons (the hand-off
+            # states it up to that day).
+            interest_reason_at=len(self.reasons) if interest.unknown_from else None,
         )
         return [decision, *self.also] if self.also else [decision]
 

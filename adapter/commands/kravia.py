@@ -29,6 +29,7 @@ from adapter.services.clients import Clients
 from adapter.settings import get_settings
 from connectors.kravia.client import PRODUCTION_URL
 from connectors.kravia.sandbox import DEFAULT_TOKEN, KraviaSandbox
+from policies.rates import half_year_text
 
 DATE = click.DateTime(["%Y-%m-%d"])
 
@@ -167,6 +168,16 @@ def preview(company_id: int, on: datetime | None, as_json: bool) -> None:
         click.echo(
             f"  total: principal {Money(b.principal_ore)} kr, fees {Money(b.fees_ore)} kr, interest {Money(b.interest_ore)} kr"
         )
+        cut = [
+            (c.decision.interest.to_date, missing)
+            for c in b.claims
+            if (missing := c.decision.interest.unknown_from) is not None
+        ]
+        if cut:
+            click.echo(
+                f"  interest counted to {cut[0][0]}: the rate for {half_year_text(cut[0][1])} "
+                "is not published yet"
+            )
 
 
 @groups.handoff.command("confirm")

@@ -108,6 +108,10 @@ class Bundle:
                     "principal_ore": c.facts.principal_outstanding_ore,
                     "fees_ore": c.fees_ore,
                     "interest_ore": c.interest_ore,
+                    # Interest stops here when the rate from `rate_missing_from` is not
+                    # published yet (None: every day is counted).
+                    "interest_to": c.decision.interest.to_date,
+                    "rate_missing_from": c.decision.interest.unknown_from,
                     "reasons": [{"rule": r.rule, "text": r.text} for r in c.decision.reasons],
                 }
                 for c in self.claims

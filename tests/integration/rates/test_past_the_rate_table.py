@@ -133,3 +133,13 @@ def test_handoff_preview_past_the_table(db, company_id, cli, setting) -> None:
     [bundle] = json.loads(result.stdout)
     [item] = bundle["invoices"]
     assert (item["invoice"], item["interest_ore"]) == ("20001", KARI_INTEREST)
+    assert (item["interest_to"], item["rate_missing_from"]) == ("2026-12-31", "2027-01-01")
+    assert [r["text"] for r in item["reasons"] if r["rule"] == "FRL §§ 2-3, A1-A6"] == [
+        "late interest 143,82 kr from 2026-01-20 to 2026-12-31 at 12.00 %, 12.25 % a year on "
+        f"the principal only; {MISSING}"
+    ]
+    with time_machine.travel(TRAVEL, tick=False):
+        shown = cli("handoff", "preview", "--company", str(company_id))
+    assert shown.stdout.splitlines()[-1] == (
+        "  interest counted to 2026-12-31: the rate for the first half of 2027 is not published yet"
+    )
