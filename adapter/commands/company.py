@@ -9,13 +9,14 @@ from rich.table import Table
 from adapter import company_settings
 from adapter.commands import groups
 from adapter.commands.context import (
-    SOURCE_HELP,
     actor,
     company_option,
     database,
     echo_json,
     json_option,
     read_token,
+    token_option,
+    tripletex_url_option,
 )
 from adapter.services import companies as service
 from adapter.services import office
@@ -126,23 +127,12 @@ def settings_help() -> None:
 
 
 @company.command("import-clients")
-@click.option(
-    "--base-url",
-    required=True,
-    help="e.g. https://tripletex.no/v2 or https://api-test.tripletex.tech/v2",
+@tripletex_url_option
+@token_option(
+    "--consumer-token", "KRAVFLYT_TRIPLETEX_CONSUMER_TOKEN", "The integration's consumer token"
 )
-@click.option(
-    "--consumer-token",
-    "consumer_source",
-    metavar="SOURCE",
-    help=SOURCE_HELP.format(env="KRAVFLYT_TRIPLETEX_CONSUMER_TOKEN"),
-)
-@click.option(
-    "--employee-token",
-    "employee_source",
-    metavar="SOURCE",
-    help="The accountant's employee token; "
-    + SOURCE_HELP.format(env="KRAVFLYT_TRIPLETEX_EMPLOYEE_TOKEN"),
+@token_option(
+    "--employee-token", "KRAVFLYT_TRIPLETEX_EMPLOYEE_TOKEN", "The accountant's employee token"
 )
 @click.option("--by", help="Who is acting (default: the OS user).")
 @json_option

@@ -6,11 +6,12 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -52,9 +53,27 @@ company_option = click.option(
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 SOURCE_HELP = (
-    "Where the token comes from: '-' (a line of stdin), 'file:PATH' or 'env:NAME'; default: "
+    "where it comes from: '-' (a line of stdin), 'file:PATH' or 'env:NAME'; default: "
     "${env}, else stdin. Never the token itself."
+)
+
+
+def token_option(flag: str, env: str, what: str) -> Callable[[F], F]:
+    """`--flag SOURCE`: where a token comes from (see `read_token`), into `<name>_source`."""
+    name = flag.removeprefix("--").replace("-", "_")
+    dest = name.removesuffix("_token") + "_source" if name != "token" else "token_source"
+    return click.option(
+        flag, dest, metavar="SOURCE", help=f"{what}, " + SOURCE_HELP.format(env=env)
+    )
+
+
+tripletex_url_option = click.option(
+    "--base-url",
+    required=True,
+    help="e.g. https://tripletex.no/v2 or https://api-test.tripletex.tech/v2",
 )
 
 

@@ -14,13 +14,13 @@ from rich.table import Table
 from adapter import bootstrap
 from adapter.commands import groups
 from adapter.commands.context import (
-    SOURCE_HELP,
     actor,
     company_option,
     database,
     echo_json,
     json_option,
     read_token,
+    token_option,
 )
 from adapter.domain import Money
 from adapter.services import agency, claims, connections, handoff
@@ -42,12 +42,7 @@ DATE = click.DateTime(["%Y-%m-%d"])
     show_default=True,
     help="Kravia API base URL (staging: a setting).",
 )
-@click.option(
-    "--token",
-    "token_source",
-    metavar="SOURCE",
-    help="The secret token Kravia issued; " + SOURCE_HELP.format(env="KRAVFLYT_KRAVIA_TOKEN"),
-)
+@token_option("--token", "KRAVFLYT_KRAVIA_TOKEN", "The secret token Kravia issued")
 @click.option(
     "--creditor-id",
     type=int,

@@ -10,13 +10,14 @@ from rich.console import Console
 
 from adapter.commands import groups
 from adapter.commands.context import (
-    SOURCE_HELP,
     actor,
     company_option,
     database,
     echo_json,
     json_option,
     read_token,
+    token_option,
+    tripletex_url_option,
 )
 from adapter.commands.progress import progress, shown
 from adapter.services import connections, tripletex_sync
@@ -35,24 +36,14 @@ from connectors.tripletex.sandbox.office import (
 
 @groups.connect.command("tripletex")
 @company_option
-@click.option(
-    "--base-url",
-    required=True,
-    help="e.g. https://tripletex.no/v2 or https://api-test.tripletex.tech/v2",
+@tripletex_url_option
+@token_option(
+    "--consumer-token", "KRAVFLYT_TRIPLETEX_CONSUMER_TOKEN", "The integration's consumer token"
 )
-@click.option(
-    "--consumer-token",
-    "consumer_source",
-    metavar="SOURCE",
-    help="The integration's consumer token; "
-    + SOURCE_HELP.format(env="KRAVFLYT_TRIPLETEX_CONSUMER_TOKEN"),
-)
-@click.option(
+@token_option(
     "--employee-token",
-    "employee_source",
-    metavar="SOURCE",
-    help="The employee token created in the customer's Tripletex; "
-    + SOURCE_HELP.format(env="KRAVFLYT_TRIPLETEX_EMPLOYEE_TOKEN"),
+    "KRAVFLYT_TRIPLETEX_EMPLOYEE_TOKEN",
+    "The employee token created in the customer's Tripletex",
 )
 @click.option(
     "--client-company-id", type=int, help="Accountant token: the client company to act for."
