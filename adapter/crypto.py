@@ -20,6 +20,11 @@ class SecretBox:
         self._fernet = Fernet(key)
         self._key = key
 
+    @property
+    def key(self) -> bytes:
+        """The key itself (to seal again with a new one when it is rotated)."""
+        return self._key
+
     def seal(self, secret: dict[str, Any]) -> bytes:
         """Encrypt a dict of secrets."""
         return self._fernet.encrypt(json.dumps(secret).encode())

@@ -8,8 +8,17 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from adapter.commands.context import actor, company_option, database, echo_json, json_option
+from adapter.commands.context import (
+    actor,
+    company_option,
+    database,
+    echo_json,
+    json_option,
+    read_token,
+    token_option,
+)
 from adapter.services import installation, users
+from adapter.store import keys
 
 
 @click.group()
@@ -132,6 +141,29 @@ def rotate_session() -> None:
     """A new key signs web sessions; every web session ends (the credential key is untouched)."""
     installation.rotate_session_key(database(), actor=actor())
     click.echo("a new session-signing key is in use: every web session has ended")
+
+
+@key.command("rotate-credentials")
+@token_option("--new-key", "KRAVFLYT_NEW_SECRET_KEY", "The new credential key (Fernet)")
+def rotate_credentials(new_key_source: str | None) -> None:
+    """Seal every stored credential with a new key (the session key is untouched). Stop the web
+    app and workers first; then give every host the new key and start them again."""
+    db = database()
+    new = read_token(new_key_source, "--new-key", "KRAVFLYT_NEW_SECRET_KEY").encode()
+    count, fingerprint = keys.rotate(db.engine, db.box.key, new, db.clock)
+    with db.uow() as uow:
+        uow.audit.record(
+            actor=actor(),
+            action="key.rotate_credentials",
+            message=f"{count} stored credentials sealed with a new key ({fingerprint})",
+        )
+        uow.commit()
+    click.echo(
+        f"{count} stored credential{'s' if count != 1 else ''} sealed with the new key "
+        f"(fingerprint {fingerprint}): put it on every host (KRAVFLYT_SECRET_KEY or "
+        "KRAVFLYT_KEY_FILE) and start the processes again; a process with the old key now "
+        "refuses to start"
+    )
 
 
 commands = [user, key]

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import OperationalError
 
 from adapter.clock import Clock
@@ -23,7 +23,7 @@ from adapter.crypto import SecretBox
 from adapter.errors import InputError, is_busy
 from adapter.settings import AppSettings
 from adapter.store.engine import READ_ONLY
-from adapter.store.sql import insert_ignore
+from adapter.store.sql import insert_ignore, upsert
 from adapter.store.tables import connections, installation
 
 FINGERPRINT = "key_fingerprint"
@@ -126,3 +126,33 @@ def _stored_fingerprint(conn: Connection) -> str | None:
 
 def _some_sealed_secret(conn: Connection) -> bytes | None:
     return conn.execute(select(connections.c.secret).limit(1)).scalar_one_or_none()
+
+
+def rotate(engine: Engine, old: bytes, new: bytes, clock: Clock) -> tuple[int, str]:
+    """Seal every stored credential again with `new` and record its fingerprint, in one
+    transaction (all or nothing); returns how many credentials and the new fingerprint."""
+    try:
+        new_box = SecretBox(new)
+    except ValueError as exc:
+        raise InputError("--new-key", "must be 32 url-safe base64-encoded bytes") from exc
+    old_box, mine = SecretBox(old), fingerprint(new)
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(connections.c.company_id, connections.c.remote, connections.c.secret)
+        ).all()
+        for row in rows:
+            conn.execute(
+                update(connections)
+                .where(
+                    connections.c.company_id == row.company_id, connections.c.remote == row.remote
+                )
+                .values(secret=new_box.seal(old_box.open(row.secret)))
+            )
+        upsert(
+            conn,
+            installation,
+            [{"name": FINGERPRINT, "value": mine, "updated_at": clock.now()}],
+            key=["name"],
+            update=["value", "updated_at"],
+        )
+    return len(rows), mine

@@ -138,3 +138,23 @@ def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path) -> None:
     engine.dispose()
     modes = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in path.parent.iterdir()}
     assert modes == {"kravflyt.db": "0o600"}, modes
+
+
+def test_the_credential_key_is_rotated_on_its_own(cli, db, company_id, tmp_path) -> None:
+    _connected(db, company_id)
+    assert cli("company", "list").exit_code == 0
+    new = Fernet.generate_key()
+    (tmp_path / "new.key").write_bytes(new)
+    r = cli("key", "rotate-credentials", "--new-key", f"file:{tmp_path / 'new.key'}")
+    assert r.exit_code == 0, r.output
+    assert r.output == (
+        f"1 stored credential sealed with the new key (fingerprint {_fingerprint(new)}): put it "
+        "on every host (KRAVFLYT_SECRET_KEY or KRAVFLYT_KEY_FILE) and start the processes "
+        "again; a process with the old key now refuses to start\n"
+    )
+    old = cli("company", "list")
+    assert old.exit_code == 2 and "is not the key this database is set up with" in old.stderr
+    (tmp_path / "kravflyt.key").write_bytes(new)
+    assert cli("company", "list").exit_code == 0
+    with Database(engine=db.engine, clock=db.clock, box=SecretBox(new)).uow(company_id) as uow:
+        assert uow.connections.get("tripletex").secrets["webhook_auth"] == "hemmelig"
