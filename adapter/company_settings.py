@@ -30,6 +30,7 @@ from adapter.settings_sections import (
 )
 from adapter.settings_types import MONEY_VALIDATOR, Section
 from policies.errors import SettingError
+from policies.rates import Rates
 
 SECTIONS: dict[str, type[Section]] = {
     "bank": BankSettings,
@@ -187,9 +188,14 @@ def _said(error: Any) -> Message | None:
 
 
 def apply_changes(
-    current: dict[str, dict[str, Any]], assignments: list[str], *, today: date | None = None
+    current: dict[str, dict[str, Any]],
+    assignments: list[str],
+    *,
+    today: date | None = None,
+    rates: Rates | None = None,
 ) -> dict[str, Section]:
-    """Validate `name=value` assignments against the stored sections (legal limits as on `today`).
+    """Validate `name=value` assignments against the stored sections (legal limits as on `today`,
+    with the dated `rates` in force: the packaged tables when None).
 
     Returns the changed sections, fully validated; raises `InputError` naming the first
     wrong setting. Nothing is written here.
@@ -210,7 +216,9 @@ def apply_changes(
     for section, fields in changes.items():
         merged = _merge(load(section, current.get(section)).model_dump(mode="json"), fields)
         try:
-            result[section] = SECTIONS[section].model_validate(merged, context={"today": today})
+            result[section] = SECTIONS[section].model_validate(
+                merged, context={"today": today, "rates": rates}
+            )
         except ValidationError as exc:
             error = exc.errors()[0]
             where = (

@@ -211,6 +211,6 @@ class DunningSettings(Section):
 
     @model_validator(mode="after")
     def _lawful(self, info: ValidationInfo) -> DunningSettings:
-        today = (info.context or {}).get("today")
-        self.to_ladder().validate(today, DEFAULT_RATES)
+        context = info.context or {}
+        self.to_ladder().validate(context.get("today"), context.get("rates") or DEFAULT_RATES)
         return self

@@ -8,6 +8,7 @@ from typing import Any
 from adapter import company_settings
 from adapter.domain import Company, org_number
 from adapter.errors import InputError
+from adapter.services import rates
 from adapter.services.customers import keep_ladder_for_existing
 from adapter.store.uow import UnitOfWork
 
@@ -56,7 +57,9 @@ def set_settings(
     with uow:
         uow.companies.get(uow.require_company())
         stored = uow.settings.all()
-        changed = company_settings.apply_changes(stored, assignments, today=uow.clock.today())
+        changed = company_settings.apply_changes(
+            stored, assignments, today=uow.clock.today(), rates=rates.current(uow)
+        )
         result: dict[str, Any] = {}
         for section, values in changed.items():
             dumped = values.model_dump(mode="json")
@@ -83,9 +86,12 @@ def check_settings(uow: UnitOfWork, assignments: list[str]) -> dict[str, InputEr
     refused: dict[str, InputError] = {}
     with uow:
         stored = uow.settings.all()
+        in_force = rates.current(uow)
         for assignment in assignments:
             try:
-                company_settings.apply_changes(stored, [assignment], today=uow.clock.today())
+                company_settings.apply_changes(
+                    stored, [assignment], today=uow.clock.today(), rates=in_force
+                )
             except InputError as exc:
                 refused[assignment.partition("=")[0].strip()] = exc
     return refused

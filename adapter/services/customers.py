@@ -10,6 +10,7 @@ from sqlalchemy import select
 from adapter import company_settings
 from adapter.domain import Customer, DebtorKind
 from adapter.errors import InputError
+from adapter.services import rates
 from adapter.store.tables import customers
 from adapter.store.uow import UnitOfWork
 
@@ -90,7 +91,10 @@ def set_customer(
                 for a in ladder
             ]
             company_settings.apply_changes(
-                {"dunning": _merge(base, stored)}, names, today=uow.clock.today()
+                {"dunning": _merge(base, stored)},
+                names,
+                today=uow.clock.today(),
+                rates=rates.current(uow),
             )
             values["ladder_override"] = override
             changes.append(f"own ladder: {', '.join(ladder)}")

@@ -9,11 +9,14 @@ import io
 import json
 from datetime import UTC, date, datetime
 
+import pytest
 import time_machine
 from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
+from adapter.errors import InputError
 from adapter.services import rates
+from adapter.services.companies import set_settings
 from adapter.store.tables import audit_log, letters, rate_entries
 from tests.factories import letter_sent
 from tests.integration.dunning.test_dunning import seed
@@ -215,3 +218,18 @@ def test_inkassosats_and_compensation_are_added_the_same_way(db, cli) -> None:
         "rates", "add", "--kind", "inkassosats", "--from", "2027-07-01", "--rate", "9000", *SOURCE
     )
     assert odd.stderr == "error: --rate: 9000 kr is not a sane inkassosats (100-5000 kr)\n"
+
+
+def test_a_fee_is_checked_against_the_inkassosats_in_force(db, company_id, clock) -> None:
+    clock.instant = datetime(2027, 1, 5, 8, tzinfo=UTC)
+    with pytest.raises(InputError) as refused:
+        set_settings(db.uow(company_id), ["dunning.reminder_1.fee=40"], actor="test")
+    assert str(refused.value) == (
+        "setting dunning.reminder_1.fee: at most 38,00 kr on 2027-01-05 (1/20 of the "
+        "inkassosats 750, INKF § 1-2)"
+    )
+    rates.add(db, "inkassosats", date(2027, 1, 1), "800", "FOR-2026-12-20-1", actor="ola")
+    # 1/20 of 800 = 40,00 kr: allowed from 2027 once the new inkassosats is added.
+    assert set_settings(db.uow(company_id), ["dunning.reminder_1.fee=40"], actor="test")
+    with db.uow(company_id, read_only=True) as uow:
+        assert uow.settings.get("dunning")["reminder_1"]["fee"] == 4000
