@@ -95,6 +95,15 @@ def test_run_past_the_table_holds_or_sends_with_the_known_interest(db, company_i
     assert (KARI_INTEREST, date(2026, 12, 31)) in [tuple(r) for r in rows]
 
 
+def test_cli_dunning_run_past_the_table_answers(db, company_id, cli) -> None:
+    seed(db, company_id)
+    with time_machine.travel(TRAVEL, tick=False):
+        result = cli("dunning", "run", "--company", str(company_id), "--json")
+    assert result.exit_code == 0, result.output
+    # Held (the default): nothing is sent, nothing fails.
+    assert json.loads(result.stdout)["actions"].get("send_reminder_1") is None
+
+
 def _pdf_text(data: bytes) -> str:
     return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
