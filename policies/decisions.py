@@ -51,10 +51,42 @@ _SENT = {action: stage for stage, action in _SEND.items()}
 # A named tuple, not a frozen dataclass: nearly every claim of a plan gets one of its own (the
 # interest it is charged), and a tuple is built in C.
 class Reason(NamedTuple):
-    """A rule and what it means for this claim."""
+    """A rule and what it means for this claim (`text` is English)."""
 
     rule: str
     text: str
+
+    def as_json(self) -> dict[str, object]:
+        """The reason as JSON types."""
+        return {"rule": self.rule, "text": self.text}
+
+
+class SaidReason(Reason):
+    """A reason whose text is in the message catalogue (policies/messages.py): it also carries
+    the msgid and values, so it is shown in the reader's language. Equal to the plain reason
+    with the same rule and text."""
+
+    msgid: str
+    params: tuple[tuple[str, object], ...]
+
+    def __new__(
+        cls, rule: str, text: str, msgid: str, params: tuple[tuple[str, object], ...]
+    ) -> SaidReason:
+        self = super().__new__(cls, rule, text)
+        self.msgid, self.params = msgid, params
+        return self
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (SaidReason, (self.rule, self.text, self.msgid, self.params))
+
+    def as_json(self) -> dict[str, object]:
+        """The reason as JSON types, with its msgid and values."""
+        return {
+            "rule": self.rule,
+            "text": self.text,
+            "msgid": self.msgid,
+            "params": dict(self.params),
+        }
 
 
 # Not frozen, with slots: a plan builds one or two for every open claim, and a frozen dataclass

@@ -18,6 +18,7 @@ from functools import lru_cache
 from policies.decisions import Reason
 from policies.facts import ClaimFacts, LetterFact
 from policies.ladder import Ladder, Stage
+from policies.messages import reason
 from policies.money import kr
 from policies.rates import Rates
 from policies.regime import Regime
@@ -219,35 +220,19 @@ def _betalingsoppfordring_refused(
         and (x.deadline - x.sent_on).days >= 14
     ]
     if not missed:
-        return (
-            Reason(
-                "INKF § 1-2 (3), E2",
-                "no fee: the betalingsoppfordring needs a reminder or inkassovarsel with a deadline "
-                "of at least 14 days that passed unpaid",
-            ),
-            None,
-        )
+        return reason("INKF § 1-2 (3), E2", "bo.no_missed_deadline"), None
     allowed_from = min(x.deadline for x in missed if x.deadline) + timedelta(days=postdager + 1)
     if on < allowed_from:
-        return (
-            Reason(
-                "INKF § 1-2 (3), E2",
-                f"no fee before {allowed_from}: the 14-day deadline (+{postdager} postdager) has not passed",
-            ),
-            allowed_from,
+        too_early = reason(
+            "INKF § 1-2 (3), E2", "bo.too_early", allowed_date=allowed_from, postdager=postdager
         )
+        return too_early, allowed_from
     since = counted[0].sent_on if counted else date.min
     if any(
         x.stage is Stage.BETALINGSOPPFORDRING and x.fee_ore > 0 and x.sent_on >= since
         for x in letters
     ):
-        return (
-            Reason(
-                "INKF § 1-3, E3",
-                "no fee: a betalingsoppfordring with a fee followed these fee-bearing letters already",
-            ),
-            None,
-        )
+        return reason("INKF § 1-3, E3", "bo.once_per_pair"), None
     return None
 
 

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from policies.decisions import Reason
+from policies.messages import reason
 
 LIMITATION_YEARS = 3  # foreldelsesloven § 2
 RULE = "foreldelsesloven §§ 2-3, 14-15, H1"
@@ -36,20 +37,10 @@ def stop_reason(due_date: date, renewed_on: date | None, on: date, stop_days: in
     stop_from = barred - timedelta(days=stop_days)
     if on < stop_from:
         return None
-    start = "the debtor's acknowledgement or a legal step" if renewed_on else "the due date"
+    renewed = "_renewed" if renewed_on else ""
     if on >= barred:
-        return Reason(
-            RULE,
-            f"the claim is time-barred since {barred} (three years from {start}; reminders do "
-            "not interrupt the period): it is not dunned or handed off; a person decides",
-        )
-    return Reason(
-        RULE,
-        f"the claim becomes time-barred on {barred} (three years from {start}; reminders do "
-        f"not interrupt the period): no automatic letters or hand-off from {stop_from}; hand "
-        "it off by hand before then, or record the debtor's acknowledgement, which starts a "
-        "new period",
-    )
+        return reason(RULE, f"limitation.barred{renewed}", limitation_date=barred)
+    return reason(RULE, f"limitation.stop{renewed}", limitation_date=barred, stop_date=stop_from)
 
 
 def warning(due_date: date, renewed_on: date | None, on: date, warn_days: int) -> date | None:

@@ -17,7 +17,8 @@ from policies.fees import fee_for
 from policies.interest import NO_INTEREST, RateRule, late_interest
 from policies.ladder import Stage
 from policies.limitation import RULE as LIMITATION_RULE
-from policies.limitation import stop_reason
+from policies.limitation import limitation_date, stop_reason
+from policies.messages import reason
 from policies.money import kr
 from policies.regime import regime_on
 
@@ -66,17 +67,13 @@ def check_manual(
     if limited is None or not verdict.allowed or verdict.decision is None:
         return verdict
     if not override_limitation:
-        return ManualVerdict(
-            False,
-            None,
-            (
-                limited,
-                Reason(
-                    LIMITATION_RULE, "a letter by hand needs an explicit override, which is logged"
-                ),
-            ),
-        )
-    overridden = Reason(LIMITATION_RULE, f"sent by hand despite limitation: {limited.text}")
+        needed = reason(LIMITATION_RULE, "limitation.override_needed")
+        return ManualVerdict(False, None, (limited, needed))
+    overridden = reason(
+        LIMITATION_RULE,
+        "limitation.overridden",
+        limitation_date=limitation_date(facts.due_date, facts.limitation_renewed_on),
+    )
     reasons = (*verdict.reasons, overridden)
     decision = replace(verdict.decision, stated=(*verdict.decision.stated, overridden))
     return ManualVerdict(True, decision, reasons)

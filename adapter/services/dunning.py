@@ -29,6 +29,7 @@ from policies.decisions import Action, Decision, Reason
 from policies.engine import Context, decide, simulate
 from policies.facts import ClaimFacts
 from policies.ladder import Stage
+from policies.messages import reason
 from policies.regime import regime_on
 
 TRIPLETEX_TYPES = {
@@ -79,7 +80,7 @@ def decision_json(d: Decision) -> dict[str, Any]:
         "amount_ore": d.amount_ore,
         "deadline": d.deadline.isoformat() if d.deadline else None,
         "next_date": d.next_date.isoformat() if d.next_date else None,
-        "reasons": [{"rule": r.rule, "text": r.text} for r in d.reasons],
+        "reasons": [r.as_json() for r in d.reasons],
     }
 
 
@@ -108,20 +109,13 @@ def plan(
 def _without_letters(decisions: list[Decision], missing: str) -> list[Decision]:
     """No letter goes out while the creditor's contact details are missing (H4): the letter
     would tell the debtor to object without saying where."""
-    return [
-        Decision(Action.NOTHING, (Reason("H4", no_contact_reason(missing)),))
-        if d.action in _SENDS
-        else d
-        for d in decisions
-    ]
+    why = no_contact_reason(missing)
+    return [Decision(Action.NOTHING, (why,)) if d.action in _SENDS else d for d in decisions]
 
 
-def no_contact_reason(missing: str) -> str:
-    """Why no letter goes out while the creditor's contact details are missing."""
-    return (
-        f"no letter is sent: the creditor's contact details are missing ({missing}); "
-        "every letter must say where the debtor can object"
-    )
+def no_contact_reason(missing: str) -> Reason:
+    """Why no letter goes out while the creditor's contact details are missing (H4)."""
+    return reason("H4", "letters.no_contact", missing=missing)
 
 
 # The actions that send a letter, as a set: asked for every decision of a plan.
@@ -391,7 +385,7 @@ def _send_letter(
         return False
     compensation, reasons = (
         d.compensation_ore,
-        [{"rule": r.rule, "text": r.text} for r in d.reasons],
+        [r.as_json() for r in d.reasons],
     )
     if delivery == "tripletex" and compensation:
         # A Tripletex reminder has no field for the compensation: never log one the debtor was

@@ -112,7 +112,7 @@ class Bundle:
                     # published yet (None: every day is counted).
                     "interest_to": c.decision.interest.to_date,
                     "rate_missing_from": c.decision.interest.unknown_from,
-                    "reasons": [{"rule": r.rule, "text": r.text} for r in c.decision.reasons],
+                    "reasons": [r.as_json() for r in c.decision.reasons],
                 }
                 for c in self.claims
             ],

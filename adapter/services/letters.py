@@ -376,7 +376,7 @@ def send_manual(
             delivery = "print"  # Tripletex has no betalingsoppfordring or rentenota reminder type
         missing = letter_settings.model_copy(update={"delivery": delivery}).missing_contact()
         if missing:
-            raise InputError(missing.split(" ")[0], no_contact_reason(missing))
+            raise InputError(missing.split(" ")[0], no_contact_reason(missing).text)
         exists = uow.conn.execute(
             select(letters.c.id).where(
                 letters.c.claim_id == row.claim_id,
@@ -405,7 +405,7 @@ def send_manual(
                 delivery=delivery,
                 status="pending",
                 actor=actor,
-                reasons=[{"rule": r.rule, "text": r.text} for r in decision.reasons],
+                reasons=[r.as_json() for r in decision.reasons],
                 created_at=uow.clock.now(),
             )
             .returning(letters.c.id)

@@ -401,13 +401,20 @@ def test_a_claim_four_years_past_due_is_not_dunned_or_handed_off(db, company_id,
     assert plan.exit_code == 0, plan.output
     [decision] = json.loads(plan.stdout)["claims"][0]["decisions"]
     assert decision["action"] == "nothing"
-    assert decision["reasons"] == [
-        {
-            "rule": "foreldelsesloven §§ 2-3, 14-15, H1",
-            "text": "the claim is time-barred since 2025-03-01 (three years from the due date; "
-            "reminders do not interrupt the period): it is not dunned or handed off; a person decides",
-        }
-    ]
+    [why] = decision["reasons"]
+    assert (why["rule"], why["text"], why["params"]) == (
+        "foreldelsesloven §§ 2-3, 14-15, H1",
+        "the claim is time-barred since 2025-03-01 (three years from the due date; "
+        "reminders do not interrupt the period): it is not dunned or handed off; a person decides",
+        {"limitation_date": "2025-03-01"},
+    )
+    # In bokmål, as the web app shows it (the message catalogue).
+    from adapter.i18n import Message
+
+    assert Message.from_json(why).text("nb") == (
+        "kravet er foreldet siden 01.03.2025 (tre år fra forfallsdagen; purringer avbryter ikke "
+        "fristen): det purres ikke og sendes ikke til inkasso; en person avgjør"
+    )
     assert sum(dunning.run(db, company_id, date(2026, 3, 2), actor="t").actions.values()) == 0
     from adapter.services import handoff
 

@@ -98,6 +98,6 @@ def test_a_letter_by_hand_on_a_time_barred_claim_needs_an_override() -> None:
         override_limitation=True,
     )
     assert allowed.allowed and allowed.decision.action is Action.SEND_REMINDER_1
-    assert allowed.decision.reasons[-1].text.startswith(
-        "sent by hand despite limitation: the claim is time-barred since 2025-03-01"
+    assert allowed.decision.reasons[-1].text == (
+        "sent by hand despite limitation (time-barred on 2025-03-01), by explicit override"
     )
