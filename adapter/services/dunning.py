@@ -103,10 +103,10 @@ def plan(
     with db.uow(company_id, read_only=True) as uow:
         for row, facts in iter_claims(uow.conn, company_id, settings.get("dunning"), ahead=ahead):
             decisions = decide(facts, ctx, on)
-            yield row, facts, _without_letters(decisions, missing) if missing else decisions
+            yield row, facts, without_letters(decisions, missing) if missing else decisions
 
 
-def _without_letters(decisions: list[Decision], missing: str) -> list[Decision]:
+def without_letters(decisions: list[Decision], missing: str) -> list[Decision]:
     """No letter goes out while the creditor's contact details are missing (H4): the letter
     would tell the debtor to object without saying where."""
     why = no_contact_reason(missing)

@@ -530,6 +530,11 @@ def claim_page(db: Database, company_id: int, invoice_id: int, today: date) -> C
             if found
             else []
         )
+        missing = company_settings.effective(
+            company_settings.LetterSettings, settings.get("letters")
+        ).missing_contact()
+        if missing:  # as the plan: no letter while the creditor's contact details lack (H4)
+            decisions = dunning.without_letters(decisions, missing)
     events.sort(key=lambda e: (e["date"], e["kind"] != "invoice"))
     return ClaimPage(
         invoice={

@@ -179,10 +179,10 @@ def test_no_letter_goes_out_without_the_creditors_contact_details(db, company_id
             Customer(None, company_id, "Kari Nordmann", DebtorKind.PRIVATE, customer_number="1",
                      address=Address("Storgata 2", "", "0155", "Oslo"))
         )  # fmt: skip
-        uow.invoices.add(
+        invoice_id = uow.invoices.add(
             Invoice(None, company_id, kari.id, "40001", date(2026, 1, 5), date(2026, 1, 19),
                     Money(125_050), Money(125_050))
-        )  # fmt: skip
+        ).id  # fmt: skip
         uow.commit()
     company = ["--company", str(company_id)]
     plan = cli("dunning", "plan", *company, "--date", "2026-02-05", "--json")
@@ -194,6 +194,13 @@ def test_no_letter_goes_out_without_the_creditors_contact_details(db, company_id
     [reason] = decision["reasons"]
     assert decision["action"] == "nothing" and (reason["rule"], reason["text"]) == ("H4", why)
     assert dunning.run(db, company_id, date(2026, 2, 5), actor="t").actions == {}
+    from adapter.services import overview
+
+    [next_step] = overview.claim_page(db, company_id, invoice_id, date(2026, 2, 5)).decisions
+    assert next_step.reasons[0].text == why  # the claim page says it too
+    assert overview.worklist(db, company_id, date(2026, 2, 5)).letters_blocked == (
+        "letters.address and letters.email or letters.phone"
+    )
     by_hand = cli("dunning", "send", *company, "--invoice", "40001", "--type", "reminder",
                   "--date", "2026-02-05")  # fmt: skip
     assert by_hand.exit_code == 2 and by_hand.stderr.strip() == f"error: letters.address: {why}"
