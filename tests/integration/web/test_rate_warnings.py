@@ -9,11 +9,14 @@ import base64
 from datetime import UTC, date, datetime
 
 import pytest
+from fastapi.testclient import TestClient
 from structlog.testing import capture_logs
 
+from adapter.bootstrap import web_app
 from adapter.jobs import scheduler
 from adapter.services import rates
 from adapter.services.companies import set_settings
+from adapter.settings import AppSettings
 from tests.integration.web.conftest import PASSWORD
 
 SOON = (
@@ -36,6 +39,15 @@ def _at(clock, day: date) -> None:
     clock.instant = datetime(day.year, day.month, day.day, 8, tzinfo=UTC)
 
 
+def _metrics(db) -> str:
+    """/metrics as Prometheus reads it (the bearer of KRAVFLYT_METRICS_TOKEN)."""
+    app = web_app(db, AppSettings(metrics_token="metrics-token-for-tests"))
+    with TestClient(app) as metered:
+        r = metered.get("/metrics", headers={"Authorization": "Bearer metrics-token-for-tests"})
+    assert r.status_code == 200, r.text
+    return r.text
+
+
 def _basic() -> dict[str, str]:
     raw = f"kari@regnskap.no:{PASSWORD}".encode()
     return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
@@ -44,16 +56,14 @@ def _basic() -> dict[str, str]:
 def test_healthz_and_metrics_warn_from_1_december(db, client, book, clock) -> None:
     _at(clock, date(2026, 11, 30))
     assert client.get("/healthz").json() == {"status": "ok", "database": db.dialect}
-    assert "kravflyt_rate_missing_days{" not in client.get("/metrics").text
+    assert "kravflyt_rate_missing_days{" not in _metrics(db)
     _at(clock, date(2026, 12, 1))
     health = client.get("/healthz")
     assert (health.status_code, health.json()) == (
         200,
         {"status": "ok", "database": db.dialect, "warnings": [SOON]},
     )
-    assert 'kravflyt_rate_missing_days{from="2027-01-01",kind="interest"} 31.0' in (
-        client.get("/metrics").text
-    )
+    assert 'kravflyt_rate_missing_days{from="2027-01-01",kind="interest"} 31.0' in _metrics(db)
 
 
 def test_worklist_past_the_table_lists_held_letters_until_the_rate_is_added(
