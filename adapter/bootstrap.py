@@ -17,11 +17,13 @@ def work_context(db: Database, settings: AppSettings) -> WorkContext:
     """The context every handler gets."""
     from adapter.services.clients import Clients
 
-    return WorkContext(db=db, settings=settings, clients=Clients(db))
+    clients = Clients(db, max_in_flight=settings.tripletex_max_in_flight)
+    return WorkContext(db=db, settings=settings, clients=clients)
 
 
 def worker(db: Database, settings: AppSettings, **kwargs: object) -> Worker:
     """A worker with every registered handler."""
+    kwargs.setdefault("per_company", settings.tripletex_max_in_flight)
     return Worker(ctx=work_context(db, settings), handlers=default_handlers(), **kwargs)  # type: ignore[arg-type]
 
 

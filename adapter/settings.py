@@ -67,6 +67,13 @@ class AppSettings(BaseSettings):
         description="Bearer token that /metrics asks for (Authorization: Bearer ...); "
         "unset: /metrics is off (404).",
     )
+    tripletex_max_in_flight: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Requests one company's Tripletex client has on their way at once, per "
+        "worker process (its outbox rows sent at once, too): a fair share per company.",
+    )
     data_dir: Path = Field(
         Path("kravflyt-data"),
         description="Root of the per-company bank folders (<data_dir>/<company id>/incoming, ...).",

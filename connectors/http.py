@@ -13,7 +13,13 @@ notion-sdk-py):
   outcome is unknown and `OutcomeUnknownError` asks the caller to look it up first;
 - any other answer is returned as it is: the client turns 4xx into its typed errors.
 With no requests left in the period (`X-Rate-Limit-Remaining: 0`), the next request waits for
-the reset first rather than spend one on a 429.
+the reset first rather than spend one on a 429; with few left, requests are spread over the
+rest of the period (connectors/pacing.py). A wait longer than `max_inline_wait_s` is raised as
+the remote's `rate_limited` error instead of slept.
+
+One client may have up to `max_in_flight` requests on their way at once (threads sharing it:
+a worker sends several outbox rows of one company at the same time); the pacing, the session
+and the request count are shared by them.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import httpx
 import structlog
 
 from connectors.errors import OutcomeUnknownError, RetriableError
+from connectors.pacing import Pacer
 from connectors.retry import Again, RetryOptions, retry_after_seconds, run
 
 
@@ -34,8 +41,8 @@ class HttpBase:
     """Sends requests to one remote with its retry policy; subclasses add the remote's API.
 
     Safe to share between threads (a sync reads the next page on one while it stores on
-    another): exchanges go one at a time, so the rate-limit pause and the request count stay
-    consistent."""
+    another; a worker's threads send one company's outbox rows): at most `max_in_flight`
+    exchanges at once, paced together by the remote's rate-limit headers."""
 
     remote: ClassVar[str] = "remote"
     rate_limited: ClassVar[type[RetriableError]] = RetriableError
@@ -47,12 +54,14 @@ class HttpBase:
         *,
         sleep: Callable[[float], None] = time.sleep,
         retry: RetryOptions | None = None,
+        max_in_flight: int = 1,
     ):
         self.http, self.sleep = http, sleep
         self.retry = retry or RetryOptions()
         self.requests = 0  # requests made, for summaries and benchmarks
-        self._pause_until = 0.0
-        self._one_at_a_time = threading.RLock()
+        self._pacer = Pacer()
+        self._slots = threading.BoundedSemaphore(max_in_flight)
+        self._counting = threading.Lock()
         self._log = structlog.get_logger(f"connectors.{self.remote.lower()}")
 
     def exchange(
@@ -70,12 +79,13 @@ class HttpBase:
         name = f"{method} {path}"
 
         def attempt() -> httpx.Response:
-            self._wait_for_reset()
-            self.requests += 1
             began = time.perf_counter()
             try:
-                resp = self.http.request(
-                    method, path, params=params, headers=headers, content=content, auth=auth
+                resp = self._paced(
+                    name,
+                    lambda: self.http.request(
+                        method, path, params=params, headers=headers, content=content, auth=auth
+                    ),
                 )
             except httpx.ConnectError as exc:  # nothing reached the remote: always safe
                 raise Again(self.server_error(f"cannot connect to {self.remote}: {exc}")) from exc
@@ -93,7 +103,6 @@ class HttpBase:
                 status=resp.status_code,
                 ms=round((time.perf_counter() - began) * 1000, 1),
             )
-            self._note_rate_limit(resp)
             if resp.status_code == 429:
                 wait = retry_after_seconds(resp)
                 if wait is not None and wait > self.retry.max_inline_wait_s:
@@ -111,16 +120,25 @@ class HttpBase:
                 raise OutcomeUnknownError(f"{name}: server error {resp.status_code}; look it up")
             return resp
 
-        with self._one_at_a_time:
+        with self._slots:
             return run(attempt, self.retry, self.sleep)
 
-    def _note_rate_limit(self, resp: httpx.Response) -> None:
-        if resp.headers.get("X-Rate-Limit-Remaining") == "0":
-            reset = min(retry_after_seconds(resp) or 0.0, self.retry.max_inline_wait_s)
-            self._pause_until = time.monotonic() + reset
-
-    def _wait_for_reset(self) -> None:
-        wait = self._pause_until - time.monotonic()
-        if wait > 0:
-            self._pause_until = 0.0
-            self.sleep(wait)
+    def _paced(self, name: str, send: Callable[[], httpx.Response]) -> httpx.Response:
+        """Send when the pacer says so (a wait past `max_inline_wait_s` is raised), and let it
+        learn from the answer's rate-limit headers."""
+        wait = self._pacer.ticket()
+        answer: httpx.Headers | None = None
+        try:
+            if wait > self.retry.max_inline_wait_s:
+                raise self.rate_limited(
+                    f"{name}: no requests left for {wait:.0f} s", wait_s=wait, status=429
+                )
+            if wait > 0:
+                self.sleep(wait)
+            with self._counting:
+                self.requests += 1
+            resp = send()
+            answer = resp.headers
+            return resp
+        finally:
+            self._pacer.done(answer)

@@ -9,6 +9,7 @@ Every finishing update checks the owner, so a worker that lost its lease changes
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,13 +48,22 @@ JOBS = Queue(jobs, ready=("todo",), doing="doing")
 
 
 def take(
-    engine: Engine, queue: Queue, *, owner: str, now: datetime, lease: timedelta
+    engine: Engine,
+    queue: Queue,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    skip_companies: Collection[int] = (),
 ) -> Lease | None:
-    """Lease the next row that is due, or None when there is none (or another worker won)."""
+    """Lease the next row that is due, or None when there is none (or another worker won).
+    Rows of `skip_companies` are left for later (their company has its share in hand)."""
     t = queue.table
     due = and_(t.c.status.in_(queue.ready), t.c.run_after <= now)
     stalled = and_(t.c.status == queue.doing, t.c.leased_until < now)
     q = select(t).where(or_(due, stalled))
+    if skip_companies:
+        q = q.where(t.c.company_id.not_in(sorted(skip_companies)))
     if t is jobs:
         # A job whose lock key is held by a running job waits; the stalled holder goes first.
         other = jobs.alias("running")

@@ -17,7 +17,9 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -75,7 +77,14 @@ class Worker:
     lease_s: int = 300
     max_outbox_attempts: int = 10
     max_inbox_attempts: int = 8
+    # Outbox rows of one company this process sends at once: a thread does not take another
+    # row of a company that has its share in hand, so one large company never holds every
+    # thread while the others wait (fair shares), and a company's client is never asked for
+    # more requests at once than it sends (settings: tripletex_max_in_flight).
+    per_company: int = 4
     stop: threading.Event = field(default_factory=threading.Event)
+    _in_hand: Counter[int] = field(default_factory=Counter, init=False, repr=False)
+    _in_hand_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def _engine(self) -> Any:
@@ -92,17 +101,37 @@ class Worker:
             (INBOX, self._handle_webhook),
             (leases.JOBS, self._run_job),
         ):
+            with self._in_hand_lock:
+                full = [c for c, n in self._in_hand.items() if n >= self.per_company]
             taken = leases.take(
                 self._engine,
                 queue,
                 owner=owner,
                 now=self._now(),
                 lease=timedelta(seconds=self.lease_s),
+                skip_companies=full if queue is OUTBOX else (),
             )
             if taken is not None:
-                run(taken)
+                with self._holding(taken if queue is OUTBOX else None):
+                    run(taken)
                 return True
         return False
+
+    @contextmanager
+    def _holding(self, taken: leases.Lease | None) -> Iterator[None]:
+        """Count an outbox row in hand for its company while it is sent."""
+        company = taken.row.company_id if taken is not None else None
+        if company is not None:
+            with self._in_hand_lock:
+                self._in_hand[company] += 1
+        try:
+            yield
+        finally:
+            if company is not None:
+                with self._in_hand_lock:
+                    self._in_hand[company] -= 1
+                    if not self._in_hand[company]:
+                        del self._in_hand[company]
 
     def run_until_idle(self, *, limit: int = 100_000) -> int:
         """Run rows until none is due (tests and the demo); returns how many ran."""

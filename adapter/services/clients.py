@@ -30,8 +30,10 @@ class Clients:
         sleep: Callable[[float], None] = time.sleep,
         ttl_s: float = 300.0,
         transport: httpx.BaseTransport | None = None,
+        max_in_flight: int = 1,
     ):
         self.db, self.sleep, self.ttl_s, self.transport = db, sleep, ttl_s, transport
+        self.max_in_flight = max_in_flight  # requests at once per company's Tripletex client
         self._cache: dict[tuple[str, int], tuple[float, Any]] = {}
         self._lock = threading.Lock()
 
@@ -63,7 +65,12 @@ class Clients:
             with self.db.uow(company_id, read_only=True) as uow:
                 conn = uow.connections.get("tripletex")
             return tripletex_client(
-                self.http(conn.config["base_url"]), conn.config, conn.secrets, self.db, self.sleep
+                self.http(conn.config["base_url"]),
+                conn.config,
+                conn.secrets,
+                self.db,
+                self.sleep,
+                max_in_flight=self.max_in_flight,
             )
 
         return self._cached("tripletex", company_id, build)
@@ -92,6 +99,8 @@ def tripletex_client(
     secrets: dict[str, Any],
     db: Database,
     sleep: Callable[[float], None],
+    *,
+    max_in_flight: int = 1,
 ) -> TripletexClient:
     """A Tripletex client from a connection's settings and secrets."""
     creds = Credentials(
@@ -99,4 +108,6 @@ def tripletex_client(
         employee_token=secrets["employee_token"],
         client_company_id=config.get("client_company_id"),
     )
-    return TripletexClient(http, creds, today=db.clock.today, sleep=sleep)
+    return TripletexClient(
+        http, creds, today=db.clock.today, sleep=sleep, max_in_flight=max_in_flight
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -81,11 +82,13 @@ class TripletexClient(HttpBase):
         sleep: Callable[[float], None] = time.sleep,
         retry: RetryOptions | None = None,
         page_size: int = 1000,
+        max_in_flight: int = 1,
     ):
-        super().__init__(http, sleep=sleep, retry=retry)
+        super().__init__(http, sleep=sleep, retry=retry, max_in_flight=max_in_flight)
         self.credentials, self.today = credentials, today
         self.page_size = page_size
         self._session: tuple[str, date] | None = None
+        self._session_lock = threading.Lock()  # one session for the requests sent at once
 
     # ------------------------------------------------------------------ session
 
@@ -103,11 +106,18 @@ class TripletexClient(HttpBase):
         token = self._json(resp)["value"]["token"]
         self._session = (token, expires)
 
-    def _auth(self) -> tuple[str, str]:
-        if self._session is None or self._session[1] <= self.today():
-            self.create_session()
-        assert self._session is not None
-        return (str(self.credentials.client_company_id or 0), self._session[0])
+    def _auth(self, *, renew: str | None = None) -> tuple[str, str]:
+        """The Basic-auth pair; a new session when there is none, the day turned, or the
+        one in `renew` was refused (and no other request has renewed it meanwhile)."""
+        with self._session_lock:
+            if (
+                self._session is None
+                or self._session[1] <= self.today()
+                or self._session[0] == renew
+            ):
+                self.create_session()
+            assert self._session is not None
+            return (str(self.credentials.client_company_id or 0), self._session[0])
 
     def request(
         self,
@@ -129,11 +139,10 @@ class TripletexClient(HttpBase):
             "headers": headers,
             "content": None if json_body is None else json_exact.dumps(json_body),
         }
-        with self._one_at_a_time:
-            resp = self.exchange(method, path, auth=self._auth(), **kw)
-            if resp.status_code == 401:
-                self.create_session()
-                resp = self.exchange(method, path, auth=self._auth(), **kw)
+        auth = self._auth()
+        resp = self.exchange(method, path, auth=auth, **kw)
+        if resp.status_code == 401:
+            resp = self.exchange(method, path, auth=self._auth(renew=auth[1]), **kw)
         if resp.status_code == 304 and allow_304:
             return resp
         if resp.status_code >= 400 or resp.status_code == 304:

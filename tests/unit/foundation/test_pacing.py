@@ -1,0 +1,129 @@
+"""Rate limits obeyed ahead of time, and several requests of one client at once (respx and
+the pacer on a hand-moved clock)."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import httpx
+import pytest
+import respx
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connectors.pacing import Pacer
+from tests.unit.foundation.test_http_base import BASE, Limited, Remote, client
+
+
+def limits(limit: int, remaining: int, reset: int) -> dict[str, str]:
+    return {
+        "X-Rate-Limit-Limit": str(limit),
+        "X-Rate-Limit-Remaining": str(remaining),
+        "X-Rate-Limit-Reset": str(reset),
+    }
+
+
+@respx.mock
+def test_few_requests_left_are_spread_over_the_seconds_left() -> None:
+    sleeps: list[float] = []
+    respx.get(f"{BASE}/x").respond(200, headers=limits(100, 10, 5))
+    c = client(sleeps)
+    c.exchange("GET", "/x", safe=True)
+    c.exchange("GET", "/x", safe=True)
+    c.exchange("GET", "/x", safe=True)
+    # 10 left of 100 with 5 s to go: one every 0.5 s after the first (the clock barely moves
+    # here, as `sleep` only records, so the third waits 1 s from the first's start).
+    assert sleeps == pytest.approx([0.5, 1.0], abs=0.05)
+
+
+@respx.mock
+def test_many_requests_left_are_not_slowed() -> None:
+    sleeps: list[float] = []
+    respx.get(f"{BASE}/x").respond(200, headers=limits(100, 21, 60))
+    c = client(sleeps)
+    for _ in range(3):
+        c.exchange("GET", "/x", safe=True)
+    assert sleeps == []
+
+
+@respx.mock
+def test_a_wait_longer_than_the_inline_limit_goes_back_to_the_caller() -> None:
+    sleeps: list[float] = []
+    respx.get(f"{BASE}/x").respond(200, headers=limits(100, 0, 600))
+    c = client(sleeps)
+    c.exchange("GET", "/x", safe=True)
+    with pytest.raises(Limited) as err:
+        c.exchange("GET", "/x", safe=True)
+    assert err.value.wait_s == pytest.approx(600, abs=1) and sleeps == []
+    assert c.requests == 1  # the refused wait sent nothing
+
+
+def test_requests_on_their_way_count_as_spent() -> None:
+    now = [0.0]
+    pacer = Pacer(clock=lambda: now[0])
+    for _ in range(4):
+        assert pacer.ticket() == 0.0
+    # The first answer: 4 left, but three more requests are still on their way.
+    pacer.done(httpx.Headers(limits(100, 4, 10)))
+    assert pacer.ticket() == pytest.approx(10.0)  # 10 s spread over the 1 left
+
+
+@given(
+    limit=st.integers(min_value=1, max_value=300),
+    period=st.integers(min_value=1, max_value=120),
+    latency=st.floats(min_value=0.0, max_value=0.5),
+)
+def test_paced_requests_are_never_refused_and_use_the_limit(
+    limit: int, period: int, latency: float
+) -> None:
+    """Against a remote counting `limit` requests a `period` (Tripletex's headers, the reset
+    rounded up to whole seconds), one request at a time: none is refused, and three periods'
+    worth take at most four periods, each longer by the second the rounding may cost."""
+    now = [0.0]
+    pacer = Pacer(clock=lambda: now[0])
+    start, used, refused = 0.0, 0, 0
+    for _ in range(3 * limit):
+        now[0] += pacer.ticket()
+        if now[0] - start >= period:
+            start, used = now[0], 0
+        if used < limit:
+            used += 1
+        else:
+            refused += 1
+        reset = math.ceil(start + period - now[0])
+        now[0] += latency
+        pacer.done(httpx.Headers(limits(limit, limit - used, reset)))
+    assert refused == 0
+    assert now[0] <= 4 * (period + 1) + 3 * limit * latency
+
+
+@respx.mock
+def test_one_client_sends_up_to_max_in_flight_at_once() -> None:
+    together = threading.Barrier(4, timeout=5)
+    peak, now_in, lock = [0], [0], threading.Lock()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        with lock:
+            now_in[0] += 1
+            peak[0] = max(peak[0], now_in[0])
+        try:
+            together.wait()  # four requests must be on their way at the same time
+        except threading.BrokenBarrierError:
+            pass
+        with lock:
+            now_in[0] -= 1
+        return httpx.Response(200)
+
+    respx.get(f"{BASE}/x").mock(side_effect=answer)
+    c = Remote(httpx.Client(base_url=BASE), sleep=lambda _s: None, max_in_flight=4)
+    threads = [
+        threading.Thread(target=c.exchange, args=("GET", "/x"), kwargs={"safe": True})
+        for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not together.broken
+    assert peak[0] == 4 and c.requests == 8
