@@ -13,7 +13,14 @@ from pathlib import Path
 
 from adapter import log
 
-BENCHMARKS: list[str] = ["tripletex_sync", "bank_parsers", "bank_import", "plan", "webhook_intake"]
+BENCHMARKS: list[str] = [
+    "tripletex_sync",
+    "bank_parsers",
+    "bank_import",
+    "plan",
+    "webhook_intake",
+    "office",
+]
 
 
 def run(names: list[str]) -> int:

@@ -18,8 +18,8 @@ SCRIPT = Path(__file__).with_name("race_worker.py")
 
 
 @pytest.mark.pg
-@pytest.mark.parametrize("processes", [2, 4])
-def test_workers_race_without_duplicates(processes, pg_url, tmp_path) -> None:
+@pytest.mark.parametrize(("processes", "threads"), [(2, 1), (4, 1), (2, 8)])
+def test_workers_race_without_duplicates(processes, threads, pg_url, tmp_path) -> None:
     from cryptography.fernet import Fernet
 
     from adapter.clock import SystemClock
@@ -47,7 +47,7 @@ def test_workers_race_without_duplicates(processes, pg_url, tmp_path) -> None:
     effects = tmp_path / "effects.jsonl"
     procs = [
         subprocess.Popen(
-            [sys.executable, str(SCRIPT), url, str(effects), f"w{i}"],
+            [sys.executable, str(SCRIPT), url, str(effects), f"w{i}", str(threads)],
             stdout=subprocess.PIPE,
             text=True,
         )

@@ -1,0 +1,298 @@
+"""An accounting office's night: many client companies behind one accountant login.
+
+The Tripletex look-alike serves an office (`connectors/tripletex/sandbox/office.py`) in its own
+process, every answer `BENCH_OFFICE_LATENCY_MS` late (150) and each client limited to
+`BENCH_OFFICE_LIMIT` requests per `BENCH_OFFICE_PERIOD_S` seconds (then 429 with Tripletex's
+headers). Measured on PostgreSQL with `BENCH_OFFICE_WORKERS` `kravflyt worker` processes of
+`BENCH_OFFICE_THREADS` threads each:
+
+1. onboarding: `company import-clients` (the service) adds and connects every client;
+2. a full sync of all (one `tripletex.sync` job per company);
+3. the nightly dunning run of all (one `dunning.run` job per company) and the sending of every
+   letter it creates (`:createReminder` through the outbox, the reminder read back);
+4. the sending rate with no limit: one worker process, the same letters of a second night.
+
+`BENCH_OFFICE_COMPANIES` (300) companies, most with 500 to 5,000 invoices and one in a hundred
+with 50,000, all scaled by `BENCH_OFFICE_SCALE` (1.0). Targets (issue 25): sending reaches
+≥ 90 % of the limit the look-alike allows with < 1 % of requests answered 429; ≥ 200 sends a
+second from one worker process at 150 ms with no limit; the whole night (sync, dunning,
+sending) of 300 companies in ≤ 15 minutes. `python -m bench office` runs it alone.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from cryptography.fernet import Fernet
+from sqlalchemy import func, select
+
+from adapter.clock import SystemClock
+from adapter.crypto import SecretBox
+from adapter.services import office
+from adapter.store import migrate
+from adapter.store.database import Database
+from adapter.store.engine import make_engine
+from adapter.store.repositories.runtime import JobRepository
+from adapter.store.tables import jobs, outbox
+from bench.pg import scratch_database
+from connectors.serving import free_port
+from connectors.tripletex.sandbox.office import (
+    DEFAULT_ACCOUNTANT_TOKEN,
+    create_office,
+    office_clients,
+)
+
+
+def _env(name: str, default: float) -> float:
+    return float(os.environ.get(f"BENCH_OFFICE_{name}", default))
+
+
+COMPANIES = int(_env("COMPANIES", 300))
+SCALE = _env("SCALE", 1.0)
+LATENCY_MS = _env("LATENCY_MS", 150)
+LIMIT = int(_env("LIMIT", 600))
+PERIOD_S = _env("PERIOD_S", 60)
+WORKERS = int(_env("WORKERS", 2))
+THREADS = int(_env("THREADS", 32))
+
+
+def sizes(rng: random.Random, n: int) -> int:
+    """Invoices of client `n`: one in a hundred has 50,000, the rest 500 to 5,000 (scaled)."""
+    invoices = 50_000 if n % 100 == 99 else rng.randint(500, 5_000)
+    return max(20, int(invoices * SCALE))
+
+
+def serve(port: int, limit: int) -> None:
+    """Serve the office look-alike (run in its own process: `python -m bench.office PORT LIMIT`)."""
+    clients = office_clients(COMPANIES, seed=25, sizes=sizes)
+    the_office = create_office(
+        clients,
+        today=date.today(),
+        seed=25,
+        limit=limit,
+        period_s=PERIOD_S,
+        latency_ms=LATENCY_MS,
+    )
+    uvicorn.run(the_office.app(), host="127.0.0.1", port=port, log_level="warning")
+
+
+@contextmanager
+def office_process(limit: int) -> Iterator[str]:
+    """The look-alike in its own process; yields its base URL once it answers."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bench.office", str(port), str(limit)],
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 1800  # generating the ledgers takes a while
+        while True:
+            try:
+                httpx.get(f"{url}/_sandbox/office/state", timeout=30)
+                break
+            except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the office look-alike did not start") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def _state(url: str) -> dict[str, Any]:
+    return httpx.get(f"{url}/_sandbox/office/state", timeout=60).json()  # type: ignore[no-any-return]
+
+
+def _requests(url: str) -> tuple[int, int]:
+    """(requests served, requests answered 429) over every client."""
+    clients = _state(url)["clients"].values()
+    return sum(c["api_requests"] for c in clients), sum(c["refused_429"] for c in clients)
+
+
+@contextmanager
+def workers(db_url: str, key: str, processes: int, threads: int) -> Iterator[None]:
+    """`kravflyt worker` processes on the database, stopped (SIGTERM) on leaving."""
+    env = {
+        **os.environ,
+        "KRAVFLYT_DATABASE_URL": db_url,
+        "KRAVFLYT_SECRET_KEY": key,
+        "KRAVFLYT_LOG_LEVEL": "ERROR",
+        "KRAVFLYT_LOG_FORMAT": "json",
+    }
+    command = [str(Path(sys.executable).with_name("kravflyt")), "worker"]
+    command += ["--concurrency", str(threads), "--poll", "0.2"]
+    procs = [
+        subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(processes)
+    ]
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(timeout=600)
+
+
+def _waiting(db: Database) -> int:
+    """Jobs and outbox rows not yet done."""
+    with db.engine.connect() as conn:
+        j = conn.execute(
+            select(func.count()).select_from(jobs).where(jobs.c.status.in_(("todo", "doing")))
+        ).scalar_one()
+        o = conn.execute(
+            select(func.count())
+            .select_from(outbox)
+            .where(outbox.c.status.in_(("pending", "sending", "unknown")))
+        ).scalar_one()
+    return int(j + o)
+
+
+def until_idle(db: Database) -> float:
+    """Seconds until no job or outbox row waits (checked twice, a second apart)."""
+    began = time.perf_counter()
+    quiet = 0
+    while quiet < 2:
+        time.sleep(1.0)
+        quiet = quiet + 1 if _waiting(db) == 0 else 0
+    return time.perf_counter() - began - 2.0
+
+
+def queue_all(db: Database, company_ids: list[int], task: str, payload: dict[str, Any]) -> None:
+    """One job of `task` per company."""
+    with db.engine.begin() as conn:
+        for cid in company_ids:
+            JobRepository(conn, cid, db.clock).defer(task, payload, lock_key=f"{task}:{cid}")
+
+
+def send_figures(db: Database, kind: str = "tripletex.reminder") -> tuple[int, float, int]:
+    """(rows sent, seconds from the first send to the last, rows not sent)."""
+    with db.engine.connect() as conn:
+        sent, first, last = conn.execute(
+            select(func.count(), func.min(outbox.c.sent_at), func.max(outbox.c.sent_at)).where(
+                outbox.c.kind == kind, outbox.c.status == "sent"
+            )
+        ).one()
+        unsent = conn.execute(
+            select(func.count()).where(outbox.c.kind == kind, outbox.c.status != "sent")
+        ).scalar_one()
+    span = (last - first).total_seconds() if sent > 1 else 0.0
+    return int(sent), span, int(unsent)
+
+
+def _busiest(db: Database) -> tuple[int, int, float]:
+    """The company with the most letters sent: (company id, letters, seconds it sent for)."""
+    with db.engine.connect() as conn:
+        row = conn.execute(
+            select(
+                outbox.c.company_id,
+                func.count(),
+                func.min(outbox.c.sent_at),
+                func.max(outbox.c.sent_at),
+            )
+            .where(outbox.c.kind == "tripletex.reminder", outbox.c.status == "sent")
+            .group_by(outbox.c.company_id)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).one()
+    return int(row[0]), int(row[1]), (row[3] - row[2]).total_seconds()
+
+
+def night(url: str, db_url: str, processes: int) -> dict[str, Any]:
+    """Onboarding, full sync, dunning and sending for every company: the figures."""
+    key = Fernet.generate_key()
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    db = Database(engine=engine, clock=SystemClock(), box=SecretBox(key))
+    out: dict[str, Any] = {}
+    began = time.perf_counter()
+    done = office.import_clients(
+        db,
+        base_url=f"{url}/v2",
+        consumer_token="sandbox-consumer-token",
+        employee_token=DEFAULT_ACCOUNTANT_TOKEN,
+        actor="bench",
+    )
+    out["onboarding_s"] = time.perf_counter() - began
+    company_ids = [o.company_id for o in done if o.company_id is not None]
+    out["companies"] = len(company_ids)
+    with workers(db_url, key.decode(), processes, THREADS):
+        queue_all(db, company_ids, "tripletex.sync", {"mode": "full"})
+        out["sync_s"] = until_idle(db)
+        requests_before, refused_before = _requests(url)
+        per_client_before = _state(url)["clients"]
+        queue_all(db, company_ids, "dunning.run", {})
+        out["dunning_and_sending_s"] = until_idle(db)
+    requests, refused = _requests(url)
+    # The company with the most letters: its requests a second while it sent, against its limit.
+    busiest, letters, span = _busiest(db)
+    client = next(str(o.client_id) for o in done if o.company_id == busiest)
+    after = _state(url)["clients"][client]["api_requests"]
+    out["busiest_letters"] = letters
+    out["busiest_rate"] = (after - per_client_before[client]["api_requests"]) / span if span else 0
+    out["sync_requests"] = requests_before
+    out["night_requests"] = requests - requests_before
+    out["night_429"] = refused - refused_before
+    out["letters_sent"], out["sending_span_s"], out["letters_not_sent"] = send_figures(db)
+    engine.dispose()
+    return out
+
+
+def main() -> str:
+    """Run the office benchmark and return its report."""
+    with office_process(LIMIT) as url, scratch_database("kravflyt_bench_office") as db_url:
+        limited = night(url, db_url, WORKERS)
+    with office_process(10**9) as url, scratch_database("kravflyt_bench_office2") as db_url:
+        free = night(url, db_url, 1)
+    return report(limited, free)
+
+
+def report(limited: dict[str, Any], free: dict[str, Any]) -> str:
+    """The figures as Markdown."""
+    allowed = LIMIT / PERIOD_S  # requests a second one company may make
+    rate = limited["letters_sent"] / limited["sending_span_s"] if limited["sending_span_s"] else 0
+    free_rate = free["letters_sent"] / free["sending_span_s"] if free["sending_span_s"] else 0
+    whole = limited["sync_s"] + limited["dunning_and_sending_s"]
+    share_429 = limited["night_429"] / max(1, limited["night_requests"])
+    lines = [
+        f"{limited['companies']} companies (scale {SCALE}), latency {LATENCY_MS:.0f} ms, "
+        f"limit {LIMIT} per {PERIOD_S:.0f} s per company ({allowed:.1f}/s), "
+        f"{WORKERS} worker processes x {THREADS} threads, PostgreSQL.",
+        "",
+        "| figure | limited | no limit (1 worker process) | target |",
+        "|---|---|---|---|",
+        f"| onboarding (import-clients) | {limited['onboarding_s']:.1f} s | "
+        f"{free['onboarding_s']:.1f} s | |",
+        f"| full sync of all | {limited['sync_s']:.1f} s ({limited['sync_requests']} requests) "
+        f"| {free['sync_s']:.1f} s | |",
+        f"| dunning run and sending | {limited['dunning_and_sending_s']:.1f} s | "
+        f"{free['dunning_and_sending_s']:.1f} s | |",
+        f"| letters sent (not sent) | {limited['letters_sent']} ({limited['letters_not_sent']}) "
+        f"| {free['letters_sent']} ({free['letters_not_sent']}) | all |",
+        f"| sends a second | {rate:.1f} | {free_rate:.1f} | ≥ 200 with no limit |",
+        f"| busiest company: letters, requests a second / its limit | "
+        f"{limited['busiest_letters']}, {limited['busiest_rate']:.2f}/s = "
+        f"{limited['busiest_rate'] / allowed:.0%} | | ≥ 90 % |",
+        f"| requests answered 429 | {limited['night_429']} of {limited['night_requests']} "
+        f"({share_429:.2%}) | {free['night_429']} | < 1 % |",
+        f"| the whole night (sync + dunning + sending) | {whole:.0f} s | | ≤ 900 s |",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]), int(sys.argv[2]))
