@@ -9,7 +9,7 @@ import threading
 import httpx
 import pytest
 import respx
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.pacing import Pacer
@@ -69,6 +69,7 @@ def test_requests_on_their_way_count_as_spent() -> None:
     assert pacer.ticket() == pytest.approx(10.0)  # 10 s spread over the 1 left
 
 
+@settings(deadline=None)  # up to 900 simulated requests an example: no wall-clock limit
 @given(
     limit=st.integers(min_value=1, max_value=300),
     period=st.integers(min_value=1, max_value=120),
