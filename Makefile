@@ -14,7 +14,7 @@ help:
 	@echo "make demo         set up, then run the whole flow end to end on SQLite and the sandboxes"
 	@echo "make test         set up, then run lint, type checks and the full test suite (SQLite and PostgreSQL)"
 	@echo "make bench        run the benchmarks and print their ratios"
-	@echo "make lint         ruff and mypy"
+	@echo "make lint         ruff, mypy and the import contracts between the layers"
 	@echo "make messages     collect text for people from code and pages into the bokmål catalogue, then check it"
 	@echo "make reliability  fault, crash, fuzz, security and load runs; writes bench/reliability.md"
 
@@ -51,6 +51,7 @@ lint: $(BIN)/.synced
 	$(BIN)/ruff check adapter connectors policies tests bench
 	$(BIN)/ruff format --check adapter connectors policies tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: setup pg lint
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not slow"
