@@ -37,24 +37,36 @@ class Planned:
     lock_key: str
 
 
-def _interval_slot(now: datetime, minutes: int) -> str:
-    return str(int(now.timestamp() // (minutes * 60)))
+def phase(company_id: int) -> float:
+    """Where in each interval (0 to 1) a company's slots turn over: spread evenly over the
+    companies (golden-ratio steps), so an office's hundreds of syncs and nightly runs do not
+    all start at :00. Company 1 starts at 0."""
+    return ((company_id - 1) * 0.6180339887498949) % 1.0
+
+
+def _interval_slot(now: datetime, minutes: int, shift: float) -> str:
+    return str(int((now.timestamp() - shift * minutes * 60) // (minutes * 60)))
 
 
 def planned_for(
     company_id: int, schedule: ScheduleSettings, now: datetime, tasks: Iterable[str]
 ) -> list[Planned]:
-    """The slots due at `now` for a company, for the tasks this installation can run."""
+    """The slots due at `now` for a company, for the tasks this installation can run. Each
+    company's slots turn over at its own `phase` of the interval, and its nightly dunning run
+    starts at that share of the dunning hour (02:00 to 02:59 by default)."""
     if not schedule.enabled:
         return []
     local = now.astimezone(OSLO)
+    shift = phase(company_id)
     wanted = {
-        "tripletex.sync": _interval_slot(now, schedule.sync_every_minutes),
-        "bank.pickup": _interval_slot(now, schedule.bank_pickup_every_minutes),
-        "kravia.poll": _interval_slot(now, schedule.kravia_poll_every_minutes),
-        "tripletex.webhooks": _interval_slot(now, 60),  # are Tripletex's deliveries still on?
+        "tripletex.sync": _interval_slot(now, schedule.sync_every_minutes, shift),
+        "bank.pickup": _interval_slot(now, schedule.bank_pickup_every_minutes, shift),
+        "kravia.poll": _interval_slot(now, schedule.kravia_poll_every_minutes, shift),
+        # are Tripletex's deliveries still on?
+        "tripletex.webhooks": _interval_slot(now, 60, shift),
     }
-    if local.hour >= schedule.dunning_hour:
+    started = local.hour * 60 + local.minute + local.second / 60
+    if started >= schedule.dunning_hour * 60 + shift * 60:
         wanted["dunning.run"] = local.date().isoformat()
     known = set(tasks)
     return [
