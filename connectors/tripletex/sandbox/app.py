@@ -214,31 +214,13 @@ class TripletexSandbox:
     # ------------------------------------------------------------------ session and whoami
 
     async def create_session(self, request: Request) -> Response:
-        # SPEC `PUT /token/session/:create`; a bad token is 422/18000 on `arg:consumerToken`
-        # (tripletex-api.md §1.2, ISSUE53); expirationDate must be later than today (DEV-OAPI).
-        q = request.query_params
-        if q.get("consumerToken") != self.consumer_token:
-            raise SandboxError(
-                422, 18000, "The consumer token is invalid or does not exist.", "arg:consumerToken"
-            )
-        if q.get("employeeToken") != self.employee_token:
-            raise SandboxError(
-                422, 18000, "The employee token is invalid or does not exist.", "arg:employeeToken"
-            )
-        expires = parse_date(q.get("expirationDate"), "expirationDate")
-        if expires <= self.today():
-            raise SandboxError(
-                422, 18000, "expirationDate must be later than today", "expirationDate"
-            )
-        token = "s" + secrets.token_hex(16)
-        self.sessions[token] = expires
-        session = {
-            "id": len(self.sessions),
-            "version": 1,
-            "token": token,
-            "expirationDate": expires.isoformat(),
-        }
-        return json_response({"value": self.renderer.render(session, "SessionToken", {"*": None})})
+        return create_session(
+            request,
+            tokens=(self.consumer_token, self.employee_token),
+            today=self.today(),
+            sessions=self.sessions,
+            renderer=self.renderer,
+        )
 
     async def whoami(self, request: Request) -> Response:
         self._check_auth(request)
@@ -679,6 +661,38 @@ class TripletexSandbox:
         routes.append(Route("/_sandbox/{action}", self.admin, methods=["GET", "POST", "PUT"]))
         faulty = FaultMiddleware(Starlette(routes=routes), self.injector, api_prefix="/v2/")
         return ApiHeaders(faulty, self.rate_limit, latency=lambda: self.latency_s)
+
+
+def create_session(
+    request: Request,
+    *,
+    tokens: tuple[str, str],
+    today: date,
+    sessions: dict[str, date],
+    renderer: Renderer,
+) -> Response:
+    """`PUT /token/session/:create` (SPEC) for a consumer and employee token: a bad token is
+    422/18000 on `arg:consumerToken` (tripletex-api.md §1.2, ISSUE53); expirationDate must be
+    later than today (DEV-OAPI). The new token goes into `sessions`."""
+    q = request.query_params
+    for name, expected in zip(("consumerToken", "employeeToken"), tokens, strict=True):
+        if q.get(name) != expected:
+            what = "consumer" if name == "consumerToken" else "employee"
+            raise SandboxError(
+                422, 18000, f"The {what} token is invalid or does not exist.", f"arg:{name}"
+            )
+    expires = parse_date(q.get("expirationDate"), "expirationDate")
+    if expires <= today:
+        raise SandboxError(422, 18000, "expirationDate must be later than today", "expirationDate")
+    token = "s" + secrets.token_hex(16)
+    sessions[token] = expires
+    session = {
+        "id": len(sessions),
+        "version": 1,
+        "token": token,
+        "expirationDate": expires.isoformat(),
+    }
+    return json_response({"value": renderer.render(session, "SessionToken", {"*": None})})
 
 
 async def _body(request: Request) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import random
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -37,13 +36,13 @@ from connectors.tripletex.sandbox.app import (
     API,
     DEFAULT_CONSUMER_TOKEN,
     TripletexSandbox,
+    create_session,
 )
 from connectors.tripletex.sandbox.data import generate, org_number
 from connectors.tripletex.sandbox.envelope import (
     SandboxError,
     error_response,
     json_response,
-    parse_date,
     parse_int,
 )
 from connectors.tripletex.sandbox.limits import ApiHeaders, RateLimit
@@ -93,28 +92,14 @@ class TripletexOffice:
     # ------------------------------------------------------------------ the office's own calls
 
     async def create_session(self, request: Request) -> Response:
-        # SPEC `PUT /token/session/:create`, as app.py's, with the accountant's tokens.
-        q = request.query_params
-        for name, expected in (
-            ("consumerToken", self.consumer_token),
-            ("employeeToken", self.employee_token),
-        ):
-            if q.get(name) != expected:
-                raise SandboxError(422, 18000, f"The {name} is invalid.", f"arg:{name}")
-        expires = parse_date(q.get("expirationDate"), "expirationDate")
-        if expires <= self._today:
-            raise SandboxError(
-                422, 18000, "expirationDate must be later than today", "expirationDate"
-            )
-        token = "s" + secrets.token_hex(16)
-        self.sessions[token] = expires
-        session = {
-            "id": len(self.sessions),
-            "version": 1,
-            "token": token,
-            "expirationDate": expires.isoformat(),
-        }
-        return json_response({"value": self.renderer.render(session, "SessionToken", {"*": None})})
+        # As app.py's, with the accountant's tokens; the session reaches every client.
+        return create_session(
+            request,
+            tokens=(self.consumer_token, self.employee_token),
+            today=self._today,
+            sessions=self.sessions,
+            renderer=self.renderer,
+        )
 
     def _session(self, request: Request) -> None:
         user, token = _basic(request)
