@@ -12,6 +12,7 @@ from adapter.commands.context import database
 from adapter.jobs import scheduler as scheduling
 from adapter.jobs.handlers import TASKS
 from adapter.settings import get_settings
+from adapter.store.database import open_database
 
 
 @click.command()
@@ -33,7 +34,9 @@ from adapter.settings import get_settings
 )
 def worker(concurrency: int, poll: float, until_idle: bool, lease_seconds: int) -> None:
     """Run jobs, outbox sends and webhook handling until SIGTERM (finishes the work in hand)."""
-    work = bootstrap.worker(database(), get_settings(), lease_s=lease_seconds)
+    settings = get_settings()
+    db = open_database(settings, threads=concurrency) if concurrency > 5 else database()
+    work = bootstrap.worker(db, settings, lease_s=lease_seconds)
     if until_idle:
         click.echo(work.run_until_idle())
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 
 from adapter.clock import Clock, SystemClock
 from adapter.crypto import SecretBox
@@ -36,11 +36,21 @@ class Database:
 
 
 def open_database(
-    settings: AppSettings, *, clock: Clock | None = None, check_schema: bool = True
+    settings: AppSettings,
+    *,
+    clock: Clock | None = None,
+    check_schema: bool = True,
+    threads: int = 0,
 ) -> Database:
     """Connect to the configured database; refuse one whose schema is not at this code's head,
-    or whose credential key is not this process's (see `adapter.store.keys`)."""
-    engine = make_engine(settings.database_url, busy_timeout_s=settings.database_busy_timeout_s)
+    or whose credential key is not this process's (see `adapter.store.keys`). A process of
+    more `threads` than the pool's default (5, PostgreSQL) gets a pool of two connections a
+    thread (a sync holds one while its read-ahead thread holds another)."""
+    pooled = make_url(settings.database_url).get_backend_name() != "sqlite"  # SQLite: NullPool
+    pool = {"pool_size": 2 * threads, "max_overflow": threads} if pooled and threads > 5 else {}
+    engine = make_engine(
+        settings.database_url, busy_timeout_s=settings.database_busy_timeout_s, **pool
+    )
     if check_schema:
         ensure_current(engine)
     clock = clock or SystemClock()
