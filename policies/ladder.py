@@ -44,6 +44,8 @@ _LABELS = {
     Stage.RENTENOTA: "rentenota",
 }
 LADDER_STAGES = (Stage.SOFT_REMINDER, Stage.REMINDER_1, Stage.REMINDER_2, Stage.INKASSOVARSEL)
+# The one list of placeholders a company's letter text may use (checked below when the text is
+# set); adapter.services.letters.build_letter fills every one of them.
 PLACEHOLDERS = frozenset(
     {
         "kunde",

@@ -185,18 +185,3 @@ def half_year(value: date, language: str = "nb") -> str:
     if language == "en":
         return f"the {'first' if half == 1 else 'second'} half of {year}"
     return f"{half}. halvår {year}"
-
-
-PLACEHOLDERS = (
-    "kunde",
-    "fakturanr",
-    "fakturadato",
-    "forfallsdato",
-    "frist",
-    "belop",
-    "gebyr",
-    "renter",
-    "kid",
-    "kontonr",
-    "firma",
-)
