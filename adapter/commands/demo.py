@@ -36,9 +36,35 @@ def _show(title: str, report: dict[str, Any]) -> None:
             click.echo(f"  {key}: {text}")
 
 
+DEMO_DATABASE = "sqlite:///demo.db"  # the demo's own file: never the installation's kravflyt.db
+
+
+def demo_database(settings: Any, *, fresh: bool, yes: bool) -> str:
+    """The database the demo fills: its own demo.db unless KRAVFLYT_DATABASE_URL names one.
+    A database that is not a file called demo.db is used (and with --fresh deleted) only with
+    --fresh --yes: the demo never overwrites an installation's data by mistake."""
+    chosen = "database_url" in settings.model_fields_set
+    target = settings.database_url if chosen else DEMO_DATABASE
+    url = make_url(target)
+    own = url.get_backend_name() == "sqlite" and Path(url.database or "").name == "demo.db"
+    if not own and not (fresh and yes):
+        raise click.UsageError(
+            f"the demo writes its own data into {url.render_as_string(hide_password=True)}, "
+            "which is not a demo.db: give --fresh --yes to replace what is there"
+        )
+    return target
+
+
 @click.command()
 @click.option(
-    "--fresh", is_flag=True, help="Start from an empty SQLite database (deletes the file)."
+    "--fresh",
+    is_flag=True,
+    help="Start from an empty SQLite database (deletes the demo's file, demo.db).",
+)
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="With --fresh: also replace a database that is not a demo.db (KRAVFLYT_DATABASE_URL).",
 )
 @click.option(
     "--customers", default=2000, show_default=True, help="Customers in the Tripletex sandbox."
@@ -56,12 +82,14 @@ def _show(title: str, report: dict[str, Any]) -> None:
     show_default=True,
     help="Where the demo's logs go (the terminal shows the report).",
 )
-def demo(fresh: bool, customers: int, invoices: int, weeks: int, log_file: Path) -> None:
+def demo(fresh: bool, yes: bool, customers: int, invoices: int, weeks: int, log_file: Path) -> None:
     """Run the whole flow end to end against the sandboxes, printing a report at each step:
     sync, a webhook, a bank import, dunning over simulated weeks, hand-off, a forwarded
     payment and reconciliation. The database stays for `kravflyt web`."""
     began = time.perf_counter()
     settings = get_settings()
+    target = demo_database(settings, fresh=fresh, yes=yes)
+    settings = settings.model_copy(update={"database_url": target})
     log.configure(fmt="json", level=settings.log_level, stream=log_file.open("a", encoding="utf-8"))
     url = make_url(settings.database_url)
     if fresh:
@@ -93,7 +121,8 @@ def demo(fresh: bool, customers: int, invoices: int, weeks: int, log_file: Path)
         f"{facts['sends failed']} failed, {facts['unmatched payments']} payments waiting for a person."
     )
     click.echo(
-        f"  Done in {time.perf_counter() - began:.0f} s. Look at it: kravflyt web, then http://127.0.0.1:8000/ "
+        f"  Done in {time.perf_counter() - began:.0f} s. Look at it: "
+        f"KRAVFLYT_DATABASE_URL={settings.database_url} kravflyt web, then http://127.0.0.1:8000/ "
         f"({story.DEMO_USER} / {story.DEMO_PASSWORD})."
     )
 

@@ -6,9 +6,11 @@ import threading
 
 import click
 import uvicorn
+from sqlalchemy.engine import make_url
 
 from adapter import bootstrap
 from adapter.commands.context import database
+from adapter.i18n import _
 from adapter.jobs import scheduler as scheduling
 from adapter.jobs.handlers import TASKS
 from adapter.settings import get_settings
@@ -55,6 +57,21 @@ def scheduler(every: float, once: bool) -> None:
     scheduling.serve(db, lambda: TASKS, every_s=every)
 
 
+def announce(host: str, port: int) -> None:
+    """Say where the pages are, and which database they show, before serving."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (a listen address, shown)
+    url = make_url(get_settings().database_url).render_as_string(hide_password=True)
+    click.echo(
+        _(
+            "Kravflyt serves the pages at http://%(host)s:%(port)s/ (database %(db)s)",
+            host=shown,
+            port=port,
+            db=url,
+        )
+    )
+    click.echo(_("Stop with Ctrl+C."))
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
@@ -67,6 +84,7 @@ def scheduler(every: float, once: bool) -> None:
 )
 def web(host: str, port: int, processes: int) -> None:
     """Serve the web app: webhooks, /healthz, /metrics, the accountant pages and API."""
+    announce(host, port)
     if processes > 1:
         uvicorn.run(
             "adapter.bootstrap:web_app_from_environment",
@@ -106,6 +124,7 @@ def run(host: str, port: int, concurrency: int) -> None:
     ]
     for t in threads:
         t.start()
+    announce(host, port)
     try:
         uvicorn.run(bootstrap.web_app(db, settings), host=host, port=port, log_level="warning")
     finally:

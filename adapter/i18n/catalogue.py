@@ -63,6 +63,8 @@ def set_language(language: str | None) -> str:
 
 def _shown(name: str, value: Any, language: str) -> Any:
     """A value as the person reads it: money, dates and nested messages in their language."""
+    if isinstance(value, dict) and isinstance(value.get("msgid"), str):  # a stored Message
+        value = Message(value["msgid"], dict(value.get("params") or {}))
     if isinstance(value, Message):
         return value.text(language)
     if value is None:
@@ -129,7 +131,11 @@ class Message:
         return {
             "msgid": self.msgid,
             "params": {
-                k: v.isoformat() if isinstance(v, date | datetime) else v
+                k: v.isoformat()
+                if isinstance(v, date | datetime)
+                else v.as_json()
+                if isinstance(v, Message)
+                else v
                 for k, v in self.params.items()
             },
         }

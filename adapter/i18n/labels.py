@@ -71,7 +71,126 @@ LABELS: dict[str, dict[str, Message]] = {
         "unknown": N_("outcome unknown, being checked"),
     },
     "debtor_kind": {"private": N_("private person"), "business": N_("business")},
+    # adapter.domain.AllocationKind: what part of a claim a payment settled
+    "allocation": {
+        "principal": N_("paid on the principal"),
+        "fee": N_("paid on the fees"),
+        "interest": N_("paid on the interest"),
+        "credit": N_("overpaid: credit on the customer"),
+        "write_off": N_("residual written off"),
+    },
+    # hand-off cases (handoff_cases.status)
+    "case_status": {
+        "pending": N_("waits for the worker that sends it to the agency"),
+        "queued": N_("waits for the worker that sends it to the agency"),
+        "sent": N_("registered at the agency"),
+        "failed": N_("sending failed"),
+        "closed": N_("closed"),
+        "paid": N_("paid"),
+    },
+    # what happened to a claim, as the timeline and the audit log name it
+    "event": {
+        "invoice": N_("Invoice"),
+        "agency.settlement": N_("Settlement from the agency"),
+        "agency.settlement_unread": N_("Settlement from the agency not read"),
+        "bank.reject": N_("Bank file refused"),
+        "claim.close": N_("Claim closed"),
+        "claim.dispute": N_("Dispute"),
+        "claim.undispute": N_("No longer disputed"),
+        "claim.hold": N_("Dunning stopped or postponed"),
+        "claim.limitation": N_("Time bar"),
+        "claim.manual": N_("Claim from another system"),
+        "claim.write_off": N_("Written off"),
+        "company.add": N_("Company added"),
+        "company.settings": N_("Settings changed"),
+        "connection.kravia": N_("Connection to Kravia"),
+        "connection.kravia.webhook": N_("Kravia webhook"),
+        "connection.smtp": N_("Connection to the mail server"),
+        "connection.tripletex": N_("Connection to Tripletex"),
+        "connection.tripletex.subscribe": N_("Tripletex webhooks"),
+        "customer.automation_off": N_("Tripletex's own reminders off"),
+        "customer.automation_take_over": N_("Kravflyt takes over the reminders"),
+        "customer.block": N_("Customer blocked"),
+        "customer.keep_ladder": N_("Customer keeps the earlier ladder"),
+        "customer.set": N_("Customer changed"),
+        "handoff.case": N_("Hand-off case made"),
+        "handoff.confirm": N_("Hand-off confirmed"),
+        "handoff.payout": N_("Payout from the agency"),
+        "handoff.sent": N_("Sent to the agency"),
+        "handoff.status": N_("Status from the agency"),
+        "invoice.credit_note": N_("Credit note"),
+        "letter.breach": N_("Letter breaks the law"),
+        "letter.told": N_("Letter as Tripletex sent it"),
+        "letter.tripletex": N_("Letter through Tripletex"),
+        "letters.print": N_("Letters to print"),
+        "payment.ledger": N_("Payment in the ledger"),
+        "payment.match": N_("Payment matched"),
+        "payment.move": N_("Payment moved"),
+        "payment.register": N_("Payment registered"),
+        "payment.set_aside": N_("Payment set aside"),
+        "payment.unmatch": N_("Payment unmatched"),
+        "sync.tripletex": N_("Sync with Tripletex"),
+        "tripletex.webhook_disabled": N_("Tripletex stopped a webhook"),
+        "user.add": N_("User added"),
+        "user.grant": N_("Access given"),
+        "jobs.retry": N_("Job put back in the queue"),
+        "outbox.retry": N_("Sending put back in the queue"),
+        "inbox.retry": N_("Webhook put back in the queue"),
+        "rates.add": N_("Rate added"),
+        "rates.correct": N_("Rate corrected"),
+    },
+    # why a payment's suggested invoice was suggested
+    "suggestion": {
+        "amount": N_("same amount"),
+        "message": N_("the invoice number is in the message"),
+        "name": N_("the payer's name"),
+        "kid": N_("the KID"),
+        "account": N_("the payer's account"),
+        "customer": N_("the payer's only open invoice"),
+    },
+    "agency_status": {
+        "sending": N_("being sent"),
+    },
+    # user roles
+    "role": {
+        "admin": N_("administrator"),
+        "accountant": N_("accountant"),
+        "read_only": N_("read access"),
+    },
 }
+
+
+def event(kind: str) -> str:
+    """The words for a timeline or audit event: letters and allocations by their stage or
+    part, dunning steps by their stage, the rest from the "event" words."""
+    head, _, rest = kind.partition(".")
+    if kind in LABELS["event"]:
+        return label("event", kind)
+    if head == "letter" and rest in LABELS["stage"]:
+        return label("stage", rest).capitalize()
+    if head == "allocation" and rest in LABELS["allocation"]:
+        return label("allocation", rest).capitalize()
+    if head == "dunning":
+        stage = rest.removeprefix("manual.")
+        if stage in LABELS["stage"]:
+            return label("stage", stage).capitalize()
+    if head == "handoff":
+        return label("event", "handoff.sent")
+    return kind
+
+
+def who(actor: str | None) -> str:
+    """Who did it, as a person reads it: the user's e-mail, or Kravflyt itself."""
+    if not actor:
+        return ""
+    head, _, rest = actor.partition(":")
+    if head in ("web", "cli", "api") and rest:
+        return rest
+    if head in ("kravia", "tripletex"):
+        return head.capitalize()
+    if head == "cli":
+        return N_("command line").text(current())
+    return "Kravflyt" if head in ("system", "demo", "worker", "scheduler") else actor
 
 
 def label(kind: str, code: object) -> str:

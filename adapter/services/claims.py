@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from adapter.domain import Claim, ClaimStatus
 from adapter.errors import InputError
+from adapter.i18n import N_
 from adapter.services.claim_facts import company_context
 from adapter.store.tables import claims
 from adapter.store.uow import UnitOfWork
@@ -45,6 +46,19 @@ def set_dispute(
                 else f"invoice {invoice_number} undisputed: {reason}. Dunning resumes"
             ),
             data={"reason": reason, "at_agency": claim.status is ClaimStatus.HANDED_OFF},
+            said=(
+                N_(
+                    "Invoice %(number)s disputed: %(reason)s. Dunning and hand-off stop until it is no longer disputed",
+                    number=invoice_number,
+                    reason=reason,
+                )
+                if disputed
+                else N_(
+                    "Invoice %(number)s no longer disputed: %(reason)s. Dunning resumes",
+                    number=invoice_number,
+                    reason=reason,
+                )
+            ),
         )
         uow.commit()
         return uow.claims.for_invoice(invoice.id)
@@ -100,6 +114,26 @@ def set_hold(
             action="claim.hold",
             subject=("invoice", invoice.id),
             message=f"dunning of invoice {invoice_number} {what}: {reason}",
+            said=(
+                N_(
+                    "Dunning of invoice %(number)s stopped: %(reason)s",
+                    number=invoice_number,
+                    reason=reason,
+                )
+                if stopped
+                else N_(
+                    "Dunning of invoice %(number)s postponed until %(until_date)s: %(reason)s",
+                    number=invoice_number,
+                    until_date=until,
+                    reason=reason,
+                )
+                if until
+                else N_(
+                    "Dunning of invoice %(number)s resumed: %(reason)s",
+                    number=invoice_number,
+                    reason=reason,
+                )
+            ),
             data={
                 "stopped": stopped,
                 "until": until.isoformat() if until else None,

@@ -8,6 +8,7 @@ from typing import Any
 from adapter import company_settings
 from adapter.domain import Company, org_number
 from adapter.errors import InputError
+from adapter.i18n import N_
 from adapter.services import rates
 from adapter.services.customers import keep_ladder_for_existing
 from adapter.store.uow import UnitOfWork
@@ -73,6 +74,7 @@ def set_settings(
                 action="company.settings",
                 subject=("company", uow.company_id),
                 message=f"settings {section} changed: {', '.join(diff) or 'no change'}",
+                said=N_("Settings changed: %(names)s", names=", ".join(diff) or "-"),
                 data={"section": section, "changes": diff},
             )
             result[section] = dumped

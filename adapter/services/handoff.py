@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 from adapter import company_settings
 from adapter.domain import ClaimStatus, Money
 from adapter.errors import InputError
+from adapter.i18n import N_
 from adapter.log import get_logger
 from adapter.services import rates
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
@@ -278,6 +279,14 @@ def confirm(
                 f"{Money(item.remaining_ore)} kr, fees {Money(item.fees_ore)} kr, interest {Money(item.interest_ore)} kr. "
                 f"Confirmed not disputed by {by}{' (automatic hand-off)' if automatic else ''}. {c.decision.explain()}",
                 data={"case_id": case_id, "not_disputed": True, "automatic": automatic},
+                said=N_(
+                    "Invoice %(number)s confirmed not disputed and put in hand-off case %(case)s: principal %(principal_ore)s, fees %(fees_ore)s, interest %(interest_ore)s",
+                    number=c.row.invoice_number,
+                    case=case_id,
+                    principal_ore=item.remaining_ore,
+                    fees_ore=item.fees_ore,
+                    interest_ore=item.interest_ore,
+                ),
             )
         settings = company_settings.effective(
             company_settings.DunningSettings, uow.settings.get("dunning")
@@ -298,6 +307,15 @@ def confirm(
             message=f"{len(bundle.claims)} claims of {customer.name} bundled in one case ({case_id}): "
             f"principal {Money(bundle.principal_ore)} kr, fees {Money(bundle.fees_ore)} kr, interest {Money(bundle.interest_ore)} kr",
             data={"case_id": case_id, **bundle.as_json()["summary"]},
+            said=N_(
+                "%(claims)s claims of %(customer)s in one hand-off case (%(case)s): principal %(principal_ore)s, fees %(fees_ore)s, interest %(interest_ore)s",
+                claims=len(bundle.claims),
+                customer=customer.name,
+                case=case_id,
+                principal_ore=bundle.principal_ore,
+                fees_ore=bundle.fees_ore,
+                interest_ore=bundle.interest_ore,
+            ),
         )
         uow.commit()
     log.info(

@@ -513,6 +513,7 @@ def claim_page(db: Database, company_id: int, invoice_id: int, today: date) -> C
                     "text": e.message,
                     "rules": list(e.rules or []),
                     "actor": e.actor,
+                    "said": (e.data or {}).get("said"),  # the catalogue's words, when kept
                 }
             )
         settings = uow.settings.all()

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, update
 from adapter import company_settings
 from adapter.domain import MatchStatus, Money, Payment
 from adapter.errors import InputError
+from adapter.i18n import N_
 from adapter.services.allocation import apply_payment
 from adapter.services.bank_import import add_customers, register_with_ledger, unknown_kid_customer
 from adapter.services.matching import MatchIndex, payer
@@ -65,6 +66,11 @@ def match_payment(uow: UnitOfWork, payment_id: int, invoice_number: str, *, acto
             action="payment.match",
             subject=("invoice", invoice.id),
             message=f"payment {payment_id} of {payment.amount} kr matched by hand to invoice {invoice.number}",
+            said=N_(
+                "Payment of %(amount_ore)s matched by hand to invoice %(number)s",
+                amount_ore=payment.amount.ore,
+                number=invoice.number,
+            ),
             data={
                 "payment_id": payment_id,
                 "principal_ore": applied.principal,
@@ -242,6 +248,11 @@ def set_aside(uow: UnitOfWork, payment_id: int, action: str, *, actor: str) -> P
             action="payment.set_aside",
             subject=("payment", payment_id),
             message=f"payment {payment_id} of {payment.amount} kr {text}",
+            said=N_(
+                "Payment of %(amount_ore)s set aside: %(what)s",
+                amount_ore=payment.amount.ore,
+                what=N_("ignored") if action == "ignore" else N_("booked on the customer"),
+            ),
         )
         uow.commit()
         return uow.payments.get(payment_id)

@@ -20,6 +20,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, and_, case, delete, insert, or_, select, update
 
 from adapter.errors import InputError, NotFoundError
+from adapter.i18n import N_
+from adapter.i18n.labels import LABELS
 from adapter.settings import AppSettings
 from adapter.store.database import Database
 from adapter.store.sql import insert_on_conflict, upsert
@@ -104,6 +106,7 @@ def add_user(
             company_id=company_id,
             subject=("user", user_id),
             message=f"user {email} added as {role}",
+            said=N_("User %(email)s added as %(role)s", email=email, role=LABELS["role"][role]),
         )
         uow.commit()
     return int(user_id)

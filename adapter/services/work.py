@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Table, select, update
 
 from adapter.errors import NotFoundError
+from adapter.i18n import N_
 from adapter.store.database import Database
 from adapter.store.tables import inbox, jobs, outbox
 
@@ -94,6 +95,7 @@ def retry(
             action=f"{table}.retry",
             subject=(table, item_id),
             message=f"{table} row {item_id} put back in the queue",
+            said=N_("Put back in the queue"),
         )
         uow.commit()
     return list_items(db, table, status=_RETRY_STATUS[table], company_id=row.company_id)[0]

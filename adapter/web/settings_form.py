@@ -8,6 +8,7 @@ import types
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from itertools import permutations
 from typing import Any, Literal, Union, get_args, get_origin
 
 from adapter import company_settings
@@ -65,9 +66,7 @@ SETTINGS: dict[str, tuple[str, Message, Message]] = {
     "bank.allocation_order": (
         "bank",
         N_("Order a payment settles a claim"),
-        N_(
-            "Which parts of a claim a payment pays first: fees, interest, principal (comma-separated)."
-        ),
+        N_("Which part of a claim a payment pays first, second and third."),
     ),
     "bank.write_off_limit": (
         "bank",
@@ -420,6 +419,23 @@ def _literal_values(annotation: Any) -> tuple[list[str], bool] | None:
     return None
 
 
+# The parts of a claim, for the order a payment settles them in.
+PARTS: dict[str, Message] = {
+    "fees": N_("fees"),
+    "interest": N_("interest"),
+    "principal": N_("principal"),
+}
+
+
+def _order_parts(annotation: Any) -> list[str] | None:
+    """The parts of a tuple[Literal[...], ...] setting (an order of parts), else None."""
+    if get_origin(annotation) is tuple:
+        args = get_args(annotation)
+        if len(args) == 2 and args[1] is Ellipsis and get_origin(args[0]) is Literal:
+            return [str(v) for v in get_args(args[0])]
+    return None
+
+
 def _base(annotation: Any) -> Any:
     if get_origin(annotation) in (Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
@@ -460,8 +476,16 @@ def field(name: str, info: Any) -> Field:
     base = _base(info.annotation)
     unit = _unit(name)
     choices: list[tuple[str, str]] = []
+    order = _order_parts(info.annotation)
     if base is bool:
         kind = "check"
+    elif order:  # an order of parts, e.g. fees, interest, principal: each order a choice
+        kind = "choice"
+        words = PARTS
+        choices = [
+            (",".join(p), ", ".join(words[x].text() if x in words else x for x in p))
+            for p in permutations(order)
+        ]
     elif literal is not None:
         kind = "choice"
         words = CHOICES.get(name, {})

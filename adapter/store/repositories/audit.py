@@ -46,8 +46,13 @@ class AuditRepository:
         rules: Sequence[str] = (),
         data: dict[str, Any] | None = None,
         company_id: int | None = None,
+        said: Any = None,
     ) -> None:
-        """Append one line. `subject` is (type, id), e.g. ("invoice", 10023)."""
+        """Append one line. `subject` is (type, id), e.g. ("invoice", 10023). `said` is the
+        line for a person (an `adapter.i18n.Message`), kept in `data["said"]` and translated
+        when shown; `message` stays the English for logs and the API."""
+        if said is not None:
+            data = {**(data or {}), "said": said.as_json()}
         self.conn.execute(
             insert(audit_log).values(
                 company_id=company_id if company_id is not None else self.company_id,

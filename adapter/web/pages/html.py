@@ -14,6 +14,7 @@ from adapter import company_settings
 from adapter.domain import Money
 from adapter.errors import InputError, NotFoundError
 from adapter.i18n import _
+from adapter.i18n.labels import label
 from adapter.services import (
     claims,
     companies,
@@ -169,7 +170,7 @@ async def retry_item(
     if table not in ("jobs", "outbox", "inbox"):
         raise HTTPException(404, "no such queue")
     work.retry(database(request), table, item_id, actor=_actor(who), company_id=company_id)
-    flash(request, f"{table} {item_id}: queued again")
+    flash(request, _("Put back in the queue"))
     return _back(f"/c/{company_id}/worklist")
 
 
@@ -241,7 +242,12 @@ async def dispute(
         reason=reason,
         actor=_actor(who),
     )
-    flash(request, f"invoice {number}: {'disputed' if disputed else 'undisputed'}")
+    flash(
+        request,
+        _("Invoice %(number)s is marked as disputed", number=number)
+        if disputed
+        else _("Invoice %(number)s is no longer disputed", number=number),
+    )
     return _back(f"/c/{company_id}/claims/{quote(number)}")
 
 
@@ -270,7 +276,16 @@ async def hold(
         reason=reason,
         actor=_actor(who),
     )
-    flash(request, f"invoice {number}: {action}")
+    done = {
+        "stop": _("Dunning of invoice %(number)s stopped", number=number),
+        "postpone": _(
+            "Dunning of invoice %(number)s postponed until %(until_date)s",
+            number=number,
+            until_date=day,
+        ),
+        "resume": _("Dunning of invoice %(number)s resumed", number=number),
+    }
+    flash(request, done.get(action, _("Saved")))
     return _back(f"/c/{company_id}/claims/{quote(number)}")
 
 
@@ -295,7 +310,15 @@ async def send_letter(
         with_interest=with_interest,
         actor=_actor(who),
     )
-    flash(request, f"invoice {number}: {step} queued (letter {letter_id})")
+    flash(
+        request,
+        _(
+            "%(letter)s for invoice %(number)s is queued to be sent (letter %(id)s)",
+            letter=label("stage", step).capitalize(),
+            number=number,
+            id=letter_id,
+        ),
+    )
     return _back(f"/c/{company_id}/claims/{quote(number)}")
 
 
@@ -358,7 +381,13 @@ async def handoff_confirm(
         by=_actor(who),
         on=_today(request),
     )
-    flash(request, f"case {case_id}: sent to the agency")
+    flash(
+        request,
+        _(
+            "Hand-off case %(case)s is made and waits for the worker that sends it to the agency",
+            case=case_id,
+        ),
+    )
     return _back(f"/c/{company_id}/handoff")
 
 
@@ -381,10 +410,17 @@ async def match(
     request: Request, company_id: Id, who: Writer, payment_id: Id, invoice: Annotated[str, Form()]
 ) -> Response:
     """Match the payment to an invoice (by number) and allocate it."""
-    payments.match_payment(
+    p = payments.match_payment(
         database(request).uow(company_id), payment_id, invoice, actor=_actor(who)
     )
-    flash(request, f"payment {payment_id} matched to invoice {invoice}")
+    flash(
+        request,
+        _(
+            "The payment of %(amount_ore)s is matched to invoice %(number)s",
+            amount_ore=p.amount.ore,
+            number=invoice,
+        ),
+    )
     return _back(f"/c/{company_id}/payments")
 
 
@@ -394,7 +430,14 @@ async def set_aside(
 ) -> Response:
     """Apply the unknown-KID choice by hand: book on the customer, or ignore."""
     p = payments.set_aside(database(request).uow(company_id), payment_id, action, actor=_actor(who))
-    flash(request, f"payment {payment_id}: {p.status.value}")
+    flash(
+        request,
+        _(
+            "The payment of %(amount_ore)s is %(what)s",
+            amount_ore=p.amount.ore,
+            what=label("payment_status", p.status),
+        ),
+    )
     return _back(f"/c/{company_id}/payments")
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from adapter import i18n
-from adapter.i18n.labels import label
+from adapter.i18n.labels import event, label, who
 from adapter.web.pages.security import Caller, csrf_token
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -54,7 +54,13 @@ def said(item: Any) -> str:
 
 # Text on the pages comes from the one catalogue: {{ _("Saved") }}, {{ label("stage", code) }}.
 _env.globals.update(
-    _=i18n.gettext, gettext=i18n.gettext, ngettext=i18n.ngettext, label=label, said=said
+    _=i18n.gettext,
+    gettext=i18n.gettext,
+    ngettext=i18n.ngettext,
+    label=label,
+    said=said,
+    event=event,
+    actor=who,
 )
 
 

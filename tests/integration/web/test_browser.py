@@ -43,13 +43,13 @@ def test_accountant_hands_off_a_debtor_in_the_browser(
     page.screenshot(path=str(_shots(tmp_path) / "handoff.png"), full_page=True)
     page.get_by_label("Kravet er ikke omtvistet").check()
     page.get_by_role("button", name="Send til inkasso").click()
-    expect(page.get_by_role("status")).to_contain_text("sent to the agency")
+    expect(page.get_by_role("status")).to_contain_text("venter på at den sendes til inkassobyrået")
     expect(page.get_by_test_id("case")).to_have_count(1)
     with db.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(handoff_cases)).scalar() == 1
 
     page.goto(f"{base_url}/c/{book.company_id}/claims/501")
-    expect(page.get_by_test_id("event").first).to_contain_text("invoice 501")
+    expect(page.get_by_test_id("event").first).to_contain_text("Faktura 501")
     page.screenshot(path=str(_shots(tmp_path) / "claim.png"), full_page=True)
 
 
@@ -71,7 +71,7 @@ def test_match_a_payment_and_see_a_refused_setting_in_the_browser(
     sign_in_browser(page, base_url, "ola@regnskap.no")
     page.goto(f"{base_url}/c/{book.company_id}/claims/502")
     reasons = page.get_by_test_id("decision").first
-    expect(reasons).to_contain_text("eligible_for_handoff")
+    expect(reasons).to_contain_text("Klar for inkasso")
     expect(reasons).to_contain_text("the claim is not disputed")
 
     page.get_by_role("link", name="Innbetalinger").first.click()
@@ -79,7 +79,7 @@ def test_match_a_payment_and_see_a_refused_setting_in_the_browser(
     expect(payment).to_contain_text("faktura 502")
     page.screenshot(path=str(_shots(tmp_path) / "payments.png"), full_page=True)
     page.get_by_role("button", name="Koble 502").click()
-    expect(page.get_by_role("status")).to_contain_text("matched to invoice 502")
+    expect(page.get_by_role("status")).to_contain_text("er koblet til faktura 502")
     expect(page.get_by_test_id("payment")).to_have_count(0)
 
     page.goto(f"{base_url}/c/{book.company_id}/settings")

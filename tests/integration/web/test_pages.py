@@ -74,13 +74,15 @@ def test_claim_page_tells_the_history_with_rules_and_the_next_step(client, book)
     page = client.get(f"/c/{book.company_id}/claims/501").text
     assert "Faktura 501" in page and "Fjord Bygg AS" in page
     # invoice 1 January, inkassovarsel 20 February, payment 2 March: in that order
+    events = page[page.index('class="timeline"') :]
     assert (
-        page.index("invoice 501")
-        < page.index("letter.inkassovarsel")
-        < page.index("allocation.principal")
+        events.index("Faktura 501")
+        < events.index("Inkassovarsel")
+        < events.index("Betalt på hovedstolen")
     )
     assert "inkassovarsel sent" in page  # the stored reason of the letter
-    assert "eligible_for_handoff" in page and "G1" in page  # the next step and its rule
+    assert "Klar for inkasso" in page and "G1" in page  # the next step and its rule
+    assert "eligible_for_handoff" not in page
     pdf = client.get(f"/c/{book.company_id}/claims/501/letters/inkassovarsel.pdf")
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
 
@@ -119,7 +121,7 @@ def test_hand_off_needs_the_not_disputed_box_then_sends_one_case(db, client, boo
     assert _count(db, handoff_cases) == 0 and _count(db, outbox) == 0
     r = client.post(url, data={"csrf": token, "not_disputed": "true"})
     after = client.get(r.headers["location"], follow_redirects=True).text
-    assert "sent to the agency" in after and 'data-testid="case"' in after
+    assert "venter på at den sendes til inkassobyrået" in after and 'data-testid="case"' in after
     with db.engine.connect() as conn:
         case = conn.execute(select(handoff_cases)).one()
         sends = conn.execute(select(outbox.c.kind)).scalars().all()
@@ -137,7 +139,8 @@ def test_hand_off_needs_the_not_disputed_box_then_sends_one_case(db, client, boo
 def test_unmatched_payment_is_suggested_and_matched_with_one_click(db, client, book) -> None:
     token = sign_in(client, "kari@regnskap.no")
     page = client.get(f"/c/{book.company_id}/payments").text
-    assert "Koble 502" in page and "amount, message, name" in page
+    assert "Koble 502" in page
+    assert "samme beløp, fakturanummeret står i meldingen, betalerens navn" in page
     r = client.post(
         f"/c/{book.company_id}/payments/{book.payment_id}/match",
         data={"csrf": token, "invoice": "502"},
@@ -198,7 +201,7 @@ def test_audit_log_is_searchable(client, book) -> None:
         data={"csrf": token, "action": "stop", "reason": "avtalt nedbetaling"},
     )
     page = client.get(f"/c/{book.company_id}/audit", params={"q": "nedbetaling"}).text
-    assert page.count('data-testid="audit"') == 1 and "dunning of invoice 502 stopped" in page
+    assert page.count('data-testid="audit"') == 1 and "Purring av faktura 502 stoppet" in page
 
 
 def test_api_claim_and_validation_errors(client, book) -> None:
