@@ -6,7 +6,6 @@ import threading
 
 import click
 import uvicorn
-from sqlalchemy.engine import make_url
 
 from adapter import bootstrap
 from adapter.commands.context import database
@@ -15,6 +14,7 @@ from adapter.jobs import scheduler as scheduling
 from adapter.jobs.handlers import TASKS
 from adapter.settings import get_settings
 from adapter.store.database import open_database
+from adapter.store.engine import shown_url
 
 
 @click.command()
@@ -60,7 +60,7 @@ def scheduler(every: float, once: bool) -> None:
 def announce(host: str, port: int) -> None:
     """Say where the pages are, and which database they show, before serving."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (a listen address, shown)
-    url = make_url(get_settings().database_url).render_as_string(hide_password=True)
+    url = shown_url(get_settings().database_url)
     click.echo(
         _(
             "Kravflyt serves the pages at http://%(host)s:%(port)s/ (database %(db)s)",

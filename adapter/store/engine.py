@@ -69,3 +69,8 @@ def _create_private(path: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except (FileExistsError, FileNotFoundError):
         pass  # an existing file keeps its mode; a missing folder is SQLite's error to give
+
+
+def shown_url(url: str) -> str:
+    """A database URL as it may be shown to a person: the password masked."""
+    return make_url(url).render_as_string(hide_password=True)
