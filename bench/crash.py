@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, or_, select
 
 from adapter.clock import SystemClock
 from adapter.crypto import SecretBox
@@ -249,9 +249,15 @@ def run(
         report = stage.report
         deadline = time.monotonic() + timeout_s
         while stage.pending() and time.monotonic() < deadline:
-            proc = stage.worker("--until-idle", "--lease-seconds", "2")
+            proc = stage.worker(
+                "--until-idle", "--lease-seconds", "2", "--lookup-grace-seconds", "1"
+            )
             report.workers += 1
             try:
+                # The kill timer starts once the worker holds a row: on a loaded machine a
+                # worker may take seconds to start, and one killed before it leased anything
+                # proves nothing.
+                _wait_until_working(stage, proc)
                 proc.wait(timeout=rng.uniform(*kill_after_s))
             except subprocess.TimeoutExpired:
                 proc.send_signal(signal.SIGKILL)
@@ -262,10 +268,33 @@ def run(
                     report.crashes += 1
             if proc.returncode not in (0, 137, -signal.SIGKILL):
                 raise RuntimeError(f"worker exited with {proc.returncode}")
-            time.sleep(0.1 if proc.returncode == 0 else 2.1)  # let a dead worker's leases run out
+            # let a dead worker's leases run out, and the lookup's grace after them
+            time.sleep(0.1 if proc.returncode == 0 else 3.1)
         stage.count()
     report.seconds = time.perf_counter() - began
     return report
+
+
+def _wait_until_working(stage: Staged, proc: subprocess.Popen[bytes], limit_s: float = 60) -> None:
+    """Return once `proc` holds a lease on an outbox row (or has ended, or `limit_s` passed)."""
+    until = time.monotonic() + limit_s
+    with stage.db.engine.connect() as conn:
+        while proc.poll() is None and time.monotonic() < until:
+            held = conn.execute(
+                select(func.count())
+                .select_from(outbox)
+                .where(
+                    outbox.c.status == "sending",
+                    or_(  # the worker's lease token: host:pid#take, or host:pid:thread#take
+                        outbox.c.lease_owner.like(f"%:{proc.pid}#%"),
+                        outbox.c.lease_owner.like(f"%:{proc.pid}:%"),
+                    ),
+                )
+            ).scalar_one()
+            conn.rollback()  # a fresh snapshot next time
+            if held:
+                return
+            time.sleep(0.05)
 
 
 def _payments(tx: Any) -> Counter[tuple[int, str, str]]:

@@ -33,3 +33,13 @@ class OutcomeUnknownError(ConnectorError):
     """A non-idempotent write may or may not have reached the remote (timeout, dropped
     connection after the request was sent). The caller must look it up remotely before
     sending again; it is never retried blindly."""
+
+
+class WriteRefused(ConnectorError):
+    """The caller's write guard refused a remote write before it was sent (a worker that lost
+    its lease on the row): nothing reached the remote, and the caller must record nothing."""
+
+
+class LookupImpossible(ConnectorError):
+    """The remote offers no way to ask whether an earlier write arrived (SMTP): an unknown
+    outcome waits for a person to decide."""

@@ -3,6 +3,12 @@
 Faults are counted per kind so a test or a reliability run can report what it survived.
 The plan can be changed while the server runs (`PUT /_sandbox/faults` with a JSON body of
 `FaultPlan` fields; `GET` returns the plan and the counters).
+
+Besides the plan's periodic faults, a test can aim a fault at one request (`Scripted`: the
+next N requests of a method whose path contains a text). Aimed faults add two kinds the
+outbox must survive: `lost_answer` (the remote does the write, then the connection breaks, so
+the caller cannot know it happened) and a `slow` write (the effect lands only after the wait,
+which may be longer than the caller's lease).
 """
 
 from __future__ import annotations
@@ -47,23 +53,58 @@ class FaultPlan:
             )
 
 
+AIMED_FAULTS = ("429", "503", "drop", "slow", "lost_answer")
+
+
+@dataclass
+class Scripted:
+    """A fault aimed at the next `times` requests of `method` whose path contains `path`."""
+
+    method: str
+    path: str
+    fault: str
+    times: int = 1
+    wait_s: float = 0.0  # the 429's reset, or how long a slow request is held
+
+    def __post_init__(self) -> None:
+        if self.fault not in AIMED_FAULTS:
+            raise ValueError(f"fault must be one of {', '.join(AIMED_FAULTS)}, not {self.fault!r}")
+
+
 @dataclass
 class FaultInjector:
     """Decides, request by request, which fault (if any) to inject."""
 
     plan: FaultPlan = field(default_factory=FaultPlan)
     counts: Counter[str] = field(default_factory=Counter)
+    scripted: list[Scripted] = field(default_factory=list)
     _n: int = 0
     _burst_left: int = 0
     _rng: random.Random = field(default_factory=random.Random)
 
     def reset(self, plan: FaultPlan | None = None) -> None:
-        """Start over with a new plan and zero counters."""
+        """Start over with a new plan and zero counters (aimed faults are dropped too)."""
         self.plan = plan or FaultPlan()
         self.counts.clear()
+        self.scripted.clear()
         self._n = 0
         self._burst_left = 0
         self._rng = random.Random(self.plan.seed)
+
+    def aim(
+        self, method: str, path: str, fault: str, *, times: int = 1, wait_s: float = 0.0
+    ) -> None:
+        """Give the next `times` requests of `method` to a path containing `path` `fault`."""
+        self.scripted.append(Scripted(method.upper(), path, fault, times, wait_s))
+
+    def aimed(self, method: str, path: str) -> Scripted | None:
+        """The aimed fault for this request, if one is waiting (counted and used up)."""
+        for s in self.scripted:
+            if s.method == method and s.path in path and s.times > 0:
+                s.times -= 1
+                self.counts[s.fault] += 1
+                return s
+        return None
 
     def next_fault(self) -> str | None:
         """The fault for the next API request: '429', '503', 'slow', 'drop' or None."""
@@ -108,9 +149,18 @@ class FaultMiddleware:
         if not path.startswith(self.api_prefix):
             await self.app(scope, receive, send)
             return
-        fault = self.injector.next_fault()
+        aimed = self.injector.aimed(scope["method"], path)
+        fault = aimed.fault if aimed else self.injector.next_fault()
+        if fault == "lost_answer":
+            # The write is done; its answer never arrives (the caller cannot tell it happened).
+            async def swallow(message: dict) -> None:
+                return None
+
+            await self.app(scope, receive, swallow)
+            await _broken(send)
+            return
         if fault == "429":
-            reset = self.injector.plan.rate_limit_reset_s
+            reset = aimed.wait_s if aimed else self.injector.plan.rate_limit_reset_s
             await _json(
                 send,
                 429,
@@ -130,20 +180,10 @@ class FaultMiddleware:
             )
             return
         if fault == "drop":
-            # Promise a body, send half of it, end: the client sees a broken connection.
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
-                }
-            )
-            await send(
-                {"type": "http.response.body", "body": b'{"value": {"id"', "more_body": False}
-            )
+            await _broken(send)
             return
         if fault == "slow":
-            await asyncio.sleep(self.injector.plan.slow_s)
+            await asyncio.sleep(aimed.wait_s if aimed else self.injector.plan.slow_s)
         await self.app(scope, receive, send)
 
     async def _admin(self, scope: dict, receive: Any, send: Any) -> None:
@@ -165,6 +205,18 @@ class FaultMiddleware:
         await _json(
             send, 200, {"plan": asdict(self.injector.plan), "counts": dict(self.injector.counts)}
         )
+
+
+async def _broken(send: Any) -> None:
+    """Promise a body, send half of it, end: the client sees a broken connection."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b'{"value": {"id"', "more_body": False})
 
 
 async def _json(

@@ -20,13 +20,22 @@ the remote's `rate_limited` error instead of slept.
 One client may have up to `max_in_flight` requests on their way at once (threads sharing it:
 a worker sends several outbox rows of one company at the same time); the pacing, the session
 and the request count are shared by them.
+
+A worker sending an outbox row holds a lease on it; another worker may take the row once the
+lease runs out. So the worker sets a write guard (`guarded_writes`) for the length of the
+send: every unsafe request first asks the guard (which checks, and renews, the lease) and is
+not sent when it refuses (`WriteRefused`); and every request of the send gets the guard's
+deadline, shorter than the lease, so no answer can arrive after another worker took over.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
@@ -35,6 +44,58 @@ import structlog
 from connectors.errors import OutcomeUnknownError, RetriableError
 from connectors.pacing import Pacer
 from connectors.retry import Again, RetryOptions, retry_after_seconds, run
+
+
+@dataclass(frozen=True)
+class WriteGuard:
+    """Set by the caller of a send: `check` raises `WriteRefused` when the write may no longer
+    be made; `deadline_s` bounds each request's wait for an answer."""
+
+    check: Callable[[], None]
+    deadline_s: float
+
+
+_GUARD: ContextVar[WriteGuard | None] = ContextVar("kravflyt_write_guard", default=None)
+
+
+@contextmanager
+def guarded_writes(check: Callable[[], None], *, deadline_s: float) -> Iterator[None]:
+    """Within this block (this thread), remote writes ask `check` first and every request
+    waits at most `deadline_s` for its answer."""
+    token = _GUARD.set(WriteGuard(check, deadline_s))
+    try:
+        yield
+    finally:
+        _GUARD.reset(token)
+
+
+def check_write() -> None:
+    """Ask the write guard, if one is set, whether a remote write may be made now (raises
+    `WriteRefused` if not). HttpBase calls it before every unsafe request; a sender that
+    writes by other means (SMTP) calls it itself."""
+    guard = _GUARD.get()
+    if guard is not None:
+        guard.check()
+
+
+def write_deadline(default: float | None) -> float | None:
+    """How long a request may wait: the guard's deadline when it is shorter than `default`."""
+    guard = _GUARD.get()
+    if guard is None:
+        return default
+    return guard.deadline_s if default is None else min(default, guard.deadline_s)
+
+
+def _bounded(timeout: httpx.Timeout) -> Any:
+    """The client's timeouts, each cut to the write guard's deadline (if one is set)."""
+    if _GUARD.get() is None:
+        return httpx.USE_CLIENT_DEFAULT
+    return httpx.Timeout(
+        connect=write_deadline(timeout.connect),
+        read=write_deadline(timeout.read),
+        write=write_deadline(timeout.write),
+        pool=write_deadline(timeout.pool),
+    )
 
 
 class HttpBase:
@@ -80,13 +141,23 @@ class HttpBase:
 
         def attempt() -> httpx.Response:
             began = time.perf_counter()
-            try:
-                resp = self._paced(
-                    name,
-                    lambda: self.http.request(
-                        method, path, params=params, headers=headers, content=content, auth=auth
-                    ),
+            timeout = _bounded(self.http.timeout)
+
+            def send() -> httpx.Response:
+                if not safe:
+                    check_write()  # just before the write, after any pacing wait
+                return self.http.request(
+                    method,
+                    path,
+                    params=params,
+                    headers=headers,
+                    content=content,
+                    auth=auth,
+                    timeout=timeout,
                 )
+
+            try:
+                resp = self._paced(name, send)
             except httpx.ConnectError as exc:  # nothing reached the remote: always safe
                 raise Again(self.server_error(f"cannot connect to {self.remote}: {exc}")) from exc
             except httpx.TransportError as exc:

@@ -34,11 +34,27 @@ from adapter.store.engine import shown_url
     type=click.IntRange(1, 3600),
     help="How long a taken row stays reserved; a dead worker's rows are taken again after it.",
 )
-def worker(concurrency: int, poll: float, until_idle: bool, lease_seconds: int) -> None:
+@click.option(
+    "--lookup-grace-seconds",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0, 3600),
+    help="How long after an unknown outcome (or a dead worker's lease) the remote is asked "
+    "whether the send arrived: a write still under way on the remote's side lands first.",
+)
+def worker(
+    concurrency: int,
+    poll: float,
+    until_idle: bool,
+    lease_seconds: int,
+    lookup_grace_seconds: float,
+) -> None:
     """Run jobs, outbox sends and webhook handling until SIGTERM (finishes the work in hand)."""
     settings = get_settings()
     db = open_database(settings, threads=concurrency) if concurrency > 5 else database()
-    work = bootstrap.worker(db, settings, lease_s=lease_seconds)
+    work = bootstrap.worker(
+        db, settings, lease_s=lease_seconds, lookup_grace_s=lookup_grace_seconds
+    )
     if until_idle:
         click.echo(work.run_until_idle())
         return

@@ -40,10 +40,26 @@ def _group(table: str, what: str) -> click.Group:
     @group.command("retry")
     @click.argument("item_id", type=int)
     @click.option("--by", help="Who is acting (default: the OS user).")
-    def retry(item_id: int, by: str | None) -> None:
+    @click.option(
+        "--resend",
+        "decision",
+        flag_value="resend",
+        help="Outbox: it did not arrive, send it again without a lookup (logged).",
+    )
+    @click.option(
+        "--mark-sent",
+        "decision",
+        flag_value="mark_sent",
+        help="Outbox: it arrived, mark it sent without sending (logged).",
+    )
+    def retry(item_id: int, by: str | None, decision: str | None) -> None:
         """Put one stuck row back in the queue (an outbox row is looked up remotely first)."""
-        item = work.retry(database(), table, item_id, actor=actor(by))
-        click.echo(f"{table} {item.id} queued again ({item.status})")
+        item = work.retry(
+            database(), table, item_id, actor=actor(by), decision=decision or "lookup"
+        )
+        click.echo(
+            f"{table} {item.id} {'queued again' if item.status != 'sent' else 'marked'} ({item.status})"
+        )
 
     return group
 

@@ -55,12 +55,15 @@ def take(
     now: datetime,
     lease: timedelta,
     skip_companies: Collection[int] = (),
+    grace: timedelta = timedelta(0),
 ) -> Lease | None:
     """Lease the next row that is due, or None when there is none (or another worker won).
-    Rows of `skip_companies` are left for later (their company has its share in hand)."""
+    Rows of `skip_companies` are left for later (their company has its share in hand). A row
+    whose lease ran out is taken only `grace` after that (a write its worker made just before
+    it stopped has landed by then)."""
     t = queue.table
     due = and_(t.c.status.in_(queue.ready), t.c.run_after <= now)
-    stalled = and_(t.c.status == queue.doing, t.c.leased_until < now)
+    stalled = and_(t.c.status == queue.doing, t.c.leased_until < now - grace)
     q = select(t).where(or_(due, stalled))
     if skip_companies:
         q = q.where(t.c.company_id.not_in(sorted(skip_companies)))
@@ -111,7 +114,9 @@ def finish(engine: Engine, lease: Lease, **values: Any) -> bool:
 
 
 def extend(engine: Engine, lease: Lease, *, until: datetime) -> bool:
-    """Keep a long-running lease alive (a sync calls this page by page)."""
+    """Keep a long-running lease alive (a sync calls this page by page, a send's heartbeat
+    every third of the lease); False when this worker no longer holds it (compare-and-set on
+    the lease token)."""
     t = lease.table
     with engine.begin() as conn:
         return bool(

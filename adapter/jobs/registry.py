@@ -34,13 +34,21 @@ Task = Callable[[WorkContext, int | None, dict[str, Any]], None]
 WebhookHandler = Callable[[WorkContext, int, dict[str, Any]], None]
 
 
+class EffectClaimed(Exception):
+    """Raised by `Sender.record`: the remote effect a lookup found is already recorded for
+    another outbox row (two lookups raced for one look-alike effect); the row stays unknown
+    and is looked up again."""
+
+
 class Sender(Protocol):
     """Sends one kind of outbox row to a remote system, exactly once.
 
     `send` performs the write and returns what the remote answered (ids to keep);
     `lookup` finds the effect of an earlier try whose outcome is unknown (None: not there,
-    so it is safe to send); `record` stores the result in our own tables, in the same
-    transaction that marks the row sent.
+    so it is safe to send), by something that is this row's own, never a look-alike of
+    another row's effect; it raises when it cannot tell (the row stays unknown), and
+    `LookupImpossible` when the remote offers no way to ask (a person decides); `record`
+    stores the result in our own tables, in the same transaction that marks the row sent.
     """
 
     def send(self, ctx: WorkContext, company_id: int, payload: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,10 @@ hand and exit; nothing is left leased.
 
 Outbox rows are sent exactly once: the row is marked `sending` (committed) before the remote
 call; if the worker dies before recording the result, the lease runs out and the next worker
-asks the remote whether the effect exists (`Sender.lookup`) before sending again.
+asks the remote whether the effect exists (`Sender.lookup`) before sending again. The states
+(README, "Sending exactly once"): pending -> sending -> sent | failed | unknown; unknown ->
+(lookup) -> sent, or pending-like "not there, send", or unknown again when the lookup failed.
+While a send runs, its lease is fenced (adapter/jobs/fence.py).
 """
 
 from __future__ import annotations
@@ -17,24 +20,29 @@ import socket
 import threading
 import time
 import traceback
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 
 from adapter.jobs import lease as leases
-from adapter.jobs.registry import Sender, Task, WebhookHandler, WorkContext
+from adapter.jobs.fence import Fence
+from adapter.jobs.registry import EffectClaimed, Sender, Task, WebhookHandler, WorkContext
 from adapter.log import get_logger
+from adapter.services import delivery
 from adapter.store.tables import inbox, outbox
-from connectors.errors import FatalError, OutcomeUnknownError, RetriableError
+from connectors.errors import FatalError, LookupImpossible, RetriableError, WriteRefused
 
 log = get_logger(__name__)
 
 OUTBOX = leases.Queue(outbox, ready=("pending", "unknown"), doing="sending")
+# An unknown row that waits for a person is never due by itself.
+PARKED = datetime(9999, 12, 31, tzinfo=UTC)
 INBOX = leases.Queue(inbox, ready=("new",), doing="doing")
 
 # Test-only: KRAVFLYT_TEST_CRASH="after_send:0.1" kills the process (SIGKILL-like, no cleanup)
@@ -75,6 +83,9 @@ class Worker:
     handlers: Handlers
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     lease_s: int = 300
+    # How long after an unknown outcome (or a lease that ran out) the remote is asked: a write
+    # still in flight on the remote's side when its caller gave up has landed by then.
+    lookup_grace_s: float = 60.0
     max_outbox_attempts: int = 10
     max_inbox_attempts: int = 8
     # Outbox rows of one company this process sends at once: a thread does not take another
@@ -95,7 +106,9 @@ class Worker:
 
     def run_once(self, owner: str | None = None) -> bool:
         """Take and run one row (outbox, then inbox, then jobs); False when there was none."""
-        owner = owner or self.name
+        # The lease token: unique to this take, so a worker that lost the row cannot pass
+        # for its new owner.
+        owner = f"{owner or self.name}#{uuid.uuid4().hex[:10]}"
         for queue, run in (
             (OUTBOX, self._send),
             (INBOX, self._handle_webhook),
@@ -110,6 +123,7 @@ class Worker:
                 now=self._now(),
                 lease=timedelta(seconds=self.lease_s),
                 skip_companies=full if queue is OUTBOX else (),
+                grace=timedelta(seconds=self.lookup_grace_s if queue is OUTBOX else 0),
             )
             if taken is not None:
                 with self._holding(taken if queue is OUTBOX else None):
@@ -172,88 +186,144 @@ class Worker:
     # ------------------------------------------------------------------ outbox
 
     def _send(self, taken: leases.Lease) -> None:
+        """One outbox row through its state machine (README, "Sending exactly once"):
+        an unknown outcome is looked up, and only a lookup that answers "not there" lets the
+        row be sent; a failed lookup leaves it unknown."""
         row = taken.row
         sender = self.handlers.senders.get(row.kind)
         if sender is None:
-            leases.finish(
-                self._engine, taken, status="failed", last_error=f"no sender for {row.kind!r}"
-            )
+            self._outbox_failed(taken, f"no sender for {row.kind!r}")
             return
         payload = dict(row.payload)
-        outcome_unknown = taken.was_stalled or row.status == "unknown"
-        try:
-            result = sender.lookup(self.ctx, row.company_id, payload) if outcome_unknown else None
-            if result is None:
+        fence = Fence(self._engine, taken, now=self._now, lease_s=self.lease_s)
+        with fence.held():
+            if taken.was_stalled or row.status == "unknown":
+                try:
+                    found = sender.lookup(self.ctx, row.company_id, payload)
+                    _maybe_crash("in_lookup")
+                except LookupImpossible as exc:
+                    self._outbox_unknown(taken, exc, person=True)
+                    return
+                except Exception as exc:  # noqa: BLE001 - a failed lookup settles nothing
+                    self._outbox_unknown(taken, exc, wait_s=getattr(exc, "wait_s", None))
+                    return
+                if found is not None:
+                    log.info("outbox effect found remotely, not sent again", outbox_id=row.id)
+                    self._outbox_sent(taken, sender, payload, found)
+                    return
+            try:
                 _maybe_crash("before_send")
                 result = sender.send(self.ctx, row.company_id, payload)
                 _maybe_crash("after_send")
-            else:
-                log.info(
-                    "outbox effect found remotely, not sent again", outbox_id=row.id, kind=row.kind
-                )
-        except RetriableError as exc:  # refused before anything happened
-            self._outbox_retry(taken, "pending", exc, wait_s=exc.wait_s)
-            return
-        except OutcomeUnknownError as exc:
-            self._outbox_retry(taken, "unknown", exc)
-            return
-        except FatalError as exc:
-            leases.finish(self._engine, taken, status="failed", last_error=str(exc))
-            log.warning("outbox send failed", outbox_id=row.id, kind=row.kind, error=str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - unknown failure: assume it may have happened
-            self._outbox_retry(taken, "unknown", exc)
-            return
+            except WriteRefused as exc:
+                log.warning("outbox lease lost: nothing sent", outbox_id=row.id, error=str(exc))
+                return
+            except RetriableError as exc:  # refused before anything happened
+                self._outbox_refused(taken, exc)
+                return
+            except FatalError as exc:  # refused for good: nothing happened
+                self._outbox_failed(taken, str(exc))
+                return
+            except Exception as exc:  # noqa: BLE001 - it may have reached the remote
+                self._outbox_unknown(taken, exc, wait_s=self.lookup_grace_s)
+                return
         self._outbox_sent(taken, sender, payload, result)
 
     def _outbox_sent(
         self, taken: leases.Lease, sender: Sender, payload: dict[str, Any], result: dict[str, Any]
     ) -> None:
         row = taken.row
-        with self.ctx.db.uow(row.company_id) as uow:
-            changed = uow.conn.execute(
-                update(outbox)
-                .where(outbox.c.id == row.id, outbox.c.lease_owner == taken.owner)
-                .values(
-                    status="sent",
-                    result=result,
-                    sent_at=self._now(),
-                    lease_owner=None,
-                    leased_until=None,
-                )
-            ).rowcount
-            if changed:
-                sender.record(uow, payload, result)
-                uow.commit()
-                log.info(
-                    "outbox sent",
-                    outbox_id=row.id,
-                    kind=row.kind,
-                    company_id=row.company_id,
-                    attempts=row.attempts + 1,
-                )
+        try:
+            with self.ctx.db.uow(row.company_id) as uow:
+                mine = outbox.c.id == row.id, outbox.c.lease_owner == taken.owner
+                # Compare-and-set on the lease token (it also locks the row), then the
+                # sender's own tables, then the row marked sent: all in one transaction.
+                changed = uow.conn.execute(
+                    update(outbox).where(*mine).values(result=result)
+                ).rowcount
+                if changed:
+                    sender.record(uow, payload, result)
+                    uow.conn.execute(
+                        update(outbox)
+                        .where(*mine)
+                        .values(
+                            status="sent", sent_at=self._now(), lease_owner=None, leased_until=None
+                        )
+                    )
+                    uow.commit()
+        except EffectClaimed as exc:  # two lookups found the same effect: look again
+            self._outbox_unknown(taken, exc)
+            return
         if not changed:
-            log.warning(
-                "outbox lease lost before recording; next try looks it up", outbox_id=row.id
-            )
+            log.warning("outbox lease lost before recording: recorded nothing", outbox_id=row.id)
+            return
+        log.info(
+            "outbox sent",
+            outbox_id=row.id,
+            kind=row.kind,
+            company_id=row.company_id,
+            attempts=row.attempts + 1,
+        )
 
-    def _outbox_retry(
-        self, taken: leases.Lease, status: str, exc: BaseException, *, wait_s: float | None = None
-    ) -> None:
+    def _outbox_refused(self, taken: leases.Lease, exc: RetriableError) -> None:
+        """Nothing reached the remote: the row waits (the remote's own wait if it gave one)
+        and is sent again; after too many refusals it fails, not sent."""
         row = taken.row
         attempts = row.attempts + 1
         if attempts >= self.max_outbox_attempts:
-            status = "failed"
-        wait = timedelta(seconds=wait_s) if wait_s is not None else backoff(attempts)
-        leases.finish(
-            self._engine,
-            taken,
-            status=status,
-            run_after=self._now() + wait,
-            last_error=f"{type(exc).__name__}: {exc}",
+            self._outbox_failed(taken, _error(exc))
+            return
+        wait = timedelta(seconds=exc.wait_s) if exc.wait_s is not None else backoff(attempts)
+        self._outbox_finish(
+            taken, status="pending", run_after=self._now() + wait, last_error=_error(exc)
         )
+
+    def _outbox_unknown(
+        self,
+        taken: leases.Lease,
+        exc: BaseException,
+        *,
+        wait_s: float | None = None,
+        person: bool = False,
+    ) -> None:
+        """The outcome is not known: the row is looked up after a wait (the remote's, or
+        backoff). It never fails by itself; when the remote cannot be asked, or the tries run
+        out, it waits for a person (`kravflyt outbox retry ID --resend | --mark-sent`)."""
+        attempts = taken.row.attempts + 1
+        if person or attempts >= self.max_outbox_attempts:
+            run_after, error = PARKED, f"waits for a person: {_error(exc)}"
+        else:
+            wait = max(
+                timedelta(seconds=wait_s) if wait_s is not None else backoff(attempts),
+                timedelta(seconds=self.lookup_grace_s),
+            )
+            run_after, error = self._now() + wait, _error(exc)
+        self._outbox_finish(taken, status="unknown", run_after=run_after, last_error=error)
+
+    def _outbox_failed(self, taken: leases.Lease, error: str) -> None:
+        """The remote refused for good (or there is no sender): not sent; a person decides."""
+        self._outbox_finish(taken, status="failed", last_error=error)
+
+    def _outbox_finish(self, taken: leases.Lease, *, status: str, **values: Any) -> None:
+        """Record the row's new status under its lease; a letter it carries follows it."""
+        row = taken.row
+        with self._engine.begin() as conn:
+            changed = conn.execute(
+                update(outbox)
+                .where(outbox.c.id == row.id, outbox.c.lease_owner == taken.owner)
+                .values(status=status, lease_owner=None, leased_until=None, **values)
+            ).rowcount
+            if changed:
+                delivery.follow(conn, dict(row.payload), status, values.get("last_error"))
+        if not changed:
+            log.warning("outbox lease lost before recording: recorded nothing", outbox_id=row.id)
+            return
         log.warning(
-            "outbox send not done", outbox_id=row.id, kind=row.kind, status=status, error=str(exc)
+            "outbox send not done",
+            outbox_id=row.id,
+            kind=row.kind,
+            status=status,
+            error=values.get("last_error"),
         )
 
     # ------------------------------------------------------------------ inbox
@@ -377,6 +447,10 @@ class Worker:
             seconds=round(time.perf_counter() - began, 3),
         )
         return True
+
+
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _waiting_same_subject(row: Any) -> tuple[Any, ...]:

@@ -15,6 +15,8 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from adapter.errors import InputError
+from connectors.errors import FatalError, OutcomeUnknownError, RetriableError
+from connectors.http import check_write, write_deadline
 from policies.ladder import Stage
 
 NEEDS_CONSENT = (Stage.INKASSOVARSEL, Stage.BETALINGSOPPFORDRING)
@@ -61,16 +63,79 @@ def build_message(
 
 
 def send(settings: SmtpSettings, message: EmailMessage, *, timeout: float = 30.0) -> None:
-    """Send one message over SMTP."""
+    """Send one message over SMTP, saying what became of it when it fails.
+
+    SMTP has no way to ask a server whether a message arrived, so each failure is classed by
+    how far the exchange got (issue 19):
+    - before the DATA command (cannot connect, refused connection, TLS, login, MAIL FROM,
+      RCPT TO): nothing was handed over. A 5xx answer is `FatalError` (refused for good:
+      the letter failed), anything else `RetriableError` (not sent; tried again by itself);
+    - the server answered DATA or the message with an error code: it said it did not take
+      the message (5xx: `FatalError`, 4xx: `RetriableError`);
+    - the connection failed after DATA without an answer: the server may have the message:
+      `OutcomeUnknownError`, and a person decides (resend, or mark it sent).
+    """
+    sender = settings.from_address or str(message["From"])
+    to = str(message["To"])
+    wait = write_deadline(timeout) or timeout
+    check_write()  # the caller still owns this send
+    smtp: smtplib.SMTP | None = None
+    try:
+        smtp = _open(settings, wait)
+        smtp.ehlo_or_helo_if_needed()
+        _answered(smtp.mail(sender))
+        _answered(smtp.rcpt(to))
+    except smtplib.SMTPResponseException as exc:
+        _close(smtp)
+        raise _refused(exc.smtp_code, exc.smtp_error, "before DATA") from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        _close(smtp)
+        raise RetriableError(
+            f"e-mail not sent ({type(exc).__name__}: {exc}): nothing was handed over"
+        ) from exc
+    try:
+        smtp.data(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
+    except smtplib.SMTPResponseException as exc:
+        raise _refused(exc.smtp_code, exc.smtp_error, "at DATA") from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        raise OutcomeUnknownError(
+            f"e-mail may have been sent: the connection failed after DATA ({type(exc).__name__})"
+        ) from exc
+    finally:
+        _close(smtp)
+
+
+def _open(settings: SmtpSettings, timeout: float) -> smtplib.SMTP:
     context = ssl.create_default_context()
     smtp: smtplib.SMTP
     if settings.security == "ssl":
         smtp = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=context)
     else:
         smtp = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
-    with smtp:
-        if settings.security == "starttls":
-            smtp.starttls(context=context)
-        if settings.user:
-            smtp.login(settings.user, settings.password or "")
-        smtp.send_message(message)
+    if settings.security == "starttls":
+        smtp.starttls(context=context)
+    if settings.user:
+        smtp.login(settings.user, settings.password or "")
+    return smtp
+
+
+def _answered(reply: tuple[int, bytes]) -> None:
+    code, text = reply
+    if code >= 400:
+        raise smtplib.SMTPResponseException(code, text)
+
+
+def _refused(code: int, text: bytes | str, when: str) -> Exception:
+    said = text.decode(errors="replace") if isinstance(text, bytes) else text
+    if code >= 500:
+        return FatalError(f"e-mail refused by the server {when}: {code} {said}")
+    return RetriableError(f"e-mail not taken by the server {when}, try later: {code} {said}")
+
+
+def _close(smtp: smtplib.SMTP | None) -> None:
+    if smtp is None:
+        return
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()

@@ -17,7 +17,15 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Select, bindparam, select
 
 from adapter import company_settings
-from adapter.store.tables import allocations, claims, customers, invoices, letters, payments
+from adapter.store.tables import (
+    LETTER_COUNTS,
+    allocations,
+    claims,
+    customers,
+    invoices,
+    letters,
+    payments,
+)
 from connectors.read_ahead import read_ahead
 from policies.engine import Context
 from policies.facts import ClaimFacts, Debtor, LetterFact, PrincipalChange
@@ -205,7 +213,7 @@ _LETTERS = (
         letters.c.interest_ore,
         letters.c.compensation_ore,
     )
-    .where(letters.c.company_id == bindparam("company"), letters.c.status.in_(("pending", "sent")))
+    .where(letters.c.company_id == bindparam("company"), letters.c.status.in_(LETTER_COUNTS))
     .order_by(letters.c.sent_on, letters.c.id)
 )
 _LETTERS_IN_RANGE = _LETTERS.where(letters.c.claim_id.between(bindparam("low"), bindparam("high")))

@@ -371,17 +371,20 @@ def _send_letter(
     new_act_from: date | None,
 ) -> bool:
     assert d.stage is not None
-    key = f"letter:{uow.require_company()}:{row.claim_id}:{d.stage.value}"
-    if (
-        uow.outbox.exists(key)
-        or uow.conn.execute(
-            select(letters.c.id).where(
-                letters.c.claim_id == row.claim_id,
-                letters.c.stage == d.stage.value,
-                letters.c.status.in_(("pending", "sent")),
-            )
-        ).first()
-    ):
+    made = uow.conn.execute(
+        select(letters.c.status).where(
+            letters.c.claim_id == row.claim_id, letters.c.stage == d.stage.value
+        )
+    ).scalars()
+    statuses = list(made)
+    if any(s != "cancelled" for s in statuses):
+        return False  # one letter per stage: queued, sent, failed or unknown, it waits
+    # A cancelled letter lets the ladder decide again: the new letter has a key of its own.
+    cancelled = len(statuses)
+    key = f"letter:{uow.require_company()}:{row.claim_id}:{d.stage.value}" + (
+        f":again{cancelled}" if cancelled else ""
+    )
+    if uow.outbox.exists(key):
         return False
     compensation, reasons = (
         d.compensation_ore,
@@ -452,5 +455,7 @@ def _send_letter(
 def mark_letter_sent(uow: UnitOfWork, letter_id: int, remote_id: str | None) -> None:
     """Record that a letter reached the debtor's channel."""
     uow.conn.execute(
-        update(letters).where(letters.c.id == letter_id).values(status="sent", remote_id=remote_id)
+        update(letters)
+        .where(letters.c.id == letter_id)
+        .values(status="sent", remote_id=remote_id, delivery_error=None)
     )

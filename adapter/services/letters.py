@@ -22,13 +22,14 @@ from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
 from adapter.services.dunning import (
     TRIPLETEX_TYPES,
     decision_json,
+    mark_letter_sent,
     no_contact_reason,
     tripletex_type,
 )
 from adapter.store.database import Database
 from adapter.store.tables import claims, customers, invoices, letters
 from adapter.store.uow import UnitOfWork
-from connectors.errors import FatalError
+from connectors.errors import FatalError, LookupImpossible
 from policies.calendar import effective_due
 from policies.decisions import Action, Decision, Reason
 from policies.engine import Context, interest_until
@@ -497,8 +498,10 @@ def print_batch(db: Database, company_id: int, *, actor: str) -> tuple[bytes, in
 
 
 class EmailSender:
-    """`letter.email`: payload {letter_id}. An e-mail cannot be looked up once sent, so an
-    unknown outcome is never resent by itself: the row fails and a person decides."""
+    """`letter.email`: payload {letter_id}. SMTP offers no way to ask whether a message
+    arrived, so the sender classes each failure (`adapter.letters.email.send`): refused before
+    DATA is not sent and goes again by itself; a connection lost after DATA is unknown and
+    waits for a person (`kravflyt outbox retry ID --resend | --mark-sent`, or the worklist)."""
 
     def send(self, ctx: WorkContext, company_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         """Render and e-mail the letter."""
@@ -562,16 +565,13 @@ class EmailSender:
     def lookup(
         self, ctx: WorkContext, company_id: int, payload: dict[str, Any]
     ) -> dict[str, Any] | None:
-        """Refuse to guess: the e-mail may have gone."""
-        raise FatalError(
-            f"letter {payload['letter_id']}: the e-mail may have been sent before the worker stopped; "
-            "check with the debtor's mailbox and retry by hand if it was not"
+        """Refuse to guess: SMTP cannot be asked, and the e-mail may have gone."""
+        raise LookupImpossible(
+            f"letter {payload['letter_id']}: the e-mail may have been sent (the connection "
+            "failed after the message was handed over); ask the debtor or check the mail "
+            "server's log, then resend it or mark it sent"
         )
 
     def record(self, uow: UnitOfWork, payload: dict[str, Any], result: dict[str, Any]) -> None:
         """Mark the letter sent."""
-        uow.conn.execute(
-            update(letters)
-            .where(letters.c.id == payload["letter_id"])
-            .values(status="sent", remote_id=result["message_id"])
-        )
+        mark_letter_sent(uow, int(payload["letter_id"]), result["message_id"])

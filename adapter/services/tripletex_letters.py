@@ -20,7 +20,7 @@ from sqlalchemy import insert, select, update
 from adapter.domain import Money
 from adapter.log import get_logger
 from adapter.services import rates
-from adapter.store.tables import claims, invoices, letters
+from adapter.store.tables import LETTER_COUNTS, claims, invoices, letters
 from adapter.store.uow import UnitOfWork
 from connectors.tripletex import models
 from policies import letter_check
@@ -64,7 +64,7 @@ def _earlier(
     rows = uow.conn.execute(
         select(letters).where(
             letters.c.claim_id == claim_id,
-            letters.c.status.in_(("pending", "sent")),
+            letters.c.status.in_(LETTER_COUNTS),
             letters.c.sent_on <= on,
             letters.c.id != (letter_id or 0),
         )
@@ -251,7 +251,7 @@ def _one(
         earlier=tuple(
             _fact(r, {k: getattr(r, k) for k in _FIGURES})
             for r in known
-            if r.status in ("pending", "sent")
+            if r.status in LETTER_COUNTS
         ),
         rates=rates.current(uow),
     )

@@ -1,9 +1,12 @@
 """Outbox senders for Tripletex: reminders (`:createReminder`), payments (`:payment`), and
 switching a customer's own automatic reminders off (`PUT /customer/{id}`).
 
-`:createReminder` and `:payment` are not idempotent. When an earlier try's outcome is unknown,
-`lookup` asks Tripletex whether the effect exists (the invoice's reminders of that type and
-date; the invoice's payment postings of that date and amount) before the worker sends again.
+`:createReminder` and `:payment` are not idempotent, and Tripletex keeps no marker of ours on
+either. When an earlier try's outcome is unknown, `lookup` asks Tripletex whether the effect
+exists, and takes only one that is no other row's: a reminder of that type and date on the
+invoice whose id no other letter holds; a payment posting of that date and amount on the
+invoice that is neither tied to another payment of ours nor made by another sent row (each
+send keeps the ids of the postings its write made).
 Each reminder is read back after it is made: what Tripletex put on it is what the debtor was
 told (`tripletex_letters.record_told`).
 """
@@ -14,12 +17,12 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, true, update
 
-from adapter.jobs.registry import WorkContext
+from adapter.jobs.registry import EffectClaimed, WorkContext
 from adapter.services import tripletex_letters
 from adapter.services.dunning import mark_letter_sent
-from adapter.store.tables import customers, invoices, outbox
+from adapter.store.tables import customers, invoices, letters, outbox, payments
 from adapter.store.uow import UnitOfWork
 from connectors.errors import ConnectorError, FatalError
 
@@ -84,7 +87,8 @@ class ReminderSender:
     def lookup(
         self, ctx: WorkContext, company_id: int, payload: dict[str, Any]
     ) -> dict[str, Any] | None:
-        """The reminder of this type and date, if an earlier try created it."""
+        """The reminder an earlier try created, if it exists: one of this type and date on the
+        invoice that is not already another letter's (Tripletex's own, or ours)."""
         day = date.fromisoformat(payload["date"])
         found = [
             r
@@ -95,7 +99,18 @@ class ReminderSender:
             )
             if r.type == payload["type"]
         ]
-        return {"reminder_id": found[0].id, "told": found[0].told()} if found else None
+        with ctx.db.uow(company_id, read_only=True) as uow:
+            others = set(
+                uow.conn.execute(
+                    select(letters.c.remote_id).where(
+                        letters.c.company_id == company_id,
+                        letters.c.remote_id.in_([str(r.id) for r in found]),
+                        letters.c.id != int(payload["letter_id"]),
+                    )
+                ).scalars()
+            )
+        mine = [r for r in found if str(r.id) not in others]
+        return {"reminder_id": mine[0].id, "told": mine[0].told()} if mine else None
 
     def record(self, uow: UnitOfWork, payload: dict[str, Any], result: dict[str, Any]) -> None:
         """Mark our letter sent, with Tripletex's reminder id and what it put on the letter."""
@@ -111,7 +126,8 @@ class PaymentSender:
 
     def send(self, ctx: WorkContext, company_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         """Register the payment on the invoice (`paidAmount` in the company's currency and, for
-        an invoice in another currency, `paidAmountCurrency` in the invoice's)."""
+        an invoice in another currency, `paidAmountCurrency` in the invoice's). The postings
+        the answer shows that were not there before the write are this payment's own."""
         client = ctx.clients.tripletex(company_id)
         type_id = payload.get("payment_type_id")
         if type_id is None:
@@ -124,6 +140,7 @@ class PaymentSender:
         paid_ore, paid_currency_ore = _paid(
             _invoice(ctx, company_id, payload["invoice_external_id"]), int(payload["amount_ore"])
         )
+        before = {p.id for p in client.invoice_payments(invoice_id)}
         answer = client.register_payment(
             invoice_id,
             payment_date=date.fromisoformat(payload["date"]),
@@ -131,46 +148,81 @@ class PaymentSender:
             paid_ore=paid_ore,
             paid_currency_ore=paid_currency_ore,
         )
+        new = sorted(p.id for p in answer.postings if p.id not in before)
         # The answer's postings are {id, url} stubs (`:payment` has no `fields`): their dates
-        # and amounts are read back. The payment is booked whatever this read does, so a
-        # failed read only leaves the posting for the next sync to tie to our payment.
+        # and amounts are read back. The payment is booked whatever this read does; the new
+        # ids are kept either way, so no lookup of another row can take them for its own.
         try:
             postings = client.invoice_payments(invoice_id)
         except ConnectorError:
-            return {"posting_id": None}
-        ids = {p.id for p in answer.postings}
-        posting = _newest_matching([p for p in postings if p.id in ids], payload)
-        return {"posting_id": posting.id if posting else None}
+            return {"posting_id": None, "posting_ids": new}
+        posting = _newest_matching([p for p in postings if p.id in set(new)], payload)
+        return {"posting_id": posting.id if posting else None, "posting_ids": new}
 
     def lookup(
         self, ctx: WorkContext, company_id: int, payload: dict[str, Any]
     ) -> dict[str, Any] | None:
-        """The payment posting an earlier try made, if it exists: Tripletex shows more postings of
-        this date and amount than we have recorded as sent."""
+        """The payment posting an earlier try made, if it exists: a posting of this date and
+        amount on the invoice that is not already another payment's (tied to one of our
+        payments, or made by another sent row). Several look-alikes: the first free one, each
+        row takes one (`record` refuses a posting another row took meanwhile)."""
         postings = ctx.clients.tripletex(company_id).invoice_payments(
             int(payload["invoice_external_id"])
         )
-        matching = [p for p in postings if _matches(p, payload)]
+        alike = {p.id for p in postings if _matches(p, payload)}
         with ctx.db.uow(company_id, read_only=True) as uow:
-            ours = uow.conn.execute(
-                select(func.count())
-                .select_from(outbox)
-                .where(
-                    outbox.c.company_id == company_id,
-                    outbox.c.kind == "tripletex.payment",
-                    outbox.c.status == "sent",
-                    outbox.c.payload["invoice_external_id"].as_string()
-                    == str(payload["invoice_external_id"]),
-                )
-            ).scalar_one()
-        if len(matching) > ours:
-            return {"posting_id": sorted(matching, key=lambda p: p.id)[-1].id}
-        return None
+            free = sorted(alike - _others(uow, payload, alike))
+        return {"posting_id": free[0], "posting_ids": free[:1]} if free else None
 
     def record(self, uow: UnitOfWork, payload: dict[str, Any], result: dict[str, Any]) -> None:
         """Tie our payment to Tripletex's posting, so a sync does not count it again."""
-        if result.get("posting_id") is not None and payload.get("payment_id") is not None:
-            uow.payments.set_match(int(payload["payment_id"]), ledger_ref=str(result["posting_id"]))
+        posting_id = result.get("posting_id")
+        if posting_id is None:
+            return
+        # One writer at a time per invoice, so two rows cannot both take one posting.
+        uow.conn.execute(
+            select(invoices.c.id)
+            .where(
+                invoices.c.company_id == uow.require_company(),
+                invoices.c.external_id == str(payload["invoice_external_id"]),
+            )
+            .with_for_update()
+        ).first()
+        if _others(uow, payload, {int(posting_id)}):
+            raise EffectClaimed(f"Tripletex posting {posting_id} is another payment's")
+        if payload.get("payment_id") is not None:
+            uow.payments.set_match(int(payload["payment_id"]), ledger_ref=str(posting_id))
+
+
+def _others(uow: UnitOfWork, payload: dict[str, Any], candidates: set[int]) -> set[int]:
+    """Which of `candidates` (postings on the invoice) are known to be another payment's:
+    tied to another of our payments (by a sync or an earlier send), or made by another sent
+    row of this invoice."""
+    if not candidates:
+        return set()
+    own = payload.get("payment_id")
+    tied = uow.conn.execute(
+        select(payments.c.ledger_ref).where(
+            payments.c.company_id == uow.require_company(),
+            payments.c.ledger_ref.in_([str(c) for c in candidates]),
+            payments.c.id != own if own is not None else true(),
+        )
+    ).scalars()
+    ids = {int(r) for r in tied}
+    for result in uow.conn.execute(
+        select(outbox.c.result).where(
+            outbox.c.company_id == uow.require_company(),
+            outbox.c.kind == "tripletex.payment",
+            outbox.c.status == "sent",
+            outbox.c.payload["invoice_external_id"].as_string()
+            == str(payload["invoice_external_id"]),
+        )
+    ).scalars():
+        made = set((result or {}).get("posting_ids") or [])
+        if (result or {}).get("posting_id") is not None:
+            made.add(result["posting_id"])
+        ids |= {int(i) for i in made} & candidates
+    return ids
 
 
 def _paid(invoice: Any, amount_ore: int) -> tuple[int, int | None]:

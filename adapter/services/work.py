@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import Table, select, update
 
-from adapter.errors import NotFoundError
+from adapter.errors import InputError, NotFoundError
 from adapter.i18n import N_
+from adapter.services import delivery
 from adapter.store.database import Database
 from adapter.store.tables import inbox, jobs, outbox
 
@@ -38,7 +39,20 @@ _TABLES: dict[str, tuple[Table, str, str]] = {
 # Where a retried row goes: an outbox row goes back as "unknown" so it is looked up before
 # it is sent again (a person retrying must not cause a second send).
 _RETRY_STATUS = {"jobs": "todo", "outbox": "unknown", "inbox": "new"}
-_STUCK = {"jobs": ("dead",), "outbox": ("failed",), "inbox": ("dead",)}
+# Rows that need a person: an outbox row refused for good, or whose outcome is unknown.
+_STUCK = {"jobs": ("dead",), "outbox": ("failed", "unknown"), "inbox": ("dead",)}
+# What a person can say about an outbox row (`kravflyt outbox retry ID --resend | --mark-sent`):
+# look it up again (the default), send it again without looking, or it arrived.
+_SAID = {
+    "lookup": N_("Put back in the queue"),
+    "resend": N_("Sent again by hand: it did not arrive"),
+    "mark_sent": N_("Marked sent by hand: it arrived"),
+}
+_DECISIONS = {
+    "lookup": ("unknown", "put back in the queue: looked up before it is sent again"),
+    "resend": ("pending", "to be sent again without a lookup: {actor} says it did not arrive"),
+    "mark_sent": ("sent", "marked sent: {actor} says it arrived"),
+}
 
 
 def list_items(
@@ -73,29 +87,52 @@ def list_items(
 
 
 def retry(
-    db: Database, table: str, item_id: int, *, actor: str, company_id: int | None = None
+    db: Database,
+    table: str,
+    item_id: int,
+    *,
+    actor: str,
+    company_id: int | None = None,
+    decision: str = "lookup",
 ) -> WorkItem:
-    """Put a dead job, failed send or dead webhook back in the queue, and log who did it."""
+    """Put a dead job, failed or unknown send, or dead webhook back in the queue, and log who
+    did it. For an outbox row a person may instead say `resend` (it did not arrive: send it
+    without a lookup, the only way on for an e-mail, which cannot be looked up) or
+    `mark_sent` (it arrived); a letter the row carries follows."""
     t = _TABLES[table][0]
+    if decision != "lookup" and table != "outbox":
+        raise InputError("--resend/--mark-sent", "only an outbox row can be resent or marked sent")
     with db.engine.connect() as conn:
-        q = select(t.c.company_id, t.c.status).where(t.c.id == item_id)
+        body = t.c.body if table == "inbox" else t.c.payload
+        q = select(t.c.company_id, t.c.status, body.label("payload")).where(t.c.id == item_id)
         if company_id is not None:
             q = q.where(t.c.company_id == company_id)
         row = conn.execute(q).first()
     if row is None or row.status not in _STUCK[table]:
         raise NotFoundError(f"no {table} row {item_id} waiting for a retry")
+    status, told = (
+        _DECISIONS[decision]
+        if table == "outbox"
+        else (_RETRY_STATUS[table], _DECISIONS["lookup"][1])
+    )
+    now = db.clock.now()
+    values: dict[str, Any] = {"status": status, "run_after": now, "attempts": 0}
+    if status == "sent":
+        values |= {"sent_at": now, "result": {"marked_sent_by": actor}}
     with db.uow(row.company_id) as uow:
-        uow.conn.execute(
-            update(t)
-            .where(t.c.id == item_id)
-            .values(status=_RETRY_STATUS[table], run_after=db.clock.now(), attempts=0)
-        )
+        changed = uow.conn.execute(
+            update(t).where(t.c.id == item_id, t.c.status == row.status).values(**values)
+        ).rowcount
+        if not changed:
+            raise NotFoundError(f"{table} row {item_id} changed meanwhile: look again")
+        if table == "outbox":
+            delivery.follow(uow.conn, dict(row.payload), status, None)
         uow.audit.record(
             actor=actor,
-            action=f"{table}.retry",
+            action=f"{table}.{'retry' if decision == 'lookup' else decision}",
             subject=(table, item_id),
-            message=f"{table} row {item_id} put back in the queue",
-            said=N_("Put back in the queue"),
+            message=f"{table} row {item_id} {told.format(actor=actor)}",
+            said=_SAID[decision],
         )
         uow.commit()
-    return list_items(db, table, status=_RETRY_STATUS[table], company_id=row.company_id)[0]
+    return list_items(db, table, status=status, company_id=row.company_id)[0]

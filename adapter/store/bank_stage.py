@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 
 from adapter.store.engine import READ_ONLY, is_sqlite
-from adapter.store.tables import UtcDateTime, payments
+from adapter.store.tables import LETTER_COUNTS, UtcDateTime, payments
 
 _stage = MetaData()
 
@@ -115,8 +115,8 @@ STAGE_AUDIT = _temp(
 TABLES = (STAGE_PAYMENTS, STAGE_ALLOCATIONS, STAGE_SENDS, STAGE_CLAIMS, STAGE_AUDIT)
 UNKNOWN_CUSTOMER = -1
 # Letters whose fees and interest are owed (notices): what matching and allocation count, and
-# what `marks` watches. One place, for when letters get more states.
-NOTICE_STATUSES = ("pending", "sent")
+# what `marks` watches: only letters known to have been sent (issue 19).
+NOTICE_STATUSES = LETTER_COUNTS
 
 
 class StalePlan(Exception):

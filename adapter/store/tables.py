@@ -236,11 +236,22 @@ letters = Table(
     Column("decided", JSON),
     Column("told_at", UtcDateTime()),  # when the figures were read back from Tripletex
     Column("breaches", JSON),  # legal rules the letter as sent breaks: [{rule, text}]
+    # Why a delivery failed, or why its outcome is unknown (the worklist shows it).
+    Column("delivery_error", Text),
     _ts("created_at"),
-    CheckConstraint("status in ('pending', 'sent', 'failed', 'cancelled')", name="status"),
+    # The delivery status: pending (queued), sent (known to have reached the debtor's channel),
+    # failed (refused: not sent), unknown (may have been sent; a lookup or a person settles
+    # it), cancelled. Only `sent` letters count toward fees, deadlines and hand-off.
+    CheckConstraint(
+        "status in ('pending', 'sent', 'failed', 'unknown', 'cancelled')", name="status"
+    ),
     UniqueConstraint("claim_id", "stage", "sent_on"),
     Index(None, "company_id", "claim_id"),
 )
+
+# The delivery statuses of a letter that count toward fees, deadlines, second-fee timing and
+# hand-off: only a letter known to have been sent (the law counts a letter when it was sent).
+LETTER_COUNTS = ("sent",)
 
 bank_files = Table(
     "bank_files",

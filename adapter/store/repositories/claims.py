@@ -10,7 +10,7 @@ from sqlalchemy import Row, select, update
 from adapter.domain import Claim, ClaimStatus, LetterSent, LetterStage, Money
 from adapter.errors import NotFoundError
 from adapter.store.repositories.base import CompanyScoped
-from adapter.store.tables import claims, letters
+from adapter.store.tables import LETTER_COUNTS, claims, letters
 
 
 def _letter(row: Row[Any]) -> LetterSent:
@@ -40,11 +40,11 @@ class ClaimRepository(CompanyScoped):
         return row
 
     def for_invoice(self, invoice_id: int) -> Claim:
-        """The claim of an invoice with the letters sent for it (pending and sent)."""
+        """The claim of an invoice with the letters known to be sent for it."""
         row = self._row(invoice_id)
         sent = self.conn.execute(
             select(letters)
-            .where(letters.c.claim_id == row.id, letters.c.status.in_(("pending", "sent")))
+            .where(letters.c.claim_id == row.id, letters.c.status.in_(LETTER_COUNTS))
             .order_by(letters.c.sent_on, letters.c.id)
         )
         return Claim(

@@ -11,6 +11,7 @@ from adapter.jobs import lease as leases
 from adapter.jobs.worker import OUTBOX
 from adapter.store.database import Database
 from adapter.store.tables import outbox
+from connectors.errors import RetriableError
 
 
 def queue(db: Database, company_id: int, *keys: str) -> None:
@@ -48,6 +49,9 @@ def test_crash_between_send_and_commit_is_looked_up_not_resent(
 
     assert make_worker().run_until_idle() == 0  # the lease still runs: nobody touches the row
     clock.instant += timedelta(seconds=301)
+    # The lookup's grace after the lease: a write of the dead worker still under way lands.
+    assert make_worker().run_until_idle() == 0
+    clock.instant += timedelta(seconds=60)
     assert make_worker().run_until_idle() == 1
     assert remote.effects() == ["a"]  # found by lookup, not sent again
     assert rows(db)["a"] == ("sent", 2)
@@ -62,7 +66,9 @@ def test_unknown_outcome_is_looked_up_before_the_next_try(
     worker = make_worker()
     assert worker.run_until_idle() == 2
     assert rows(db) == {"a": ("unknown", 1), "b": ("unknown", 1)}
-    clock.instant += timedelta(seconds=10)
+    clock.instant += timedelta(seconds=59)
+    assert worker.run_until_idle() == 0  # looked up only after the grace
+    clock.instant += timedelta(seconds=1)
     assert worker.run_until_idle() == 2
     assert sorted(remote.effects()) == ["a", "b"]  # a: found remotely; b: not there, sent now
     assert rows(db) == {"a": ("sent", 2), "b": ("sent", 2)}
@@ -88,15 +94,49 @@ def test_refused_is_retried_after_the_wait_and_fatal_waits_for_a_person(
     assert error == "422: debtor has no address"
 
 
-def test_gives_up_after_max_attempts(db, company_id, make_worker, remote, clock) -> None:
-    remote.fail = {"a": ["unknown"] * 3}
-    queue(db, company_id, "a")
+def test_an_unknown_outcome_never_fails_by_itself_it_waits_for_a_person(
+    db, company_id, make_worker, remote, clock
+) -> None:
+    remote.fail = {"a": ["unknown"] * 3, "b": ["retry"] * 3}
+    queue(db, company_id, "a", "b")
     worker = make_worker(max_outbox_attempts=3)
-    for _ in range(3):
+    for _ in range(4):
         worker.run_until_idle()
         clock.instant += timedelta(hours=2)
-    assert rows(db)["a"] == ("failed", 3)
+    assert rows(db) == {"a": ("unknown", 3), "b": ("failed", 3)}  # b: refused 3 times, not sent
     assert remote.effects() == []
+    with db.engine.connect() as conn:
+        parked = conn.execute(select(outbox).where(outbox.c.status == "unknown")).one()
+    assert parked.last_error == (
+        "waits for a person: OutcomeUnknownError: timeout before the remote saw it"
+    )
+    clock.instant += timedelta(days=365)
+    assert worker.run_until_idle() == 0  # parked: never due by itself
+
+
+def test_a_failed_lookup_keeps_the_row_unknown_and_never_sends(
+    db, company_id, make_worker, remote, clock
+) -> None:
+    remote.fail = {"a": ["unknown_after_effect"]}
+    queue(db, company_id, "a")
+    worker = make_worker()
+    worker.run_until_idle()
+    looked_up = []
+
+    def refused(ctx, company_id, payload):
+        looked_up.append(payload["key"])
+        raise RetriableError("429: rate limited", wait_s=120)
+
+    remote.lookup = refused  # type: ignore[method-assign]
+    clock.instant += timedelta(seconds=60)
+    worker.run_until_idle()
+    assert (looked_up, rows(db)["a"]) == (["a"], ("unknown", 2))
+    clock.instant += timedelta(seconds=119)
+    assert worker.run_until_idle() == 0  # the remote's own wait is honoured
+    clock.instant += timedelta(seconds=1)
+    worker.run_until_idle()
+    assert looked_up == ["a", "a"]
+    assert remote.effects() == ["a"]  # never sent again while the lookup fails
 
 
 def test_row_written_with_the_decision_or_not_at_all(db, company_id, remote) -> None:
