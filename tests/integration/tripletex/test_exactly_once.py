@@ -212,6 +212,8 @@ def email_letters(world, port: int) -> None:
         "letters.smtp_security=none",
         "letters.from_address=faktura@kravflyt.example.no",
         "letters.bank_account=15032080119",
+        "letters.address=Storgata 1, 0155 Oslo",
+        "letters.email=faktura@kravflyt.example.no",
     )
 
 
