@@ -7,6 +7,7 @@ Used by `make reliability` (1,000 sends) and by a smaller test in `make test`.""
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
 import signal
@@ -27,6 +28,8 @@ from sqlalchemy import func, insert, or_, select
 
 from adapter.clock import SystemClock
 from adapter.crypto import SecretBox
+from adapter.jobs.crash import EXIT_CODES
+from adapter.jobs.worker import PARKED
 from adapter.services import bank_import, companies, connections, dunning, handoff, tripletex_sync
 from adapter.services.clients import Clients
 from adapter.store import migrate
@@ -36,6 +39,7 @@ from adapter.store.tables import claims, invoices, letters, outbox
 from bench.markdown import table
 from bench.pg import scratch_database
 from connectors.bank.generate import Planned, write_file
+from connectors.faults import FaultPlan
 from connectors.kravia.sandbox import KraviaSandbox
 from connectors.serving import serve_in_thread
 from connectors.tripletex.sandbox import create_sandbox
@@ -55,7 +59,13 @@ class CrashReport:
     lost: int = 0
     kills: int = 0
     crashes: int = 0
+    crashes_by_point: Counter[str] = field(default_factory=Counter)
+    lookups_failed: int = 0
+    unknown_left: int = 0
+    faults: Counter[str] = field(default_factory=Counter)
     workers: int = 0
+    at_once: int = 1
+    seed: int = 1
     seconds: float = 0.0
 
     def as_row(self) -> dict[str, Any]:
@@ -66,9 +76,15 @@ class CrashReport:
             "sent": self.sent,
             "duplicates": self.duplicates,
             "lost": self.lost,
+            "unknown left for a person": self.unknown_left,
             "SIGKILLs": self.kills,
             "crashes inside": self.crashes,
+            "crashes by point": dict(self.crashes_by_point),
+            "lookups failed": self.lookups_failed,
+            "faults injected": dict(self.faults),
             "worker processes": self.workers,
+            "at once": self.at_once,
+            "seed": self.seed,
             "seconds": round(self.seconds, 1),
         }
 
@@ -151,10 +167,17 @@ def _prepare(db: Database, company_id: int, sends: int, tx_url: str, kr_url: str
 
 
 def pending_sends(db: Database) -> int:
+    """Outbox rows a worker will still take by itself (not sent, failed, or waiting for a
+    person)."""
     with db.engine.connect() as conn:
         return int(
             conn.execute(
-                select(func.count()).select_from(outbox).where(outbox.c.status != "sent")
+                select(func.count())
+                .select_from(outbox)
+                .where(
+                    outbox.c.status.in_(("pending", "sending", "unknown")),
+                    outbox.c.run_after < PARKED,
+                )
             ).scalar_one()
         )
 
@@ -174,11 +197,20 @@ class Staged:
         """Outbox rows not sent yet."""
         return pending_sends(self.db)
 
-    def worker(self, *args: str) -> subprocess.Popen[bytes]:
-        """A `kravflyt worker` process on the staged database."""
+    def worker(self, number: str) -> subprocess.Popen[bytes]:
+        """A `kravflyt worker` process on the staged database: a short lease, and a short
+        grace before a dead worker's row is looked up; its crash draws seeded by `number`."""
         return subprocess.Popen(
-            [str(KRAVFLYT), "worker", *args],
-            env=self.env,
+            [
+                str(KRAVFLYT),
+                "worker",
+                "--until-idle",
+                "--lease-seconds",
+                "2",
+                "--lookup-grace-seconds",
+                "1",
+            ],
+            env={**self.env, "KRAVFLYT_TEST_SEED": f"{self.env['KRAVFLYT_TEST_SEED']}:{number}"},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -227,6 +259,8 @@ def staged(db_url: str, *, sends: int, seed: int = 1, crash: str = "") -> Iterat
                 "KRAVFLYT_DATABASE_URL": db_url,
                 "KRAVFLYT_KEY_FILE": str(key_file),
                 "KRAVFLYT_TEST_CRASH": crash,
+                "KRAVFLYT_TEST_SEED": str(seed),
+                "KRAVFLYT_TEST_EVENTS": str(Path(tmp) / "events"),
                 "KRAVFLYT_LOG_LEVEL": "WARNING",
             }
             yield Staged(db, tx, kr, env, CrashReport(intended=intended), _payments(tx))
@@ -240,61 +274,83 @@ def run(
     crash: str = "any:0.01",
     kill_after_s: tuple[float, float] = (0.5, 2.5),
     seed: int = 1,
+    at_once: int = 3,
+    faults: float = 0.0,
+    refused_lookups: int = 0,
     timeout_s: float = 900,
 ) -> CrashReport:
-    """Queue about `sends` sends, then run workers that keep dying until all are done."""
+    """Queue about `sends` sends, then run `at_once` workers at a time that keep dying (killed
+    from outside, and crashing inside at `crash`'s points) until all are done. `faults`: the
+    share of Tripletex requests given a random fault (429, 503, slow, dropped);
+    `refused_lookups`: about how many reads of invoices and reminders (the lookups) fail
+    after every retry (five 503s in a row each). Seeded: `seed` drives the sandboxes, the kill times and
+    each worker's crash draws."""
     began = time.perf_counter()
     rng = random.Random(seed)
     with staged(db_url, sends=sends, seed=seed, crash=crash) as stage:
         report = stage.report
+        report.seed, report.at_once = seed, at_once
+        injector = stage.tripletex.injector
+        injector.reset(FaultPlan(random_rate=faults, seed=seed, rate_limit_reset_s=0.2, slow_s=0.5))
+        # 503s in a row, as many as a read is tried (5): the lookup gives up.
+        for path in ("/invoice/", "/reminder"):
+            injector.aim("GET", path, "503", times=refused_lookups * 5 // 2)
+        events = Path(stage.env["KRAVFLYT_TEST_EVENTS"])
+        live: dict[subprocess.Popen[bytes], float | None] = {}  # worker -> when to kill it
         deadline = time.monotonic() + timeout_s
-        while stage.pending() and time.monotonic() < deadline:
-            proc = stage.worker(
-                "--until-idle", "--lease-seconds", "2", "--lookup-grace-seconds", "1"
-            )
-            report.workers += 1
-            try:
-                # The kill timer starts once the worker holds a row: on a loaded machine a
-                # worker may take seconds to start, and one killed before it leased anything
-                # proves nothing.
-                _wait_until_working(stage, proc)
-                proc.wait(timeout=rng.uniform(*kill_after_s))
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                report.kills += 1
-            else:
-                if proc.returncode == 137:
-                    report.crashes += 1
-            if proc.returncode not in (0, 137, -signal.SIGKILL):
-                raise RuntimeError(f"worker exited with {proc.returncode}")
-            # let a dead worker's leases run out, and the lookup's grace after them
-            time.sleep(0.1 if proc.returncode == 0 else 3.1)
+        with stage.db.engine.connect() as conn:
+            while (stage.pending() or live) and time.monotonic() < deadline:
+                while stage.pending() and len(live) < at_once:
+                    live[stage.worker(str(report.workers))] = None
+                    report.workers += 1
+                for proc, kill_at in list(live.items()):
+                    if proc.poll() is not None:
+                        del live[proc]
+                        _ended(report, proc)
+                    elif kill_at is None and _working(conn, proc):
+                        # The kill timer starts once the worker holds a row: one killed
+                        # before it leased anything proves nothing.
+                        live[proc] = time.monotonic() + rng.uniform(*kill_after_s)
+                    elif kill_at is not None and time.monotonic() >= kill_at:
+                        proc.send_signal(signal.SIGKILL)
+                        proc.wait()
+                        del live[proc]
+                        report.kills += 1
+                time.sleep(0.05)
+            for proc in live:
+                proc.kill()
+        report.lookups_failed = len(events.read_text().splitlines()) if events.exists() else 0
+        report.faults = Counter({k: v for k, v in injector.counts.items() if k != "requests"})
         stage.count()
     report.seconds = time.perf_counter() - began
     return report
 
 
-def _wait_until_working(stage: Staged, proc: subprocess.Popen[bytes], limit_s: float = 60) -> None:
-    """Return once `proc` holds a lease on an outbox row (or has ended, or `limit_s` passed)."""
-    until = time.monotonic() + limit_s
-    with stage.db.engine.connect() as conn:
-        while proc.poll() is None and time.monotonic() < until:
-            held = conn.execute(
-                select(func.count())
-                .select_from(outbox)
-                .where(
-                    outbox.c.status == "sending",
-                    or_(  # the worker's lease token: host:pid#take, or host:pid:thread#take
-                        outbox.c.lease_owner.like(f"%:{proc.pid}#%"),
-                        outbox.c.lease_owner.like(f"%:{proc.pid}:%"),
-                    ),
-                )
-            ).scalar_one()
-            conn.rollback()  # a fresh snapshot next time
-            if held:
-                return
-            time.sleep(0.05)
+def _ended(report: CrashReport, proc: subprocess.Popen[bytes]) -> None:
+    """Count how a worker process ended: done, or crashed at one of its points."""
+    points = {code: point for point, code in EXIT_CODES.items()}
+    if proc.returncode in points:
+        report.crashes += 1
+        report.crashes_by_point[points[proc.returncode]] += 1
+    elif proc.returncode != 0:
+        raise RuntimeError(f"worker exited with {proc.returncode}")
+
+
+def _working(conn: Any, proc: subprocess.Popen[bytes]) -> bool:
+    """Whether `proc` holds a lease on an outbox row now."""
+    held = conn.execute(
+        select(func.count())
+        .select_from(outbox)
+        .where(
+            outbox.c.status == "sending",
+            or_(  # the worker's lease token: host:pid#take, or host:pid:thread#take
+                outbox.c.lease_owner.like(f"%:{proc.pid}#%"),
+                outbox.c.lease_owner.like(f"%:{proc.pid}:%"),
+            ),
+        )
+    ).scalar_one()
+    conn.rollback()  # a fresh snapshot next time
+    return bool(held)
 
 
 def _payments(tx: Any) -> Counter[tuple[int, str, str]]:
@@ -317,6 +373,7 @@ def _count_remote(
     cases = Counter((c["debtorNumber"], c["invoiceNo"]) for c in kr.claims.values())
     with db.engine.connect() as conn:
         statuses = Counter(r.status for r in conn.execute(select(outbox.c.status)))
+        report.unknown_left = statuses["unknown"]
         handed = int(
             conn.execute(
                 select(func.count()).select_from(claims).where(claims.c.status == "handed_off")
@@ -334,12 +391,32 @@ def _count_remote(
     report.sent = statuses["sent"]
 
 
-def main() -> str:
-    """1,000 sends on PostgreSQL with workers killed at random."""
+def main(argv: list[str] | None = None) -> str:
+    """Sends on PostgreSQL with three workers at a time killed at random and crashing at
+    each point, random network faults and refused lookups; the seed is in the report.
+    `python -m bench.crash --seed 7 --sends 5000` (defaults from BENCH_CRASH_*)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.crash", description=main.__doc__)
+    env = os.environ.get
+    parser.add_argument("--seed", type=int, default=int(env("BENCH_CRASH_SEED", "1")))
+    parser.add_argument("--sends", type=int, default=int(env("BENCH_CRASH_SENDS", "1000")))
+    parser.add_argument("--at-once", type=int, default=3)
+    parser.add_argument("--crash", default=env("BENCH_CRASH_POINTS", "any:0.02"))
+    parser.add_argument("--faults", type=float, default=0.03)
+    parser.add_argument("--refused-lookups", type=int, default=100)
+    args = parser.parse_args(argv if argv is not None else [])
     with scratch_database("kravflyt_crash") as url:
-        report = run(url, sends=int(os.environ.get("BENCH_CRASH_SENDS", "1000")))
+        report = run(
+            url,
+            sends=args.sends,
+            seed=args.seed,
+            at_once=args.at_once,
+            crash=args.crash,
+            faults=args.faults,
+            refused_lookups=args.refused_lookups,
+            timeout_s=3600,
+        )
     return table([report.as_row()])
 
 
 if __name__ == "__main__":
-    print(main())
+    print(main(sys.argv[1:]))

@@ -68,6 +68,16 @@ def print_(company_id: int, out: Path, by: str | None) -> None:
     click.echo(f"{out}: {count} letters to print and post")
 
 
+@letter.command("cancel")
+@company_option
+@click.argument("letter_id", type=int)
+@click.option("--by", help="Who is acting (default: the OS user).")
+def cancel(company_id: int, letter_id: int, by: str | None) -> None:
+    """Cancel a letter that was not sent (queued, failed or unknown); the ladder decides again."""
+    letters.cancel(database(), company_id, letter_id, actor=actor(by))
+    click.echo(f"letter {letter_id} cancelled")
+
+
 @groups.dunning.command("send")
 @company_option
 @click.option("--invoice", required=True, help="Invoice number.")

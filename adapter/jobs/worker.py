@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from adapter.jobs import crash
 from adapter.jobs import lease as leases
 from adapter.jobs.fence import Fence
 from adapter.jobs.registry import EffectClaimed, Sender, Task, WebhookHandler, WorkContext
@@ -44,21 +45,6 @@ OUTBOX = leases.Queue(outbox, ready=("pending", "unknown"), doing="sending")
 # An unknown row that waits for a person is never due by itself.
 PARKED = datetime(9999, 12, 31, tzinfo=UTC)
 INBOX = leases.Queue(inbox, ready=("new",), doing="doing")
-
-# Test-only: KRAVFLYT_TEST_CRASH="after_send:0.1" kills the process (SIGKILL-like, no cleanup)
-# with that probability at that point, so the crash tests can hit the window between a
-# remote call and its commit. Unset in every real deployment.
-_CRASH = os.environ.get("KRAVFLYT_TEST_CRASH", "")
-
-
-def _maybe_crash(point: str) -> None:
-    if not _CRASH:
-        return
-    import random
-
-    name, _, prob = _CRASH.partition(":")
-    if name in (point, "any") and random.random() < float(prob or "1"):
-        os._exit(137)
 
 
 def backoff(attempt: int, *, base_s: float = 5.0, cap_s: float = 3600.0) -> timedelta:
@@ -200,11 +186,12 @@ class Worker:
             if taken.was_stalled or row.status == "unknown":
                 try:
                     found = sender.lookup(self.ctx, row.company_id, payload)
-                    _maybe_crash("in_lookup")
+                    crash.maybe_crash("in_lookup")
                 except LookupImpossible as exc:
                     self._outbox_unknown(taken, exc, person=True)
                     return
                 except Exception as exc:  # noqa: BLE001 - a failed lookup settles nothing
+                    crash.note("lookup_failed")
                     self._outbox_unknown(taken, exc, wait_s=getattr(exc, "wait_s", None))
                     return
                 if found is not None:
@@ -212,9 +199,9 @@ class Worker:
                     self._outbox_sent(taken, sender, payload, found)
                     return
             try:
-                _maybe_crash("before_send")
+                crash.maybe_crash("before_send")
                 result = sender.send(self.ctx, row.company_id, payload)
-                _maybe_crash("after_send")
+                crash.maybe_crash("after_send")
             except WriteRefused as exc:
                 log.warning("outbox lease lost: nothing sent", outbox_id=row.id, error=str(exc))
                 return

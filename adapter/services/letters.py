@@ -27,7 +27,7 @@ from adapter.services.dunning import (
     tripletex_type,
 )
 from adapter.store.database import Database
-from adapter.store.tables import claims, customers, invoices, letters
+from adapter.store.tables import claims, customers, invoices, letters, outbox
 from adapter.store.uow import UnitOfWork
 from connectors.errors import FatalError, LookupImpossible
 from policies.calendar import effective_due
@@ -38,6 +38,9 @@ from policies.interest import Interest, shown_amounts
 from policies.ladder import LADDER_STAGES, Stage
 from policies.manual import check_manual
 from policies.regime import regime_on
+
+# The outbox kinds that carry a letter (payload {letter_id, ...}).
+LETTER_KINDS = ("tripletex.reminder", "letter.email")
 
 STEP_STAGE = {
     "inkassovarsel": Stage.INKASSOVARSEL,
@@ -464,6 +467,53 @@ def _letter_view(uow: UnitOfWork, letter_id: int) -> tuple[Letter, Any]:
         ctx,
         reference=f"L{stored.id}",
     ), stored
+
+
+def cancel(db: Database, company_id: int, letter_id: int, *, actor: str) -> None:
+    """Cancel a letter that was not sent (queued, failed, or unknown and judged not to have
+    arrived): its send is stopped, and the ladder decides the claim again on its next run.
+    Logged in the audit log."""
+    with db.uow(company_id) as uow:
+        stored = uow.conn.execute(
+            select(letters.c.status, letters.c.stage, letters.c.claim_id).where(
+                letters.c.company_id == company_id, letters.c.id == letter_id
+            )
+        ).first()
+        if stored is None:
+            raise NotFoundError(f"letter {letter_id} not found")
+        if stored.status not in ("pending", "failed", "unknown"):
+            raise InputError(
+                "LETTER_ID",
+                f"letter {letter_id} is {stored.status}: only a letter not sent can be cancelled",
+            )
+        sending = uow.conn.execute(
+            select(outbox.c.id, outbox.c.status).where(
+                outbox.c.company_id == company_id,
+                outbox.c.kind.in_(LETTER_KINDS),
+                outbox.c.payload["letter_id"].as_integer() == letter_id,
+            )
+        ).first()
+        if sending is not None and sending.status in ("sending", "sent"):
+            raise InputError(
+                "LETTER_ID", f"letter {letter_id} is being sent now: look again in a minute"
+            )
+        if sending is not None:
+            uow.conn.execute(
+                update(outbox)
+                .where(outbox.c.id == sending.id, outbox.c.status == sending.status)
+                .values(status="failed", last_error=f"letter cancelled by {actor}")
+            )
+        uow.conn.execute(
+            update(letters).where(letters.c.id == letter_id).values(status="cancelled")
+        )
+        uow.audit.record(
+            actor=actor,
+            action="letter.cancel",
+            subject=("letter", letter_id),
+            message=f"letter {letter_id} ({stored.stage}, {stored.status}) cancelled: "
+            "the ladder decides the claim again",
+        )
+        uow.commit()
 
 
 def print_batch(db: Database, company_id: int, *, actor: str) -> tuple[bytes, int]:

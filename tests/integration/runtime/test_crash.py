@@ -1,6 +1,7 @@
-"""Crash injection over real HTTP (the small run; `make reliability` runs 1,000 sends):
-worker processes killed with SIGKILL from outside and crashing inside between the remote
-call and the commit; every reminder, payment and case still exists exactly once remotely."""
+"""Crash injection over real HTTP (the small run; `make reliability` runs the long one): three
+worker processes at a time killed with SIGKILL from outside and crashing inside (before the
+send, between the remote call and the commit, after a lookup), random network faults and
+lookups that fail; every reminder, payment and case still exists exactly once remotely."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from bench import crash
 
 @pytest.mark.pg
 def test_sends_survive_killed_workers_exactly_once(pg_url) -> None:
-    report = crash.run(pg_url, sends=80, crash="any:0.04", seed=3)
+    report = crash.run(
+        pg_url, sends=80, crash="any:0.04", seed=3, at_once=3, faults=0.03, refused_lookups=10
+    )
     assert sum(report.intended.values()) >= 80
     assert set(report.intended) == {"tripletex.payment", "tripletex.reminder", "kravia.register"}
     assert report.kills + report.crashes >= 3, "no worker died: the run proved nothing"
-    assert (report.duplicates, report.lost) == (0, 0), report.as_row()
+    assert report.lookups_failed >= 1, "no lookup failed: the run proved nothing"
+    assert (report.duplicates, report.lost, report.unknown_left) == (0, 0, 0), report.as_row()
     assert report.sent == sum(report.intended.values())
     assert report.remote["tripletex.reminder"] == report.intended["tripletex.reminder"]
     assert report.remote["tripletex.payment"] == report.intended["tripletex.payment"]

@@ -353,3 +353,33 @@ def test_a_queued_letter_does_not_count_until_it_is_sent(world) -> None:
     world.work()  # now it reaches Tripletex
     assert [(x.stage, x.status) for x in world.letters()] == [("reminder_1", "sent")]
     assert inv["id"] in {r["_invoiceId"] for r in world.sandbox.ledger.reminders.values()}
+
+
+def test_a_cancelled_failed_letter_lets_the_ladder_decide_again(world, cli) -> None:
+    box = Mailbox()
+    box.mode = "refuse"
+    email_letters(world, box.port)
+    world.invoice("1000.00", days_overdue=20)
+    world.sync()
+    world.run()
+    box.server.start()
+    try:
+        world.work()
+        (failed,) = world.letters()
+        result = cli(
+            "letter", "cancel", "--company", str(world.company_id), str(failed.id), "--by", "kari"
+        )
+        assert (result.exit_code, result.stdout.strip()) == (0, f"letter {failed.id} cancelled")
+        next_day = DAY + timedelta(days=1)
+        world.move(next_day)
+        assert world.run(next_day).actions["send_reminder_1"] == 1
+        box.mode = "accept"
+        world.work()
+    finally:
+        box.server.stop()
+    assert [(x.stage, x.sent_on, x.status) for x in world.letters()] == [
+        ("reminder_1", DAY, "cancelled"),
+        ("reminder_1", DAY + timedelta(days=1), "sent"),
+    ]
+    assert len(box.messages) == 1
+    assert rows(world) == [("letter.email", "failed"), ("letter.email", "sent")]
