@@ -277,13 +277,16 @@ def run(
     at_once: int = 3,
     faults: float = 0.0,
     refused_lookups: int = 0,
+    lost_answers: int = 0,
     timeout_s: float = 900,
 ) -> CrashReport:
     """Queue about `sends` sends, then run `at_once` workers at a time that keep dying (killed
     from outside, and crashing inside at `crash`'s points) until all are done. `faults`: the
     share of Tripletex requests given a random fault (429, 503, slow, dropped);
     `refused_lookups`: about how many reads of invoices and reminders (the lookups) fail
-    after every retry (five 503s in a row each). Seeded: `seed` drives the sandboxes, the kill times and
+    after every retry (five 503s in a row each); `lost_answers`: payments and reminders that
+    Tripletex makes but whose answer never arrives (each must be found by its lookup, never
+    made twice). Seeded: `seed` drives the sandboxes, the kill times and
     each worker's crash draws."""
     began = time.perf_counter()
     rng = random.Random(seed)
@@ -295,6 +298,8 @@ def run(
         # 503s in a row, as many as a read is tried (5): the lookup gives up.
         for path in ("/invoice/", "/reminder"):
             injector.aim("GET", path, "503", times=refused_lookups * 5 // 2)
+        for path in ("/:payment", "/:createReminder"):
+            injector.aim("PUT", path, "lost_answer", times=lost_answers // 2)
         events = Path(stage.env["KRAVFLYT_TEST_EVENTS"])
         live: dict[subprocess.Popen[bytes], float | None] = {}  # worker -> when to kill it
         deadline = time.monotonic() + timeout_s
@@ -403,6 +408,7 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--crash", default=env("BENCH_CRASH_POINTS", "any:0.02"))
     parser.add_argument("--faults", type=float, default=0.03)
     parser.add_argument("--refused-lookups", type=int, default=100)
+    parser.add_argument("--lost-answers", type=int, default=50)
     args = parser.parse_args(argv if argv is not None else [])
     with scratch_database("kravflyt_crash") as url:
         report = run(
@@ -413,6 +419,7 @@ def main(argv: list[str] | None = None) -> str:
             crash=args.crash,
             faults=args.faults,
             refused_lookups=args.refused_lookups,
+            lost_answers=args.lost_answers,
             timeout_s=3600,
         )
     return table([report.as_row()])
