@@ -2,7 +2,7 @@
 keeps its reason
 
 Revision ID: 0019_exactly_once
-Revises: 0023_limitation
+Revises: 0026_security
 Create Date: 2026-12-07 04:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019_exactly_once"
-down_revision = "0023_limitation"
+down_revision = "0026_security"
 branch_labels = None
 depends_on = None
 
