@@ -54,7 +54,10 @@ def pay(world, inv: dict, amount_ore: int, archive_ref: str) -> None:
 
 
 def later(world, minutes: int = 10) -> None:
+    """Time passes: the clock moves, and the next worker has a client of its own (whose
+    rate-limit pacing, on the real clock, starts afresh)."""
     world.clock.instant += timedelta(minutes=minutes)
+    world.clients.forget(world.company_id)
 
 
 # ------------------------------------------------------------------ 1: a failed lookup
