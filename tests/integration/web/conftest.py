@@ -203,3 +203,21 @@ def sign_in_browser(page: Page, base_url: str, email: str) -> None:
     page.get_by_label("E-post").fill(email)
     page.get_by_label("Passord").fill(PASSWORD)
     page.get_by_role("button", name="Logg inn").click()
+
+
+def book_pages(book: Book) -> list[str]:
+    """Every page of the book's company an accountant reads (the claims by invoice number)."""
+    cid = book.company_id
+    return [
+        f"/c/{cid}/",
+        f"/c/{cid}/worklist",
+        f"/c/{cid}/payments",
+        f"/c/{cid}/handoff",
+        f"/c/{cid}/settings",
+        f"/c/{cid}/audit",
+        f"/c/{cid}/claims/501",
+        f"/c/{cid}/claims/502",
+        f"/c/{cid}/claims/503",
+        f"/c/{cid}/customers/{book.customer_id}",
+        f"/c/{cid}/search?q=Fjord",
+    ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from tests.integration.web.conftest import sign_in
+from tests.integration.web.conftest import book_pages, sign_in
 
 # Code names: snake_case, dotted ids (claim.dispute, dunning.reminder_1.fee), flags, "web:" actors.
 CODE = re.compile(r"\b[a-z]+_[a-z0-9_]+\b|\b[a-z]+\.[a-z_]+[a-z0-9_.]*\b|(?<!\w)--[a-z]|\bweb:")
@@ -72,21 +72,8 @@ def test_no_page_shows_a_code_name_or_english(client, book) -> None:
     client.post(
         f"/c/{cid}/handoff/{book.customer_id}/confirm", data={"csrf": token, "not_disputed": "true"}
     )
-    pages = [
-        f"/c/{cid}/",
-        f"/c/{cid}/worklist",
-        f"/c/{cid}/payments",
-        f"/c/{cid}/handoff",
-        f"/c/{cid}/settings",
-        f"/c/{cid}/audit",
-        f"/c/{cid}/claims/501",
-        f"/c/{cid}/claims/502",
-        f"/c/{cid}/claims/503",
-        f"/c/{cid}/customers/{book.customer_id}",
-        f"/c/{cid}/search?q=Fjord",
-    ]
     found = {}
-    for url in pages:
+    for url in book_pages(book):
         r = client.get(url, follow_redirects=True)
         assert r.status_code == 200, url
         text = EMAIL.sub("", visible(r.text))
