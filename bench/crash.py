@@ -105,7 +105,7 @@ def _prepare(db: Database, company_id: int, sends: int, tx_url: str, kr_url: str
         company_id,
         base_url=f"{kr_url}/api/v2",
         token=KRAVIA_TOKEN,
-        creditor_id=None,
+        creditor_id=10759,
         actor="crash",
     )
     companies.set_settings(db.uow(company_id), ["dunning.minimum_amount=0"], actor="crash")

@@ -1118,7 +1118,7 @@ def section_b(settings: Settings, folder: Path) -> tuple[str, bool]:
             company_id,
             base_url=f"{served.url}/api/v2",
             token=KRAVIA_TOKEN,
-            creditor_id=None,
+            creditor_id=10759,
             actor="x",
         )
         kravia.injector.reset(

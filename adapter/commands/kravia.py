@@ -46,14 +46,15 @@ DATE = click.DateTime(["%Y-%m-%d"])
 @click.option(
     "--creditor-id",
     type=int,
-    help="The creditor to act for (default: the only one the token sees).",
+    required=True,
+    help="Kravia's id of the creditor to act for (the sandbox's is 10759).",
 )
 @click.option("--by", help="Who is acting (default: the OS user).")
 def connect_kravia(
     company_id: int,
     base_url: str,
     token_source: str | None,
-    creditor_id: int | None,
+    creditor_id: int,
     by: str | None,
 ) -> None:
     """Store the company's Kravia connection (encrypted) after checking the token (read from

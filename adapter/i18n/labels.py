@@ -157,6 +157,20 @@ LABELS: dict[str, dict[str, Message]] = {
         "accountant": N_("accountant"),
         "read_only": N_("read access"),
     },
+    # connectors.kravia.status.AgencyState: what Kravia's status code means for the claim
+    "agency_state": {
+        "active": N_("being collected by Kravia"),
+        "action": N_("Kravia waits for your approval"),
+        "closed_paid": N_("paid to Kravia"),
+        "closed_credited": N_("credited at Kravia"),
+        "closed_withdrawn": N_("withdrawn from Kravia"),
+        "closed_written_off": N_("written off by Kravia"),
+        "unknown": N_("a Kravia status Kravflyt does not know"),
+    },
+    # how a bank payment was matched, where a person reads it
+    "match_method": {
+        "agency_payout": N_("Kravia's payout of money it collected"),
+    },
 }
 
 

@@ -25,6 +25,7 @@ from adapter.store.tables import (
 )
 from adapter.store.uow import UnitOfWork
 from connectors.errors import ConnectorError, FatalError
+from connectors.kravia import status
 from connectors.kravia.client import KraviaClient
 from connectors.kravia.mapping import credit_note_payload, payment_payload, register_payloads
 from connectors.kravia.models import case_from_json
@@ -45,23 +46,38 @@ def _items(db: Database, company_id: int, case_id: int) -> list[Any]:
 
 class RegisterCaseSender:
     """`kravia.register`: payload {case_id}. Each invoice of the case is looked up by our
-    reference before it is registered, so a retry after a crash never creates a second claim."""
+    reference before it is registered, so a retry after a crash never creates a second claim;
+    a lookup that is not sure stops the case for a person (see `KraviaClient.find_claim`)."""
+
+    def _case(self, ctx: WorkContext, company_id: int, case_id: int) -> tuple[Any, str]:
+        """The confirmed case and the search bookmark its claims are found after: a claim we
+        registered was updated at Kravia after the confirmation (a day's margin for clocks)."""
+        with ctx.db.uow(company_id, read_only=True) as uow:
+            row = uow.conn.execute(
+                select(handoff_cases.c.snapshot, handoff_cases.c.confirmed_at).where(
+                    handoff_cases.c.id == case_id
+                )
+            ).one()
+        since = (row.confirmed_at - timedelta(days=1)).astimezone(UTC)
+        return case_from_json(row.snapshot), f"{since:%Y-%m-%dT%H:%M:%S}"
 
     def _register(
         self, ctx: WorkContext, company_id: int, payload: dict[str, Any], *, look_first: bool
     ) -> dict[str, Any]:
-        with ctx.db.uow(company_id, read_only=True) as uow:
-            row = uow.conn.execute(
-                select(handoff_cases.c.snapshot).where(handoff_cases.c.id == payload["case_id"])
-            ).one()
-        case = case_from_json(row.snapshot)
+        case, since = self._case(ctx, company_id, payload["case_id"])
         client: KraviaClient = ctx.clients.kravia(company_id)
         found: dict[str, int] = {}
+        answers: dict[str, Any] = {}
         for body in register_payloads(case):
             ref = body["accountingInvoiceId"]
-            existing = client.find_claim(ref, body["invoiceNo"]) if look_first else None
-            found[ref] = existing if existing is not None else client.register_case(body)
-        return {"claims": found}
+            existing = (
+                client.find_claim(ref, body["invoiceNo"], since=since) if look_first else None
+            )
+            if existing is None:
+                found[ref], answers[ref] = client.register_case(body)
+            else:
+                found[ref] = existing
+        return {"claims": found, "answers": json.loads(json.dumps(answers, default=str))}
 
     def send(self, ctx: WorkContext, company_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         """Register every invoice of the case (looking each up first: partial progress is safe)."""
@@ -71,14 +87,11 @@ class RegisterCaseSender:
         self, ctx: WorkContext, company_id: int, payload: dict[str, Any]
     ) -> dict[str, Any] | None:
         """Whether every invoice was registered already."""
-        with ctx.db.uow(company_id, read_only=True) as uow:
-            row = uow.conn.execute(
-                select(handoff_cases.c.snapshot).where(handoff_cases.c.id == payload["case_id"])
-            ).one()
+        case, since = self._case(ctx, company_id, payload["case_id"])
         client: KraviaClient = ctx.clients.kravia(company_id)
         found = {}
-        for body in register_payloads(case_from_json(row.snapshot)):
-            claim = client.find_claim(body["accountingInvoiceId"], body["invoiceNo"])
+        for body in register_payloads(case):
+            claim = client.find_claim(body["accountingInvoiceId"], body["invoiceNo"], since=since)
             if claim is None:
                 return None
             found[body["accountingInvoiceId"]] = claim
@@ -99,7 +112,7 @@ class RegisterCaseSender:
             uow.conn.execute(
                 update(claims)
                 .where(claims.c.invoice_id == item)
-                .values(agency_case_id=str(claim_id), agency_status="registered")
+                .values(agency_case_id=str(claim_id), agency_status="active:Registered")
             )
         uow.conn.execute(
             update(handoff_cases)
@@ -227,20 +240,30 @@ class CreditNoteSender(ForwardPaymentSender):
     kind = "creditnote"
 
 
-def apply_status(db: Database, company_id: int, details: dict[str, Any]) -> None:
-    """Store one claim's status from Kravia; a claim paid or credited in full closes."""
-    claim_id = str(details.get("id"))
-    status = f"{details.get('status')}:{details.get('closeReason') or details.get('stage')}"
+CLOSING = (status.AgencyState.PAID, status.AgencyState.CREDITED)
+
+
+def apply_status(db: Database, company_id: int, claim_id: int, details: dict[str, Any]) -> None:
+    """Store one claim's status from the documented details (`connectors.kravia.status`): the
+    latest status code as it came, with its meaning; only a code that means paid or credited
+    closes our claim. Anything else (an unknown code, legal steps waiting for approval, a case
+    withdrawn or written off) is kept and shown in the worklist; nothing else changes."""
+    found = status.read(details)
+    stored = found.stored
+    actions = ",".join(found.actions)[:300] or None
     with db.uow(company_id) as uow:
         row = uow.conn.execute(
-            select(claims.c.invoice_id, claims.c.status, claims.c.agency_status).where(
-                claims.c.company_id == company_id, claims.c.agency_case_id == claim_id
-            )
+            select(
+                claims.c.invoice_id,
+                claims.c.status,
+                claims.c.agency_status,
+                claims.c.agency_actions,
+            ).where(claims.c.company_id == company_id, claims.c.agency_case_id == str(claim_id))
         ).first()
-        if row is None or row.agency_status == status:
+        if row is None or (row.agency_status, row.agency_actions) == (stored, actions):
             return
-        values: dict[str, Any] = {"agency_status": status}
-        if details.get("status") == "closed" and details.get("closeReason") in ("paid", "credited"):
+        values: dict[str, Any] = {"agency_status": stored, "agency_actions": actions}
+        if found.state in CLOSING and row.status != ClaimStatus.CLOSED.value:
             values |= {"status": ClaimStatus.CLOSED.value, "closed_at": uow.clock.now()}
         uow.conn.execute(
             update(claims)
@@ -251,39 +274,54 @@ def apply_status(db: Database, company_id: int, details: dict[str, Any]) -> None
             actor="kravia",
             action="handoff.status",
             subject=("invoice", row.invoice_id),
-            message=f"Kravia claim {claim_id}: {row.agency_status or 'new'} -> {status}",
-            data={"details": {k: details.get(k) for k in ("status", "stage", "closeReason")}},
+            message=f"Kravia claim {claim_id}: {row.agency_status or 'new'} -> {stored}",
+            # What Kravia sent, as it came: the documented parts of the details.
+            data={
+                "statusCodeHistory": details.get("statusCodeHistory"),
+                "availableActions": details.get("availableActions"),
+            },
         )
         uow.commit()
 
 
 def refresh(ctx: WorkContext, company_id: int, claim_id: int) -> None:
     """Read one claim from Kravia and store its status (what a webhook asks for)."""
-    apply_status(ctx.db, company_id, ctx.clients.kravia(company_id).case(claim_id))
+    apply_status(ctx.db, company_id, claim_id, ctx.clients.kravia(company_id).case(claim_id))
+
+
+def _stamp(text: str) -> datetime:
+    stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
 def poll(ctx: WorkContext, company_id: int) -> int:
-    """Claims updated at Kravia since the last poll; returns how many were read."""
+    """Claims updated at Kravia since the last poll; returns how many were read. The bookmark is
+    the latest `lastUpdatedTime` the search answered, kept as Kravia wrote it and sent back as
+    it is (guide: process-invoice-updates); a row without one leaves the bookmark where it was
+    (the rows are read again next time, never skipped)."""
     with ctx.db.uow(company_id, read_only=True) as uow:
         value, _state = uow.bookmarks.get("kravia.cases")
-    since = datetime.fromisoformat(value) if value else datetime(2000, 1, 1, tzinfo=UTC)
+    since = value or "2000-01-01T00:00:00"
     client: KraviaClient = ctx.clients.kravia(company_id)
     seen, newest = 0, since
     for row in client.search_updated(since):
         refresh(ctx, company_id, int(row["id"]))
         seen += 1
-        stamp = datetime.fromisoformat(row["lastUpdated"]) if row.get("lastUpdated") else since
-        newest = max(newest, stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC))
-    with ctx.db.uow(company_id) as uow:
-        uow.bookmarks.put("kravia.cases", newest.isoformat())
-        uow.commit()
+        stamp = row.get("lastUpdatedTime")
+        if isinstance(stamp, str) and _stamp(stamp) > _stamp(newest):
+            newest = stamp
+    if newest != since:
+        with ctx.db.uow(company_id) as uow:
+            uow.bookmarks.put("kravia.cases", newest)
+            uow.commit()
     sync_settlements(ctx, company_id)
     return seen
 
 
 def reconcile(ctx: WorkContext, company_id: int) -> list[dict[str, Any]]:
     """Every handed-off claim compared in the ledger (Tripletex), our store and the agency;
-    returns one row per claim with the differences (empty `differences` when all agree)."""
+    returns one row per claim with the differences (empty `differences` when all agree). The
+    agency's amount is compared only when its details show one (`status.outstanding_ore`)."""
     with ctx.db.uow(company_id, read_only=True) as uow:
         rows = uow.conn.execute(
             select(
@@ -292,7 +330,6 @@ def reconcile(ctx: WorkContext, company_id: int) -> list[dict[str, Any]]:
                 invoices.c.ledger_outstanding_ore,
                 claims.c.status,
                 claims.c.agency_case_id,
-                claims.c.agency_status,
             )
             .join(claims, claims.c.invoice_id == invoices.c.id)
             .where(invoices.c.company_id == company_id, claims.c.agency_case_id.is_not(None))
@@ -302,19 +339,19 @@ def reconcile(ctx: WorkContext, company_id: int) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         details = client.case(int(r.agency_case_id))
-        agency = int(Decimal(str((details.get("invoice") or {}).get("remaining", 0))) * 100)
+        found = status.read(details)
+        agency = status.outstanding_ore(details)
         differences = []
         if r.ledger_outstanding_ore is not None and r.ledger_outstanding_ore != r.outstanding_ore:
             differences.append(
                 f"ledger {r.ledger_outstanding_ore / 100:.2f} kr, ours {r.outstanding_ore / 100:.2f} kr"
             )
-        if agency != r.outstanding_ore:
+        if agency is not None and agency != max(0, r.outstanding_ore):
             differences.append(
                 f"agency {agency / 100:.2f} kr, ours {r.outstanding_ore / 100:.2f} kr"
             )
-        agency_closed = details.get("status") == "closed"
-        if agency_closed != (r.status == "closed"):
-            differences.append(f"agency status {details.get('status')}, ours {r.status}")
+        if (found.state in CLOSING) != (r.status == "closed"):
+            differences.append(f"agency status {found.stored}, ours {r.status}")
         out.append(
             {
                 "invoice": r.number,
@@ -323,7 +360,7 @@ def reconcile(ctx: WorkContext, company_id: int) -> list[dict[str, Any]]:
                 "ledger_ore": r.ledger_outstanding_ore,
                 "agency_ore": agency,
                 "status": r.status,
-                "agency_status": details.get("status"),
+                "agency_status": found.stored,
                 "differences": differences,
             }
         )

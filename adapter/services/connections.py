@@ -128,26 +128,25 @@ def connect_kravia(
     actor: str,
     http: Callable[[str], httpx.Client] | None = None,
 ) -> int:
-    """Check the token by reading the creditors it may act for, then store the connection.
-    Returns the creditor id (the only one the token sees, when none is given)."""
+    """Check the token with one documented read (`GET /settlements`), then store the connection
+    for the creditor `creditor_id` (required: the guides document no call that lists the
+    creditors a token acts for). Returns the creditor id."""
     base_url = check_url(base_url, "--base-url")
+    if creditor_id is None:
+        raise InputError(
+            "--creditor-id",
+            "required: Kravia's creditor id (the guides list no call that finds it)",
+        )
     with db.uow(company_id, read_only=True) as uow:
         uow.companies.get(company_id)
     make_http = http or (lambda url: httpx.Client(base_url=url, timeout=30))
     client = kravia_client(make_http(base_url), {"token": token}, sleep=lambda _s: None)
     try:
-        creditors = client.creditors()
+        client.check()
     except ConnectorError as exc:
         raise InputError("kravia connection", f"the token was refused: {exc}") from exc
     except httpx.HTTPError as exc:
         raise InputError("--base-url", f"cannot reach {base_url}: {exc}") from exc
-    ids = [int(c["id"]) for c in creditors if "id" in c]
-    if creditor_id is None:
-        if len(ids) != 1:
-            raise InputError("--creditor-id", f"the token acts for creditors {ids}: choose one")
-        creditor_id = ids[0]
-    elif ids and creditor_id not in ids:
-        raise InputError("--creditor-id", f"{creditor_id} is not among the token's creditors {ids}")
     with db.uow(company_id) as uow:
         try:
             old = uow.connections.get("kravia").secrets

@@ -166,7 +166,7 @@ def run(
                 cid,
                 base_url=f"{kr_url}/api/v2",
                 token=KRAVIA_TOKEN,
-                creditor_id=None,
+                creditor_id=next(iter(s.kravia.creditors)),
                 actor="demo",
             )
             clients = s.worker.ctx.clients

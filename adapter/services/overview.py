@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, or_, select
 from adapter import company_settings
 from adapter.domain import Money
 from adapter.errors import InputError
+from adapter.i18n.labels import label
 from adapter.services import dunning, handoff, rates, reconcile, work
 from adapter.services.claim_facts import company_context, iter_claims
 from adapter.store.database import Database
@@ -173,6 +174,9 @@ class Worklist:
     # because their interest would run past the last known rate (dunning.unknown_rate = hold).
     rates: list[str] = field(default_factory=list)
     held: list[dict[str, Any]] = field(default_factory=list)
+    # Claims at the agency whose Kravia status needs a person: a status code Kravflyt does not
+    # know (shown as it came), legal steps waiting for approval, a case withdrawn or written off.
+    agency: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -193,6 +197,7 @@ class Worklist:
                 self.ledger_automation,
                 self.webhooks,
                 self.limitation,
+                self.agency,
             )
         ) + (1 if self.letters_blocked else 0)
 
@@ -247,6 +252,7 @@ def worklist(db: Database, company_id: int, today: date) -> Worklist:
         ]
         tripletex = _tripletex_items(uow, company_id, today)
         near_limitation = _near_limitation(uow, company_id, today)
+        at_agency = _agency_items(uow, company_id)
         letters_blocked = company_settings.effective(
             company_settings.LetterSettings, uow.settings.get("letters")
         ).missing_contact()
@@ -264,7 +270,39 @@ def worklist(db: Database, company_id: int, today: date) -> Worklist:
         **tripletex,
         rates=[str(w.message()) for w in rates.warnings(rates.current_rates(db), today)],
         held=_held(db, company_id, today),
+        agency=at_agency,
     )
+
+
+# agency_status prefixes (connectors.kravia.status.AgencyState) a person must look at.
+AGENCY_NEEDS_A_PERSON = ("unknown:", "action:", "closed_withdrawn:", "closed_written_off:")
+
+
+def _agency_items(uow: Any, company_id: int) -> list[dict[str, Any]]:
+    """Handed-off claims whose Kravia status needs a person."""
+    rows = uow.conn.execute(
+        select(
+            invoices.c.id.label("invoice_id"),
+            invoices.c.number,
+            claims.c.agency_case_id,
+            claims.c.agency_status,
+            claims.c.agency_actions,
+            customers.c.name.label("customer"),
+        )
+        .join(claims, claims.c.invoice_id == invoices.c.id)
+        .join(customers, customers.c.id == invoices.c.customer_id)
+        .where(
+            invoices.c.company_id == company_id,
+            claims.c.status == "handed_off",
+            or_(*(claims.c.agency_status.startswith(p) for p in AGENCY_NEEDS_A_PERSON)),
+        )
+        .order_by(invoices.c.id)
+    )
+    return [
+        dict(r._mapping)
+        | {"actions": (r.agency_actions or "").split(",") if r.agency_actions else []}
+        for r in rows
+    ]
 
 
 def _near_limitation(uow: Any, company_id: int, today: date) -> list[dict[str, Any]]:
@@ -468,7 +506,13 @@ def claim_page(db: Database, company_id: int, invoice_id: int, today: date) -> C
                     "kind": f"allocation.{a.kind}",
                     "amount_ore": a.amount_ore,
                     "text": f"{a.kind} {a.order_used}"
-                    + (f" ({a.source}, {a.match_method})" if a.source else ""),
+                    + (f" ({a.source}, {a.match_method})" if a.source else "")
+                    # Kravia's payout, not the debtor's payment: said in words.
+                    + (
+                        f": {label('match_method', a.match_method)}"
+                        if a.match_method == "agency_payout"
+                        else ""
+                    ),
                     "rules": [],
                 }
             )

@@ -199,6 +199,7 @@ claims = Table(
     Column("hold_reason", Text),
     Column("agency_case_id", String(60)),
     Column("agency_status", String(60)),
+    Column("agency_actions", String(300)),  # Kravia's availableActions that are true
     Column("handed_off_at", UtcDateTime()),
     Column("closed_at", UtcDateTime()),
     _ts("updated_at"),

@@ -5,21 +5,22 @@ One class, given an `httpx.Client` whose base URL ends in `/api/v2` (production
 (sent in the Authorization header as the guides show; never logged) and a `sleep`.
 Kravia documents no idempotency key: register, payment and credit note are never retried
 blindly; a lost answer raises `OutcomeUnknownError` and the caller looks the effect up by our
-own reference before sending again. Reads are retried on 429 (Retry-After) and 5xx.
+own reference before sending again. Reads are retried on 429 (Retry-After) and 5xx (the
+shared `HttpBase`). Answers the guides do not show are read defensively: a missing id, list or
+object is an error or an unknown outcome, never a success or "nothing there".
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from typing import Any
 
 import httpx
-import structlog
 
 from connectors import json_exact
 from connectors.errors import OutcomeUnknownError
+from connectors.http import HttpBase
 from connectors.kravia.errors import (
     KraviaApiError,
     KraviaAuthError,
@@ -28,16 +29,19 @@ from connectors.kravia.errors import (
     KraviaUnreadable,
     KraviaValidationError,
 )
-from connectors.retry import Again, RetryOptions, backoff_delay, retry_after_seconds, run
-
-log = structlog.get_logger("connectors.kravia")
+from connectors.retry import RetryOptions
 
 PRODUCTION_URL = "https://api.kravia.ai/api/v2"
 STAGING_URL = "https://api-staging.kraviainkasso.no/api/v2"  # UNCONFIRMED that it is still live
 
 
-class KraviaClient:
-    """A client for one creditor's connection."""
+class KraviaClient(HttpBase):
+    """A client for one creditor's connection, on the connectors' one HTTP base (retries,
+    rate-limit waits, unknown outcomes of writes: connectors/http.py)."""
+
+    remote = "Kravia"
+    rate_limited = KraviaRateLimited
+    server_error = KraviaServerError
 
     def __init__(
         self,
@@ -47,9 +51,8 @@ class KraviaClient:
         sleep: Callable[[float], None] = time.sleep,
         retry: RetryOptions | None = None,
     ):
-        self.http, self._token, self.sleep = http, token, sleep
-        self.retry = retry or RetryOptions()
-        self.requests = 0
+        super().__init__(http, sleep=sleep, retry=retry)
+        self._token = token
 
     def __repr__(self) -> str:
         return f"KraviaClient(base_url={str(self.http.base_url)!r}, token='***')"
@@ -68,128 +71,103 @@ class KraviaClient:
         if body is not None:
             headers["Content-Type"] = "application/json"
             content = json_exact.dumps(body)
-
-        def attempt() -> Any:
-            self.requests += 1
-            began = time.perf_counter()
+        resp = self.exchange(
+            method, path, safe=safe, params=params, headers=headers, content=content
+        )
+        if resp.status_code >= 400:
             try:
-                resp = self.http.request(
-                    method, path, params=params, headers=headers, content=content
-                )
-            except httpx.ConnectError as exc:  # never reached Kravia: safe to try again
-                raise Again(KraviaServerError(f"cannot connect to Kravia: {exc}")) from exc
-            except httpx.TransportError as exc:
-                if safe:
-                    raise Again(
-                        KraviaServerError(f"{method} {path}: {type(exc).__name__}")
-                    ) from exc
-                raise OutcomeUnknownError(
-                    f"{method} {path}: no answer ({type(exc).__name__}); look it up"
-                ) from exc
-            log.debug(
-                "kravia request",
-                method=method,
-                url=str(resp.request.url),
-                status=resp.status_code,
-                ms=round((time.perf_counter() - began) * 1000, 1),
-            )
-            if resp.status_code == 429:
-                wait = retry_after_seconds(resp) or backoff_delay(1, self.retry)
-                if wait > self.retry.max_inline_wait_s:
-                    raise KraviaRateLimited(
-                        f"{method} {path}: rate limited for {wait:.0f} s", wait_s=wait, status=429
-                    )
-                raise Again(
-                    KraviaRateLimited(f"{method} {path}: rate limited", wait_s=wait, status=429),
-                    wait,
-                )
-            if resp.status_code >= 500:
-                if safe:
-                    raise Again(
-                        KraviaServerError(
-                            f"{method} {path}: {resp.status_code}", status=resp.status_code
-                        )
-                    )
-                raise OutcomeUnknownError(
-                    f"{method} {path}: server error {resp.status_code}; look it up"
-                )
-            if resp.status_code >= 400:
-                try:
-                    detail: Any = resp.json()
-                except ValueError:
-                    detail = resp.text[:500]
-                cls = {
-                    401: KraviaAuthError,
-                    403: KraviaAuthError,
-                    400: KraviaValidationError,
-                    422: KraviaValidationError,
-                }
-                raise cls.get(resp.status_code, KraviaApiError)(
-                    resp.status_code, method, path, detail
-                )
-            if not resp.content:
-                return None
-            try:
-                return json_exact.loads(resp.content)
-            except ValueError as exc:
-                if safe:
-                    raise Again(
-                        KraviaServerError(f"{method} {path}: the answer is not JSON")
-                    ) from exc
-                raise OutcomeUnknownError(
-                    f"{method} {path}: the answer is not JSON; look it up"
-                ) from exc
-
-        return run(attempt, self.retry, self.sleep)
+                detail: Any = resp.json()
+            except ValueError:
+                detail = resp.text[:500]
+            cls = {
+                401: KraviaAuthError,
+                403: KraviaAuthError,
+                400: KraviaValidationError,
+                422: KraviaValidationError,
+            }
+            raise cls.get(resp.status_code, KraviaApiError)(resp.status_code, method, path, detail)
+        if not resp.content:
+            return None
+        try:
+            return json_exact.loads(resp.content)
+        except ValueError as exc:
+            if safe:  # a read: nothing changed, the job tries again later
+                raise KraviaServerError(f"{method} {path}: the answer is not JSON") from exc
+            raise OutcomeUnknownError(
+                f"{method} {path}: the answer is not JSON; look it up"
+            ) from exc
 
     # ------------------------------------------------------------------ reads
 
-    def creditors(self) -> list[dict[str, Any]]:
-        """The creditors this token may act for (checks the token)."""
-        body = self._request("GET", "/creditor", safe=True)
-        return list((body or {}).get("value") or [])
+    def check(self) -> None:
+        """One cheap documented read that needs the token (`GET /settlements`, guide:
+        reconcile-payments): raises when Kravia refuses it. (`GET /creditor` is seen only on
+        a staging path and is not used.)"""
+        self.settlements()
 
     def case(self, claim_id: int) -> dict[str, Any]:
-        """`GET /invoice/{id}/details`: status, balance, payments and history of one claim."""
-        return dict(
-            (self._request("GET", f"/invoice/{claim_id}/details", safe=True) or {}).get("value")
-            or {}
-        )
+        """`GET /invoice/{id}/details` (guide: process-invoice-updates): the claim's details under
+        `value` (staging answers). An answer without that object is unreadable, never empty."""
+        body = self._request("GET", f"/invoice/{claim_id}/details", safe=True)
+        value = body.get("value") if isinstance(body, dict) else None
+        if not isinstance(value, dict):
+            raise KraviaUnreadable(f"GET /invoice/{claim_id}/details", body)
+        return dict(value)
 
-    def search_updated(self, since: datetime, *, page_size: int = 100) -> Iterator[dict[str, Any]]:
-        """Claims updated since `since`, oldest change first (`orderBy=11`), page by page."""
+    def search(self, params: dict[str, Any], *, page_size: int = 20) -> Iterator[dict[str, Any]]:
+        """`GET /invoice/search` page by page with `skip`/`top` (guide: process-invoice-updates;
+        `top=20` in its example) until a short page; rows under `data` (staging answers)."""
         skip = 0
         while True:
-            params = {
-                "byAscending": "True",
-                "lastUpdatedTime": since.isoformat(),
-                "orderBy": 11,
-                "skip": skip,
-                "top": page_size,
-            }
-            rows = list(
-                (self._request("GET", "/invoice/search", params=params, safe=True) or {}).get(
-                    "data"
-                )
-                or []
+            body = self._request(
+                "GET",
+                "/invoice/search",
+                params={**params, "skip": skip, "top": page_size},
+                safe=True,
             )
+            rows = rows_of(body, "GET /invoice/search")
             yield from rows
             if len(rows) < page_size:
                 return
             skip += page_size
 
-    def find_claim(self, reference: str, invoice_no: str) -> int | None:
-        """The claim registered with our reference (search by `accountingInvoiceId` is UNCONFIRMED;
-        the invoice number is compared too)."""
-        params = {"accountingInvoiceId": reference, "invoiceNo": invoice_no, "skip": 0, "top": 20}
-        rows = (self._request("GET", "/invoice/search", params=params, safe=True) or {}).get(
-            "data"
-        ) or []
-        for row in rows:
-            if row.get("accountingInvoiceId") == reference or (
-                row.get("accountingInvoiceId") is None and str(row.get("invoiceNo")) == invoice_no
-            ):
-                return int(row["id"])
+    def search_updated(self, since: str, *, page_size: int = 20) -> Iterator[dict[str, Any]]:
+        """Claims updated after `since` (a `lastUpdatedTime` as Kravia wrote it), oldest change
+        first (`orderBy=11`, `byAscending=True`), as the guide's example asks."""
+        yield from self.search(
+            {"byAscending": "True", "lastUpdatedTime": since, "orderBy": 11},
+            page_size=page_size,
+        )
+
+    def find_claim(
+        self, reference: str, invoice_no: str, *, since: str = "2000-01-01T00:00:00"
+    ) -> int | None:
+        """The claim we registered with `reference` (our `accountingInvoiceId`), or None when it
+        is surely not there. The guides document no search by reference or invoice number: every
+        claim updated after `since` is read, page by page; a row with our invoice number is
+        ours only when its details show our reference. A claim whose details do not show one
+        may be ours: that is not sure, and a person settles it (OutcomeUnknownError)."""
+        candidates = [
+            int(row["id"])
+            for row in self.search_updated(since)
+            if "id" in row and str(row.get("invoiceNo", invoice_no)) == invoice_no
+        ]
+        ours, unsure = [], []
+        for claim_id in candidates:
+            shown = (self.case(claim_id).get("invoice") or {}).get("accountingInvoiceId")
+            if shown == reference:
+                ours.append(claim_id)
+            elif shown is None:
+                unsure.append(claim_id)
+        if len(ours) == 1:
+            return ours[0]
+        if ours or unsure:
+            raise OutcomeUnknownError(
+                f"invoice {invoice_no} ({reference}): "
+                + ", ".join(f"claim {c}" for c in ours + unsure)
+                + (" carry our reference" if len(ours) > 1 else " may be ours (no reference shown)")
+                + " at Kravia; not registered again until a person settles it"
+            )
         return None
 
     def settlements(self, *, exclude_closed: bool = True) -> list[dict[str, Any]]:
@@ -206,21 +184,38 @@ class KraviaClient:
         return rows_of(body, "GET /settlements")
 
     def payment_exists(self, claim_id: int, reference: str) -> bool:
-        """Whether a payment or credit note with our reference is on the claim."""
-        case = self.case(claim_id)
-        return any(p.get("accountingPaymentId") == reference for p in case.get("payments") or [])
+        """Whether a payment or credit note with our reference (`AccountingPaymentId`) is on the
+        claim. The guide says the details hold "payment details" but shows no field: without a
+        `payments` list nothing can be concluded (OutcomeUnknownError, for a person)."""
+        listed = self.case(claim_id).get("payments")
+        if not isinstance(listed, list):
+            raise OutcomeUnknownError(
+                f"claim {claim_id}: the details show no payments; whether {reference} reached "
+                "Kravia is for a person to settle"
+            )
+        return any(
+            isinstance(p, dict)
+            and (p.get("accountingPaymentId") or p.get("AccountingPaymentId")) == reference
+            for p in listed
+        )
 
     # ------------------------------------------------------------------ writes (not idempotent)
 
-    def register_case(self, payload: dict[str, Any]) -> int:
-        """`POST /invoice/register` (claimType CollectionCase); returns Kravia's claim id."""
-        body = self._request("POST", "/invoice/register", body=payload, safe=False) or {}
+    def register_case(self, payload: dict[str, Any]) -> tuple[int, Any]:
+        """`POST /invoice/register` (claimType CollectionCase); returns Kravia's claim id and the
+        answer as it came (for the audit log). The guide shows no answer: the id is read from
+        `value.id` or `id`; an answer without one is never taken as success: the outcome is
+        unknown and the claim is looked up by our reference."""
+        body = self._request("POST", "/invoice/register", body=payload, safe=False)
         value = body.get("value") if isinstance(body, dict) else None
-        if not isinstance(value, dict) or "id" not in value:
+        found = value.get("id") if isinstance(value, dict) else None
+        if found is None and isinstance(body, dict):
+            found = body.get("id")
+        if isinstance(found, bool) or not isinstance(found, int | str) or not str(found).isdigit():
             raise OutcomeUnknownError(
-                "POST /invoice/register: no claim id in the answer; look it up"
+                f"POST /invoice/register: no claim id in the answer {str(body)[:200]}; look it up"
             )
-        return int(value["id"])
+        return int(found), body
 
     def register_payment(self, payload: dict[str, Any]) -> None:
         """`POST /invoice/payment`: a payment the debtor made to the creditor directly."""

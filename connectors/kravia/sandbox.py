@@ -32,6 +32,23 @@ from connectors.kravia.mapping import VARSEL_LINE
 
 DEFAULT_TOKEN = "sandbox-kravia-token"  # noqa: S105 - sandbox default, printed at start
 STAGES = ("inkassovarsel", "betalingsoppfordring", "legal")
+# Status codes the sandbox writes in statusCodeHistory. Kravia's list is UNCONFIRMED: these are
+# the steps Kravia's help centre describes (help.kravia.ai/nb/articles/5013042-inkassoprosessen;
+# legal steps wait for the creditor's approval: 5302886-status-inkassosak-venter-godkjenning).
+STATUS_CODES = {
+    "inkassovarsel": "Inkassovarsel",
+    "betalingsoppfordring": "Betalingsoppfordring",
+    "legal": "Venter godkjenning",
+    "paid": "Betalt",
+    "credited": "Kreditert",
+    "written_off": "Avskrevet",
+}
+
+
+def _naive(text: str) -> datetime:
+    """A date and time as the guide writes them (no zone: Kravia's own time; UTC here)."""
+    stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return stamp.astimezone(UTC).replace(tzinfo=None) if stamp.tzinfo else stamp
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -85,9 +102,12 @@ class KraviaSandbox:
         self._today = day
 
     def _stamp(self) -> str:
-        # Strictly increasing update times, so "updated since" never misses a change.
-        base = datetime.combine(self.today(), datetime.min.time(), tzinfo=UTC)
-        return (base + timedelta(milliseconds=next(self._tick))).isoformat()
+        # Strictly increasing update times, so "updated since" never misses a change; written as
+        # the guide's example writes lastUpdatedTime (process-invoice-updates:
+        # "2021-06-01T15:13:14.4044853": no zone, seven decimals).
+        base = datetime.combine(self.today(), datetime.min.time())
+        stamp = base + timedelta(milliseconds=next(self._tick))
+        return f"{stamp:%Y-%m-%dT%H:%M:%S}.{stamp.microsecond:06d}0"
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -96,10 +116,10 @@ class KraviaSandbox:
             claim["status"], claim["closeReason"] = "closed", reason
         else:
             claim["stage"], claim["stageSince"] = stage, self.today().isoformat()
-        claim["statusCodeHistory"].append(
-            {"code": stage or f"closed:{reason}", "date": self.today().isoformat()}
-        )
         claim["lastUpdated"] = self._stamp()
+        claim["statusCodeHistory"].append(
+            {"statusCode": STATUS_CODES[stage or str(reason)], "date": claim["lastUpdated"]}
+        )
         self._notify(claim)
 
     def _age(self) -> None:
@@ -344,7 +364,7 @@ class KraviaSandbox:
             "lastUpdated": self._stamp(),
         }
         claim["statusCodeHistory"].append(
-            {"code": claim["stage"], "date": self.today().isoformat()}
+            {"statusCode": STATUS_CODES[claim["stage"]], "date": claim["lastUpdated"]}
         )
         self.claims[claim_id] = claim
         case["claimIds"].append(claim_id)
@@ -465,60 +485,80 @@ class KraviaSandbox:
         return _json({"value": {"id": found["id"], "bookkept": True}})
 
     def _search(self, request: Request) -> Response:
+        # Guide: process-invoice-updates. The documented parameters are byAscending,
+        # lastUpdatedTime ("invoices updated after a specific date"), orderBy (11: by last
+        # updated time), skip and top; no filter by our reference or invoice number is
+        # documented, so none is offered: every claim of the creditor comes back.
         q = request.query_params
+        known = {"byAscending", "lastUpdatedTime", "orderBy", "skip", "top"}
+        if set(q) - known:
+            return _json(
+                {"message": f"unknown parameters: {', '.join(sorted(set(q) - known))}"}, 400
+            )
         rows = sorted(self.claims.values(), key=lambda c: c["lastUpdated"])
         if q.get("lastUpdatedTime"):
-            since = datetime.fromisoformat(q["lastUpdatedTime"])
-            since = since if since.tzinfo else since.replace(tzinfo=UTC)
-            rows = [c for c in rows if datetime.fromisoformat(c["lastUpdated"]) > since]
-        if q.get("accountingInvoiceId"):
-            rows = [c for c in rows if c["accountingInvoiceId"] == q["accountingInvoiceId"]]
-        elif q.get("invoiceNo"):
-            rows = [c for c in rows if c["invoiceNo"] == q["invoiceNo"]]
+            try:
+                since = _naive(q["lastUpdatedTime"])
+            except ValueError:
+                return _json({"message": "lastUpdatedTime: not a date and time"}, 400)
+            rows = [c for c in rows if _naive(c["lastUpdated"]) > since]
         if q.get("byAscending", "True").lower() == "false":
             rows.reverse()
-        skip, top = int(q.get("skip", 0)), int(q.get("top", 20))
+        try:
+            skip, top = int(q.get("skip", 0)), int(q.get("top", 20))
+        except ValueError:
+            return _json({"message": "skip and top are numbers"}, 400)
         return _json({"data": [self._summary(c) for c in rows[skip : skip + top]]})
 
     def _summary(self, c: dict[str, Any]) -> dict[str, Any]:
+        # The row fields seen in Kravia's staging answers (kravia-api.md §2.7: id, invoiceNo,
+        # claimType, invoiceDue, creditorOrgNumber, creditorName) and the last updated time the
+        # guide tells us to store (process-invoice-updates; its name is the parameter's).
+        creditor = self.creditors[c["creditorId"]]
         return {
             "id": c["id"],
             "invoiceNo": c["invoiceNo"],
-            "accountingInvoiceId": c["accountingInvoiceId"],
             "claimType": "Open" if c["status"] == "open" else "Closed",
             "invoiceDue": c["dueDate"],
-            "creditorName": self.creditors[c["creditorId"]]["name"],
-            "lastUpdated": c["lastUpdated"],
-            "status": c["status"],
-            "stage": c["stage"],
-            "remaining": c["remaining"],
+            "creditorOrgNumber": creditor["orgNumber"],
+            "creditorName": creditor["name"],
+            "lastUpdatedTime": c["lastUpdated"],
         }
 
     def _details(self, c: dict[str, Any]) -> dict[str, Any]:
+        # kravia-api.md §2.7: `value` holds invoice, creditor, debtor, statusCodeHistory[],
+        # availableActions{} and notifications[] (staging answers); the guide adds "outstanding
+        # amount and payment details" without field names: outstandingAmount and payments[]
+        # here are the sandbox's names (UNCONFIRMED). No status, stage or close reason.
+        creditor = self.creditors[c["creditorId"]]
         return {
-            "id": c["id"],
-            "caseId": c["caseId"],
-            "status": c["status"],
-            "stage": c["stage"],
-            "closeReason": c["closeReason"],
             "invoice": {
                 "invoiceNo": c["invoiceNo"],
                 "invoiceDate": c["invoiceDate"],
                 "dueDate": c["dueDate"],
                 "originalAmount": c["originalAmount"],
-                "remaining": c["remaining"],
+                "outstandingAmount": c["remaining"],
                 "currencyCode": c["currencyCode"],
                 "accountingInvoiceId": c["accountingInvoiceId"],
                 "description": c["description"],
             },
+            "creditor": {"name": creditor["name"], "orgNumber": creditor["orgNumber"]},
             "debtor": {"debtorName": c["debtorName"], "debtorNumber": c["debtorNumber"]},
-            "payments": c["payments"],
             "statusCodeHistory": c["statusCodeHistory"],
-            "lastUpdated": c["lastUpdated"],
             "availableActions": {
                 "withdraw": c["status"] == "open",
-                "approveLegal": c["stage"] == "legal",
+                "approveLegalAction": c["status"] == "open" and c["stage"] == "legal",
             },
+            "notifications": [
+                {
+                    "type": "StatusChange",
+                    "level": "Info",
+                    "primaryTarget": "Creditor",
+                    "date": e["date"],
+                }
+                for e in c["statusCodeHistory"]
+            ],
+            "payments": [{k: v for k, v in p.items() if k != "kind"} for p in c["payments"]],
         }
 
     # ------------------------------------------------------------------ admin

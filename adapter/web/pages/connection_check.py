@@ -20,7 +20,7 @@ def check(db: Database, company_id: int, remote: str) -> tuple[bool, str]:
         if remote == "tripletex":
             clients.tripletex(company_id).create_session()
         else:
-            clients.kravia(company_id).creditors()
+            clients.kravia(company_id).check()
     except LookupError:
         return False, f"{remote}: not connected (kravflyt company connect {remote})"
     except ConnectorError as exc:

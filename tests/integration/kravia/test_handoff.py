@@ -107,7 +107,7 @@ def book(db, company_id, clock, kravia_served):
         company_id,
         base_url=f"{kravia_served.url}/api/v2",
         token="sandbox-kravia-token",
-        creditor_id=None,
+        creditor_id=10759,
         actor="test",
     )
     return ids

@@ -207,7 +207,7 @@ def test_manual_claim_is_handed_off_to_the_sandbox(db, company_id, clock) -> Non
             company_id,
             base_url=f"{served.url}/api/v2",
             token="sandbox-kravia-token",
-            creditor_id=None,
+            creditor_id=10759,
             actor="t",
         )
         with pytest.raises(InputError, match="organisation number"):

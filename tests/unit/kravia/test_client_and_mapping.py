@@ -44,7 +44,10 @@ def test_token_in_authorization_and_exact_amounts(client) -> None:
     route = respx.post(f"{BASE}/invoice/register").respond(
         201, json={"value": {"id": 77, "caseId": 5}}
     )
-    assert client.register_case({"originalAmount": Decimal("1250.50"), "invoiceNo": "1"}) == 77
+    assert client.register_case({"originalAmount": Decimal("1250.50"), "invoiceNo": "1"}) == (
+        77,
+        {"value": {"id": 77, "caseId": 5}},
+    )
     request = route.calls[0].request
     assert request.headers["authorization"] == "secret-token-123"
     assert request.content == b'{"originalAmount":1250.50,"invoiceNo":"1"}'
@@ -58,25 +61,25 @@ def test_errors_are_typed(client) -> None:
     )
     with pytest.raises(KraviaValidationError, match="postalAddress"):
         client.register_case({})
-    respx.get(f"{BASE}/creditor").respond(401, json={"message": "Unauthorized"})
+    respx.get(f"{BASE}/settlements").respond(401, json={"message": "Unauthorized"})
     with pytest.raises(KraviaAuthError):
-        client.creditors()
+        client.check()
 
 
 @respx.mock
 def test_reads_retry_429_with_retry_after_and_5xx(client, sleeps) -> None:
-    route = respx.get(f"{BASE}/creditor").mock(
+    route = respx.get(f"{BASE}/settlements").mock(
         side_effect=[
             httpx.Response(429, headers={"Retry-After": "3"}),
             httpx.Response(502),
             httpx.Response(200, json={"value": [{"id": 1}]}),
         ]
     )
-    assert client.creditors() == [{"id": 1}]
+    assert client.settlements() == [{"id": 1}]
     assert route.call_count == 3 and sleeps == [3.0, 1.0]
-    respx.get(f"{BASE}/creditor").respond(429, headers={"Retry-After": "120"})
+    respx.get(f"{BASE}/settlements").respond(429, headers={"Retry-After": "120"})
     with pytest.raises(KraviaRateLimited) as err:
-        client.creditors()
+        client.settlements()
     assert err.value.wait_s == 120.0
 
 
