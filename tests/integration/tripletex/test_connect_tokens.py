@@ -28,6 +28,7 @@ def test_a_kravia_token_on_the_command_line_is_refused(cli, company_id) -> None:
     r = cli(
         "company", "connect", "kravia", "--company", str(company_id),
         "--base-url", "http://127.0.0.1:9/api/v2", "--token", "sandbox-kravia-token",
+        "--creditor-id", "10759",
     )  # fmt: skip
     assert r.exit_code == 2
     assert r.stderr == f"error: --token: {HOW}\n"
@@ -57,7 +58,7 @@ def test_a_kravia_token_from_stdin(cli, db, company_id, tmp_path) -> None:
     with serve_in_thread(KraviaSandbox().app()) as kravia:
         r = cli(
             "company", "connect", "kravia", "--company", str(company_id),
-            "--base-url", f"{kravia.url}/api/v2", "--token", "-",
+            "--base-url", f"{kravia.url}/api/v2", "--token", "-", "--creditor-id", "10759",
             input="sandbox-kravia-token\n",
         )  # fmt: skip
     assert r.exit_code == 0, r.output
