@@ -1,7 +1,7 @@
 """kravia actions: the availableActions Kravia shows for a claim, for the worklist
 
 Revision ID: 0021b
-Revises: 0026_security
+Revises: 0019_exactly_once
 Create Date: 2026-12-07 04:10:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0021b"
-down_revision = "0026_security"
+down_revision = "0019_exactly_once"
 branch_labels = None
 depends_on = None
 
