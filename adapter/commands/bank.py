@@ -273,10 +273,19 @@ def payment_list(company_id: int, status: str | None, as_json: bool) -> None:
     help="Payment id (see `kravflyt payment list`).",
 )
 @click.option("--invoice", required=True, help="Invoice number.")
+@click.option(
+    "--confirm",
+    is_flag=True,
+    help="Match even to a closed invoice, another customer's invoice, or leaving a credit.",
+)
 @click.option("--by", help="Who is acting (default: the OS user).")
-def payment_match(company_id: int, payment_id: int, invoice: str, by: str | None) -> None:
+def payment_match(
+    company_id: int, payment_id: int, invoice: str, confirm: bool, by: str | None
+) -> None:
     """Allocate a payment to an invoice by hand (and register it in Tripletex)."""
-    payments.match_payment(database().uow(company_id), payment_id, invoice, actor=actor(by))
+    payments.match_payment(
+        database().uow(company_id), payment_id, invoice, actor=actor(by), confirmed=confirm
+    )
     click.echo(f"payment {payment_id} matched to invoice {invoice}")
 
 

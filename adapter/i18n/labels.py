@@ -129,6 +129,8 @@ LABELS: dict[str, dict[str, Message]] = {
         "payment.register": N_("Payment registered"),
         "payment.set_aside": N_("Payment set aside"),
         "payment.unmatch": N_("Payment unmatched"),
+        "payment.ignore": N_("Payment ignored"),
+        "payment.unignore": N_("Payment no longer ignored"),
         "sync.tripletex": N_("Sync with Tripletex"),
         "tripletex.webhook_disabled": N_("Tripletex stopped a webhook"),
         "user.add": N_("User added"),

@@ -102,9 +102,15 @@ def install(app: FastAPI, db: Database, settings: AppSettings) -> None:
         message = exc.message if isinstance(exc, InputError) else str(exc).strip("'\"")
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": {"where": where, "message": message}}, status)
+        said = exc.said if isinstance(exc, InputError) else None
         request.session["flash"] = {
             "kind": "error",
-            "text": f"{where}: {message}" if where else message,
+            # the person's words when the service gave them; else the field and the English
+            "text": said.text()
+            if said is not None
+            else f"{where}: {message}"
+            if where
+            else message,
         }
         return RedirectResponse(same_site_path(request.headers.get("referer")), status_code=303)
 

@@ -55,6 +55,9 @@ class MatchBody(_Body):
     """The invoice a payment belongs to."""
 
     invoice: str = Field(min_length=1, max_length=50)
+    # A match to a closed invoice, another customer's invoice or one leaving a credit is
+    # refused (400 saying what would happen) unless confirmed.
+    confirmed: bool = False
 
 
 class HoldBody(_Body):
@@ -77,6 +80,7 @@ class SetAsideBody(_Body):
     """The unknown-KID choice for one waiting payment."""
 
     action: Literal["on_account", "ignore"]
+    reason: str = Field(default="", max_length=300)  # required to ignore
 
 
 class SettingsBody(_Body):
@@ -186,7 +190,11 @@ async def post_match(
 ) -> dict[str, Any]:
     """Match an unmatched payment to an invoice and allocate it."""
     p = payments.match_payment(
-        database(request).uow(company_id), payment_id, body.invoice, actor=f"api:{who.user.email}"
+        database(request).uow(company_id),
+        payment_id,
+        body.invoice,
+        actor=f"api:{who.user.email}",
+        confirmed=body.confirmed,
     )
     return {"payment": payment_id, "status": p.status.value, "method": p.match_method}
 
@@ -232,7 +240,11 @@ async def post_set_aside(
 ) -> dict[str, Any]:
     """Book a waiting payment on its customer as unallocated, or ignore it."""
     p = payments.set_aside(
-        database(request).uow(company_id), payment_id, body.action, actor=f"api:{who.user.email}"
+        database(request).uow(company_id),
+        payment_id,
+        body.action,
+        actor=f"api:{who.user.email}",
+        reason=body.reason,
     )
     return {"payment": payment_id, "status": p.status.value, "customer_id": p.customer_id}
 

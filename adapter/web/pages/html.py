@@ -395,23 +395,43 @@ async def handoff_confirm(
 
 
 @router.get("/c/{company_id}/payments", response_class=HTMLResponse)
-def payments_page(request: Request, company_id: Id, who: Reader) -> Response:
-    """Payments without an invoice, each with suggested invoices."""
-    db = database(request)
-    items = overview.worklist(db, company_id, _today(request)).unmatched
-    rows: list[dict[str, Any]] = [
-        {**p, "suggestions": overview.suggestions(db, company_id, p["id"])} for p in items[:100]
-    ]
-    return render(request, "payments.html.j2", who=who, company_id=company_id, rows=rows)
+def payments_page(request: Request, company_id: Id, who: Reader, page: Page = 0) -> Response:
+    """Payments without an invoice, a page at a time, each with suggested invoices; and the
+    payments a person ignored, to undo."""
+    p = payments.payments_page(database(request), company_id, page)
+    return render(request, "payments.html.j2", who=who, company_id=company_id, p=p)
+
+
+@router.get("/c/{company_id}/payments/{payment_id}/confirm", response_class=HTMLResponse)
+def match_confirm_page(
+    request: Request, company_id: Id, who: Writer, payment_id: Id, invoice: str
+) -> Response:
+    """The second step of a match that puts money anywhere but on the payer's open invoice:
+    what is wrong and what will happen, and a button to do it anyway."""
+    preview = payments.preview_match(database(request).uow(company_id), payment_id, invoice[:50])
+    return render(request, "payment_confirm.html.j2", who=who, company_id=company_id, m=preview)
 
 
 @router.post("/c/{company_id}/payments/{payment_id}/match")
-async def match(
-    request: Request, company_id: Id, who: Writer, payment_id: Id, invoice: Annotated[str, Form()]
+def match(
+    request: Request,
+    company_id: Id,
+    who: Writer,
+    payment_id: Id,
+    invoice: Annotated[str, Form()],
+    confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Match the payment to an invoice (by number) and allocate it."""
+    """Match the payment to an invoice (by number) and allocate it; a match to a closed
+    invoice, another customer's invoice or one that leaves a credit goes to a confirmation
+    page first."""
+    db = database(request)
+    invoice = invoice.strip()
+    if not confirmed:
+        preview = payments.preview_match(db.uow(company_id), payment_id, invoice)
+        if preview.needs_confirmation:
+            return _back(f"/c/{company_id}/payments/{payment_id}/confirm?invoice={quote(invoice)}")
     p = payments.match_payment(
-        database(request).uow(company_id), payment_id, invoice, actor=_actor(who)
+        db.uow(company_id), payment_id, invoice, actor=_actor(who), confirmed=confirmed
     )
     flash(
         request,
@@ -425,11 +445,18 @@ async def match(
 
 
 @router.post("/c/{company_id}/payments/{payment_id}/set-aside")
-async def set_aside(
-    request: Request, company_id: Id, who: Writer, payment_id: Id, action: Annotated[str, Form()]
+def set_aside(
+    request: Request,
+    company_id: Id,
+    who: Writer,
+    payment_id: Id,
+    action: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
 ) -> Response:
-    """Apply the unknown-KID choice by hand: book on the customer, or ignore."""
-    p = payments.set_aside(database(request).uow(company_id), payment_id, action, actor=_actor(who))
+    """Apply the unknown-KID choice by hand: book on the customer, or ignore (with a reason)."""
+    p = payments.set_aside(
+        database(request).uow(company_id), payment_id, action, actor=_actor(who), reason=reason
+    )
     flash(
         request,
         _(
@@ -439,6 +466,34 @@ async def set_aside(
         ),
     )
     return _back(f"/c/{company_id}/payments")
+
+
+@router.post("/c/{company_id}/payments/{payment_id}/ignore")
+def ignore_payment(
+    request: Request,
+    company_id: Id,
+    who: Writer,
+    payment_id: Id,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Ignore the payment (booked outside Kravflyt), with the reason; undone from the page."""
+    p = payments.ignore(database(request).uow(company_id), payment_id, reason, actor=_actor(who))
+    flash(request, _("The payment of %(amount_ore)s is ignored", amount_ore=p.amount.ore))
+    return _back(f"/c/{company_id}/payments")
+
+
+@router.post("/c/{company_id}/payments/{payment_id}/unignore")
+def unignore_payment(request: Request, company_id: Id, who: Writer, payment_id: Id) -> Response:
+    """Undo an ignore: the payment waits for a person again."""
+    p = payments.undo_ignore(database(request).uow(company_id), payment_id, actor=_actor(who))
+    flash(
+        request,
+        _(
+            "The payment of %(amount_ore)s is no longer ignored and waits for a person again",
+            amount_ore=p.amount.ore,
+        ),
+    )
+    return _back(f"/c/{company_id}/payments#p{payment_id}")
 
 
 # ------------------------------------------------------------------ settings

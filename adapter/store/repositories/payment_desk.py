@@ -1,0 +1,169 @@
+"""What the payments page reads: the payments waiting for a person, a page at a time, and the
+invoices that may be theirs (by KID, invoice number, payer and amount). Each query is one
+indexed look-up, so a page costs the same whatever the size of the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from adapter.store.repositories.base import CompanyScoped
+from adapter.store.tables import claims, customers, invoices, payments
+
+WAITING = ("unmatched", "on_account")
+
+
+@dataclass(frozen=True)
+class InvoiceCandidate:
+    """An invoice a payment may belong to, with what a person needs to choose it."""
+
+    invoice_id: int
+    number: str
+    kid: str | None
+    due_date: date
+    outstanding_ore: int
+    customer_id: int
+    customer: str
+    claim_status: str
+
+
+def _payment_columns() -> tuple[Any, ...]:
+    return (
+        payments.c.id,
+        payments.c.payment_date,
+        payments.c.amount_ore,
+        payments.c.kid,
+        payments.c.message,
+        payments.c.payer_name,
+        payments.c.payer_account,
+        payments.c.status,
+        payments.c.unmatched_reason,
+        payments.c.currency,
+        payments.c.references,
+        payments.c.customer_id,
+        customers.c.name.label("customer"),
+    )
+
+
+def _candidate_columns() -> tuple[Any, ...]:
+    return (
+        invoices.c.id.label("invoice_id"),
+        invoices.c.number,
+        invoices.c.kid,
+        invoices.c.due_date,
+        invoices.c.outstanding_ore,
+        invoices.c.customer_id,
+        customers.c.name.label("customer"),
+        claims.c.status.label("claim_status"),
+    )
+
+
+class PaymentDeskRepository(CompanyScoped):
+    """Reads for the payments page of one company."""
+
+    def waiting(self, *, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """Payments not matched to an invoice (newest first), one page, and how many in all."""
+        where = (payments.c.company_id == self.company_id, payments.c.status.in_(WAITING))
+        total = self.conn.execute(select(func.count()).select_from(payments).where(*where))
+        rows = self.conn.execute(
+            select(*_payment_columns())
+            .outerjoin(customers, customers.c.id == payments.c.customer_id)
+            .where(*where)
+            .order_by(payments.c.payment_date.desc(), payments.c.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return [dict(r._mapping) for r in rows], int(total.scalar_one())
+
+    def ignored(self, *, limit: int) -> list[dict[str, Any]]:
+        """Payments a person ignored, newest first."""
+        rows = self.conn.execute(
+            select(*_payment_columns())
+            .outerjoin(customers, customers.c.id == payments.c.customer_id)
+            .where(payments.c.company_id == self.company_id, payments.c.status == "ignored")
+            .order_by(payments.c.payment_date.desc(), payments.c.id.desc())
+            .limit(limit)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    def payer_customers(self, account: str | None, name: str | None) -> tuple[str, list[int]]:
+        """The customers a payer may be: by bank account when it names any, else by name
+        (case and spacing aside). Returns how they were found ("account", "name" or "") and
+        their ids."""
+        if account:
+            found = self.conn.execute(
+                select(customers.c.id).where(
+                    customers.c.company_id == self.company_id, customers.c.bank_account == account
+                )
+            ).all()
+            if found:
+                return "account", [r.id for r in found]
+        typed = " ".join((name or "").split())
+        if typed:
+            # lower() of SQLite folds ASCII only: the name as typed finds "Ødegård AS" too.
+            found = self.conn.execute(
+                select(customers.c.id).where(
+                    customers.c.company_id == self.company_id,
+                    or_(func.lower(customers.c.name) == typed.lower(), customers.c.name == typed),
+                )
+            ).all()
+            if found:
+                return "name", [r.id for r in found]
+        return "", []
+
+    def open_candidates(
+        self,
+        *,
+        kids: Collection[str] = (),
+        numbers: Collection[str] = (),
+        customer_ids: Collection[int] = (),
+        limit: int = 50,
+    ) -> list[InvoiceCandidate]:
+        """Open invoices (something outstanding, claim open or at the agency) with one of these
+        KIDs or numbers, or of one of these customers."""
+        conds = []
+        if kids:
+            conds.append(invoices.c.kid.in_(list(kids)))
+        if numbers:
+            conds.append(invoices.c.number.in_(list(numbers)))
+        if customer_ids:
+            conds.append(invoices.c.customer_id.in_(list(customer_ids)))
+        if not conds:
+            return []
+        return self._candidates(or_(*conds), limit)
+
+    def open_with_amount(self, amount_ore: int, *, limit: int) -> list[InvoiceCandidate]:
+        """Open invoices whose outstanding amount is exactly this, soonest due first."""
+        return self._candidates(invoices.c.outstanding_ore == amount_ore, limit)
+
+    def _candidates(self, cond: Any, limit: int) -> list[InvoiceCandidate]:
+        rows = self.conn.execute(
+            select(*_candidate_columns())
+            .join(customers, customers.c.id == invoices.c.customer_id)
+            .join(claims, claims.c.invoice_id == invoices.c.id)
+            .where(
+                invoices.c.company_id == self.company_id,
+                claims.c.status.in_(("open", "handed_off")),
+                invoices.c.outstanding_ore > 0,
+                cond,
+            )
+            .order_by(invoices.c.due_date, invoices.c.id)
+            .limit(limit)
+        )
+        return [InvoiceCandidate(**r._mapping) for r in rows]
+
+    def invoice(self, number: str) -> InvoiceCandidate | None:
+        """The invoice with this number, whatever its state."""
+        row = self.conn.execute(
+            select(*_candidate_columns())
+            .join(customers, customers.c.id == invoices.c.customer_id)
+            .join(claims, claims.c.invoice_id == invoices.c.id)
+            .where(invoices.c.company_id == self.company_id, invoices.c.number == number)
+            .order_by(invoices.c.id)
+            .limit(1)
+        ).first()
+        return InvoiceCandidate(**row._mapping) if row else None
