@@ -24,6 +24,7 @@ from adapter.services import (
     overview,
     payments,
     search,
+    tonight,
     users,
     work,
 )
@@ -494,6 +495,48 @@ def unignore_payment(request: Request, company_id: Id, who: Writer, payment_id: 
         ),
     )
     return _back(f"/c/{company_id}/payments#p{payment_id}")
+
+
+# ------------------------------------------------------------------ tonight's letters
+
+
+@router.get("/c/{company_id}/letters/tonight", response_class=HTMLResponse)
+def tonight_page(request: Request, company_id: Id, who: Reader, page: Page = 0) -> Response:
+    """The letters the next nightly run will make, per stage with their amounts, each
+    previewable and holdable before it goes."""
+    t = tonight.tonight(database(request), company_id, page)
+    return render(request, "tonight.html.j2", who=who, company_id=company_id, t=t)
+
+
+@router.get("/c/{company_id}/letters/tonight/{number}.pdf")
+def tonight_pdf(request: Request, company_id: Id, who: Reader, number: Number) -> Response:
+    """The letter the next run will make for the invoice, as the PDF it will send."""
+    pdf = tonight.preview(database(request), company_id, number)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": inline_file(f"{number}-tonight.pdf")},
+    )
+
+
+@router.post("/c/{company_id}/letters/tonight/{number}/hold")
+def tonight_hold(
+    request: Request,
+    company_id: Id,
+    who: Writer,
+    number: Number,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Hold the invoice's letter back before it goes: the claim's dunning stops, logged."""
+    tonight.hold(database(request), company_id, number, reason, actor=_actor(who))
+    flash(
+        request,
+        _(
+            "The letter for invoice %(number)s is held back: dunning of the invoice is stopped until you resume it on the invoice's page",
+            number=number,
+        ),
+    )
+    return _back(f"/c/{company_id}/letters/tonight")
 
 
 # ------------------------------------------------------------------ settings
