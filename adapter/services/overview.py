@@ -202,57 +202,25 @@ class Worklist:
         ) + (1 if self.letters_blocked else 0)
 
 
-def worklist(db: Database, company_id: int, today: date) -> Worklist:
+def worklist(db: Database, company_id: int, today: date, *, payments_shown: int = 500) -> Worklist:
     """Unmatched payments, disputed claims, hand-off candidates, dead jobs, failed sends."""
     with db.uow(company_id, read_only=True) as uow:
-        unmatched = [
-            dict(r._mapping)
-            for r in uow.conn.execute(
-                select(
-                    payments.c.id,
-                    payments.c.payment_date,
-                    payments.c.amount_ore,
-                    payments.c.kid,
-                    payments.c.message,
-                    payments.c.payer_name,
-                    payments.c.status,
-                    payments.c.unmatched_reason,
-                    payments.c.currency,
-                    payments.c.references,
-                    customers.c.name.label("customer"),
-                )
-                .outerjoin(customers, customers.c.id == payments.c.customer_id)
-                .where(
-                    payments.c.company_id == company_id,
-                    payments.c.status.in_(("unmatched", "on_account")),
-                )
-                .order_by(payments.c.payment_date.desc(), payments.c.id.desc())
-                .limit(500)
-            )
-        ]
-        disputed = [
-            dict(r._mapping)
-            for r in uow.conn.execute(
-                select(
-                    invoices.c.id.label("invoice_id"),
-                    invoices.c.number,
-                    invoices.c.outstanding_ore,
-                    claims.c.dispute_reason,
-                    customers.c.name.label("customer"),
-                )
-                .join(claims, claims.c.invoice_id == invoices.c.id)
-                .join(customers, customers.c.id == invoices.c.customer_id)
-                .where(
-                    invoices.c.company_id == company_id,
-                    claims.c.disputed.is_(True),
-                    claims.c.status == "open",
-                )
-                .order_by(invoices.c.due_date)
-            )
-        ]
-        tripletex = _tripletex_items(uow, company_id, today)
-        near_limitation = _near_limitation(uow, company_id, today)
-        at_agency = _agency_items(uow, company_id)
+        items = uow.worklist
+        unmatched = items.unmatched(limit=payments_shown)
+        disputed = items.disputed()
+        ladder = company_context(uow.settings.all()).ladder
+        near_limitation = _near_limitation(
+            items.open_due_by(latest_due_warned(today, ladder.limitation_warn_days)),
+            today,
+            ladder.limitation_warn_days,
+            ladder.limitation_stop_days,
+        )
+        tripletex = {
+            "letters": items.letters_told_otherwise(),
+            "ledger_automation": items.customers_dunned_by_tripletex(today),
+            "webhooks": items.webhooks_stopped_since(uow.clock.now() - timedelta(days=14)),
+        }
+        at_agency = items.at_agency_needing_a_person()
         letters_blocked = company_settings.effective(
             company_settings.LetterSettings, uow.settings.get("letters")
         ).missing_contact()
@@ -261,9 +229,9 @@ def worklist(db: Database, company_id: int, today: date) -> Worklist:
         unmatched=unmatched,
         disputed=disputed,
         handoff=bundles,
-        dead_jobs=work.list_items(db, "jobs", company_id=company_id),
-        failed_sends=work.list_items(db, "outbox", company_id=company_id),
-        dead_webhooks=work.list_items(db, "inbox", company_id=company_id),
+        dead_jobs=work.list_items(db, "jobs", company_id=company_id, limit=5000),
+        failed_sends=work.list_items(db, "outbox", company_id=company_id, limit=5000),
+        dead_webhooks=work.list_items(db, "inbox", company_id=company_id, limit=5000),
         ledger=[r.as_json() for r in reconcile.ledger(db, company_id) if r.differences],
         limitation=near_limitation,
         letters_blocked=letters_blocked,
@@ -274,70 +242,27 @@ def worklist(db: Database, company_id: int, today: date) -> Worklist:
     )
 
 
-# agency_status prefixes (connectors.kravia.status.AgencyState) a person must look at.
-AGENCY_NEEDS_A_PERSON = ("unknown:", "action:", "closed_withdrawn:", "closed_written_off:")
+def payments_to_match(db: Database, company_id: int) -> list[dict[str, Any]]:
+    """Every payment waiting for a person to match it (unmatched, or booked on the customer),
+    newest first."""
+    with db.uow(company_id, read_only=True) as uow:
+        return uow.worklist.unmatched(limit=None)
 
 
-def _agency_items(uow: Any, company_id: int) -> list[dict[str, Any]]:
-    """Handed-off claims whose Kravia status needs a person."""
-    rows = uow.conn.execute(
-        select(
-            invoices.c.id.label("invoice_id"),
-            invoices.c.number,
-            claims.c.agency_case_id,
-            claims.c.agency_status,
-            claims.c.agency_actions,
-            customers.c.name.label("customer"),
-        )
-        .join(claims, claims.c.invoice_id == invoices.c.id)
-        .join(customers, customers.c.id == invoices.c.customer_id)
-        .where(
-            invoices.c.company_id == company_id,
-            claims.c.status == "handed_off",
-            or_(*(claims.c.agency_status.startswith(p) for p in AGENCY_NEEDS_A_PERSON)),
-        )
-        .order_by(invoices.c.id)
-    )
-    return [
-        dict(r._mapping)
-        | {"actions": (r.agency_actions or "").split(",") if r.agency_actions else []}
-        for r in rows
-    ]
-
-
-def _near_limitation(uow: Any, company_id: int, today: date) -> list[dict[str, Any]]:
+def _near_limitation(
+    rows: list[dict[str, Any]], today: date, warn_days: int, stop_days: int
+) -> list[dict[str, Any]]:
     """Open claims within the warning days of being time-barred (or past it), soonest first,
     with the day automatic dunning and hand-off stop (H1): hand them off in time."""
-    ladder = company_context(uow.settings.all()).ladder
-    latest_due = latest_due_warned(today, ladder.limitation_warn_days)
     out = []
-    for r in uow.conn.execute(
-        select(
-            invoices.c.id.label("invoice_id"),
-            invoices.c.number,
-            invoices.c.due_date,
-            invoices.c.outstanding_ore,
-            claims.c.limitation_renewed_on,
-            customers.c.name.label("customer"),
-        )
-        .join(claims, claims.c.invoice_id == invoices.c.id)
-        .join(customers, customers.c.id == invoices.c.customer_id)
-        .where(
-            invoices.c.company_id == company_id,
-            claims.c.status == "open",
-            invoices.c.outstanding_ore > 0,
-            invoices.c.due_date <= latest_due,
-        )
-    ):
-        barred = limitation_warning(
-            r.due_date, r.limitation_renewed_on, today, ladder.limitation_warn_days
-        )
+    for r in rows:
+        barred = limitation_warning(r["due_date"], r["limitation_renewed_on"], today, warn_days)
         if barred is not None:
             out.append(
-                dict(r._mapping)
+                r
                 | {
                     "limitation_date": barred,
-                    "stop_from": barred - timedelta(days=ladder.limitation_stop_days),
+                    "stop_from": barred - timedelta(days=stop_days),
                     "time_barred": today >= barred,
                 }
             )
@@ -362,63 +287,6 @@ def _held(db: Database, company_id: int, today: date) -> list[dict[str, Any]]:
                         }
                     )
     return held
-
-
-def _tripletex_items(uow: Any, company_id: int, today: date) -> dict[str, list[dict[str, Any]]]:
-    """The worklist's Tripletex letters, automated customers and stopped webhooks."""
-    told = uow.conn.execute(
-        select(
-            letters.c.id,
-            letters.c.stage,
-            letters.c.sent_on,
-            letters.c.origin,
-            letters.c.fee_ore,
-            letters.c.interest_ore,
-            letters.c.deadline,
-            letters.c.decided,
-            letters.c.breaches,
-            invoices.c.id.label("invoice_id"),
-            invoices.c.number,
-            customers.c.name.label("customer"),
-        )
-        .join(claims, claims.c.id == letters.c.claim_id)
-        .join(invoices, invoices.c.id == claims.c.invoice_id)
-        .join(customers, customers.c.id == invoices.c.customer_id)
-        .where(
-            letters.c.company_id == company_id,
-            claims.c.status.in_(("open", "handed_off")),
-            or_(letters.c.decided.is_not(None), letters.c.breaches.is_not(None)),
-        )
-        .order_by(letters.c.sent_on.desc(), letters.c.id.desc())
-        .limit(500)
-    )
-    automated = uow.conn.execute(
-        select(customers.c.id, customers.c.name, func.count(claims.c.id).label("claims"))
-        .join(invoices, invoices.c.customer_id == customers.c.id)
-        .join(claims, claims.c.invoice_id == invoices.c.id)
-        .where(
-            customers.c.company_id == company_id,
-            customers.c.ledger_automation.is_(True),
-            claims.c.status == "open",
-            invoices.c.due_date < today,
-        )
-        .group_by(customers.c.id, customers.c.name)
-        .order_by(customers.c.name)
-    )
-    stopped = uow.conn.execute(
-        select(audit_log.c.at, audit_log.c.message)
-        .where(
-            audit_log.c.company_id == company_id,
-            audit_log.c.action == "tripletex.webhook_disabled",
-            audit_log.c.at >= uow.clock.now() - timedelta(days=14),
-        )
-        .order_by(audit_log.c.id.desc())
-    )
-    return {
-        "letters": [dict(r._mapping) for r in told],
-        "ledger_automation": [dict(r._mapping) for r in automated],
-        "webhooks": [dict(r._mapping) for r in stopped],
-    }
 
 
 def suggestions(
@@ -641,17 +509,11 @@ def audit_page(
     page: int,
     size: int = 50,
 ) -> tuple[list[Any], bool]:
-    """Audit entries newest first, filtered, one page; and whether there is a next page."""
+    """Audit entries newest first, filtered, one page; and whether there is a next page
+    (`size` entries from `page`; the export asks for every entry, up to `size`)."""
     for where, value in (("q", text), ("action", action)):
         if value and "\x00" in value:  # PostgreSQL refuses NUL in text: a 400, not a 500
             raise InputError(where, "must not contain a NUL character")
     with db.uow(company_id, read_only=True) as uow:
-        q = select(audit_log).where(audit_log.c.company_id == company_id)
-        if text:
-            q = q.where(or_(audit_log.c.message.ilike(f"%{text}%"), audit_log.c.subject_id == text))
-        if action:
-            q = q.where(audit_log.c.action.startswith(action))
-        rows = uow.conn.execute(
-            q.order_by(audit_log.c.id.desc()).offset(page * size).limit(size + 1)
-        ).all()
+        rows = uow.audit.search(text=text, action=action, offset=page * size, limit=size + 1)
     return list(rows[:size]), len(rows) > size

@@ -19,6 +19,7 @@ from adapter.crypto import SecretBox
 from adapter.store.engine import READ_ONLY
 from adapter.store.repositories.audit import AuditRepository
 from adapter.store.repositories.bookmarks import BookmarkRepository
+from adapter.store.repositories.claim_list import ClaimListRepository
 from adapter.store.repositories.claims import ClaimRepository
 from adapter.store.repositories.companies import CompanyRepository
 from adapter.store.repositories.connections import ConnectionRepository
@@ -28,6 +29,7 @@ from adapter.store.repositories.payments import PaymentRepository
 from adapter.store.repositories.rates import RateRepository
 from adapter.store.repositories.runtime import JobRepository, OutboxRepository
 from adapter.store.repositories.settings import SettingsRepository
+from adapter.store.repositories.worklist import WorklistRepository
 
 
 class UnitOfWork:
@@ -141,3 +143,13 @@ class UnitOfWork:
     def payments(self) -> PaymentRepository:
         """The company's payments and allocations."""
         return PaymentRepository(self.conn, self.require_company(), self.clock)
+
+    @cached_property
+    def claim_list(self) -> ClaimListRepository:
+        """The company's claims as the claims list reads them."""
+        return ClaimListRepository(self.conn, self.require_company(), self.clock)
+
+    @cached_property
+    def worklist(self) -> WorklistRepository:
+        """What the company's worklist reads."""
+        return WorklistRepository(self.conn, self.require_company(), self.clock)

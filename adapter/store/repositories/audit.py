@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, or_, select
 
 from adapter.clock import Clock
 from adapter.store.repositories.bulk import insert_rows
@@ -109,7 +109,22 @@ class AuditRepository:
             q = q.where(audit_log.c.action.startswith(action))
         if text:
             q = q.where(audit_log.c.message.ilike(f"%{text}%"))
-        rows = self.conn.execute(q.order_by(audit_log.c.id.desc()).limit(limit))
+        return self._entries(q.order_by(audit_log.c.id.desc()).limit(limit))
+
+    def search(
+        self, *, text: str | None, action: str | None, offset: int = 0, limit: int = 50
+    ) -> list[AuditEntry]:
+        """The log page's entries, newest first: `text` in the message or the subject's id,
+        actions starting with `action`."""
+        q = select(audit_log).where(audit_log.c.company_id == self.company_id)
+        if text:
+            q = q.where(or_(audit_log.c.message.ilike(f"%{text}%"), audit_log.c.subject_id == text))
+        if action:
+            q = q.where(audit_log.c.action.startswith(action))
+        return self._entries(q.order_by(audit_log.c.id.desc()).offset(offset).limit(limit))
+
+    def _entries(self, q: Any) -> list[AuditEntry]:
+        rows = self.conn.execute(q)
         return [
             AuditEntry(
                 id=r.id,

@@ -220,4 +220,6 @@ def book_pages(book: Book) -> list[str]:
         f"/c/{cid}/claims/503",
         f"/c/{cid}/customers/{book.customer_id}",
         f"/c/{cid}/search?q=Fjord",
+        f"/c/{cid}/claims",
+        f"/c/{cid}/claims?sort=customer&stage=inkassovarsel&disputed=no&closed=yes",
     ]

@@ -12,7 +12,15 @@ from adapter.store.tables import audit_log, handoff_cases
 from adapter.web.routes import PUBLIC, fill, protected_routes, public_routes
 from tests.integration.web.conftest import PASSWORD, csrf_of, sign_in
 
-FILL = {"item_id": "1", "table": "jobs", "stage": "reminder_1", "remote": "tripletex", "code": "en"}
+FILL = {
+    "item_id": "1",
+    "table": "jobs",
+    "stage": "reminder_1",
+    "remote": "tripletex",
+    "code": "en",
+    "listname": "claims",
+    "fmt": "csv",
+}
 
 
 def _url(path: str, company_id: int, record_id: int, number: str = "501") -> str:
