@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -66,12 +67,19 @@ class SecretCache:
     def __post_init__(self) -> None:
         self._cache: dict[tuple[int, str], tuple[float, dict[str, Any] | None]] = {}
 
+    def cached(self, company_id: int, remote: str) -> tuple[bool, dict[str, Any] | None]:
+        """(True, the secrets) when they were read less than `ttl_s` ago, else (False, None)."""
+        hit = self._cache.get((company_id, remote))
+        if hit and self.clock() - hit[0] < self.ttl_s:
+            return True, hit[1]
+        return False, None
+
     def get(self, company_id: int, remote: str) -> dict[str, Any] | None:
         """The stored secrets (None when the company has no such connection or does not exist)."""
         key = (company_id, remote)
-        hit = self._cache.get(key)
-        if hit and self.clock() - hit[0] < self.ttl_s:
-            return hit[1]
+        found, cached = self.cached(company_id, remote)
+        if found:
+            return cached
         try:
             with self.db.uow(company_id, read_only=True) as uow:
                 stored = uow.connections.get(remote)
@@ -112,12 +120,16 @@ def error(status: int, message: str, *, headers: Mapping[str, str] | None = None
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-def _secrets(cache: SecretCache, company_id: int, remote: str) -> dict[str, Any] | None:
-    """The connection's secrets; a delivery this host cannot check (credentials it cannot
+async def _secrets(cache: SecretCache, company_id: int, remote: str) -> dict[str, Any] | None:
+    """The connection's secrets (read in the thread pool when not cached: the event loop never
+    waits for the database); a delivery this host cannot check (credentials it cannot
     decrypt, the database unreachable) is answered 503 so the sender delivers it again,
     never a redirect or a 4xx that would make it give up (issue 26)."""
+    found, cached = cache.cached(company_id, remote)
+    if found:
+        return cached
     try:
-        return cache.get(company_id, remote)
+        return await run_in_threadpool(cache.get, company_id, remote)
     except (InputError, OperationalError) as exc:
         log.error("webhook cannot be handled", remote=remote, company_id=company_id, error=str(exc))
         raise WebhookRejected(503, "cannot be handled here now: deliver again later") from exc
@@ -135,7 +147,7 @@ async def receive(
     """Check one delivery and store it; the answer says what happened."""
     try:
         raw = await read_limited(request)
-        stored = _secrets(secrets, company_id, source.name)
+        stored = await _secrets(secrets, company_id, source.name)
         if stored is None:
             raise WebhookRejected(404, f"company {company_id} has no {source.name} connection")
         source.authenticate(stored, request.headers, raw)

@@ -9,6 +9,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -78,6 +79,7 @@ def install(app: FastAPI, db: Database, settings: AppSettings) -> None:
     app.add_middleware(
         RotatingSessionMiddleware,
         key=lambda: installation.session_key(db),
+        first_key=installation.session_key(db),  # read here, not on the loop's first request
         session_cookie="kravflyt_session",
         max_age=settings.web_session_hours * 3600,
         same_site="lax",
@@ -115,17 +117,21 @@ def install(app: FastAPI, db: Database, settings: AppSettings) -> None:
         }
         return RedirectResponse(same_site_path(request.headers.get("referer")), status_code=303)
 
-    async def not_found_page(request: Request, exc: Exception) -> Response:
-        """A page about something that is not there: a 404 page saying what."""
+    def not_found_page(request: Request, exc: Exception) -> Response:
+        """A page about something that is not there: a 404 page saying what (a plain def:
+        Starlette runs it in the thread pool, and the page reads who is signed in)."""
         return error_page(request, 404, str(exc))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         """HTTP errors: JSON for the API (as FastAPI answers), redirects as they are, a page in
-        the person's language otherwise (never a raw JSON page)."""
+        the person's language otherwise (never a raw JSON page; made in the thread pool, as it
+        reads who is signed in)."""
         assert isinstance(exc, StarletteHTTPException)
         if request.url.path.startswith("/api/") or exc.status_code < 400:
             return await http_exception_handler(request, exc)
-        return error_page(request, exc.status_code, str(exc.detail), dict(exc.headers or {}))
+        return await run_in_threadpool(
+            error_page, request, exc.status_code, str(exc.detail), dict(exc.headers or {})
+        )
 
     async def busy(request: Request, exc: Exception) -> Response:
         """The database stayed locked by another writer past the busy timeout: 503, try again."""

@@ -141,7 +141,7 @@ def get_claim(request: Request, company_id: Id, who: Reader, invoice_id: Id) -> 
 
 
 @router.post("/companies/{company_id}/claims/{invoice_id}/dispute")
-async def post_dispute(
+def post_dispute(
     request: Request, company_id: Id, who: Writer, invoice_id: Id, body: DisputeBody
 ) -> dict[str, Any]:
     """Mark a claim disputed (dunning and hand-off stop) or undisputed again."""
@@ -168,7 +168,7 @@ def get_handoff(request: Request, company_id: Id, who: Reader) -> dict[str, Any]
 
 
 @router.post("/companies/{company_id}/handoff/{customer_id}/confirm")
-async def post_handoff(
+def post_handoff(
     request: Request, company_id: Id, who: Writer, customer_id: Id, body: ConfirmBody
 ) -> dict[str, Any]:
     """Hand a debtor's bundle to the agency (refused unless `not_disputed` is true)."""
@@ -185,7 +185,7 @@ async def post_handoff(
 
 
 @router.post("/companies/{company_id}/payments/{payment_id}/match")
-async def post_match(
+def post_match(
     request: Request, company_id: Id, who: Writer, payment_id: Id, body: MatchBody
 ) -> dict[str, Any]:
     """Match an unmatched payment to an invoice and allocate it."""
@@ -200,7 +200,7 @@ async def post_match(
 
 
 @router.post("/companies/{company_id}/claims/{invoice_id}/hold")
-async def post_hold(
+def post_hold(
     request: Request, company_id: Id, who: Writer, invoice_id: Id, body: HoldBody
 ) -> dict[str, Any]:
     """Stop, postpone or resume dunning of one invoice (purrestopp), with a reason."""
@@ -216,7 +216,7 @@ async def post_hold(
 
 
 @router.post("/companies/{company_id}/claims/{invoice_id}/letters")
-async def post_letter(
+def post_letter(
     request: Request, company_id: Id, who: Writer, invoice_id: Id, body: LetterBody
 ) -> dict[str, Any]:
     """Send a letter for one invoice now, if the law allows it today (else 400 with why)."""
@@ -235,7 +235,7 @@ async def post_letter(
 
 
 @router.post("/companies/{company_id}/payments/{payment_id}/set-aside")
-async def post_set_aside(
+def post_set_aside(
     request: Request, company_id: Id, who: Writer, payment_id: Id, body: SetAsideBody
 ) -> dict[str, Any]:
     """Book a waiting payment on its customer as unallocated, or ignore it."""
@@ -256,7 +256,7 @@ def get_settings(request: Request, company_id: Id, who: Reader) -> dict[str, str
 
 
 @router.patch("/companies/{company_id}/settings")
-async def patch_settings(
+def patch_settings(
     request: Request, company_id: Id, who: Admin, body: SettingsBody
 ) -> dict[str, str]:
     """Change settings together (administrators; one wrong value and none is saved)."""
@@ -269,7 +269,7 @@ async def patch_settings(
 
 
 @router.post("/companies/{company_id}/work/{table}/{item_id}/retry")
-async def post_retry(
+def post_retry(
     request: Request,
     company_id: Id,
     who: Writer,

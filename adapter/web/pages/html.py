@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from adapter import company_settings
 from adapter.domain import Money
@@ -92,10 +93,11 @@ def login_page(request: Request) -> Response:
 async def login(
     request: Request, email: Annotated[str, Form()], password: Annotated[str, Form()]
 ) -> Response:
-    """Check the password and start a session (a new session id: no fixation)."""
+    """Check the password and start a session (a new session id: no fixation). Async only to
+    read the form's CSRF token; the password check runs in the thread pool."""
     await require_csrf_token(request)  # the pre-session token: no login CSRF
     try:
-        user = sign_in(request, email, password)
+        user = await run_in_threadpool(sign_in, request, email, password)
     except LoginRefused:
         return render(request, "login.html.j2", status=401, failed=True, email=email)
     except HTTPException as exc:  # too many failures from this address
@@ -110,10 +112,12 @@ async def login(
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    """End the session."""
-    who = require_user(request)
+    """End the session (async only to read the form's CSRF token; the database work runs in
+    the thread pool)."""
+    who = await run_in_threadpool(require_user, request)
     await check_csrf(request, who)
-    users.end_sessions(database(request), who.user.id)  # a copy of the cookie ends too
+    # A copy of the cookie ends too.
+    await run_in_threadpool(users.end_sessions, database(request), who.user.id)
     request.session.clear()
     return _back("/login")
 
@@ -164,9 +168,7 @@ def worklist_page(request: Request, company_id: Id, who: Reader) -> Response:
 
 
 @router.post("/c/{company_id}/work/{table}/{item_id}/retry")
-async def retry_item(
-    request: Request, company_id: Id, who: Writer, table: str, item_id: Id
-) -> Response:
+def retry_item(request: Request, company_id: Id, who: Writer, table: str, item_id: Id) -> Response:
     """Put a dead job, failed send or dead webhook back in the queue."""
     if table not in ("jobs", "outbox", "inbox"):
         raise HTTPException(404, "no such queue")
@@ -227,7 +229,7 @@ def invoice_id(request: Request, company_id: Id, number: str) -> int:
 
 
 @router.post("/c/{company_id}/claims/{number}/dispute")
-async def dispute(
+def dispute(
     request: Request,
     company_id: Id,
     who: Writer,
@@ -253,7 +255,7 @@ async def dispute(
 
 
 @router.post("/c/{company_id}/claims/{number}/hold")
-async def hold(
+def hold(
     request: Request,
     company_id: Id,
     who: Writer,
@@ -291,7 +293,7 @@ async def hold(
 
 
 @router.post("/c/{company_id}/claims/{number}/send")
-async def send_letter(
+def send_letter(
     request: Request,
     company_id: Id,
     who: Writer,
@@ -366,7 +368,7 @@ def handoff_page(request: Request, company_id: Id, who: Reader, page: Page = 0) 
 
 
 @router.post("/c/{company_id}/handoff/{customer_id}/confirm")
-async def handoff_confirm(
+def handoff_confirm(
     request: Request,
     company_id: Id,
     who: Writer,
@@ -561,7 +563,7 @@ def settings_rows(db: Database, company_id: Id) -> list[dict[str, Any]]:
 
 
 @router.post("/c/{company_id}/settings/test/{remote}")
-async def test_connection(request: Request, company_id: Id, who: Admin, remote: str) -> Response:
+def test_connection(request: Request, company_id: Id, who: Admin, remote: str) -> Response:
     """Check that a stored connection answers."""
     ok, text = connection_check.check(database(request), company_id, remote)
     flash(request, text, "ok" if ok else "error")

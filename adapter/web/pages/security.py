@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from adapter.i18n import _
 from adapter.services import users
@@ -127,19 +128,21 @@ async def require_csrf_token(request: Request) -> None:
         raise HTTPException(403, _("missing or wrong CSRF token: reload the page and try again"))
 
 
-# Dependencies, so access is decided before the request body is even read.
+# Dependencies, so access is decided before the request body is even read. The writers' are
+# async to read a form's CSRF token; who is asking (a database read, a password check for
+# HTTP Basic) is found in the thread pool, never on the event loop.
 def _reader(request: Request, company_id: Id) -> Caller:
     return member(request, company_id)
 
 
 async def _writer(request: Request, company_id: Id) -> Caller:
-    who = member(request, company_id, write=True)
+    who = await run_in_threadpool(member, request, company_id, write=True)
     await check_csrf(request, who)
     return who
 
 
 async def _admin(request: Request, company_id: Id) -> Caller:
-    who = member(request, company_id, admin=True)
+    who = await run_in_threadpool(member, request, company_id, admin=True)
     await check_csrf(request, who)
     return who
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Literal
 
 import itsdangerous
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -26,12 +27,13 @@ class RotatingSessionMiddleware(SessionMiddleware):
         self,
         app: ASGIApp,
         key: Callable[[], str],
+        first_key: str,
         session_cookie: str,
         max_age: int,
         same_site: Literal["lax", "strict", "none"],
         https_only: bool,
     ) -> None:
-        self._key_of, self._key, self._read_at = key, key(), time.monotonic()
+        self._key_of, self._key, self._read_at = key, first_key, time.monotonic()
         super().__init__(
             app,
             secret_key=self._key,
@@ -43,7 +45,7 @@ class RotatingSessionMiddleware(SessionMiddleware):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and time.monotonic() - self._read_at > KEY_TTL_S:
-            key = self._key_of()
+            key = await run_in_threadpool(self._key_of)  # a database read: off the loop
             self._read_at = time.monotonic()
             if key != self._key:
                 self._key, self.signer = key, itsdangerous.TimestampSigner(key)

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from adapter.errors import InputError
 from adapter.i18n import _
@@ -76,8 +77,13 @@ def _typed(form: Any, current: dict[str, str]) -> dict[str, str]:
 @router.post("/c/{company_id}/settings")
 async def save_settings(request: Request, company_id: Id, who: Admin) -> Response:
     """Store the changed settings together: every changed field is checked first, and when one
-    is wrong none is written and the page comes back with what was typed and a banner."""
+    is wrong none is written and the page comes back with what was typed and a banner. Async
+    only to read the form; the database work runs in the thread pool."""
     form = await request.form()
+    return await run_in_threadpool(_save, request, company_id, who, form)
+
+
+def _save(request: Request, company_id: int, who: Caller, form: Any) -> Response:
     current = _current(request, company_id)
     typed = _typed(form, current)
     changed = {n: v for n, v in typed.items() if v != current[n]}
