@@ -17,6 +17,7 @@ from stdnum.no import fodselsnummer, kontonr, orgnr
 from adapter.errors import InputError
 from adapter.i18n.catalogue import N_
 from connectors.bank import kid as kid_digits
+from policies import money
 
 # --------------------------------------------------------------------------- money
 
@@ -100,10 +101,7 @@ class Money:
 
     def format(self, *, thousands: str = " ", decimal: str = ",") -> str:
         """Norwegian style by default, "1 250,50"; `thousands="", decimal="."` gives "1250.50"."""
-        sign = "-" if self.ore < 0 else ""
-        kroner, ore = divmod(abs(self.ore), 100)
-        grouped = f"{kroner:,}".replace(",", thousands)
-        return f"{sign}{grouped}{decimal}{ore:02d}"
+        return money.figure(self.ore, thousands, decimal)
 
     def __str__(self) -> str:
         return self.format()

@@ -26,7 +26,7 @@ from policies.facts import (
 )
 from policies.fees import fee_verdict
 from policies.interest import NO_INTEREST, Interest, RateRule, Stretches, late_interest, stretches
-from policies.ladder import LADDER_STAGES, Ladder, Stage
+from policies.ladder import LADDER_STAGES, Ladder, Stage, passed_unpaid
 from policies.limitation import stop_reason
 from policies.money import kr
 from policies.rates import DEFAULT_RATES, Rates, half_year_text
@@ -408,9 +408,7 @@ def _handoff(
         return _handoff_from_other_system(on, due)
     if final is None or final.deadline is None:
         return None
-    eligible_from = final.deadline + timedelta(
-        days=ladder.postdager + ladder.handoff_extra_days + 1
-    )
+    eligible_from = passed_unpaid(final.deadline, ladder, wait=ladder.handoff_extra_days)
     later = [
         s for s in ladder.enabled() if LADDER_STAGES.index(s) > LADDER_STAGES.index(final.stage)
     ]
@@ -528,8 +526,7 @@ def _next_letter(
         currency,
         due_date,
         letters,
-        ladder.postdager,
-        ladder.fee_reset_after_six_months,
+        ladder,
         rates,
         regime,
     )
@@ -553,7 +550,7 @@ def _next_letter(
         deadline,
         settings.deadline_days,
         remaining[1] if len(remaining) > 1 else None,
-        ladder.postdager + ladder.handoff_extra_days,
+        ladder,
     )
     also: tuple[Decision, ...] = ()
     if ladder.block_customer_at == stage.value and not blocked:
@@ -596,7 +593,7 @@ def _accrual(rates: Rates, due_date: date, on: date, rule: RateRule) -> Accrual 
 
 
 def _deadline_reasons(
-    stage: Stage, on: date, deadline: date, days: int, after: Stage | None, handoff_wait: int
+    stage: Stage, on: date, deadline: date, days: int, after: Stage | None, ladder: Ladder
 ) -> list[Reason]:
     moved = " (moved to a bank day)" if deadline != on + timedelta(days=days) else ""
     out = [
@@ -610,7 +607,7 @@ def _deadline_reasons(
             Reason("LADDER", f"not yet {after.label}: it follows this letter's deadline {deadline}")
         )
     elif stage is Stage.INKASSOVARSEL:
-        handoff_from = deadline + timedelta(days=handoff_wait + 1)
+        handoff_from = passed_unpaid(deadline, ladder, wait=ladder.handoff_extra_days)
         out.append(
             Reason("D7", f"hand-off only after this deadline passes unpaid (from {handoff_from})")
         )

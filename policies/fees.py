@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from policies.decisions import Reason
 from policies.facts import ClaimFacts, LetterFact
-from policies.ladder import Ladder, Stage
+from policies.ladder import Ladder, Stage, passed_unpaid
 from policies.messages import reason
 from policies.money import kr
 from policies.rates import Rates
@@ -78,8 +78,7 @@ def fee_for(
         facts.currency,
         facts.due_date,
         facts.letters,
-        ladder.postdager,
-        ladder.fee_reset_after_six_months,
+        ladder,
         rates,
         regime,
     )
@@ -95,8 +94,7 @@ def fee_verdict(
     currency: str,
     due_date: date,
     letters: tuple[LetterFact, ...],
-    postdager: int,
-    reset_after_six_months: bool,
+    ladder: Ladder,
     rates: Rates,
     regime: Regime,
 ) -> FeeVerdict:
@@ -142,10 +140,10 @@ def fee_verdict(
             ),
             earliest,
         )
-    counted, reset = fee_letters(letters, reset_after_six_months, on)
+    counted, reset = fee_letters(letters, ladder.fee_reset_after_six_months, on)
     reasons: list[Reason] = [reset] if reset else []
     if stage is Stage.BETALINGSOPPFORDRING:
-        refused = _betalingsoppfordring_refused(letters, counted, postdager, on)
+        refused = _betalingsoppfordring_refused(letters, counted, ladder, on)
         if refused is not None:
             return FeeVerdict(0, (*reasons, refused[0]), refused[1])
     elif len(counted) >= 2:
@@ -172,7 +170,7 @@ def fee_verdict(
                     ),
                 ),
             )
-        allowed_from = first.deadline + timedelta(days=postdager + 1)
+        allowed_from = passed_unpaid(first.deadline, ladder)
         if on < allowed_from:
             return FeeVerdict(
                 0,
@@ -181,7 +179,7 @@ def fee_verdict(
                     Reason(
                         "INKF § 1-3",
                         f"second fee not allowed before {allowed_from}: the first {first.stage.label}'s deadline "
-                        f"{first.deadline} (+{postdager} postdager) has not passed",
+                        f"{first.deadline} (+{ladder.postdager} postdager) has not passed",
                     ),
                 ),
                 allowed_from,
@@ -204,7 +202,7 @@ def fee_verdict(
 
 
 def _betalingsoppfordring_refused(
-    letters: tuple[LetterFact, ...], counted: list[LetterFact], postdager: int, on: date
+    letters: tuple[LetterFact, ...], counted: list[LetterFact], ladder: Ladder, on: date
 ) -> tuple[Reason, date | None] | None:
     """Why the creditor's own betalingsoppfordring may carry no fee, if it may not.
 
@@ -221,10 +219,13 @@ def _betalingsoppfordring_refused(
     ]
     if not missed:
         return reason("INKF § 1-2 (3), E2", "bo.no_missed_deadline"), None
-    allowed_from = min(x.deadline for x in missed if x.deadline) + timedelta(days=postdager + 1)
+    allowed_from = passed_unpaid(min(x.deadline for x in missed if x.deadline), ladder)
     if on < allowed_from:
         too_early = reason(
-            "INKF § 1-2 (3), E2", "bo.too_early", allowed_date=allowed_from, postdager=postdager
+            "INKF § 1-2 (3), E2",
+            "bo.too_early",
+            allowed_date=allowed_from,
+            postdager=ladder.postdager,
         )
         return too_early, allowed_from
     since = counted[0].sent_on if counted else date.min

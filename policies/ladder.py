@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import string
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from policies.errors import N_, SettingError
+from policies.money import figure
 from policies.rates import Rates
 
 
@@ -234,7 +235,7 @@ class Ladder:
             if on is not None and legal is not None and s.fee_ore > legal:
                 raise SettingError(
                     f"{name}.fee_ore",
-                    f"at most {_kr(legal)} on {on} (1/20 of the inkassosats {rates.inkassosats.at(on)}, INKF § 1-2)",
+                    f"at most {figure(legal, '')} kr on {on} (1/20 of the inkassosats {rates.inkassosats.at(on)}, INKF § 1-2)",
                     msgid=N_(
                         "at most %(max_ore)s on %(on_date)s (1/20 of the inkassosats "
                         "%(sats_ore)s, INKF § 1-2)"
@@ -303,6 +304,13 @@ class Ladder:
         return self
 
 
+def passed_unpaid(deadline: date, ladder: Ladder, *, wait: int = 0) -> date:
+    """The first day on which a letter's `deadline` counts as passed unpaid (G2): the ladder's
+    postdager for the bank's processing come first, then `wait` more days (the hand-off's
+    extra days), then one. The one place "deadline + postdager has passed" is summed."""
+    return deadline + timedelta(days=ladder.postdager + wait + 1)
+
+
 def _check_text(where: str, text: str) -> None:
     try:
         fields = [(n, s, c) for _lit, n, s, c in string.Formatter().parse(text) if n is not None]
@@ -335,8 +343,3 @@ def _decimal(value: Any, name: str) -> Decimal | None:
         return Decimal(str(value).replace(",", "."))
     except InvalidOperation as exc:
         raise SettingError(name, f"{value!r} is not a number") from exc
-
-
-def _kr(ore: int) -> str:
-    kroner, rest = divmod(ore, 100)
-    return f"{kroner},{rest:02d} kr"

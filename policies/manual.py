@@ -15,7 +15,7 @@ from policies.engine import Context, _deadline, _unpaid_notices, interest_until,
 from policies.facts import ClaimFacts
 from policies.fees import fee_for
 from policies.interest import NO_INTEREST, RateRule, late_interest
-from policies.ladder import Stage
+from policies.ladder import Stage, passed_unpaid
 from policies.limitation import RULE as LIMITATION_RULE
 from policies.limitation import limitation_date, stop_reason
 from policies.messages import reason
@@ -125,7 +125,7 @@ def _check(
                 "INKL § 10, E1",
                 "a betalingsoppfordring needs an inkassovarsel whose deadline has passed; none was sent",
             )
-        allowed = varsel.deadline + timedelta(days=ladder.postdager + 1)
+        allowed = passed_unpaid(varsel.deadline, ladder)
         if on < allowed:
             return _refuse(
                 "INKL § 10, E1",

@@ -1,20 +1,33 @@
-"""Amounts as a Norwegian reads them."""
+"""Amounts as a person reads them: the one money formatter (issue 27). Pages, letters, the
+command line, reasons and messages all format øre here, each with its own separators."""
 
 from __future__ import annotations
 
+NBSP = "\u00a0"  # pages and letters: an amount never breaks over two lines
+_ORE = tuple(f"{rest:02d}" for rest in range(100))
 
-def kr(ore: int) -> str:
-    """An amount in Norwegian style: 1 250,50 kr."""
+
+def figure(ore: int, thousands: str = " ", decimal: str = ",") -> str:
+    """Øre as a bare figure: "1 250,50" by default; `thousands="", decimal="."` gives "1250.50"."""
     if ore < 0:
-        return "-" + kr(-ore)
+        return "-" + figure(-ore, thousands, decimal)
     # Written into the reasons a plan shows for every claim: the øre part is looked up, and
     # amounts below a million kroner are grouped without the format mini-language.
     kroner, rest = divmod(ore, 100)
     if kroner < 1000:
-        return f"{kroner}{_ORE[rest]}"
+        return f"{kroner}{decimal}{_ORE[rest]}"
     if kroner < 1_000_000:
-        return f"{kroner // 1000} {kroner % 1000:03d}{_ORE[rest]}"
-    return f"{kroner:_}".replace("_", " ") + _ORE[rest]
+        return f"{kroner // 1000}{thousands}{kroner % 1000:03d}{decimal}{_ORE[rest]}"
+    return f"{kroner:,}".replace(",", thousands) + decimal + _ORE[rest]
 
 
-_ORE = tuple(f",{rest:02d} kr" for rest in range(100))
+def kr(ore: int, language: str = "nb", *, unit: bool = True, space: str = " ") -> str:
+    """Øre as an amount: "1 250,50 kr" in bokmål, "NOK 1,250.50" in English.
+
+    `space` groups the thousands and stands before "kr" (`NBSP` on pages and in letters);
+    `unit=False` gives the bare figure, for columns headed with the unit."""
+    if language == "en":
+        shown = figure(ore, ",", ".")
+        return "NOK " + shown if unit else shown
+    shown = figure(ore, space)
+    return shown + space + "kr" if unit else shown

@@ -5,23 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from adapter.clock import OSLO
-
-NBSP = "\u00a0"
+from policies import money
+from policies.money import NBSP
 
 
 def kr(ore: int | None, language: str = "nb", *, unit: bool = True) -> str:
-    """Øre as an amount: "1 234,50 kr" in bokmål, "NOK 1,234.50" in English.
+    """Øre as an amount: "1 234,50 kr" in bokmål, "NOK 1,234.50" in English (no-break spaces;
+    `policies.money.kr` is the one formatter).
 
     `unit=False` gives the bare figure ("1 234,50"), for columns headed with the unit."""
     if ore is None:
         return ""
-    sign = "-" if ore < 0 else ""
-    kroner, rest = divmod(abs(int(ore)), 100)
-    if language == "en":
-        figure = f"{sign}{kroner:,}.{rest:02d}"
-        return f"NOK {figure}" if unit else figure
-    figure = f"{sign}{kroner:,}".replace(",", NBSP) + f",{rest:02d}"
-    return f"{figure}{NBSP}kr" if unit else figure
+    return money.kr(int(ore), language, unit=unit, space=NBSP)
 
 
 def day(value: date | datetime | None, language: str = "nb") -> str:

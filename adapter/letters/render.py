@@ -10,6 +10,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from adapter.i18n.formats import kr
 from adapter.letters import texts
 from adapter.letters.model import Letter
 
@@ -31,7 +32,7 @@ def html(letter: Letter) -> str:
     first = letter.lines[0] if letter.lines else None
     fill = {
         "frist": texts.day(letter.deadline, lang),
-        "total": texts.kr(letter.total_ore, lang),
+        "total": kr(letter.total_ore, lang),
         "betalt": texts.day(first.paid_on, lang) if first else "",
         "forfall": texts.day(first.due_date, lang) if first else "",
         "kontakt": ", ".join(x for x in (letter.creditor.email, letter.creditor.phone) if x),
@@ -47,7 +48,7 @@ def html(letter: Letter) -> str:
             body=body,
             company_text=company_text,
             L=texts.LABELS[lang],
-            kr=lambda ore: texts.kr(ore, lang),
+            kr=lambda ore: kr(ore, lang),
             day=lambda d: texts.day(d, lang),
             half_year=lambda d: texts.half_year(d, lang),
             rate=lambda r: texts.rate(r, lang),

@@ -158,15 +158,6 @@ LABELS = {
 }
 
 
-def kr(ore: int, language: str = "nb") -> str:
-    """An amount as the letter shows it: "1 250,50 kr" (bokmål) or "NOK 1,250.50"."""
-    sign = "-" if ore < 0 else ""
-    kroner, rest = divmod(abs(ore), 100)
-    if language == "en":
-        return f"NOK {sign}{kroner:,}.{rest:02d}"
-    return f"{sign}{kroner:,}".replace(",", "\u00a0") + f",{rest:02d}\u00a0kr"
-
-
 def rate(value: str, language: str = "nb") -> str:
     """A yearly rate as the letter shows it: "12,25 %" (bokmål) or "12.25%"."""
     return f"{value.replace('.', ',')}\u00a0%" if language == "nb" else f"{value}%"

@@ -13,6 +13,7 @@ from stdnum.no import kontonr
 
 from adapter import company_settings
 from adapter.errors import InputError, NotFoundError
+from adapter.i18n.formats import kr
 from adapter.jobs.registry import WorkContext
 from adapter.letters import email as mail
 from adapter.letters import render, texts
@@ -210,9 +211,9 @@ def build_letter(
         "kontonr": _account(cfg.bank_account) or "",
         "firma": creditor.name,
         # The same figures as the letter's table (H3): what is owed, not what accrued.
-        "belop": texts.kr(sum(x.total_ore for x in lines) + compensation),
-        "gebyr": texts.kr(sum(x.fees_ore for x in lines)),
-        "renter": texts.kr(sum(x.interest_ore for x in lines)),
+        "belop": kr(sum(x.total_ore for x in lines) + compensation),
+        "gebyr": kr(sum(x.fees_ore for x in lines)),
+        "renter": kr(sum(x.interest_ore for x in lines)),
     }
     return Letter(
         stage,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import pickle
+import re
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +16,7 @@ from policies.decisions import Action
 from policies.engine import Context
 from policies.errors import SettingError
 from policies.facts import Debtor, PrincipalChange
-from policies.ladder import Ladder, Stage
+from policies.ladder import Ladder, Stage, passed_unpaid
 from policies.manual import check_manual
 from policies.rates import DEFAULT_RATES
 from tests.unit.policies.conftest import claim, letter, with_stages
@@ -178,3 +180,19 @@ def test_a_ladder_hashes_by_its_settings_across_copies_and_pickles() -> None:
     assert all(x == ladder and hash(x) == hash(ladder) for x in same)
     assert hash(replace(ladder, postdager=6)) != hash(ladder)
     assert {ladder: 1}[same[0]] == 1
+
+
+def test_a_deadline_passes_unpaid_after_the_postdager() -> None:
+    """Issue 27: "deadline + postdager has passed" is summed in one place."""
+    ladder = replace(Ladder(), postdager=3, handoff_extra_days=10)
+    assert passed_unpaid(date(2026, 3, 6), ladder) == date(2026, 3, 10)
+    assert passed_unpaid(date(2026, 3, 6), ladder, wait=ladder.handoff_extra_days) == date(
+        2026, 3, 20
+    )
+    root = Path(__file__).resolve().parents[3] / "policies"
+    summed = sorted(
+        p.name
+        for p in root.glob("*.py")
+        if re.search(r"deadline \+ timedelta\(\s*days=[^)]*postdager", p.read_text("utf-8"))
+    )
+    assert summed == ["ladder.py"]
