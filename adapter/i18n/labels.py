@@ -150,8 +150,33 @@ LABELS: dict[str, dict[str, Message]] = {
         "account": N_("the payer's account"),
         "customer": N_("the payer's only open invoice"),
     },
+    # claims.agency_status before the agency has answered: the hand-off case is made and
+    # waits for the worker that registers it at the agency
     "agency_status": {
-        "sending": N_("being sent"),
+        "sending": N_("waits for the worker that sends it to the agency"),
+    },
+    # Kravia's own status codes (connectors.kravia.status.CODES), compared without case,
+    # spaces, '-' or '_': what the agency says, in words; a code not here is shown as it came
+    "agency_code": {
+        "registered": N_("registered"),
+        "inkassovarsel": N_("debt collection notice sent"),
+        "betalingsoppfordring": N_("demand for payment sent"),
+        "varselomrettsligpagang": N_("notice of legal action sent"),
+        "ventergodkjenning": N_("waits for your approval"),
+        "rettslig": N_("legal collection"),
+        "overvakning": N_("under surveillance"),
+        "betalt": N_("paid"),
+        "kreditert": N_("credited"),
+        "trukket": N_("withdrawn"),
+        "avskrevet": N_("written off"),
+    },
+    # letters.status: where the letter's delivery stands
+    "letter_status": {
+        "pending": N_("queued: waits for the worker that sends it"),
+        "sent": N_("sent"),
+        "failed": N_("sending failed: see the worklist"),
+        "unknown": N_("not known whether it was sent: being checked"),
+        "cancelled": N_("cancelled"),
     },
     # user roles
     "role": {
@@ -174,6 +199,24 @@ LABELS: dict[str, dict[str, Message]] = {
         "agency_payout": N_("Kravia's payout of money it collected"),
     },
 }
+
+
+def agency_said(stored: str | None) -> str:
+    """A claim's status at the agency as a person reads it: before the agency has answered,
+    that it waits for the worker; after, the agency's own status in words (a code Kravflyt
+    does not know as it came) and what it means for the claim."""
+    if not stored:
+        return ""
+    if ":" not in stored:
+        return label("agency_status", stored)
+    state, _, code = stored.partition(":")
+    key = "".join(ch for ch in code.lower() if ch.isalnum())
+    words = label("agency_code", key) if key in LABELS["agency_code"] else code
+    return N_(
+        "the agency says: %(status)s (%(meaning)s)",
+        status=words,
+        meaning=label("agency_state", state),
+    ).text()
 
 
 def event(kind: str) -> str:

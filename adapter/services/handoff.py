@@ -378,7 +378,7 @@ def handed_off(db: Database, company_id: int) -> list[dict[str, Any]]:
             }
         items: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for i in uow.conn.execute(
-            select(handoff_items, invoices.c.number)
+            select(handoff_items, invoices.c.number, invoices.c.outstanding_ore)
             .join(invoices, invoices.c.id == handoff_items.c.invoice_id)
             .where(handoff_items.c.company_id == company_id)
         ):
@@ -387,8 +387,11 @@ def handed_off(db: Database, company_id: int) -> list[dict[str, Any]]:
                     "invoice": i.number,
                     "agency_claim_id": i.agency_claim_id,
                     "principal_ore": i.principal_ore,
+                    # the principal still owed: less what was paid (and forwarded) since
+                    "outstanding_ore": max(0, i.outstanding_ore),
                 }
             )
     for case_id, case in out.items():
         case["items"] = items[case_id]
+        case["outstanding_ore"] = sum(i["outstanding_ore"] for i in case["items"])
     return list(out.values())

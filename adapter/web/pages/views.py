@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from adapter import i18n
-from adapter.i18n.labels import event, label, who
+from adapter.i18n.labels import agency_said, event, label, who
+from adapter.services import workers
 from adapter.web.pages.security import Caller, csrf_token
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -61,6 +62,7 @@ _env.globals.update(
     said=said,
     event=event,
     actor=who,
+    agency=agency_said,
 )
 
 
@@ -80,6 +82,9 @@ def render(
 ) -> HTMLResponse:
     """A page, with the words, the user, the company menu, the CSRF token and any message."""
     flash = request.session.pop("flash", None)
+    db = getattr(request.app.state, "db", None)
+    # A company's pages warn when no worker has run lately: its work waits for one.
+    worker_idle = bool(who and company_id) and db is not None and workers.idle(db)
     with i18n.use(language(request)) as lang:
         body = _env.get_template(template).render(
             request=request,
@@ -90,6 +95,7 @@ def render(
             can_write=bool(who and company_id and who.user.can_write(company_id)),
             csrf=csrf_token(request),
             flash=flash,
+            worker_idle=worker_idle,
             **context,
         )
     return HTMLResponse(
