@@ -74,6 +74,14 @@ class AppSettings(BaseSettings):
         description="Requests one company's Tripletex client has on their way at once, per "
         "worker process (its outbox rows sent at once, too): a fair share per company.",
     )
+    worker_senders: int = Field(
+        16,
+        ge=1,
+        le=256,
+        description="Outbox rows one worker process has on their way at once (a pool of "
+        "sender threads, rows taken and recorded in batches); 1 sends one row per worker "
+        "thread. `kravflyt worker --senders` overrides it.",
+    )
     data_dir: Path = Field(
         Path("kravflyt-data"),
         description="Root of the per-company bank folders (<data_dir>/<company id>/incoming, ...).",

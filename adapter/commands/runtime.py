@@ -42,18 +42,30 @@ from adapter.store.engine import shown_url
     help="How long after an unknown outcome (or a dead worker's lease) the remote is asked "
     "whether the send arrived: a write still under way on the remote's side lands first.",
 )
+@click.option(
+    "--senders",
+    default=None,
+    type=click.IntRange(1, 256),
+    help="Outbox rows on their way at once, sent by a pool of threads and taken and recorded "
+    "in batches (default: KRAVFLYT_WORKER_SENDERS, 16); 1: each thread sends one row.",
+)
 def worker(
     concurrency: int,
     poll: float,
     until_idle: bool,
     lease_seconds: int,
     lookup_grace_seconds: float,
+    senders: int | None,
 ) -> None:
     """Run jobs, outbox sends and webhook handling until SIGTERM (finishes the work in hand)."""
     settings = get_settings()
-    db = open_database(settings, threads=concurrency) if concurrency > 5 else database()
+    senders = senders or settings.worker_senders
+    # Each sender thread holds a connection only for a moment (its row's reads, the lease's
+    # compare-and-set) between answers that take a tenth of a second or more.
+    threads = concurrency + (min(senders, 16) // 2 if senders > 1 else 0)
+    db = open_database(settings, threads=threads) if threads > 5 else database()
     work = bootstrap.worker(
-        db, settings, lease_s=lease_seconds, lookup_grace_s=lookup_grace_seconds
+        db, settings, lease_s=lease_seconds, lookup_grace_s=lookup_grace_seconds, senders=senders
     )
     if until_idle:
         click.echo(work.run_until_idle())

@@ -56,8 +56,15 @@ class Fence:
             )
 
     @contextmanager
-    def held(self) -> Iterator[None]:
-        """Heartbeat every third of the lease, and guard the writes made in this block."""
+    def held(self, *, heartbeat: bool = True) -> Iterator[None]:
+        """Heartbeat every third of the lease, and guard the writes made in this block.
+        `heartbeat=False`: the caller renews the lease itself (a worker sending many rows at once
+        renews them all in one statement, `lease.extend_many`, and sets `lost` for a row it
+        no longer holds)."""
+        if not heartbeat:
+            with guarded_writes(self.check, deadline_s=self.lease_s / 2):
+                yield
+            return
         stop = threading.Event()
 
         def beat() -> None:

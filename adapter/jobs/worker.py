@@ -34,6 +34,7 @@ from adapter.jobs import crash
 from adapter.jobs import lease as leases
 from adapter.jobs.fence import Fence
 from adapter.jobs.registry import EffectClaimed, Sender, Task, WebhookHandler, WorkContext
+from adapter.jobs.sending import Pump
 from adapter.log import get_logger
 from adapter.services import delivery
 from adapter.store.tables import inbox, outbox
@@ -79,6 +80,9 @@ class Worker:
     # thread while the others wait (fair shares), and a company's client is never asked for
     # more requests at once than it sends (settings: tripletex_max_in_flight).
     per_company: int = 4
+    # Outbox rows on their way at once (adapter/jobs/sending.py): above 1, a pool of sender
+    # threads sends them, taken and recorded in batches; 1: each thread sends one row itself.
+    senders: int = 1
     stop: threading.Event = field(default_factory=threading.Event)
     _in_hand: Counter[int] = field(default_factory=Counter, init=False, repr=False)
     _in_hand_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -90,16 +94,18 @@ class Worker:
     def _now(self) -> Any:
         return self.ctx.db.clock.now()
 
-    def run_once(self, owner: str | None = None) -> bool:
-        """Take and run one row (outbox, then inbox, then jobs); False when there was none."""
+    def run_once(self, owner: str | None = None, *, outbox: bool = True) -> bool:
+        """Take and run one row (outbox, then inbox, then jobs); False when there was none.
+        `outbox=False`: inbox and jobs only (the outbox has its own senders)."""
         # The lease token: unique to this take, so a worker that lost the row cannot pass
         # for its new owner.
         owner = f"{owner or self.name}#{uuid.uuid4().hex[:10]}"
-        for queue, run in (
+        queues: tuple[tuple[leases.Queue, Callable[[leases.Lease], None]], ...] = (
             (OUTBOX, self._send),
             (INBOX, self._handle_webhook),
             (leases.JOBS, self._run_job),
-        ):
+        )
+        for queue, run in queues if outbox else queues[1:]:
             with self._in_hand_lock:
                 full = [c for c, n in self._in_hand.items() if n >= self.per_company]
             taken = leases.take(
@@ -135,9 +141,25 @@ class Worker:
 
     def run_until_idle(self, *, limit: int = 100_000) -> int:
         """Run rows until none is due (tests and the demo); returns how many ran."""
+        if self.senders > 1:
+            return self._run_until_idle_sending(limit)
         done = 0
         while done < limit and self.run_once():
             done += 1
+        return done
+
+    def _run_until_idle_sending(self, limit: int) -> int:
+        # The outbox through the sender pool, then the rest; again while either found work
+        # (a job may queue sends, a send may queue nothing).
+        done = 0
+        while done < limit:
+            sent = Pump(self, self.senders).run(threading.Event(), until_idle=True)
+            ran = 0
+            while done + sent + ran < limit and self.run_once(outbox=False):
+                ran += 1
+            done += sent + ran
+            if not sent and not ran:
+                break
         return done
 
     def serve(
@@ -147,13 +169,15 @@ class Worker:
         if install_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: self.stop.set())
-        log.info("worker started", worker=self.name, concurrency=concurrency)
+        log.info("worker started", worker=self.name, concurrency=concurrency, senders=self.senders)
+
+        pooled = self.senders > 1
 
         def loop(n: int) -> None:
             owner = f"{self.name}:{n}"
             while not self.stop.is_set():
                 try:
-                    ran = self.run_once(owner)
+                    ran = self.run_once(owner, outbox=not pooled)
                 except Exception:  # noqa: BLE001 - a broken row must not kill the worker
                     log.error("worker loop error", worker=owner, error=traceback.format_exc())
                     ran = False
@@ -163,6 +187,13 @@ class Worker:
         threads = [
             threading.Thread(target=loop, args=(n,), name=f"worker-{n}") for n in range(concurrency)
         ]
+        if pooled:
+            pump = Pump(self, self.senders)
+            threads.append(
+                threading.Thread(
+                    target=pump.run, args=(self.stop,), kwargs={"poll_s": poll_s}, name="send"
+                )
+            )
         for t in threads:
             t.start()
         for t in threads:
@@ -171,18 +202,28 @@ class Worker:
 
     # ------------------------------------------------------------------ outbox
 
-    def _send(self, taken: leases.Lease) -> None:
+    def _send(
+        self,
+        taken: leases.Lease,
+        *,
+        fence: Fence | None = None,
+        sent: Callable[[leases.Lease, Sender, dict[str, Any], dict[str, Any]], None] | None = None,
+    ) -> None:
         """One outbox row through its state machine (README, "Sending exactly once"):
         an unknown outcome is looked up, and only a lookup that answers "not there" lets the
-        row be sent; a failed lookup leaves it unknown."""
+        row be sent; a failed lookup leaves it unknown. A `fence` given is renewed by the
+        caller (no heartbeat of its own); `sent` records a row that was sent (or found)
+        instead of `_outbox_sent` (the concurrent sender records them in batches)."""
         row = taken.row
         sender = self.handlers.senders.get(row.kind)
         if sender is None:
             self._outbox_failed(taken, f"no sender for {row.kind!r}")
             return
+        record = sent or self._outbox_sent
         payload = dict(row.payload)
-        fence = Fence(self._engine, taken, now=self._now, lease_s=self.lease_s)
-        with fence.held():
+        beat = fence is None
+        fence = fence or Fence(self._engine, taken, now=self._now, lease_s=self.lease_s)
+        with fence.held(heartbeat=beat):
             if taken.was_stalled or row.status == "unknown":
                 try:
                     found = sender.lookup(self.ctx, row.company_id, payload)
@@ -196,7 +237,7 @@ class Worker:
                     return
                 if found is not None:
                     log.info("outbox effect found remotely, not sent again", outbox_id=row.id)
-                    self._outbox_sent(taken, sender, payload, found)
+                    record(taken, sender, payload, found)
                     return
             try:
                 crash.maybe_crash("before_send")
@@ -214,7 +255,7 @@ class Worker:
             except Exception as exc:  # noqa: BLE001 - it may have reached the remote
                 self._outbox_unknown(taken, exc, wait_s=self.lookup_grace_s)
                 return
-        self._outbox_sent(taken, sender, payload, result)
+        record(taken, sender, payload, result)
 
     def _outbox_sent(
         self, taken: leases.Lease, sender: Sender, payload: dict[str, Any], result: dict[str, Any]

@@ -36,6 +36,7 @@ class Clients:
         self.max_in_flight = max_in_flight  # requests at once per company's Tripletex client
         self._cache: dict[tuple[str, int], tuple[float, Any]] = {}
         self._lock = threading.Lock()
+        self._building: dict[tuple[str, int], threading.Lock] = {}
 
     def _cached(self, remote: str, company_id: int, build: Callable[[], Any]) -> Any:
         key = (remote, company_id)
@@ -43,9 +44,17 @@ class Clients:
             hit = self._cache.get(key)
             if hit and time.monotonic() - hit[0] < self.ttl_s:
                 return hit[1]
-        client = build()
-        with self._lock:
-            self._cache[key] = (time.monotonic(), client)
+            building = self._building.setdefault(key, threading.Lock())
+        # One build per company at a time: the threads sending its rows at once share one
+        # client (one session), rather than each making its own.
+        with building:
+            with self._lock:
+                hit = self._cache.get(key)
+                if hit and time.monotonic() - hit[0] < self.ttl_s:
+                    return hit[1]
+            client = build()
+            with self._lock:
+                self._cache[key] = (time.monotonic(), client)
         return client
 
     def forget(self, company_id: int) -> None:

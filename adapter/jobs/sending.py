@@ -1,0 +1,295 @@
+"""Sending many outbox rows at once from one worker process (an office's night: hundreds of
+companies, thousands of letters, each remote answering in 100 to 200 ms).
+
+One thread takes due rows in batches (`lease.take_many`: one transaction for up to the free
+slots, each row with its own lease token, no company over its share in hand); `slots` sender
+threads send them, each row through the worker's own state machine (`Worker._send`: lookups,
+the fence's compare-and-set on the lease token just before each write, the outcomes); one
+thread records the rows sent in batches (one transaction for many: for each row the
+compare-and-set on its lease token, the sender's own tables, the row marked sent; a batch
+that fails is recorded again row by row); and one thread renews the leases of every row in
+hand in one statement every third of the lease (`lease.extend_many`), marking a row whose
+lease was lost so its write is refused.
+
+Why threads, not asyncio: every sender (Tripletex, Kravia, e-mail) is plain blocking code
+behind the `Sender` protocol; a thread waiting on the network holds no lock, so sixty-odd
+threads keep sixty-odd requests on their way while the database work stays batched.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import update
+
+from adapter.jobs import lease as leases
+from adapter.jobs.fence import Fence
+from adapter.jobs.registry import EffectClaimed, Sender
+from adapter.log import get_logger
+from adapter.store.tables import outbox
+from adapter.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from adapter.jobs.worker import Worker
+
+log = get_logger(__name__)
+
+
+@dataclass
+class _Sent:
+    taken: leases.Lease
+    sender: Sender
+    payload: dict[str, Any]
+    result: dict[str, Any]
+
+
+@dataclass
+class Pump:
+    """The outbox of one worker process, `slots` rows on their way at once."""
+
+    worker: Worker
+    slots: int
+    # Rows recorded in one transaction at most, and how long the recorder waits for more.
+    batch: int = 100
+    batch_wait_s: float = 0.02
+    # Threads recording batches side by side: a row's record is several statements, each a
+    # round trip to the database, so one thread alone would trail sixty senders.
+    recorders: int = 0
+    _held: dict[int, tuple[leases.Lease, Fence]] = field(default_factory=dict, init=False)
+    _in_hand: Counter[int] = field(default_factory=Counter, init=False)
+    _lock: threading.Condition = field(default_factory=threading.Condition, init=False)
+    _todo: queue.Queue[leases.Lease | None] = field(default_factory=queue.Queue, init=False)
+    _sent: queue.Queue[_Sent | None] = field(default_factory=queue.Queue, init=False)
+    done: int = field(default=0, init=False)
+
+    # ------------------------------------------------------------------ taking
+
+    def __post_init__(self) -> None:
+        self.recorders = self.recorders or max(1, min(4, self.slots // 16))
+
+    def _take(self) -> int:
+        """Lease as many due rows as there are free slots; how many were taken."""
+        w = self.worker
+        with self._lock:
+            free = self.slots - sum(self._in_hand.values())
+            room = {c: w.per_company - n for c, n in self._in_hand.items()}
+        if free <= 0:
+            return 0
+        taken = leases.take_many(
+            w.ctx.db.engine,
+            _outbox_queue(),
+            owner=f"{w.name}#{uuid.uuid4().hex[:10]}",
+            now=w.ctx.db.clock.now(),
+            lease=timedelta(seconds=w.lease_s),
+            limit=free,
+            room=room,
+            per_company=w.per_company,
+            grace=timedelta(seconds=w.lookup_grace_s),
+        )
+        with self._lock:
+            for t in taken:
+                fence = Fence(w.ctx.db.engine, t, now=w.ctx.db.clock.now, lease_s=w.lease_s)
+                self._held[t.id] = (t, fence)
+                self._in_hand[t.row.company_id] += 1
+        for t in taken:
+            self._todo.put(t)
+        return len(taken)
+
+    def _let_go(self, taken: leases.Lease) -> None:
+        """The row is no longer in hand (recorded, or its outcome written)."""
+        with self._lock:
+            self._held.pop(taken.id, None)
+            company = taken.row.company_id
+            self._in_hand[company] -= 1
+            if self._in_hand[company] <= 0:
+                del self._in_hand[company]
+            self.done += 1
+            self._lock.notify_all()
+
+    # ------------------------------------------------------------------ sending
+
+    def _send_loop(self) -> None:
+        while (taken := self._todo.get()) is not None:
+            recorded = False
+
+            def sent(t: leases.Lease, sender: Sender, payload: Any, result: Any) -> None:
+                nonlocal recorded
+                recorded = True
+                self._sent.put(_Sent(t, sender, payload, result))
+
+            try:
+                with self._lock:
+                    fence = self._held[taken.id][1]
+                self.worker._send(taken, fence=fence, sent=sent)
+            except Exception:  # noqa: BLE001 - a broken row must not stop the others
+                log.error("outbox send error", outbox_id=taken.id, error=traceback.format_exc())
+            if not recorded:
+                self._let_go(taken)
+
+    # ------------------------------------------------------------------ recording
+
+    def _record_loop(self) -> None:
+        ending = False
+        while not ending:
+            first = self._sent.get()
+            if first is None:
+                return
+            batch = [first]
+            deadline = time.monotonic() + self.batch_wait_s
+            while len(batch) < self.batch:
+                try:
+                    item = self._sent.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if item is None:
+                    ending = True
+                    break
+                batch.append(item)
+            try:
+                self.record(batch)
+            except Exception:  # noqa: BLE001 - the rows' leases run out and they are looked up
+                log.error("outbox record error", error=traceback.format_exc())
+            for item in batch:
+                self._let_go(item.taken)
+
+    def record(self, batch: list[_Sent]) -> None:
+        """Record the rows sent, in one transaction: for each, the compare-and-set on its
+        lease token, the sender's own tables, the row marked sent. If any of it fails, the
+        whole batch is rolled back and recorded again row by row (`Worker._outbox_sent`, which
+        handles an effect another row claimed)."""
+        w = self.worker
+        db = w.ctx.db
+        by_company: dict[int, list[_Sent]] = defaultdict(list)
+        for item in batch:
+            by_company[item.taken.row.company_id].append(item)
+        lost = []
+        try:
+            with db.engine.connect() as conn:
+                for company_id, items in by_company.items():
+                    uow = UnitOfWork(db.engine, company_id, clock=db.clock, box=db.box)
+                    uow.conn = conn  # the company's repositories, on the batch's transaction
+                    for item in items:
+                        mine = (
+                            outbox.c.id == item.taken.id,
+                            outbox.c.lease_owner == item.taken.owner,
+                        )
+                        if not conn.execute(
+                            update(outbox).where(*mine).values(result=item.result)
+                        ).rowcount:
+                            lost.append(item)
+                            continue
+                        item.sender.record(uow, item.payload, item.result)
+                        conn.execute(
+                            update(outbox)
+                            .where(*mine)
+                            .values(
+                                status="sent",
+                                sent_at=db.clock.now(),
+                                lease_owner=None,
+                                leased_until=None,
+                            )
+                        )
+                conn.commit()
+        except EffectClaimed:
+            self._one_by_one(batch)
+            return
+        except Exception as exc:  # noqa: BLE001 - one row's record may have failed: find it
+            log.warning("outbox batch record failed, recording row by row", error=str(exc))
+            self._one_by_one(batch)
+            return
+        for item in lost:
+            log.warning(
+                "outbox lease lost before recording: recorded nothing", outbox_id=item.taken.id
+            )
+
+    def _one_by_one(self, batch: list[_Sent]) -> None:
+        for item in batch:
+            try:
+                self.worker._outbox_sent(item.taken, item.sender, item.payload, item.result)
+            except Exception:  # noqa: BLE001 - its lease runs out and it is looked up
+                log.error(
+                    "outbox record error", outbox_id=item.taken.id, error=traceback.format_exc()
+                )
+
+    # ------------------------------------------------------------------ the heartbeat
+
+    def _beat_loop(self, stop: threading.Event) -> None:
+        w = self.worker
+        while not stop.wait(w.lease_s / 3):
+            with self._lock:
+                held = dict(self._held)
+            if not held:
+                continue
+            try:
+                kept = leases.extend_many(
+                    w.ctx.db.engine,
+                    [t for t, _f in held.values()],
+                    until=w.ctx.db.clock.now() + timedelta(seconds=w.lease_s),
+                )
+            except Exception as exc:  # noqa: BLE001 - a missed beat only shortens the leases
+                log.warning("lease heartbeat failed", error=str(exc))
+                continue
+            for row_id, (_t, fence) in held.items():
+                if row_id not in kept:
+                    fence.lost.set()  # its write, if not yet made, is refused
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, stop: threading.Event, *, poll_s: float = 0.5, until_idle: bool = False) -> int:
+        """Send until `stop` is set (or, `until_idle`, until no row is due and none is in
+        hand); the rows in hand are finished and recorded before it returns. How many rows
+        went through."""
+        beating = threading.Event()
+        senders = [
+            threading.Thread(target=self._send_loop, name=f"send-{n}") for n in range(self.slots)
+        ]
+        recorders = [
+            threading.Thread(target=self._record_loop, name=f"send-record-{n}")
+            for n in range(self.recorders)
+        ]
+        beat = threading.Thread(target=self._beat_loop, args=(beating,), name="send-heartbeat")
+        for t in [*senders, *recorders, beat]:
+            t.start()
+        try:
+            while not stop.is_set():
+                try:
+                    taken = self._take()
+                except Exception:  # noqa: BLE001 - the database may be back next time
+                    log.error("outbox take error", error=traceback.format_exc())
+                    taken = 0
+                with self._lock:
+                    busy = sum(self._in_hand.values())
+                    if until_idle and not taken and not busy:
+                        break
+                    # Wait for a slot to free (or new rows to come due), so rows are taken
+                    # several at a time rather than one per finished send.
+                    if busy >= self.slots or not taken:
+                        self._lock.wait(poll_s if not busy else min(poll_s, 0.05))
+                    elif busy > self.slots * 3 // 4:
+                        self._lock.wait(self.batch_wait_s)
+        finally:
+            for _ in range(self.slots):
+                self._todo.put(None)
+            for t in senders:
+                t.join()
+            for _ in recorders:
+                self._sent.put(None)
+            for t in recorders:
+                t.join()
+            beating.set()
+            beat.join()
+        return self.done
+
+
+def _outbox_queue() -> leases.Queue:
+    from adapter.jobs.worker import OUTBOX
+
+    return OUTBOX

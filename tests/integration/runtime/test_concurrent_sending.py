@@ -1,0 +1,162 @@
+"""One worker process sends many outbox rows at once (issue 25): rows taken in batches, each
+with its own lease token, no company over its share in hand, sent side by side by a pool of
+threads, recorded in batches; a row whose lease was lost sends and records nothing."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from adapter.jobs import lease as leases
+from adapter.jobs.registry import EffectClaimed, WorkContext
+from adapter.jobs.worker import OUTBOX, Handlers, Worker
+from adapter.settings import AppSettings
+from adapter.store.database import Database
+from adapter.store.tables import outbox
+from connectors.errors import WriteRefused
+from connectors.http import check_write
+
+
+def companies(db: Database, n: int) -> list[int]:
+    numbers = ["923609016", "974760673", "988588261", "916932766"]
+    with db.uow() as uow:
+        ids = [uow.companies.add(f"Firma {i} AS", numbers[i]).id for i in range(n)]
+        uow.commit()
+    return ids
+
+
+def queue(db: Database, company_id: int, *keys: str) -> None:
+    with db.uow(company_id) as uow:
+        for key in keys:
+            uow.outbox.add("test.send", idempotency_key=f"t:{key}", payload={"key": key})
+        uow.commit()
+
+
+def statuses(db: Database) -> dict[str, str]:
+    with db.engine.connect() as conn:
+        return {r.payload["key"]: r.status for r in conn.execute(select(outbox))}
+
+
+class Gate:
+    """A sender whose sends wait until `want` are on their way at once (or a second passed),
+    so the test sees how many one worker has in flight, overall and per company."""
+
+    def __init__(self, want: int) -> None:
+        self.want = want
+        self.cond = threading.Condition()
+        self.now: dict[int, int] = {}
+        self.most = 0
+        self.most_per_company = 0
+        self.sent: list[str] = []
+        self.recorded: list[str] = []
+
+    def send(self, ctx: Any, company_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+        check_write()  # as a real client does before its write
+        with self.cond:
+            self.now[company_id] = self.now.get(company_id, 0) + 1
+            self.most = max(self.most, sum(self.now.values()))
+            self.most_per_company = max(self.most_per_company, self.now[company_id])
+            self.cond.notify_all()
+            self.cond.wait_for(lambda: sum(self.now.values()) >= self.want, timeout=1.0)
+            self.now[company_id] -= 1
+            self.sent.append(payload["key"])
+        return {"ok": payload["key"]}
+
+    def lookup(self, ctx: Any, company_id: int, payload: dict[str, Any]) -> None:
+        return None
+
+    def record(self, uow: Any, payload: dict[str, Any], result: dict[str, Any]) -> None:
+        if payload["key"] == "claimed":
+            raise EffectClaimed("another row holds this effect")
+        self.recorded.append(result["ok"])
+
+
+def worker(db: Database, sender: Any, **kw: Any) -> Worker:
+    return Worker(
+        ctx=WorkContext(db=db, settings=AppSettings(), clients=None),
+        handlers=Handlers(tasks={}, senders={"test.send": sender}, webhooks={}),
+        name="w1",
+        **kw,
+    )
+
+
+def test_one_worker_sends_many_rows_at_once_within_each_companys_share(db: Database) -> None:
+    a, b, c = companies(db, 3)
+    for cid, prefix in ((a, "a"), (b, "b"), (c, "c")):
+        queue(db, cid, *(f"{prefix}{n}" for n in range(6)))
+    gate = Gate(want=8)
+    ran = worker(db, gate, senders=8, per_company=3).run_until_idle()
+    assert ran == 18
+    assert gate.most == 8  # eight on their way at once, from one process
+    assert gate.most_per_company == 3  # never more than a company's share
+    assert sorted(gate.sent) == sorted(gate.recorded) == sorted(statuses(db))
+    assert set(statuses(db).values()) == {"sent"}
+
+
+def test_rows_are_taken_in_one_go_each_with_its_own_lease_token(db: Database) -> None:
+    a, b = companies(db, 2)
+    queue(db, a, "a1", "a2", "a3", "a4")
+    queue(db, b, "b1", "b2")
+    taken = leases.take_many(
+        db.engine,
+        OUTBOX,
+        owner="w1#x",
+        now=db.clock.now(),
+        lease=timedelta(minutes=5),
+        limit=10,
+        room={a: 1},
+        per_company=2,
+    )
+    assert sorted(t.row.payload["key"] for t in taken) == ["a1", "b1", "b2"]
+    assert len({t.owner for t in taken}) == 3
+    with db.engine.connect() as conn:
+        owners = dict(conn.execute(select(outbox.c.id, outbox.c.lease_owner)).all())
+    assert all(owners[t.id] == t.owner == f"w1#x.{t.id}" for t in taken)
+    # The heartbeat renews the rows still held in one statement; a row taken over is not.
+    with db.engine.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == taken[0].id).values(lease_owner="w2"))
+    kept = leases.extend_many(db.engine, taken, until=db.clock.now() + timedelta(minutes=9))
+    assert kept == {t.id for t in taken[1:]}
+
+
+class Thief(Gate):
+    """While its row is being sent, another worker takes the row over (its lease ran out)."""
+
+    def send(self, ctx: Any, company_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+        with ctx.db.engine.begin() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.idempotency_key == f"t:{payload['key']}")
+                .values(lease_owner="w2#other")
+            )
+        try:
+            return super().send(ctx, company_id, payload)
+        except WriteRefused:
+            self.sent.append(f"refused {payload['key']}")
+            raise
+
+
+def test_a_row_whose_lease_was_lost_sends_and_records_nothing(db: Database) -> None:
+    (a,) = companies(db, 1)
+    queue(db, a, "a1")
+    thief = Thief(want=1)
+    worker(db, thief, senders=4).run_until_idle()
+    assert thief.sent == ["refused a1"]
+    assert thief.recorded == []
+    with db.engine.connect() as conn:
+        row = conn.execute(select(outbox.c.status, outbox.c.lease_owner)).one()
+    assert tuple(row) == ("sending", "w2#other")  # the new owner's, untouched
+
+
+def test_a_batch_that_cannot_be_recorded_is_recorded_row_by_row(db: Database) -> None:
+    (a,) = companies(db, 1)
+    queue(db, a, "a1", "claimed", "a2")
+    gate = Gate(want=3)
+    worker(db, gate, senders=4, per_company=4).run_until_idle()
+    assert statuses(db) == {"a1": "sent", "claimed": "unknown", "a2": "sent"}
+    with db.engine.connect() as conn:
+        results = {r.payload["key"]: r.result for r in conn.execute(select(outbox))}
+    assert results["a1"] == {"ok": "a1"} and results["a2"] == {"ok": "a2"}
