@@ -55,6 +55,7 @@ log = get_logger(__name__)
 UNKNOWN_KID_CUSTOMER = "Betaling med ukjent KID"
 BATCH = 20_000  # transactions matched and staged at a time: memory stays flat
 PLAN_TRIES = 3  # plans made before giving up on a company whose claims keep changing
+BUSY_WAIT_S = 600  # how long an import waits for another file of the company being published
 Progress = Callable[[int, int | None], None]  # (transactions done, expected in all)
 
 
@@ -325,6 +326,7 @@ class _Plan:
         self.payouts = Payouts()  # Kravia's paying accounts and settlements
         self.transactions = 0
         self.file_total = 0
+        self.n = 0  # payments staged: each one's number in the stage
 
     def keys(self, batch: list[BankTransaction]) -> list[str]:
         """The natural keys of a batch, in order."""
@@ -357,10 +359,11 @@ class _Plan:
                 method = "agency_payout" if payout else found.method
                 matched[method or "?"] += 1
                 line = f"{kr(tx.amount_ore)} on {tx.booking_date} matched by {method} to invoice {found.invoice.number}"
+                self.n += 1
                 staged.payments.append(
-                    (*_payment(tx, key), "matched", method, None, found.customer_id, line)
+                    (self.n, *_payment(tx, key), "matched", method, None, found.customer_id, line)
                 )
-                self._allocate(tx, key, found.invoice, staged, payout=payout)
+                self._allocate(tx, (self.n, key), found.invoice, staged, payout=payout)
                 continue
             status, customer = MatchStatus.UNMATCHED, None
             reason = "reversal" if found is None else (found.reason or "?")
@@ -384,13 +387,16 @@ class _Plan:
                     }
                 )
             line = f"{kr(tx.amount_ore)} on {tx.booking_date} {status.value}: {why}"
-            staged.payments.append((*_payment(tx, key), status.value, None, reason, customer, line))
+            self.n += 1
+            staged.payments.append(
+                (self.n, *_payment(tx, key), status.value, None, reason, customer, line)
+            )
         return staged
 
     def _allocate(
         self,
         tx: BankTransaction,
-        key: str,
+        key: tuple[int, str],
         invoice: OpenInvoice,
         staged: bank_stage.Staged,
         *,
@@ -421,9 +427,9 @@ class _Plan:
         on, invoice_id, used = tx.booking_date.isoformat(), invoice.invoice_id, self.order_text
         rows = staged.allocations
         if deduction:
-            rows.append((key, invoice_id, None, "write_off", deduction, on, "agency_deduction"))
+            rows.append((*key, invoice_id, None, "write_off", deduction, on, "agency_deduction"))
         if cut.principal and not (cut.credit_note or cut.fees or cut.interest or cut.credit):
-            rows.append((key, invoice_id, None, "principal", cut.principal, on, used))  # commonest
+            rows.append((*key, invoice_id, None, "principal", cut.principal, on, used))  # commonest
         else:
             for kind, amount, order_used in (
                 ("principal", cut.credit_note, "credit_note"),
@@ -432,13 +438,13 @@ class _Plan:
                 ("principal", cut.principal, used),
             ):
                 if amount > 0:
-                    rows.append((key, invoice_id, None, kind, amount, on, order_used))
+                    rows.append((*key, invoice_id, None, kind, amount, on, order_used))
             if cut.credit:
-                rows.append((key, None, invoice.customer_id, "credit", cut.credit, on, used))
+                rows.append((*key, None, invoice.customer_id, "credit", cut.credit, on, used))
         if cut.written_off:
             if cut.write_off_principal:
                 rows.append(
-                    (key, invoice_id, None, "write_off", cut.write_off_principal, on, "write_off")
+                    (*key, invoice_id, None, "write_off", cut.write_off_principal, on, "write_off")
                 )
             (subject_type, subject_id), message, data = write_off_line(invoice_id, cut, limit)
             staged.audit.append(
@@ -466,12 +472,14 @@ class _Plan:
         self.summary.credit_ore += cut.credit
         to_agency = cut.principal + cut.fees + cut.interest + cut.credit
         for kind, amount in sends(status, ledger_id, cut.principal, to_agency, payout=payout):
-            staged.sends.append((key, kind, invoice_id, ledger_id, amount, on))
+            staged.sends.append((*key, kind, invoice_id, ledger_id, amount, on))
         closed_off = cut.write_off_principal + deduction
         if ledger_id and closed_off and self.write_off_type is not None:
             # As close_written_off: the residual (and what the agency kept) closed in Tripletex
             # on the loss account's type.
-            staged.sends.append((key, "tripletex.write_off", invoice_id, ledger_id, closed_off, on))
+            staged.sends.append(
+                (*key, "tripletex.write_off", invoice_id, ledger_id, closed_off, on)
+            )
 
     def claim_rows(self) -> Iterator[tuple[int, int, str, int, bool]]:
         """Each touched claim: (invoice, outstanding before, status before, after, closes)."""
@@ -519,8 +527,10 @@ def import_file(
     progress: Progress = lambda _done, _total: None,
 ) -> ImportSummary:
     """Import one OCR Giro, camt.054 or camt.053 file for the company (all of it, or nothing).
-    A file that is refused raises `BankFileError` and writes nothing."""
+    A file that is refused raises `BankFileError` and writes nothing. What a crashed import
+    of the company left half-published is rolled back first (see `bank_stage.recover`)."""
     sha = _sha256(path)
+    recover(db, company_id, actor=actor)
     with db.uow(company_id, read_only=True) as uow:
         uow.companies.get(company_id)
         if uow.conn.execute(
@@ -530,7 +540,9 @@ def import_file(
         ).first():
             return ImportSummary(file=path.name, already_imported=True)
     expected = expected_transactions(path)
-    for attempt in range(1, PLAN_TRIES + 1):
+    attempt, waited_until = 0, time.monotonic() + BUSY_WAIT_S
+    while attempt < PLAN_TRIES:
+        attempt += 1
         summary = ImportSummary(file=path.name)
         try:
             _import(
@@ -552,6 +564,14 @@ def import_file(
                 attempt=attempt,
             )
             continue
+        except bank_stage.PublishBusy:
+            if time.monotonic() > waited_until:
+                raise InputError(
+                    path.name, "another bank file of the company is being imported: try again"
+                ) from None
+            attempt -= 1  # not a stale plan: wait for the other file, then plan again
+            time.sleep(1)
+            continue
         log.info(
             "bank file imported", company_id=company_id, file=path.name, payments=summary.payments
         )
@@ -559,6 +579,16 @@ def import_file(
     raise InputError(
         path.name, "the company's claims kept changing while the file was read: busy, try again"
     )
+
+
+def recover(db: Database, company_id: int, *, actor: str) -> None:
+    """Roll back a file of the company that a crash left half-published, and release a
+    published file's held sends (see `bank_stage.recover`)."""
+    conn = db.engine.connect()
+    try:
+        bank_stage.recover(conn, company_id, actor=actor, now=db.clock.now())
+    finally:
+        conn.close()
 
 
 def _import(
@@ -600,7 +630,6 @@ def _import(
             parsed.skipped,
             parsed.warnings,
         )
-        bank_stage.write_claims(conn, plan.claim_rows())
         phases["read_match_stage_s"] = time.perf_counter() - started - phases["index_s"]
         phases["read_match_stage_cpu"] = time.process_time() - cpu - phases["index_cpu"]
         message = (
@@ -626,6 +655,7 @@ def _import(
             unknown_customer=lambda: unknown_kid_customer(_Bound(conn, company_id, db)),
             marks=marks,
             payment_type_id=bank.payment_type_id,
+            claim_rows=plan.claim_rows(),
             write_off_type_id=write_off,
         )
         phases["publish_s"] = (
@@ -687,6 +717,7 @@ def pickup(
         _record_rejection(db, company_id, actor, str(exc))
         return []
     done: list[ImportSummary] = []
+    recover(db, company_id, actor=actor)
     for path in bank_folder.take_incoming(folders):
         reason = bank_folder.why_not_read(path)
         if reason is None:

@@ -1,14 +1,22 @@
-"""A bank file's rows staged out of sight, then published in one short transaction.
+"""A bank file's rows staged out of sight, then published in short chunks.
 
 Importing a large file must neither hold SQLite's single write lock while it is read, matched
-and allocated (readers and other writers would wait for minutes) nor show half a file. So the
-rows it will write are put in TEMPORARY tables on the import's own connection: on SQLite they
-live in the connection's temp database, so filling them takes no lock on the main database at
-all (the staging transactions begin DEFERRED); on PostgreSQL they are session tables no one
-else sees. `publish` then copies them into the real tables with a few set-based statements in
-one transaction: payments, their allocations, the outbox rows, one audit line per payment,
-the invoices' new outstanding amounts and the claims they close. A crash or a refused file
-before that leaves nothing visible; the temp tables go with the connection.
+and allocated, nor while it is written (other writers would wait for minutes), nor show half a
+file. So the rows it will write are first put in TEMPORARY tables on the import's own
+connection: on SQLite they live in the connection's temp database, so filling them takes no
+lock on the main database at all (the staging transactions begin DEFERRED); on PostgreSQL they
+are session tables no one else sees. `publish` then copies them into the real tables in chunks,
+each its own transaction of a few set-based statements sized to last about half a second
+(`PUBLISH_TX_S`): other writers wait at most one chunk.
+
+While the chunks land the file is 'publishing' (bank_files.status): its payments are hidden
+from every list (`visible_payment`), its outbox rows are held (run_after far ahead, nothing is
+sent) and the claims it pays are changed only after all its payments are in. The last chunk
+flips the file to 'published'; then its outbox rows are released. A crash before the flip
+leaves a 'publishing' file whose heartbeat stops: the next import or pick-up for the company
+rolls it back (`recover`: payments, allocations, outbox rows and claims as they were; the
+audit log is append-only, so a line says the file was rolled back) and the file can be
+imported again. A crash after the flip only leaves outbox rows held: `recover` releases them.
 
 Payments get their ids in `publish`; staged rows refer to a payment by its natural key, which
 is unique per company, and the real id is joined in.
@@ -16,15 +24,17 @@ is unique per company, and the real id is joined in.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Column,
+    ColumnElement,
     Connection,
     Date,
     Index,
@@ -34,11 +44,21 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    exists,
+    or_,
+    select,
     text,
 )
 
 from adapter.store.engine import READ_ONLY, is_sqlite
-from adapter.store.tables import LETTER_COUNTS, UtcDateTime, payments
+from adapter.store.tables import (
+    LETTER_COUNTS,
+    UtcDateTime,
+    bank_file_claims,
+    bank_files,
+    outbox,
+    payments,
+)
 
 _stage = MetaData()
 
@@ -56,11 +76,13 @@ def _like(table: Table, *names: str) -> list[Column]:
     ]
 
 
-# One row per payment, in the file's order; `natural_key` is unique (the plan skips a key
-# stored or staged before), `customer_id` may be UNKNOWN_CUSTOMER ("Betaling med ukjent KID", made at
-# publish), `audit` is the payment's audit line.
+# One row per payment, numbered in the file's order (`n`: the publish copies ranges of it);
+# `natural_key` is unique (the plan skips a key stored or staged before), `customer_id` may be
+# UNKNOWN_CUSTOMER ("Betaling med ukjent KID", made at publish), `audit` is the payment's
+# audit line.
 STAGE_PAYMENTS = _temp(
     "stage_payments",
+    Column("n", Integer, primary_key=True, autoincrement=False),
     *_like(payments, "natural_key", "source", "amount_ore", "currency", "payment_date", "kid"),
     *_like(payments, "message", "payer_account", "payer_name", "bank_reference"),
     Column("refs", Text),
@@ -69,10 +91,11 @@ STAGE_PAYMENTS = _temp(
     # A payment seen twice in one file is found here, not in a set held for the whole file.
     Index("ix_stage_payments_natural_key", "natural_key"),
 )
-# Each part of a payment allocated: to an invoice (principal, fee, interest, write-off) or, for
-# an overpayment, to the customer (credit).
+# Each part of a payment (`n`, its number) allocated: to an invoice (principal, fee, interest,
+# write-off) or, for an overpayment, to the customer (credit).
 STAGE_ALLOCATIONS = _temp(
     "stage_allocations",
+    Column("n", Integer),
     Column("natural_key", String(200)),
     Column("invoice_id", Integer),
     Column("customer_id", Integer),
@@ -80,27 +103,20 @@ STAGE_ALLOCATIONS = _temp(
     Column("amount_ore", BigInteger),
     Column("allocated_on", String(10)),
     Column("order_used", String(60)),
+    Index("ix_stage_allocations_n", "n"),
 )
 # What a payment is sent on as: tripletex.payment (the ledger invoice's id) or kravia.payment;
 # the payload is made at publish, when the payment's id is known.
 STAGE_SENDS = _temp(
     "stage_sends",
+    Column("n", Integer),
     Column("natural_key", String(200)),
     Column("kind", String(60)),
     Column("invoice_id", Integer),
     Column("ledger_id", String(40)),
     Column("amount_ore", BigInteger),
     Column("paid_on", String(10)),
-)
-# Each touched claim: its outstanding principal when planned (checked at publish: a change
-# since means the plan is stale), after the file, and whether the file closes it.
-STAGE_CLAIMS = _temp(
-    "stage_claims",
-    Column("invoice_id", Integer, primary_key=True),
-    Column("outstanding_before", BigInteger),
-    Column("status_before", String(20)),
-    Column("outstanding_after", BigInteger),
-    Column("closes", Boolean),
+    Index("ix_stage_sends_n", "n"),
 )
 # Audit lines that are not about one payment (write-offs).
 STAGE_AUDIT = _temp(
@@ -112,15 +128,29 @@ STAGE_AUDIT = _temp(
     Column("message", Text),
     Column("data", Text),
 )
-TABLES = (STAGE_PAYMENTS, STAGE_ALLOCATIONS, STAGE_SENDS, STAGE_CLAIMS, STAGE_AUDIT)
+TABLES = (STAGE_PAYMENTS, STAGE_ALLOCATIONS, STAGE_SENDS, STAGE_AUDIT)
 UNKNOWN_CUSTOMER = -1
 # Letters whose fees and interest are owed (notices): what matching and allocation count, and
 # what `marks` watches: only letters known to have been sent (issue 19).
 NOTICE_STATUSES = LETTER_COUNTS
 
+# How long one write transaction of a publish should last: chunk sizes follow what the last
+# chunk took, so another writer waits about this long at most, on a quiet or a loaded machine.
+PUBLISH_TX_S = 0.4
+FIRST_CHUNK = {"payments": 2_000, "claims": 10_000, "release": 20_000}
+CHUNK_LIMITS = (200, 100_000)
+# The run_after of an outbox row held until its file is published: nothing sends it before.
+HELD = datetime(9999, 12, 31, tzinfo=UTC)
+# A 'publishing' file whose heartbeat is older than this was left by a crash.
+STALE_AFTER = timedelta(seconds=120)
+
 
 class StalePlan(Exception):
     """What the plan was worked out from changed before it could be published."""
+
+
+class PublishBusy(Exception):
+    """Another file of the company is being published right now."""
 
 
 @dataclass
@@ -136,6 +166,17 @@ class Staged:
     def empty(cls) -> Staged:
         """No rows yet."""
         return cls([], [], [], [])
+
+
+def visible_payment() -> ColumnElement[bool]:
+    """A condition on `payments`: the payment is not part of a bank file still being
+    published (lists, the worklist and matching show a file whole or not at all)."""
+    return or_(
+        payments.c.bank_file_id.is_(None),
+        ~exists().where(
+            bank_files.c.id == payments.c.bank_file_id, bank_files.c.status == "publishing"
+        ),
+    )
 
 
 def deferred(conn: Connection, on: bool) -> None:
@@ -179,12 +220,14 @@ def _put(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> Non
     if not rows:
         return
     if is_sqlite(conn.engine):
-        marks = ", ".join(["?"] * len(table.columns))
-        conn.exec_driver_sql(f"INSERT INTO {table.name} VALUES ({marks})", list(rows))
+        marks = ", ".join(["?"] * len(rows[0]))
+        names = ", ".join(c.name for c in list(table.columns)[: len(rows[0])])
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(rows))
         return
+    names = ", ".join(c.name for c in list(table.columns)[: len(rows[0])])
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        with cursor.copy(f"COPY {table.name} FROM STDIN") as copy:
+        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
     finally:
@@ -200,10 +243,8 @@ def write(conn: Connection, staged: Staged) -> None:
         _put(conn, STAGE_AUDIT, staged.audit)
 
 
-def write_claims(conn: Connection, rows: Iterable[tuple[int, int, str, int, bool]]) -> None:
-    """The touched claims (invoice, outstanding before, status before, after, closes)."""
-    with conn.begin():
-        _put(conn, STAGE_CLAIMS, list(rows))
+def _marks_sql(conn: Connection, n: int) -> str:
+    return ", ".join(["?" if is_sqlite(conn.engine) else "%s"] * n)
 
 
 def known_keys(conn: Connection, company_id: int, keys: Sequence[str]) -> set[str]:
@@ -211,10 +252,9 @@ def known_keys(conn: Connection, company_id: int, keys: Sequence[str]) -> set[st
     if not keys:
         return set()
     with conn.begin():
-        marks = ", ".join(["?" if is_sqlite(conn.engine) else "%s"] * len(keys))
         rows = conn.exec_driver_sql(
             f"SELECT natural_key FROM payments WHERE company_id = {int(company_id)} "
-            f"AND natural_key IN ({marks})",
+            f"AND natural_key IN ({_marks_sql(conn, len(keys))})",
             tuple(keys),
         )
         return {r[0] for r in rows}
@@ -225,9 +265,9 @@ def staged_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
     if not keys:
         return set()
     with conn.begin():
-        marks = ", ".join(["?" if is_sqlite(conn.engine) else "%s"] * len(keys))
         rows = conn.exec_driver_sql(
-            f"SELECT natural_key FROM {STAGE_PAYMENTS.name} WHERE natural_key IN ({marks})",
+            f"SELECT natural_key FROM {STAGE_PAYMENTS.name} "
+            f"WHERE natural_key IN ({_marks_sql(conn, len(keys))})",
             tuple(keys),
         )
         return {r[0] for r in rows}
@@ -243,6 +283,24 @@ def _as_json(conn: Connection, column: str) -> str:
     return column if is_sqlite(conn.engine) else f"CAST({column} AS JSON)"
 
 
+class _Pace:
+    """Chunk sizes that keep each write transaction near `PUBLISH_TX_S`."""
+
+    def __init__(self, first: int):
+        self.size = first
+
+    def took(self, seconds: float) -> None:
+        wanted = self.size * PUBLISH_TX_S / max(seconds, 0.01)
+        low, high = CHUNK_LIMITS
+        # Grow slowly, shrink at once: a loaded machine must not make one chunk hold the lock.
+        self.size = int(max(low, min(high, wanted, self.size * 2)))
+
+
+def _beat() -> datetime:
+    """A heartbeat: the wall clock (whether the publishing process lives, not business time)."""
+    return datetime.now(UTC)
+
+
 def publish(
     conn: Connection,
     *,
@@ -254,24 +312,75 @@ def publish(
     unknown_customer: Callable[[], int],
     marks: tuple[tuple[int, int], int],
     payment_type_id: int | None,
+    claim_rows: Iterable[tuple[int, int, str, int, bool]] = (),
     write_off_type_id: int | None = None,
 ) -> int:
-    """Copy the staged rows into the real tables in one transaction (IMMEDIATE on SQLite);
-    returns the bank file's id. Raises `StalePlan`, writing nothing, when what the plan was
-    worked out from changed meanwhile: a staged payment stored by someone else, a touched
-    claim's outstanding or status, the company's letters (notices) or allocations."""
-    deferred(conn, False)
+    """Copy the staged rows into the real tables in short transactions (IMMEDIATE on
+    SQLite), the file hidden until the last one; returns the bank file's id. `claim_rows` are
+    the touched claims: (invoice, outstanding before, status before, after, closes). Raises
+    `StalePlan`, leaving nothing, when what the plan was worked out from changed meanwhile: a
+    staged payment stored by someone else, a touched claim's outstanding or status, the
+    company's letters (notices) or allocations; `PublishBusy` when another file of the
+    company is being published."""
     params: dict[str, Any] = {
         "c": company_id,
         "now": now,
+        "held": HELD,
         "actor": actor,
         "payment_type_id": payment_type_id,
         "write_off_type_id": write_off_type_id,
     }
+    deferred(conn, False)
+    file_id = _begin(conn, params, file, marks, unknown_customer)
+    params["file"] = file_id
+    try:
+        expected = marks
+        pace = _Pace(FIRST_CHUNK["payments"])
+        last = _scalar(conn, f"SELECT coalesce(max(n), 0) FROM {STAGE_PAYMENTS.name}")
+        low = 0
+        while low < last:
+            began = time.perf_counter()
+            high = min(last, low + pace.size)
+            with conn.begin():
+                _check_marks(conn, params, expected)
+                expected = (expected[0], _payments_chunk(conn, params, low, high))
+            pace.took(time.perf_counter() - began)
+            low = high
+        _claims(conn, params, claim_rows, expected, file_line)
+    except BaseException:
+        rollback(conn, company_id, file_id, actor=actor, now=now, why=None)
+        raise
+    release(conn, company_id, file_id, now=now)
+    return file_id
+
+
+def _scalar(conn: Connection, statement: str, params: dict[str, Any] | None = None) -> int:
+    deferred(conn, True)
+    try:
+        with conn.begin():
+            return int(conn.execute(text(statement), params or {}).scalar_one())
+    finally:
+        deferred(conn, False)
+
+
+def _begin(
+    conn: Connection,
+    params: dict[str, Any],
+    file: dict[str, Any],
+    marks_expected: tuple[tuple[int, int], int],
+    unknown_customer: Callable[[], int],
+) -> int:
+    """The file's row, 'publishing', once no other file of the company is being published
+    and the plan still holds; the fictitious customer if a staged payment needs it."""
     with conn.begin():
         if not is_sqlite(conn.engine):  # one publish per company at a time
             conn.execute(text("SELECT pg_advisory_xact_lock(220022, :c)"), params)
-        _check(conn, params, marks)
+        if conn.execute(
+            text("SELECT 1 FROM bank_files WHERE company_id = :c AND status = 'publishing'"),
+            params,
+        ).first():
+            raise PublishBusy("another bank file of the company is being published")
+        _check_marks(conn, params, marks_expected)
         if conn.execute(
             text(
                 f"SELECT 1 FROM {STAGE_PAYMENTS.name} WHERE customer_id = {UNKNOWN_CUSTOMER} LIMIT 1"
@@ -284,54 +393,337 @@ def publish(
                 ),
                 params,
             )
-        file_id = conn.execute(
-            _typed(
-                "INSERT INTO bank_files (company_id, sha256, name, format, transactions, total_ore, imported_at) "
-                "VALUES (:c, :sha256, :name, :format, :transactions, :total_ore, :now) RETURNING id"
-            ),
-            params | file,
-        ).scalar_one()
-        params["file"] = file_id
-        no_rules, data = _as_json(conn, "'[]'"), _as_json(conn, ":data")
-        conn.execute(
-            _typed(
-                "INSERT INTO audit_log (company_id, at, actor, action, subject_type, subject_id, rules, message, data) "
-                f"VALUES (:c, :now, :actor, 'bank.import', 'bank_file', :subject, {no_rules}, :message, {data})"
-            ),
-            params | {"subject": str(file_id), "message": file_line[0], "data": file_line[1]},
+        return int(
+            conn.execute(
+                _typed(
+                    "INSERT INTO bank_files (company_id, sha256, name, format, transactions, "
+                    "total_ore, imported_at, status, heartbeat_at) VALUES (:c, :sha256, :name, "
+                    ":format, :transactions, :total_ore, :now, 'publishing', :beat) RETURNING id"
+                ),
+                params | file | {"beat": _beat()},
+            ).scalar_one()
         )
-        for statement in _copies(conn):
-            conn.execute(_typed(statement), params)
-    return int(file_id)
 
 
-def _typed(statement: str) -> Any:
-    """A statement whose :now is a timestamp as the tables store it (naive UTC on SQLite)."""
-    clause = text(statement)
-    if ":now" in statement:
-        clause = clause.bindparams(bindparam("now", type_=UtcDateTime()))
-    return clause
+def _check_marks(
+    conn: Connection, params: dict[str, Any], expected: tuple[tuple[int, int], int]
+) -> None:
+    if marks(conn, params["c"]) != expected:
+        raise StalePlan("letters or allocations changed while the file was read")
 
 
-def _check(conn: Connection, params: dict[str, Any], expected: tuple[tuple[int, int], int]) -> None:
+def _payments_chunk(conn: Connection, params: dict[str, Any], low: int, high: int) -> int:
+    """Payments numbered (low, high] with their allocations, held sends and audit lines;
+    returns the company's newest allocation id after them."""
+    chunk = params | {"low": low, "high": high, "beat": _beat()}
     stored = conn.execute(
         text(
             f"SELECT 1 FROM {STAGE_PAYMENTS.name} s JOIN payments p "
-            "ON p.company_id = :c AND p.natural_key = s.natural_key LIMIT 1"
+            "ON p.company_id = :c AND p.natural_key = s.natural_key "
+            "WHERE s.n > :low AND s.n <= :high LIMIT 1"
         ),
-        params,
+        chunk,
     ).first()
+    if stored:
+        raise StalePlan("payments were stored while the file was read")
+    for statement in _copies(conn):
+        conn.execute(_typed(statement), chunk)
+    conn.execute(_typed("UPDATE bank_files SET heartbeat_at = :beat WHERE id = :file"), chunk)
+    return int(
+        conn.execute(
+            text("SELECT coalesce(max(id), 0) FROM allocations WHERE company_id = :c"), chunk
+        ).scalar_one()
+    )
+
+
+def _claims(
+    conn: Connection,
+    params: dict[str, Any],
+    rows: Iterable[tuple[int, int, str, int, bool]],
+    expected: tuple[tuple[int, int], int],
+    file_line: tuple[str, str],
+) -> None:
+    """The touched claims: recorded for the file (chunk by chunk), then each range of them
+    checked against a change since the plan and updated; the last chunk publishes the file."""
+    file_id = params["file"]
+    pace = _Pace(FIRST_CHUNK["claims"])
+    found = iter(rows)
+    while True:
+        began = time.perf_counter()
+        part = list(islice(found, pace.size))
+        if not part:
+            break
+        with conn.begin():
+            _check_marks(conn, params, expected)
+            conn.execute(
+                bank_file_claims.insert(),
+                [
+                    {
+                        "bank_file_id": file_id,
+                        "invoice_id": r[0],
+                        "outstanding_before": r[1],
+                        "status_before": r[2],
+                        "outstanding_after": r[3],
+                        "closes": bool(r[4]),
+                    }
+                    for r in part
+                ],
+            )
+        pace.took(time.perf_counter() - began)
+    low = 0
+    while True:
+        began = time.perf_counter()
+        with conn.begin():
+            _check_marks(conn, params, expected)
+            high = conn.execute(
+                text(
+                    "SELECT max(invoice_id) FROM (SELECT invoice_id FROM bank_file_claims "
+                    "WHERE bank_file_id = :file AND invoice_id > :low ORDER BY invoice_id "
+                    "LIMIT :size) t"
+                ),
+                params | {"low": low, "size": pace.size},
+            ).scalar_one_or_none()
+            if high is not None:
+                _claims_chunk(conn, params | {"low": low, "high": high})
+                low = high
+            else:  # the last: the file flips to 'published'
+                _flip(conn, params, file_line)
+                break
+        pace.took(time.perf_counter() - began)
+
+
+def _claims_chunk(conn: Connection, chunk: dict[str, Any]) -> None:
+    where = "b.bank_file_id = :file AND b.invoice_id > :low AND b.invoice_id <= :high"
     changed = conn.execute(
         text(
-            f"SELECT 1 FROM {STAGE_CLAIMS.name} s JOIN invoices i ON i.id = s.invoice_id "
-            "JOIN claims c ON c.invoice_id = s.invoice_id "
-            "WHERE i.outstanding_ore <> s.outstanding_before OR c.status <> s.status_before LIMIT 1"
-        )
+            "SELECT 1 FROM bank_file_claims b JOIN invoices i ON i.id = b.invoice_id "
+            f"JOIN claims c ON c.invoice_id = b.invoice_id WHERE {where} "
+            "AND (i.outstanding_ore <> b.outstanding_before OR c.status <> b.status_before) LIMIT 1"
+        ),
+        chunk,
     ).first()
-    if stored or changed:
+    if changed:
         raise StalePlan("payments or claims changed while the file was read")
-    if marks(conn, params["c"]) != expected:
-        raise StalePlan("letters or allocations changed while the file was read")
+    conn.execute(
+        text(
+            "UPDATE invoices SET outstanding_ore = b.outstanding_after FROM bank_file_claims b "
+            f"WHERE invoices.id = b.invoice_id AND invoices.company_id = :c AND {where}"
+        ),
+        chunk,
+    )
+    conn.execute(
+        _typed(
+            "UPDATE claims SET status = 'closed', closed_at = :now, updated_at = :now "
+            "FROM bank_file_claims b WHERE claims.invoice_id = b.invoice_id "
+            f"AND claims.company_id = :c AND b.closes AND claims.status = 'open' AND {where}"
+        ),
+        chunk,
+    )
+    conn.execute(
+        _typed("UPDATE bank_files SET heartbeat_at = :beat WHERE id = :file"),
+        chunk | {"beat": _beat()},
+    )
+
+
+def _flip(conn: Connection, params: dict[str, Any], file_line: tuple[str, str]) -> None:
+    """Publish the file: its status, its audit line and the write-offs' audit lines."""
+    no_rules, data = _as_json(conn, "'[]'"), _as_json(conn, ":data")
+    conn.execute(
+        _typed(
+            "INSERT INTO audit_log (company_id, at, actor, action, subject_type, subject_id, rules, message, data) "
+            f"VALUES (:c, :now, :actor, 'bank.import', 'bank_file', :subject, {no_rules}, :message, {data})"
+        ),
+        params | {"subject": str(params["file"]), "message": file_line[0], "data": file_line[1]},
+    )
+    rules, data = _as_json(conn, "rules"), _as_json(conn, "data")
+    conn.execute(
+        _typed(
+            "INSERT INTO audit_log (company_id, at, actor, action, subject_type, subject_id, rules, message, data) "
+            f"SELECT :c, :now, :actor, action, subject_type, subject_id, {rules}, message, "
+            f"{data} FROM {STAGE_AUDIT.name}"
+        ),
+        params,
+    )
+    conn.execute(text("UPDATE bank_files SET status = 'published' WHERE id = :file"), params)
+
+
+def release(conn: Connection, company_id: int, file_id: int, *, now: datetime) -> None:
+    """After the flip: the file's held outbox rows are due now, its claims' record goes
+    (chunk by chunk; a crash in between is resumed by `recover`)."""
+    params = {"c": company_id, "file": file_id, "now": now, "held": HELD}
+    deferred(conn, False)
+    for statement in (
+        "UPDATE outbox SET run_after = :now WHERE id IN (SELECT id FROM outbox "
+        "WHERE bank_file_id = :file AND run_after = :held LIMIT :size)",
+        "DELETE FROM bank_file_claims WHERE bank_file_id = :file AND invoice_id IN "
+        "(SELECT invoice_id FROM bank_file_claims WHERE bank_file_id = :file LIMIT :size)",
+    ):
+        _in_chunks(conn, statement, params, FIRST_CHUNK["release"])
+
+
+def _in_chunks(conn: Connection, statement: str, params: dict[str, Any], first: int) -> None:
+    """Run a statement that changes at most :size rows until it changes none."""
+    pace = _Pace(first)
+    while True:
+        began = time.perf_counter()
+        with conn.begin():
+            done = conn.execute(_typed(statement), params | {"size": pace.size}).rowcount
+        pace.took(time.perf_counter() - began)
+        if not done:
+            return
+
+
+def rollback(
+    conn: Connection,
+    company_id: int,
+    file_id: int,
+    *,
+    actor: str,
+    now: datetime,
+    why: str | None,
+) -> None:
+    """Undo what a file that was never published wrote (in chunks, resumable): its claims as
+    they were, its outbox rows, allocations and payments, its row. With `why` (a crash found
+    later) the audit log says so; its payments' audit lines stay (the log is append-only)."""
+    if conn.in_transaction():
+        conn.rollback()
+    deferred(conn, False)
+    params: dict[str, Any] = {"c": company_id, "file": file_id, "now": now}
+    with conn.begin():
+        row = conn.execute(
+            select(bank_files.c.imported_at, bank_files.c.name).where(bank_files.c.id == file_id)
+        ).first()
+    if row is None:
+        return
+    name, params["closed_at"] = row.name, row.imported_at
+    where = "b.bank_file_id = :file AND b.invoice_id IN (SELECT invoice_id FROM bank_file_claims WHERE bank_file_id = :file ORDER BY invoice_id LIMIT :size)"
+    pace = _Pace(FIRST_CHUNK["claims"])
+    while True:
+        began = time.perf_counter()
+        with conn.begin():
+            chunk = params | {"size": pace.size}
+            conn.execute(
+                text(
+                    "UPDATE invoices SET outstanding_ore = b.outstanding_before FROM bank_file_claims b "
+                    f"WHERE invoices.id = b.invoice_id AND invoices.outstanding_ore = b.outstanding_after AND {where}"
+                ),
+                chunk,
+            )
+            conn.execute(
+                _typed(
+                    "UPDATE claims SET status = b.status_before, closed_at = NULL, updated_at = :now "
+                    "FROM bank_file_claims b WHERE claims.invoice_id = b.invoice_id AND b.closes "
+                    f"AND claims.status = 'closed' AND claims.closed_at = :closed_at AND {where}"
+                ).bindparams(bindparam("closed_at", type_=UtcDateTime())),
+                chunk,
+            )
+            done = conn.execute(
+                text(
+                    "DELETE FROM bank_file_claims WHERE bank_file_id = :file AND invoice_id IN "
+                    "(SELECT invoice_id FROM bank_file_claims WHERE bank_file_id = :file "
+                    "ORDER BY invoice_id LIMIT :size)"
+                ),
+                chunk,
+            ).rowcount
+        pace.took(time.perf_counter() - began)
+        if not done:
+            break
+    _in_chunks(
+        conn,
+        "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE bank_file_id = :file "
+        "AND status = 'pending' LIMIT :size)",
+        params,
+        FIRST_CHUNK["release"],
+    )
+    pace = _Pace(FIRST_CHUNK["payments"])
+    while True:
+        began = time.perf_counter()
+        with conn.begin():
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    text("SELECT id FROM payments WHERE bank_file_id = :file LIMIT :size"),
+                    params | {"size": pace.size},
+                )
+            ]
+            if ids:
+                conn.execute(
+                    text(
+                        "DELETE FROM allocations WHERE company_id = :c AND payment_id IN :ids"
+                    ).bindparams(bindparam("ids", expanding=True)),
+                    params | {"ids": ids},
+                )
+                conn.execute(
+                    text("DELETE FROM payments WHERE id IN :ids").bindparams(
+                        bindparam("ids", expanding=True)
+                    ),
+                    {"ids": ids},
+                )
+        pace.took(time.perf_counter() - began)
+        if not ids:
+            break
+    with conn.begin():
+        conn.execute(text("DELETE FROM bank_files WHERE id = :file"), params)
+        if why:
+            no_rules = _as_json(conn, "'[]'")
+            conn.execute(
+                _typed(
+                    "INSERT INTO audit_log (company_id, at, actor, action, subject_type, subject_id, rules, message) "
+                    f"VALUES (:c, :now, :actor, 'bank.rollback', 'bank_file', :subject, {no_rules}, :message)"
+                ),
+                params
+                | {
+                    "actor": actor,
+                    "subject": str(file_id),
+                    "message": f"{name}: {why}: rolled back, its payments removed; import it again",
+                },
+            )
+
+
+def recover(conn: Connection, company_id: int, *, actor: str, now: datetime) -> None:
+    """Finish what a crashed publish of the company left: a 'publishing' file whose heartbeat
+    stopped is rolled back; a published file's held outbox rows are released."""
+    deferred(conn, True)
+    with conn.begin():
+        files = conn.execute(
+            select(bank_files.c.id, bank_files.c.status, bank_files.c.heartbeat_at).where(
+                bank_files.c.company_id == company_id,
+                or_(
+                    bank_files.c.status == "publishing",
+                    bank_files.c.id.in_(
+                        select(outbox.c.bank_file_id).where(
+                            outbox.c.status == "pending",
+                            outbox.c.run_after == HELD,
+                            outbox.c.company_id == company_id,
+                        )
+                    ),
+                    bank_files.c.id.in_(select(bank_file_claims.c.bank_file_id)),
+                ),
+            )
+        ).all()
+    deferred(conn, False)
+    for file_id, status, beat in files:
+        if status == "published":
+            release(conn, company_id, file_id, now=now)
+        elif beat is None or _beat() - beat > STALE_AFTER:
+            rollback(
+                conn,
+                company_id,
+                file_id,
+                actor=actor,
+                now=now,
+                why="the import stopped before the file was published",
+            )
+
+
+def _typed(statement: str) -> Any:
+    """A statement whose timestamps (:now, :held, :beat) are bound as the tables store them
+    (naive UTC on SQLite)."""
+    clause = text(statement)
+    for name in ("now", "held", "beat"):
+        if f":{name}" in statement:
+            clause = clause.bindparams(bindparam(name, type_=UtcDateTime()))
+    return clause
 
 
 def marks(conn: Connection, company_id: int) -> tuple[tuple[int, int], int]:
@@ -352,8 +744,8 @@ def marks(conn: Connection, company_id: int) -> tuple[tuple[int, int], int]:
 
 
 def _copies(conn: Connection) -> list[str]:
-    """The set-based statements of a publish, in order (the payments first: the others join
-    their ids in by natural key)."""
+    """The set-based statements of one chunk of payments (numbered (:low, :high]), in order
+    (the payments first: the others join their ids in by natural key)."""
     sqlite = is_sqlite(conn.engine)
     pay = _json(
         conn,
@@ -386,11 +778,15 @@ def _copies(conn: Connection) -> list[str]:
     )
     text_id = "CAST(p.id AS TEXT)" if sqlite else "CAST(p.id AS VARCHAR)"
     no_rules, no_data = _as_json(conn, "'[]'"), _as_json(conn, "'{}'")
-    rules, data = _as_json(conn, "rules"), _as_json(conn, "data")
     day = "{}" if sqlite else "CAST({} AS DATE)"
     join = "JOIN payments p ON p.company_id = :c AND p.natural_key = s.natural_key"
-    # The same columns OutboxRepository.add writes for one send (status pending, run now).
-    outbox = "INSERT INTO outbox (company_id, kind, idempotency_key, payload, status, attempts, run_after, created_at) "
+    rng = "s.n > :low AND s.n <= :high"
+    # The same columns OutboxRepository.add writes for one send (status pending), held until
+    # the file is published (run_after HELD, the file's id).
+    outbox = (
+        "INSERT INTO outbox (company_id, kind, idempotency_key, payload, status, attempts, "
+        "run_after, created_at, bank_file_id) "
+    )
     key = f"replace(s.kind, '.', ':') || ':' || :c || ':' || {text_id} || ':' || s.invoice_id"
     return [
         # Payments, in file order.
@@ -400,26 +796,20 @@ def _copies(conn: Connection) -> list[str]:
         "SELECT :c, natural_key, source, :file, amount_ore, currency, "
         f"{day.format('payment_date')}, kid, message, payer_account, payer_name, bank_reference, refs, "
         "is_credit_note, status, match_method, unmatched_reason, customer_id, :now "
-        f"FROM {STAGE_PAYMENTS.name}",
+        f"FROM {STAGE_PAYMENTS.name} s WHERE {rng} ORDER BY s.n",
         "INSERT INTO allocations (company_id, payment_id, invoice_id, customer_id, kind, amount_ore, "
         "allocated_on, order_used, actor, created_at) "
         f"SELECT :c, p.id, s.invoice_id, s.customer_id, s.kind, s.amount_ore, {day.format('s.allocated_on')}, "
-        f"s.order_used, :actor, :now FROM {STAGE_ALLOCATIONS.name} s {join}",
+        f"s.order_used, :actor, :now FROM {STAGE_ALLOCATIONS.name} s {join} WHERE {rng}",
         f"{outbox}SELECT :c, s.kind, {key}, CASE WHEN s.kind = 'tripletex.payment' THEN {pay} ELSE {forward} END, "
-        f"'pending', 0, :now, :now FROM {STAGE_SENDS.name} s {join} WHERE s.kind <> 'tripletex.write_off'",
+        f"'pending', 0, :held, :now, :file FROM {STAGE_SENDS.name} s {join} "
+        f"WHERE s.kind <> 'tripletex.write_off' AND {rng}",
         # A residual written off, closed in Tripletex on the loss account's payment type (as
         # bank_import.close_written_off queues it, one per invoice).
         f"{outbox}SELECT :c, 'tripletex.payment', 'tripletex:write_off:' || :c || ':' || s.invoice_id, "
-        f"{close}, 'pending', 0, :now, :now FROM {STAGE_SENDS.name} s WHERE s.kind = 'tripletex.write_off'",
+        f"{close}, 'pending', 0, :held, :now, :file FROM {STAGE_SENDS.name} s "
+        f"WHERE s.kind = 'tripletex.write_off' AND {rng}",
         "INSERT INTO audit_log (company_id, at, actor, action, subject_type, subject_id, rules, message, data) "
         f"SELECT :c, :now, :actor, 'payment.import', 'payment', {text_id}, {no_rules}, s.audit, "
-        f"{no_data} FROM {STAGE_PAYMENTS.name} s {join}",
-        "INSERT INTO audit_log (company_id, at, actor, action, subject_type, subject_id, rules, message, data) "
-        f"SELECT :c, :now, :actor, action, subject_type, subject_id, {rules}, message, "
-        f"{data} FROM {STAGE_AUDIT.name}",
-        f"UPDATE invoices SET outstanding_ore = s.outstanding_after FROM {STAGE_CLAIMS.name} s "
-        "WHERE invoices.id = s.invoice_id AND invoices.company_id = :c",
-        f"UPDATE claims SET status = 'closed', closed_at = :now, updated_at = :now FROM {STAGE_CLAIMS.name} s "
-        "WHERE claims.invoice_id = s.invoice_id AND claims.company_id = :c AND s.closes "
-        "AND claims.status = 'open'",
+        f"{no_data} FROM {STAGE_PAYMENTS.name} s {join} WHERE {rng}",
     ]

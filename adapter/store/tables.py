@@ -265,7 +265,26 @@ bank_files = Table(
     Column("transactions", Integer, nullable=False),
     Column("total_ore", BigInteger, nullable=False),
     _ts("imported_at"),
+    # 'publishing' while its rows land in chunks (its payments hidden from every list, its
+    # outbox rows held); 'published' once the last chunk flipped it. A 'publishing' file whose
+    # heartbeat stopped (a crash) is rolled back by the next import or pick-up.
+    Column("status", String(12), nullable=False, server_default="published"),
+    Column("heartbeat_at", UtcDateTime()),
     UniqueConstraint("company_id", "sha256"),
+)
+
+# A publishing bank file's claims: what each outstanding was and becomes, so the claims are
+# updated in chunks, checked against a change since the plan, and restored on a roll-back.
+# Emptied once the file is published.
+bank_file_claims = Table(
+    "bank_file_claims",
+    metadata,
+    Column("bank_file_id", Integer, primary_key=True),
+    Column("invoice_id", Integer, primary_key=True),
+    Column("outstanding_before", BigInteger, nullable=False),
+    Column("status_before", String(20), nullable=False),
+    Column("outstanding_after", BigInteger, nullable=False),
+    Column("closes", Boolean, nullable=False),
 )
 
 payments = Table(
@@ -300,6 +319,7 @@ payments = Table(
     UniqueConstraint("company_id", "natural_key"),
     Index(None, "company_id", "status"),
     Index(None, "company_id", "ledger_ref"),
+    Index(None, "bank_file_id"),
 )
 
 allocations = Table(
@@ -432,10 +452,13 @@ outbox = Table(
     Column("result", JSON),
     _ts("created_at"),
     Column("sent_at", UtcDateTime()),
+    # Set on a bank import's sends: held (run_after far ahead) until the file is published.
+    Column("bank_file_id", Integer),
     CheckConstraint("status in ('pending', 'sending', 'unknown', 'sent', 'failed')", name="status"),
     UniqueConstraint("idempotency_key"),
     Index("ix_outbox_next", "status", "run_after"),
     Index(None, "company_id", "status"),
+    Index(None, "bank_file_id"),
 )
 
 # Webhooks as received: stored (deduplicated by event key) before they are answered.

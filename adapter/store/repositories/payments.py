@@ -10,6 +10,7 @@ from sqlalchemy import Row, and_, case, func, insert, select, update
 
 from adapter.domain import Allocation, AllocationKind, MatchStatus, Money, Payment
 from adapter.errors import NotFoundError
+from adapter.store.bank_stage import visible_payment
 from adapter.store.repositories.base import CompanyScoped
 from adapter.store.repositories.bulk import insert_rows
 from adapter.store.sql import insert_on_conflict
@@ -96,7 +97,7 @@ class PaymentRepository(CompanyScoped):
 
     def recent(self, *, status: str | None = None, limit: int = 500) -> list[Payment]:
         """Payments, newest first, optionally by match status."""
-        q = select(payments).where(payments.c.company_id == self.company_id)
+        q = select(payments).where(payments.c.company_id == self.company_id, visible_payment())
         if status:
             q = q.where(payments.c.status == status)
         return [

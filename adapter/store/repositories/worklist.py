@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from adapter.store.bank_stage import visible_payment
 from adapter.store.repositories.base import CompanyScoped
 from adapter.store.tables import audit_log, claims, customers, invoices, letters, payments
 
@@ -45,7 +46,11 @@ class WorklistRepository(CompanyScoped):
                 customers.c.name.label("customer"),
             )
             .outerjoin(customers, customers.c.id == payments.c.customer_id)
-            .where(payments.c.company_id == self.company_id, payments.c.status.in_(TO_MATCH))
+            .where(
+                payments.c.company_id == self.company_id,
+                payments.c.status.in_(TO_MATCH),
+                visible_payment(),  # none of a bank file still being published
+            )
         )
         if text:
             like = f"%{text}%"

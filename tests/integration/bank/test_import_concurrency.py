@@ -1,27 +1,42 @@
-"""A large bank import does not lock anyone out: while it publishes (holding SQLite's write
-lock), a read command in another process and a web request both answer. Also: a plan made
-stale by a change while the file was read is made again, and nothing is doubled."""
+"""A large bank import does not lock anyone out: while it publishes (in chunks, each its own
+short transaction), a read command in another process, a web request and another writer all
+answer, and the half-published file shows nowhere. A plan made stale by a change while the
+file was read is made again, and nothing is doubled. An import killed mid-publish is rolled
+back by the next one, which then imports the file whole."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from adapter.bootstrap import web_app
-from adapter.services import bank_import, users
+from adapter.services import bank_import, overview, users
 from adapter.settings import AppSettings
 from adapter.store import bank_stage
 from adapter.store.database import Database
-from adapter.store.tables import allocations, audit_log, invoices, outbox, payments
+from adapter.store.engine import make_engine
+from adapter.store.tables import (
+    allocations,
+    audit_log,
+    bank_files,
+    claims,
+    invoices,
+    outbox,
+    payments,
+)
 from bench.bank_import import seed
 from bench.bank_parsers import make_targets
+from bench.pg import _admin
 from connectors.bank.generate import plan_payments, write_file
 
 N = 20_000
@@ -68,14 +83,14 @@ def test_reads_answer_while_a_large_import_publishes(db, tmp_path, monkeypatch) 
     assert signed_in.status_code == 303
 
     publishing, readers_done = threading.Event(), threading.Event()
-    check = bank_stage._check
+    claims_phase = bank_stage._claims
 
-    def check_then_wait(*args, **kwargs):  # inside the publish transaction, the lock held
-        check(*args, **kwargs)
+    def wait_then_claims(*args, **kwargs):  # every payment in, the file not yet published
         publishing.set()
         assert readers_done.wait(120), "the readers did not finish"
+        return claims_phase(*args, **kwargs)
 
-    monkeypatch.setattr(bank_stage, "_check", check_then_wait)
+    monkeypatch.setattr(bank_stage, "_claims", wait_then_claims)
     outcome: dict[str, object] = {}
 
     def run_import() -> None:
@@ -92,6 +107,7 @@ def test_reads_answer_while_a_large_import_publishes(db, tmp_path, monkeypatch) 
         "KRAVFLYT_DATABASE_URL": settings.database_url,
         "KRAVFLYT_KEY_FILE": str(settings.key_file),
         "KRAVFLYT_LOG_FORMAT": "json",
+        "KRAVFLYT_DATABASE_BUSY_TIMEOUT_S": "5",
     }
     started = time.perf_counter()
     listed = subprocess.run(
@@ -101,8 +117,21 @@ def test_reads_answer_while_a_large_import_publishes(db, tmp_path, monkeypatch) 
     started = time.perf_counter()
     page = client.get(f"/c/{company_id}/payments")
     web_s = time.perf_counter() - started
-    # Meanwhile the file is not visible: all or nothing.
-    seen_meanwhile = count(db, payments)
+    # Another writer is not held up by the publish: it holds no lock between its chunks.
+    changed = subprocess.run(
+        [str(KRAVFLYT), "company", "set", "--company", str(company_id), "bank.write_off_limit=5"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # Meanwhile the file's payments are stored but shown nowhere, and nothing is due to send.
+    stored_meanwhile = count(db, payments)
+    file_status = _file_statuses(db)
+    with db.uow(company_id, read_only=True) as uow:
+        listed_meanwhile = len(uow.payments.recent())
+    worklist_meanwhile = overview.worklist(db, company_id, db.clock.today())
+    due_meanwhile = _due_sends(db)
     readers_done.set()
     importer.join(300)
 
@@ -110,7 +139,12 @@ def test_reads_answer_while_a_large_import_publishes(db, tmp_path, monkeypatch) 
     assert listed.returncode == 0, listed.stderr
     assert "Bench AS" in listed.stdout
     assert page.status_code == 200
-    assert seen_meanwhile == 0
+    assert changed.returncode == 0, changed.stderr
+    assert stored_meanwhile == N and file_status == ["publishing"]
+    assert listed_meanwhile == 0 and worklist_meanwhile.unmatched == []
+    assert due_meanwhile == 0
+    assert _file_statuses(db) == ["published"]
+    assert _due_sends(db) == count(db, outbox)
     summary = outcome["summary"]
     assert summary.payments == N  # type: ignore[attr-defined]
     assert count(db, payments) == N
@@ -120,16 +154,34 @@ def test_reads_answer_while_a_large_import_publishes(db, tmp_path, monkeypatch) 
     print(f"company list {cli_s:.2f} s, payments page {web_s:.2f} s")
 
 
+def _file_statuses(db: Database) -> list[str]:
+    with db.engine.connect() as conn:
+        return list(conn.execute(select(bank_files.c.status).order_by(bank_files.c.id)).scalars())
+
+
+def _due_sends(db: Database) -> int:
+    """Outbox rows a worker could take now (held rows wait for their file's publish)."""
+    with db.engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(outbox)
+                .where(outbox.c.status == "pending", outbox.c.run_after < bank_stage.HELD)
+            ).scalar_one()
+        )
+
+
 def test_a_stale_plan_is_made_again(db, tmp_path, monkeypatch) -> None:
     """A payment registered on one of the file's invoices while the file was read: the first
-    plan is refused at publish, the second one sees the payment; nothing doubles."""
+    plan is refused at publish (its chunks rolled back), the second one sees the payment;
+    nothing doubles."""
     company_id, path = company_with_open_invoices(db, tmp_path, 200)
-    write = bank_stage.write_claims
+    publish = bank_stage.publish
     changed: list[int] = []
     calls: list[int] = []
 
-    def write_then_change(conn, rows):
-        rows = list(rows)
+    def change_then_publish(conn, **kwargs):
+        rows = list(kwargs["claim_rows"])
         calls.append(len(rows))
         if not changed:  # once: someone else pays 1,00 on the first claim the file touches
             invoice_id = rows[0][0]
@@ -140,14 +192,15 @@ def test_a_stale_plan_is_made_again(db, tmp_path, monkeypatch) -> None:
                     .values(outstanding_ore=invoices.c.outstanding_ore - 100)
                 )
             changed.append(invoice_id)
-        write(conn, rows)
+        return publish(conn, **kwargs | {"claim_rows": rows})
 
-    monkeypatch.setattr(bank_stage, "write_claims", write_then_change)
+    monkeypatch.setattr(bank_stage, "publish", change_then_publish)
     with db.engine.connect() as conn:
         amounts = dict(conn.execute(select(invoices.c.id, invoices.c.amount_ore)).all())
     summary = bank_import.import_file(db, company_id, path, actor="test")
     assert len(calls) == 2  # planned twice: the first plan was stale at publish
     assert summary.payments == 200 and count(db, payments) == 200
+    assert _file_statuses(db) == ["published"]
     with db.engine.connect() as conn:
         left = conn.execute(
             select(invoices.c.outstanding_ore).where(invoices.c.id == changed[0])
@@ -206,3 +259,154 @@ def test_readers_never_wait_for_a_writer_and_writers_get_one_busy_line(
         ]
     else:  # PostgreSQL locks rows, not the database: the other company's row is no obstacle
         assert changed.returncode == 0, changed.stderr
+
+
+_CRASHING_IMPORT = """
+import os, sys
+from pathlib import Path
+from cryptography.fernet import Fernet
+from adapter.clock import FixedClock
+from adapter.crypto import SecretBox
+from adapter.services import bank_import
+from adapter.store import bank_stage
+from adapter.store.database import Database
+from adapter.store.engine import make_engine
+from datetime import datetime, UTC
+
+url, company_id, path, phase, after = sys.argv[1:6]
+bank_stage.FIRST_CHUNK.update(payments=25, claims=25)
+bank_stage.CHUNK_LIMITS = (25, 25)
+real = getattr(bank_stage, phase)
+calls = [0]
+
+def die_after(*args, **kwargs):  # killed between two chunks: no cleanup runs
+    if calls[0] == int(after):
+        os._exit(9)
+    calls[0] += 1
+    return real(*args, **kwargs)
+
+setattr(bank_stage, phase, die_after)
+db = Database(make_engine(url), FixedClock(datetime(2026, 3, 2, 8, tzinfo=UTC)), SecretBox(Fernet.generate_key()))
+bank_import.import_file(db, int(company_id), Path(path), actor="test")
+"""
+
+
+def _state(db: Database) -> dict[str, object]:
+    """What an import leaves, to compare a clean import with a recovered one."""
+    with db.engine.connect() as conn:
+        return {
+            "payments": sorted(
+                conn.execute(
+                    select(payments.c.natural_key, payments.c.status, payments.c.amount_ore)
+                ).all()
+            ),
+            "allocations": sorted(
+                conn.execute(
+                    select(
+                        payments.c.natural_key,
+                        allocations.c.invoice_id,
+                        allocations.c.kind,
+                        allocations.c.amount_ore,
+                    ).join(payments, payments.c.id == allocations.c.payment_id)
+                ).all()
+            ),
+            "outstanding": sorted(conn.execute(select(invoices.c.id, invoices.c.outstanding_ore))),
+            "claims": sorted(conn.execute(select(claims.c.invoice_id, claims.c.status))),
+            "outbox": sorted(
+                conn.execute(select(outbox.c.kind, outbox.c.status, outbox.c.payload)).all(),
+                key=str,
+            ),
+            "audit": count(db, audit_log, action="payment.import"),
+        }
+
+
+@pytest.mark.parametrize(
+    ("phase", "after"), [("_payments_chunk", 2), ("_claims_chunk", 2)], ids=["payments", "claims"]
+)
+def test_an_import_killed_mid_publish_is_rolled_back_and_done_again(
+    db, tmp_path, monkeypatch, request, phase, after
+) -> None:
+    """Killed (exit without cleanup) after two chunks of payments, or of claims: the file is
+    'publishing', its payments hidden and its sends held; the next import rolls it back and
+    imports the file whole: the same rows as a clean import, nothing doubled."""
+    company_id, path = company_with_open_invoices(db, tmp_path, 200)
+    url = db.engine.url.render_as_string(hide_password=False)
+    clean_db = _copy_of(db, tmp_path, request)  # the same book, for a clean import
+    with db.engine.connect() as conn:
+        before = sorted(conn.execute(select(invoices.c.id, invoices.c.outstanding_ore)))
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _CRASHING_IMPORT,
+            url,
+            str(company_id),
+            str(path),
+            phase,
+            str(after),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == 9, killed.stderr[-2000:]
+    assert _file_statuses(db) == ["publishing"]
+    stored = count(db, payments)
+    assert (0 < stored < 200) if phase == "_payments_chunk" else stored == 200
+    with db.uow(company_id, read_only=True) as uow:
+        assert uow.payments.recent() == []
+    assert _due_sends(db) == 0
+    with db.engine.connect() as conn:
+        now = sorted(conn.execute(select(invoices.c.id, invoices.c.outstanding_ore)))
+    assert (now != before) == (phase == "_claims_chunk")  # claims changed only in that phase
+
+    # A fresh process's heartbeat would be 2 minutes old; here the next import goes at once.
+    monkeypatch.setattr(bank_stage, "STALE_AFTER", timedelta(0))
+    summary = bank_import.import_file(db, company_id, path, actor="test")
+    assert summary.payments == 200 and not summary.already_imported
+    assert _file_statuses(db) == ["published"]
+    assert count(db, audit_log, action="bank.rollback") == 1
+    recovered = _state(db)
+
+    # The same file imported cleanly into the copy of the same book.
+    bank_import.import_file(clean_db, company_id, path, actor="test")
+    clean = _state(clean_db)
+    payments_seen = recovered["payments"]
+    assert payments_seen == clean["payments"] and len(payments_seen) == 200  # type: ignore[arg-type]
+    assert recovered["allocations"] == clean["allocations"]
+    assert recovered["outstanding"] == clean["outstanding"]
+    assert recovered["claims"] == clean["claims"]
+    assert _normalised(recovered["outbox"]) == _normalised(clean["outbox"])
+    assert _due_sends(db) == count(db, outbox)
+    # The killed run's audit lines stay (append-only); the rollback says so.
+    assert recovered["audit"] > clean["audit"] == 200
+
+
+def _copy_of(db: Database, tmp_path: Path, request) -> Database:
+    """A second database holding what `db` holds now."""
+    url = db.engine.url
+    db.engine.dispose()
+    if db.dialect == "sqlite":
+        copy = tmp_path / "copy.db"
+        shutil.copy(str(url.database), copy)
+        return Database(make_engine(f"sqlite:///{copy}"), db.clock, db.box)
+    name = f"{url.database}_copy"
+    _admin(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"')
+    engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
+
+    def drop() -> None:
+        engine.dispose()
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    request.addfinalizer(drop)
+    return Database(engine, db.clock, db.box)
+
+
+def _normalised(rows) -> list[str]:
+    """Outbox rows without the payment ids (a second database numbers its payments anew)."""
+    out = []
+    for kind, status, payload in rows:
+        payload = dict(payload)
+        payload.pop("payment_id", None)
+        out.append(f"{kind} {status} {sorted(payload.items())}")
+    return sorted(out)
