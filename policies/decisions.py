@@ -10,10 +10,11 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import NamedTuple
 
+from policies.errors import N_
 from policies.interest import NO_INTEREST, Interest
 from policies.ladder import Stage
 from policies.money import kr
-from policies.rates import half_year_text
+from policies.rates import half_year
 
 
 class Action(StrEnum):
@@ -155,30 +156,94 @@ class Decision:
         return " ".join(f"[{r.rule}] {r.text}" for r in self.reasons)
 
 
+def _english(name: str, value: object) -> object:
+    """A value as the English text has always written it: dates ISO, amounts "1 250,50 kr",
+    a stage by its name."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Stage):
+        return value.label
+    if name.endswith("_ore") and isinstance(value, int):
+        return kr(value)
+    return value
+
+
+def _kept(value: object) -> object:
+    """A value as the msgid's params keep it (JSON types): dates ISO, a stage by its code;
+    the pages show them in the reader's language (a `*_date` as 19.01.2026, a `*_ore` as
+    money, a `stage` or `*_stage` in words)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Stage):
+        return value.value
+    return value
+
+
+def said(rule: str, msgid: str, **params: object) -> Reason:
+    """The reason `msgid` (English, marked with `N_`) with its values: the English text as
+    before, and the msgid and values to show it in the reader's language."""
+    text = msgid % {k: _english(k, v) for k, v in params.items()} if params else msgid
+    return SaidReason(rule, text, msgid, tuple(sorted((k, _kept(v)) for k, v in params.items())))
+
+
 INTEREST_RULE = "FRL §§ 2-3, A1-A6"
 
 
 def interest_reason(interest: Interest) -> Reason:
     """The sentence that states a claim's late interest: the amount, its days and rates."""
     if interest.unknown_from is not None:
-        return Reason(INTEREST_RULE, _interest_cut(interest))
-    period = _interest_period(interest.from_date, interest.to_date, tuple(interest.rates))
-    return Reason(INTEREST_RULE, f"late interest {kr(interest.total_ore)}{period}")
-
-
-def _interest_cut(interest: Interest) -> str:
-    """Interest that stops at the last day with a published rate, saying so."""
-    assert interest.unknown_from is not None
-    missing = f"the rate for {half_year_text(interest.unknown_from)} is not published yet"
-    if not interest.accrues:
-        return f"no late interest counted: {missing}"
-    period = _interest_period(interest.from_date, interest.to_date, tuple(interest.rates))
-    return (
-        f"late interest {kr(interest.total_ore)}{period}; counted to {interest.to_date}: {missing}"
+        return _interest_cut(interest)
+    return said(
+        INTEREST_RULE,
+        N_(
+            "late interest %(interest_ore)s from %(from_date)s to %(to_date)s at %(rates)s a "
+            "year on the principal only"
+        ),
+        interest_ore=interest.total_ore,
+        from_date=interest.from_date,
+        to_date=interest.to_date,
+        rates=_rates_text(tuple(interest.rates)),
     )
 
 
-@lru_cache(maxsize=16_384)
-def _interest_period(start: date | None, on: date | None, rates: tuple[Decimal, ...]) -> str:
-    shown = ", ".join(f"{r} %" for r in rates)
-    return f" from {start} to {on} at {shown} a year on the principal only"
+def _interest_cut(interest: Interest) -> Reason:
+    """Interest that stops at the last day with a published rate, saying so."""
+    assert interest.unknown_from is not None
+    half, year = half_year(interest.unknown_from)
+    if not interest.accrues:
+        return said(
+            INTEREST_RULE,
+            N_(
+                "no late interest counted: the rate for the first half of %(year)s is not published yet"
+            )
+            if half == 1
+            else N_(
+                "no late interest counted: the rate for the second half of %(year)s is not "
+                "published yet"
+            ),
+            year=year,
+        )
+    return said(
+        INTEREST_RULE,
+        N_(
+            "late interest %(interest_ore)s from %(from_date)s to %(to_date)s at %(rates)s a "
+            "year on the principal only; counted to %(to_date)s: the rate for the first half of "
+            "%(year)s is not published yet"
+        )
+        if half == 1
+        else N_(
+            "late interest %(interest_ore)s from %(from_date)s to %(to_date)s at %(rates)s a "
+            "year on the principal only; counted to %(to_date)s: the rate for the second half "
+            "of %(year)s is not published yet"
+        ),
+        interest_ore=interest.total_ore,
+        from_date=interest.from_date,
+        to_date=interest.to_date,
+        rates=_rates_text(tuple(interest.rates)),
+        year=year,
+    )
+
+
+@lru_cache(maxsize=1024)
+def _rates_text(rates: tuple[Decimal, ...]) -> str:
+    return ", ".join(f"{r} %" for r in rates)

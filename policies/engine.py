@@ -28,7 +28,7 @@ from policies.fees import fee_verdict
 from policies.interest import NO_INTEREST, Interest, RateRule, Stretches, late_interest, stretches
 from policies.ladder import LADDER_STAGES, Ladder, Stage, passed_unpaid
 from policies.limitation import stop_reason
-from policies.money import kr
+from policies.messages import N_, said
 from policies.rates import DEFAULT_RATES, Rates, half_year_text
 from policies.regime import Regime, regime_on
 
@@ -77,8 +77,8 @@ def interest_until(
     )
 
 
-def _nothing(rule: str, text: str, next_date: date | None = None, **kw: object) -> Decision:
-    return Decision(Action.NOTHING, (Reason(rule, text),), next_date=next_date, **kw)  # type: ignore[arg-type]
+def _nothing(reason: Reason, next_date: date | None = None, **kw: object) -> Decision:
+    return Decision(Action.NOTHING, (reason,), next_date=next_date, **kw)  # type: ignore[arg-type]
 
 
 def _deadline(on: date, days: int, ladder: Ladder) -> date:
@@ -106,7 +106,10 @@ def decide(facts: ClaimFacts, ctx: Context, on: date) -> list[Decision]:
     if facts.handed_off:
         return [
             _nothing(
-                "INKL § 9", "the claim is at the collection agency; payments are forwarded there"
+                said(
+                    "INKL § 9",
+                    N_("the claim is at the collection agency; payments are forwarded there"),
+                )
             )
         ]
     # The notices are worked out only where a step needs them: most claims have none.
@@ -114,17 +117,21 @@ def decide(facts: ClaimFacts, ctx: Context, on: date) -> list[Decision]:
         notices = facts.notices_outstanding_ore
         if notices == 0:
             return [
-                Decision(Action.CLOSE, (Reason("PAID", "principal, fees and interest are paid"),))
+                Decision(Action.CLOSE, (said("PAID", N_("principal, fees and interest are paid")),))
             ]
         if notices < ctx.write_off_limit_ore:
             return [
                 Decision(
                     Action.WRITE_OFF_RESIDUAL,
                     (
-                        Reason(
+                        said(
                             "G4",
-                            f"the principal is paid; the residual {kr(notices)} "
-                            f"of fees and interest is below the write-off limit {kr(ctx.write_off_limit_ore)}",
+                            N_(
+                                "the principal is paid; the residual %(residual_ore)s of fees "
+                                "and interest is below the write-off limit %(limit_ore)s"
+                            ),
+                            residual_ore=notices,
+                            limit_ore=ctx.write_off_limit_ore,
                         ),
                     ),
                     amount_ore=notices,
@@ -132,8 +139,14 @@ def decide(facts: ClaimFacts, ctx: Context, on: date) -> list[Decision]:
             ]
         return [
             _nothing(
-                "C10",
-                f"the principal is paid; fees and interest of {kr(notices)} remain as notices until paid",
+                said(
+                    "C10",
+                    N_(
+                        "the principal is paid; fees and interest of %(notices_ore)s remain as "
+                        "notices until paid"
+                    ),
+                    notices_ore=notices,
+                )
             )
         ]
     if facts.reductions and (
@@ -143,10 +156,14 @@ def decide(facts: ClaimFacts, ctx: Context, on: date) -> list[Decision]:
             Decision(
                 Action.WRITE_OFF_RESIDUAL,
                 (
-                    Reason(
+                    said(
                         "G4",
-                        f"after payment the residual {kr(principal + notices)} is below "
-                        f"the write-off limit {kr(ctx.write_off_limit_ore)}",
+                        N_(
+                            "after payment the residual %(residual_ore)s is below the write-off "
+                            "limit %(limit_ore)s"
+                        ),
+                        residual_ore=principal + notices,
+                        limit_ore=ctx.write_off_limit_ore,
                     ),
                 ),
                 amount_ore=principal + notices,
@@ -161,49 +178,99 @@ def decide(facts: ClaimFacts, ctx: Context, on: date) -> list[Decision]:
     if facts.disputed:
         return [
             _nothing(
-                "INKL § 17 (2), C9",
-                f"the claim is disputed ({facts.dispute_reason or 'no reason given'}): no letters, fees or hand-off until it is undisputed",
+                said(
+                    "INKL § 17 (2), C9",
+                    N_(
+                        "the claim is disputed (%(why)s): no letters, fees or hand-off until it "
+                        "is undisputed"
+                    ),
+                    why=facts.dispute_reason,
+                )
+                if facts.dispute_reason
+                else said(
+                    "INKL § 17 (2), C9",
+                    N_(
+                        "the claim is disputed (no reason given): no letters, fees or hand-off "
+                        "until it is undisputed"
+                    ),
+                )
             )
         ]
     if facts.stopped:
         return [
             _nothing(
-                "HOLD",
-                f"dunning is stopped for this invoice ({facts.hold_reason or 'no reason given'})",
+                said(
+                    "HOLD",
+                    N_("dunning is stopped for this invoice (%(why)s)"),
+                    why=facts.hold_reason,
+                )
+                if facts.hold_reason
+                else said("HOLD", N_("dunning is stopped for this invoice (no reason given)"))
             )
         ]
     if facts.hold_until and on < facts.hold_until:
         return [
             _nothing(
-                "HOLD",
-                f"dunning is postponed until {facts.hold_until} ({facts.hold_reason or 'no reason given'})",
+                said(
+                    "HOLD",
+                    N_("dunning is postponed until %(until_date)s (%(why)s)"),
+                    until_date=facts.hold_until,
+                    why=facts.hold_reason,
+                )
+                if facts.hold_reason
+                else said(
+                    "HOLD",
+                    N_("dunning is postponed until %(until_date)s (no reason given)"),
+                    until_date=facts.hold_until,
+                ),
                 facts.hold_until,
             )
         ]
     if facts.customer_excluded:
         return [
             _nothing(
-                "CUSTOMER",
-                "the customer is excluded from automatic dunning (manual follow-up is still possible)",
+                said(
+                    "CUSTOMER",
+                    N_(
+                        "the customer is excluded from automatic dunning (manual follow-up is "
+                        "still possible)"
+                    ),
+                )
             )
         ]
     if facts.ledger_automation:
         return [
             _nothing(
-                "TRIPLETEX",
-                "Tripletex's own automatic reminders are on for this customer: they are being "
-                "switched off first (tripletex.own_automation = take_over)"
+                said(
+                    "TRIPLETEX",
+                    N_(
+                        "Tripletex's own automatic reminders are on for this customer: they are "
+                        "being switched off first (tripletex.own_automation = take_over)"
+                    ),
+                )
                 if ctx.take_over_ledger_automation
-                else "Tripletex sends its own automatic reminders to this customer: Kravflyt "
-                "sends nothing, so the debtor is never dunned twice (tripletex.own_automation "
-                "= respect)",
+                else said(
+                    "TRIPLETEX",
+                    N_(
+                        "Tripletex sends its own automatic reminders to this customer: Kravflyt "
+                        "sends nothing, so the debtor is never dunned twice "
+                        "(tripletex.own_automation = respect)"
+                    ),
+                )
             )
         ]
     if principal < ladder.minimum_amount_ore:
         return [
             _nothing(
-                "LADDER",
-                f"the outstanding {kr(principal)} is below the minimum amount {kr(ladder.minimum_amount_ore)} for dunning",
+                said(
+                    "LADDER",
+                    N_(
+                        "the outstanding %(outstanding_ore)s is below the minimum amount "
+                        "%(minimum_ore)s for dunning"
+                    ),
+                    outstanding_ore=principal,
+                    minimum_ore=ladder.minimum_amount_ore,
+                )
             )
         ]
     step = _step(
@@ -285,8 +352,15 @@ class _Handoff:
         if principal < ladder.handoff_minimum_ore:
             return [
                 _nothing(
-                    "LADDER",
-                    f"the outstanding {kr(principal)} is below the hand-off minimum {kr(ladder.handoff_minimum_ore)}",
+                    said(
+                        "LADDER",
+                        N_(
+                            "the outstanding %(outstanding_ore)s is below the hand-off minimum "
+                            "%(minimum_ore)s"
+                        ),
+                        outstanding_ore=principal,
+                        minimum_ore=ladder.handoff_minimum_ore,
+                    )
                 )
             ]
         interest = (
@@ -329,10 +403,12 @@ def _held(action: Action, interest: Interest) -> Decision:
     assert interest.unknown_from is not None and interest.to_date is not None
     stage = action.stage.label if action.stage else action.value
     return _nothing(
-        RATE_HELD,
-        f"{stage} held (dunning.unknown_rate = hold): its interest would run past "
-        f"{interest.to_date}, and the rate for {half_year_text(interest.unknown_from)} is not "
-        "published yet; add it with `kravflyt rates add`",
+        Reason(
+            RATE_HELD,
+            f"{stage} held (dunning.unknown_rate = hold): its interest would run past "
+            f"{interest.to_date}, and the rate for {half_year_text(interest.unknown_from)} is not "
+            "published yet; add it with `kravflyt rates add`",
+        )
     )
 
 
@@ -364,8 +440,22 @@ def _step(
 ) -> _Step:
     due = effective_due(due_date)
     if on <= due:
-        moved = f" (moved from {due_date}, not a bank day: G3)" if due != due_date else ""
-        return (_nothing("A1", f"not overdue: the due date is {due}{moved}", due + _DAY),)
+        return (
+            _nothing(
+                said("A1", N_("not overdue: the due date is %(due_date)s"), due_date=due)
+                if due == due_date
+                else said(
+                    "A1",
+                    N_(
+                        "not overdue: the due date is %(due_date)s (moved from %(invoice_due_date)s, "
+                        "not a bank day: G3)"
+                    ),
+                    due_date=due,
+                    invoice_due_date=due_date,
+                ),
+                due + _DAY,
+            ),
+        )
     regime = regime_on(on, ladder.new_act_from)
     sent = ladder_letters(letters)
     handoff = _handoff(letters, sent, agency_sends_varsel, blocked, ladder, on, due, regime)
@@ -417,27 +507,41 @@ def _handoff(
     if on < eligible_from:
         return (
             _nothing(
-                "INKL § 9 (1) b, D7",
-                f"the {final.stage.label} deadline {final.deadline} has not passed "
-                f"(+{ladder.postdager} postdager): hand-off from {eligible_from}",
+                said(
+                    "INKL § 9 (1) b, D7",
+                    N_(
+                        "the %(stage)s deadline %(deadline_date)s has not passed "
+                        "(+%(postdager)s postdager): hand-off from %(from_date)s"
+                    ),
+                    stage=final.stage,
+                    deadline_date=final.deadline,
+                    postdager=ladder.postdager,
+                    from_date=eligible_from,
+                ),
                 eligible_from,
             ),
         )
     reasons = (
-        Reason(
+        said(
             "INKL § 9 (1) b, D7",
-            f"the {final.stage.label} of {final.sent_on} had deadline {final.deadline}; "
-            f"it passed unpaid (+{ladder.postdager} postdager)",
+            N_(
+                "the %(stage)s of %(sent_date)s had deadline %(deadline_date)s; it passed unpaid "
+                "(+%(postdager)s postdager)"
+            ),
+            stage=final.stage,
+            sent_date=final.sent_on,
+            deadline_date=final.deadline,
+            postdager=ladder.postdager,
         ),
-        Reason("INKL § 17, C9", "the claim is not disputed"),
-        Reason("G1", "hand it over together with the debtor's other eligible claims, in one case"),
+        _NOT_DISPUTED,
+        _TOGETHER,
     )
     also: tuple[Decision, ...] = ()
     if ladder.block_customer_at == "handoff" and not blocked:
         also = (
             Decision(
                 Action.BLOCK_CUSTOMER,
-                (Reason("LADDER", "the ladder blocks the customer at hand-off"),),
+                (said("LADDER", N_("the ladder blocks the customer at hand-off")),),
             ),
         )
     return _Handoff(reasons, also)
@@ -450,20 +554,32 @@ def _handoff_from_other_system(on: date, due: date) -> _Step:
     if on < eligible_from:
         return (
             _nothing(
-                "KRAVIA",
-                f"a claim from another system goes to the agency from {eligible_from}",
+                said(
+                    "KRAVIA",
+                    N_("a claim from another system goes to the agency from %(from_date)s"),
+                    from_date=eligible_from,
+                ),
                 eligible_from,
             ),
         )
     reasons = (
-        Reason(
+        said(
             "INKL § 9",
-            "a claim from another system with no inkassovarsel sent: the agency starts with the inkassovarsel",
+            N_(
+                "a claim from another system with no inkassovarsel sent: the agency starts with "
+                "the inkassovarsel"
+            ),
         ),
-        Reason("INKL § 17, C9", "the claim is not disputed"),
-        Reason("G1", "hand it over together with the debtor's other eligible claims, in one case"),
+        _NOT_DISPUTED,
+        _TOGETHER,
     )
     return _Handoff(reasons, ())
+
+
+_NOT_DISPUTED = said("INKL § 17, C9", N_("the claim is not disputed"))
+_TOGETHER = said(
+    "G1", N_("hand it over together with the debtor's other eligible claims, in one case")
+)
 
 
 def _earliest(sent: tuple[LetterFact, ...], ladder: Ladder, stage: Stage, due: date) -> date:
@@ -495,27 +611,58 @@ def _next_letter(
         if last is not None and last.deadline and on <= last.deadline:
             return (
                 _nothing(
-                    "LADDER",
-                    f"waiting for the {last.stage.label} deadline {last.deadline}",
+                    said(
+                        "LADDER",
+                        N_("waiting for the %(stage)s deadline %(deadline_date)s"),
+                        stage=last.stage,
+                        deadline_date=last.deadline,
+                    ),
                     last.deadline + timedelta(days=1),
                 ),
             )
         return (
             _nothing(
-                "LADDER",
-                "every step of the ladder has been taken; send an inkassovarsel or hand off by hand",
+                said(
+                    "LADDER",
+                    N_(
+                        "every step of the ladder has been taken; send an inkassovarsel or hand "
+                        "off by hand"
+                    ),
+                )
             ),
         )
     stage = remaining[0]
     settings = ladder.stage(stage)
     earliest = _earliest(sent, ladder, stage, due)
     if on < earliest:
-        basis = f"{last.stage.label} deadline {last.deadline}" if last else f"due date {due}"
         return (
             _nothing(
-                "LADDER",
-                f"next step: {stage.label} from {earliest} ({basis} + {ladder.postdager} postdager"
-                f" + {settings.days} days)",
+                said(
+                    "LADDER",
+                    N_(
+                        "next step: %(stage)s from %(from_date)s (%(last_stage)s deadline "
+                        "%(deadline_date)s + %(postdager)s postdager + %(days)s days)"
+                    ),
+                    stage=stage,
+                    from_date=earliest,
+                    last_stage=last.stage,
+                    deadline_date=last.deadline,
+                    postdager=ladder.postdager,
+                    days=settings.days,
+                )
+                if last
+                else said(
+                    "LADDER",
+                    N_(
+                        "next step: %(stage)s from %(from_date)s (due date %(due_date)s + "
+                        "%(postdager)s postdager + %(days)s days)"
+                    ),
+                    stage=stage,
+                    from_date=earliest,
+                    due_date=due,
+                    postdager=ladder.postdager,
+                    days=settings.days,
+                ),
                 earliest,
             ),
         )
@@ -538,9 +685,10 @@ def _next_letter(
     compensation = _compensation(business, letters, ladder, rates, due_date, on, verdict.fee_ore)
     if compensation:
         after.append(
-            Reason(
+            said(
                 "FRL § 3a, B1-B3",
-                f"§ 3a compensation {kr(compensation)} (EUR 40 in NOK, less fees charged)",
+                N_("§ 3a compensation %(compensation_ore)s (EUR 40 in NOK, less fees charged)"),
+                compensation_ore=compensation,
             )
         )
     deadline = _deadline(on, settings.deadline_days, ladder)
@@ -557,7 +705,11 @@ def _next_letter(
         also = (
             Decision(
                 Action.BLOCK_CUSTOMER,
-                (Reason("LADDER", f"the ladder blocks the customer at the {stage.label}"),),
+                (
+                    said(
+                        "LADDER", N_("the ladder blocks the customer at the %(stage)s"), stage=stage
+                    ),
+                ),
             ),
         )
     with_interest = settings.with_interest and ladder.interest_enabled
@@ -595,21 +747,36 @@ def _accrual(rates: Rates, due_date: date, on: date, rule: RateRule) -> Accrual 
 def _deadline_reasons(
     stage: Stage, on: date, deadline: date, days: int, after: Stage | None, ladder: Ladder
 ) -> list[Reason]:
-    moved = " (moved to a bank day)" if deadline != on + timedelta(days=days) else ""
+    rule = "INKL § 9 (2), D3" if stage is Stage.INKASSOVARSEL else "INKF § 1-3, C7"
     out = [
-        Reason(
-            "INKL § 9 (2), D3" if stage is Stage.INKASSOVARSEL else "INKF § 1-3, C7",
-            f"deadline {deadline}: {days} days{moved}",
+        said(
+            rule, N_("deadline %(deadline_date)s: %(days)s days"), deadline_date=deadline, days=days
+        )
+        if deadline == on + timedelta(days=days)
+        else said(
+            rule,
+            N_("deadline %(deadline_date)s: %(days)s days (moved to a bank day)"),
+            deadline_date=deadline,
+            days=days,
         )
     ]
     if after is not None:
         out.append(
-            Reason("LADDER", f"not yet {after.label}: it follows this letter's deadline {deadline}")
+            said(
+                "LADDER",
+                N_("not yet %(stage)s: it follows this letter's deadline %(deadline_date)s"),
+                stage=after,
+                deadline_date=deadline,
+            )
         )
     elif stage is Stage.INKASSOVARSEL:
         handoff_from = passed_unpaid(deadline, ladder, wait=ladder.handoff_extra_days)
         out.append(
-            Reason("D7", f"hand-off only after this deadline passes unpaid (from {handoff_from})")
+            said(
+                "D7",
+                N_("hand-off only after this deadline passes unpaid (from %(from_date)s)"),
+                from_date=handoff_from,
+            )
         )
     return out
 
@@ -618,23 +785,34 @@ def _timing_reason(
     stage: Stage, due: date, last: LetterFact | None, postdager: int, varsel_allowed: bool
 ) -> Reason:
     if stage is Stage.INKASSOVARSEL and not varsel_allowed:
-        return Reason(
+        return said(
             "F2",
-            "under the new act the creditor's last letter says the claim goes to an agency; the agency sends the statutory inkassovarsel",
+            N_(
+                "under the new act the creditor's last letter says the claim goes to an agency; "
+                "the agency sends the statutory inkassovarsel"
+            ),
         )
     if stage is Stage.INKASSOVARSEL:
-        return Reason(
+        return said(
             "INKL § 9, D1-D2",
-            f"overdue since {due}; the inkassovarsel says plainly that the claim goes to collection if not paid by its deadline",
+            N_(
+                "overdue since %(due_date)s; the inkassovarsel says plainly that the claim goes "
+                "to collection if not paid by its deadline"
+            ),
+            due_date=due,
         )
     if last is None:
-        return Reason(
+        return said(
             "INKF § 1-1, C1",
-            f"overdue since {due}: a reminder may be sent any day after the due date",
+            N_("overdue since %(due_date)s: a reminder may be sent any day after the due date"),
+            due_date=due,
         )
-    return Reason(
+    return said(
         "LADDER",
-        f"the {last.stage.label} deadline {last.deadline} passed unpaid (+{postdager} postdager)",
+        N_("the %(stage)s deadline %(deadline_date)s passed unpaid (+%(postdager)s postdager)"),
+        stage=last.stage,
+        deadline_date=last.deadline,
+        postdager=postdager,
     )
 
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 from policies.decisions import Reason
 from policies.facts import ClaimFacts, LetterFact
 from policies.ladder import Ladder, Stage, passed_unpaid
-from policies.messages import reason
+from policies.messages import N_, reason, said
 from policies.money import kr
 from policies.rates import Rates
 from policies.regime import Regime
@@ -54,9 +54,10 @@ def fee_letters(
         key=lambda x: x.sent_on,
     )
     if reset_after_six_months and counted and on >= add_months(counted[-1].sent_on, 6):
-        return [], Reason(
+        return [], said(
             "INKF § 1-3 (2)",
-            f"six months have passed since the last fee ({counted[-1].sent_on}): fees may start again",
+            N_("six months have passed since the last fee (%(fee_date)s): fees may start again"),
+            fee_date=counted[-1].sent_on,
         )
     return counted, None
 
@@ -100,31 +101,41 @@ def fee_verdict(
 ) -> FeeVerdict:
     """The fee verdict on exactly what it depends on (`fee_for` with the facts taken apart)."""
     if stage is Stage.SOFT_REMINDER:
-        return FeeVerdict(0, (Reason("INKF § 1-2", "a betalingspåminnelse carries no fee"),))
+        return FeeVerdict(0, (said("INKF § 1-2", N_("a betalingspåminnelse carries no fee")),))
     if asked_ore <= 0:
-        return FeeVerdict(0, (Reason("LADDER", f"no fee is set for the {stage.label}"),))
+        return FeeVerdict(0, (said("LADDER", N_("no fee is set for the %(stage)s"), stage=stage),))
     if not regime.creditor_fees:
         return FeeVerdict(
             0,
             (
-                Reason(
+                said(
                     "F2",
-                    f"under {regime.name} the creditor's own fees await a new forskrift: none charged",
+                    N_(
+                        "under %(regime)s the creditor's own fees await a new forskrift: none "
+                        "charged"
+                    ),
+                    regime=regime.name,
                 ),
             ),
         )
     if currency != "NOK":
         return FeeVerdict(
             0,
-            (Reason("INKF § 1-2", f"fees are set in NOK; none on an invoice in {currency}"),),
+            (
+                said(
+                    "INKF § 1-2",
+                    N_("fees are set in NOK; none on an invoice in %(currency)s"),
+                    currency=currency,
+                ),
+            ),
         )
     if sum(x.compensation_ore for x in letters) > 0:
         return FeeVerdict(
             0,
             (
-                Reason(
+                said(
                     "FRL § 3a, B3",
-                    "the § 3a compensation already charged covers the collection costs",
+                    N_("the § 3a compensation already charged covers the collection costs"),
                 ),
             ),
         )
@@ -133,9 +144,14 @@ def fee_verdict(
         return FeeVerdict(
             0,
             (
-                Reason(
+                said(
                     "INKF § 1-2",
-                    f"no fee before {earliest}: a fee needs the letter sent at least 14 days after the due date {due_date}",
+                    N_(
+                        "no fee before %(from_date)s: a fee needs the letter sent at least 14 "
+                        "days after the due date %(due_date)s"
+                    ),
+                    from_date=earliest,
+                    due_date=due_date,
                 ),
             ),
             earliest,
@@ -147,13 +163,18 @@ def fee_verdict(
         if refused is not None:
             return FeeVerdict(0, (*reasons, refused[0]), refused[1])
     elif len(counted) >= 2:
-        dates = " and ".join(str(x.sent_on) for x in counted[:2])
         return FeeVerdict(
             0,
             (
                 *reasons,
-                Reason(
-                    "INKF § 1-3", f"no fee: two fee-bearing letters were sent already ({dates})"
+                said(
+                    "INKF § 1-3",
+                    N_(
+                        "no fee: two fee-bearing letters were sent already (%(first_date)s and "
+                        "%(second_date)s)"
+                    ),
+                    first_date=counted[0].sent_on,
+                    second_date=counted[1].sent_on,
                 ),
             ),
         )
@@ -164,9 +185,13 @@ def fee_verdict(
                 0,
                 (
                     *reasons,
-                    Reason(
+                    said(
                         "INKF § 1-3",
-                        f"no second fee: the first fee-bearing letter ({first.sent_on}) gave less than 14 days to pay",
+                        N_(
+                            "no second fee: the first fee-bearing letter (%(sent_date)s) gave less "
+                            "than 14 days to pay"
+                        ),
+                        sent_date=first.sent_on,
                     ),
                 ),
             )
@@ -176,10 +201,16 @@ def fee_verdict(
                 0,
                 (
                     *reasons,
-                    Reason(
+                    said(
                         "INKF § 1-3",
-                        f"second fee not allowed before {allowed_from}: the first {first.stage.label}'s deadline "
-                        f"{first.deadline} (+{ladder.postdager} postdager) has not passed",
+                        N_(
+                            "second fee not allowed before %(from_date)s: the first %(stage)s's "
+                            "deadline %(deadline_date)s (+%(postdager)s postdager) has not passed"
+                        ),
+                        from_date=allowed_from,
+                        stage=first.stage,
+                        deadline_date=first.deadline,
+                        postdager=ladder.postdager,
                     ),
                 ),
                 allowed_from,
@@ -193,12 +224,30 @@ def fee_verdict(
         "inkassovarsel": "INKF § 1-2 (2), D5",
         "betalingsoppfordring": "INKF § 1-2 (3), E2",
     }.get(stage.value, "INKF § 1-2, C3")
-    text = f"fee {kr(fee)}: {fraction} of the inkassosats {rates.inkassosats.at(on)} on {on}"
+    values = {
+        "fee_ore": fee,
+        "fraction": fraction,
+        "inkassosats": str(rates.inkassosats.at(on)),
+        "on_date": on,
+        "asked_ore": asked_ore,
+        "legal_ore": legal,
+    }
     if asked_ore > legal:
-        text += f" (the ladder asks {kr(asked_ore)}; the legal maximum is {kr(legal)})"
+        stated = N_(
+            "fee %(fee_ore)s: %(fraction)s of the inkassosats %(inkassosats)s on %(on_date)s "
+            "(the ladder asks %(asked_ore)s; the legal maximum is %(legal_ore)s)"
+        )
     elif asked_ore < legal:
-        text += f" (the ladder asks {kr(asked_ore)}, below the legal {kr(legal)})"
-    return FeeVerdict(fee, (*reasons, Reason(rule, text)))
+        stated = N_(
+            "fee %(fee_ore)s: %(fraction)s of the inkassosats %(inkassosats)s on %(on_date)s "
+            "(the ladder asks %(asked_ore)s, below the legal %(legal_ore)s)"
+        )
+    else:
+        stated = N_(
+            "fee %(fee_ore)s: %(fraction)s of the inkassosats %(inkassosats)s on %(on_date)s"
+        )
+        del values["asked_ore"], values["legal_ore"]
+    return FeeVerdict(fee, (*reasons, said(rule, stated, **values)))
 
 
 def _betalingsoppfordring_refused(

@@ -1,5 +1,7 @@
 """The sentences of the reasons for limitation (H1), the creditor's contact details (H4) and the
-creditor's own betalingsoppfordring (E2, E3), in one place, keyed by code.
+creditor's own betalingsoppfordring (E2, E3), in one place, keyed by code; and `said`, which
+gives any other reason its msgid where it is written (the engine's, the fees', the interest's
+and the letter checks' sentences).
 
 Each is an English msgid of the one message catalogue (adapter/i18n, bokmål in its .po): a
 `SaidReason` made by `reason` carries the msgid and its values, so the web app shows it in the
@@ -11,7 +13,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from policies.decisions import Reason, SaidReason
+from policies.decisions import Reason, SaidReason, said
+
+__all__ = ["MESSAGES", "N_", "reason", "said"]
 
 
 def N_(msgid: str) -> str:  # the catalogue's marker, as babel.cfg looks for it

@@ -69,6 +69,11 @@ def _shown(name: str, value: Any, language: str) -> Any:
         return value.text(language)
     if value is None:
         return ""
+    if (name == "stage" or name.endswith("_stage")) and isinstance(value, str):
+        from adapter.i18n.labels import LABELS  # the words import this module
+
+        found = LABELS["stage"].get(value)
+        return found.text(language) if found else value
     if name.endswith("_ore") and isinstance(value, int):
         return kr(value, language)
     if isinstance(value, datetime):

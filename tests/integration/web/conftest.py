@@ -222,4 +222,5 @@ def book_pages(book: Book) -> list[str]:
         f"/c/{cid}/search?q=Fjord",
         f"/c/{cid}/claims",
         f"/c/{cid}/claims?sort=customer&stage=inkassovarsel&disputed=no&closed=yes",
+        f"/c/{cid}/letters/tonight",
     ]

@@ -22,8 +22,9 @@ ENGLISH = re.compile(
 
 
 class _Text(HTMLParser):
-    """The text a person reads; rule tags, policy reasons (written by the rules themselves) and
-    what people and banks typed (messages, names) are left out."""
+    """The text a person reads; rule tags (the law's own references) and what people and banks
+    typed (messages, names) are left out. The rules' reasons are read: each comes with its
+    msgid and shows in bokmål."""
 
     SKIP = frozenset({"script", "style", "title"})
 
@@ -34,7 +35,7 @@ class _Text(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         cls = dict(attrs).get("class") or ""
-        if tag in self.SKIP or {"reasons", "rule", "typed"} & set(cls.split()):
+        if tag in self.SKIP or {"rule", "typed"} & set(cls.split()):
             self.skipping.append(tag)
         elif self.skipping and tag == self.skipping[-1]:
             self.skipping.append(tag)
