@@ -72,7 +72,7 @@ def test_match_a_payment_and_see_a_refused_setting_in_the_browser(
     page.goto(f"{base_url}/c/{book.company_id}/claims/502")
     reasons = page.get_by_test_id("decision").first
     expect(reasons).to_contain_text("Klar for inkasso")
-    expect(reasons).to_contain_text("the claim is not disputed")
+    expect(reasons).to_contain_text("kravet er ikke omtvistet")
 
     page.get_by_role("link", name="Innbetalinger").first.click()
     payment = page.get_by_test_id("payment")
