@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from adapter.domain import ClaimStatus
+from adapter.i18n import N_
 from adapter.jobs.registry import WorkContext
 from adapter.log import get_logger
 from adapter.store.database import Database
@@ -201,6 +202,10 @@ class ForwardPaymentSender:
                 subject=("invoice", payload["invoice_id"]),
                 message=f"payment {payload['payment_id']} is Kravia's payout (a settlement lists "
                 "it): collected through the agency, not forwarded to Kravia",
+                said=N_(
+                    "The payment is the agency's payout (a settlement lists it): collected "
+                    "through the agency, not forwarded"
+                ),
                 data=result,
             )
             return
@@ -209,6 +214,19 @@ class ForwardPaymentSender:
             action=f"handoff.{self.kind}",
             subject=("invoice", payload["invoice_id"]),
             message=f"{self.kind} of {payload['amount_ore'] / 100:.2f} kr forwarded to Kravia (claim {result['claim']})",
+            said=(
+                N_(
+                    "Payment of %(amount_ore)s forwarded to the agency (case %(claim)s)",
+                    amount_ore=payload["amount_ore"],
+                    claim=result["claim"],
+                )
+                if self.kind == "payment"
+                else N_(
+                    "Credit note of %(amount_ore)s forwarded to the agency (case %(claim)s)",
+                    amount_ore=payload["amount_ore"],
+                    claim=result["claim"],
+                )
+            ),
             data=result,
         )
 

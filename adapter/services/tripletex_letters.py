@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from adapter.domain import Money
+from adapter.i18n import N_
 from adapter.log import get_logger
 from adapter.services import rates
 from adapter.store.tables import LETTER_COUNTS, claims, invoices, letters
@@ -128,6 +129,22 @@ def record_told(uow: UnitOfWork, letter_id: int, told: dict[str, Any]) -> None:
             subject=("invoice", invoice.id),
             message=f"Tripletex put other figures on the {stage} than Kravflyt decided: "
             + "; ".join(_difference(k, decided[k], figures[k]) for k in sorted(differences)),
+            said=N_(
+                "Tripletex put other figures on the %(stage)s than Kravflyt decided: fee "
+                "%(fee_ore)s (decided %(decided_fee_ore)s), interest %(interest_ore)s (decided "
+                "%(decided_interest_ore)s), compensation %(compensation_ore)s (decided "
+                "%(decided_compensation_ore)s), deadline %(deadline_date)s (decided "
+                "%(decided_deadline_date)s)",
+                stage=row.stage,
+                fee_ore=figures["fee_ore"],
+                decided_fee_ore=decided["fee_ore"],
+                interest_ore=figures["interest_ore"],
+                decided_interest_ore=decided["interest_ore"],
+                compensation_ore=figures["compensation_ore"],
+                decided_compensation_ore=decided["compensation_ore"],
+                deadline_date=figures["deadline"],
+                decided_deadline_date=decided["deadline"],
+            ),
             data={"decided": {k: str(v) for k, v in decided.items()}, "told": told},
         )
     _flag(uow, invoice.id, stage, found)
