@@ -137,6 +137,9 @@ LABELS: dict[str, dict[str, Message]] = {
         "user.grant": N_("Access given"),
         "jobs.retry": N_("Job put back in the queue"),
         "outbox.retry": N_("Sending put back in the queue"),
+        "outbox.resend": N_("Sent again by hand"),
+        "outbox.mark_sent": N_("Marked sent by hand"),
+        "letter.cancel": N_("Letter cancelled"),
         "inbox.retry": N_("Webhook put back in the queue"),
         "rates.add": N_("Rate added"),
         "rates.correct": N_("Rate corrected"),
@@ -185,6 +188,16 @@ LABELS: dict[str, dict[str, Message]] = {
         "read_only": N_("read access"),
     },
     # connectors.kravia.status.AgencyState: what Kravia's status code means for the claim
+    # outbox kinds: what a send was
+    "outbox_kind": {
+        "letter.email": N_("letter by e-mail"),
+        "tripletex.reminder": N_("letter through Tripletex"),
+        "tripletex.payment": N_("payment registered in Tripletex"),
+        "tripletex.automation_off": N_("Tripletex's own reminders switched off"),
+        "kravia.register": N_("hand-off to Kravia"),
+        "kravia.payment": N_("payment forwarded to Kravia"),
+        "kravia.creditnote": N_("credit note forwarded to Kravia"),
+    },
     "agency_state": {
         "active": N_("being collected by Kravia"),
         "action": N_("Kravia waits for your approval"),

@@ -9,22 +9,20 @@ the outbox. With `dunning.auto_handoff` the same checks run and the system confi
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select
+from stdnum.no import fodselsnummer
 
 from adapter import company_settings
 from adapter.domain import ClaimStatus, Money
-from adapter.errors import InputError
-from adapter.i18n import N_
+from adapter.errors import InputError, NotFoundError
+from adapter.i18n import N_, name_key
 from adapter.log import get_logger
 from adapter.services import rates
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
 from adapter.store.database import Database
-from adapter.store.tables import customers, handoff_cases, handoff_items, invoices
 from adapter.store.uow import UnitOfWork
 from connectors.kravia.models import (
     HandoffCase,
@@ -39,6 +37,7 @@ from policies.facts import ClaimFacts
 from policies.ladder import Stage
 
 log = get_logger(__name__)
+NOT_CONFIRMED = N_("Tick “The claim is not disputed” to confirm it for the debtors chosen")
 
 
 @dataclass
@@ -74,6 +73,12 @@ class Bundle:
     customer_id: int
     customer_name: str
     claims: list[Candidate] = field(default_factory=list)
+    # Who the debtor is, so that two debtors of one name are told apart: the customer number,
+    # and the organisation number of a business or the birth date of a private person.
+    customer_number: str | None = None
+    org_number: str | None = None
+    birth_date: date | None = None
+    private: bool = False
 
     @property
     def principal_ore(self) -> int:
@@ -100,6 +105,10 @@ class Bundle:
         return {
             "customer_id": self.customer_id,
             "customer": self.customer_name,
+            "customer_number": self.customer_number,
+            "org_number": self.org_number,
+            "birth_date": self.birth_date,
+            "private": self.private,
             "invoices": [
                 {
                     "invoice": c.row.invoice_number,
@@ -144,7 +153,19 @@ def candidates(
                     bundles.setdefault(
                         row.customer_id, Bundle(row.customer_id, row.customer_name)
                     ).claims.append(Candidate(row, facts, d))
-    return sorted(bundles.values(), key=lambda b: b.customer_name)
+        for cid, who in uow.handoff.debtors(list(bundles)).items():
+            b = bundles[cid]
+            b.customer_number, b.org_number = who["customer_number"], who["org_number"]
+            b.private = who["kind"] == "private"
+            b.birth_date = birth_date(who["national_id"])
+    return sorted(bundles.values(), key=lambda b: (name_key(b.customer_name), b.customer_id))
+
+
+def birth_date(national_id: str | None) -> date | None:
+    """The birth date in a fødselsnummer or D-number (None when it is not a valid one)."""
+    if not national_id or not fodselsnummer.is_valid(national_id):
+        return None
+    return fodselsnummer.get_birth_date(national_id)
 
 
 def _debtor(uow: UnitOfWork, customer_id: int) -> HandoffDebtor:
@@ -223,7 +244,9 @@ def confirm(
     no eligible claim. Dunning of the claims stops at once; the case is sent by a worker."""
     if not not_disputed:
         raise InputError(
-            "--not-disputed", "confirm that the claims are not disputed (Kravet er ikke omtvistet)"
+            "--not-disputed",
+            "confirm that the claims are not disputed (Kravet er ikke omtvistet)",
+            said=NOT_CONFIRMED,
         )
     with db.uow(company_id, read_only=True) as uow:
         customer = uow.customers.find(customer_ref)
@@ -231,38 +254,36 @@ def confirm(
     assert customer.id is not None
     bundles = candidates(db, company_id, on, customer_id=customer.id)
     if not bundles:
-        raise InputError("--debtor", f"{customer.name} has no claims eligible for hand-off on {on}")
+        raise InputError(
+            "--debtor",
+            f"{customer.name} has no claims eligible for hand-off on {on}",
+            said=N_(
+                "%(customer)s has no claims ready for collection on %(on_date)s",
+                customer=customer.name,
+                on_date=on,
+            ),
+        )
     bundle = bundles[0]
     with db.uow(company_id) as uow:
         case = build_case(uow, bundle, on, int(conn.config["creditor_id"]))
-        case_id = uow.conn.execute(
-            insert(handoff_cases)
-            .values(
-                company_id=company_id,
-                customer_id=customer.id,
-                status="pending",
-                confirmed_by=by,
-                confirmed_at=uow.clock.now(),
-                automatic=automatic,
-                not_disputed=True,
-                snapshot=case_to_json(case),
-                principal_ore=bundle.principal_ore,
-                fees_ore=bundle.fees_ore,
-                interest_ore=bundle.interest_ore,
-            )
-            .returning(handoff_cases.c.id)
-        ).scalar_one()
+        case_id = uow.handoff.add_case(
+            customer_id=customer.id,
+            confirmed_by=by,
+            confirmed_at=uow.clock.now(),
+            automatic=automatic,
+            snapshot=case_to_json(case),
+            principal_ore=bundle.principal_ore,
+            fees_ore=bundle.fees_ore,
+            interest_ore=bundle.interest_ore,
+        )
         for c, item in zip(bundle.claims, case.invoices, strict=True):
-            uow.conn.execute(
-                insert(handoff_items).values(
-                    company_id=company_id,
-                    case_id=case_id,
-                    invoice_id=c.row.invoice_id,
-                    reference=item.reference,
-                    principal_ore=item.remaining_ore,
-                    fees_ore=item.fees_ore,
-                    interest_ore=item.interest_ore,
-                )
+            uow.handoff.add_item(
+                case_id,
+                invoice_id=c.row.invoice_id,
+                reference=item.reference,
+                principal_ore=item.remaining_ore,
+                fees_ore=item.fees_ore,
+                interest_ore=item.interest_ore,
             )
             uow.claims.set_status(
                 c.row.invoice_id,
@@ -305,10 +326,16 @@ def confirm(
             action="handoff.case",
             subject=("customer", customer.id),
             message=f"{len(bundle.claims)} claims of {customer.name} bundled in one case ({case_id}): "
-            f"principal {Money(bundle.principal_ore)} kr, fees {Money(bundle.fees_ore)} kr, interest {Money(bundle.interest_ore)} kr",
-            data={"case_id": case_id, **bundle.as_json()["summary"]},
+            f"principal {Money(bundle.principal_ore)} kr, fees {Money(bundle.fees_ore)} kr, interest {Money(bundle.interest_ore)} kr. "
+            f"Confirmed not disputed by {by}{' (automatic hand-off)' if automatic else ''}",
+            data={
+                "case_id": case_id,
+                "not_disputed": True,
+                "automatic": automatic,
+                **bundle.as_json()["summary"],
+            },
             said=N_(
-                "%(claims)s claims of %(customer)s in one hand-off case (%(case)s): principal %(principal_ore)s, fees %(fees_ore)s, interest %(interest_ore)s",
+                "%(claims)s claims of %(customer)s confirmed not disputed and put in one hand-off case (%(case)s): principal %(principal_ore)s, fees %(fees_ore)s, interest %(interest_ore)s",
                 claims=len(bundle.claims),
                 customer=customer.name,
                 case=case_id,
@@ -327,6 +354,48 @@ def confirm(
         automatic=automatic,
     )
     return int(case_id)
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """What became of each debtor of a confirmation of many: the case made, or why not."""
+
+    cases: dict[int, int]  # customer id -> hand-off case id
+    refused: dict[int, str]  # customer id -> why not, in the current language
+
+
+def confirm_many(
+    db: Database,
+    company_id: int,
+    customer_ids: list[int],
+    *,
+    not_disputed: bool,
+    by: str,
+    on: date,
+) -> Confirmed:
+    """Hand off several debtors with one "not disputed" confirmation, which counts for each
+    of them and is logged for each (a case per debtor, each in its own transaction: a debtor
+    that is no longer eligible is refused and the others go on)."""
+    if not not_disputed:
+        raise InputError(
+            "not_disputed",
+            "confirm that the claims are not disputed (Kravet er ikke omtvistet)",
+            said=NOT_CONFIRMED,
+        )
+    if not customer_ids:
+        raise InputError(
+            "customer", "choose at least one debtor", said=N_("Choose at least one debtor")
+        )
+    cases: dict[int, int] = {}
+    refused: dict[int, str] = {}
+    for customer_id in dict.fromkeys(customer_ids):  # each once, in the order chosen
+        try:
+            cases[customer_id] = confirm(
+                db, company_id, str(customer_id), not_disputed=True, by=by, on=on
+            )
+        except (InputError, NotFoundError) as exc:
+            refused[customer_id] = exc.text() if isinstance(exc, InputError) else str(exc)
+    return Confirmed(cases, refused)
 
 
 def auto_handoff(db: Database, company_id: int, on: date) -> list[int]:
@@ -354,44 +423,5 @@ def auto_handoff(db: Database, company_id: int, on: date) -> list[int]:
 
 def handed_off(db: Database, company_id: int) -> list[dict[str, Any]]:
     """Every hand-off case of the company with its items and the agency's references."""
-    out: dict[int, dict[str, Any]] = {}
     with db.uow(company_id, read_only=True) as uow:
-        rows = uow.conn.execute(
-            select(handoff_cases, customers.c.name.label("customer"))
-            .join(customers, customers.c.id == handoff_cases.c.customer_id)
-            .where(handoff_cases.c.company_id == company_id)
-            .order_by(handoff_cases.c.id)
-        )
-        for r in rows:
-            out[r.id] = {
-                "case_id": r.id,
-                "customer": r.customer,
-                "status": r.status,
-                "confirmed_by": r.confirmed_by,
-                "confirmed_at": r.confirmed_at,
-                "automatic": r.automatic,
-                "agency_case_id": r.agency_case_id,
-                "principal_ore": r.principal_ore,
-                "fees_ore": r.fees_ore,
-                "interest_ore": r.interest_ore,
-                "items": [],
-            }
-        items: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for i in uow.conn.execute(
-            select(handoff_items, invoices.c.number, invoices.c.outstanding_ore)
-            .join(invoices, invoices.c.id == handoff_items.c.invoice_id)
-            .where(handoff_items.c.company_id == company_id)
-        ):
-            items[i.case_id].append(
-                {
-                    "invoice": i.number,
-                    "agency_claim_id": i.agency_claim_id,
-                    "principal_ore": i.principal_ore,
-                    # the principal still owed: less what was paid (and forwarded) since
-                    "outstanding_ore": max(0, i.outstanding_ore),
-                }
-            )
-    for case_id, case in out.items():
-        case["items"] = items[case_id]
-        case["outstanding_ore"] = sum(i["outstanding_ore"] for i in case["items"])
-    return list(out.values())
+        return uow.handoff.cases()

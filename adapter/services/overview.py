@@ -4,6 +4,7 @@ whole history, suggestions for unmatched payments. Read-only queries over the st
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import and_, func, or_, select
 from adapter import company_settings
 from adapter.domain import Money
 from adapter.errors import InputError
+from adapter.i18n import N_, Message
 from adapter.i18n.labels import label
 from adapter.services import dunning, handoff, rates, reconcile, work
 from adapter.services.claim_facts import company_context, iter_claims
@@ -230,7 +232,7 @@ def worklist(db: Database, company_id: int, today: date, *, payments_shown: int 
         disputed=disputed,
         handoff=bundles,
         dead_jobs=work.list_items(db, "jobs", company_id=company_id, limit=5000),
-        failed_sends=work.list_items(db, "outbox", company_id=company_id, limit=5000),
+        failed_sends=failed_sends(db, company_id),
         dead_webhooks=work.list_items(db, "inbox", company_id=company_id, limit=5000),
         ledger=[r.as_json() for r in reconcile.ledger(db, company_id) if r.differences],
         limitation=near_limitation,
@@ -240,6 +242,135 @@ def worklist(db: Database, company_id: int, today: date, *, payments_shown: int 
         held=_held(db, company_id, today),
         agency=at_agency,
     )
+
+
+@dataclass
+class Section:
+    """One section of the worklist page: its items (filtered by `q`), a page of them shown."""
+
+    key: str
+    title: Message
+    items: list[Any]
+    page: int = 0
+    size: int = 10
+    q: str = ""
+
+    @property
+    def count(self) -> int:
+        """How many items the section has (after the filter)."""
+        return len(self.items)
+
+    @property
+    def shown(self) -> list[Any]:
+        """The items on the page shown."""
+        return self.items[self.page * self.size : (self.page + 1) * self.size]
+
+    @property
+    def more(self) -> bool:
+        """Whether a next page follows."""
+        return (self.page + 1) * self.size < len(self.items)
+
+
+# The worklist's sections in the order a person should look at them: what failed first, then
+# money to match, disputes and hand-off, then the rest. Each with its title and the text its
+# filter searches in.
+SECTIONS: dict[str, tuple[Message, Callable[[Any], str]]] = {
+    "sends": (N_("Failed sends"), lambda i: f"{i.id} {i.name} {i.last_error} {i.payload}"),
+    "jobs": (N_("Stopped jobs"), lambda i: f"{i.id} {i.name} {i.last_error}"),
+    "inbox": (N_("Failed webhooks"), lambda i: f"{i.id} {i.name} {i.last_error}"),
+    "payments": (
+        N_("Payments to match"),
+        lambda p: (
+            f"{p['kid']} {p['message']} {p['payer_name']} {p['customer']} "
+            f"{Money(p['amount_ore']).format(thousands='')}"
+        ),
+    ),
+    "disputes": (
+        N_("Disputed claims"),
+        lambda d: f"{d['number']} {d['customer']} {d['dispute_reason']}",
+    ),
+    "handoff": (
+        N_("Ready for collection"),
+        lambda b: (
+            f"{b['customer']} {b['customer_number']} {b['org_number']} "
+            + " ".join(i["invoice"] for i in b["invoices"])
+        ),
+    ),
+    "held": (
+        N_("Letters held for a missing interest rate"),
+        lambda h: f"{h['number']} {h['customer']}",
+    ),
+    "limitation": (N_("Claims soon time-barred"), lambda x: f"{x['number']} {x['customer']}"),
+    "letters": (
+        N_("Letters Tripletex filled in otherwise, or that break the law"),
+        lambda x: f"{x['number']} {x['customer']}",
+    ),
+    "ledger": (
+        N_("Differences from the ledger (Tripletex)"),
+        lambda r: f"{r['invoice']} {r['customer']}",
+    ),
+    "agency": (N_("Claims at Kravia that need you"), lambda a: f"{a['number']} {a['customer']}"),
+    "automation": (N_("Customers Tripletex dunns itself"), lambda c: f"{c['name']}"),
+    "webhooks": (N_("Webhooks Tripletex had stopped"), lambda h: f"{h['message']}"),
+}
+
+
+def worklist_sections(
+    db: Database,
+    company_id: int,
+    today: date,
+    *,
+    section: str = "",
+    page: int = 0,
+    q: str = "",
+    size: int = 10,
+) -> tuple[Worklist, list[Section]]:
+    """The worklist in sections, each with its count; `section` is paged to `page` and
+    filtered by `q` (case-blind, in its invoice numbers, names, KIDs, messages ...)."""
+    w = worklist(db, company_id, today, payments_shown=5000)
+    items: dict[str, list[Any]] = {
+        "sends": w.failed_sends,
+        "jobs": w.dead_jobs,
+        "inbox": w.dead_webhooks,
+        "payments": w.unmatched,
+        "disputes": w.disputed,
+        "handoff": sorted(w.handoff, key=lambda b: -b["summary"]["principal_ore"]),
+        "held": w.held,
+        "limitation": w.limitation,
+        "letters": w.letters,
+        "ledger": w.ledger,
+        "agency": w.agency,
+        "automation": w.ledger_automation,
+        "webhooks": w.webhooks,
+    }
+    out = []
+    for key, (title, text) in SECTIONS.items():
+        found = items[key]
+        asked = q.strip().casefold() if key == section else ""
+        if asked:
+            found = [x for x in found if asked in text(x).casefold()]
+        out.append(
+            Section(key, title, found, page if key == section else 0, size, q if asked else "")
+        )
+    return w, out
+
+
+def letters_of(
+    db: Database, company_id: int, items: list[work.WorkItem]
+) -> dict[int, dict[str, Any]]:
+    """The letters failed sends carry (by the outbox row's id): stage, invoice, customer."""
+    wanted = {i.id: int(i.payload["letter_id"]) for i in items if i.payload.get("letter_id")}
+    with db.uow(company_id, read_only=True) as uow:
+        found = uow.worklist.letters_by_id(sorted(set(wanted.values())))
+    return {row_id: found[letter_id] for row_id, letter_id in wanted.items() if letter_id in found}
+
+
+def failed_sends(db: Database, company_id: int) -> list[work.WorkItem]:
+    """Sends refused for good or with an unknown outcome, newest first; a send whose letter a
+    person cancelled waits for nobody and is left out."""
+    sends = work.list_items(db, "outbox", company_id=company_id, limit=5000)
+    carried = letters_of(db, company_id, sends)
+    return [i for i in sends if carried.get(i.id, {}).get("status") != "cancelled"]
 
 
 def payments_to_match(db: Database, company_id: int) -> list[dict[str, Any]]:

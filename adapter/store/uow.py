@@ -24,6 +24,7 @@ from adapter.store.repositories.claims import ClaimRepository
 from adapter.store.repositories.companies import CompanyRepository
 from adapter.store.repositories.connections import ConnectionRepository
 from adapter.store.repositories.customers import CustomerRepository
+from adapter.store.repositories.handoff import HandoffRepository
 from adapter.store.repositories.invoices import InvoiceRepository
 from adapter.store.repositories.payments import PaymentRepository
 from adapter.store.repositories.rates import RateRepository
@@ -153,3 +154,8 @@ class UnitOfWork:
     def worklist(self) -> WorklistRepository:
         """What the company's worklist reads."""
         return WorklistRepository(self.conn, self.require_company(), self.clock)
+
+    @cached_property
+    def handoff(self) -> HandoffRepository:
+        """The company's hand-off cases."""
+        return HandoffRepository(self.conn, self.require_company(), self.clock)

@@ -229,3 +229,24 @@ class WorklistRepository(CompanyScoped):
                 .order_by(audit_log.c.id.desc())
             )
         )
+
+    def letters_by_id(self, letter_ids: list[int]) -> dict[int, dict[str, Any]]:
+        """Which letter each id is: stage, status, invoice number and customer."""
+        if not letter_ids:
+            return {}
+        rows = self.conn.execute(
+            select(
+                letters.c.id,
+                letters.c.stage,
+                letters.c.status,
+                letters.c.delivery,
+                letters.c.delivery_error,
+                invoices.c.number,
+                customers.c.name.label("customer"),
+            )
+            .join(claims, claims.c.id == letters.c.claim_id)
+            .join(invoices, invoices.c.id == claims.c.invoice_id)
+            .join(customers, customers.c.id == invoices.c.customer_id)
+            .where(letters.c.company_id == self.company_id, letters.c.id.in_(letter_ids[:1000]))
+        )
+        return {r.id: dict(r._mapping) for r in rows}

@@ -49,7 +49,6 @@ from policies.ladder import Stage
 from policies.manual import STEPS
 
 router = APIRouter(include_in_schema=False)
-HANDOFF_PAGE = 25  # debtors per page: a big ledger has hundreds ready at once
 
 
 def database(request: Request) -> Database:
@@ -158,13 +157,6 @@ def overview_page(request: Request, company_id: Id, who: Reader) -> Response:
         figures=figures,
         aging_svg=svg,
     )
-
-
-@router.get("/c/{company_id}/worklist", response_class=HTMLResponse)
-def worklist_page(request: Request, company_id: Id, who: Reader) -> Response:
-    """What needs a person, each with its action."""
-    items = overview.worklist(database(request), company_id, _today(request))
-    return render(request, "worklist.html.j2", who=who, company_id=company_id, w=items)
 
 
 @router.post("/c/{company_id}/work/{table}/{item_id}/retry")
@@ -343,28 +335,6 @@ def letter_pdf(
 
 
 # ------------------------------------------------------------------ hand-off
-
-
-@router.get("/c/{company_id}/handoff", response_class=HTMLResponse)
-def handoff_page(request: Request, company_id: Id, who: Reader, page: Page = 0) -> Response:
-    """Per debtor, the bundle to hand off (largest first, a page at a time), and the cases
-    already handed off."""
-    db = database(request)
-    bundles = sorted(
-        handoff.candidates(db, company_id, _today(request)), key=lambda b: -b.principal_ore
-    )
-    shown = bundles[page * HANDOFF_PAGE : (page + 1) * HANDOFF_PAGE]
-    return render(
-        request,
-        "handoff.html.j2",
-        who=who,
-        company_id=company_id,
-        bundles=[b.as_json() for b in shown],
-        debtors=len(bundles),
-        page=page,
-        more=(page + 1) * HANDOFF_PAGE < len(bundles),
-        cases=handoff.handed_off(db, company_id),
-    )
 
 
 @router.post("/c/{company_id}/handoff/{customer_id}/confirm")

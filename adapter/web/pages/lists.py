@@ -14,11 +14,12 @@ from adapter.domain import Money
 from adapter.errors import InputError
 from adapter.i18n import _
 from adapter.i18n.labels import event, label, who
-from adapter.services import claim_list, overview
+from adapter.services import claim_list, handoff, overview
 from adapter.services.claim_list import STAGE_ORDER, ClaimFilter, ClaimLine
 from adapter.store.database import Database
 from adapter.web.export import FORMATS, Column, download
 from adapter.web.ids import Id, Page
+from adapter.web.pages import work_pages
 from adapter.web.pages.security import Reader
 from adapter.web.pages.views import render, said
 
@@ -207,6 +208,92 @@ def _payment_columns() -> list[Column]:
     ]
 
 
+def _handoff_columns() -> list[Column]:
+    """One line per claim to hand off, with who the debtor is."""
+    return [
+        Column(_("Customer"), lambda x: x[0]["customer"]),
+        Column(_("Customer number"), lambda x: x[0]["customer_number"]),
+        Column(_("Organisation number"), lambda x: x[0]["org_number"]),
+        Column(_("Birth date"), lambda x: x[0]["birth_date"], "date"),
+        Column(_("Invoice"), lambda x: x[1]["invoice"]),
+        Column(_("Original"), lambda x: x[1]["original_ore"], "money"),
+        Column(_("Paid"), lambda x: x[1]["paid_ore"], "money"),
+        Column(_("Principal"), lambda x: x[1]["principal_ore"], "money"),
+        Column(_("Fees"), lambda x: x[1]["fees_ore"], "money"),
+        Column(_("Interest"), lambda x: x[1]["interest_ore"], "money"),
+        Column(
+            _("To collect"),
+            lambda x: x[1]["principal_ore"] + x[1]["fees_ore"] + x[1]["interest_ore"],
+            "money",
+        ),
+    ]
+
+
+def _claim_ref_columns(number: str = "number") -> list[Column]:
+    return [
+        Column(_("Invoice"), lambda x: x[number]),
+        Column(_("Customer"), lambda x: x["customer"]),
+    ]
+
+
+def _work_item_columns() -> list[Column]:
+    return [
+        Column("#", lambda i: i.id, "number"),
+        Column(
+            _("What"), lambda i: label("outbox_kind", i.name) if i.table == "outbox" else i.name
+        ),
+        Column(_("Status"), lambda i: label("send_status", i.status)),
+        Column(_("Tries"), lambda i: i.attempts, "number"),
+        Column(_("Why"), lambda i: i.last_error),
+        Column(_("Time"), lambda i: i.created_at, "time"),
+    ]
+
+
+def section_columns(key: str) -> list[Column]:
+    """The columns of a worklist section in a file."""
+    if key in ("sends", "jobs", "inbox"):
+        return _work_item_columns()
+    if key == "payments":
+        return _payment_columns()
+    if key == "handoff":
+        return [
+            Column(_("Customer"), lambda b: b["customer"]),
+            Column(_("Customer number"), lambda b: b["customer_number"]),
+            Column(_("Organisation number"), lambda b: b["org_number"]),
+            Column(_("Claims"), lambda b: len(b["invoices"]), "number"),
+            Column(_("To collect"), lambda b: b["summary"]["total_ore"], "money"),
+        ]
+    if key == "disputes":
+        return [
+            *_claim_ref_columns(),
+            Column(_("Due"), lambda d: d["due_date"], "date"),
+            Column(_("Outstanding"), lambda d: d["outstanding_ore"], "money"),
+            Column(_("Reason"), lambda d: d["dispute_reason"]),
+        ]
+    if key == "limitation":
+        return [
+            *_claim_ref_columns(),
+            Column(_("Outstanding"), lambda x: x["outstanding_ore"], "money"),
+            Column(_("Time-barred"), lambda x: x["limitation_date"], "date"),
+        ]
+    if key == "ledger":
+        return [
+            *_claim_ref_columns("invoice"),
+            Column(_("Why"), lambda r: "; ".join(r["differences"])),
+        ]
+    if key == "automation":
+        return [
+            Column(_("Customer"), lambda c: c["name"]),
+            Column(_("Claims"), lambda c: c["claims"], "number"),
+        ]
+    if key == "webhooks":
+        return [
+            Column(_("Time"), lambda h: h["at"], "time"),
+            Column(_("Message"), lambda h: h["message"]),
+        ]
+    return _claim_ref_columns()  # held, letters, agency
+
+
 @router.get("/c/{company_id}/export/{listname}.{fmt}")
 def export(request: Request, company_id: Id, who: Reader, listname: str, fmt: str) -> Response:
     """A list as CSV or Excel, with the filters of its page: claims, handoff, payments, audit,
@@ -237,6 +324,22 @@ def export(request: Request, company_id: Id, who: Reader, listname: str, fmt: st
             size=EXPORT_LIMIT,
         )
         return download(_("log"), fmt, _audit_columns(), entries)
+    if listname == "handoff":
+        wanted = (q.get("q") or "").strip().casefold()
+        lines = [
+            (b, i)
+            for b in (x.as_json() for x in handoff.candidates(db, company_id, today))
+            if not wanted or work_pages.matches(b, wanted)
+            for i in b["invoices"]
+        ]
+        return download(_("handoff"), fmt, _handoff_columns(), lines)
+    if listname.startswith("worklist-") and listname[9:] in overview.SECTIONS:
+        key = listname[9:]
+        _w, sections = overview.worklist_sections(
+            db, company_id, today, section=key, q=q.get("q") or "", size=1
+        )
+        found = next(s for s in sections if s.key == key)
+        return download(_("worklist") + "-" + key, fmt, section_columns(key), found.items)
     if listname == "payments":
         return download(
             _("payments"), fmt, _payment_columns(), overview.payments_to_match(db, company_id)

@@ -20,6 +20,7 @@ FILL = {
     "code": "en",
     "listname": "claims",
     "fmt": "csv",
+    "decision": "resend",
 }
 
 

@@ -37,12 +37,14 @@ def test_accountant_hands_off_a_debtor_in_the_browser(
     # principal 3 250,50 + interest at 12 %: 501 5 000,00 x 46 d and 2 000,00 x 18 d = 87,45,
     # 502 1 250,50 x 64 d = 26,31
     expect(page.get_by_test_id("bundle-total")).to_contain_text("3\u00a0364,26")
-    page.get_by_role("button", name="Send til inkasso").click()  # the box is not ticked
+    page.get_by_label("Velg Fjord Bygg AS").check()
+    page.get_by_role("button", name="Send de valgte til inkasso").click()  # the box is not ticked
     with db.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(handoff_cases)).scalar() == 0
     page.screenshot(path=str(_shots(tmp_path) / "handoff.png"), full_page=True)
+    page.get_by_label("Velg Fjord Bygg AS").check()
     page.get_by_label("Kravet er ikke omtvistet").check()
-    page.get_by_role("button", name="Send til inkasso").click()
+    page.get_by_role("button", name="Send de valgte til inkasso").click()
     expect(page.get_by_role("status")).to_contain_text("venter på at den sendes til inkassobyrået")
     expect(page.get_by_test_id("case")).to_have_count(1)
     with db.engine.connect() as conn:

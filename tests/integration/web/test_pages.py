@@ -18,7 +18,7 @@ from adapter.store.tables import (
     outbox,
     payments,
 )
-from adapter.web.pages import html
+from adapter.web.pages import work_pages
 from tests.factories import letter_sent
 from tests.integration.web.conftest import PASSWORD, sign_in
 
@@ -115,7 +115,7 @@ def test_hand_off_needs_the_not_disputed_box_then_sends_one_case(db, client, boo
     url = f"/c/{book.company_id}/handoff/{book.customer_id}/confirm"
     r = client.post(url, data={"csrf": token})
     assert (
-        "confirm that the claims are not disputed"
+        "Kryss av for «Kravet er ikke omtvistet»"
         in client.get(r.headers["location"], follow_redirects=True).text
     )
     assert _count(db, handoff_cases) == 0 and _count(db, outbox) == 0
@@ -225,7 +225,7 @@ def test_api_claim_and_validation_errors(client, book) -> None:
 def test_hand_off_lists_the_largest_debtors_first_a_page_at_a_time(
     db, client, book, monkeypatch
 ) -> None:
-    monkeypatch.setattr(html, "HANDOFF_PAGE", 1)
+    monkeypatch.setattr(work_pages, "HANDOFF_PAGE", 1)
     with db.uow(book.company_id) as uow:
         big = uow.customers.add(
             Customer(
