@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select, update
 
 from adapter import company_settings
 from adapter.domain import Allocation, AllocationKind, ClaimStatus, Money
+from adapter.i18n import N_
 from adapter.log import get_logger
 from adapter.services import rates
 from adapter.services.bank_import import close_written_off
@@ -318,6 +319,7 @@ def _carry_out(
         uow.audit.record(
             action="customer.block",
             message=f"customer {row.customer_name} blocked from new sales: {d.explain()}",
+            said=N_("Customer %(customer)s blocked from new sales", customer=row.customer_name),
             **audit,
         )
         return True
@@ -344,6 +346,7 @@ def _carry_out(
         uow.audit.record(
             action="claim.write_off",
             message=f"residual {Money(d.amount_ore)} kr written off: {d.explain()}",
+            said=N_("Residual %(amount_ore)s written off", amount_ore=d.amount_ore),
             data={"amount_ore": d.amount_ore, "principal_ore": principal},
             **audit,
         )
@@ -353,6 +356,7 @@ def _carry_out(
         uow.audit.record(
             action="claim.close",
             message=f"invoice {row.invoice_number} paid in full: claim closed",
+            said=N_("Invoice %(number)s paid in full: claim closed", number=row.invoice_number),
             **audit,
         )
         return True
@@ -445,6 +449,16 @@ def _send_letter(
         message=f"{d.stage.label} for invoice {row.invoice_number}: fee {Money(d.fee_ore)} kr, interest "
         f"{Money(d.interest.total_ore)} kr, compensation {Money(compensation)} kr, deadline "
         f"{d.deadline}. {d.explain()}",
+        said=N_(
+            "%(stage)s for invoice %(number)s: fee %(fee_ore)s, interest %(interest_ore)s, "
+            "compensation %(compensation_ore)s, deadline %(deadline_date)s",
+            stage=d.stage.value,
+            number=row.invoice_number,
+            fee_ore=d.fee_ore,
+            interest_ore=d.interest.total_ore,
+            compensation_ore=compensation,
+            deadline_date=d.deadline,
+        ),
         data=decision_json(d)
         | {"letter_id": letter_id, "delivery": delivery, "compensation_ore": compensation},
         **audit,
