@@ -324,6 +324,7 @@ class _Plan:
         self.order_text = ",".join(self.order)
         self.write_off_type: int | None = None  # tripletex.write_off_payment_type_id
         self.payouts = Payouts()  # Kravia's paying accounts and settlements
+        self.any_payouts = True
         self.transactions = 0
         self.file_total = 0
         self.n = 0  # payments staged: each one's number in the stage
@@ -353,7 +354,7 @@ class _Plan:
             summary.total_ore += tx.amount_ore
             found = None if tx.is_reversal else match(tx, index)
             if found is not None and found.invoice is not None:
-                payout = self.payouts.is_agency_payout(
+                payout = self.any_payouts and self.payouts.is_agency_payout(
                     tx.payer_account, tx.kid, tx.amount_ore, tx.booking_date
                 )
                 method = "agency_payout" if payout else found.method
@@ -612,6 +613,7 @@ def _import(
         payouts = load_payouts(uow)
     plan = _Plan(index, open_claims, bank, summary, sha[:16])
     plan.write_off_type, plan.payouts = write_off, payouts
+    plan.any_payouts = bool(payouts.accounts or payouts.keys)  # most companies: none to look for
     phases = {"index_s": time.perf_counter() - started, "index_cpu": time.process_time() - cpu}
     conn = db.engine.connect()
     try:

@@ -49,6 +49,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import IntegrityError
 
 from adapter.store.engine import READ_ONLY, is_sqlite
 from adapter.store.tables import (
@@ -204,9 +205,12 @@ def create(conn: Connection) -> None:
 
 
 def drop(conn: Connection) -> None:
-    """Remove the temp tables (a pooled PostgreSQL session outlives the import)."""
+    """Remove the temp tables (a pooled PostgreSQL session outlives the import; SQLite's go
+    with the connection, which the import closes: dropping a million rows costs seconds)."""
     if conn.in_transaction():
         conn.rollback()
+    if is_sqlite(conn.engine):
+        return
     deferred(conn, True)
     with conn.begin():
         for table in TABLES:
@@ -343,7 +347,8 @@ def publish(
             high = min(last, low + pace.size)
             with conn.begin():
                 _check_marks(conn, params, expected)
-                expected = (expected[0], _payments_chunk(conn, params, low, high))
+                newest = _payments_chunk(conn, params, low, high, expected[1])
+                expected = (expected[0], newest)
             pace.took(time.perf_counter() - began)
             low = high
         _claims(conn, params, claim_rows, expected, file_line)
@@ -408,30 +413,49 @@ def _begin(
 def _check_marks(
     conn: Connection, params: dict[str, Any], expected: tuple[tuple[int, int], int]
 ) -> None:
-    if marks(conn, params["c"]) != expected:
+    """The company's notices as planned, and no allocation of the company after the newest
+    one expected (a range of the primary key: cheap before every chunk)."""
+    if (
+        _notices(conn, params["c"]) != expected[0]
+        or conn.execute(
+            text("SELECT 1 FROM allocations WHERE id > :newest AND company_id = :c LIMIT 1"),
+            {"newest": expected[1], "c": params["c"]},
+        ).first()
+    ):
         raise StalePlan("letters or allocations changed while the file was read")
 
 
-def _payments_chunk(conn: Connection, params: dict[str, Any], low: int, high: int) -> int:
+def _payments_chunk(
+    conn: Connection, params: dict[str, Any], low: int, high: int, newest: int
+) -> int:
     """Payments numbered (low, high] with their allocations, held sends and audit lines;
     returns the company's newest allocation id after them."""
-    chunk = params | {"low": low, "high": high, "beat": _beat()}
-    stored = conn.execute(
-        text(
-            f"SELECT 1 FROM {STAGE_PAYMENTS.name} s JOIN payments p "
-            "ON p.company_id = :c AND p.natural_key = s.natural_key "
-            "WHERE s.n > :low AND s.n <= :high LIMIT 1"
-        ),
-        chunk,
-    ).first()
-    if stored:
-        raise StalePlan("payments were stored while the file was read")
-    for statement in _copies(conn):
+    chunk = params | {"low": low, "high": high, "beat": _beat(), "newest": newest}
+    first, *others = _copies(conn)
+    try:
+        with conn.begin_nested():
+            conn.execute(_typed(first), chunk)
+    except IntegrityError:  # the unique natural key: is one of them stored meanwhile?
+        if conn.execute(
+            text(
+                f"SELECT 1 FROM {STAGE_PAYMENTS.name} s JOIN payments p "
+                "ON p.company_id = :c AND p.natural_key = s.natural_key "
+                "WHERE s.n > :low AND s.n <= :high LIMIT 1"
+            ),
+            chunk,
+        ).first():
+            raise StalePlan("payments were stored while the file was read") from None
+        raise
+    for statement in others:
         conn.execute(_typed(statement), chunk)
     conn.execute(_typed("UPDATE bank_files SET heartbeat_at = :beat WHERE id = :file"), chunk)
     return int(
         conn.execute(
-            text("SELECT coalesce(max(id), 0) FROM allocations WHERE company_id = :c"), chunk
+            text(
+                "SELECT coalesce(max(id), :newest) FROM allocations "
+                "WHERE id > :newest AND company_id = :c"
+            ),
+            chunk,
         ).scalar_one()
     )
 
@@ -455,19 +479,10 @@ def _claims(
             break
         with conn.begin():
             _check_marks(conn, params, expected)
-            conn.execute(
-                bank_file_claims.insert(),
-                [
-                    {
-                        "bank_file_id": file_id,
-                        "invoice_id": r[0],
-                        "outstanding_before": r[1],
-                        "status_before": r[2],
-                        "outstanding_after": r[3],
-                        "closes": bool(r[4]),
-                    }
-                    for r in part
-                ],
+            _put(
+                conn,
+                bank_file_claims,
+                [(file_id, r[0], r[1], r[2], r[3], bool(r[4])) for r in part],
             )
         pace.took(time.perf_counter() - began)
     low = 0
@@ -511,11 +526,11 @@ def _claims_chunk(conn: Connection, chunk: dict[str, Any]) -> None:
         ),
         chunk,
     )
-    conn.execute(
+    conn.execute(  # driven by the chunk's claims that close, through claims' unique invoice_id
         _typed(
             "UPDATE claims SET status = 'closed', closed_at = :now, updated_at = :now "
-            "FROM bank_file_claims b WHERE claims.invoice_id = b.invoice_id "
-            f"AND claims.company_id = :c AND b.closes AND claims.status = 'open' AND {where}"
+            f"WHERE invoice_id IN (SELECT b.invoice_id FROM bank_file_claims b WHERE {where} "
+            "AND b.closes) AND company_id = :c AND status = 'open'"
         ),
         chunk,
     )
@@ -729,6 +744,14 @@ def _typed(statement: str) -> Any:
 def marks(conn: Connection, company_id: int) -> tuple[tuple[int, int], int]:
     """What notices and allocations the company has: (letters counted, their notices' sum),
     and the newest allocation's id. A plan holds while these stand still."""
+    newest = conn.execute(
+        text("SELECT coalesce(max(id), 0) FROM allocations WHERE company_id = :c"),
+        {"c": company_id},
+    ).scalar_one()
+    return _notices(conn, company_id), int(newest)
+
+
+def _notices(conn: Connection, company_id: int) -> tuple[int, int]:
     row = conn.execute(
         text(
             "SELECT count(*), coalesce(sum(fee_ore + interest_ore + compensation_ore), 0) "
@@ -736,11 +759,7 @@ def marks(conn: Connection, company_id: int) -> tuple[tuple[int, int], int]:
         ).bindparams(bindparam("statuses", expanding=True)),
         {"c": company_id, "statuses": list(NOTICE_STATUSES)},
     ).one()
-    newest = conn.execute(
-        text("SELECT coalesce(max(id), 0) FROM allocations WHERE company_id = :c"),
-        {"c": company_id},
-    ).scalar_one()
-    return (int(row[0]), int(row[1])), int(newest)
+    return int(row[0]), int(row[1])
 
 
 def _copies(conn: Connection) -> list[str]:
