@@ -61,8 +61,9 @@ def worker(
     settings = get_settings()
     senders = senders or settings.worker_senders
     # Each sender thread holds a connection only for a moment (its row's reads, the lease's
-    # compare-and-set) between answers that take a tenth of a second or more.
-    threads = concurrency + (min(senders, 16) // 2 if senders > 1 else 0)
+    # compare-and-set) between answers that take a tenth of a second or more; a pool that
+    # keeps a connection for every fourth sender opens no new ones under a steady load.
+    threads = concurrency + (senders // 4 if senders > 1 else 0)
     db = open_database(settings, threads=threads) if threads > 5 else database()
     work = bootstrap.worker(
         db, settings, lease_s=lease_seconds, lookup_grace_s=lookup_grace_seconds, senders=senders

@@ -259,6 +259,9 @@ class Pump:
         for t in [*senders, *recorders, beat]:
             t.start()
         try:
+            # Rows are taken several at a time (an eighth of the slots, or whatever is free
+            # when little is in hand), not one per finished send.
+            least = max(1, self.slots // 8)
             while not stop.is_set():
                 try:
                     taken = self._take()
@@ -269,12 +272,17 @@ class Pump:
                     busy = sum(self._in_hand.values())
                     if until_idle and not taken and not busy:
                         break
-                    # Wait for a slot to free (or new rows to come due), so rows are taken
-                    # several at a time rather than one per finished send.
-                    if busy >= self.slots or not taken:
+                    if not taken:  # nothing due now: look again after a while, or when a
+                        # row in hand is done (it may have let its company take another)
                         self._lock.wait(poll_s if not busy else min(poll_s, 0.05))
-                    elif busy > self.slots * 3 // 4:
-                        self._lock.wait(self.batch_wait_s)
+                        continue
+                    began = time.monotonic()
+                    while (
+                        self.slots - sum(self._in_hand.values()) < least
+                        and not stop.is_set()
+                        and time.monotonic() - began < poll_s
+                    ):
+                        self._lock.wait(poll_s)
         finally:
             for _ in range(self.slots):
                 self._todo.put(None)

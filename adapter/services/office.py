@@ -11,8 +11,9 @@ organisation number in Tripletex) never stops the others and is reported with it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -25,12 +26,14 @@ from adapter.services.companies import register_company
 from adapter.services.connections import check_url
 from adapter.store.database import Database
 from adapter.store.repositories.connections import ConnectionRepository
+from adapter.store.repositories.office import OfficeRepository
 from connectors.errors import ConnectorError
 from connectors.tripletex.models import LoginClient
 
 log = get_logger(__name__)
 
 ADDED, CONNECTED, SKIPPED = "added", "connected", "skipped"
+ALREADY = "already connected"  # skipped: this login already reaches it
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def _import_one(
 
     number = client.organization_number
     if (base_url, client.id) in reached:
-        return outcome(SKIPPED, reached[(base_url, client.id)], "already connected")
+        return outcome(SKIPPED, reached[(base_url, client.id)], ALREADY)
     try:
         number = org_number(number or "", where=f"client company {client.id}")
     except InputError:
@@ -138,3 +141,91 @@ def _import_one(
     connected.add(company.id)
     reached[(base_url, client.id)] = company.id
     return outcome(action, company.id, reason)
+
+
+# ------------------------------------------------------------------ the office's overview
+
+
+@dataclass(frozen=True)
+class CompanyNeeds:
+    """What needs a person in one company of the office."""
+
+    company_id: int
+    name: str
+    failed_sends: int  # refused for good: not sent
+    unknown_sends: int  # may have been sent: a lookup or a person settles it
+    unmatched_payments: int
+    notice_expired: int  # claims whose debt-collection notice deadline has passed
+    errors: int  # jobs and webhooks given up after their retries
+    last_sync: datetime | None
+    last_run: datetime | None
+    last_error: tuple[str, str | None] | None  # (task, its error) of the newest given up
+
+    @property
+    def problems(self) -> int:
+        """Things that went wrong: failed and unknown sends, work given up."""
+        return self.failed_sends + self.unknown_sends + self.errors
+
+    @property
+    def to_do(self) -> int:
+        """Everything that waits for a person, the problems included."""
+        return self.problems + self.unmatched_payments + self.notice_expired
+
+
+def office_overview(db: Database, company_ids: Collection[int], today: date) -> list[CompanyNeeds]:
+    """Every company of `company_ids` with what needs a person; problems first (most first),
+    then the most to do, then by name."""
+    with db.uow(read_only=True) as uow:
+        found = OfficeRepository(uow.conn).needs(company_ids, today)
+    rows = [CompanyNeeds(company_id=cid, **values) for cid, values in found.items()]
+    return sorted(rows, key=lambda r: (-r.problems, -r.to_do, r.name.casefold()))
+
+
+def may_import(db: Database, user_id: int) -> bool:
+    """Whether the user may import an office's clients: an administrator of some company."""
+    with db.uow(read_only=True) as uow:
+        return OfficeRepository(uow.conn).admin_anywhere(user_id)
+
+
+def import_for_admin(
+    db: Database,
+    *,
+    user_id: int,
+    email: str,
+    base_url: str,
+    consumer_token: str,
+    employee_token: str,
+    http: Callable[[str], httpx.Client] | None = None,
+) -> list[ClientOutcome]:
+    """`import_clients` for an administrator in the web app: the same import, and the
+    administrator made admin of each company the accountant's login reaches that they did
+    not serve yet (audit-logged), so they see what they imported. A company connected to
+    another login is left alone."""
+    actor = f"web:{email}"
+    outcomes = import_clients(
+        db,
+        base_url=base_url,
+        consumer_token=consumer_token,
+        employee_token=employee_token,
+        actor=actor,
+        http=http,
+    )
+    reached = [
+        o.company_id
+        for o in outcomes
+        if o.company_id is not None and (o.action != SKIPPED or o.reason == ALREADY)
+    ]
+    with db.uow() as uow:
+        office = OfficeRepository(uow.conn)
+        for company_id in reached:
+            if office.make_admin(user_id, company_id):
+                uow.audit.record(
+                    company_id=company_id,
+                    actor=actor,
+                    action="user.grant",
+                    subject=("user", user_id),
+                    message=f"user {email} now admin (imported the company from the "
+                    "accountant's Tripletex login)",
+                )
+        uow.commit()
+    return outcomes

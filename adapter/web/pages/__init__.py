@@ -19,7 +19,7 @@ from adapter.i18n import _
 from adapter.services import installation
 from adapter.settings import AppSettings
 from adapter.store.database import Database
-from adapter.web.pages import api, docs, html, lists, settings_page, work_pages
+from adapter.web.pages import api, docs, html, lists, office_page, settings_page, work_pages
 from adapter.web.pages.security import caller
 from adapter.web.pages.sessions import RotatingSessionMiddleware
 from adapter.web.pages.views import PageNotFound, render, same_site_path
@@ -93,6 +93,7 @@ def install(app: FastAPI, db: Database, settings: AppSettings) -> None:
             *html.router.routes,
             *lists.router.routes,
             *work_pages.router.routes,
+            *office_page.router.routes,
             *settings_page.router.routes,
             *api.router.routes,
             *docs.router.routes,
