@@ -65,7 +65,7 @@ def test_the_office_overview_lists_problems_first_linked_to_each_worklist(
     expect(first.locator("td[data-label='Feil']")).to_have_text("1")
     expect(first).to_contain_text("401 the token was refused")
     expect(second).to_contain_text("Demo AS")
-    expect(second.locator("td[data-label='Innbetalinger å avstemme']")).to_have_text("1")
+    expect(second.locator("td[data-label='Innbetalinger å koble']")).to_have_text("1")
     # 501 and 502: their inkassovarsel's deadline, 6 March, has passed
     expect(second.locator("td[data-label='Inkassovarselets frist er ute']")).to_have_text("2")
     expect(second.locator("td[data-label='Siste synkronisering']")).to_have_text("Aldri")
