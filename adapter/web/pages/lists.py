@@ -139,7 +139,6 @@ def claims_page(request: Request, company_id: Id, who: Reader, page: Page = 0) -
         stages=STAGE_ORDER,
         stage_words=stage_words,
         today=_today(request),
-        status=400 if asked.errors else 200,
     )
 
 

@@ -173,7 +173,7 @@ def handoff_page(
         at = next((i for i, b in enumerate(bundles) if b["customer_id"] == customer), None)
         if at is not None:
             where = urlencode({k: v for k, v in {"page": at // HANDOFF_PAGE, "q": q}.items() if v})
-            return _back(f"/c/{company_id}/handoff?{where}#d{customer}")
+            return _back(f"/c/{company_id}/handoff{'?' if where else ''}{where}#d{customer}")
         flash(
             request,
             _("The debtor is no longer ready for collection (handed off, paid or changed)"),

@@ -222,5 +222,8 @@ def book_pages(book: Book) -> list[str]:
         f"/c/{cid}/search?q=Fjord",
         f"/c/{cid}/claims",
         f"/c/{cid}/claims?sort=customer&stage=inkassovarsel&disputed=no&closed=yes",
+        f"/c/{cid}/claims?amount_from=mange",  # a filter refused: the banner
+        f"/c/{cid}/handoff?q=fjord",
+        f"/c/{cid}/worklist?section=handoff&q=fjord",
         f"/c/{cid}/letters/tonight",
     ]
