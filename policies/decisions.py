@@ -196,13 +196,13 @@ def interest_reason(interest: Interest) -> Reason:
     return said(
         INTEREST_RULE,
         N_(
-            "late interest %(interest_ore)s from %(from_date)s to %(to_date)s at %(rates)s a "
+            "late interest %(interest_ore)s from %(from_date)s to %(to_date)s at %(rates_pct)s a "
             "year on the principal only"
         ),
         interest_ore=interest.total_ore,
         from_date=interest.from_date,
         to_date=interest.to_date,
-        rates=_rates_text(tuple(interest.rates)),
+        rates_pct=_rates_text(tuple(interest.rates)),
     )
 
 
@@ -226,20 +226,20 @@ def _interest_cut(interest: Interest) -> Reason:
     return said(
         INTEREST_RULE,
         N_(
-            "late interest %(interest_ore)s from %(from_date)s to %(to_date)s at %(rates)s a "
+            "late interest %(interest_ore)s from %(from_date)s to %(to_date)s at %(rates_pct)s a "
             "year on the principal only; counted to %(to_date)s: the rate for the first half of "
             "%(year)s is not published yet"
         )
         if half == 1
         else N_(
-            "late interest %(interest_ore)s from %(from_date)s to %(to_date)s at %(rates)s a "
+            "late interest %(interest_ore)s from %(from_date)s to %(to_date)s at %(rates_pct)s a "
             "year on the principal only; counted to %(to_date)s: the rate for the second half "
             "of %(year)s is not published yet"
         ),
         interest_ore=interest.total_ore,
         from_date=interest.from_date,
         to_date=interest.to_date,
-        rates=_rates_text(tuple(interest.rates)),
+        rates_pct=_rates_text(tuple(interest.rates)),
         year=year,
     )
 

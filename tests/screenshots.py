@@ -3,9 +3,11 @@ each time, and the pages read for code names and English on the way.
 
     .venv/bin/python -m tests.screenshots --out docs/screenshots
 
-It runs `kravflyt demo` (120 customers, 600 invoices, 12 weeks: a few minutes) into a
-temporary folder, serves the pages in this process with the clock standing the morning after
-the demo's last week, signs in as the demo user with Debian's Chromium, and writes
+It runs `kravflyt demo` (120 customers, 600 invoices, 12 weeks: about a minute) into a
+temporary folder, adds what a morning's work would show (`enrich`: five invoices 3 to 5
+weeks overdue, four payments the bank could not match, one ignored with its reason), serves
+the pages in this process with the clock standing half an hour after the demo's worker
+finished its last job, signs in as the demo user with Debian's Chromium, and writes
 `<page>.png` (1280 px) and `<page>-phone.png` (390 px) for each page. A page taller than
 `MAX_HEIGHT` is cut there (the worklist of a big ledger is thousands of pixels). Each page is
 also measured (it must not scroll sideways at 390 px) and read like the words test
@@ -19,7 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
@@ -27,9 +29,12 @@ from sqlalchemy import select
 
 from adapter.bootstrap import web_app
 from adapter.clock import FixedClock
-from adapter.services.demo import DEMO_PASSWORD, DEMO_USER, START
+from adapter.domain import Invoice, MatchStatus, Money, Payment
+from adapter.services import payments as payment_work
+from adapter.services.demo import DEMO_PASSWORD, DEMO_USER
 from adapter.settings import AppSettings
-from adapter.store.database import open_database
+from adapter.store.database import Database, open_database
+from adapter.store.repositories.worker_seen import WorkerSeenRepository
 from adapter.store.tables import claims, customers, invoices, letters
 from connectors.serving import serve_in_thread
 from tests.integration.web.test_words import ABBREVIATIONS, CODE, EMAIL, ENGLISH, visible
@@ -66,6 +71,85 @@ def run_demo(folder: Path, env: dict[str, str], customers_n: int, invoices_n: in
     )
     if done.returncode != 0:
         raise SystemExit(f"kravflyt demo failed:\n{done.stderr[-3000:]}")
+
+
+def last_work(db_url: str) -> datetime:
+    """When the demo's worker last finished a job or made a send."""
+    db = open_database(AppSettings(database_url=db_url))
+    with db.uow(read_only=True) as uow:
+        last = WorkerSeenRepository(uow.conn, uow.clock).last_finished()
+    db.engine.dispose()
+    assert last is not None, "the demo's worker did nothing"
+    return last
+
+
+def enrich(db: Database) -> None:
+    """A morning's work on top of the demo: invoices of customers with nothing open, 3 to 5
+    weeks overdue and never reminded (tonight's letters), and payments the bank could not
+    match: a wrong KID with the invoice number in the message, one from a customer's account
+    with neither KID nor message, one with only its amount to go by, and one ignored."""
+    today = db.clock.today()
+    with db.uow(1) as uow:
+        busy = select(invoices.c.customer_id).join(claims, claims.c.invoice_id == invoices.c.id)
+        free = uow.conn.execute(
+            select(customers.c.id, customers.c.name)
+            .where(
+                customers.c.company_id == 1,
+                customers.c.id.not_in(busy.where(claims.c.status != "closed")),
+            )
+            .order_by(customers.c.id)
+            .limit(5)
+        ).all()
+        for n, (customer, amount, weeks) in enumerate(
+            zip(
+                free,
+                (1_250_050, 349_000, 87_500, 2_190_000, 560_000),
+                (3, 4, 5, 3, 4),
+                strict=False,
+            )
+        ):
+            uow.invoices.add(
+                Invoice(
+                    None,
+                    1,
+                    customer.id,
+                    f"9000{n + 1}",
+                    today - timedelta(weeks=weeks + 2),
+                    today - timedelta(weeks=weeks),
+                    Money(amount),
+                    Money(amount),
+                    external_id=f"shots-{n + 1}",
+                )
+            )
+        uow.customers.set_fields(free[1].id, bank_account="15038812345")
+        waiting = (
+            ("shots:1", 1_250_050, "99999999", "faktura 90001", None, "wrong_kid"),
+            ("shots:2", 300_000, None, None, "15038812345", "missing_kid"),
+            ("shots:3", 87_500, None, None, None, "missing_kid"),
+            ("shots:4", 12_300, None, "retur fra leverandør", None, "message"),
+        )
+        ids = [
+            uow.payments.add(
+                Payment(
+                    None,
+                    1,
+                    key,
+                    "ocr",
+                    Money(amount),
+                    today - timedelta(days=1),
+                    kid=kid,
+                    message=message,
+                    payer_account=account,
+                    payer_name=free[1].name.upper() if account else "ANDERSEN ÅSE",
+                    status=MatchStatus.UNMATCHED,
+                    unmatched_reason=reason,
+                )
+            )
+            for key, amount, kid, message, account, reason in waiting
+        ]
+        uow.commit()
+    assert ids[-1] is not None
+    payment_work.ignore(db.uow(1), ids[-1], "returnert av banken", actor="web:demo@kravflyt.no")
 
 
 def pages(db_url: str) -> dict[str, str]:
@@ -148,12 +232,12 @@ def main() -> int:
             {"KRAVFLYT_DATABASE_URL": db_url, "KRAVFLYT_KEY_FILE": str(folder / "k.key")}
         )
         run_demo(folder, dict(os.environ), args.customers, args.invoices)
-        shown = pages(db_url)
-        # the morning after the demo's last simulated week: the same pictures every time
-        end = START + timedelta(weeks=WEEKS, days=1)
-        clock = FixedClock(datetime(end.year, end.month, end.day, 7, tzinfo=UTC))
+        # half an hour after the demo's worker stopped: the same pictures every time
+        clock = FixedClock(last_work(db_url) + timedelta(minutes=30))
         settings = AppSettings(database_url=db_url)
         db = open_database(settings, clock=clock)
+        enrich(db)
+        shown = pages(db_url)
         served = serve_in_thread(web_app(db, settings))
         try:
             with sync_playwright() as p:
