@@ -32,7 +32,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from adapter import company_settings
 from adapter.domain import Customer, DebtorKind, MatchStatus, Money
@@ -44,11 +44,11 @@ from adapter.services.allocation import Applied, Owed, split, write_off_line
 from adapter.services.matching import REASON_TEXT, MatchIndex, OpenInvoice, match
 from adapter.store import bank_stage
 from adapter.store.database import Database
-from adapter.store.tables import allocations, bank_files, claims, customers, invoices, letters
 from adapter.store.uow import UnitOfWork
 from connectors.bank.files import expected_transactions, reading
 from connectors.bank.generate import Target
 from connectors.bank.transactions import BankTransaction, skipped_notes
+from policies import unknown_kid
 from policies.money import kr
 
 log = get_logger(__name__)
@@ -107,46 +107,18 @@ class ImportSummary:
 ClaimRow = tuple[Any, ...]
 
 
-_OPEN = """
-SELECT i.id, i.customer_id, i.number, i.kid, i.outstanding_ore, i.currency, i.source,
-       i.external_id, c.id, c.status
-FROM invoices i JOIN claims c ON c.invoice_id = i.id
-WHERE i.company_id = {company} AND c.status IN ('open', 'handed_off')
-"""
-
-
 def build_index(uow: UnitOfWork) -> tuple[MatchIndex, dict[int, ClaimRow]]:
     """Open claims (principal or notices left), indexed for matching, each with what allocation
     needs of it as a compact row (see `ClaimRow`); and the company's customers. Read with
     plain driver rows: a company may have a million open claims."""
-    company = uow.require_company()
     index = MatchIndex()
-    notices: dict[int, list[int]] = {}  # claim -> [fees and compensation, interest] charged
-    row: Any
-    for row in uow.conn.execute(
-        select(
-            letters.c.claim_id,
-            letters.c.fee_ore,
-            letters.c.interest_ore,
-            letters.c.compensation_ore,
-        ).where(letters.c.company_id == company, letters.c.status.in_(bank_stage.NOTICE_STATUSES))
-    ):
-        charged = notices.setdefault(row.claim_id, [0, 0])
-        charged[0] += row.fee_ore + row.compensation_ore
-        charged[1] += row.interest_ore
-    paid: dict[tuple[int, str], int] = {}
-    for row in uow.conn.execute(
-        select(allocations.c.invoice_id, allocations.c.kind, allocations.c.amount_ore).where(
-            allocations.c.company_id == company, allocations.c.kind.in_(("fee", "interest"))
-        )
-    ):
-        paid[row.invoice_id, row.kind] = paid.get((row.invoice_id, row.kind), 0) + row.amount_ore
+    notices = uow.bank.notices_charged()  # claim -> [fees and compensation, interest] charged
+    paid = uow.bank.fees_and_interest_paid()
     open_claims: dict[int, ClaimRow] = {}
     by_kid, by_number, by_customer = index.by_kid, index.by_number, index.by_customer
     no_notices = (0, 0)
     new = tuple.__new__
-    cursor = uow.conn.exec_driver_sql(_OPEN.format(company=int(company)))
-    while rows := cursor.fetchmany(10_000):
+    for rows in uow.bank.open_claims():
         for (
             invoice_id,
             customer_id,
@@ -185,24 +157,15 @@ def build_index(uow: UnitOfWork) -> tuple[MatchIndex, dict[int, ClaimRow]]:
 
 def add_customers(uow: UnitOfWork, index: MatchIndex) -> None:
     """Index the company's customers by account and name (to tell who paid)."""
-    for row in uow.conn.execute(
-        select(customers.c.id, customers.c.name, customers.c.bank_account).where(
-            customers.c.company_id == uow.require_company()
-        )
-    ):
-        index.add_customer(row.id, row.name, row.bank_account)
+    for customer_id, name, account in uow.bank.customers_for_matching():
+        index.add_customer(customer_id, name, account)
 
 
 def unknown_kid_customer(uow: UnitOfWork) -> int:
     """The fictitious customer "Betaling med ukjent KID" (created once, never dunned)."""
-    row = uow.conn.execute(
-        select(customers.c.id).where(
-            customers.c.company_id == uow.require_company(),
-            customers.c.external_id == "unknown-kid",
-        )
-    ).first()
-    if row:
-        return int(row.id)
+    found = uow.bank.customer_by_external_id("unknown-kid")
+    if found is not None:
+        return found
     created = uow.customers.add(
         Customer(
             None,
@@ -229,9 +192,7 @@ def register_with_ledger(
     """Queue the one `:payment` that tells Tripletex (for a ledger invoice), or forward the payment
     to the agency when the claim is handed off."""
     invoice = uow.invoices.get(invoice_id)
-    status = uow.conn.execute(
-        select(claims.c.status).where(claims.c.invoice_id == invoice_id)
-    ).scalar_one_or_none()
+    status = uow.bank.claim_status(invoice_id)
     ledger_id = invoice.external_id if invoice.source == "tripletex" else None
     for kind, amount in sends(
         status or "", ledger_id, applied.principal, applied.to_invoice + applied.credit
@@ -366,15 +327,16 @@ class _Plan:
                 )
                 self._allocate(tx, (self.n, key), found.invoice, staged, payout=payout)
                 continue
-            status, customer = MatchStatus.UNMATCHED, None
             reason = "reversal" if found is None else (found.reason or "?")
-            if found is not None:
-                customer = found.customer_id
-                if policy == "auto_book":
-                    status = MatchStatus.ON_ACCOUNT
-                    customer = customer or bank_stage.UNKNOWN_CUSTOMER
-                elif policy == "ignore":
-                    status = MatchStatus.IGNORED
+            payer = found.customer_id if found is not None else None
+            outcome = unknown_kid.unmatched(
+                policy, payer_known=payer is not None, reversal=found is None
+            )
+            status = MatchStatus(outcome.status)
+            customer = {
+                unknown_kid.BOOK_ON_PAYER: payer,
+                unknown_kid.BOOK_ON_UNKNOWN_KID_CUSTOMER: bank_stage.UNKNOWN_CUSTOMER,
+            }.get(outcome.book_on)
             unmatched[reason] += 1
             why = REASON_TEXT.get(reason, reason)
             if status is MatchStatus.IGNORED:
@@ -534,11 +496,7 @@ def import_file(
     recover(db, company_id, actor=actor)
     with db.uow(company_id, read_only=True) as uow:
         uow.companies.get(company_id)
-        if uow.conn.execute(
-            select(bank_files.c.id).where(
-                bank_files.c.company_id == company_id, bank_files.c.sha256 == sha
-            )
-        ).first():
+        if uow.bank.file_imported(sha):
             return ImportSummary(file=path.name, already_imported=True)
     expected = expected_transactions(path)
     attempt, waited_until = 0, time.monotonic() + BUSY_WAIT_S
@@ -606,7 +564,7 @@ def _import(
     started = time.perf_counter()
     cpu = time.process_time()
     with db.uow(company_id, read_only=True) as uow:
-        marks = bank_stage.marks(uow.conn, company_id)  # before the index: a change between is seen
+        marks = uow.bank.marks()  # before the index: a change between is seen
         bank = company_settings.effective(company_settings.BankSettings, uow.settings.get("bank"))
         index, open_claims = build_index(uow)
         write_off = write_off_type(uow)
@@ -685,24 +643,7 @@ class _Bound(UnitOfWork):
 def open_targets(db: Database, company_id: int) -> list[Target]:
     """The company's open invoices as payment targets for generated bank files."""
     with db.uow(company_id, read_only=True) as uow:
-        rows = uow.conn.execute(
-            select(
-                invoices.c.kid,
-                invoices.c.outstanding_ore,
-                invoices.c.number,
-                customers.c.bank_account,
-                customers.c.name,
-            )
-            .join(customers, customers.c.id == invoices.c.customer_id)
-            .join(claims, claims.c.invoice_id == invoices.c.id)
-            .where(
-                invoices.c.company_id == company_id,
-                invoices.c.outstanding_ore > 0,
-                claims.c.status == "open",
-            )
-            .order_by(invoices.c.id)
-        )
-        return [Target(r.kid, r.outstanding_ore, r.number, r.bank_account, r.name) for r in rows]
+        return [Target(*row) for row in uow.bank.open_targets()]
 
 
 def pickup(

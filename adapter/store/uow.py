@@ -18,6 +18,7 @@ from adapter.clock import Clock
 from adapter.crypto import SecretBox
 from adapter.store.engine import READ_ONLY
 from adapter.store.repositories.audit import AuditRepository
+from adapter.store.repositories.bank import BankRepository
 from adapter.store.repositories.bookmarks import BookmarkRepository
 from adapter.store.repositories.claim_list import ClaimListRepository
 from adapter.store.repositories.claims import ClaimRepository
@@ -139,6 +140,11 @@ class UnitOfWork:
     def jobs(self) -> JobRepository:
         """Jobs queued in this transaction."""
         return JobRepository(self.conn, self.require_company(), self.clock)
+
+    @cached_property
+    def bank(self) -> BankRepository:
+        """What a bank import reads of the company."""
+        return BankRepository(self.conn, self.require_company(), self.clock)
 
     @cached_property
     def payments(self) -> PaymentRepository:

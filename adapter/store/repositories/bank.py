@@ -1,0 +1,124 @@
+"""What a bank import reads: the company's open claims with what allocation needs of them, the
+notices charged and already paid, its customers by account and name, the fictitious
+"Betaling med ukjent KID" customer, whether a file was imported, and the targets a generated
+bank file pays. Read with plain driver rows where a company may have a million of them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from adapter.store.bank_stage import NOTICE_STATUSES, marks
+from adapter.store.repositories.base import CompanyScoped
+from adapter.store.tables import allocations, bank_files, claims, customers, invoices, letters
+
+_OPEN = """
+SELECT i.id, i.customer_id, i.number, i.kid, i.outstanding_ore, i.currency, i.source,
+       i.external_id, c.id, c.status
+FROM invoices i JOIN claims c ON c.invoice_id = i.id
+WHERE i.company_id = {company} AND c.status IN ('open', 'handed_off')
+"""
+
+
+class BankRepository(CompanyScoped):
+    """One company's rows as a bank import reads them."""
+
+    def marks(self) -> tuple[tuple[int, int], int]:
+        """What a plan is made from and must still hold at publish (`bank_stage.marks`)."""
+        return marks(self.conn, self.company_id)
+
+    def notices_charged(self) -> dict[int, list[int]]:
+        """Per claim, [fees and compensation, interest] of the notices sent on it."""
+        notices: dict[int, list[int]] = {}
+        for row in self.conn.execute(
+            select(
+                letters.c.claim_id,
+                letters.c.fee_ore,
+                letters.c.interest_ore,
+                letters.c.compensation_ore,
+            ).where(letters.c.company_id == self.company_id, letters.c.status.in_(NOTICE_STATUSES))
+        ):
+            charged = notices.setdefault(row.claim_id, [0, 0])
+            charged[0] += row.fee_ore + row.compensation_ore
+            charged[1] += row.interest_ore
+        return notices
+
+    def fees_and_interest_paid(self) -> dict[tuple[int, str], int]:
+        """Per (invoice, 'fee' or 'interest'), what payments have covered of it."""
+        paid: dict[tuple[int, str], int] = {}
+        for row in self.conn.execute(
+            select(allocations.c.invoice_id, allocations.c.kind, allocations.c.amount_ore).where(
+                allocations.c.company_id == self.company_id,
+                allocations.c.kind.in_(("fee", "interest")),
+            )
+        ):
+            key = (row.invoice_id, row.kind)
+            paid[key] = paid.get(key, 0) + row.amount_ore
+        return paid
+
+    def open_claims(self, batch: int = 10_000) -> Iterator[Sequence[Any]]:
+        """The open and handed-off claims, in lists of driver rows: (invoice id, customer id,
+        number, KID, outstanding, currency, source, external id, claim id, status)."""
+        cursor = self.conn.exec_driver_sql(_OPEN.format(company=int(self.company_id)))
+        while rows := cursor.fetchmany(batch):
+            yield rows
+
+    def customers_for_matching(self) -> Iterator[tuple[int, str, str | None]]:
+        """Each customer's id, name and bank account (to tell who paid)."""
+        for row in self.conn.execute(
+            select(customers.c.id, customers.c.name, customers.c.bank_account).where(
+                customers.c.company_id == self.company_id
+            )
+        ):
+            yield row.id, row.name, row.bank_account
+
+    def customer_by_external_id(self, external_id: str) -> int | None:
+        """The company's customer with this external id, if there is one."""
+        row = self.conn.execute(
+            select(customers.c.id).where(
+                customers.c.company_id == self.company_id,
+                customers.c.external_id == external_id,
+            )
+        ).first()
+        return int(row.id) if row else None
+
+    def claim_status(self, invoice_id: int) -> str | None:
+        """The status of the invoice's claim."""
+        return self.conn.execute(
+            select(claims.c.status).where(claims.c.invoice_id == invoice_id)
+        ).scalar_one_or_none()
+
+    def file_imported(self, sha256: str) -> bool:
+        """Whether a file with this SHA-256 was imported (or is being published)."""
+        return (
+            self.conn.execute(
+                select(bank_files.c.id).where(
+                    bank_files.c.company_id == self.company_id, bank_files.c.sha256 == sha256
+                )
+            ).first()
+            is not None
+        )
+
+    def open_targets(self) -> list[tuple[str | None, int, str, str | None, str]]:
+        """Open invoices with principal left, oldest first: (KID, outstanding, number, the
+        customer's bank account, name), the payments a generated bank file makes."""
+        rows = self.conn.execute(
+            select(
+                invoices.c.kid,
+                invoices.c.outstanding_ore,
+                invoices.c.number,
+                customers.c.bank_account,
+                customers.c.name,
+            )
+            .join(customers, customers.c.id == invoices.c.customer_id)
+            .join(claims, claims.c.invoice_id == invoices.c.id)
+            .where(
+                invoices.c.company_id == self.company_id,
+                invoices.c.outstanding_ore > 0,
+                claims.c.status == "open",
+            )
+            .order_by(invoices.c.id)
+        )
+        return [(r.kid, r.outstanding_ore, r.number, r.bank_account, r.name) for r in rows]
