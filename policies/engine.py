@@ -29,7 +29,7 @@ from policies.interest import NO_INTEREST, Interest, RateRule, Stretches, late_i
 from policies.ladder import LADDER_STAGES, Ladder, Stage, passed_unpaid
 from policies.limitation import stop_reason
 from policies.messages import N_, said
-from policies.rates import DEFAULT_RATES, Rates, half_year_text
+from policies.rates import DEFAULT_RATES, Rates, half_year
 from policies.regime import Regime, regime_on
 
 
@@ -401,13 +401,44 @@ RATE_HELD = "RATE"  # the rule id of a letter held for an interest rate not publ
 
 def _held(action: Action, interest: Interest) -> Decision:
     assert interest.unknown_from is not None and interest.to_date is not None
-    stage = action.stage.label if action.stage else action.value
+    first = half_year(interest.unknown_from)[0] == 1
+    if action.stage is not None:
+        return _nothing(
+            said(
+                RATE_HELD,
+                N_(
+                    "%(stage)s held (dunning.unknown_rate = hold): its interest would run past "
+                    "%(to_date)s, and the rate for the first half of %(year)s is not published "
+                    "yet; add it with `kravflyt rates add`"
+                )
+                if first
+                else N_(
+                    "%(stage)s held (dunning.unknown_rate = hold): its interest would run past "
+                    "%(to_date)s, and the rate for the second half of %(year)s is not published "
+                    "yet; add it with `kravflyt rates add`"
+                ),
+                stage=action.stage,
+                to_date=interest.to_date,
+                year=half_year(interest.unknown_from)[1],
+            )
+        )
     return _nothing(
-        Reason(
+        said(
             RATE_HELD,
-            f"{stage} held (dunning.unknown_rate = hold): its interest would run past "
-            f"{interest.to_date}, and the rate for {half_year_text(interest.unknown_from)} is not "
-            "published yet; add it with `kravflyt rates add`",
+            N_(
+                "%(action)s held (dunning.unknown_rate = hold): its interest would run past "
+                "%(to_date)s, and the rate for the first half of %(year)s is not published yet; "
+                "add it with `kravflyt rates add`"
+            )
+            if first
+            else N_(
+                "%(action)s held (dunning.unknown_rate = hold): its interest would run past "
+                "%(to_date)s, and the rate for the second half of %(year)s is not published "
+                "yet; add it with `kravflyt rates add`"
+            ),
+            action=action.value,
+            to_date=interest.to_date,
+            year=half_year(interest.unknown_from)[1],
         )
     )
 

@@ -74,6 +74,11 @@ def _shown(name: str, value: Any, language: str) -> Any:
 
         found = LABELS["stage"].get(value)
         return found.text(language) if found else value
+    if name == "action" and isinstance(value, str):
+        from adapter.i18n.labels import LABELS
+
+        found = LABELS["action"].get(value)
+        return found.text(language) if found else value
     if name.endswith("_pct") and isinstance(value, str) and language != "en":
         return value.replace(".", ",")  # "12.25 %" reads 12,25 % in bokmål
     if name.endswith("_ore") and isinstance(value, int):

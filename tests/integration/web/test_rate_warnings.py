@@ -87,7 +87,7 @@ def test_worklist_past_the_table_lists_held_letters_until_the_rate_is_added(
     assert f'href="/c/{book.company_id}/claims/503"' in page.text
     claim = client.get(f"/c/{book.company_id}/claims/503", headers=_basic())
     assert claim.status_code == 200
-    assert "the rate for the first half of 2027 is not published yet" in claim.text
+    assert "satsen for 1. halvår 2027 er ikke fastsatt ennå" in claim.text
     health = client.get("/healthz").json()
     assert (health["status"], health["warnings"]) == ("ok", [MISSING])
 
