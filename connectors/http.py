@@ -197,7 +197,7 @@ class HttpBase:
     def _paced(self, name: str, send: Callable[[], httpx.Response]) -> httpx.Response:
         """Send when the pacer says so (a wait past `max_inline_wait_s` is raised), and let it
         learn from the answer's rate-limit headers."""
-        wait = self._pacer.ticket()
+        ticket, wait = self._pacer.reserve()
         answer: httpx.Headers | None = None
         try:
             if wait > self.retry.max_inline_wait_s:
@@ -212,4 +212,4 @@ class HttpBase:
             answer = resp.headers
             return resp
         finally:
-            self._pacer.done(answer)
+            self._pacer.done(answer, ticket)

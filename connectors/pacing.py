@@ -30,44 +30,79 @@ def _number(headers: httpx.Headers, name: str) -> float | None:
 
 class Pacer:
     """When the next request of one client may start. Thread-safe: a client sends several
-    requests at once, and each takes a start time (`ticket`) and reports its answer (`done`)."""
+    requests at once, and each takes a start time (`ticket`) and reports its answer (`done`).
+
+    It keeps the period as the last answer told it: when it ends (now + Reset) and how many
+    requests may still start in it (Remaining, less the requests on their way). While that
+    is more than `low_share` of the limit, requests start at once; below it, the ones left
+    are spread evenly over the time left; with none left, the next request starts when the
+    period ends, as the first of the next one. Start times are handed out from this budget,
+    so many requests waiting at once never share one estimate (each waits its own turn,
+    and none past the period's end)."""
 
     def __init__(self, *, low_share: float = 0.2, clock: Callable[[], float] = time.monotonic):
         self.low_share, self.clock = low_share, clock
         self._lock = threading.Lock()
         self._last = -1e18  # when the last request started (clock time)
-        self._interval = 0.0  # the spacing between starts while requests left are few
-        self._pause_until = 0.0  # none left: nothing starts before the period's reset
-        self._in_flight = 0
+        self._ends = -1e18  # when the period the answers told of ends (clock time)
+        self._left: float | None = None  # requests that may still start in it (None: no limit)
+        self._limit: float | None = None
+        self._flying: set[int] = set()  # the tickets of the requests on their way
+        self._tickets = 0
+        self._not_before = -1e18  # a request waiting for the next period starts then
+        self._period = 1.0  # the longest Reset seen: a period is at least this long
 
     def ticket(self) -> float:
         """Reserve the next start: the seconds to wait before sending (0: send now)."""
+        return self.reserve()[1]
+
+    def reserve(self) -> tuple[int, float]:
+        """Reserve the next start: (the request's ticket, for `done`; the seconds to wait
+        before sending it)."""
         with self._lock:
             now = self.clock()
-            start = max(now, self._last + self._interval)
-            if self._pause_until > now:
-                start = max(start, self._pause_until)
-                self._pause_until = 0.0  # one wait for the reset; the answers say the rest
+            self._tickets += 1
+            ticket = self._tickets
+            self._flying.add(ticket)
+            start = max(now, self._not_before)
+            if self._left is not None and self._ends <= start:
+                self._left = None  # the period told of is over: the next one's is whole
+            if self._left is not None:
+                if self._left < 1:  # none left: the first of the next period
+                    start = max(start, self._ends)
+                    self._not_before = start  # nobody starts before it
+                    # Until its answers tell, count down from the limit over a whole period.
+                    self._ends, self._left = start + self._period, (self._limit or 1.0)
+                elif self._left <= (self._limit or 0) * self.low_share:
+                    # Few left: spread them evenly over the time left in the period (after
+                    # the starts already handed out, so a queue of waiting requests ends with
+                    # the period, not past it).
+                    gap = (self._ends - max(self._last, start)) / self._left
+                    start = max(start, self._last + gap)
+                self._left -= 1
             self._last = start
-            self._in_flight += 1
-            return start - now
+            return ticket, start - now
 
-    def done(self, headers: httpx.Headers | None) -> None:
-        """The request has its answer (None: it got none); learn from the answer's headers."""
+    def done(self, headers: httpx.Headers | None, ticket: int | None = None) -> None:
+        """The request of `ticket` has its answer (None: it got none); learn from the answer's
+        headers. Without a ticket: the oldest request on its way (answers come in order)."""
         with self._lock:
-            self._in_flight = max(0, self._in_flight - 1)
+            mine = ticket if ticket is not None else min(self._flying, default=0)
+            self._flying.discard(mine)
             if headers is None:
                 return
             remaining = _number(headers, "X-Rate-Limit-Remaining")
             reset = _number(headers, "X-Rate-Limit-Reset")
             if remaining is None or reset is None:
                 return
-            limit = _number(headers, "X-Rate-Limit-Limit")
-            usable = remaining - self._in_flight
-            if remaining <= 0:
-                self._pause_until = self.clock() + reset
-                self._interval = 0.0  # the next period starts with its full allowance
-            elif limit is not None and remaining > limit * self.low_share:
-                self._interval = 0.0
-            else:
-                self._interval = reset / max(usable, 1.0)
+            self._limit = _number(headers, "X-Rate-Limit-Limit") or self._limit
+            now = self.clock()
+            self._period = max(self._period, reset)
+            ends = now + reset
+            if ends < self._ends - 1.0 and remaining > 0:
+                return  # an answer from a period already over (it came late)
+            self._ends = ends
+            # The requests sent after this one and still on their way will spend some of what
+            # is left (those sent before it were counted before it, as a rule).
+            later = sum(1 for t in self._flying if t > mine)
+            self._left = max(0.0, remaining - later)
