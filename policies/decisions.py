@@ -3,7 +3,7 @@ a sentence a person understands, including why a stronger step was not taken).""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -92,8 +92,7 @@ class SaidReason(Reason):
 
 # Not frozen, with slots: a plan builds one or two for every open claim, and a frozen dataclass
 # costs twice as much to build. Treat it as immutable all the same (decisions without amounts
-# of their own are shared between claims). engine._Letter builds it positionally: keep the
-# order of the fields.
+# of their own are shared between claims). Built by keyword.
 @dataclass(slots=True)
 class Decision:
     """One thing to do (or not) with a claim on a date.
@@ -104,6 +103,7 @@ class Decision:
 
     action: Action
     stated: tuple[Reason, ...]  # the reasons but the interest's; read `reasons`
+    _: KW_ONLY  # the amounts and dates by name: eleven numbers in a row read as none
     fee_ore: int = 0
     interest: Interest = field(default_factory=lambda: NO_INTEREST)  # shared: never changed
     compensation_ore: int = 0

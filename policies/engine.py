@@ -77,8 +77,8 @@ def interest_until(
     )
 
 
-def _nothing(reason: Reason, next_date: date | None = None, **kw: object) -> Decision:
-    return Decision(Action.NOTHING, (reason,), next_date=next_date, **kw)  # type: ignore[arg-type]
+def _nothing(reason: Reason, next_date: date | None = None) -> Decision:
+    return Decision(Action.NOTHING, (reason,), next_date=next_date)
 
 
 def _deadline(on: date, days: int, ladder: Ladder) -> date:
@@ -100,58 +100,57 @@ def _unpaid_notices(facts: ClaimFacts) -> int:
 
 
 def decide(facts: ClaimFacts, ctx: Context, on: date) -> list[Decision]:
-    """What to do with `facts` on `on` (an empty list is never returned)."""
+    """What to do with `facts` on `on` (an empty list is never returned).
+
+    The rules in the order they are asked: the first that applies answers. Each is a named
+    function below with the law or choice behind it; a claim no rule holds back takes the
+    ladder's `next_step`. (The conditions stay here, one line each, so the common claim, which
+    no rule holds back, costs no call per rule: a plan decides for every open claim.)"""
     ladder = facts.ladder or ctx.ladder
-    principal = facts.principal_outstanding_ore
     if facts.handed_off:
-        return [
-            _nothing(
-                said(
-                    "INKL § 9",
-                    N_("the claim is at the collection agency; payments are forwarded there"),
-                )
+        return at_the_agency()
+    if facts.principal_outstanding_ore <= 0:
+        return principal_paid(facts, ctx)
+    if facts.reductions and (residual := small_residual(facts, ctx)):
+        return residual
+    if limited := near_limitation(facts, ladder, on):
+        return limited
+    if facts.disputed:
+        return disputed(facts)
+    if facts.stopped:
+        return stopped(facts)
+    if facts.hold_until and on < facts.hold_until:
+        return postponed(facts)
+    if facts.customer_excluded:
+        return customer_excluded()
+    if facts.ledger_automation:
+        return ledger_sends_reminders(ctx)
+    if facts.principal_outstanding_ore < ladder.minimum_amount_ore:
+        return below_minimum(facts, ladder)
+    return next_step(facts, ctx, ladder, on)
+
+
+def at_the_agency() -> list[Decision]:
+    """INKL § 9: a claim handed off is the agency's; we only forward its payments."""
+    return [
+        _nothing(
+            said(
+                "INKL § 9",
+                N_("the claim is at the collection agency; payments are forwarded there"),
             )
-        ]
-    # The notices are worked out only where a step needs them: most claims have none.
-    if principal <= 0:
-        notices = facts.notices_outstanding_ore
-        if notices == 0:
-            return [
-                Decision(Action.CLOSE, (said("PAID", N_("principal, fees and interest are paid")),))
-            ]
-        if notices < ctx.write_off_limit_ore:
-            return [
-                Decision(
-                    Action.WRITE_OFF_RESIDUAL,
-                    (
-                        said(
-                            "G4",
-                            N_(
-                                "the principal is paid; the residual %(residual_ore)s of fees "
-                                "and interest is below the write-off limit %(limit_ore)s"
-                            ),
-                            residual_ore=notices,
-                            limit_ore=ctx.write_off_limit_ore,
-                        ),
-                    ),
-                    amount_ore=notices,
-                )
-            ]
+        )
+    ]
+
+
+def principal_paid(facts: ClaimFacts, ctx: Context) -> list[Decision]:
+    """The principal is paid: close when nothing else is owed, write off a residual below the
+    limit (G4), else keep the fees and interest as notices until paid (C10)."""
+    notices = facts.notices_outstanding_ore
+    if notices == 0:
         return [
-            _nothing(
-                said(
-                    "C10",
-                    N_(
-                        "the principal is paid; fees and interest of %(notices_ore)s remain as "
-                        "notices until paid"
-                    ),
-                    notices_ore=notices,
-                )
-            )
+            Decision(Action.CLOSE, (said("PAID", N_("principal, fees and interest are paid")),))
         ]
-    if facts.reductions and (
-        principal + (notices := facts.notices_outstanding_ore) < ctx.write_off_limit_ore
-    ):
+    if notices < ctx.write_off_limit_ore:
         return [
             Decision(
                 Action.WRITE_OFF_RESIDUAL,
@@ -159,120 +158,186 @@ def decide(facts: ClaimFacts, ctx: Context, on: date) -> list[Decision]:
                     said(
                         "G4",
                         N_(
-                            "after payment the residual %(residual_ore)s is below the write-off "
-                            "limit %(limit_ore)s"
+                            "the principal is paid; the residual %(residual_ore)s of fees "
+                            "and interest is below the write-off limit %(limit_ore)s"
                         ),
-                        residual_ore=principal + notices,
+                        residual_ore=notices,
                         limit_ore=ctx.write_off_limit_ore,
                     ),
                 ),
-                amount_ore=principal + notices,
-                principal_ore=principal,
+                amount_ore=notices,
             )
         ]
+    return [
+        _nothing(
+            said(
+                "C10",
+                N_(
+                    "the principal is paid; fees and interest of %(notices_ore)s remain as "
+                    "notices until paid"
+                ),
+                notices_ore=notices,
+            )
+        )
+    ]
+
+
+def small_residual(facts: ClaimFacts, ctx: Context) -> list[Decision] | None:
+    """G4: after part payments, what is left (principal and notices) is below the write-off
+    limit: write it off rather than dun for it. None when more is left."""
+    principal = facts.principal_outstanding_ore
+    left = principal + facts.notices_outstanding_ore
+    if left >= ctx.write_off_limit_ore:
+        return None
+    return [
+        Decision(
+            Action.WRITE_OFF_RESIDUAL,
+            (
+                said(
+                    "G4",
+                    N_(
+                        "after payment the residual %(residual_ore)s is below the write-off "
+                        "limit %(limit_ore)s"
+                    ),
+                    residual_ore=left,
+                    limit_ore=ctx.write_off_limit_ore,
+                ),
+            ),
+            amount_ore=left,
+            principal_ore=principal,
+        )
+    ]
+
+
+def near_limitation(facts: ClaimFacts, ladder: Ladder, on: date) -> list[Decision] | None:
+    """H1: no automatic letter or hand-off this close to the claim's limitation (None when
+    the claim is not that close)."""
     limited = stop_reason(
         facts.due_date, facts.limitation_renewed_on, on, ladder.limitation_stop_days
     )
-    if limited is not None:
-        return [Decision(Action.NOTHING, (limited,))]
-    if facts.disputed:
-        return [
-            _nothing(
-                said(
-                    "INKL § 17 (2), C9",
-                    N_(
-                        "the claim is disputed (%(why)s): no letters, fees or hand-off until it "
-                        "is undisputed"
-                    ),
-                    why=facts.dispute_reason,
-                )
-                if facts.dispute_reason
-                else said(
-                    "INKL § 17 (2), C9",
-                    N_(
-                        "the claim is disputed (no reason given): no letters, fees or hand-off "
-                        "until it is undisputed"
-                    ),
-                )
-            )
-        ]
-    if facts.stopped:
-        return [
-            _nothing(
-                said(
-                    "HOLD",
-                    N_("dunning is stopped for this invoice (%(why)s)"),
-                    why=facts.hold_reason,
-                )
-                if facts.hold_reason
-                else said("HOLD", N_("dunning is stopped for this invoice (no reason given)"))
-            )
-        ]
-    if facts.hold_until and on < facts.hold_until:
-        return [
-            _nothing(
-                said(
-                    "HOLD",
-                    N_("dunning is postponed until %(until_date)s (%(why)s)"),
-                    until_date=facts.hold_until,
-                    why=facts.hold_reason,
-                )
-                if facts.hold_reason
-                else said(
-                    "HOLD",
-                    N_("dunning is postponed until %(until_date)s (no reason given)"),
-                    until_date=facts.hold_until,
+    return None if limited is None else [Decision(Action.NOTHING, (limited,))]
+
+
+def disputed(facts: ClaimFacts) -> list[Decision]:
+    """INKL § 17 (2), C9: a disputed claim gets no letters, fees or hand-off."""
+    return [
+        _nothing(
+            said(
+                "INKL § 17 (2), C9",
+                N_(
+                    "the claim is disputed (%(why)s): no letters, fees or hand-off until it "
+                    "is undisputed"
                 ),
-                facts.hold_until,
+                why=facts.dispute_reason,
             )
-        ]
-    if facts.customer_excluded:
-        return [
-            _nothing(
-                said(
-                    "CUSTOMER",
-                    N_(
-                        "the customer is excluded from automatic dunning (manual follow-up is "
-                        "still possible)"
-                    ),
-                )
+            if facts.dispute_reason
+            else said(
+                "INKL § 17 (2), C9",
+                N_(
+                    "the claim is disputed (no reason given): no letters, fees or hand-off "
+                    "until it is undisputed"
+                ),
             )
-        ]
-    if facts.ledger_automation:
-        return [
-            _nothing(
-                said(
-                    "TRIPLETEX",
-                    N_(
-                        "Tripletex's own automatic reminders are on for this customer: they are "
-                        "being switched off first (tripletex.own_automation = take_over)"
-                    ),
-                )
-                if ctx.take_over_ledger_automation
-                else said(
-                    "TRIPLETEX",
-                    N_(
-                        "Tripletex sends its own automatic reminders to this customer: Kravflyt "
-                        "sends nothing, so the debtor is never dunned twice "
-                        "(tripletex.own_automation = respect)"
-                    ),
-                )
+        )
+    ]
+
+
+def stopped(facts: ClaimFacts) -> list[Decision]:
+    """A person stopped dunning of this invoice (purrestopp)."""
+    return [
+        _nothing(
+            said(
+                "HOLD",
+                N_("dunning is stopped for this invoice (%(why)s)"),
+                why=facts.hold_reason,
             )
-        ]
-    if principal < ladder.minimum_amount_ore:
-        return [
-            _nothing(
-                said(
-                    "LADDER",
-                    N_(
-                        "the outstanding %(outstanding_ore)s is below the minimum amount "
-                        "%(minimum_ore)s for dunning"
-                    ),
-                    outstanding_ore=principal,
-                    minimum_ore=ladder.minimum_amount_ore,
-                )
+            if facts.hold_reason
+            else said("HOLD", N_("dunning is stopped for this invoice (no reason given)"))
+        )
+    ]
+
+
+def postponed(facts: ClaimFacts) -> list[Decision]:
+    """A person (or the ledger) postponed dunning until a date."""
+    return [
+        _nothing(
+            said(
+                "HOLD",
+                N_("dunning is postponed until %(until_date)s (%(why)s)"),
+                until_date=facts.hold_until,
+                why=facts.hold_reason,
             )
-        ]
+            if facts.hold_reason
+            else said(
+                "HOLD",
+                N_("dunning is postponed until %(until_date)s (no reason given)"),
+                until_date=facts.hold_until,
+            ),
+            facts.hold_until,
+        )
+    ]
+
+
+def customer_excluded() -> list[Decision]:
+    """The customer is excluded from automatic dunning."""
+    return [
+        _nothing(
+            said(
+                "CUSTOMER",
+                N_(
+                    "the customer is excluded from automatic dunning (manual follow-up is "
+                    "still possible)"
+                ),
+            )
+        )
+    ]
+
+
+def ledger_sends_reminders(ctx: Context) -> list[Decision]:
+    """Tripletex's own reminders are on for the customer: never dun a debtor twice."""
+    return [
+        _nothing(
+            said(
+                "TRIPLETEX",
+                N_(
+                    "Tripletex's own automatic reminders are on for this customer: they are "
+                    "being switched off first (tripletex.own_automation = take_over)"
+                ),
+            )
+            if ctx.take_over_ledger_automation
+            else said(
+                "TRIPLETEX",
+                N_(
+                    "Tripletex sends its own automatic reminders to this customer: Kravflyt "
+                    "sends nothing, so the debtor is never dunned twice "
+                    "(tripletex.own_automation = respect)"
+                ),
+            )
+        )
+    ]
+
+
+def below_minimum(facts: ClaimFacts, ladder: Ladder) -> list[Decision]:
+    """The ladder's minimum amount: smaller claims are not dunned."""
+    return [
+        _nothing(
+            said(
+                "LADDER",
+                N_(
+                    "the outstanding %(outstanding_ore)s is below the minimum amount "
+                    "%(minimum_ore)s for dunning"
+                ),
+                outstanding_ore=facts.principal_outstanding_ore,
+                minimum_ore=ladder.minimum_amount_ore,
+            )
+        )
+    ]
+
+
+def next_step(facts: ClaimFacts, ctx: Context, ladder: Ladder, on: date) -> list[Decision]:
+    """The ladder's next step for a claim no rule held back: not yet overdue, the next letter
+    (with its fee, interest, compensation and deadline), waiting for a deadline, or hand-off;
+    worked out once per shape of claim (see `_step`), the amounts per claim."""
     step = _step(
         ladder,
         ctx.rates,
@@ -322,18 +387,18 @@ class _Letter:
             interest = _own_interest(self.accrual, facts, ctx, ladder, on)
             if interest.unknown_from is not None and ladder.unknown_rate == "hold":
                 return [_held(self.action, interest)]
-        decision = Decision(  # positional (see Decision): action, stated reasons, fee,
-            self.action,  # interest, compensation, principal, notices, write-off, deadline,
-            self.reasons,  # next date, where the interest's reason goes
-            self.fee_ore,
-            interest,
-            self.compensation_ore,
-            facts.principal_outstanding_ore,
-            _unpaid_notices(facts),
-            0,
-            self.deadline,
-            None,
-            self.interest_reason_at if interest.accrues or interest.unknown_from else None,
+        decision = Decision(
+            self.action,
+            self.reasons,
+            fee_ore=self.fee_ore,
+            interest=interest,
+            compensation_ore=self.compensation_ore,
+            principal_ore=facts.principal_outstanding_ore,
+            notices_ore=_unpaid_notices(facts),
+            deadline=self.deadline,
+            interest_reason_at=(
+                self.interest_reason_at if interest.accrues or interest.unknown_from else None
+            ),
         )
         return [decision, *self.also] if self.also else [decision]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -9,6 +11,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from policies import engine
 from policies.decisions import Action
 from policies.engine import Context, decide, simulate
 from policies.facts import Debtor, LetterFact, PrincipalChange
@@ -292,3 +295,24 @@ def test_letters_and_handoff_state_the_claims_own_interest(
         assert d.interest == own
         assert d.interest.total_ore == own.total_ore
         assert d.interest.segments == own.segments
+
+
+def test_decide_reads_as_named_rules_in_order() -> None:
+    """Issue 27: `decide` is a short list of rules, each a named function with its law."""
+    source = inspect.getsource(engine.decide)
+    called = re.findall(r"return (\w+)\(", source)
+    assert called == [
+        "at_the_agency",
+        "principal_paid",
+        "disputed",
+        "stopped",
+        "postponed",
+        "customer_excluded",
+        "ledger_sends_reminders",
+        "below_minimum",
+        "next_step",
+    ]
+    assert all(
+        getattr(engine, name).__doc__ for name in [*called, "small_residual", "near_limitation"]
+    )
+    assert len(source.splitlines()) < 40
