@@ -72,7 +72,13 @@ def _tokens(text: str | None) -> list[str]:
     return [t for t in dict.fromkeys(found) if len(t) >= 3]
 
 
-def suggest(uow: UnitOfWork, p: dict[str, Any], *, limit: int = SUGGESTIONS) -> list[Suggestion]:
+def suggest(
+    uow: UnitOfWork,
+    p: dict[str, Any],
+    *,
+    limit: int = SUGGESTIONS,
+    same_amount: list[InvoiceCandidate] | None = None,
+) -> list[Suggestion]:
     """The open invoices payment `p` (a row of `PaymentDeskRepository.waiting`) may belong to:
     its KID (or a KID in the message), an invoice number in the message, the payer's customer
     (by account, else by name; the payer's only open invoice first) and the exact amount."""
@@ -85,7 +91,10 @@ def suggest(uow: UnitOfWork, p: dict[str, Any], *, limit: int = SUGGESTIONS) -> 
     found: dict[str, InvoiceCandidate] = {}
     for c in desk.open_candidates(kids=kids, numbers=tokens, customer_ids=payer_ids):
         found[c.number] = c
-    for c in desk.open_with_amount(int(p["amount_ore"]), limit=limit):
+    if same_amount is None:  # one payment alone; a page reads them for all its payments
+        amount = int(p["amount_ore"])
+        same_amount = desk.open_with_amounts([amount], per_amount=limit)[amount]
+    for c in same_amount:
         found.setdefault(c.number, c)
     of_payer = [c for c in found.values() if c.customer_id in payer_ids]
     scored = []
@@ -120,8 +129,11 @@ def payments_page(
     with db.uow(company_id, read_only=True) as uow:
         desk = _desk(uow)
         rows, total = desk.waiting(offset=page * per_page, limit=per_page)
+        by_amount = desk.open_with_amounts(
+            {int(p["amount_ore"]) for p in rows if p["amount_ore"] > 0}, per_amount=SUGGESTIONS
+        )
         for p in rows:
-            p["suggestions"] = suggest(uow, p)
+            p["suggestions"] = suggest(uow, p, same_amount=by_amount.get(int(p["amount_ore"]), []))
         ignored = desk.ignored(limit=per_page)
         for p in ignored:
             last = uow.audit.entries(subject=("payment", p["id"]), action="payment.ignore", limit=1)
