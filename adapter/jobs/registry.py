@@ -1,43 +1,21 @@
 """What workers know how to do: tasks (jobs), senders (outbox) and webhook handlers (inbox).
 
 Features register their handlers in `adapter/jobs/handlers.py`; this module only defines
-the shapes and the context handlers get.
+the shapes; the context handlers get is `adapter.services.context.WorkContext`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, Protocol
 
-from adapter.settings import AppSettings
-from adapter.store.database import Database
+from adapter.services.context import EffectClaimed, WorkContext
 
-
-@dataclass
-class WorkContext:
-    """What a handler gets: the database (with its clock), settings, remote clients,
-    and a heartbeat that keeps a long job's lease alive."""
-
-    db: Database
-    settings: AppSettings
-    clients: Any  # adapter.services.clients.Clients: builds remote clients from stored connections
-    heartbeat: Callable[[], object] = field(default=lambda: None)
-
-    def lease_for(self, seconds: int) -> timedelta:
-        """A lease length."""
-        return timedelta(seconds=seconds)
+__all__ = ["EffectClaimed", "Sender", "Task", "WebhookHandler", "WorkContext"]
 
 
 Task = Callable[[WorkContext, int | None, dict[str, Any]], None]
 WebhookHandler = Callable[[WorkContext, int, dict[str, Any]], None]
-
-
-class EffectClaimed(Exception):
-    """Raised by `Sender.record`: the remote effect a lookup found is already recorded for
-    another outbox row (two lookups raced for one look-alike effect); the row stays unknown
-    and is looked up again."""
 
 
 class Sender(Protocol):

@@ -13,8 +13,8 @@ from sqlalchemy import insert, select, update
 
 from adapter.domain import ClaimStatus
 from adapter.i18n import N_
-from adapter.jobs.registry import WorkContext
 from adapter.log import get_logger
+from adapter.services.context import WorkContext
 from adapter.store.database import Database
 from adapter.store.tables import (
     agency_settlements,

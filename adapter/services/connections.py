@@ -9,7 +9,8 @@ import httpx
 
 from adapter import company_settings
 from adapter.errors import InputError
-from adapter.services.clients import Clients, kravia_client, tripletex_client
+from adapter.services.clients import kravia_client, tripletex_client
+from adapter.services.context import RemoteClients
 from adapter.store.database import Database
 from connectors.errors import ConnectorError
 from connectors.tripletex.client import https_target
@@ -70,7 +71,7 @@ def connect_tripletex(
 
 
 def subscribe_tripletex(
-    db: Database, clients: Clients, company_id: int, *, url: str, actor: str
+    db: Database, clients: RemoteClients, company_id: int, *, url: str, actor: str
 ) -> list[str]:
     """Subscribe our webhook endpoint to the invoice and customer events Tripletex offers,
     with an Authorization header value we generate and store. Returns the events."""
@@ -168,7 +169,9 @@ def connect_kravia(
     return creditor_id
 
 
-def kravia_webhook(db: Database, clients: Clients, company_id: int, *, url: str, actor: str) -> str:
+def kravia_webhook(
+    db: Database, clients: RemoteClients, company_id: int, *, url: str, actor: str
+) -> str:
     """Point Kravia's webhook for the company's creditor at us, with a new shared secret."""
     base = check_url(url, "--url")
     target = base if "/webhooks/" in base else f"{base}/webhooks/kravia/{company_id}"
@@ -204,7 +207,7 @@ def kravia_webhook(db: Database, clients: Clients, company_id: int, *, url: str,
     return target
 
 
-def check_tripletex_webhooks(db: Database, clients: Clients, company_id: int) -> list[str]:
+def check_tripletex_webhooks(db: Database, clients: RemoteClients, company_id: int) -> list[str]:
     """Make sure Tripletex still delivers our webhooks (scheduled hourly): a subscription it
     disabled (DISABLED_TOO_MANY_ERRORS, DISABLED_RATE_LIMIT_EXCEEDED, DISABLED_MISUSE) is set
     ACTIVE again, a missing one is made again, and each is logged for the worklist. Returns

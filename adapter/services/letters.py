@@ -14,12 +14,12 @@ from stdnum.no import kontonr
 from adapter import company_settings
 from adapter.errors import InputError, NotFoundError
 from adapter.i18n.formats import kr
-from adapter.jobs.registry import WorkContext
 from adapter.letters import email as mail
 from adapter.letters import render, texts
 from adapter.letters.model import Letter, Line, Party, Segment
 from adapter.services import rates
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
+from adapter.services.context import WorkContext
 from adapter.services.dunning import (
     TRIPLETEX_TYPES,
     decision_json,

@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlalchemy import select, true, update
 
-from adapter.jobs.registry import EffectClaimed, WorkContext
 from adapter.services import tripletex_letters
+from adapter.services.context import EffectClaimed, WorkContext
 from adapter.services.dunning import mark_letter_sent
 from adapter.store.tables import customers, invoices, letters, outbox, payments
 from adapter.store.uow import UnitOfWork
