@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from sqlalchemy import select
-
 from adapter.domain import Customer
+from adapter.services.handoff import birth_date
 from adapter.store.database import Database
-from adapter.store.tables import claims, customers, invoices, letters, payments
 
 
 @dataclass(frozen=True)
@@ -17,7 +16,7 @@ class CustomerPage:
     """What the customer page shows."""
 
     customer: Customer
-    birth_date: str  # "DD.MM.YY" of a private person's national identity number, else ""
+    birth_date: date | None  # of a private person, from the national identity number
     ladder_override: Any
     claims: list[dict[str, Any]]
     payments: list[dict[str, Any]]
@@ -33,54 +32,12 @@ def customer_page(db: Database, company_id: int, customer_id: int) -> CustomerPa
     """The customer's page (NotFoundError when the company has no such customer)."""
     with db.uow(company_id, read_only=True) as uow:
         customer = uow.customers.get(customer_id)
-        claim_rows = uow.conn.execute(
-            select(
-                invoices.c.number,
-                invoices.c.invoice_date,
-                invoices.c.due_date,
-                invoices.c.amount_ore,
-                invoices.c.outstanding_ore,
-                claims.c.status,
-                claims.c.disputed,
-                claims.c.stopped,
-                claims.c.hold_until,
-                claims.c.agency_status,
-            )
-            .join(claims, claims.c.invoice_id == invoices.c.id)
-            .where(invoices.c.company_id == company_id, invoices.c.customer_id == customer_id)
-            .order_by(invoices.c.due_date.desc(), invoices.c.number.desc())
-        )
-        payment_rows = uow.conn.execute(
-            select(payments)
-            .where(payments.c.company_id == company_id, payments.c.customer_id == customer_id)
-            .order_by(payments.c.payment_date.desc(), payments.c.id.desc())
-            .limit(200)
-        )
-        letter_rows = uow.conn.execute(
-            select(letters, invoices.c.number)
-            .join(claims, claims.c.id == letters.c.claim_id)
-            .join(invoices, invoices.c.id == claims.c.invoice_id)
-            .where(invoices.c.company_id == company_id, invoices.c.customer_id == customer_id)
-            .order_by(letters.c.sent_on.desc(), letters.c.id.desc())
-            .limit(200)
-        )
-        override = uow.conn.execute(
-            select(customers.c.ladder_override).where(customers.c.id == customer_id)
-        ).scalar_one_or_none()
-        found = CustomerPage(
+        history = uow.customer_history
+        return CustomerPage(
             customer=customer,
-            birth_date=_birth_date(customer),
-            ladder_override=override,
-            claims=[dict(r._mapping) for r in claim_rows],
-            payments=[dict(r._mapping) for r in payment_rows],
-            letters=[dict(r._mapping) for r in letter_rows],
+            birth_date=birth_date(customer.national_id.reveal() if customer.national_id else None),
+            ladder_override=history.ladder_override(customer_id),
+            claims=history.claims(customer_id),
+            payments=history.payments(customer_id),
+            letters=history.letters(customer_id),
         )
-    return found
-
-
-def _birth_date(customer: Customer) -> str:
-    """The birth date in a private person's national identity number (never the whole number)."""
-    if customer.national_id is None:
-        return ""
-    digits = customer.national_id.reveal()
-    return f"{digits[0:2]}.{digits[2:4]}.{digits[4:6]}"

@@ -24,6 +24,7 @@ from adapter.store.repositories.claim_list import ClaimListRepository
 from adapter.store.repositories.claims import ClaimRepository
 from adapter.store.repositories.companies import CompanyRepository
 from adapter.store.repositories.connections import ConnectionRepository
+from adapter.store.repositories.customer_history import CustomerHistoryRepository
 from adapter.store.repositories.customers import CustomerRepository
 from adapter.store.repositories.handoff import HandoffRepository
 from adapter.store.repositories.invoices import InvoiceRepository
@@ -165,3 +166,8 @@ class UnitOfWork:
     def handoff(self) -> HandoffRepository:
         """The company's hand-off cases."""
         return HandoffRepository(self.conn, self.require_company(), self.clock)
+
+    @cached_property
+    def customer_history(self) -> CustomerHistoryRepository:
+        """One customer's claims, payments and letters, for the customer page."""
+        return CustomerHistoryRepository(self.conn, self.require_company(), self.clock)

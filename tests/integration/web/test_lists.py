@@ -236,3 +236,16 @@ def test_audit_and_payments_export(client, book) -> None:
     assert paid[1][:2] == ["19.03.2026", "1250,50"] and "faktura 502" in paid[1]
     assert client.get(f"/c/{cid}/export/claims.pdf").status_code == 404
     assert client.get(f"/c/{cid}/export/nothing.csv").status_code == 404
+
+
+def test_every_list_page_links_its_exports(client, book) -> None:
+    sign_in(client, "kari@regnskap.no")
+    cid = book.company_id
+    for page, link in (
+        ("claims", "/export/claims.csv"),
+        ("handoff", "/export/handoff.xlsx"),
+        ("payments", "/export/payments.csv"),
+        ("audit", "/export/audit.xlsx"),
+        ("worklist", "/export/worklist-payments.csv"),
+    ):
+        assert f'href="/c/{cid}{link}' in client.get(f"/c/{cid}/{page}").text, page

@@ -260,3 +260,11 @@ def test_the_hand_off_list_and_the_worklist_sections_export(client, book, anders
     listed = client.get(f"/c/{cid}/export/worklist-handoff.csv").content.decode("utf-8-sig")
     assert len(listed.splitlines()) == 5 and "Fjord Bygg AS;10024;923609016;2;" in listed
     assert client.get(f"/c/{cid}/export/worklist-nothing.csv").status_code == 404
+
+
+def test_the_customer_page_gives_a_private_persons_birth_date_in_full(
+    client, book, andersens
+) -> None:
+    sign_in(client, "kari@regnskap.no")
+    page = client.get(f"/c/{book.company_id}/customers/{andersens[2]}").text
+    assert "<strong>15.10.1986</strong>" in page and "15108695088" not in page
