@@ -125,7 +125,8 @@ def staged(
             tx_served.url,
             kr_served.url,
             folder,
-            worker(db, settings, name="demo"),
+            # Its letters sent many at once, as a worker process sends them (--senders).
+            worker(db, settings, name="demo", senders=settings.worker_senders),
         )
         stage.move_to(START)
         yield stage
