@@ -160,3 +160,35 @@ def test_a_batch_that_cannot_be_recorded_is_recorded_row_by_row(db: Database) ->
     with db.engine.connect() as conn:
         results = {r.payload["key"]: r.result for r in conn.execute(select(outbox))}
     assert results["a1"] == {"ok": "a1"} and results["a2"] == {"ok": "a2"}
+
+
+def test_the_checks_just_before_the_writes_share_one_statement(db: Database) -> None:
+    from sqlalchemy import event
+
+    from adapter.jobs.sending import Renewals
+
+    (a,) = companies(db, 1)
+    queue(db, a, *(f"a{n}" for n in range(6)))
+    taken = leases.take_many(
+        db.engine, OUTBOX, owner="w1#y", now=db.clock.now(), lease=timedelta(minutes=5), limit=6
+    )
+    with db.engine.begin() as conn:  # the last row was taken over meanwhile
+        conn.execute(update(outbox).where(outbox.c.id == taken[-1].id).values(lease_owner="w2"))
+    updates: list[str] = []
+    event.listen(
+        db.engine,
+        "before_cursor_execute",
+        lambda _c, _cur, sql, *_a: updates.append(sql) if sql.startswith("UPDATE") else None,
+    )
+    renewals = Renewals(db.engine, now=db.clock.now, lease_s=300, wait_s=0.2)
+    held: dict[int, bool] = {}
+    threads = [
+        threading.Thread(target=lambda t=t: held.__setitem__(t.id, renewals.renew(t)))
+        for t in taken
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(updates) == 1
+    assert held == {t.id: t is not taken[-1] for t in taken}
