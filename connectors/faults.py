@@ -9,6 +9,13 @@ next N requests of a method whose path contains a text). Aimed faults add two ki
 outbox must survive: `lost_answer` (the remote does the write, then the connection breaks, so
 the caller cannot know it happened) and a `slow` write (the effect lands only after the wait,
 which may be longer than the caller's lease).
+
+Lookups (the requests a worker makes to ask whether an earlier send arrived) say so in a
+header (`connectors.http.PURPOSE_HEADER`, "lookup:<outbox row>:<try>"). The plan can fail a
+share of them (`lookup_fail_rate`): every request of a chosen lookup gets the same fault (429
+with its reset, 503, a timeout, or a dropped connection), so the lookup fails after its
+retries; which lookups fail is drawn from the seed and the lookup's name, and they are counted
+here, on the remote's side (`lookups`, `lookups_failed`, `lookup_<fault>`).
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ import random
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+from connectors.http import PURPOSE_HEADER
 
 ASGIApp = Any  # the sandboxes are Starlette apps; the middleware speaks raw ASGI
 
@@ -35,6 +44,8 @@ class FaultPlan:
     slow_s: float = 0.0
     drop_every: int = 0  # every Nth request: the connection breaks mid-response
     random_rate: float = 0.0  # probability per request of one random fault from the kinds above
+    lookup_fail_rate: float = 0.0  # share of lookups whose every request fails (one kind each)
+    lookup_timeout_s: float = 5.0  # how long a lookup given a "timeout" is held unanswered
     seed: int = 0
 
     def update(self, changes: dict[str, Any]) -> None:
@@ -48,12 +59,20 @@ class FaultPlan:
                 self,
                 name,
                 float(value)
-                if name in {"rate_limit_reset_s", "slow_s", "random_rate"}
+                if name
+                in {
+                    "rate_limit_reset_s",
+                    "slow_s",
+                    "random_rate",
+                    "lookup_fail_rate",
+                    "lookup_timeout_s",
+                }
                 else int(value),
             )
 
 
 AIMED_FAULTS = ("429", "503", "drop", "slow", "lost_answer")
+LOOKUP_FAULTS = ("429", "503", "timeout", "drop")
 
 
 @dataclass
@@ -81,6 +100,7 @@ class FaultInjector:
     _n: int = 0
     _burst_left: int = 0
     _rng: random.Random = field(default_factory=random.Random)
+    _lookups: dict[str, str | None] = field(default_factory=dict)
 
     def reset(self, plan: FaultPlan | None = None) -> None:
         """Start over with a new plan and zero counters (aimed faults are dropped too)."""
@@ -90,6 +110,7 @@ class FaultInjector:
         self._n = 0
         self._burst_left = 0
         self._rng = random.Random(self.plan.seed)
+        self._lookups.clear()
 
     def aim(
         self, method: str, path: str, fault: str, *, times: int = 1, wait_s: float = 0.0
@@ -105,6 +126,24 @@ class FaultInjector:
                 self.counts[s.fault] += 1
                 return s
         return None
+
+    def lookup_fault(self, lookup: str) -> str | None:
+        """The fault every request of `lookup` gets (None: it is answered), drawn once per
+        lookup from the seed and its name (reproducible whatever order workers ask in)."""
+        self.counts["lookup_requests"] += 1
+        if lookup not in self._lookups:
+            rng = random.Random(f"{self.plan.seed}:{lookup}")
+            fault = (
+                rng.choice(LOOKUP_FAULTS)
+                if self.plan.lookup_fail_rate and rng.random() < self.plan.lookup_fail_rate
+                else None
+            )
+            self._lookups[lookup] = fault
+            self.counts["lookups"] += 1
+            if fault:
+                self.counts["lookups_failed"] += 1
+                self.counts[f"lookup_{fault}"] += 1
+        return self._lookups[lookup]
 
     def next_fault(self) -> str | None:
         """The fault for the next API request: '429', '503', 'slow', 'drop' or None."""
@@ -150,7 +189,19 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         aimed = self.injector.aimed(scope["method"], path)
-        fault = aimed.fault if aimed else self.injector.next_fault()
+        said = dict(scope.get("headers") or []).get(PURPOSE_HEADER.lower().encode(), b"")
+        fault = (
+            aimed.fault
+            if aimed
+            else (
+                self.injector.lookup_fault(said.decode()) if said.startswith(b"lookup:") else None
+            )
+            or self.injector.next_fault()
+        )
+        if fault == "timeout":  # held past the caller's deadline, then answered to no one
+            await asyncio.sleep(self.injector.plan.lookup_timeout_s)
+            await self.app(scope, receive, send)
+            return
         if fault == "lost_answer":
             # The write is done; its answer never arrives (the caller cannot tell it happened).
             async def swallow(message: dict) -> None:

@@ -69,6 +69,23 @@ def guarded_writes(check: Callable[[], None], *, deadline_s: float) -> Iterator[
         _GUARD.reset(token)
 
 
+# Requests made for a lookup carry this header (its value names the lookup: the outbox row and
+# the try), so a sandbox's fault injection can fail lookups in particular and count them on its
+# own side; the remotes ignore an unknown header.
+PURPOSE_HEADER = "X-Kravflyt-Purpose"
+_PURPOSE: ContextVar[str | None] = ContextVar("kravflyt_request_purpose", default=None)
+
+
+@contextmanager
+def purpose(name: str) -> Iterator[None]:
+    """Within this block (this thread), every request says what it is for (`PURPOSE_HEADER`)."""
+    token = _PURPOSE.set(name)
+    try:
+        yield
+    finally:
+        _PURPOSE.reset(token)
+
+
 def check_write() -> None:
     """Ask the write guard, if one is set, whether a remote write may be made now (raises
     `WriteRefused` if not). HttpBase calls it before every unsafe request; a sender that
@@ -138,6 +155,9 @@ class HttpBase:
     ) -> httpx.Response:
         """One request and its answer (below 500, not 429), retried as the module says."""
         name = f"{method} {path}"
+        said = _PURPOSE.get()
+        if said is not None:
+            headers = {**(headers or {}), PURPOSE_HEADER: said}
 
         def attempt() -> httpx.Response:
             began = time.perf_counter()

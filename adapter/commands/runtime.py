@@ -49,6 +49,14 @@ from adapter.store.engine import shown_url
     help="Outbox rows on their way at once, sent by a pool of threads and taken and recorded "
     "in batches (default: KRAVFLYT_WORKER_SENDERS, 16); 1: each thread sends one row.",
 )
+@click.option(
+    "--retry-base-seconds",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="The first wait before a failed send, lookup or job is tried again (doubled each "
+    "try, up to an hour), unless the remote named its own wait.",
+)
 def worker(
     concurrency: int,
     poll: float,
@@ -56,6 +64,7 @@ def worker(
     lease_seconds: int,
     lookup_grace_seconds: float,
     senders: int | None,
+    retry_base_seconds: float,
 ) -> None:
     """Run jobs, outbox sends and webhook handling until SIGTERM (finishes the work in hand)."""
     settings = get_settings()
@@ -66,7 +75,12 @@ def worker(
     threads = concurrency + (senders // 4 if senders > 1 else 0)
     db = open_database(settings, threads=threads) if threads > 5 else database()
     work = bootstrap.worker(
-        db, settings, lease_s=lease_seconds, lookup_grace_s=lookup_grace_seconds, senders=senders
+        db,
+        settings,
+        lease_s=lease_seconds,
+        lookup_grace_s=lookup_grace_seconds,
+        senders=senders,
+        backoff_base_s=retry_base_seconds,
     )
     if until_idle:
         click.echo(work.run_until_idle())

@@ -39,6 +39,7 @@ from adapter.log import get_logger
 from adapter.services import delivery
 from adapter.store.tables import inbox, outbox
 from connectors.errors import FatalError, LookupImpossible, RetriableError, WriteRefused
+from connectors.http import purpose
 
 log = get_logger(__name__)
 
@@ -74,6 +75,8 @@ class Worker:
     # still in flight on the remote's side when its caller gave up has landed by then.
     lookup_grace_s: float = 60.0
     max_outbox_attempts: int = 10
+    # The first wait before a retry or another lookup (doubled each try, capped at an hour).
+    backoff_base_s: float = 5.0
     max_inbox_attempts: int = 8
     # Outbox rows of one company this process sends at once: a thread does not take another
     # row of a company that has its share in hand, so one large company never holds every
@@ -226,13 +229,14 @@ class Worker:
         with fence.held(heartbeat=beat):
             if taken.was_stalled or row.status == "unknown":
                 try:
-                    found = sender.lookup(self.ctx, row.company_id, payload)
+                    with purpose(f"lookup:{row.id}:{row.attempts + 1}"):
+                        found = sender.lookup(self.ctx, row.company_id, payload)
                     crash.maybe_crash("in_lookup")
                 except LookupImpossible as exc:
                     self._outbox_unknown(taken, exc, person=True)
                     return
                 except Exception as exc:  # noqa: BLE001 - a failed lookup settles nothing
-                    crash.note("lookup_failed")
+                    crash.note(f"lookup_failed {row.kind}")
                     self._outbox_unknown(taken, exc, wait_s=getattr(exc, "wait_s", None))
                     return
                 if found is not None:
@@ -301,7 +305,11 @@ class Worker:
         if attempts >= self.max_outbox_attempts:
             self._outbox_failed(taken, _error(exc))
             return
-        wait = timedelta(seconds=exc.wait_s) if exc.wait_s is not None else backoff(attempts)
+        wait = (
+            timedelta(seconds=exc.wait_s)
+            if exc.wait_s is not None
+            else backoff(attempts, base_s=self.backoff_base_s)
+        )
         self._outbox_finish(
             taken, status="pending", run_after=self._now() + wait, last_error=_error(exc)
         )
@@ -322,7 +330,9 @@ class Worker:
             run_after, error = PARKED, f"waits for a person: {_error(exc)}"
         else:
             wait = max(
-                timedelta(seconds=wait_s) if wait_s is not None else backoff(attempts),
+                timedelta(seconds=wait_s)
+                if wait_s is not None
+                else backoff(attempts, base_s=self.backoff_base_s),
                 timedelta(seconds=self.lookup_grace_s),
             )
             run_after, error = self._now() + wait, _error(exc)
@@ -448,7 +458,7 @@ class Worker:
             wait = (
                 timedelta(seconds=exc.wait_s)
                 if isinstance(exc, RetriableError) and exc.wait_s
-                else backoff(attempts)
+                else backoff(attempts, base_s=self.backoff_base_s)
             )
             status = "dead" if attempts >= max_attempts else retry_status
             leases.finish(

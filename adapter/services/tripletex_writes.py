@@ -24,7 +24,7 @@ from adapter.services.context import EffectClaimed, WorkContext
 from adapter.services.dunning import mark_letter_sent
 from adapter.store.tables import customers, invoices, letters, outbox, payments
 from adapter.store.uow import UnitOfWork
-from connectors.errors import ConnectorError, FatalError
+from connectors.errors import ConnectorError, FatalError, OutcomeUnknownError
 
 NOTICE = "NOTICE_OF_DEBT_COLLECTION"
 
@@ -127,7 +127,8 @@ class PaymentSender:
     def send(self, ctx: WorkContext, company_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         """Register the payment on the invoice (`paidAmount` in the company's currency and, for
         an invoice in another currency, `paidAmountCurrency` in the invoice's). The postings
-        the answer shows that were not there before the write are this payment's own."""
+        the answer shows that were not there before the write, of its date and amount, the
+        newest is this payment's own."""
         client = ctx.clients.tripletex(company_id)
         type_id = payload.get("payment_type_id")
         if type_id is None:
@@ -148,16 +149,28 @@ class PaymentSender:
             paid_ore=paid_ore,
             paid_currency_ore=paid_currency_ore,
         )
-        new = sorted(p.id for p in answer.postings if p.id not in before)
+        new = {p.id for p in answer.postings if p.id not in before}
         # The answer's postings are {id, url} stubs (`:payment` has no `fields`): their dates
-        # and amounts are read back. The payment is booked whatever this read does; the new
-        # ids are kept either way, so no lookup of another row can take them for its own.
+        # and amounts are read back. A posting new since the read before the write may also be
+        # another send's that landed in between (another worker, the same invoice): only one of
+        # this date and amount is this payment's, the newest. When the read back fails, which
+        # one is ours is not known: the outcome is unknown, and the lookup takes one no other
+        # row holds (the payment is booked either way; it is never sent again unless no such
+        # posting exists).
         try:
             postings = client.invoice_payments(invoice_id)
-        except ConnectorError:
-            return {"posting_id": None, "posting_ids": new}
-        posting = _newest_matching([p for p in postings if p.id in set(new)], payload)
-        return {"posting_id": posting.id if posting else None, "posting_ids": new}
+        except ConnectorError as exc:
+            raise OutcomeUnknownError(
+                f"invoice {invoice_id}: the payment was booked, but its posting could not be "
+                f"read back ({exc}); look it up"
+            ) from exc
+        posting = _newest_matching([p for p in postings if p.id in new], payload)
+        if posting is None:
+            raise OutcomeUnknownError(
+                f"invoice {invoice_id}: no new posting of {payload['date']} and "
+                f"{int(payload['amount_ore']) / 100:.2f} in the answer; look it up"
+            )
+        return {"posting_id": posting.id, "posting_ids": [posting.id]}
 
     def lookup(
         self, ctx: WorkContext, company_id: int, payload: dict[str, Any]

@@ -135,6 +135,46 @@ def test_two_payments_of_one_amount_on_one_day_are_both_booked_once(world) -> No
     assert rows(world) == [("tripletex.payment", "sent")] * 2
 
 
+def test_payments_sent_at_once_on_one_invoice_each_keep_only_their_own_posting(
+    world, monkeypatch
+) -> None:
+    from adapter.jobs import lease as leases
+    from adapter.jobs.worker import OUTBOX
+    from adapter.services.tripletex_writes import PaymentSender
+    from connectors.tripletex.client import TripletexClient
+
+    inv = world.invoice("1000.00", days_overdue=3)
+    world.sync()
+    world.pay_by_bank(inv, 30_000)
+    world.pay_by_bank(inv, 50_000)
+    first_worker = make_worker(world.db, AppSettings(), name="first")
+    first_worker.ctx.clients = world.clients
+    first = leases.take(
+        world.db.engine, OUTBOX, owner="first#1", now=world.clock.now(), lease=timedelta(minutes=5)
+    )
+    assert first is not None
+    sender, answers = PaymentSender(), {}
+    real = TripletexClient.register_payment
+
+    def racing(client, *args, **kw):
+        if not answers:  # the first worker's write lands between the second's read and write
+            answers["first"] = {}
+            answers["first"] = sender.send(
+                first_worker.ctx, world.company_id, dict(first.row.payload)
+            )
+        return real(client, *args, **kw)
+
+    monkeypatch.setattr(TripletexClient, "register_payment", racing)
+    assert world.work() == 1  # the second sends; its answer shows the first's posting too
+    first_worker._outbox_sent(first, sender, dict(first.row.payload), answers["first"])
+    later(world)
+    world.work()
+    later(world)
+    world.work()
+    assert sorted(payments(world, inv)) == [Decimal("300.00"), Decimal("500.00")]
+    assert rows(world) == [("tripletex.payment", "sent")] * 2
+
+
 # ------------------------------------------------------------------ 3: leases fenced
 
 
