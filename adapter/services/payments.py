@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, select, update
-
 from adapter import company_settings
 from adapter.domain import MatchStatus, Money, Payment
 from adapter.errors import InputError
@@ -23,7 +21,6 @@ from adapter.services.bank_import import add_customers, register_with_ledger, un
 from adapter.services.matching import MatchIndex, payer
 from adapter.store.database import Database
 from adapter.store.repositories.payment_desk import InvoiceCandidate, PaymentDeskRepository
-from adapter.store.tables import allocations, claims, outbox
 from adapter.store.uow import UnitOfWork
 from connectors.bank.transactions import BankTransaction
 
@@ -376,39 +373,19 @@ def unmatch_payment(uow: UnitOfWork, payment_id: int, *, actor: str) -> Payment:
     """Undo a payment's allocations (refused once the ledger has registered it)."""
     with uow:
         payment = uow.payments.get(payment_id)
-        sends = uow.conn.execute(
-            select(outbox.c.id, outbox.c.status).where(
-                outbox.c.company_id == uow.require_company(),
-                outbox.c.kind.in_(("tripletex.payment", "kravia.payment")),
-                outbox.c.payload["payment_id"].as_integer() == payment_id,
-            )
-        ).all()
-        if any(s.status in ("sent", "sending", "unknown") for s in sends):
+        desk = _desk(uow)
+        sends = desk.ledger_sends(payment_id)
+        if any(status in ("sent", "sending", "unknown") for _id, status in sends):
             raise InputError(
                 "--payment",
                 f"payment {payment_id} is registered in Tripletex or forwarded already: reverse it there first",
+                said=N_(
+                    "The payment is registered in Tripletex or forwarded to the agency already: "
+                    "reverse it there first"
+                ),
             )
-        invoice_ids = [
-            r.invoice_id
-            for r in uow.conn.execute(
-                select(allocations.c.invoice_id).where(
-                    allocations.c.payment_id == payment_id, allocations.c.invoice_id.is_not(None)
-                )
-            )
-        ]
-        uow.conn.execute(delete(outbox).where(outbox.c.id.in_([s.id for s in sends])))
-        uow.conn.execute(
-            delete(allocations).where(
-                allocations.c.company_id == uow.require_company(),
-                allocations.c.payment_id == payment_id,
-            )
-        )
-        uow.payments.recompute_outstanding(sorted(set(invoice_ids)))
-        uow.conn.execute(
-            update(claims)
-            .where(claims.c.invoice_id.in_(invoice_ids), claims.c.status == "closed")
-            .values(status="open", closed_at=None)
-        )
+        invoice_ids = desk.undo_allocations(payment_id, [i for i, _status in sends])
+        uow.payments.recompute_outstanding(invoice_ids)
         uow.payments.set_match(
             payment_id,
             status=MatchStatus.UNMATCHED.value,

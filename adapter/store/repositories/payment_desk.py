@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 
 from adapter.store.repositories.base import CompanyScoped
-from adapter.store.tables import claims, customers, invoices, payments
+from adapter.store.tables import allocations, claims, customers, invoices, outbox, payments
 
 WAITING = ("unmatched", "on_account")
 
@@ -179,3 +179,51 @@ class PaymentDeskRepository(CompanyScoped):
             .limit(1)
         ).first()
         return InvoiceCandidate(**row._mapping) if row else None
+
+    def ledger_sends(self, payment_id: int) -> list[tuple[int, str]]:
+        """(id, status) of the sends that register the payment in Tripletex or forward it to
+        the agency."""
+        rows = self.conn.execute(
+            select(outbox.c.id, outbox.c.status).where(
+                outbox.c.company_id == self.company_id,
+                outbox.c.kind.in_(("tripletex.payment", "kravia.payment")),
+                outbox.c.payload["payment_id"].as_integer() == payment_id,
+            )
+        )
+        return [(r.id, r.status) for r in rows]
+
+    def undo_allocations(self, payment_id: int, send_ids: Collection[int]) -> list[int]:
+        """Delete the payment's allocations and its sends not yet made; reopen the claims the
+        payment had closed. Returns the invoices it was allocated to (their outstanding
+        amounts are for the caller to recompute)."""
+        invoice_ids = sorted(
+            {
+                r.invoice_id
+                for r in self.conn.execute(
+                    select(allocations.c.invoice_id).where(
+                        allocations.c.company_id == self.company_id,
+                        allocations.c.payment_id == payment_id,
+                        allocations.c.invoice_id.is_not(None),
+                    )
+                )
+            }
+        )
+        if send_ids:
+            self.conn.execute(delete(outbox).where(outbox.c.id.in_(list(send_ids))))
+        self.conn.execute(
+            delete(allocations).where(
+                allocations.c.company_id == self.company_id,
+                allocations.c.payment_id == payment_id,
+            )
+        )
+        if invoice_ids:
+            self.conn.execute(
+                update(claims)
+                .where(
+                    claims.c.company_id == self.company_id,
+                    claims.c.invoice_id.in_(invoice_ids),
+                    claims.c.status == "closed",
+                )
+                .values(status="open", closed_at=None)
+            )
+        return invoice_ids
