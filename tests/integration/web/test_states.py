@@ -41,6 +41,13 @@ def test_each_letter_says_where_its_delivery_stands(db, client, book) -> None:
     assert "Levering: i kø: venter på arbeidsprosessen som sender det" in p501
     assert "Levering: sendingen feilet: se arbeidslisten" in client.get(f"/c/{cid}/claims/502").text
     assert "Levering: uvisst om det ble sendt: sjekkes" in client.get(f"/c/{cid}/claims/503").text
+    customer = client.get(f"/c/{cid}/customers/{book.customer_id}").text
+    for shown in (
+        "i kø: venter på arbeidsprosessen",
+        "sendingen feilet",
+        "uvisst om det ble sendt",
+    ):
+        assert shown in customer, shown
 
 
 def test_a_claim_at_the_agency_says_what_the_agency_says_and_offers_no_letter(
