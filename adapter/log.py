@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 import structlog
@@ -117,6 +118,17 @@ def configure(*, fmt: str = "auto", level: str = "INFO", stream: TextIO | None =
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+@contextmanager
+def context(**values: Any) -> Iterator[None]:
+    """Every log line inside carries `values` (those not None): bound once per job by the
+    worker and once per request by the web app (`company_id` and what is being done), so a
+    log call says only what is its own."""
+    with structlog.contextvars.bound_contextvars(
+        **{k: v for k, v in values.items() if v is not None}
+    ):
+        yield
 
 
 def get_logger(name: str | None = None) -> Any:

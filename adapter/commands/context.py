@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
+from adapter import log as logs
 from adapter.errors import InputError
 from adapter.settings import get_settings
 from adapter.store.database import Database, open_database
@@ -44,11 +45,22 @@ def echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=_default))
 
 
+def _log_company(ctx: click.Context, _param: click.Parameter, value: int | None) -> int | None:
+    """Bind the command's company to the log context for as long as the command runs, so
+    the services it calls need not pass it to every log line."""
+    if value is not None:
+        bound = logs.context(company_id=value)
+        bound.__enter__()
+        ctx.call_on_close(lambda: bound.__exit__(None, None, None))
+    return value
+
+
 company_option = click.option(
     "--company",
     "company_id",
     type=int,
     required=True,
+    callback=_log_company,
     help="Company id (see `kravflyt company list`).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")

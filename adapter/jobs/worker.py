@@ -26,10 +26,12 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import func, select, update
 
+from adapter import log as logs
 from adapter.jobs import crash
 from adapter.jobs import lease as leases
 from adapter.jobs.fence import Fence
@@ -42,6 +44,27 @@ from connectors.errors import FatalError, LookupImpossible, RetriableError, Writ
 from connectors.http import purpose
 
 log = get_logger(__name__)
+R = TypeVar("R")
+P = ParamSpec("P")
+
+
+def _in_log_context(
+    run: Callable[Concatenate[Worker, leases.Lease, P], R],
+) -> Callable[Concatenate[Worker, leases.Lease, P], R]:
+    """Bind the log context once for the row a worker runs (its company, queue, id and
+    kind): every log line of the job, send or webhook carries them without passing them."""
+
+    @wraps(run)
+    def bound(self: Worker, taken: leases.Lease, *args: P.args, **kwargs: P.kwargs) -> R:
+        row = taken.row
+        kind = getattr(row, "kind", None) or getattr(row, "task", None)
+        with logs.context(
+            company_id=row.company_id, queue=taken.table.name, row_id=row.id, kind=kind
+        ):
+            return run(self, taken, *args, **kwargs)
+
+    return bound
+
 
 OUTBOX = leases.Queue(outbox, ready=("pending", "unknown"), doing="sending")
 # An unknown row that waits for a person is never due by itself.
@@ -205,6 +228,7 @@ class Worker:
 
     # ------------------------------------------------------------------ outbox
 
+    @_in_log_context
     def _send(
         self,
         taken: leases.Lease,
@@ -261,6 +285,7 @@ class Worker:
                 return
         record(taken, sender, payload, result)
 
+    @_in_log_context
     def _outbox_sent(
         self, taken: leases.Lease, sender: Sender, payload: dict[str, Any], result: dict[str, Any]
     ) -> None:
@@ -289,13 +314,7 @@ class Worker:
         if not changed:
             log.warning("outbox lease lost before recording: recorded nothing", outbox_id=row.id)
             return
-        log.info(
-            "outbox sent",
-            outbox_id=row.id,
-            kind=row.kind,
-            company_id=row.company_id,
-            attempts=row.attempts + 1,
-        )
+        log.info("outbox sent", outbox_id=row.id, attempts=row.attempts + 1)
 
     def _outbox_refused(self, taken: leases.Lease, exc: RetriableError) -> None:
         """Nothing reached the remote: the row waits (the remote's own wait if it gave one)
@@ -366,6 +385,7 @@ class Worker:
 
     # ------------------------------------------------------------------ inbox
 
+    @_in_log_context
     def _handle_webhook(self, taken: leases.Lease) -> None:
         row = taken.row
         handler = self.handlers.webhooks.get(row.source)
@@ -414,6 +434,7 @@ class Worker:
 
     # ------------------------------------------------------------------ jobs
 
+    @_in_log_context
     def _run_job(self, taken: leases.Lease) -> None:
         row = taken.row
         task = self.handlers.tasks.get(row.task)
@@ -481,7 +502,6 @@ class Worker:
             "work done",
             table=taken.table.name,
             id=row.id,
-            company_id=row.company_id,
             seconds=round(time.perf_counter() - began, 3),
         )
         return True

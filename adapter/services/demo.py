@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from adapter import log as logs
 from adapter.bootstrap import web_app, worker
 from adapter.clock import FixedClock
-from adapter.domain import Money
 from adapter.jobs.worker import Worker
 from adapter.services import (
     agency,
@@ -39,6 +39,7 @@ from connectors.bank.generate import Planned, plan_payments, write_file
 from connectors.kravia.sandbox import KraviaSandbox
 from connectors.serving import serve_in_thread
 from connectors.tripletex.sandbox import TripletexSandbox, create_sandbox
+from policies.money import kr
 
 DEMO_ORG = "923609016"
 DEMO_USER = "demo@kravflyt.no"
@@ -101,10 +102,10 @@ def staged(
     tx = create_sandbox(
         customers=customers_n, invoices=invoices_n, seed=7, today=START, paid_share=0.88
     )
-    kr = KraviaSandbox(token=KRAVIA_TOKEN, today=START)
+    kravia = KraviaSandbox(token=KRAVIA_TOKEN, today=START)
     with ExitStack() as stack:
         tx_served = stack.enter_context(serve_in_thread(tx.app()))
-        kr_served = stack.enter_context(serve_in_thread(kr.app()))
+        kr_served = stack.enter_context(serve_in_thread(kravia.app()))
         web = stack.enter_context(serve_in_thread(web_app(db, settings)))
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kravflyt-demo-")))
         with db.uow(read_only=True) as uow:
@@ -120,7 +121,7 @@ def staged(
             clock,
             company.id,
             tx,
-            kr,
+            kravia,
             web.url,
             tx_served.url,
             kr_served.url,
@@ -129,11 +130,9 @@ def staged(
             worker(db, settings, name="demo", senders=settings.worker_senders),
         )
         stage.move_to(START)
+        # Every log line of the story is about the demo company (the worker binds its own).
+        stack.enter_context(logs.context(company_id=company.id))
         yield stage
-
-
-def _kr(ore: int) -> str:
-    return f"{Money(ore)} kr"
 
 
 def run(
@@ -249,7 +248,7 @@ def run(
                 "payments": summary.payments,
                 "matched": dict(summary.matched),
                 "unmatched": dict(summary.unmatched),
-                "total": _kr(summary.total_ore),
+                "total": kr(summary.total_ore),
                 "registered in Tripletex (PUT :payment)": registered,
                 "sends run": sent,
             }
@@ -278,8 +277,8 @@ def run(
             return {
                 "runs": weekly,
                 "letters": story.facts["letters"],
-                "fees stated": _kr(totals["fees_ore"]),
-                "interest stated": _kr(totals["interest_ore"]),
+                "fees stated": kr(totals["fees_ore"]),
+                "interest stated": kr(totals["interest_ore"]),
                 "reminders created in Tripletex": reminders,
                 "reminders in the sandbox": len(s.tripletex.ledger.reminders),
             }
@@ -301,9 +300,9 @@ def run(
                     {
                         "debtor": b.customer_name,
                         "claims": len(b.claims),
-                        "principal": _kr(b.principal_ore),
-                        "fees": _kr(b.fees_ore),
-                        "interest": _kr(b.interest_ore),
+                        "principal": kr(b.principal_ore),
+                        "fees": kr(b.fees_ore),
+                        "interest": kr(b.interest_ore),
                         "case": case,
                     }
                 )
@@ -353,7 +352,7 @@ def run(
                 outbox, outbox.c.kind == "kravia.payment", outbox.c.status == "sent"
             )
             story.facts["forwarded"] = forwarded
-            return {"invoice": row.number, "paid": _kr(part), "forwarded to Kravia": forwarded}
+            return {"invoice": row.number, "paid": kr(part), "forwarded to Kravia": forwarded}
 
         def _reconcile() -> dict[str, Any]:
             s.move_to(s.clock.today() + timedelta(days=15))

@@ -254,7 +254,7 @@ def run(
                 summary.skipped += len(decisions) - len(done)
             uow.commit()
         progress(min(start + 500, len(todo)), len(todo))
-    log.info("dunning run", company_id=company_id, on=on.isoformat(), **summary.as_json())
+    log.info("dunning run", on=on.isoformat(), **summary.as_json())
     return summary
 
 

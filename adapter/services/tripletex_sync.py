@@ -202,7 +202,7 @@ def sync_company(
                     progress(kind, len(page.records))
             batch.commit()
         summary.requests = client.requests - requests_before
-        log.info("tripletex sync", company_id=company_id, **summary.as_json())
+        log.info("tripletex sync", **summary.as_json())
         uow.audit.record(
             actor="tripletex",
             action="sync.tripletex",

@@ -20,6 +20,7 @@ from adapter.store.database import Database
 from adapter.store.engine import READ_ONLY
 from adapter.web.ids import valid_id
 from adapter.web.intake import SecretCache, WebhookSource, error, receive
+from adapter.web.log_context import LogContextMiddleware
 from adapter.web.metrics import Metrics
 
 
@@ -48,6 +49,7 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
+    app.add_middleware(LogContextMiddleware)
     app.state.db, app.state.settings, app.state.writer, app.state.metrics = (
         db,
         settings,

@@ -131,7 +131,7 @@ async def _secrets(cache: SecretCache, company_id: int, remote: str) -> dict[str
     try:
         return await run_in_threadpool(cache.get, company_id, remote)
     except (InputError, OperationalError) as exc:
-        log.error("webhook cannot be handled", remote=remote, company_id=company_id, error=str(exc))
+        log.error("webhook cannot be handled", remote=remote, error=str(exc))
         raise WebhookRejected(503, "cannot be handled here now: deliver again later") from exc
 
 
@@ -157,7 +157,6 @@ async def receive(
         log.warning(
             "webhook refused",
             source=source.name,
-            company_id=company_id,
             status=exc.status,
             reason=exc.message,
         )

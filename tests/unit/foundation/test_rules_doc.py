@@ -23,7 +23,7 @@ def _rule_strings(tree: ast.AST) -> Iterator[str]:
         if isinstance(node, ast.Call):
             f = node.func
             name = f.id if isinstance(f, ast.Name) else getattr(f, "attr", "")
-            if name in ("Reason", "reason", "_nothing", "_refuse") and node.args:
+            if name in ("Reason", "reason", "said", "_nothing", "_refuse") and node.args:
                 first = node.args[0]
                 if isinstance(first, ast.Constant) and isinstance(first.value, str):
                     yield first.value
