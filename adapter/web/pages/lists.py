@@ -278,7 +278,13 @@ def section_columns(key: str) -> list[Column]:
     if key == "ledger":
         return [
             *_claim_ref_columns("invoice"),
-            Column(_("Why"), lambda r: "; ".join(r["differences"])),
+            Column(_("Status"), lambda r: label("claim_status", r["status"])),
+            Column(_("Principal in Tripletex"), lambda r: r["ledger_ore"], "money"),
+            Column(_("Principal in Kravflyt"), lambda r: r["ours_ore"], "money"),
+            Column(
+                _("With fees and interest in Tripletex"), lambda r: r["ledger_total_ore"], "money"
+            ),
+            Column(_("With fees and interest in Kravflyt"), lambda r: r["ours_total_ore"], "money"),
         ]
     if key == "automation":
         return [
