@@ -410,3 +410,33 @@ def _normalised(rows) -> list[str]:
         payload.pop("payment_id", None)
         out.append(f"{kind} {status} {sorted(payload.items())}")
     return sorted(out)
+
+
+def test_a_publish_in_many_small_chunks_writes_what_one_chunk_writes(
+    db, tmp_path, monkeypatch, request
+) -> None:
+    """Chunking changes nothing: the same file published 7 payments and 7 claims at a time
+    gives, row for row, what a publish in chunks larger than the file gives (payments,
+    allocations with their øre amounts, outstanding amounts, claim statuses, outbox rows,
+    audit lines)."""
+    company_id, path = company_with_open_invoices(db, tmp_path, 300)
+    whole_db = _copy_of(db, tmp_path, request)
+    with monkeypatch.context() as small:
+        small.setattr(bank_stage, "FIRST_CHUNK", {"payments": 7, "claims": 7, "release": 7})
+        small.setattr(bank_stage, "CHUNK_LIMITS", (7, 7))
+        bank_import.import_file(db, company_id, path, actor="test")
+    with monkeypatch.context() as large:
+        large.setattr(
+            bank_stage, "FIRST_CHUNK", {"payments": 10**6, "claims": 10**6, "release": 10**6}
+        )
+        large.setattr(bank_stage, "CHUNK_LIMITS", (10**6, 10**6))
+        bank_import.import_file(whole_db, company_id, path, actor="test")
+    chunked, whole = _state(db), _state(whole_db)
+    assert len(chunked["payments"]) == 300  # type: ignore[arg-type]
+    assert chunked["payments"] == whole["payments"]
+    assert chunked["allocations"] == whole["allocations"]
+    assert chunked["outstanding"] == whole["outstanding"]
+    assert chunked["claims"] == whole["claims"]
+    assert _normalised(chunked["outbox"]) == _normalised(whole["outbox"])
+    assert chunked["audit"] == whole["audit"] == 300
+    assert _due_sends(db) == count(db, outbox) > 0
