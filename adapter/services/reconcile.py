@@ -12,12 +12,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
-
 from adapter.domain import Money
 from adapter.services.claim_facts import iter_claims
 from adapter.store.database import Database
-from adapter.store.tables import claims, invoices
 
 # Closed claims are compared only when the ledger still shows something open.
 _STATUSES = ("open", "handed_off", "closed")
@@ -47,32 +44,8 @@ def ledger(db: Database, company_id: int) -> list[LedgerRow]:
     shows open, with what differs and what to do about it."""
     with db.uow(company_id, read_only=True) as uow:
         settings = uow.settings.all()
-        still_open = [
-            r.id
-            for r in uow.conn.execute(
-                select(invoices.c.id)
-                .join(claims, claims.c.invoice_id == invoices.c.id)
-                .where(
-                    invoices.c.company_id == company_id,
-                    invoices.c.source == "tripletex",
-                    or_(
-                        claims.c.status != "closed",
-                        invoices.c.ledger_outstanding_ore != 0,
-                        invoices.c.ledger_outstanding_total_ore != 0,
-                    ),
-                )
-            )
-        ]
-        ledger_rows = {
-            r.id: r
-            for r in uow.conn.execute(
-                select(
-                    invoices.c.id,
-                    invoices.c.ledger_outstanding_ore,
-                    invoices.c.ledger_outstanding_total_ore,
-                ).where(invoices.c.id.in_(still_open))
-            )
-        }
+        still_open = uow.invoices.ledger_not_settled()
+        ledger_rows = uow.invoices.ledger_outstanding(still_open)
         out = []
         found = iter_claims(
             uow.conn,
@@ -82,7 +55,7 @@ def ledger(db: Database, company_id: int) -> list[LedgerRow]:
             statuses=_STATUSES,
         )
         for row, facts in found:
-            stored = ledger_rows[row.invoice_id]
+            ledger_ore, ledger_total_ore = ledger_rows[row.invoice_id]
             status = row.status
             ours = max(facts.principal_outstanding_ore, 0) if status != "closed" else 0
             notices = facts.notices_outstanding_ore if status != "closed" else 0
@@ -94,9 +67,9 @@ def ledger(db: Database, company_id: int) -> list[LedgerRow]:
                         row.customer_name,
                         status,
                         ours,
-                        stored.ledger_outstanding_ore,
+                        ledger_ore,
                         ours + notices,
-                        stored.ledger_outstanding_total_ore,
+                        ledger_total_ore,
                     )
                 )
             )

@@ -26,8 +26,6 @@ from datetime import date, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import select
-
 from adapter import company_settings
 from adapter.clock import OSLO
 from adapter.log import get_logger
@@ -39,7 +37,6 @@ from adapter.services.tripletex_store import (
     store_invoices,
 )
 from adapter.store.database import Database
-from adapter.store.tables import invoices
 from adapter.store.uow import UnitOfWork
 from connectors.read_ahead import read_ahead
 from connectors.tripletex.client import TripletexClient
@@ -258,19 +255,8 @@ def _choose_mode(mode: str, state: dict[str, Any], today: date, rescan_every_day
 
 
 def _ids_for(db: Database, company_id: int, numbers: list[str]) -> list[int]:
-    ids: list[int] = []
     with db.uow(company_id, read_only=True) as uow:
-        for start in range(0, len(numbers), 500):
-            chunk = numbers[start : start + 500]
-            rows = uow.conn.execute(
-                select(invoices.c.external_id).where(
-                    invoices.c.company_id == company_id,
-                    invoices.c.source == "tripletex",
-                    invoices.c.number.in_(chunk),
-                )
-            )
-            ids += [int(r.external_id) for r in rows]
-    return sorted(ids)
+        return uow.invoices.tripletex_ids(numbers)
 
 
 def refetch(

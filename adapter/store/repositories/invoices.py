@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, insert, or_, select
 
 from adapter.domain import Invoice, Kid, Money
 from adapter.errors import NotFoundError
@@ -118,3 +118,47 @@ class InvoiceRepository(CompanyScoped):
         result = self.conn.execute(q.order_by(invoices.c.id).execution_options(yield_per=batch))
         for row in result:
             yield invoice_from_row(row)
+
+    def tripletex_ids(self, numbers: list[str], *, chunk: int = 500) -> list[int]:
+        """The Tripletex ids of the company's ledger invoices with these numbers, sorted
+        (asked in chunks: a list of numbers may be long)."""
+        ids: list[int] = []
+        for start in range(0, len(numbers), chunk):
+            rows = self.conn.execute(
+                select(invoices.c.external_id).where(
+                    invoices.c.company_id == self.company_id,
+                    invoices.c.source == "tripletex",
+                    invoices.c.number.in_(numbers[start : start + chunk]),
+                )
+            )
+            ids += [int(r.external_id) for r in rows]
+        return sorted(ids)
+
+    def ledger_not_settled(self) -> list[int]:
+        """Ids of the ledger invoices whose claim is not closed, or that the ledger still shows
+        something outstanding on (with or without its reminders)."""
+        rows = self.conn.execute(
+            select(invoices.c.id)
+            .join(claims, claims.c.invoice_id == invoices.c.id)
+            .where(
+                invoices.c.company_id == self.company_id,
+                invoices.c.source == "tripletex",
+                or_(
+                    claims.c.status != "closed",
+                    invoices.c.ledger_outstanding_ore != 0,
+                    invoices.c.ledger_outstanding_total_ore != 0,
+                ),
+            )
+        )
+        return [r.id for r in rows]
+
+    def ledger_outstanding(self, ids: list[int]) -> dict[int, tuple[int | None, int | None]]:
+        """Per invoice id: what the ledger says is outstanding without and with reminders."""
+        rows = self.conn.execute(
+            select(
+                invoices.c.id,
+                invoices.c.ledger_outstanding_ore,
+                invoices.c.ledger_outstanding_total_ore,
+            ).where(invoices.c.company_id == self.company_id, invoices.c.id.in_(ids))
+        )
+        return {r.id: (r.ledger_outstanding_ore, r.ledger_outstanding_total_ore) for r in rows}
