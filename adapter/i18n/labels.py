@@ -154,6 +154,7 @@ LABELS: dict[str, dict[str, Message]] = {
         "kid": N_("the KID"),
         "account": N_("the payer's account"),
         "customer": N_("the payer's only open invoice"),
+        "booked": N_("the customer the payment is booked on"),
     },
     # claims.agency_status before the agency has answered: the hand-off case is made and
     # waits for the worker that registers it at the agency

@@ -25,9 +25,20 @@ from adapter.store.uow import UnitOfWork
 from connectors.bank.transactions import BankTransaction
 
 PER_PAGE = 25
+# The fictitious customer "Betaling med ukjent KID" (bank_import.unknown_kid_customer): a
+# payment booked there has no payer yet.
+UNKNOWN_KID = "unknown-kid"
 SUGGESTIONS = 5
 # Why an invoice is suggested, strongest first (words in adapter/i18n/labels.py "suggestion").
-_WEIGHT = {"kid": 16, "message": 8, "customer": 6, "account": 3, "name": 2, "amount": 2}
+_WEIGHT = {
+    "kid": 16,
+    "message": 8,
+    "customer": 6,
+    "booked": 3,
+    "account": 3,
+    "name": 2,
+    "amount": 2,
+}
 _NUMBER = re.compile(r"\d(?:[\d ]*\d)?")
 
 
@@ -83,8 +94,9 @@ def suggest(
     tokens = _tokens(p.get("message"))
     kids = [k for k in {p.get("kid"), *tokens} if k]
     how, payer_ids = desk.payer_customers(p.get("payer_account"), p.get("payer_name"))
-    if p.get("customer_id"):  # booked on a customer already: that is the payer
-        how, payer_ids = "account" if how == "account" else how or "name", [p["customer_id"]]
+    if p.get("customer_id") and p.get("customer_external_id") != UNKNOWN_KID:
+        # booked on a customer already: that is the payer
+        how, payer_ids = "booked", [p["customer_id"]]
     found: dict[str, InvoiceCandidate] = {}
     for c in desk.open_candidates(kids=kids, numbers=tokens, customer_ids=payer_ids):
         found[c.number] = c
@@ -207,7 +219,9 @@ class MatchPreview:
 def _payer_name(uow: UnitOfWork, payment: Payment) -> tuple[int | None, str | None]:
     """The customer a payment came from, when the booking, the account or the name tells one."""
     if payment.customer_id:
-        return payment.customer_id, uow.customers.get(payment.customer_id).name
+        booked = uow.customers.get(payment.customer_id)
+        if booked.external_id != UNKNOWN_KID:
+            return payment.customer_id, booked.name
     _how, ids = _desk(uow).payer_customers(payment.payer_account, payment.payer_name)
     if len(ids) == 1:
         return ids[0], uow.customers.get(ids[0]).name

@@ -46,6 +46,7 @@ def _payment_columns() -> tuple[Any, ...]:
         payments.c.references,
         payments.c.customer_id,
         customers.c.name.label("customer"),
+        customers.c.external_id.label("customer_external_id"),
     )
 
 

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from adapter.domain import Customer, DebtorKind, Invoice, Money, Payment
+from adapter.domain import Customer, DebtorKind, Invoice, MatchStatus, Money, Payment
 from adapter.services import overview
 from adapter.store.tables import allocations, audit_log, claims, payments
 from tests.factories import paid
@@ -235,3 +235,38 @@ def test_the_payments_page_reads_one_page_and_no_worklist(db, client, book, monk
     assert "31 innbetalinger venter" in first.text
     second = client.get(f"/c/{cid}/payments?page=1").text
     assert second.count('data-testid="payment"') == 6
+
+
+def test_a_payment_on_the_unknown_kid_customer_has_no_payer_yet(db, client, book, olsen) -> None:
+    from adapter.services.bank_import import unknown_kid_customer
+
+    cid = book.company_id
+    with db.uow(cid) as uow:
+        nobody = unknown_kid_customer(uow)
+        pid = uow.payments.add(
+            Payment(
+                None,
+                cid,
+                "ocr:unknown",
+                "ocr",
+                Money(700_000),
+                date(2026, 3, 19),
+                kid="12345678",
+                payer_account="15038812345",
+                status=MatchStatus.ON_ACCOUNT,
+                customer_id=nobody,
+            )
+        )
+        uow.commit()
+    sign_in(client, "kari@regnskap.no")
+    page = client.get(f"/c/{cid}/payments").text
+    card = page[page.index(f'id="p{pid}"') :]
+    card = card[: card.index("</section>")]
+    assert "Koble 601" in card and "betalerens eneste åpne faktura" in card
+    r = client.post(
+        f"/api/v1/companies/{cid}/payments/{pid}/match",
+        json={"invoice": "601"},
+        auth=("kari@regnskap.no", "riktig-hest-batteri"),
+    )
+    assert r.status_code == 200, r.text  # Olsen's own invoice: nothing to confirm
+    assert _status(db, pid) == "matched"
