@@ -4,13 +4,20 @@ The letter is `pending` (queued) while its row waits or is refused for a while, 
 the remote refused it for good, `unknown` when it may have been sent and nobody knows yet,
 and `sent` when the row is (the sender's `record`, or a person's `--mark-sent`). Only a sent
 letter counts toward fees, deadlines and hand-off (`tables.LETTER_COUNTS`).
+
+A letter that goes out later than the day it was decided (its send was refused for a while,
+or a person resent it) keeps the real day: the law counts its deadline from the day it was
+sent (INKL § 9 (2), at least 14 days; dunning rules D3), so its send date and deadline move
+on by the days it waited, and the next step (a second fee, the hand-off) waits for them. The
+day it was decided stays in the audit log.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, select, update
 
 from adapter.store.tables import letters
 
@@ -18,13 +25,41 @@ from adapter.store.tables import letters
 _OPEN = ("pending", "failed", "unknown")
 
 
-def follow(conn: Connection, payload: dict[str, Any], status: str, reason: str | None) -> None:
-    """Give the letter the outbox row carries (if any) the row's new status and reason."""
+def follow(
+    conn: Connection,
+    payload: dict[str, Any],
+    status: str,
+    reason: str | None,
+    *,
+    today: date | None = None,
+) -> None:
+    """Give the letter the outbox row carries (if any) the row's new status and reason; a
+    letter marked sent `today` later than it was decided keeps the real day (`sent_late`)."""
     letter_id = payload.get("letter_id")
     if letter_id is None:
         return
+    if status == "sent" and today is not None:
+        sent_late(conn, int(letter_id), today)
     conn.execute(
         update(letters)
         .where(letters.c.id == int(letter_id), letters.c.status.in_(_OPEN))
         .values(status=status, delivery_error=reason)
     )
+
+
+def sent_late(conn: Connection, letter_id: int, today: date) -> tuple[date, date | None] | None:
+    """A letter sent `today`, later than the day it was decided: its send date becomes today
+    and its deadline moves on as many days (never earlier). Returns the decided (send date,
+    deadline) when they moved, else None."""
+    row = conn.execute(
+        select(letters.c.sent_on, letters.c.deadline).where(letters.c.id == letter_id)
+    ).first()
+    if row is None or row.sent_on >= today:
+        return None
+    waited = today - row.sent_on
+    conn.execute(
+        update(letters)
+        .where(letters.c.id == letter_id)
+        .values(sent_on=today, deadline=row.deadline + waited if row.deadline else None)
+    )
+    return row.sent_on, row.deadline

@@ -19,7 +19,7 @@ from adapter import company_settings
 from adapter.domain import Allocation, AllocationKind, ClaimStatus, Money
 from adapter.i18n import N_
 from adapter.log import get_logger
-from adapter.services import rates
+from adapter.services import delivery, rates
 from adapter.services.bank_import import close_written_off
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
 from adapter.store.database import Database
@@ -467,9 +467,19 @@ def _send_letter(
 
 
 def mark_letter_sent(uow: UnitOfWork, letter_id: int, remote_id: str | None) -> None:
-    """Record that a letter reached the debtor's channel."""
+    """Record that a letter reached the debtor's channel (today: a letter sent later than it
+    was decided counts its deadline from today, `delivery.sent_late`)."""
     uow.conn.execute(
         update(letters)
         .where(letters.c.id == letter_id)
         .values(status="sent", remote_id=remote_id, delivery_error=None)
     )
+    moved = delivery.sent_late(uow.conn, letter_id, uow.clock.today())
+    if moved is not None:
+        uow.audit.record(
+            actor="system",
+            action="letter.sent_late",
+            subject=("letter", letter_id),
+            message=f"letter {letter_id} decided on {moved[0]} was sent on {uow.clock.today()}: "
+            f"its send date and deadline (was {moved[1]}) count from the day it was sent",
+        )

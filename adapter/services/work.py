@@ -126,7 +126,7 @@ def retry(
         if not changed:
             raise NotFoundError(f"{table} row {item_id} changed meanwhile: look again")
         if table == "outbox":
-            delivery.follow(uow.conn, dict(row.payload), status, None)
+            delivery.follow(uow.conn, dict(row.payload), status, None, today=db.clock.today())
         uow.audit.record(
             actor=actor,
             action=f"{table}.{'retry' if decision == 'lookup' else decision}",

@@ -280,6 +280,34 @@ def test_connection_refused_is_not_sent_and_goes_by_itself_later(world) -> None:
     assert [(x.stage, x.status) for x in world.letters()] == [("reminder_1", "sent")]
 
 
+def test_a_letter_sent_days_after_its_decision_counts_its_deadline_from_the_day_it_went(
+    world,
+) -> None:
+    box = Mailbox()
+    email_letters(world, box.port)  # nothing listens yet: the letter waits
+    world.invoice("1000.00", days_overdue=20)
+    world.sync()
+    world.run()
+    world.work()
+    [decided] = world.letters()
+    world.clock.instant += timedelta(days=5)
+    world.clients.forget(world.company_id)
+    box.server.start()
+    try:
+        world.work()
+    finally:
+        box.server.stop()
+    [letter] = world.letters()
+    assert len(box.messages) == 1
+    # The law counts a deadline from the day the letter was sent (INKL § 9 (2)): the next
+    # step waits for the later of the two.
+    assert (letter.status, letter.sent_on, letter.deadline) == (
+        "sent",
+        decided.sent_on + timedelta(days=5),
+        decided.deadline + timedelta(days=5),
+    )
+
+
 def test_an_email_lost_after_data_waits_for_a_person_who_resends_or_marks_it(world) -> None:
     from adapter.services import work
 
