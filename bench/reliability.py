@@ -18,7 +18,7 @@ from adapter import log
 
 PARTS = {
     "faults": ("Faults from the ledger and the agency", "bench.reliability_faults"),
-    "crash": ("Crashes: workers killed while sending", "bench.crash"),
+    "crash": ("Crashes and faults: all six kinds of send, workers crashing", "bench.crash"),
     "database": ("Database: connections cut under the worker", "bench.reliability_db"),
     "fuzz": ("Bad input: parsers and webhook endpoints", "bench.reliability_fuzz"),
     "security": ("Security", "bench.reliability_security"),
