@@ -150,7 +150,8 @@ def test_confirm_sends_one_case_with_exact_amounts(db, company_id, book, kravia,
         "--date",
         "2026-03-20",
     )
-    assert refused.exit_code == 2 and "confirm that the claims are not disputed" in refused.stderr
+    assert refused.exit_code == 2
+    assert "--not-disputed: " in refused.stderr and "«Kravet er ikke omtvistet»" in refused.stderr
     with time_machine.travel(db.clock.now(), tick=False):  # the CLI runs on the real clock
         ok = cli(
             "handoff",
