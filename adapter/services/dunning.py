@@ -408,42 +408,21 @@ def _send_letter(
             )
         else:
             delivery = tripletex.compensation_letters
-    letter_id = uow.conn.execute(
-        insert(letters)
-        .values(
-            company_id=uow.require_company(),
-            claim_id=row.claim_id,
-            stage=d.stage.value,
-            sent_on=on,
-            deadline=d.deadline,
-            fee_ore=d.fee_ore,
-            interest_ore=d.interest.total_ore,
-            compensation_ore=compensation,
-            interest_to=d.interest.to_date or on,  # earlier when the rate is not published
-            delivery=delivery,
-            status="pending",  # sent by a worker (tripletex, email) or by the print batch
-            actor=actor,
-            reasons=reasons,
-            created_at=uow.clock.now(),
-        )
-        .returning(letters.c.id)
-    ).scalar_one()
-    if delivery == "tripletex":
-        uow.outbox.add(
-            "tripletex.reminder",
-            idempotency_key=key,
-            payload={
-                "letter_id": letter_id,
-                "invoice_external_id": row.external_id,
-                "type": tripletex_type(d.stage, on, new_act_from),
-                "date": on.isoformat(),
-                "include_charge": d.fee_ore > 0,
-                "include_interest": d.interest.total_ore > 0,
-                "dispatch": tripletex.reminder_dispatch,
-            },
-        )
-    elif delivery == "email":
-        uow.outbox.add("letter.email", idempotency_key=key, payload={"letter_id": letter_id})
+    letter_id = queue_letter(
+        uow,
+        row,
+        d.stage,
+        d,
+        on,
+        delivery=delivery,
+        key=key,
+        actor=actor,
+        reasons=reasons,
+        interest_ore=d.interest.total_ore,
+        compensation_ore=compensation,
+        reminder_type=tripletex_type(d.stage, on, new_act_from),
+        dispatch=tripletex.reminder_dispatch,
+    )
     uow.audit.record(
         action=f"dunning.{d.stage.value}",
         message=f"{d.stage.label} for invoice {row.invoice_number}: fee {Money(d.fee_ore)} kr, interest "
@@ -464,6 +443,66 @@ def _send_letter(
         **audit,
     )
     return True
+
+
+def queue_letter(
+    uow: UnitOfWork,
+    row: ClaimRow,
+    stage: Stage,
+    d: Decision,
+    on: date,
+    *,
+    delivery: str,
+    key: str,
+    actor: str,
+    reasons: list[dict[str, Any]],
+    interest_ore: int,
+    compensation_ore: int,
+    reminder_type: str,
+    dispatch: str,
+) -> int:
+    """The one path that makes a letter: its row and, in the same transaction, its outbox row
+    under `key` (a reminder Tripletex sends, an e-mail the worker sends; none for print,
+    collected by the print batch). Used by the nightly run and by a letter sent by hand."""
+    letter_id = int(
+        uow.conn.execute(
+            insert(letters)
+            .values(
+                company_id=uow.require_company(),
+                claim_id=row.claim_id,
+                stage=stage.value,
+                sent_on=on,
+                deadline=d.deadline,
+                fee_ore=d.fee_ore,
+                interest_ore=interest_ore,
+                compensation_ore=compensation_ore,
+                interest_to=d.interest.to_date or on,  # earlier when the rate is not published
+                delivery=delivery,
+                status="pending",  # sent by a worker (tripletex, email) or by the print batch
+                actor=actor,
+                reasons=reasons,
+                created_at=uow.clock.now(),
+            )
+            .returning(letters.c.id)
+        ).scalar_one()
+    )
+    if delivery == "tripletex":
+        uow.outbox.add(
+            "tripletex.reminder",
+            idempotency_key=key,
+            payload={
+                "letter_id": letter_id,
+                "invoice_external_id": row.external_id,
+                "type": reminder_type,
+                "date": on.isoformat(),
+                "include_charge": d.fee_ore > 0,
+                "include_interest": d.interest.total_ore > 0,
+                "dispatch": dispatch,
+            },
+        )
+    elif delivery == "email":
+        uow.outbox.add("letter.email", idempotency_key=key, payload={"letter_id": letter_id})
+    return letter_id
 
 
 def mark_letter_sent(uow: UnitOfWork, letter_id: int, remote_id: str | None) -> None:

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from stdnum.no import kontonr
 
 from adapter import company_settings
@@ -25,6 +25,7 @@ from adapter.services.dunning import (
     decision_json,
     mark_letter_sent,
     no_contact_reason,
+    queue_letter,
     tripletex_type,
 )
 from adapter.store.database import Database
@@ -394,44 +395,25 @@ def send_manual(
                 "--type",
                 f"a {stage.label} for invoice {invoice_number} was made on {on} already (letter {exists.id})",
             )
-        letter_id = uow.conn.execute(
-            insert(letters)
-            .values(
-                company_id=company_id,
-                claim_id=row.claim_id,
-                stage=stage.value,
-                sent_on=on,
-                deadline=decision.deadline,
-                fee_ore=decision.fee_ore,
-                interest_ore=decision.amount_ore
-                if stage is Stage.RENTENOTA
-                else decision.interest.total_ore,
-                interest_to=decision.interest.to_date or on,  # earlier: rate not published
-                delivery=delivery,
-                status="pending",
-                actor=actor,
-                reasons=[r.as_json() for r in decision.reasons],
-                created_at=uow.clock.now(),
-            )
-            .returning(letters.c.id)
-        ).scalar_one()
-        key = f"letter:{company_id}:{row.claim_id}:{stage.value}:manual:{on}"
-        if delivery == "tripletex":
-            uow.outbox.add(
-                "tripletex.reminder",
-                idempotency_key=key,
-                payload={
-                    "letter_id": letter_id,
-                    "invoice_external_id": row.external_id,
-                    "type": tripletex_type(stage, on, (facts.ladder or ctx.ladder).new_act_from),
-                    "date": on.isoformat(),
-                    "include_charge": decision.fee_ore > 0,
-                    "include_interest": decision.interest.total_ore > 0,
-                    "dispatch": "API",
-                },
-            )
-        elif delivery == "email":
-            uow.outbox.add("letter.email", idempotency_key=key, payload={"letter_id": letter_id})
+        # The letter is stored with its own stage's figures; a rentenota states the interest
+        # it claims (amount_ore). No compensation is stored for a letter sent by hand.
+        letter_id = queue_letter(
+            uow,
+            row,
+            stage,
+            decision,
+            on,
+            delivery=delivery,
+            key=f"letter:{company_id}:{row.claim_id}:{stage.value}:manual:{on}",
+            actor=actor,
+            reasons=[r.as_json() for r in decision.reasons],
+            interest_ore=decision.amount_ore
+            if stage is Stage.RENTENOTA
+            else decision.interest.total_ore,
+            compensation_ore=0,
+            reminder_type=tripletex_type(stage, on, (facts.ladder or ctx.ladder).new_act_from),
+            dispatch="API",
+        )
         uow.audit.record(
             actor=actor,
             action=f"dunning.manual.{stage.value}",
