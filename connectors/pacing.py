@@ -13,6 +13,7 @@ sends no such headers is never slowed.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -50,7 +51,7 @@ class Pacer:
         self._flying: set[int] = set()  # the tickets of the requests on their way
         self._tickets = 0
         self._not_before = -1e18  # a request waiting for the next period starts then
-        self._period = 1.0  # the longest Reset seen: a period is at least this long
+        self._epoch = 0  # the first ticket of the period the pacer counts in
 
     def ticket(self) -> float:
         """Reserve the next start: the seconds to wait before sending (0: send now)."""
@@ -67,13 +68,20 @@ class Pacer:
             start = max(now, self._not_before)
             if self._left is not None and self._ends <= start:
                 self._left = None  # the period told of is over: the next one's is whole
+                self._epoch = ticket
             if self._left is not None:
-                if self._left < 1:  # none left: the first of the next period
+                if self._left < 1 and self._ends == math.inf:
+                    # The next period's allowance is spent before any of its answers came
+                    # (a limit below the requests on their way): wait for them a little.
+                    start = max(start, self._last + 1.0)
+                    self._left = 1.0
+                elif self._left < 1:  # none left: the first of the next period
                     start = max(start, self._ends)
                     self._not_before = start  # nobody starts before it
-                    # Until its answers tell, count down from the limit over a whole period.
-                    self._ends, self._left = start + self._period, (self._limit or 1.0)
-                elif self._left <= (self._limit or 0) * self.low_share:
+                    self._epoch = ticket  # answers to earlier requests tell of the last one
+                    # Until its answers tell when it ends, count down from the limit.
+                    self._ends, self._left = math.inf, (self._limit or 1.0)
+                elif self._left <= (self._limit or 0) * self.low_share and self._ends < math.inf:
                     # Few left: spread them evenly over the time left in the period (after
                     # the starts already handed out, so a queue of waiting requests ends with
                     # the period, not past it).
@@ -95,13 +103,10 @@ class Pacer:
             reset = _number(headers, "X-Rate-Limit-Reset")
             if remaining is None or reset is None:
                 return
+            if mine < self._epoch and remaining > 0:
+                return  # sent in a period that is over (its answer came late)
             self._limit = _number(headers, "X-Rate-Limit-Limit") or self._limit
-            now = self.clock()
-            self._period = max(self._period, reset)
-            ends = now + reset
-            if ends < self._ends - 1.0 and remaining > 0:
-                return  # an answer from a period already over (it came late)
-            self._ends = ends
+            self._ends = self.clock() + reset
             # The requests sent after this one and still on their way will spend some of what
             # is left (those sent before it were counted before it, as a rule).
             later = sum(1 for t in self._flying if t > mine)

@@ -90,16 +90,26 @@ class Clients:
         def build() -> KraviaClient:
             with self.db.uow(company_id, read_only=True) as uow:
                 conn = uow.connections.get("kravia")
-            return kravia_client(self.http(conn.config["base_url"]), conn.secrets, self.sleep)
+            return kravia_client(
+                self.http(conn.config["base_url"]),
+                conn.secrets,
+                self.sleep,
+                max_in_flight=self.max_in_flight,
+            )
 
         return self._cached("kravia", company_id, build)
 
 
 def kravia_client(
-    http: httpx.Client, secrets: dict[str, Any], sleep: Callable[[float], None]
+    http: httpx.Client,
+    secrets: dict[str, Any],
+    sleep: Callable[[float], None],
+    *,
+    max_in_flight: int = 1,
 ) -> KraviaClient:
-    """A Kravia client from a connection's secrets."""
-    return KraviaClient(http, secrets["token"], sleep=sleep)
+    """A Kravia client from a connection's secrets (up to `max_in_flight` requests at once,
+    paced by the answers' rate-limit headers like Tripletex's)."""
+    return KraviaClient(http, secrets["token"], sleep=sleep, max_in_flight=max_in_flight)
 
 
 def tripletex_client(

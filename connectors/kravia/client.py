@@ -50,8 +50,9 @@ class KraviaClient(HttpBase):
         *,
         sleep: Callable[[float], None] = time.sleep,
         retry: RetryOptions | None = None,
+        max_in_flight: int = 1,
     ):
-        super().__init__(http, sleep=sleep, retry=retry)
+        super().__init__(http, sleep=sleep, retry=retry, max_in_flight=max_in_flight)
         self._token = token
 
     def __repr__(self) -> str:

@@ -12,9 +12,11 @@ middleware, plus "accept the write, drop the answer"). `/_sandbox/...` drives an
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
+from collections.abc import MutableMapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -29,6 +31,7 @@ from connectors import json_exact
 from connectors.faults import FaultInjector, FaultMiddleware
 from connectors.kravia import webhooks
 from connectors.kravia.mapping import VARSEL_LINE
+from connectors.tripletex.sandbox.limits import RateLimit
 
 DEFAULT_TOKEN = "sandbox-kravia-token"  # noqa: S105 - sandbox default, printed at start
 STAGES = ("inkassovarsel", "betalingsoppfordring", "legal")
@@ -88,6 +91,8 @@ class KraviaSandbox:
         self._settlement_ids = itertools.count(88001)
         self.lock = threading.RLock()
         self.injector = FaultInjector()
+        self.latency_s = 0.0  # every API answer waits this long (`/_sandbox/limits`)
+        self.rate_limit: RateLimit | None = None  # none: no limit and no rate-limit headers
         self.drop_after_write_every = 0
         self._writes = 0
         self._ids = itertools.count(1553100)
@@ -581,6 +586,20 @@ class KraviaSandbox:
                 return _json({"settlements": [settlement]})
             if action == "advance":
                 return _json({"moved": self.advance(body.get("claimId"))})
+            if action == "limits":
+                if body.get("latency_ms") is not None:
+                    self.latency_s = float(body["latency_ms"]) / 1000
+                if body.get("limit") is not None:
+                    self.rate_limit = RateLimit(
+                        limit=int(body["limit"]), period_s=float(body.get("period_s", 60))
+                    )
+                return _json(
+                    {
+                        "latency_ms": self.latency_s * 1000,
+                        "limit": self.rate_limit.limit if self.rate_limit else None,
+                        "refused_429": self.rate_limit.refused if self.rate_limit else 0,
+                    }
+                )
             if action == "kravia-faults":
                 self.drop_after_write_every = int(body.get("drop_after_write_every", 0))
                 return _json({"drop_after_write_every": self.drop_after_write_every})
@@ -599,9 +618,48 @@ class KraviaSandbox:
         return _json({"error": f"unknown action {action}"}, 404)
 
     def app(self) -> Any:
-        """The ASGI app: the API under /api/v2 (with faults) and the admin endpoints."""
+        """The ASGI app: the API under /api/v2 (with faults, latency and rate limit) and the
+        admin endpoints."""
         routes = [
             Route("/api/v2/{path:path}", self.handle, methods=["GET", "POST", "PUT", "PATCH"]),
             Route("/_sandbox/{action}", self.admin, methods=["GET", "POST", "PUT"]),
         ]
-        return FaultMiddleware(Starlette(routes=routes), self.injector, api_prefix="/api/v2/")
+        faulty = FaultMiddleware(Starlette(routes=routes), self.injector, api_prefix="/api/v2/")
+        return _LatencyAndLimit(faulty, self)
+
+
+class _LatencyAndLimit:
+    """Every /api/v2 answer waits the sandbox's `latency_s` first (without holding up other
+    requests); with a `rate_limit` set, each request is counted and answered with the limit's
+    headers, and one past the limit gets 429. MODEL: Kravia documents no rate limit or its
+    headers; the look-alike uses Tripletex's names (`X-Rate-Limit-Limit`, `-Remaining`,
+    `-Reset`), so that a client paced by them (the shared HttpBase) can be measured. Off by
+    default (no limit, no headers, no latency): `/_sandbox/limits` sets them."""
+
+    def __init__(self, app: Any, sandbox: KraviaSandbox):
+        self.app, self.sandbox = app, sandbox
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/v2/"):
+            await self.app(scope, receive, send)
+            return
+        if self.sandbox.latency_s > 0:
+            await asyncio.sleep(self.sandbox.latency_s)
+        limit = self.sandbox.rate_limit
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        allowed, headers = limit.take()
+        extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+        async def send_with_headers(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        if allowed:
+            await self.app(scope, receive, send_with_headers)
+            return
+        await _json({"error": "Too Many Requests: the rate limit is used up"}, 429)(
+            scope, receive, send_with_headers
+        )
