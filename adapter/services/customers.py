@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from adapter import company_settings
 from adapter.domain import Customer, DebtorKind
 from adapter.errors import InputError
 from adapter.services import rates
-from adapter.store.tables import customers
 from adapter.store.uow import UnitOfWork
 
 
@@ -75,12 +72,7 @@ def set_customer(
             values["ladder_override"] = None
             changes.append("uses the company's ladder")
         elif ladder:
-            stored = (
-                uow.conn.execute(
-                    select(customers.c.ladder_override).where(customers.c.id == customer.id)
-                ).scalar_one()
-                or {}
-            )
+            stored = uow.customers.ladder_override(customer.id) or {}
             override = _merge(stored, _nested(ladder))
             company = uow.settings.get("dunning")
             base = company_settings.effective(company_settings.DunningSettings, company).model_dump(
@@ -123,25 +115,7 @@ def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 def blocked(uow: UnitOfWork) -> list[dict[str, Any]]:
     """Customers blocked from new sales, with the reason."""
     with uow:
-        rows = uow.conn.execute(
-            select(
-                customers.c.id,
-                customers.c.customer_number,
-                customers.c.name,
-                customers.c.blocked_reason,
-            )
-            .where(customers.c.company_id == uow.require_company(), customers.c.blocked.is_(True))
-            .order_by(customers.c.name)
-        )
-        return [
-            {
-                "id": r.id,
-                "customer_number": r.customer_number,
-                "name": r.name,
-                "reason": r.blocked_reason,
-            }
-            for r in rows
-        ]
+        return uow.customers.blocked_rows()
 
 
 def keep_ladder_for_existing(uow: UnitOfWork, old: dict[str, Any] | None, *, actor: str) -> int:
@@ -150,13 +124,9 @@ def keep_ladder_for_existing(uow: UnitOfWork, old: dict[str, Any] | None, *, act
     snapshot = company_settings.effective(company_settings.DunningSettings, old).model_dump(
         mode="json"
     )
-    rows = uow.conn.execute(
-        select(customers.c.id).where(
-            customers.c.company_id == uow.require_company(), customers.c.ladder_override.is_(None)
-        )
-    ).all()
-    for r in rows:
-        uow.customers.set_fields(r.id, ladder_override=snapshot)
+    rows = uow.customers.without_own_ladder()
+    for customer_id in rows:
+        uow.customers.set_fields(customer_id, ladder_override=snapshot)
     uow.audit.record(
         actor=actor,
         action="customer.keep_ladder",

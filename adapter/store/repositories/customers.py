@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy import Row, insert, select, update
@@ -123,4 +124,46 @@ class CustomerRepository(CompanyScoped):
             update(customers)
             .where(customers.c.company_id == self.company_id, customers.c.id == customer_id)
             .values(updated_at=self.clock.now(), **values)
+        )
+
+    def ladder_override(self, customer_id: int) -> dict[str, Any] | None:
+        """The customer's own ladder settings as stored (None: the company's ladder)."""
+        found: dict[str, Any] | None = self.conn.execute(
+            select(customers.c.ladder_override).where(
+                customers.c.company_id == self.company_id, customers.c.id == customer_id
+            )
+        ).scalar_one()
+        return found
+
+    def blocked_rows(self) -> builtins.list[dict[str, Any]]:
+        """Customers blocked from new sales (id, number, name, reason), by name."""
+        rows = self.conn.execute(
+            select(
+                customers.c.id,
+                customers.c.customer_number,
+                customers.c.name,
+                customers.c.blocked_reason,
+            )
+            .where(customers.c.company_id == self.company_id, customers.c.blocked.is_(True))
+            .order_by(customers.c.name)
+        )
+        return [
+            {
+                "id": r.id,
+                "customer_number": r.customer_number,
+                "name": r.name,
+                "reason": r.blocked_reason,
+            }
+            for r in rows
+        ]
+
+    def without_own_ladder(self) -> builtins.list[int]:
+        """Ids of the customers that follow the company's ladder."""
+        return builtins.list(
+            self.conn.execute(
+                select(customers.c.id).where(
+                    customers.c.company_id == self.company_id,
+                    customers.c.ladder_override.is_(None),
+                )
+            ).scalars()
         )
