@@ -530,6 +530,7 @@ def import_file(
                 ) from None
             attempt -= 1  # not a stale plan: wait for the other file, then plan again
             time.sleep(1)
+            recover(db, company_id, actor=actor)  # the other may be a crash, stale by now
             continue
         log.info(
             "bank file imported", company_id=company_id, file=path.name, payments=summary.payments

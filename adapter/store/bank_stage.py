@@ -138,7 +138,7 @@ NOTICE_STATUSES = LETTER_COUNTS
 # How long one write transaction of a publish should last: chunk sizes follow what the last
 # chunk took, so another writer waits about this long at most, on a quiet or a loaded machine.
 PUBLISH_TX_S = 0.4
-FIRST_CHUNK = {"payments": 2_000, "claims": 10_000, "release": 20_000}
+FIRST_CHUNK = {"payments": 500, "claims": 2_000, "release": 5_000}  # then paced
 CHUNK_LIMITS = (200, 100_000)
 # The run_after of an outbox row held until its file is published: nothing sends it before.
 HELD = datetime(9999, 12, 31, tzinfo=UTC)
@@ -497,6 +497,10 @@ def _claims(
                 conn,
                 bank_file_claims,
                 [(file_id, r[0], r[1], r[2], r[3], bool(r[4])) for r in part],
+            )
+            conn.execute(
+                _typed("UPDATE bank_files SET heartbeat_at = :beat WHERE id = :file"),
+                params | {"beat": _beat()},
             )
         pace.took(time.perf_counter() - began)
     if not is_sqlite(conn.engine):  # a new table's statistics: join it by ranges, not whole

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
+from adapter.store.bank_stage import visible_payment
 from adapter.store.tables import (
     claims,
     companies,
@@ -67,7 +68,11 @@ class OfficeRepository:
         add(
             "unmatched_payments",
             select(payments.c.company_id, func.count())
-            .where(payments.c.company_id.in_(ids), payments.c.status == "unmatched")
+            .where(
+                payments.c.company_id.in_(ids),
+                payments.c.status == "unmatched",
+                visible_payment(),  # none of a bank file still being published
+            )
             .group_by(payments.c.company_id),
         )
         add("notice_expired", self._notice_expired(ids, today))

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 
+from adapter.store.bank_stage import visible_payment
 from adapter.store.repositories.base import CompanyScoped
 from adapter.store.tables import allocations, claims, customers, invoices, outbox, payments
 
@@ -68,7 +69,11 @@ class PaymentDeskRepository(CompanyScoped):
 
     def waiting(self, *, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         """Payments not matched to an invoice (newest first), one page, and how many in all."""
-        where = (payments.c.company_id == self.company_id, payments.c.status.in_(WAITING))
+        where = (
+            payments.c.company_id == self.company_id,
+            payments.c.status.in_(WAITING),
+            visible_payment(),  # none of a bank file still being published
+        )
         total = self.conn.execute(select(func.count()).select_from(payments).where(*where))
         rows = self.conn.execute(
             select(*_payment_columns())
@@ -85,7 +90,11 @@ class PaymentDeskRepository(CompanyScoped):
         rows = self.conn.execute(
             select(*_payment_columns())
             .outerjoin(customers, customers.c.id == payments.c.customer_id)
-            .where(payments.c.company_id == self.company_id, payments.c.status == "ignored")
+            .where(
+                payments.c.company_id == self.company_id,
+                payments.c.status == "ignored",
+                visible_payment(),
+            )
             .order_by(payments.c.payment_date.desc(), payments.c.id.desc())
             .limit(limit)
         )
