@@ -286,9 +286,10 @@ def limit_alone(url: str, db_url: str) -> dict[str, Any]:
         queue_all(db, company_ids, "tripletex.sync", {"mode": "full"})
         until_idle(db)
         today = db.clock.today()
+        # Counted before the run: the worker sends its first letters as soon as it commits.
+        requests_before, refused_before = _requests(url)
         for cid in company_ids:
             dunning.run(db, cid, today, actor="system:nightly")
-        requests_before, refused_before = _requests(url)
         out["sending_s"] = until_idle(db)
     requests, refused = _requests(url)
     out["letters_sent"], out["sending_span_s"], out["letters_not_sent"] = send_figures(db)
