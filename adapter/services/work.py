@@ -6,13 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select, update
-
 from adapter.errors import InputError, NotFoundError
 from adapter.i18n import N_
 from adapter.services import delivery
 from adapter.store.database import Database
-from adapter.store.tables import inbox, jobs, outbox
+from adapter.store.repositories.work_queues import TABLES, WorkQueueRepository
 
 
 @dataclass(frozen=True)
@@ -30,12 +28,6 @@ class WorkItem:
     payload: dict[str, Any]
 
 
-_TABLES: dict[str, tuple[Table, str, str]] = {
-    # table name -> (table, name column, created column)
-    "jobs": (jobs, "task", "created_at"),
-    "outbox": (outbox, "kind", "created_at"),
-    "inbox": (inbox, "source", "received_at"),
-}
 # Where a retried row goes: an outbox row goes back as "unknown" so it is looked up before
 # it is sent again (a person retrying must not cause a second send).
 _RETRY_STATUS = {"jobs": "todo", "outbox": "unknown", "inbox": "new"}
@@ -64,25 +56,23 @@ def list_items(
     limit: int = 200,
 ) -> list[WorkItem]:
     """Rows of a work table, newest first (by default those that need a person)."""
-    t, name_col, created_col = _TABLES[table]
     statuses = (status,) if status else _STUCK[table]
-    q = select(t).where(t.c.status.in_(statuses)).order_by(t.c.id.desc()).limit(limit)
-    if company_id is not None:
-        q = q.where(t.c.company_id == company_id)
     with db.uow(read_only=True) as uow:  # a reader: never waits for a writer
         return [
             WorkItem(
                 table=table,
                 id=r.id,
                 company_id=r.company_id,
-                name=getattr(r, name_col),
+                name=r.name,
                 status=r.status,
                 attempts=r.attempts,
                 last_error=r.last_error,
-                created_at=getattr(r, created_col),
-                payload=dict(r.body if table == "inbox" else r.payload),
+                created_at=r.created_at,
+                payload=dict(r.payload),
             )
-            for r in uow.conn.execute(q)
+            for r in WorkQueueRepository(uow.conn).rows(
+                table, statuses, company_id=company_id, limit=limit
+            )
         ]
 
 
@@ -99,15 +89,12 @@ def retry(
     did it. For an outbox row a person may instead say `resend` (it did not arrive: send it
     without a lookup, the only way on for an e-mail, which cannot be looked up) or
     `mark_sent` (it arrived); a letter the row carries follows."""
-    t = _TABLES[table][0]
+    if table not in TABLES:
+        raise KeyError(table)
     if decision != "lookup" and table != "outbox":
         raise InputError("--resend/--mark-sent", "only an outbox row can be resent or marked sent")
     with db.engine.connect() as conn:
-        body = t.c.body if table == "inbox" else t.c.payload
-        q = select(t.c.company_id, t.c.status, body.label("payload")).where(t.c.id == item_id)
-        if company_id is not None:
-            q = q.where(t.c.company_id == company_id)
-        row = conn.execute(q).first()
+        row = WorkQueueRepository(conn).row(table, item_id, company_id=company_id)
     if row is None or row.status not in _STUCK[table]:
         raise NotFoundError(f"no {table} row {item_id} waiting for a retry")
     status, told = (
@@ -120,10 +107,7 @@ def retry(
     if status == "sent":
         values |= {"sent_at": now, "result": {"marked_sent_by": actor}}
     with db.uow(row.company_id) as uow:
-        changed = uow.conn.execute(
-            update(t).where(t.c.id == item_id, t.c.status == row.status).values(**values)
-        ).rowcount
-        if not changed:
+        if not WorkQueueRepository(uow.conn).change(table, item_id, was=row.status, **values):
             raise NotFoundError(f"{table} row {item_id} changed meanwhile: look again")
         if table == "outbox":
             delivery.follow(uow.conn, dict(row.payload), status, None, today=db.clock.today())
