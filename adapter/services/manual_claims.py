@@ -8,8 +8,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Update, insert
-
 from adapter.domain import (
     Address,
     Allocation,
@@ -27,7 +25,7 @@ from adapter.errors import InputError
 from adapter.services import rates
 from adapter.services.claim_facts import company_context
 from adapter.store.database import Database
-from adapter.store.tables import invoices, letters
+from adapter.store.repositories.letters import LetterRepository
 from adapter.store.uow import UnitOfWork
 from policies.fees import earlier_fees
 from policies.ladder import Stage
@@ -136,7 +134,7 @@ def create_manual_claim(
         )
         assert invoice.id is not None
         if pdf:
-            uow.conn.execute(invoices_pdf(invoice.id, pdf))
+            uow.invoices.set_pdf(invoice.id, _checked_pdf(pdf))
         claim = uow.claims.for_invoice(invoice.id)
         assert claim.id is not None
         varsel_fee = 0
@@ -202,29 +200,25 @@ def create_manual_claim(
     return invoice.id
 
 
-def invoices_pdf(invoice_id: int, pdf: bytes) -> Update:
-    """The statement storing an invoice copy."""
+def _checked_pdf(pdf: bytes) -> bytes:
+    """An invoice copy, refused unless it is a PDF file."""
     if not pdf.startswith(b"%PDF"):
         raise InputError("--pdf", "is not a PDF file")
-    return invoices.update().where(invoices.c.id == invoice_id).values(pdf=pdf)
+    return pdf
 
 
 def _earlier_letter(
     uow: UnitOfWork, claim_id: int, stage: str, on: date, fee_ore: int, actor: str
 ) -> None:
     """A letter the other system sent before the claim was registered (14 days to pay)."""
-    uow.conn.execute(
-        insert(letters).values(
-            company_id=uow.require_company(),
-            claim_id=claim_id,
-            stage=stage,
-            sent_on=on,
-            deadline=on + timedelta(days=14),
-            fee_ore=fee_ore,
-            delivery="print",
-            status="sent",
-            actor=actor,
-            reasons=[{"rule": "MANUAL", "text": "sent before the claim was registered"}],
-            created_at=uow.clock.now(),
-        )
+    LetterRepository(uow.conn, uow.require_company(), uow.clock).add(
+        claim_id=claim_id,
+        stage=stage,
+        sent_on=on,
+        deadline=on + timedelta(days=14),
+        fee_ore=fee_ore,
+        delivery="print",
+        status="sent",
+        actor=actor,
+        reasons=[{"rule": "MANUAL", "text": "sent before the claim was registered"}],
     )

@@ -162,3 +162,11 @@ class InvoiceRepository(CompanyScoped):
             ).where(invoices.c.company_id == self.company_id, invoices.c.id.in_(ids))
         )
         return {r.id: (r.ledger_outstanding_ore, r.ledger_outstanding_total_ore) for r in rows}
+
+    def set_pdf(self, invoice_id: int, pdf: bytes) -> None:
+        """Keep a copy of the invoice (a PDF) to attach to its letters."""
+        self.conn.execute(
+            invoices.update()
+            .where(invoices.c.company_id == self.company_id, invoices.c.id == invoice_id)
+            .values(pdf=pdf)
+        )
