@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 
 from adapter import company_settings
 from adapter.domain import Allocation, AllocationKind, ClaimStatus, Money
@@ -24,6 +24,7 @@ from adapter.services.bank_import import close_written_off
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
 from adapter.store.database import Database
 from adapter.store.engine import is_sqlite
+from adapter.store.repositories.letters import LetterRepository
 from adapter.store.tables import claims, customers, letters
 from adapter.store.uow import UnitOfWork
 from policies.decisions import Action, Decision, Reason
@@ -464,27 +465,19 @@ def queue_letter(
     """The one path that makes a letter: its row and, in the same transaction, its outbox row
     under `key` (a reminder Tripletex sends, an e-mail the worker sends; none for print,
     collected by the print batch). Used by the nightly run and by a letter sent by hand."""
-    letter_id = int(
-        uow.conn.execute(
-            insert(letters)
-            .values(
-                company_id=uow.require_company(),
-                claim_id=row.claim_id,
-                stage=stage.value,
-                sent_on=on,
-                deadline=d.deadline,
-                fee_ore=d.fee_ore,
-                interest_ore=interest_ore,
-                compensation_ore=compensation_ore,
-                interest_to=d.interest.to_date or on,  # earlier when the rate is not published
-                delivery=delivery,
-                status="pending",  # sent by a worker (tripletex, email) or by the print batch
-                actor=actor,
-                reasons=reasons,
-                created_at=uow.clock.now(),
-            )
-            .returning(letters.c.id)
-        ).scalar_one()
+    letter_id = LetterRepository(uow.conn, uow.require_company(), uow.clock).add(
+        claim_id=row.claim_id,
+        stage=stage.value,
+        sent_on=on,
+        deadline=d.deadline,
+        fee_ore=d.fee_ore,
+        interest_ore=interest_ore,
+        compensation_ore=compensation_ore,
+        interest_to=d.interest.to_date or on,  # earlier when the rate is not published
+        delivery=delivery,
+        status="pending",  # sent by a worker (tripletex, email) or by the print batch
+        actor=actor,
+        reasons=reasons,
     )
     if delivery == "tripletex":
         uow.outbox.add(
