@@ -899,7 +899,8 @@ def main(argv: list[str] | None = None) -> str:
         smtp_refuse=args.smtp_faults,
         smtp_drop=args.smtp_faults,
     )
-    with scratch_database("kravflyt_crash") as url:
+    # A database of its own per run: two runs at once must not drop each other's.
+    with scratch_database(f"kravflyt_crash_{os.getpid()}") as url:
         report = run(
             url,
             sends=args.sends,
