@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -59,3 +61,12 @@ class CompanyRepository:
             r.company_id: (str(r.config["base_url"]), r.config.get("client_company_id"))
             for r in rows
         }
+
+    def names(self, ids: builtins.list[int]) -> dict[int, str]:
+        """The names of these companies, in name order."""
+        rows = self.conn.execute(
+            select(companies.c.id, companies.c.name)
+            .where(companies.c.id.in_(ids))
+            .order_by(companies.c.name)
+        )
+        return {r.id: r.name for r in rows}

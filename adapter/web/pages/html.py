@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from adapter import company_settings
@@ -31,7 +30,6 @@ from adapter.services import (
 )
 from adapter.services.users import LoginRefused
 from adapter.store.database import Database
-from adapter.store.tables import companies as companies_table
 from adapter.web.ids import Id, Number, Page
 from adapter.web.pages import connection_check
 from adapter.web.pages.security import (
@@ -71,12 +69,7 @@ def _back(url: str) -> RedirectResponse:
 def company_names(db: Database, ids: list[int]) -> dict[int, str]:
     """Names of the companies a user serves."""
     with db.uow(read_only=True) as uow:
-        rows = uow.conn.execute(
-            select(companies_table.c.id, companies_table.c.name)
-            .where(companies_table.c.id.in_(ids))
-            .order_by(companies_table.c.name)
-        )
-        return {r.id: r.name for r in rows}
+        return uow.companies.names(ids)
 
 
 # ------------------------------------------------------------------ signing in
