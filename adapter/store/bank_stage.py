@@ -431,7 +431,9 @@ def _check_marks(
     if (
         _notices(conn, params["c"]) != expected[0]
         or conn.execute(
-            text("SELECT 1 FROM allocations WHERE id > :newest AND company_id = :c LIMIT 1"),
+            # `+ 0`: walk the primary key from :newest, not the company's index (SQLite would
+            # scan every allocation of the company for each chunk: quadratic in the file).
+            text("SELECT 1 FROM allocations WHERE id > :newest AND company_id + 0 = :c LIMIT 1"),
             {"newest": expected[1], "c": params["c"]},
         ).first()
     ):
@@ -466,7 +468,7 @@ def _payments_chunk(
         conn.execute(
             text(
                 "SELECT coalesce(max(id), :newest) FROM allocations "
-                "WHERE id > :newest AND company_id = :c"
+                "WHERE id > :newest AND company_id + 0 = :c"
             ),
             chunk,
         ).scalar_one()
