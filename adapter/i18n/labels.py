@@ -212,6 +212,10 @@ LABELS: dict[str, dict[str, Message]] = {
     },
     # how a bank payment was matched, where a person reads it
     "match_method": {
+        "kid": N_("KID"),
+        "kid_in_message": N_("KID in the message"),
+        "invoice_number_in_message": N_("invoice number in the message"),
+        "payer_and_amount": N_("payer and amount"),
         "agency_payout": N_("Kravia's payout of money it collected"),
     },
 }

@@ -37,6 +37,8 @@ from sqlalchemy import Connection
 from adapter import company_settings
 from adapter.domain import Customer, DebtorKind, MatchStatus, Money
 from adapter.errors import InputError
+from adapter.i18n.catalogue import N_
+from adapter.i18n.labels import LABELS
 from adapter.log import get_logger
 from adapter.services import bank_folder
 from adapter.services.agency import Payouts, load_payouts
@@ -321,10 +323,16 @@ class _Plan:
                 method = "agency_payout" if payout else found.method
                 matched[method or "?"] += 1
                 line = f"{kr(tx.amount_ore)} on {tx.booking_date} matched by {method} to invoice {found.invoice.number}"
-                self.n += 1
-                staged.payments.append(
-                    (self.n, *_payment(tx, key), "matched", method, None, found.customer_id, line)
+                said = _said(
+                    PAID_MATCHED,
+                    amount_ore=tx.amount_ore,
+                    paid_date=tx.booking_date.isoformat(),
+                    number=found.invoice.number,
+                    method=_word("match_method", method),
                 )
+                self.n += 1
+                row = (*_payment(tx, key), "matched", method, None, found.customer_id, line, said)
+                staged.payments.append((self.n, *row))
                 self._allocate(tx, (self.n, key), found.invoice, staged, payout=payout)
                 continue
             reason = "reversal" if found is None else (found.reason or "?")
@@ -350,9 +358,16 @@ class _Plan:
                     }
                 )
             line = f"{kr(tx.amount_ore)} on {tx.booking_date} {status.value}: {why}"
+            said = _said(
+                PAID_UNMATCHED,
+                amount_ore=tx.amount_ore,
+                paid_date=tx.booking_date.isoformat(),
+                status=_word("payment_status", status.value),
+                reason=_word("unmatched_reason", reason),
+            )
             self.n += 1
             staged.payments.append(
-                (self.n, *_payment(tx, key), status.value, None, reason, customer, line)
+                (self.n, *_payment(tx, key), status.value, None, reason, customer, line, said)
             )
         return staged
 
@@ -449,6 +464,46 @@ class _Plan:
         for invoice_id, row in self.open_claims.items():
             if row[6] is not None:
                 yield invoice_id, row[0], row[1], row[5], row[6] != row[1]
+
+
+# The audit lines as a person reads them (issue 24): a msgid and its values, kept in the
+# line's data["said"] and shown in the reader's language; the English `message` stays as before.
+PAID_MATCHED = N_(
+    "%(amount_ore)s paid %(paid_date)s, matched to invoice %(number)s (%(method)s)"
+).msgid
+PAID_UNMATCHED = N_("%(amount_ore)s paid %(paid_date)s, %(status)s: %(reason)s").msgid
+FILE_READ = N_(
+    "%(file)s (%(format)s): %(payments)s payments, %(matched)s matched, %(unmatched)s not matched, "
+    "%(duplicates)s already known, %(total_ore)s"
+).msgid
+
+
+def _word(kind: str, code: str | None) -> dict[str, Any] | str:
+    """A code's words as a stored message (the code itself when it has none)."""
+    found = LABELS.get(kind, {}).get(code or "")
+    return found.as_json() if found is not None else (code or "")
+
+
+def _said(msgid: str, **params: Any) -> str:
+    return json.dumps({"said": {"msgid": msgid, "params": params}})
+
+
+def _file_said(summary: ImportSummary) -> dict[str, Any]:
+    """The file's audit line in words; what the reader skipped or warned of follows as written."""
+    said = N_(
+        FILE_READ,
+        file=summary.file,
+        format=summary.format,
+        payments=summary.payments,
+        matched=sum(summary.matched.values()),
+        unmatched=sum(summary.unmatched.values()),
+        duplicates=summary.duplicates,
+        total_ore=summary.total_ore,
+    ).as_json()
+    notes = [*summary.notes(), *summary.warnings]
+    if notes:
+        said = N_("%(line)s; %(notes)s", line=said, notes="; ".join(notes)).as_json()
+    return said
 
 
 def _payment(tx: BankTransaction, key: str) -> tuple[Any, ...]:
@@ -609,7 +664,7 @@ def _import(
             },
             file_line=(
                 "; ".join([message, *summary.notes(), *summary.warnings]),
-                json.dumps(summary.as_json()),
+                json.dumps(summary.as_json() | {"said": _file_said(summary)}),
             ),
             actor=actor,
             now=db.clock.now(),

@@ -89,6 +89,7 @@ STAGE_PAYMENTS = _temp(
     Column("refs", Text),
     *_like(payments, "is_credit_note", "status", "match_method", "unmatched_reason", "customer_id"),
     Column("audit", Text),
+    Column("audit_data", Text),  # the line's data: {"said": ...}, its words for a person
     # A payment seen twice in one file is found here, not in a set held for the whole file.
     Index("ix_stage_payments_natural_key", "natural_key"),
 )
@@ -822,7 +823,7 @@ def _copies(conn: Connection) -> list[str]:
         ],
     )
     text_id = "CAST(p.id AS TEXT)" if sqlite else "CAST(p.id AS VARCHAR)"
-    no_rules, no_data = _as_json(conn, "'[]'"), _as_json(conn, "'{}'")
+    no_rules, said = _as_json(conn, "'[]'"), _as_json(conn, "s.audit_data")
     day = "{}" if sqlite else "CAST({} AS DATE)"
     join = "JOIN payments p ON p.company_id = :c AND p.natural_key = s.natural_key"
     rng = "s.n > :low AND s.n <= :high"
@@ -856,5 +857,5 @@ def _copies(conn: Connection) -> list[str]:
         f"WHERE s.kind = 'tripletex.write_off' AND {rng}",
         "INSERT INTO audit_log (company_id, at, actor, action, subject_type, subject_id, rules, message, data) "
         f"SELECT :c, :now, :actor, 'payment.import', 'payment', {text_id}, {no_rules}, s.audit, "
-        f"{no_data} FROM {STAGE_PAYMENTS.name} s {join} WHERE {rng}",
+        f"{said} FROM {STAGE_PAYMENTS.name} s {join} WHERE {rng}",
     ]

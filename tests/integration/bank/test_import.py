@@ -11,14 +11,16 @@ from sqlalchemy import func, select
 
 from adapter.domain import Address, Customer, DebtorKind, Invoice, Kid, LetterStage, Money
 from adapter.errors import InputError
+from adapter.i18n.catalogue import Message
 from adapter.services import bank_import, payments
 from adapter.services.companies import set_settings
-from adapter.store.tables import allocations, claims, letters, outbox
+from adapter.store.tables import allocations, audit_log, claims, letters, outbox
 from adapter.store.tables import payments as payments_table
 from connectors.bank.generate import Planned, Target, plan_payments, write_file
 from connectors.bank.transactions import BankFileError
 
 DAY = date(2026, 3, 2)
+NBSP = "\u00a0"
 FILES = Path(__file__).parents[2] / "unit" / "bank" / "files"
 
 
@@ -418,3 +420,42 @@ def test_pickup_folder(db, company_id, book, tmp_path) -> None:
     assert (tmp_path / str(company_id) / "processed" / "good.ocr").exists()
     reason = (tmp_path / str(company_id) / "rejected" / "bad.ocr.reason.txt").read_text()
     assert reason.startswith("bad.ocr line 1, record: is 14 characters, expected 80")
+
+
+def test_the_import_writes_its_audit_lines_in_the_readers_words(db, company_id, book, tmp_path):
+    # Issue 24: the audit log showed "matched by kid to invoice 457" on a bokmål page.
+    path = write(
+        tmp_path,
+        "a.xml",
+        [
+            P(125_000, kid="100230004572", ref="000000011"),
+            P(5_000, message="gave", ref="000000015"),
+        ],
+    )
+    bank_import.import_file(db, company_id, path, actor="test")
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            select(audit_log.c.action, audit_log.c.data).order_by(audit_log.c.id)
+        ).all()
+    said = {
+        action: [
+            Message.from_json((data or {}).get("said")).text(lang)  # type: ignore[union-attr]
+            for a, data in rows
+            if a == action
+        ]
+        for action in ("payment.import", "bank.import")
+        for lang in ("nb",)
+    }
+    assert sorted(said["payment.import"]) == [
+        f"1{NBSP}250,00{NBSP}kr betalt 02.03.2026, avstemt mot faktura 457 (KID)",
+        f"50,00{NBSP}kr betalt 02.03.2026, ikke avstemt: betalt med melding i stedet for KID",
+    ]
+    assert said["bank.import"] == [
+        f"a.xml (camt054): 2 innbetalinger, 1 avstemt, 1 ikke avstemt, 0 kjent fra før, 1{NBSP}300,00{NBSP}kr"
+    ]
+    english = {
+        Message.from_json(data["said"]).text("en")  # type: ignore[union-attr]
+        for action, data in rows
+        if action == "payment.import"
+    }
+    assert "NOK 1,250.00 paid 02 Mar 2026, matched to invoice 457 (KID)" in english
