@@ -221,22 +221,28 @@ LABELS: dict[str, dict[str, Message]] = {
 }
 
 
+def agency_message(stored: str | None) -> Message | str:
+    """A claim's status at the agency as a message (stored in audit lines, shown by
+    `agency_said`): the agency's own status in words and what it means for the claim."""
+    if not stored:
+        return ""
+    state, _, code = stored.rpartition(":")
+    key = "".join(ch for ch in code.lower() if ch.isalnum())
+    if not state:  # our own state before the agency answered, or a bare code stored earlier
+        return LABELS["agency_status"].get(stored) or LABELS["agency_code"].get(key) or stored
+    return N_(
+        "the agency says: %(status)s (%(meaning)s)",
+        status=LABELS["agency_code"].get(key) or code,
+        meaning=LABELS["agency_state"].get(state) or state,
+    )
+
+
 def agency_said(stored: str | None) -> str:
     """A claim's status at the agency as a person reads it: before the agency has answered,
     that it waits for the worker; after, the agency's own status in words (a code Kravflyt
     does not know as it came) and what it means for the claim."""
-    if not stored:
-        return ""
-    if ":" not in stored:
-        return label("agency_status", stored)
-    state, _, code = stored.partition(":")
-    key = "".join(ch for ch in code.lower() if ch.isalnum())
-    words = label("agency_code", key) if key in LABELS["agency_code"] else code
-    return N_(
-        "the agency says: %(status)s (%(meaning)s)",
-        status=words,
-        meaning=label("agency_state", state),
-    ).text()
+    found = agency_message(stored)
+    return found.text() if isinstance(found, Message) else found
 
 
 def event(kind: str) -> str:

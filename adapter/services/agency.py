@@ -13,6 +13,7 @@ from sqlalchemy import insert, select, update
 
 from adapter.domain import ClaimStatus
 from adapter.i18n import N_
+from adapter.i18n.labels import agency_message
 from adapter.log import get_logger
 from adapter.services.context import WorkContext
 from adapter.store.database import Database
@@ -126,6 +127,11 @@ class RegisterCaseSender:
             subject=("handoff_case", payload["case_id"]),
             message=f"case {payload['case_id']} registered at Kravia: claims {', '.join(str(v) for v in ids.values())}",
             data=result,
+            said=N_(
+                "Case %(case)s registered at Kravia: claims %(claims)s",
+                case=payload["case_id"],
+                claims=", ".join(str(v) for v in ids.values()),
+            ),
         )
 
 
@@ -293,6 +299,12 @@ def apply_status(db: Database, company_id: int, claim_id: int, details: dict[str
             action="handoff.status",
             subject=("invoice", row.invoice_id),
             message=f"Kravia claim {claim_id}: {row.agency_status or 'new'} -> {stored}",
+            said=N_(
+                "Kravia claim %(claim)s: %(before)s → %(after)s",
+                claim=claim_id,
+                before=agency_message(row.agency_status) or N_("new at the agency"),
+                after=agency_message(stored),
+            ),
             # What Kravia sent, as it came: the documented parts of the details.
             data={
                 "statusCodeHistory": details.get("statusCodeHistory"),

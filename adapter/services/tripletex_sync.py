@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from adapter import company_settings
 from adapter.clock import OSLO
+from adapter.i18n import N_
 from adapter.log import get_logger
 from adapter.services import tripletex_store
 from adapter.services.tripletex_store import (
@@ -207,6 +208,13 @@ def sync_company(
             message=f"{mode} sync: {summary.invoices.new} new and {summary.invoices.changed} changed invoices, "
             f"{summary.customers.new} new customers, {summary.ledger_payments} payments from the ledger",
             data=summary.as_json(),
+            said=N_(
+                SYNC_SAID.get(mode, SYNC_SAID["incremental"]),
+                new=summary.invoices.new,
+                changed=summary.invoices.changed,
+                customers=summary.customers.new,
+                payments=summary.ledger_payments,
+            ),
         )
         uow.commit()
     return summary
@@ -239,6 +247,23 @@ def _with_rows(
     thread, so this work overlaps the database writes of the page before."""
     for page in pages:
         yield page, [row(r) for r in page.records]
+
+
+# The sync's audit line in words, per mode (what _choose_mode picks).
+SYNC_SAID = {
+    "full": N_(
+        "Full sync from Tripletex: %(new)s new and %(changed)s changed invoices, "
+        "%(customers)s new customers, %(payments)s payments from the ledger"
+    ).msgid,
+    "rescan": N_(
+        "Sync from Tripletex, everything read again: %(new)s new and %(changed)s changed "
+        "invoices, %(customers)s new customers, %(payments)s payments from the ledger"
+    ).msgid,
+    "incremental": N_(
+        "Sync of changes from Tripletex: %(new)s new and %(changed)s changed invoices, "
+        "%(customers)s new customers, %(payments)s payments from the ledger"
+    ).msgid,
+}
 
 
 def _choose_mode(mode: str, state: dict[str, Any], today: date, rescan_every_days: int) -> str:

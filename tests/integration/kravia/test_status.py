@@ -13,10 +13,11 @@ from sqlalchemy import update
 
 from adapter.bootstrap import worker as make_worker
 from adapter.domain import Customer, DebtorKind, Invoice, Money
+from adapter.i18n.catalogue import Message
 from adapter.services import agency
 from adapter.services.clients import Clients
 from adapter.settings import AppSettings
-from adapter.store.tables import claims
+from adapter.store.tables import audit_log, claims
 
 BASE = "https://kravia.test/api/v2"
 CLAIM = 1553199
@@ -139,3 +140,21 @@ def test_the_poll_bookmark_moves_by_the_search_answers_last_updated_time(db, com
         assert uow.bookmarks.get("kravia.cases")[0] == "2026-04-02T10:15:00.4044853"
     agency.poll(_ctx(db), company_id)
     assert search.calls[-1].request.url.params["lastUpdatedTime"] == "2026-04-02T10:15:00.4044853"
+
+
+@respx.mock
+def test_a_status_change_is_logged_in_the_readers_words(db, company_id, at_agency):
+    # Issue 24: the audit log read "Kravia claim 1553199: registered -> closed_paid:Betalt".
+    respx.get(f"{BASE}/invoice/{CLAIM}/details").respond(
+        200, json=details(("Betalt", "2026-04-02T10:15:00"))
+    )
+    agency.refresh(_ctx(db), company_id, CLAIM)
+    with db.uow(company_id, read_only=True) as uow:
+        line = uow.conn.execute(
+            audit_log.select().where(audit_log.c.action == "handoff.status")
+        ).one()
+    said = Message.from_json(line.data["said"])
+    assert said is not None
+    assert said.text("nb") == (
+        "Krav 1553199 hos Kravia: registrert → inkassobyrået sier: betalt (betalt til Kravia)"
+    )
