@@ -3,13 +3,12 @@ whole history, suggestions for unmatched payments. Read-only queries over the st
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 
 from adapter import company_settings
 from adapter.domain import Money
@@ -23,7 +22,6 @@ from adapter.store.tables import (
     allocations,
     audit_log,
     claims,
-    customers,
     invoices,
     letters,
     payments,
@@ -418,52 +416,6 @@ def _held(db: Database, company_id: int, today: date) -> list[dict[str, Any]]:
                         }
                     )
     return held
-
-
-def suggestions(
-    db: Database, company_id: int, payment_id: int, *, limit: int = 5
-) -> list[dict[str, Any]]:
-    """Open invoices a payment may belong to: by exact amount, by the payer's name, by numbers in its message."""
-    with db.uow(company_id, read_only=True) as uow:
-        p = uow.payments.get(payment_id)
-        numbers = re.findall(r"\d{3,}", p.message or "")
-        name = (p.payer_name or "").strip()
-        conds = [invoices.c.outstanding_ore == p.amount.ore]
-        if numbers:
-            conds.append(invoices.c.number.in_(numbers))
-        if name:
-            conds.append(func.lower(customers.c.name) == name.lower())
-        rows = uow.conn.execute(
-            select(
-                invoices.c.id,
-                invoices.c.number,
-                invoices.c.due_date,
-                invoices.c.outstanding_ore,
-                customers.c.name.label("customer"),
-            )
-            .join(customers, customers.c.id == invoices.c.customer_id)
-            .join(claims, claims.c.invoice_id == invoices.c.id)
-            .where(
-                invoices.c.company_id == company_id,
-                claims.c.status == "open",
-                invoices.c.outstanding_ore > 0,
-                or_(*conds),
-            )
-            .order_by(invoices.c.due_date)
-            .limit(200)
-        ).all()
-    scored = []
-    for r in rows:
-        why = []
-        if r.outstanding_ore == p.amount.ore:
-            why.append("amount")
-        if r.number in numbers:
-            why.append("message")
-        if name and r.customer.lower() == name.lower():
-            why.append("name")
-        scored.append((len(why), {**dict(r._mapping), "why": why}))
-    scored.sort(key=lambda x: -x[0])
-    return [s for _n, s in scored[:limit]]
 
 
 @dataclass
