@@ -25,6 +25,7 @@ from adapter.services.dunning import mark_letter_sent
 from adapter.store.tables import customers, invoices, letters, outbox, payments
 from adapter.store.uow import UnitOfWork
 from connectors.errors import ConnectorError, FatalError, OutcomeUnknownError
+from policies.money import figure
 
 NOTICE = "NOTICE_OF_DEBT_COLLECTION"
 
@@ -168,7 +169,7 @@ class PaymentSender:
         if posting is None:
             raise OutcomeUnknownError(
                 f"invoice {invoice_id}: no new posting of {payload['date']} and "
-                f"{int(payload['amount_ore']) / 100:.2f} in the answer; look it up"
+                f"{figure(int(payload['amount_ore']), '', '.')} in the answer; look it up"
             )
         return {"posting_id": posting.id, "posting_ids": [posting.id]}
 

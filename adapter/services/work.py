@@ -57,6 +57,18 @@ def list_items(
 ) -> list[WorkItem]:
     """Rows of a work table, newest first (by default those that need a person)."""
     statuses = (status,) if status else _STUCK[table]
+    return _items(db, table, statuses, company_id=company_id, limit=limit)
+
+
+def _items(
+    db: Database,
+    table: str,
+    statuses: tuple[str, ...],
+    *,
+    company_id: int | None,
+    limit: int,
+    item_id: int | None = None,
+) -> list[WorkItem]:
     with db.uow(read_only=True) as uow:  # a reader: never waits for a writer
         return [
             WorkItem(
@@ -71,7 +83,7 @@ def list_items(
                 payload=dict(r.payload),
             )
             for r in WorkQueueRepository(uow.conn).rows(
-                table, statuses, company_id=company_id, limit=limit
+                table, statuses, company_id=company_id, limit=limit, item_id=item_id
             )
         ]
 
@@ -119,4 +131,6 @@ def retry(
             said=_SAID[decision],
         )
         uow.commit()
-    return list_items(db, table, status=status, company_id=row.company_id)[0]
+    # The row itself as it is now (a worker may already have taken it on), not the newest
+    # row of its new status, which may be another one.
+    return _items(db, table, (), company_id=row.company_id, limit=1, item_id=item_id)[0]

@@ -24,11 +24,19 @@ class WorkQueueRepository:
         self.conn = conn
 
     def rows(
-        self, table: str, statuses: tuple[str, ...], *, company_id: int | None, limit: int
+        self,
+        table: str,
+        statuses: tuple[str, ...],
+        *,
+        company_id: int | None,
+        limit: int,
+        item_id: int | None = None,
     ) -> list[Row[Any]]:
-        """Rows with these statuses, newest first: id, company_id, name, status, attempts,
-        last_error, created_at and payload (whatever the table calls them)."""
+        """Rows with these statuses (any status when `item_id` names the one row), newest
+        first: id, company_id, name, status, attempts, last_error, created_at and payload
+        (whatever the table calls them)."""
         t, name_col, created_col, payload_col = TABLES[table]
+        wanted = t.c.id == item_id if item_id is not None else t.c.status.in_(statuses)
         q = (
             select(
                 t.c.id,
@@ -40,7 +48,7 @@ class WorkQueueRepository:
                 t.c[created_col].label("created_at"),
                 t.c[payload_col].label("payload"),
             )
-            .where(t.c.status.in_(statuses))
+            .where(wanted)
             .order_by(t.c.id.desc())
             .limit(limit)
         )

@@ -61,7 +61,7 @@ async def _checked_administrator(request: Request) -> Caller:
 
 
 @router.post("/office/import", response_class=HTMLResponse)
-async def import_clients(
+def import_clients(
     request: Request,
     who: Annotated[Caller, Depends(_checked_administrator)],
     base_url: Annotated[str, Form()],
@@ -72,17 +72,12 @@ async def import_clients(
     `kravflyt company import-clients`); what was done with each. Importing again adds
     nothing."""
 
-    def run() -> Response:
-        outcomes = office.import_for_admin(
-            _db(request),
-            user_id=who.user.id,
-            email=who.user.email,
-            base_url=base_url.strip(),
-            consumer_token=consumer_token.strip(),
-            employee_token=employee_token.strip(),
-        )
-        return render(
-            request, "office_import.html.j2", who=who, outcomes=outcomes, base_url=base_url
-        )
-
-    return await run_in_threadpool(run)
+    outcomes = office.import_for_admin(
+        _db(request),
+        user_id=who.user.id,
+        email=who.user.email,
+        base_url=base_url.strip(),
+        consumer_token=consumer_token.strip(),
+        employee_token=employee_token.strip(),
+    )
+    return render(request, "office_import.html.j2", who=who, outcomes=outcomes, base_url=base_url)
