@@ -9,21 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, make_url, select
-from sqlalchemy.exc import OperationalError
-
-from adapter.clock import SystemClock
 from adapter.errors import InputError
 from adapter.i18n import N_, Message
 from adapter.settings import AppSettings
-from adapter.store.database import Database
-from adapter.store.engine import make_engine
-from adapter.store.migrate import ensure_current
-from adapter.store.repositories.rates import RateRepository
-from adapter.store.tables import claims, invoices, letters
+from adapter.store.database import Database, added_rates
+from adapter.store.errors import DatabaseUnavailable
 from adapter.store.uow import UnitOfWork
 from policies.rates import DEFAULT_RATES, KINDS, Rates, half_year_text, table_of, with_entries
 
@@ -33,12 +25,6 @@ _SANE = {
     "interest": (Decimal("0.01"), Decimal(30), "%"),
     "inkassosats": (Decimal(100), Decimal(5000), "kr"),
     "compensation": (Decimal(100), Decimal(2000), "kr"),
-}
-# Which letter amount shows a row of each kind was used.
-_USED_BY = {
-    "interest": letters.c.interest_ore,
-    "inkassosats": letters.c.fee_ore,
-    "compensation": letters.c.compensation_ore,
 }
 # Where each half-year's official figure is published (for warnings and the README).
 WHERE_PUBLISHED = {
@@ -65,20 +51,13 @@ def configured(settings: AppSettings) -> Rates:
     """The rates in force for a command that needs no database otherwise (`kravflyt
     interest`): with the added rows when the configured database exists, else the packaged
     tables (a SQLite file that is not there is not created)."""
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).exists()):
-        return DEFAULT_RATES
-    engine = make_engine(settings.database_url)
     try:
-        ensure_current(engine)
-        with engine.connect() as conn:
-            return with_entries(tuple(e.entry for e in RateRepository(conn, SystemClock()).all()))
-    except OperationalError as exc:
+        added = added_rates(settings.database_url)
+    except DatabaseUnavailable as exc:
         raise InputError(
             "KRAVFLYT_DATABASE_URL", f"cannot read the added rates: {exc.orig}"
         ) from exc
-    finally:
-        engine.dispose()
+    return DEFAULT_RATES if added is None else with_entries(tuple(e.entry for e in added))
 
 
 @dataclass(frozen=True)
@@ -262,25 +241,6 @@ def _value(kind: str, text: str) -> Decimal:
 
 def _letters_using(uow: UnitOfWork, kind: str, valid_from: date, rows: tuple) -> int:
     """Letters already made (any company) whose amount of `kind` used the row from
-    `valid_from`: interest counted on a day from it, or a fee or compensation on a letter
-    dated while it was in force."""
-    amount = _USED_BY[kind]
-    q = (
-        select(func.count())
-        .select_from(letters)
-        .where(letters.c.status.in_(("pending", "sent")), amount > 0)
-    )
+    `valid_from` (until the next row of the table, if any)."""
     later = [r[0] for r in rows if r[0] > valid_from]
-    if kind == "interest":
-        q = q.where(letters.c.interest_to >= valid_from)
-        if later:  # and interest began before the next row (the invoice fell due before it)
-            q = (
-                q.join(claims, claims.c.id == letters.c.claim_id)
-                .join(invoices, invoices.c.id == claims.c.invoice_id)
-                .where(invoices.c.due_date < later[0])
-            )
-    else:
-        q = q.where(letters.c.sent_on >= valid_from)
-        if later:
-            q = q.where(letters.c.sent_on < later[0])
-    return int(uow.conn.execute(q).scalar_one())
+    return uow.rates.letters_using(kind, valid_from, later[0] if later else None)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy import Engine, make_url
+from sqlalchemy import Engine, make_url, text
 
 from adapter.clock import Clock, SystemClock
 from adapter.crypto import SecretBox
 from adapter.settings import AppSettings
-from adapter.store.engine import make_engine
+from adapter.store.engine import READ_ONLY, make_engine
 from adapter.store.keys import installation_key
 from adapter.store.migrate import ensure_current
+from adapter.store.repositories.rates import RateEntry, RateRepository
 from adapter.store.uow import UnitOfWork
 
 
@@ -28,6 +30,13 @@ class Database:
         return UnitOfWork(
             self.engine, company_id, clock=self.clock, box=self.box, read_only=read_only
         )
+
+    def ping(self) -> None:
+        """Ask the database one trivial question (a reader: never waits for a writer); raises
+        when it does not answer."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{READ_ONLY: True})
+            conn.execute(text("SELECT 1"))
 
     @property
     def dialect(self) -> str:
@@ -57,3 +66,19 @@ def open_database(
     return Database(
         engine=engine, clock=clock, box=SecretBox(installation_key(engine, settings, clock))
     )
+
+
+def added_rates(database_url: str) -> list[RateEntry] | None:
+    """The rate rows operators added, for a command that needs no database otherwise; None when
+    the database is a SQLite file that is not there (it is not created). Raises
+    `adapter.store.errors.DatabaseUnavailable` when the database does not answer."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).exists()):
+        return None
+    engine = make_engine(database_url)
+    try:
+        ensure_current(engine)
+        with engine.connect() as conn:
+            return RateRepository(conn, SystemClock()).all()
+    finally:
+        engine.dispose()

@@ -32,6 +32,7 @@ from adapter.store.repositories.payments import PaymentRepository
 from adapter.store.repositories.rates import RateRepository
 from adapter.store.repositories.runtime import JobRepository, OutboxRepository
 from adapter.store.repositories.settings import SettingsRepository
+from adapter.store.repositories.work_metrics import WorkMetricsRepository
 from adapter.store.repositories.worklist import WorklistRepository
 
 
@@ -171,3 +172,8 @@ class UnitOfWork:
     def customer_history(self) -> CustomerHistoryRepository:
         """One customer's claims, payments and letters, for the customer page."""
         return CustomerHistoryRepository(self.conn, self.require_company(), self.clock)
+
+    @cached_property
+    def work_metrics(self) -> WorkMetricsRepository:
+        """Counts and ages of the work rows, every company at once (for the metrics scrape)."""
+        return WorkMetricsRepository(self.conn)

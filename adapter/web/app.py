@@ -10,14 +10,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from starlette.routing import Route
 
 from adapter.jobs.inbox import BatchWriter
 from adapter.services import rates
 from adapter.settings import AppSettings
 from adapter.store.database import Database
-from adapter.store.engine import READ_ONLY
 from adapter.web.ids import valid_id
 from adapter.web.intake import SecretCache, WebhookSource, error, receive
 from adapter.web.log_context import LogContextMiddleware
@@ -91,9 +89,7 @@ def create_app(
         """Whether the app and its database answer; a dated legal figure missing soon (or
         now) is a warning, not a failure: everything keeps working without it."""
         try:
-            with db.engine.connect() as conn:
-                conn.execution_options(**{READ_ONLY: True})  # never waits for a writer
-                conn.execute(text("SELECT 1"))
+            db.ping()
             due = rates.warnings(rates.current_rates(db), db.clock.today())
         except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy
             return JSONResponse(

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -24,6 +23,7 @@ from adapter.errors import InputError, NotFoundError
 from adapter.jobs.inbox import BatchWriter, InboxEvent, event_key
 from adapter.log import get_logger
 from adapter.store.database import Database
+from adapter.store.errors import DatabaseUnavailable
 from connectors.json_exact import loads_untrusted
 
 log = get_logger(__name__)
@@ -130,7 +130,7 @@ async def _secrets(cache: SecretCache, company_id: int, remote: str) -> dict[str
         return cached
     try:
         return await run_in_threadpool(cache.get, company_id, remote)
-    except (InputError, OperationalError) as exc:
+    except (InputError, DatabaseUnavailable) as exc:
         log.error("webhook cannot be handled", remote=remote, error=str(exc))
         raise WebhookRejected(503, "cannot be handled here now: deliver again later") from exc
 

@@ -8,11 +8,9 @@ from collections.abc import Collection, Iterator
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 
 from adapter.services import rates
 from adapter.store.database import Database
-from adapter.store.tables import inbox, jobs, outbox
 
 
 class StoreCollector(Collector):
@@ -42,43 +40,17 @@ class StoreCollector(Collector):
             labels=["company_id"],
         )
         with self.db.uow(read_only=True) as uow:  # a reader: never waits for a writer
-            conn = uow.conn
-            for task, status, n in conn.execute(
-                select(jobs.c.task, jobs.c.status, func.count()).group_by(
-                    jobs.c.task, jobs.c.status
-                )
-            ):
+            work = uow.work_metrics
+            for task, status, n in work.jobs_by_task_and_status():
                 by_state.add_metric([task, status], n)
-            for kind, status, n in conn.execute(
-                select(outbox.c.kind, outbox.c.status, func.count()).group_by(
-                    outbox.c.kind, outbox.c.status
-                )
-            ):
+            for kind, status, n in work.outbox_by_kind_and_status():
                 out.add_metric([kind, status], n)
-            for source, status, n in conn.execute(
-                select(inbox.c.source, inbox.c.status, func.count()).group_by(
-                    inbox.c.source, inbox.c.status
-                )
-            ):
+            for source, status, n in work.inbox_by_source_and_status():
                 backlog.add_metric([source, status], n)
-            oldest = conn.execute(
-                select(func.min(outbox.c.created_at)).where(
-                    outbox.c.status.in_(("pending", "sending", "unknown"))
-                )
-            ).scalar()
+            oldest = work.oldest_unsent()
             lag.add_metric([], (now - oldest).total_seconds() if oldest else 0.0)
-            last = (
-                select(jobs.c.company_id, jobs.c.started_at, jobs.c.finished_at)
-                .where(jobs.c.task == "tripletex.sync", jobs.c.status == "done")
-                .order_by(jobs.c.finished_at.desc())
-                .limit(50)
-            )
-            seen: set[int] = set()
-            for company_id, started, finished in conn.execute(last):
-                if company_id in seen or started is None or finished is None:
-                    continue
-                seen.add(company_id)
-                sync.add_metric([str(company_id)], (finished - started).total_seconds())
+            for company_id, seconds in work.last_sync_durations().items():
+                sync.add_metric([str(company_id)], seconds)
         missing = GaugeMetricFamily(
             "kravflyt_rate_missing_days",
             "Days until a dated legal figure the table lacks is needed (0 or less: missing "

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from adapter.clock import Clock
-from adapter.store.tables import rate_entries
+from adapter.store.tables import claims, invoices, letters, rate_entries
 from policies.rates import Entry
 
 
@@ -30,6 +30,14 @@ class RateEntry:
     def entry(self) -> Entry:
         """The row as the policy tables take it."""
         return (self.kind, self.valid_from, self.value, self.source)
+
+
+# Which letter amount shows a row of each kind was used.
+_USED_BY = {
+    "interest": letters.c.interest_ore,
+    "inkassosats": letters.c.fee_ore,
+    "compensation": letters.c.compensation_ore,
+}
 
 
 class RateRepository:
@@ -80,3 +88,27 @@ class RateRepository:
             .returning(rate_entries.c.id)
         )
         return int(result.scalar_one())
+
+    def letters_using(self, kind: str, valid_from: date, next_from: date | None) -> int:
+        """Letters already made (any company, pending or sent) whose amount of `kind` used
+        the row in force from `valid_from` until `next_from` (None: still in force): interest
+        counted on a day from it, or a fee or compensation on a letter dated while it was in
+        force."""
+        q = (
+            select(func.count())
+            .select_from(letters)
+            .where(letters.c.status.in_(("pending", "sent")), _USED_BY[kind] > 0)
+        )
+        if kind == "interest":
+            q = q.where(letters.c.interest_to >= valid_from)
+            if next_from is not None:  # and interest began before the next row (due before it)
+                q = (
+                    q.join(claims, claims.c.id == letters.c.claim_id)
+                    .join(invoices, invoices.c.id == claims.c.invoice_id)
+                    .where(invoices.c.due_date < next_from)
+                )
+        else:
+            q = q.where(letters.c.sent_on >= valid_from)
+            if next_from is not None:
+                q = q.where(letters.c.sent_on < next_from)
+        return int(self.conn.execute(q).scalar_one())

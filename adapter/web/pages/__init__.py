@@ -8,7 +8,6 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -19,6 +18,7 @@ from adapter.i18n import _
 from adapter.services import installation
 from adapter.settings import AppSettings
 from adapter.store.database import Database
+from adapter.store.errors import DatabaseUnavailable
 from adapter.web.pages import api, docs, html, lists, office_page, settings_page, work_pages
 from adapter.web.pages.security import caller
 from adapter.web.pages.sessions import RotatingSessionMiddleware
@@ -150,4 +150,4 @@ def install(app: FastAPI, db: Database, settings: AppSettings) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(InputError, refused)
     app.add_exception_handler(NotFoundError, refused)
-    app.add_exception_handler(OperationalError, busy)
+    app.add_exception_handler(DatabaseUnavailable, busy)
