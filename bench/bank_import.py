@@ -250,7 +250,7 @@ def watched_import(
     engine = make_engine(url)
     db = Database(engine, FixedClock(NOW), SecretBox(Fernet.generate_key()))
     users.add_user(
-        db,
+        db.uow(),
         email="bench@example.no",
         name="Bench",
         password=PASSWORD,

@@ -53,7 +53,7 @@ def _user(db: Database, email: str) -> int:
         uow.commit()
     assert company.id is not None
     users.add_user(
-        db, email=email, name=email, password=PASSWORD, company_id=company.id, role="admin"
+        db.uow(), email=email, name=email, password=PASSWORD, company_id=company.id, role="admin"
     )
     return company.id
 
@@ -78,7 +78,7 @@ def concurrent_guesses(db: Database, engine_name: str) -> Row:
 
         def guess(i: int) -> None:
             try:
-                users.login(db, "guess@a.no", "wrong-guess-1", address=f"198.51.100.{i}")
+                users.login(db.uow(), "guess@a.no", "wrong-guess-1", address=f"198.51.100.{i}")
             except LoginRefused:
                 pass
 
@@ -87,7 +87,7 @@ def concurrent_guesses(db: Database, engine_name: str) -> Row:
     finally:
         users._hasher = real
     try:
-        users.login(db, "guess@a.no", PASSWORD)
+        users.login(db.uow(), "guess@a.no", PASSWORD)
         after = "the right password was then accepted"
     except LoginRefused:
         after = "then locked, the right password refused"
@@ -101,7 +101,7 @@ def address_limit(db: Database) -> Row:
     outcomes = []
     for i in range(users.ADDRESS_MAX_FAILURES + 5):
         try:
-            users.login(db, f"nobody{i}@a.no", "wrong-guess-1", address="203.0.113.7")
+            users.login(db.uow(), f"nobody{i}@a.no", "wrong-guess-1", address="203.0.113.7")
             outcomes.append("in")
         except LoginRefused:
             outcomes.append("401")
@@ -124,9 +124,9 @@ def sessions(db: Database) -> Row:
             if end == "logout":
                 client.post("/logout", data={"csrf": token})
             elif end == "passwd":
-                users.change_password(db, "session@a.no", PASSWORD)
+                users.change_password(db.uow(), "session@a.no", PASSWORD)
             else:
-                users.set_disabled(db, "session@a.no", True)
+                users.set_disabled(db.uow(), "session@a.no", True)
             client.cookies.set("kravflyt_session", copied)
             status = client.get(f"/c/{company_id}/").status_code
             results.append(f"after {end}: {status}")

@@ -99,7 +99,7 @@ def _company(db: Database, name: str, org: str, email: str) -> dict[str, int]:
         uow.connections.put("kravia", {}, {"webhook_secret": "kr-secret"}, checked=True)
         uow.commit()
     users.add_user(
-        db, email=email, name=name, password=PASSWORD, company_id=company.id, role="admin"
+        db.uow(), email=email, name=name, password=PASSWORD, company_id=company.id, role="admin"
     )
     assert invoice.id is not None
     return {"company_id": company.id, "record_id": invoice.id}

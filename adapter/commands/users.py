@@ -46,7 +46,7 @@ def _password(stdin: bool) -> str:
 def add(email: str, name: str, company_id: int, role: str, password_stdin: bool) -> None:
     """Create a user with a role in a company (the password is asked for, or read from stdin)."""
     user_id = users.add_user(
-        database(),
+        database().uow(),
         email=email,
         name=name,
         password=_password(password_stdin),
@@ -62,7 +62,7 @@ def add(email: str, name: str, company_id: int, role: str, password_stdin: bool)
 @click.option("--role", type=click.Choice(users.ROLES), required=True)
 def grant(email: str, company_id: int, role: str) -> None:
     """Give an existing user a role in another company (or change it)."""
-    users.grant(database(), email=email, company_id=company_id, role=role)
+    users.grant(database().uow(), email=email, company_id=company_id, role=role)
     click.echo(f"{email} is {role} in company {company_id}")
 
 
@@ -71,7 +71,7 @@ def grant(email: str, company_id: int, role: str) -> None:
 @company_option
 def revoke(email: str, company_id: int) -> None:
     """Take a user's access to a company away."""
-    users.grant(database(), email=email, company_id=company_id, role=None)
+    users.grant(database().uow(), email=email, company_id=company_id, role=None)
     click.echo(f"{email} no longer serves company {company_id}")
 
 
@@ -79,7 +79,7 @@ def revoke(email: str, company_id: int) -> None:
 @json_option
 def list_(as_json: bool) -> None:
     """Users, their companies and roles."""
-    rows = users.list_users(database())
+    rows = users.list_users(database().uow())
     if as_json:
         echo_json(rows)
         return
@@ -103,7 +103,7 @@ email_option = click.option("--email", required=True)
 )
 def passwd(email: str, password_stdin: bool) -> None:
     """Set a user's password; every session of the user ends and a lock is lifted."""
-    users.change_password(database(), email, _password(password_stdin))
+    users.change_password(database().uow(), email, _password(password_stdin))
     click.echo(f"{email}: password changed; every session ended")
 
 
@@ -111,7 +111,7 @@ def passwd(email: str, password_stdin: bool) -> None:
 @email_option
 def disable(email: str) -> None:
     """Stop a user from signing in; every session of the user ends at once."""
-    users.set_disabled(database(), email, True)
+    users.set_disabled(database().uow(), email, True)
     click.echo(f"{email} disabled; every session ended")
 
 
@@ -119,7 +119,7 @@ def disable(email: str) -> None:
 @email_option
 def enable(email: str) -> None:
     """Let a disabled user sign in again."""
-    users.set_disabled(database(), email, False)
+    users.set_disabled(database().uow(), email, False)
     click.echo(f"{email} enabled")
 
 
@@ -127,7 +127,7 @@ def enable(email: str) -> None:
 @email_option
 def unlock(email: str) -> None:
     """Lift the lock that wrong passwords put on an account, at once."""
-    users.unlock(database(), email)
+    users.unlock(database().uow(), email)
     click.echo(f"{email} unlocked")
 
 

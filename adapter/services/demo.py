@@ -390,7 +390,7 @@ def run(
                 ).first()
             if not exists:
                 users.add_user(
-                    db,
+                    db.uow(),
                     email=DEMO_USER,
                     name="Demo Regnskap",
                     password=DEMO_PASSWORD,

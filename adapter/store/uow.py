@@ -4,6 +4,10 @@ The transaction begins with the first statement (so a unit of work that waits on
 network holds no lock) and is rolled back on exit unless `commit()` was called. `commit()`
 may be called several times: each call ends one transaction, the next statement begins
 another (a sync commits page by page this way).
+
+Domain events (`adapter.store.events`) recorded with `record()` are written by `commit()`:
+their audit lines and outbox rows in the transaction being committed, their log lines after
+it; a rollback forgets them.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from sqlalchemy import Connection, Engine
 
 from adapter.clock import Clock
 from adapter.crypto import SecretBox
+from adapter.log import get_logger
 from adapter.store.engine import READ_ONLY
+from adapter.store.events import Event
 from adapter.store.repositories.audit import AuditRepository
 from adapter.store.repositories.bank import BankRepository
 from adapter.store.repositories.bookmarks import BookmarkRepository
@@ -32,8 +38,11 @@ from adapter.store.repositories.payments import PaymentRepository
 from adapter.store.repositories.rates import RateRepository
 from adapter.store.repositories.runtime import JobRepository, OutboxRepository
 from adapter.store.repositories.settings import SettingsRepository
+from adapter.store.repositories.users import UserRepository
 from adapter.store.repositories.work_metrics import WorkMetricsRepository
 from adapter.store.repositories.worklist import WorklistRepository
+
+log = get_logger("adapter.events")
 
 
 class UnitOfWork:
@@ -53,6 +62,7 @@ class UnitOfWork:
         self.engine, self.company_id, self.clock, self.box = engine, company_id, clock, box
         self.read_only = read_only
         self.committed = False
+        self.events: list[Event] = []  # recorded since the last commit
 
     def __enter__(self) -> Self:
         conn = self.engine.connect()
@@ -65,22 +75,51 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.events.clear()  # not committed: never happened
         try:
             if self.conn.in_transaction():
                 self.conn.rollback()
         finally:
             self.conn.close()
 
+    def record(self, event: Event) -> None:
+        """Note what happened; its audit line, sends and log line are written on commit."""
+        self.events.append(event)
+
     def commit(self) -> None:
-        """Make everything since the last commit durable."""
+        """Make everything since the last commit durable: first the recorded events' audit
+        lines and sends (same transaction), then, once committed, their log lines."""
+        events, self.events = self.events, []
+        for event in events:
+            self._write(event)
         if self.conn.in_transaction():
             self.conn.commit()
         self.committed = True
+        for event in events:
+            if event.log is not None:
+                log.info(event.log, **event.log_fields)
 
     def rollback(self) -> None:
-        """Throw away everything since the last commit."""
+        """Throw away everything since the last commit, the recorded events with it."""
+        self.events.clear()
         if self.conn.in_transaction():
             self.conn.rollback()
+
+    def _write(self, event: Event) -> None:
+        self.audit.record(
+            actor=event.actor,
+            action=event.action,
+            message=event.message,
+            subject=event.subject,
+            rules=event.rules,
+            data=dict(event.data) if event.data is not None else None,
+            company_id=event.company_id,
+            said=event.said,
+        )
+        for send in event.sends:
+            self.outbox.add(
+                send.kind, idempotency_key=send.idempotency_key, payload=dict(send.payload)
+            )
 
     def require_company(self) -> int:
         """The company this unit of work is bound to (an error when it is installation-wide)."""
@@ -97,6 +136,11 @@ class UnitOfWork:
     def audit(self) -> AuditRepository:
         """The audit log (of this company, or installation-wide)."""
         return AuditRepository(self.conn, self.company_id, self.clock)
+
+    @cached_property
+    def users(self) -> UserRepository:
+        """The people who use the web app, their roles and sign-in counters (installation-wide)."""
+        return UserRepository(self.conn, self.clock)
 
     @cached_property
     def rates(self) -> RateRepository:

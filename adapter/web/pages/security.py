@@ -51,7 +51,7 @@ def sign_in(request: Request, email: str, password: str) -> User:
     settings = request.app.state.settings
     try:
         return users.login(
-            request.app.state.db,
+            request.app.state.db.uow(),
             email,
             password,
             address=request.client.host if request.client else None,
@@ -76,7 +76,7 @@ def caller(request: Request) -> Caller | None:
     uid = request.session.get("uid")
     if not uid:
         return None
-    user = users.load(db, int(uid))
+    user = users.load(db.uow(read_only=True), int(uid))
     if user is None or request.session.get("gen") != user.generation:
         return None
     return Caller(user, by_session=True)

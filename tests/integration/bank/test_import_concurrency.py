@@ -64,7 +64,7 @@ def count(db: Database, table, **where) -> int:
 def test_reads_answer_while_a_large_import_publishes(db, tmp_path, monkeypatch) -> None:
     company_id, path = company_with_open_invoices(db, tmp_path, N)
     users.add_user(
-        db,
+        db.uow(),
         email="a@example.no",
         name="A",
         password=PASSWORD,

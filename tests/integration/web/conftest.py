@@ -139,7 +139,7 @@ def book(db: Database, company_id: int, clock) -> Book:
         ("berit@annen.no", "admin", other.id),
     ):
         users.add_user(
-            db,
+            db.uow(),
             email=email,
             name=email.split("@")[0].title(),
             password=PASSWORD,

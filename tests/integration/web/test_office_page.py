@@ -37,7 +37,9 @@ def test_the_office_overview_lists_problems_first_linked_to_each_worklist(
     db, book, base_url, browser
 ) -> None:
     # Ola also serves Annen AS, where a letter was refused and a sync was given up.
-    users.grant(db, email="ola@regnskap.no", company_id=book.other_company_id, role="read_only")
+    users.grant(
+        db.uow(), email="ola@regnskap.no", company_id=book.other_company_id, role="read_only"
+    )
     with db.uow(book.other_company_id) as uow:
         uow.outbox.add("tripletex.reminder", idempotency_key="x:1", payload={"letter_id": 1})
         uow.conn.execute(outbox.update().values(status="failed", last_error="422"))

@@ -44,7 +44,7 @@ def _basic(email: str, password: str = PASSWORD) -> dict[str, str]:
 
 def _attempt(db, email: str, password: str, address: str = "192.0.2.1") -> str:
     try:
-        users.login(db, email, password, address=address)
+        users.login(db.uow(), email, password, address=address)
     except LoginRefused:
         return "refused"
     except TooManyAttempts:

@@ -36,12 +36,12 @@ def test_add_grant_revoke_and_list(cli, db, company_id) -> None:
         ("kari@regnskap.no", company_id, "accountant"),
         ("kari@regnskap.no", 2, "read_only"),
     ]
-    assert users.login(db, "kari@regnskap.no", "et-langt-passord").roles == {
+    assert users.login(db.uow(), "kari@regnskap.no", "et-langt-passord").roles == {
         company_id: "accountant",
         2: "read_only",
     }
     assert cli("user", "revoke", "--email", "kari@regnskap.no", "--company", "2").exit_code == 0
-    assert users.login(db, "kari@regnskap.no", "et-langt-passord").roles == {
+    assert users.login(db.uow(), "kari@regnskap.no", "et-langt-passord").roles == {
         company_id: "accountant"
     }
 
