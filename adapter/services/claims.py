@@ -6,13 +6,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
-
 from adapter.domain import Claim, ClaimStatus
 from adapter.errors import InputError
 from adapter.i18n import N_
 from adapter.services.claim_facts import company_context
-from adapter.store.tables import claims
+from adapter.store.events import Event
 from adapter.store.uow import UnitOfWork
 from policies.limitation import RULE as LIMITATION_RULE
 from policies.limitation import limitation_date
@@ -35,30 +33,32 @@ def set_dispute(
                 f"invoice {invoice_number} is {'already' if disputed else 'not'} disputed",
             )
         uow.claims.set_dispute(invoice.id, disputed, reason if disputed else None)
-        uow.audit.record(
-            actor=actor,
-            action="claim.dispute" if disputed else "claim.undispute",
-            subject=("invoice", invoice.id),
-            rules=["INKL § 17 (2), C9"],
-            message=(
-                f"invoice {invoice_number} disputed: {reason}. Dunning and hand-off stop until undisputed"
-                if disputed
-                else f"invoice {invoice_number} undisputed: {reason}. Dunning resumes"
-            ),
-            data={"reason": reason, "at_agency": claim.status is ClaimStatus.HANDED_OFF},
-            said=(
-                N_(
-                    "Invoice %(number)s disputed: %(reason)s. Dunning and hand-off stop until it is no longer disputed",
-                    number=invoice_number,
-                    reason=reason,
-                )
-                if disputed
-                else N_(
-                    "Invoice %(number)s no longer disputed: %(reason)s. Dunning resumes",
-                    number=invoice_number,
-                    reason=reason,
-                )
-            ),
+        uow.record(
+            Event(
+                actor=actor,
+                action="claim.dispute" if disputed else "claim.undispute",
+                subject=("invoice", invoice.id),
+                rules=["INKL § 17 (2), C9"],
+                message=(
+                    f"invoice {invoice_number} disputed: {reason}. Dunning and hand-off stop until undisputed"
+                    if disputed
+                    else f"invoice {invoice_number} undisputed: {reason}. Dunning resumes"
+                ),
+                data={"reason": reason, "at_agency": claim.status is ClaimStatus.HANDED_OFF},
+                said=(
+                    N_(
+                        "Invoice %(number)s disputed: %(reason)s. Dunning and hand-off stop until it is no longer disputed",
+                        number=invoice_number,
+                        reason=reason,
+                    )
+                    if disputed
+                    else N_(
+                        "Invoice %(number)s no longer disputed: %(reason)s. Dunning resumes",
+                        number=invoice_number,
+                        reason=reason,
+                    )
+                ),
+            )
         )
         uow.commit()
         return uow.claims.for_invoice(invoice.id)
@@ -109,36 +109,38 @@ def set_hold(
             invoice.id, stopped=stopped, until=until, reason=reason if (stopped or until) else None
         )
         what = "stopped" if stopped else (f"postponed until {until}" if until else "resumed")
-        uow.audit.record(
-            actor=actor,
-            action="claim.hold",
-            subject=("invoice", invoice.id),
-            message=f"dunning of invoice {invoice_number} {what}: {reason}",
-            said=(
-                N_(
-                    "Dunning of invoice %(number)s stopped: %(reason)s",
-                    number=invoice_number,
-                    reason=reason,
-                )
-                if stopped
-                else N_(
-                    "Dunning of invoice %(number)s postponed until %(until_date)s: %(reason)s",
-                    number=invoice_number,
-                    until_date=until,
-                    reason=reason,
-                )
-                if until
-                else N_(
-                    "Dunning of invoice %(number)s resumed: %(reason)s",
-                    number=invoice_number,
-                    reason=reason,
-                )
-            ),
-            data={
-                "stopped": stopped,
-                "until": until.isoformat() if until else None,
-                "reason": reason,
-            },
+        uow.record(
+            Event(
+                actor=actor,
+                action="claim.hold",
+                subject=("invoice", invoice.id),
+                message=f"dunning of invoice {invoice_number} {what}: {reason}",
+                said=(
+                    N_(
+                        "Dunning of invoice %(number)s stopped: %(reason)s",
+                        number=invoice_number,
+                        reason=reason,
+                    )
+                    if stopped
+                    else N_(
+                        "Dunning of invoice %(number)s postponed until %(until_date)s: %(reason)s",
+                        number=invoice_number,
+                        until_date=until,
+                        reason=reason,
+                    )
+                    if until
+                    else N_(
+                        "Dunning of invoice %(number)s resumed: %(reason)s",
+                        number=invoice_number,
+                        reason=reason,
+                    )
+                ),
+                data={
+                    "stopped": stopped,
+                    "until": until.isoformat() if until else None,
+                    "reason": reason,
+                },
+            )
         )
         uow.commit()
         return uow.claims.for_invoice(invoice.id)
@@ -160,12 +162,7 @@ def limitation(
         invoice = uow.invoices.by_number(invoice_number)
         assert invoice.id is not None
         ladder = company_context(uow.settings.all()).ladder
-        row = uow.conn.execute(
-            select(claims.c.limitation_renewed_on, claims.c.limitation_reason).where(
-                claims.c.invoice_id == invoice.id
-            )
-        ).one()
-        current, why = row.limitation_renewed_on, row.limitation_reason
+        current, why = uow.claims.limitation_renewal(invoice.id)
         if renewed_on is not None:
             reason = (reason or "").strip()
             if not reason:
@@ -175,20 +172,18 @@ def limitation(
                     "--renewed",
                     f"between the due date {invoice.due_date} and today {on}, got {renewed_on}",
                 )
-            uow.conn.execute(
-                update(claims)
-                .where(claims.c.invoice_id == invoice.id)
-                .values(limitation_renewed_on=renewed_on, limitation_reason=reason)
-            )
+            uow.claims.renew_limitation(invoice.id, renewed_on, reason)
             barred = limitation_date(invoice.due_date, renewed_on)
-            uow.audit.record(
-                actor=actor,
-                action="claim.limitation",
-                subject=("invoice", invoice.id),
-                rules=[LIMITATION_RULE],
-                message=f"invoice {invoice_number}: a new limitation period runs from "
-                f"{renewed_on} ({reason}); time-barred on {barred}",
-                data={"renewed_on": renewed_on.isoformat(), "reason": reason},
+            uow.record(
+                Event(
+                    actor=actor,
+                    action="claim.limitation",
+                    subject=("invoice", invoice.id),
+                    rules=[LIMITATION_RULE],
+                    message=f"invoice {invoice_number}: a new limitation period runs from "
+                    f"{renewed_on} ({reason}); time-barred on {barred}",
+                    data={"renewed_on": renewed_on.isoformat(), "reason": reason},
+                )
             )
             uow.commit()
             current, why = renewed_on, reason

@@ -8,13 +8,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
-
 from adapter.domain import Money
 from adapter.errors import InputError
 from adapter.i18n import name_key
-from adapter.store.database import Database
-from adapter.store.tables import claims, customers, invoices
+from adapter.store.uow import UnitOfWork
 
 LIMIT = 100  # hits shown at once: a narrower search finds the rest
 
@@ -49,52 +46,28 @@ def _amount(text: str) -> int | None:
         return None
 
 
-def find(db: Database, company_id: int, text: str, *, limit: int = LIMIT) -> list[Hit]:
+def find(uow: UnitOfWork, text: str, *, limit: int = LIMIT) -> list[Hit]:
     """The company's invoices that match `text` (exact number or KID first, then by customer,
     then by amount, each in Norwegian name order)."""
     asked = text.strip()
     if not asked:
         return []
     compact = re.sub(r"[\s.]", "", asked)
-    base = (
-        select(
-            invoices.c.number,
-            invoices.c.kid,
-            invoices.c.customer_id,
-            customers.c.name.label("customer"),
-            customers.c.customer_number,
-            customers.c.org_number,
-            invoices.c.amount_ore,
-            invoices.c.outstanding_ore,
-            invoices.c.due_date,
-            claims.c.status,
-            claims.c.disputed,
-        )
-        .join(customers, customers.c.id == invoices.c.customer_id)
-        .join(claims, claims.c.invoice_id == invoices.c.id)
-        .where(invoices.c.company_id == company_id)
-    )
-    with db.uow(company_id, read_only=True) as uow:
-        found: list[tuple[str, Any]] = []
-        found += [("number", r) for r in uow.conn.execute(base.where(invoices.c.number == asked))]
+    with uow:
+        found: list[tuple[str, dict[str, Any]]] = []
+        found += [("number", r) for r in uow.search.with_number(asked)]
         if compact.isdigit():
-            found += [("kid", r) for r in uow.conn.execute(base.where(invoices.c.kid == compact))]
+            found += [("kid", r) for r in uow.search.with_kid(compact)]
         if not found:
-            who = _customers(uow.conn, company_id, asked, compact)
+            who = _customers(uow, asked, compact)
             if who:
-                rows = uow.conn.execute(base.where(invoices.c.customer_id.in_(who)))
-                found += [("customer", r) for r in rows]
+                found += [("customer", r) for r in uow.search.of_customers(who)]
             ore = _amount(asked)
             if ore is not None and ore > 0:
-                rows = uow.conn.execute(
-                    base.where(
-                        or_(invoices.c.amount_ore == ore, invoices.c.outstanding_ore == ore)
-                    ).limit(limit)
-                )
-                found += [("amount", r) for r in rows]
+                found += [("amount", r) for r in uow.search.with_amount(ore, limit=limit)]
     hits: dict[str, Hit] = {}
     for by, r in found:
-        hits.setdefault(r.number, Hit(**dict(r._mapping), by=by))
+        hits.setdefault(r["number"], Hit(**r, by=by))
     order = {"number": 0, "kid": 0, "customer": 1, "amount": 2}
     ranked = sorted(
         hits.values(),
@@ -103,19 +76,10 @@ def find(db: Database, company_id: int, text: str, *, limit: int = LIMIT) -> lis
     return ranked[:limit]
 
 
-def _customers(conn: Any, company_id: int, asked: str, compact: str) -> list[int]:
+def _customers(uow: UnitOfWork, asked: str, compact: str) -> list[int]:
     """Ids of customers whose number, organisation number or birth date is `asked`, or whose
     name contains it (case-blind, Æ Ø Å included: compared in Python, not by the database)."""
     if compact.isdigit():
-        same = [customers.c.customer_number == compact, customers.c.org_number == compact]
-        if len(compact) == 6:  # a private person's birth date, DDMMYY
-            same.append(customers.c.national_id.startswith(compact))
-        rows = conn.execute(
-            select(customers.c.id).where(customers.c.company_id == company_id, or_(*same))
-        )
-        return [r.id for r in rows]
+        return uow.search.customers_numbered(compact)
     wanted = asked.casefold()
-    rows = conn.execute(
-        select(customers.c.id, customers.c.name).where(customers.c.company_id == company_id)
-    )
-    return [r.id for r in rows if wanted in r.name.casefold()]
+    return [id_ for id_, name in uow.search.customer_names() if wanted in name.casefold()]

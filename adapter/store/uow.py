@@ -37,6 +37,7 @@ from adapter.store.repositories.invoices import InvoiceRepository
 from adapter.store.repositories.payments import PaymentRepository
 from adapter.store.repositories.rates import RateRepository
 from adapter.store.repositories.runtime import JobRepository, OutboxRepository
+from adapter.store.repositories.search import SearchRepository
 from adapter.store.repositories.settings import SettingsRepository
 from adapter.store.repositories.users import UserRepository
 from adapter.store.repositories.work_metrics import WorkMetricsRepository
@@ -221,3 +222,8 @@ class UnitOfWork:
     def work_metrics(self) -> WorkMetricsRepository:
         """Counts and ages of the work rows, every company at once (for the metrics scrape)."""
         return WorkMetricsRepository(self.conn)
+
+    @cached_property
+    def search(self) -> SearchRepository:
+        """The company's invoices as the claim search finds them."""
+        return SearchRepository(self.conn, self.require_company(), self.clock)

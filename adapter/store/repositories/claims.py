@@ -83,3 +83,17 @@ class ClaimRepository(CompanyScoped):
     def set_status(self, invoice_id: int, status: ClaimStatus, **values: Any) -> None:
         """Move the claim to `status` (with e.g. agency_case_id, handed_off_at, closed_at)."""
         self._set(invoice_id, status=status.value, **values)
+
+    def limitation_renewal(self, invoice_id: int) -> tuple[date | None, str | None]:
+        """When the claim's limitation period was last renewed (foreldelsesloven §§ 14-15)
+        and why; (None, None) when never."""
+        row = self._row(invoice_id)
+        return row.limitation_renewed_on, row.limitation_reason
+
+    def renew_limitation(self, invoice_id: int, renewed_on: date, reason: str) -> None:
+        """Record the acknowledgement or legal step from which a new period runs."""
+        self.conn.execute(
+            update(claims)
+            .where(claims.c.company_id == self.company_id, claims.c.invoice_id == invoice_id)
+            .values(limitation_renewed_on=renewed_on, limitation_reason=reason)
+        )

@@ -169,7 +169,7 @@ def retry_item(request: Request, company_id: Id, who: Writer, table: str, item_i
 def search_page(request: Request, company_id: Id, who: Reader, q: str = "") -> Response:
     """The search box: straight to the claim when the text is one invoice's number or KID,
     else the invoices that match (by customer, customer or organisation number, amount)."""
-    hits = search.find(database(request), company_id, q[:200])
+    hits = search.find(database(request).uow(company_id, read_only=True), q[:200])
     exact = [h for h in hits if h.exact]
     if len(exact) == 1:
         return _back(f"/c/{company_id}/claims/{quote(exact[0].number)}")
