@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
-
 from adapter import company_settings
 from adapter.domain import Money
 from adapter.errors import InputError
@@ -18,14 +16,6 @@ from adapter.i18n.labels import label
 from adapter.services import dunning, handoff, rates, reconcile, work
 from adapter.services.claim_facts import company_context, iter_claims
 from adapter.store.database import Database
-from adapter.store.tables import (
-    allocations,
-    audit_log,
-    claims,
-    invoices,
-    letters,
-    payments,
-)
 from policies.decisions import Decision
 from policies.engine import RATE_HELD, decide
 from policies.ladder import Stage
@@ -64,47 +54,24 @@ def overview(db: Database, company_id: int, today: date, *, with_plan: bool = Tr
     """Outstanding, overdue, at the agency, collected this month, aging, and today's plan."""
     out = Overview()
     with db.uow(company_id, read_only=True) as uow:
-        rows = uow.conn.execute(
-            select(
-                invoices.c.due_date,
-                invoices.c.outstanding_ore,
-                invoices.c.ledger_outstanding_ore,
-                claims.c.status,
-            )
-            .join(claims, claims.c.invoice_id == invoices.c.id)
-            .where(
-                invoices.c.company_id == company_id,
-                claims.c.status.in_(("open", "handed_off")),
-                invoices.c.outstanding_ore > 0,
-            )
-        )
+        rows = uow.overview.receivables()
         for r in rows:
             amount = (
-                r.outstanding_ore
-                if r.ledger_outstanding_ore is None
-                else min(r.outstanding_ore, r.ledger_outstanding_ore)
+                r["outstanding_ore"]
+                if r["ledger_outstanding_ore"] is None
+                else min(r["outstanding_ore"], r["ledger_outstanding_ore"])
             )
-            if r.status == "handed_off":
+            if r["status"] == "handed_off":
                 out.at_agency_ore += amount
                 continue
             out.open_claims += 1
             out.outstanding_ore += amount
-            overdue = (today - r.due_date).days
+            overdue = (today - r["due_date"]).days
             if overdue > 0:
                 out.overdue_ore += amount
             out.aging[_bucket(overdue)] += amount
         month_start = today.replace(day=1)
-        out.collected_this_month_ore = int(
-            uow.conn.execute(
-                select(func.coalesce(func.sum(allocations.c.amount_ore), 0)).where(
-                    allocations.c.company_id == company_id,
-                    allocations.c.kind.in_(("principal", "fee", "interest")),
-                    allocations.c.payment_id.is_not(None),
-                    allocations.c.allocated_on >= month_start,
-                    allocations.c.allocated_on <= today,
-                )
-            ).scalar_one()
-        )
+        out.collected_this_month_ore = uow.overview.collected(month_start, today)
     if with_plan:
         summary = dunning.PlanSummary()
         for _row, _facts, decisions in dunning.plan(db, company_id, today):
@@ -435,7 +402,7 @@ def claim_page(db: Database, company_id: int, invoice_id: int, today: date) -> C
     with db.uow(company_id, read_only=True) as uow:
         invoice = uow.invoices.get(invoice_id)
         customer = uow.customers.get(invoice.customer_id)
-        claim_row = uow.conn.execute(select(claims).where(claims.c.invoice_id == invoice_id)).one()
+        claim_row = uow.overview.claim_row(invoice_id)
         events: list[dict[str, Any]] = [
             {
                 "date": invoice.invoice_date,
@@ -445,36 +412,24 @@ def claim_page(db: Database, company_id: int, invoice_id: int, today: date) -> C
                 "rules": [],
             }
         ]
-        for a in uow.conn.execute(
-            select(allocations, payments.c.payment_date, payments.c.source, payments.c.match_method)
-            .outerjoin(payments, payments.c.id == allocations.c.payment_id)
-            .where(allocations.c.invoice_id == invoice_id)
-            .order_by(allocations.c.id)
-        ):
+        for a in uow.overview.allocations(invoice_id):
             events.append(
                 {
-                    "date": a.payment_date or a.allocated_on,
-                    "kind": f"allocation.{a.kind}",
-                    "amount_ore": a.amount_ore,
-                    "text": f"{a.kind} {a.order_used}"
-                    + (f" ({a.source}, {a.match_method})" if a.source else "")
+                    "date": a["payment_date"] or a["allocated_on"],
+                    "kind": f"allocation.{a['kind']}",
+                    "amount_ore": a["amount_ore"],
+                    "text": f"{a['kind']} {a['order_used']}"
+                    + (f" ({a['source']}, {a['match_method']})" if a["source"] else "")
                     # Kravia's payout, not the debtor's payment: said in words.
                     + (
-                        f": {label('match_method', a.match_method)}"
-                        if a.match_method == "agency_payout"
+                        f": {label('match_method', a['match_method'])}"
+                        if a["match_method"] == "agency_payout"
                         else ""
                     ),
                     "rules": [],
                 }
             )
-        letter_rows = [
-            dict(r._mapping)
-            for r in uow.conn.execute(
-                select(letters)
-                .where(letters.c.claim_id == claim_row.id)
-                .order_by(letters.c.sent_on, letters.c.id)
-            )
-        ]
+        letter_rows = uow.overview.letters(claim_row["id"])
         for x in letter_rows:
             events.append(
                 {
@@ -488,27 +443,15 @@ def claim_page(db: Database, company_id: int, invoice_id: int, today: date) -> C
                     "letter": x,
                 }
             )
-        for e in uow.conn.execute(
-            select(audit_log)
-            .where(
-                audit_log.c.company_id == company_id,
-                audit_log.c.subject_type == "invoice",
-                audit_log.c.subject_id == str(invoice_id),
-                and_(
-                    ~audit_log.c.action.startswith("dunning."),
-                    audit_log.c.action != "payment.ledger",
-                ),
-            )
-            .order_by(audit_log.c.id)
-        ):
+        for e in uow.overview.invoice_story(invoice_id):
             events.append(
                 {
-                    "date": _day(e.at),
-                    "kind": e.action,
-                    "text": e.message,
-                    "rules": list(e.rules or []),
-                    "actor": e.actor,
-                    "said": (e.data or {}).get("said"),  # the catalogue's words, when kept
+                    "date": _day(e["at"]),
+                    "kind": e["action"],
+                    "text": e["message"],
+                    "rules": list(e["rules"] or []),
+                    "actor": e["actor"],
+                    "said": (e["data"] or {}).get("said"),  # the catalogue's words, when kept
                 }
             )
         settings = uow.settings.all()
@@ -552,7 +495,7 @@ def claim_page(db: Database, company_id: int, invoice_id: int, today: date) -> C
             "blocked": customer.blocked,
             "excluded": customer.dunning_excluded,
         },
-        claim=dict(claim_row._mapping),
+        claim=claim_row,
         timeline=events,
         decisions=decisions,
         letters=letter_rows,

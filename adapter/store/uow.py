@@ -34,6 +34,7 @@ from adapter.store.repositories.customer_history import CustomerHistoryRepositor
 from adapter.store.repositories.customers import CustomerRepository
 from adapter.store.repositories.handoff import HandoffRepository
 from adapter.store.repositories.invoices import InvoiceRepository
+from adapter.store.repositories.overview import OverviewRepository
 from adapter.store.repositories.payments import PaymentRepository
 from adapter.store.repositories.rates import RateRepository
 from adapter.store.repositories.runtime import JobRepository, OutboxRepository
@@ -227,3 +228,8 @@ class UnitOfWork:
     def search(self) -> SearchRepository:
         """The company's invoices as the claim search finds them."""
         return SearchRepository(self.conn, self.require_company(), self.clock)
+
+    @cached_property
+    def overview(self) -> OverviewRepository:
+        """What the overview figures and a claim's page read."""
+        return OverviewRepository(self.conn, self.require_company(), self.clock)
