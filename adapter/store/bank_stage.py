@@ -248,19 +248,23 @@ def write(conn: Connection, staged: Staged) -> None:
         _put(conn, STAGE_AUDIT, staged.audit)
 
 
-def _marks_sql(conn: Connection, n: int) -> str:
-    return ", ".join(["?" if is_sqlite(conn.engine) else "%s"] * n)
+def _among(conn: Connection, keys: Sequence[str]) -> tuple[str, tuple[Any, ...]]:
+    """`natural_key` among these keys, as SQL and its parameters: on PostgreSQL one array
+    (psycopg adapting 20,000 parameters one by one cost 10 µs a key)."""
+    if is_sqlite(conn.engine):
+        return f"natural_key IN ({', '.join(['?'] * len(keys))})", tuple(keys)
+    return "natural_key = ANY(%s)", (list(keys),)
 
 
 def known_keys(conn: Connection, company_id: int, keys: Sequence[str]) -> set[str]:
     """Which of these natural keys are stored payments of the company already."""
     if not keys:
         return set()
+    among, params = _among(conn, keys)
     with conn.begin():
         rows = conn.exec_driver_sql(
-            f"SELECT natural_key FROM payments WHERE company_id = {int(company_id)} "
-            f"AND natural_key IN ({_marks_sql(conn, len(keys))})",
-            tuple(keys),
+            f"SELECT natural_key FROM payments WHERE company_id = {int(company_id)} AND {among}",
+            params,
         )
         return {r[0] for r in rows}
 
@@ -269,11 +273,10 @@ def staged_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
     """Which of these natural keys the file has staged already (earlier in the same file)."""
     if not keys:
         return set()
+    among, params = _among(conn, keys)
     with conn.begin():
         rows = conn.exec_driver_sql(
-            f"SELECT natural_key FROM {STAGE_PAYMENTS.name} "
-            f"WHERE natural_key IN ({_marks_sql(conn, len(keys))})",
-            tuple(keys),
+            f"SELECT natural_key FROM {STAGE_PAYMENTS.name} WHERE {among}", params
         )
         return {r[0] for r in rows}
 

@@ -61,9 +61,15 @@ class BankRepository(CompanyScoped):
     def open_claims(self, batch: int = 10_000) -> Iterator[Sequence[Any]]:
         """The open and handed-off claims, in lists of driver rows: (invoice id, customer id,
         number, KID, outstanding, currency, source, external id, claim id, status)."""
-        cursor = self.conn.exec_driver_sql(_OPEN.format(company=int(self.company_id)))
-        while rows := cursor.fetchmany(batch):
-            yield rows
+        # The driver's own cursor: its tuples as they come (a result's rows cost twice the
+        # fetch itself, a million times).
+        cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(_OPEN.format(company=int(self.company_id)))
+            while rows := cursor.fetchmany(batch):
+                yield rows
+        finally:
+            cursor.close()
 
     def customers_for_matching(self) -> Iterator[tuple[int, str, str | None]]:
         """Each customer's id, name and bank account (to tell who paid)."""
