@@ -10,17 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-
-from sqlalchemy import bindparam, select
 
 from adapter.domain import AllocationKind, Money
 from adapter.log import get_logger
 from adapter.services import tripletex_letters
-from adapter.store.repositories.bulk import insert_rows
-from adapter.store.sql import upsert
-from adapter.store.tables import claims, customers, invoices
 from adapter.store.uow import UnitOfWork
 from connectors.tripletex import models
 from connectors.tripletex.rows import customer_row, invoice_row
@@ -84,15 +78,7 @@ def store_customers(
     rows = rows if rows is not None else [customer_row(c) for c in records]
     if not rows:
         return
-    existing = {
-        r.external_id: r
-        for r in uow.conn.execute(
-            select(customers).where(
-                customers.c.company_id == uow.require_company(),
-                customers.c.external_id.in_([r["external_id"] for r in rows]),
-            )
-        )
-    }
+    existing = uow.ledger_sync.customers_by_external_id([r["external_id"] for r in rows])
     now = uow.clock.now()
     for row in rows:
         old = existing.get(row["external_id"])
@@ -103,13 +89,7 @@ def store_customers(
         else:
             counts.unchanged += 1
         row.update(company_id=uow.require_company(), updated_at=now)
-    upsert(
-        uow.conn,
-        customers,
-        rows,
-        key=["company_id", "external_id"],
-        update=[*_CUSTOMER_COLUMNS, "updated_at"],
-    )
+    uow.ledger_sync.upsert_customers(rows, update=[*_CUSTOMER_COLUMNS, "updated_at"])
 
 
 def missing_customers(
@@ -121,10 +101,7 @@ def missing_customers(
     The caller fetches the missing ones outside any transaction and stores them first."""
     wanted = {str(r.customer.id) for r in records} - known.keys()
     if wanted:
-        q = select(customers.c.external_id, customers.c.id).where(
-            customers.c.company_id == uow.require_company(), customers.c.external_id.in_(wanted)
-        )
-        known.update({r.external_id: r.id for r in uow.conn.execute(q)})
+        known.update(uow.ledger_sync.customer_ids(wanted))
     return sorted(int(m) for m in wanted - known.keys())
 
 
@@ -144,7 +121,6 @@ def store_invoices(
     is stored and only new or different ones are written."""
     if not records:
         return 0
-    company = uow.require_company()
     rows = rows if rows is not None else [invoice_row(r) for r in records]
     ids = {} if customer_ids is None else customer_ids
     missing = missing_customers(uow, records, ids)
@@ -157,14 +133,7 @@ def store_invoices(
                 "invoice KID has no valid check digit; not used for matching", invoice=row["number"]
             )
     external_ids = [r["external_id"] for r in rows]
-    existing = {
-        r.external_id: r
-        for r in uow.conn.execute(
-            select(invoices.c.id, invoices.c.external_id, invoices.c.outstanding_ore)
-            .add_columns(*(invoices.c[k] for k in _INVOICE_COLUMNS))
-            .where(invoices.c.company_id == company, invoices.c.external_id.in_(external_ids))
-        )
-    }
+    existing = uow.ledger_sync.invoices_by_external_id(external_ids, _INVOICE_COLUMNS)
     now = uow.clock.now()
     writes: list[dict[str, Any]] = []
     for row in rows:
@@ -183,23 +152,20 @@ def store_invoices(
             outstanding = row["amount_ore"] if old is None else old.outstanding_ore
             row["outstanding_ore"] = outstanding
             writes.append(row)
-    written = insert_rows(
-        uow.conn,
-        invoices,
+    written = uow.ledger_sync.write_invoices(
         _INVOICE_WRITE,
         # By Tripletex id once (PostgreSQL refuses to update a row twice in one statement).
         ([w[k] for k in _INVOICE_WRITE] for w in {w["external_id"]: w for w in writes}.values()),
-        same={"company_id": company, "updated_at": now},
-        key=("company_id", "external_id"),
         update=(*_INVOICE_COLUMNS, "updated_at"),
-        returning=("external_id", "id"),
+        now=now,
     )
     our_ids = {ext: r.id for ext, r in existing.items()}
     our_ids.update(written)
     if len(our_ids) < len(set(external_ids)):  # not expected: every new row was written
-        our_ids |= _invoice_ids(uow, [e for e in external_ids if e not in our_ids])
-    _open_claims(
-        uow, sorted(our_ids[r["external_id"]] for r in rows if not r["is_credit_note"]), now
+        our_ids |= uow.ledger_sync.invoice_ids([e for e in external_ids if e not in our_ids])
+    # A claim for each new invoice (credit notes are no claims).
+    uow.ledger_sync.open_claims(
+        sorted(our_ids[r["external_id"]] for r in rows if not r["is_credit_note"]), now
     )
     page = [(inv, our_ids[str(inv.id)]) for inv in records]
     # A new invoice starts at its amount (above); changed ones and credit notes are recomputed.
@@ -219,35 +185,11 @@ def store_invoices(
     return len(paid)
 
 
-def _invoice_ids(uow: UnitOfWork, external_ids: list[str]) -> dict[str, int]:
-    """Our ids of invoices by their Tripletex id."""
-    rows = uow.conn.execute(
-        select(invoices.c.external_id, invoices.c.id).where(
-            invoices.c.company_id == uow.require_company(),
-            invoices.c.external_id.in_(external_ids),
-        )
-    )
-    return {r.external_id: r.id for r in rows}
-
-
-def _open_claims(uow: UnitOfWork, invoice_ids: list[int], now: datetime) -> None:
-    """A claim for each of these invoices that has none, in a few multi-row statements (the
-    caller leaves out credit notes, which are no claims)."""
-    insert_rows(
-        uow.conn,
-        claims,
-        ("invoice_id",),
-        ((i,) for i in invoice_ids),
-        same={"company_id": uow.require_company(), "status": "open", "updated_at": now},
-        key=("invoice_id",),
-    )
-
-
 def _apply_credit_notes(uow: UnitOfWork, notes: list[tuple[models.Invoice, int]]) -> set[int]:
     """Tie credit notes to the invoices they credit and reduce those once; returns the ids of
     the credited invoices (their outstanding changes)."""
-    originals = _invoice_ids(
-        uow, [str(n.credited_invoice) for n, _id in notes if n.credited_invoice]
+    originals = uow.ledger_sync.invoice_ids(
+        [str(n.credited_invoice) for n, _id in notes if n.credited_invoice]
     )
     linked = [
         (note, note_id, originals[str(note.credited_invoice)])
@@ -256,12 +198,7 @@ def _apply_credit_notes(uow: UnitOfWork, notes: list[tuple[models.Invoice, int]]
     ]  # an original older than our history has nothing of ours to reduce
     if not linked:
         return set()
-    uow.conn.execute(
-        invoices.update()
-        .where(invoices.c.id == bindparam("note_id"))
-        .values(credit_note_for_id=bindparam("original_id")),
-        [{"note_id": note_id, "original_id": original} for _n, note_id, original in linked],
-    )
+    uow.ledger_sync.link_credit_notes([(note_id, original) for _n, note_id, original in linked])
     company = uow.require_company()
     amounts = [
         -models.to_ore(note.invoice_amount, where=f"credit note {note.invoice_number} amount")
@@ -312,12 +249,7 @@ def _handed_off(uow: UnitOfWork, invoice_ids: Iterable[int]) -> set[int]:
     ids = sorted(set(invoice_ids))
     if not ids:
         return set()
-    rows = uow.conn.execute(
-        select(claims.c.invoice_id, claims.c.agency_status).where(
-            claims.c.invoice_id.in_(ids), claims.c.status == "handed_off"
-        )
-    )
-    return {r.invoice_id for r in rows if not str(r.agency_status or "").startswith("closed")}
+    return uow.ledger_sync.at_agency(ids)
 
 
 def _ledger_payments(

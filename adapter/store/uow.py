@@ -34,6 +34,7 @@ from adapter.store.repositories.customer_history import CustomerHistoryRepositor
 from adapter.store.repositories.customers import CustomerRepository
 from adapter.store.repositories.handoff import HandoffRepository
 from adapter.store.repositories.invoices import InvoiceRepository
+from adapter.store.repositories.ledger_sync import LedgerSyncRepository
 from adapter.store.repositories.overview import OverviewRepository
 from adapter.store.repositories.payments import PaymentRepository
 from adapter.store.repositories.rates import RateRepository
@@ -233,3 +234,8 @@ class UnitOfWork:
     def overview(self) -> OverviewRepository:
         """What the overview figures and a claim's page read."""
         return OverviewRepository(self.conn, self.require_company(), self.clock)
+
+    @cached_property
+    def ledger_sync(self) -> LedgerSyncRepository:
+        """The company's customers, invoices and claims as the Tripletex sync stores them."""
+        return LedgerSyncRepository(self.conn, self.require_company(), self.clock)
