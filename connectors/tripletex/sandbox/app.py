@@ -424,11 +424,20 @@ class TripletexSandbox:
         date_from = parse_date(q.get("dateFrom"), "dateFrom").isoformat()
         date_to = parse_date(q.get("dateTo"), "dateTo").isoformat()
         with self.lock:
+            # One invoice's reminders from the invoice itself: a scan of every reminder per
+            # read made the look-alike quadratic in the letters a run sends (each is read back).
+            invoice_id = q.get("invoiceId") or ""
+            invoice = self.ledger.invoices.get(int(invoice_id)) if invoice_id.isdigit() else None
+            candidates = (
+                [self.ledger.reminders[r["id"]] for r in invoice.get("reminders", [])]
+                if invoice is not None
+                else self.ledger.reminders.values()
+            )
             rows = [
                 r
-                for r in self.ledger.reminders.values()
+                for r in candidates
                 if date_from <= r["reminderDate"] < date_to
-                and (not q.get("invoiceId") or str(r["_invoiceId"]) == q["invoiceId"])
+                and (not invoice_id or str(r["_invoiceId"]) == invoice_id)
                 and (not q.get("customerId") or str(r["_customerId"]) == q["customerId"])
             ]
             return self._list(request, sorted(rows, key=lambda r: r["id"]), "Reminder")
