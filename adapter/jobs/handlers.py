@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from adapter.jobs.registry import Sender, Task, WebhookHandler, WorkContext
@@ -46,7 +47,8 @@ def _tripletex_webhook(ctx: WorkContext, company_id: int, body: dict[str, Any]) 
 
 def _dunning_run(ctx: WorkContext, company_id: int | None, payload: dict[str, Any]) -> None:
     assert company_id is not None
-    today = ctx.db.clock.today()
+    # The night of `on` when given (a night run late, or a benchmark's yesterday), else today.
+    today = date.fromisoformat(payload["on"]) if payload.get("on") else ctx.db.clock.today()
     dunning.run(ctx.db, company_id, today, actor="system:nightly")
     handoff.auto_handoff(ctx.db, company_id, today)
 

@@ -9,12 +9,25 @@ Every finishing update checks the owner, so a worker that lost its lease changes
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, String, Table, and_, cast, exists, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    Table,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from adapter.store.tables import jobs
@@ -209,6 +222,49 @@ def extend_many(engine: Engine, held: Collection[Lease], *, until: datetime) -> 
                 .returning(t.c.id)
             ).scalars()
         }
+
+
+def hold_many(conn: Connection, held: Collection[Lease]) -> set[int]:
+    """In the caller's transaction, lock the rows of `held` (one table) this worker still
+    holds: the compare-and-set on each lease token for many rows in one statement, before
+    their outcome is written (`finish_many`). The ids of the rows still held."""
+    if not held:
+        return set()
+    t = next(iter(held)).table
+    return {
+        int(i)
+        for i in conn.execute(
+            select(t.c.id)
+            .where(t.c.id.in_([h.id for h in held]), t.c.lease_owner.in_([h.owner for h in held]))
+            .with_for_update()
+        ).scalars()
+    }
+
+
+def finish_many(
+    conn: Connection, done: Sequence[tuple[Lease, Mapping[str, Any]]], **same: Any
+) -> None:
+    """`finish` for many rows of one table in the caller's transaction, one statement: each
+    row gets its own values (every row the same columns) and `same`, if this worker still
+    holds it (call `hold_many` first to know which)."""
+    if not done:
+        return
+    t = done[0][0].table
+    own = [k for k in done[0][1]]
+    conn.execute(
+        update(t)
+        .where(t.c.id == bindparam("b_id"), t.c.lease_owner == bindparam("b_owner"))
+        .values(
+            lease_owner=None,
+            leased_until=None,
+            **{k: bindparam(f"b_{k}") for k in own},
+            **same,
+        ),
+        [
+            {"b_id": lease.id, "b_owner": lease.owner, **{f"b_{k}": v[k] for k in own}}
+            for lease, v in done
+        ],
+    )
 
 
 def release_all(engine: Engine, queue: Queue, *, owner: str, ready_status: str) -> int:

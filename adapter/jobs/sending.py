@@ -29,13 +29,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
-
 from adapter.jobs import lease as leases
 from adapter.jobs.fence import Fence
 from adapter.jobs.registry import EffectClaimed, Sender
 from adapter.log import get_logger
-from adapter.store.tables import outbox
 from adapter.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -241,42 +238,38 @@ class Pump:
                 self._let_go(item.taken)
 
     def record(self, batch: list[_Sent]) -> None:
-        """Record the rows sent, in one transaction: for each, the compare-and-set on its
-        lease token, the sender's own tables, the row marked sent. If any of it fails, the
-        whole batch is rolled back and recorded again row by row (`Worker._outbox_sent`, which
-        handles an effect another row claimed)."""
+        """Record the rows sent, in one transaction and a few statements whatever their
+        number: the compare-and-set on every row's lease token (the rows locked), then each
+        sender's own tables and the rows marked sent with their results (`record_many` for a
+        company's rows of one kind when the sender has it, else `record` row by row). If
+        any of it fails, the whole batch is rolled back and recorded again row by row
+        (`Worker._outbox_sent`, which handles an effect another row claimed)."""
         w = self.worker
         db = w.ctx.db
-        by_company: dict[int, list[_Sent]] = defaultdict(list)
-        for item in batch:
-            by_company[item.taken.row.company_id].append(item)
-        lost = []
         try:
             with db.engine.connect() as conn:
-                for company_id, items in by_company.items():
+                held = leases.hold_many(conn, [item.taken for item in batch])
+                mine = [item for item in batch if item.taken.id in held]
+                lost = [item for item in batch if item.taken.id not in held]
+                groups: dict[tuple[int, str], list[_Sent]] = defaultdict(list)
+                for item in mine:
+                    groups[(item.taken.row.company_id, item.taken.row.kind)].append(item)
+                now = db.clock.now()
+                for (company_id, _kind), items in groups.items():
                     uow = UnitOfWork(db.engine, company_id, clock=db.clock, box=db.box)
                     uow.conn = conn  # the company's repositories, on the batch's transaction
+                    sender = items[0].sender
+                    record_many = getattr(sender, "record_many", None)
+                    # Each row marked sent after its sender's record, as `Worker._outbox_sent`
+                    # does: a sender that checks the other sent rows (a payment's posting)
+                    # sees every row recorded before it, in this batch too.
+                    if record_many is not None:
+                        record_many(uow, [(item.payload, item.result) for item in items])
+                        self._mark_sent(conn, items, now)
+                        continue
                     for item in items:
-                        mine = (
-                            outbox.c.id == item.taken.id,
-                            outbox.c.lease_owner == item.taken.owner,
-                        )
-                        if not conn.execute(
-                            update(outbox).where(*mine).values(result=item.result)
-                        ).rowcount:
-                            lost.append(item)
-                            continue
-                        item.sender.record(uow, item.payload, item.result)
-                        conn.execute(
-                            update(outbox)
-                            .where(*mine)
-                            .values(
-                                status="sent",
-                                sent_at=db.clock.now(),
-                                lease_owner=None,
-                                leased_until=None,
-                            )
-                        )
+                        sender.record(uow, item.payload, item.result)
+                        self._mark_sent(conn, [item], now)
                 conn.commit()
         except EffectClaimed:
             self._one_by_one(batch)
@@ -289,6 +282,15 @@ class Pump:
             log.warning(
                 "outbox lease lost before recording: recorded nothing", outbox_id=item.taken.id
             )
+
+    @staticmethod
+    def _mark_sent(conn: Any, items: list[_Sent], now: Any) -> None:
+        leases.finish_many(
+            conn,
+            [(item.taken, {"result": item.result}) for item in items],
+            status="sent",
+            sent_at=now,
+        )
 
     def _one_by_one(self, batch: list[_Sent]) -> None:
         for item in batch:

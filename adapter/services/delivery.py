@@ -14,12 +14,15 @@ day it was decided stays in the audit log.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from adapter.store.repositories.letters import LetterRepository
 from adapter.store.tables import letters
+from adapter.store.uow import UnitOfWork
 
 # The statuses a letter moves between while its send is under way (never out of cancelled).
 _OPEN = ("pending", "failed", "unknown")
@@ -63,3 +66,31 @@ def sent_late(conn: Connection, letter_id: int, today: date) -> tuple[date, date
         .values(sent_on=today, deadline=row.deadline + waited if row.deadline else None)
     )
     return row.sent_on, row.deadline
+
+
+def mark_sent(uow: UnitOfWork, remote_ids: Mapping[int, str | None]) -> None:
+    """Record that letters reached the debtor's channel (letter id -> the remote's id for it),
+    a few statements for any number of them: a letter sent later than it was decided counts
+    its send date and deadline from today (`sent_late`), and the audit log says so."""
+    repo = LetterRepository(uow.conn, uow.require_company(), uow.clock)
+    repo.mark_sent(remote_ids)
+    today = uow.clock.today()
+    late = repo.decided_before(remote_ids, today)
+    repo.set_values(
+        [
+            {
+                "id": r.id,
+                "sent_on": today,
+                "deadline": r.deadline + (today - r.sent_on) if r.deadline else None,
+            }
+            for r in late
+        ]
+    )
+    for r in late:
+        uow.audit.record(
+            actor="system",
+            action="letter.sent_late",
+            subject=("letter", r.id),
+            message=f"letter {r.id} decided on {r.sent_on} was sent on {today}: "
+            f"its send date and deadline (was {r.deadline}) count from the day it was sent",
+        )

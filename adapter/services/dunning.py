@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from adapter import company_settings
 from adapter.domain import Allocation, AllocationKind, ClaimStatus, Money
@@ -500,18 +500,5 @@ def queue_letter(
 
 def mark_letter_sent(uow: UnitOfWork, letter_id: int, remote_id: str | None) -> None:
     """Record that a letter reached the debtor's channel (today: a letter sent later than it
-    was decided counts its deadline from today, `delivery.sent_late`)."""
-    uow.conn.execute(
-        update(letters)
-        .where(letters.c.id == letter_id)
-        .values(status="sent", remote_id=remote_id, delivery_error=None)
-    )
-    moved = delivery.sent_late(uow.conn, letter_id, uow.clock.today())
-    if moved is not None:
-        uow.audit.record(
-            actor="system",
-            action="letter.sent_late",
-            subject=("letter", letter_id),
-            message=f"letter {letter_id} decided on {moved[0]} was sent on {uow.clock.today()}: "
-            f"its send date and deadline (was {moved[1]}) count from the day it was sent",
-        )
+    was decided counts its deadline from today, `delivery.mark_sent`)."""
+    delivery.mark_sent(uow, {letter_id: remote_id})

@@ -12,6 +12,7 @@ loudly.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -21,7 +22,8 @@ from adapter.domain import Money
 from adapter.i18n import N_
 from adapter.log import get_logger
 from adapter.services import rates
-from adapter.store.tables import LETTER_COUNTS, claims, invoices, letters
+from adapter.store.repositories.letters import LetterRepository
+from adapter.store.tables import LETTER_COUNTS, claims, letters
 from adapter.store.uow import UnitOfWork
 from connectors.tripletex import models
 from policies import letter_check
@@ -59,95 +61,115 @@ def _fact(row: Any, figures: dict[str, Any]) -> LetterFact:
     )
 
 
-def _earlier(
-    uow: UnitOfWork, claim_id: int, letter_id: int | None, on: date
-) -> tuple[LetterFact, ...]:
-    rows = uow.conn.execute(
-        select(letters).where(
-            letters.c.claim_id == claim_id,
-            letters.c.status.in_(LETTER_COUNTS),
-            letters.c.sent_on <= on,
-            letters.c.id != (letter_id or 0),
-        )
-    ).all()
-    return tuple(
-        _fact(r, {k: getattr(r, k) for k in _FIGURES})
-        for r in rows
-        if r.sent_on < on or r.id < (letter_id or 0)
-    )
-
-
-def _invoice(uow: UnitOfWork, claim_id: int) -> Any:
-    return uow.conn.execute(
-        select(invoices.c.id, invoices.c.due_date)
-        .join(claims, claims.c.invoice_id == invoices.c.id)
-        .where(claims.c.id == claim_id)
-    ).one()
-
-
 def record_told(uow: UnitOfWork, letter_id: int, told: dict[str, Any]) -> None:
     """Store what Tripletex put on our letter (`told`, from `models.Reminder.told`): the letter's
     figures become the debtor's, Kravflyt's decision is kept in `decided` when it differs, and
     legal breaches are flagged."""
-    row = uow.conn.execute(select(letters).where(letters.c.id == letter_id)).one()
-    figures = {
-        "fee_ore": told["fee_ore"],
-        "interest_ore": told["interest_ore"],
-        "compensation_ore": 0,  # a Tripletex reminder has no field for a § 3a compensation
-        "deadline": date.fromisoformat(told["deadline"]) if told.get("deadline") else row.deadline,
-    }
-    decided = {k: getattr(row, k) for k in _FIGURES}
-    differences = {k for k in _FIGURES if figures[k] != decided[k]}
-    invoice = _invoice(uow, row.claim_id)
-    found = letter_check.breaches(
-        _fact(row, figures),
-        due_date=invoice.due_date,
-        earlier=_earlier(uow, row.claim_id, row.id, row.sent_on),
-        rates=rates.current(uow),
-        decided_compensation_ore=decided["compensation_ore"],
-    )
-    uow.conn.execute(
-        update(letters)
-        .where(letters.c.id == letter_id)
-        .values(
-            **figures,
-            remote_id=str(told["id"]),
-            decided=(
-                {k: (v.isoformat() if isinstance(v, date) else v) for k, v in decided.items()}
-                if differences
-                else row.decided
+    record_told_many(uow, {letter_id: told})
+
+
+def record_told_many(uow: UnitOfWork, told: Mapping[int, dict[str, Any]]) -> None:
+    """`record_told` for many letters (letter id -> told) in a few statements whatever their
+    number (a worker records the letters it sent in batches): the letters, their claims'
+    invoices and the claims' earlier letters are read once, the letters written in one
+    statement. Letters of one claim are taken in the order they were sent, each checked
+    against the earlier ones as the debtor got them."""
+    repo = LetterRepository(uow.conn, uow.require_company(), uow.clock)
+    rows = sorted(repo.rows(told), key=lambda r: (r.sent_on, r.id))
+    if len(rows) != len(told):
+        missing = sorted(set(told) - {r.id for r in rows})
+        raise LookupError(f"no letter {missing} in company {uow.require_company()}")
+    claim_ids = {r.claim_id for r in rows}
+    invoice_of = repo.invoices_of(claim_ids)
+    # The claims' counting letters with the figures the debtor got (updated as we go).
+    counted: dict[int, dict[int, LetterFact]] = {}
+    for r in repo.counting(claim_ids):
+        counted.setdefault(r.claim_id, {})[r.id] = _fact(r, {k: getattr(r, k) for k in _FIGURES})
+    current = rates.current(uow)
+    now = uow.clock.now()
+    changes, otherwise = [], []
+    for row in rows:
+        this = told[row.id]
+        figures = {
+            "fee_ore": this["fee_ore"],
+            "interest_ore": this["interest_ore"],
+            "compensation_ore": 0,  # a Tripletex reminder has no field for a § 3a compensation
+            "deadline": (
+                date.fromisoformat(this["deadline"]) if this.get("deadline") else row.deadline
             ),
-            told_at=uow.clock.now(),
-            breaches=[{"rule": b.rule, "text": b.text} for b in found] or None,
+        }
+        decided = {k: getattr(row, k) for k in _FIGURES}
+        differences = {k for k in _FIGURES if figures[k] != decided[k]}
+        invoice = invoice_of[row.claim_id]
+        of_claim = counted.setdefault(row.claim_id, {})
+        fact = _fact(row, figures)
+        found = letter_check.breaches(
+            fact,
+            due_date=invoice.due_date,
+            earlier=tuple(
+                f
+                for i, f in of_claim.items()
+                if i != row.id
+                and (f.sent_on < row.sent_on or (f.sent_on == row.sent_on and i < row.id))
+            ),
+            rates=current,
+            decided_compensation_ore=decided["compensation_ore"],
         )
-    )
+        if row.id in of_claim:
+            of_claim[row.id] = fact
+        changes.append(
+            {
+                "id": row.id,
+                **figures,
+                "remote_id": str(this["id"]),
+                "decided": (
+                    {k: (v.isoformat() if isinstance(v, date) else v) for k, v in decided.items()}
+                    if differences
+                    else row.decided
+                ),
+                "told_at": now,
+                "breaches": [{"rule": b.rule, "text": b.text} for b in found] or None,
+            }
+        )
+        if differences:
+            otherwise.append(_told_otherwise(row, invoice.id, decided, figures, this, differences))
+        _flag(uow, invoice.id, Stage(row.stage).label, found)
+    repo.set_values(changes)
+    uow.audit.record_many(actor="tripletex", action="letter.told", lines=otherwise)
+
+
+def _told_otherwise(
+    row: Any,
+    invoice_id: int,
+    decided: dict[str, Any],
+    figures: dict[str, Any],
+    told: dict[str, Any],
+    differences: set[str],
+) -> tuple[tuple[str, object], str, dict[str, Any]]:
+    """The audit line (subject, message, data) of a letter Tripletex made otherwise than
+    Kravflyt decided."""
     stage = Stage(row.stage).label
-    if differences:
-        uow.audit.record(
-            actor="tripletex",
-            action="letter.told",
-            subject=("invoice", invoice.id),
-            message=f"Tripletex put other figures on the {stage} than Kravflyt decided: "
-            + "; ".join(_difference(k, decided[k], figures[k]) for k in sorted(differences)),
-            said=N_(
-                "Tripletex put other figures on the %(stage)s than Kravflyt decided: fee "
-                "%(fee_ore)s (decided %(decided_fee_ore)s), interest %(interest_ore)s (decided "
-                "%(decided_interest_ore)s), compensation %(compensation_ore)s (decided "
-                "%(decided_compensation_ore)s), deadline %(deadline_date)s (decided "
-                "%(decided_deadline_date)s)",
-                stage=row.stage,
-                fee_ore=figures["fee_ore"],
-                decided_fee_ore=decided["fee_ore"],
-                interest_ore=figures["interest_ore"],
-                decided_interest_ore=decided["interest_ore"],
-                compensation_ore=figures["compensation_ore"],
-                decided_compensation_ore=decided["compensation_ore"],
-                deadline_date=figures["deadline"],
-                decided_deadline_date=decided["deadline"],
-            ),
-            data={"decided": {k: str(v) for k, v in decided.items()}, "told": told},
-        )
-    _flag(uow, invoice.id, stage, found)
+    message = f"Tripletex put other figures on the {stage} than Kravflyt decided: " + "; ".join(
+        _difference(k, decided[k], figures[k]) for k in sorted(differences)
+    )
+    said = N_(
+        "Tripletex put other figures on the %(stage)s than Kravflyt decided: fee "
+        "%(fee_ore)s (decided %(decided_fee_ore)s), interest %(interest_ore)s (decided "
+        "%(decided_interest_ore)s), compensation %(compensation_ore)s (decided "
+        "%(decided_compensation_ore)s), deadline %(deadline_date)s (decided "
+        "%(decided_deadline_date)s)",
+        stage=row.stage,
+        fee_ore=figures["fee_ore"],
+        decided_fee_ore=decided["fee_ore"],
+        interest_ore=figures["interest_ore"],
+        decided_interest_ore=decided["interest_ore"],
+        compensation_ore=figures["compensation_ore"],
+        decided_compensation_ore=decided["compensation_ore"],
+        deadline_date=figures["deadline"],
+        decided_deadline_date=decided["deadline"],
+    )
+    data = {"decided": {k: str(v) for k, v in decided.items()}, "told": told}
+    return ("invoice", invoice_id), message, {**data, "said": said.as_json()}
 
 
 def _difference(key: str, decided: Any, told: Any) -> str:

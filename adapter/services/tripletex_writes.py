@@ -13,15 +13,15 @@ told (`tripletex_letters.record_told`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import select, true, update
 
-from adapter.services import tripletex_letters
+from adapter.services import delivery, tripletex_letters
 from adapter.services.context import EffectClaimed, WorkContext
-from adapter.services.dunning import mark_letter_sent
 from adapter.store.tables import customers, invoices, letters, outbox, payments
 from adapter.store.uow import UnitOfWork
 from connectors.errors import ConnectorError, FatalError, OutcomeUnknownError
@@ -115,10 +115,18 @@ class ReminderSender:
 
     def record(self, uow: UnitOfWork, payload: dict[str, Any], result: dict[str, Any]) -> None:
         """Mark our letter sent, with Tripletex's reminder id and what it put on the letter."""
-        letter_id = int(payload["letter_id"])
-        mark_letter_sent(uow, letter_id, str(result["reminder_id"]))
-        if result.get("told"):
-            tripletex_letters.record_told(uow, letter_id, result["told"])
+        self.record_many(uow, [(payload, result)])
+
+    def record_many(
+        self, uow: UnitOfWork, sent: Sequence[tuple[dict[str, Any], dict[str, Any]]]
+    ) -> None:
+        """`record` for many rows of one company, in a few statements whatever their number."""
+        delivery.mark_sent(
+            uow, {int(payload["letter_id"]): str(result["reminder_id"]) for payload, result in sent}
+        )
+        told = {int(p["letter_id"]): r["told"] for p, r in sent if r.get("told")}
+        if told:
+            tripletex_letters.record_told_many(uow, told)
 
 
 class PaymentSender:

@@ -14,7 +14,7 @@ each API consumer"; whether an accountant's calls on behalf of different clients
 count is UNCONFIRMED, so the office counts per client company by default and can share one
 count across all of them (`shared_limit`), the stricter reading.
 
-Admin: `/_sandbox/office/{action}` (state, clock, limits) for the whole office, and
+Admin: `/_sandbox/office/{action}` (state, clock, day, limits) for the whole office, and
 `/_sandbox/company/{id}/{action}` reaches one client's own sandbox admin (faults included).
 """
 
@@ -162,6 +162,15 @@ class TripletexOffice:
             self._today = date.fromisoformat(body["today"])
             made = sum(len(sb.set_today(self._today)) for _s, sb in self.clients.values())
             return json_response({"today": self._today.isoformat(), "reminders_made": made})
+        if action == "day":
+            return json_response(
+                self.next_day(
+                    date.fromisoformat(body["today"]),
+                    paid_share=float(body.get("paid_share", 0.02)),
+                    new_share=float(body.get("new_share", 0.003)),
+                    seed=int(body.get("seed", 3)),
+                )
+            )
         if action == "limits":
             self.set_limits(
                 limit=body.get("limit"),
@@ -170,6 +179,29 @@ class TripletexOffice:
             )
             return json_response(self.state()["limits"])
         return json_response({"error": f"unknown action {action}"}, 404)
+
+    def next_day(
+        self, day: date, *, paid_share: float, new_share: float, seed: int
+    ) -> dict[str, int]:
+        """A working day in every client's ledger, as a nightly sync finds it: the clock moved
+        to `day` (Tripletex's own reminders due meanwhile made), part of `paid_share` of the
+        open invoices paid, and `new_share` of the invoice count added as new invoices of
+        `day`. Returns how many payments and invoices were made."""
+        self._today = day
+        paid = added = 0
+        for n, (_spec, sb) in enumerate(self.clients.values()):
+            rng = random.Random(seed * 100_003 + n)
+            sb.set_today(day)
+            paid += sb.change(share=paid_share, seed=seed * 100_003 + n)
+            customer_ids = sorted(sb.ledger.customers)
+            for _ in range(max(1, int(len(sb.ledger.invoices) * new_share))):
+                sb.add_invoice(
+                    customer_id=rng.choice(customer_ids),
+                    amount=f"{rng.randint(500, 50_000)}.00",
+                    invoice_date=day.isoformat(),
+                )
+                added += 1
+        return {"paid": paid, "added": added}
 
     def set_limits(
         self,

@@ -1,0 +1,81 @@
+"""A worker sending many reminders at once records them in batches (issue 25): the letters of
+a batch are marked sent and given what Tripletex put on them in a few statements whatever
+their number, with the same outcome as one by one (the figures the debtor got, Kravflyt's
+decision beside them, the audit lines, the breaches), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import event, func, select
+
+from adapter.bootstrap import worker as make_worker
+from adapter.jobs import lease as leases
+from adapter.jobs.fence import Fence
+from adapter.jobs.sending import Pump, _Sent
+from adapter.jobs.worker import OUTBOX
+from adapter.settings import AppSettings
+from adapter.store.tables import audit_log, outbox
+from tests.integration.tripletex.test_as_it_behaves import DAY, world
+
+__all__ = ["world"]
+
+
+def test_a_batch_of_reminders_is_recorded_in_a_few_statements_with_tripletexs_figures(
+    world: Any,
+) -> None:
+    world.sandbox.reminder_settings.fee = lambda _on: Decimal("70")
+    world.sandbox.reminder_settings.term_days = 10
+    for n in range(8):
+        world.invoice(f"{1000 + n}.00", days_overdue=20, customer=world.business_id)
+    world.sync()
+    world.run()
+    worker = make_worker(world.db, AppSettings(), senders=8)
+    worker.ctx.clients = world.clients
+    taken = leases.take_many(
+        world.db.engine,
+        OUTBOX,
+        owner="w#batch",
+        now=world.db.clock.now(),
+        lease=timedelta(minutes=5),
+        limit=20,
+    )
+    assert len(taken) == 8
+    sent: list[_Sent] = []
+    for t in taken:
+        fence = Fence(world.db.engine, t, now=world.db.clock.now, lease_s=300)
+        worker._send(t, fence=fence, sent=lambda *a: sent.append(_Sent(*a)))
+    assert len(sent) == 8
+
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_a: Any) -> None:
+        statements.append(statement)
+
+    event.listen(world.db.engine, "before_cursor_execute", count)
+    try:
+        Pump(worker, 8).record(sent)
+    finally:
+        event.remove(world.db.engine, "before_cursor_execute", count)
+
+    # Each letter marked sent with Tripletex's id and figures, its decision kept beside them.
+    letters = world.letters()
+    reminders = {str(r["id"]) for r in world.sandbox.ledger.reminders.values()}
+    assert [x.status for x in letters] == ["sent"] * 8
+    assert {x.remote_id for x in letters} == reminders
+    assert {(x.fee_ore, x.deadline, x.decided["fee_ore"]) for x in letters} == {
+        (7000, DAY + timedelta(days=10), 3800)
+    }
+    assert all(x.told_at is not None for x in letters)
+    assert all({b["rule"] for b in x.breaches} == {"INKF § 1-2", "INKF § 1-3"} for x in letters)
+    with world.db.engine.connect() as conn:
+        told = conn.execute(
+            select(func.count()).where(audit_log.c.action == "letter.told")
+        ).scalar_one()
+        rows = conn.execute(select(outbox.c.status, outbox.c.lease_owner)).all()
+    assert told == 8
+    assert set(rows) == {("sent", None)}
+    # A few statements for the batch (the breach lines are one a letter), not ten a letter.
+    assert len(statements) <= 12 + 8, statements
