@@ -9,22 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
-
 from adapter.domain import ClaimStatus
 from adapter.i18n import N_
 from adapter.i18n.labels import agency_message
 from adapter.log import get_logger
 from adapter.services.context import WorkContext
 from adapter.store.database import Database
-from adapter.store.tables import (
-    agency_settlements,
-    claims,
-    handoff_cases,
-    handoff_items,
-    invoices,
-    payments,
-)
+from adapter.store.events import Event
 from adapter.store.uow import UnitOfWork
 from connectors.errors import ConnectorError, FatalError
 from connectors.kravia import status
@@ -33,17 +24,6 @@ from connectors.kravia.mapping import credit_note_payload, payment_payload, regi
 from connectors.kravia.models import case_from_json
 
 log = get_logger(__name__)
-
-
-def _items(db: Database, company_id: int, case_id: int) -> list[Any]:
-    with db.uow(company_id, read_only=True) as uow:
-        return list(
-            uow.conn.execute(
-                select(handoff_items)
-                .where(handoff_items.c.case_id == case_id)
-                .order_by(handoff_items.c.id)
-            )
-        )
 
 
 class RegisterCaseSender:
@@ -55,13 +35,9 @@ class RegisterCaseSender:
         """The confirmed case and the search bookmark its claims are found after: a claim we
         registered was updated at Kravia after the confirmation (a day's margin for clocks)."""
         with ctx.db.uow(company_id, read_only=True) as uow:
-            row = uow.conn.execute(
-                select(handoff_cases.c.snapshot, handoff_cases.c.confirmed_at).where(
-                    handoff_cases.c.id == case_id
-                )
-            ).one()
-        since = (row.confirmed_at - timedelta(days=1)).astimezone(UTC)
-        return case_from_json(row.snapshot), f"{since:%Y-%m-%dT%H:%M:%S}"
+            snapshot, confirmed_at = uow.handoff.case_snapshot(case_id)
+        since = (confirmed_at - timedelta(days=1)).astimezone(UTC)
+        return case_from_json(snapshot), f"{since:%Y-%m-%dT%H:%M:%S}"
 
     def _register(
         self, ctx: WorkContext, company_id: int, payload: dict[str, Any], *, look_first: bool
@@ -102,25 +78,7 @@ class RegisterCaseSender:
     def record(self, uow: UnitOfWork, payload: dict[str, Any], result: dict[str, Any]) -> None:
         """Keep the agency's claim ids; the case is sent."""
         ids = result["claims"]
-        for ref, claim_id in ids.items():
-            uow.conn.execute(
-                update(handoff_items)
-                .where(handoff_items.c.reference == ref)
-                .values(agency_claim_id=str(claim_id))
-            )
-            item = uow.conn.execute(
-                select(handoff_items.c.invoice_id).where(handoff_items.c.reference == ref)
-            ).scalar_one()
-            uow.conn.execute(
-                update(claims)
-                .where(claims.c.invoice_id == item)
-                .values(agency_case_id=str(claim_id), agency_status="active:Registered")
-            )
-        uow.conn.execute(
-            update(handoff_cases)
-            .where(handoff_cases.c.id == payload["case_id"])
-            .values(status="sent", agency_case_id=",".join(str(v) for v in ids.values()))
-        )
+        uow.handoff.mark_registered(payload["case_id"], ids)
         uow.audit.record(
             actor="kravia",
             action="handoff.sent",
@@ -137,9 +95,7 @@ class RegisterCaseSender:
 
 def _agency_claim(ctx: WorkContext, company_id: int, invoice_id: int) -> int:
     with ctx.db.uow(company_id, read_only=True) as uow:
-        claim = uow.conn.execute(
-            select(handoff_items.c.agency_claim_id).where(handoff_items.c.invoice_id == invoice_id)
-        ).scalar_one_or_none()
+        claim = uow.handoff.agency_claim_of(invoice_id)
     if not claim:
         raise FatalError(
             f"invoice id {invoice_id} has no claim at Kravia yet: the case is not registered"
@@ -197,11 +153,7 @@ class ForwardPaymentSender:
     def record(self, uow: UnitOfWork, payload: dict[str, Any], result: dict[str, Any]) -> None:
         """Log it (a payout found at the last check is marked as one, not forwarded)."""
         if result.get("agency_payout"):
-            uow.conn.execute(
-                update(payments)
-                .where(payments.c.id == payload["payment_id"])
-                .values(match_method="agency_payout")
-            )
+            uow.agency.mark_payout(payload["payment_id"])
             uow.audit.record(
                 actor="kravia",
                 action="handoff.payout",
@@ -243,14 +195,7 @@ def _is_payout(ctx: WorkContext, company_id: int, payment_id: Any) -> bool:
         return False
     sync_settlements(ctx, company_id)
     with ctx.db.uow(company_id, read_only=True) as uow:
-        row = uow.conn.execute(
-            select(
-                payments.c.payer_account,
-                payments.c.kid,
-                payments.c.amount_ore,
-                payments.c.payment_date,
-            ).where(payments.c.company_id == company_id, payments.c.id == int(payment_id))
-        ).first()
+        row = uow.agency.payment(int(payment_id))
         if row is None:
             return False
         return load_payouts(uow).is_agency_payout(
@@ -276,40 +221,31 @@ def apply_status(db: Database, company_id: int, claim_id: int, details: dict[str
     stored = found.stored
     actions = ",".join(found.actions)[:300] or None
     with db.uow(company_id) as uow:
-        row = uow.conn.execute(
-            select(
-                claims.c.invoice_id,
-                claims.c.status,
-                claims.c.agency_status,
-                claims.c.agency_actions,
-            ).where(claims.c.company_id == company_id, claims.c.agency_case_id == str(claim_id))
-        ).first()
+        row = uow.agency.claim_at_agency(str(claim_id))
         if row is None or (row.agency_status, row.agency_actions) == (stored, actions):
             return
         values: dict[str, Any] = {"agency_status": stored, "agency_actions": actions}
         if found.state in CLOSING and row.status != ClaimStatus.CLOSED.value:
             values |= {"status": ClaimStatus.CLOSED.value, "closed_at": uow.clock.now()}
-        uow.conn.execute(
-            update(claims)
-            .where(claims.c.company_id == company_id, claims.c.invoice_id == row.invoice_id)
-            .values(**values)
-        )
-        uow.audit.record(
-            actor="kravia",
-            action="handoff.status",
-            subject=("invoice", row.invoice_id),
-            message=f"Kravia claim {claim_id}: {row.agency_status or 'new'} -> {stored}",
-            said=N_(
-                "Kravia claim %(claim)s: %(before)s → %(after)s",
-                claim=claim_id,
-                before=agency_message(row.agency_status) or N_("new at the agency"),
-                after=agency_message(stored),
-            ),
-            # What Kravia sent, as it came: the documented parts of the details.
-            data={
-                "statusCodeHistory": details.get("statusCodeHistory"),
-                "availableActions": details.get("availableActions"),
-            },
+        uow.agency.set_agency_state(row.invoice_id, **values)
+        uow.record(
+            Event(
+                actor="kravia",
+                action="handoff.status",
+                subject=("invoice", row.invoice_id),
+                message=f"Kravia claim {claim_id}: {row.agency_status or 'new'} -> {stored}",
+                said=N_(
+                    "Kravia claim %(claim)s: %(before)s → %(after)s",
+                    claim=claim_id,
+                    before=agency_message(row.agency_status) or N_("new at the agency"),
+                    after=agency_message(stored),
+                ),
+                # What Kravia sent, as it came: the documented parts of the details.
+                data={
+                    "statusCodeHistory": details.get("statusCodeHistory"),
+                    "availableActions": details.get("availableActions"),
+                },
+            )
         )
         uow.commit()
 
@@ -353,18 +289,7 @@ def reconcile(ctx: WorkContext, company_id: int) -> list[dict[str, Any]]:
     returns one row per claim with the differences (empty `differences` when all agree). The
     agency's amount is compared only when its details show one (`status.outstanding_ore`)."""
     with ctx.db.uow(company_id, read_only=True) as uow:
-        rows = uow.conn.execute(
-            select(
-                invoices.c.number,
-                invoices.c.outstanding_ore,
-                invoices.c.ledger_outstanding_ore,
-                claims.c.status,
-                claims.c.agency_case_id,
-            )
-            .join(claims, claims.c.invoice_id == invoices.c.id)
-            .where(invoices.c.company_id == company_id, claims.c.agency_case_id.is_not(None))
-            .order_by(invoices.c.id)
-        ).all()
+        rows = uow.agency.handed_off_claims()
     client: KraviaClient = ctx.clients.kravia(company_id)
     out = []
     for r in rows:
@@ -445,14 +370,11 @@ def load_payouts(uow: UnitOfWork) -> Payouts:
     """The company's payout accounts and stored settlements, as `Payouts`."""
     from adapter import company_settings
 
-    company = uow.require_company()
     settings = company_settings.effective(
         company_settings.KraviaSettings, uow.settings.get("kravia")
     )
     lines: dict[tuple[str, date, int], list[Any]] = {}
-    for row in uow.conn.execute(
-        select(agency_settlements).where(agency_settlements.c.company_id == company)
-    ):
+    for row in uow.agency.settlement_lines():
         lines.setdefault((row.settlement_id, row.paid_on, row.amount_ore), []).append(row)
     keys: set[tuple[int, date, str | None]] = set()
     deductions: dict[tuple[int, date, str | None], dict[int, int]] = {}
@@ -492,28 +414,8 @@ def sync_settlements(ctx: WorkContext, company_id: int) -> int:
     found = ctx.clients.kravia(company_id).settlements()
     new = 0
     with ctx.db.uow(company_id) as uow:
-        known = {
-            r.settlement_id
-            for r in uow.conn.execute(
-                select(agency_settlements.c.settlement_id).where(
-                    agency_settlements.c.company_id == company_id
-                )
-            )
-        }
-        items = {
-            key: (r.invoice_id, r.kid)
-            for r in uow.conn.execute(
-                select(
-                    handoff_items.c.reference,
-                    handoff_items.c.agency_claim_id,
-                    handoff_items.c.invoice_id,
-                    invoices.c.kid,
-                )
-                .join(invoices, invoices.c.id == handoff_items.c.invoice_id)
-                .where(handoff_items.c.company_id == company_id)
-            )
-            for key in (r.reference, f"claim:{r.agency_claim_id}")
-        }
+        known = uow.agency.settlement_ids()
+        items = uow.handoff.invoices_by_agency_reference()
         for raw in found:
             sid = str(raw.get("id") or "")
             if sid and sid in known:
@@ -525,39 +427,40 @@ def sync_settlements(ctx: WorkContext, company_id: int) -> int:
             except (KeyError, ValueError, ArithmeticError, TypeError):
                 paid_on, amount, lines = None, 0, []
             if not sid or paid_on is None:
-                uow.audit.record(
-                    actor="kravia",
-                    action="agency.settlement_unread",
-                    subject=("company", company_id),
-                    message="a Kravia settlement without an id, a date or an amount was not used",
-                    data={"raw": raw},
+                uow.record(
+                    Event(
+                        actor="kravia",
+                        action="agency.settlement_unread",
+                        subject=("company", company_id),
+                        message="a Kravia settlement without an id, a date or an amount was not used",
+                        data={"raw": raw},
+                    )
                 )
                 continue
             for n, line in enumerate(lines or [{}]):
                 ours = items.get(str(line.get("accountingInvoiceId"))) or items.get(
                     f"claim:{line.get('invoiceId')}"
                 )
-                uow.conn.execute(
-                    insert(agency_settlements).values(
-                        company_id=company_id,
-                        settlement_id=sid,
-                        line=n,
-                        paid_on=paid_on,
-                        amount_ore=amount,
-                        invoice_id=ours[0] if ours else None,
-                        kid=(ours[1] if ours else None) or raw.get("kid"),
-                        line_ore=_ore(line.get("amount") or 0),
-                        deductions_ore=_ore(line.get("deductions") or 0),
-                        raw=json.loads(json.dumps(raw, default=str)),
-                        fetched_at=uow.clock.now(),
-                    )
+                uow.agency.add_settlement_line(
+                    sid,
+                    n,
+                    paid_on=paid_on,
+                    amount_ore=amount,
+                    invoice_id=ours[0] if ours else None,
+                    kid=(ours[1] if ours else None) or raw.get("kid"),
+                    line_ore=_ore(line.get("amount") or 0),
+                    deductions_ore=_ore(line.get("deductions") or 0),
+                    raw=json.loads(json.dumps(raw, default=str)),
+                    fetched_at=uow.clock.now(),
                 )
-            uow.audit.record(
-                actor="kravia",
-                action="agency.settlement",
-                subject=("company", company_id),
-                message=f"Kravia payout {sid} of {amount / 100:.2f} kr on {paid_on}",
-                data={"raw": json.loads(json.dumps(raw, default=str))},
+            uow.record(
+                Event(
+                    actor="kravia",
+                    action="agency.settlement",
+                    subject=("company", company_id),
+                    message=f"Kravia payout {sid} of {amount / 100:.2f} kr on {paid_on}",
+                    data={"raw": json.loads(json.dumps(raw, default=str))},
+                )
             )
             new += 1
         uow.commit()

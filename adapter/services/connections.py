@@ -12,6 +12,7 @@ from adapter.errors import InputError
 from adapter.services.clients import kravia_client, tripletex_client
 from adapter.services.context import RemoteClients
 from adapter.store.database import Database
+from adapter.store.events import Event
 from connectors.errors import ConnectorError
 from connectors.tripletex.client import https_target
 from connectors.tripletex.webhooks import SUBSCRIBED_EVENTS
@@ -56,16 +57,18 @@ def connect_tripletex(
         except LookupError:
             old = {}
         uow.connections.put("tripletex", config, {**old, **tokens}, checked=True)
-        uow.audit.record(
-            actor=actor,
-            action="connection.tripletex",
-            subject=("company", company_id),
-            message=f"connected to Tripletex at {base_url}"
-            + (
-                f" as accountant for client company {client_company_id}"
-                if client_company_id
-                else ""
-            ),
+        uow.record(
+            Event(
+                actor=actor,
+                action="connection.tripletex",
+                subject=("company", company_id),
+                message=f"connected to Tripletex at {base_url}"
+                + (
+                    f" as accountant for client company {client_company_id}"
+                    if client_company_id
+                    else ""
+                ),
+            )
         )
         uow.commit()
 
@@ -108,11 +111,13 @@ def subscribe_tripletex(
             client.unsubscribe(existing[event])
         client.subscribe(event, target, auth_header_value=auth_value, hmac_secret=hmac_secret)
     with db.uow(company_id) as uow:
-        uow.audit.record(
-            actor=actor,
-            action="connection.tripletex.subscribe",
-            subject=("company", company_id),
-            message=f"Tripletex webhooks {', '.join(events)} sent to {target}, signed (HMAC)",
+        uow.record(
+            Event(
+                actor=actor,
+                action="connection.tripletex.subscribe",
+                subject=("company", company_id),
+                message=f"Tripletex webhooks {', '.join(events)} sent to {target}, signed (HMAC)",
+            )
         )
         uow.commit()
     clients.forget(company_id)
@@ -159,11 +164,13 @@ def connect_kravia(
             {**old, "token": token},
             checked=True,
         )
-        uow.audit.record(
-            actor=actor,
-            action="connection.kravia",
-            subject=("company", company_id),
-            message=f"connected to Kravia at {base_url} as creditor {creditor_id}",
+        uow.record(
+            Event(
+                actor=actor,
+                action="connection.kravia",
+                subject=("company", company_id),
+                message=f"connected to Kravia at {base_url} as creditor {creditor_id}",
+            )
         )
         uow.commit()
     return creditor_id
@@ -197,11 +204,13 @@ def kravia_webhook(
     clients.forget(company_id)
     clients.kravia(company_id).configure_webhook(int(conn.config["creditor_id"]), target, secret)
     with db.uow(company_id) as uow:
-        uow.audit.record(
-            actor=actor,
-            action="connection.kravia.webhook",
-            subject=("company", company_id),
-            message=f"Kravia webhooks sent to {target}",
+        uow.record(
+            Event(
+                actor=actor,
+                action="connection.kravia.webhook",
+                subject=("company", company_id),
+                message=f"Kravia webhooks sent to {target}",
+            )
         )
         uow.commit()
     return target
@@ -241,13 +250,15 @@ def check_tripletex_webhooks(db: Database, clients: RemoteClients, company_id: i
             )
     if found:
         with db.uow(company_id) as uow:
-            uow.audit.record(
-                actor="tripletex",
-                action="tripletex.webhook_disabled",
-                subject=("company", company_id),
-                message="Tripletex webhooks had stopped; the scheduled sync read what they "
-                "missed meanwhile. " + "; ".join(found),
-                data={"found": found},
+            uow.record(
+                Event(
+                    actor="tripletex",
+                    action="tripletex.webhook_disabled",
+                    subject=("company", company_id),
+                    message="Tripletex webhooks had stopped; the scheduled sync read what they "
+                    "missed meanwhile. " + "; ".join(found),
+                    data={"found": found},
+                )
             )
             uow.commit()
     return found

@@ -19,10 +19,10 @@ from adapter import company_settings
 from adapter.domain import ClaimStatus, Money
 from adapter.errors import InputError, NotFoundError
 from adapter.i18n import N_, name_key
-from adapter.log import get_logger
 from adapter.services import rates
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
 from adapter.store.database import Database
+from adapter.store.events import Event, Send
 from adapter.store.uow import UnitOfWork
 from connectors.kravia.models import (
     HandoffCase,
@@ -36,7 +36,6 @@ from policies.engine import decide
 from policies.facts import ClaimFacts
 from policies.ladder import Stage
 
-log = get_logger(__name__)
 NOT_CONFIRMED = N_("Tick “The claim is not disputed” to confirm it for the debtors chosen")
 
 
@@ -291,23 +290,25 @@ def confirm(
                 handed_off_at=uow.clock.now(),
                 agency_status="sending",
             )
-            uow.audit.record(
-                actor=by,
-                action="handoff.confirm",
-                subject=("invoice", c.row.invoice_id),
-                rules=c.decision.rules,
-                message=f"invoice {c.row.invoice_number} handed to the agency in case {case_id}: principal "
-                f"{Money(item.remaining_ore)} kr, fees {Money(item.fees_ore)} kr, interest {Money(item.interest_ore)} kr. "
-                f"Confirmed not disputed by {by}{' (automatic hand-off)' if automatic else ''}. {c.decision.explain()}",
-                data={"case_id": case_id, "not_disputed": True, "automatic": automatic},
-                said=N_(
-                    "Invoice %(number)s confirmed not disputed and put in hand-off case %(case)s: principal %(principal_ore)s, fees %(fees_ore)s, interest %(interest_ore)s",
-                    number=c.row.invoice_number,
-                    case=case_id,
-                    principal_ore=item.remaining_ore,
-                    fees_ore=item.fees_ore,
-                    interest_ore=item.interest_ore,
-                ),
+            uow.record(
+                Event(
+                    actor=by,
+                    action="handoff.confirm",
+                    subject=("invoice", c.row.invoice_id),
+                    rules=c.decision.rules,
+                    message=f"invoice {c.row.invoice_number} handed to the agency in case {case_id}: principal "
+                    f"{Money(item.remaining_ore)} kr, fees {Money(item.fees_ore)} kr, interest {Money(item.interest_ore)} kr. "
+                    f"Confirmed not disputed by {by}{' (automatic hand-off)' if automatic else ''}. {c.decision.explain()}",
+                    data={"case_id": case_id, "not_disputed": True, "automatic": automatic},
+                    said=N_(
+                        "Invoice %(number)s confirmed not disputed and put in hand-off case %(case)s: principal %(principal_ore)s, fees %(fees_ore)s, interest %(interest_ore)s",
+                        number=c.row.invoice_number,
+                        case=case_id,
+                        principal_ore=item.remaining_ore,
+                        fees_ore=item.fees_ore,
+                        interest_ore=item.interest_ore,
+                    ),
+                )
             )
         settings = company_settings.effective(
             company_settings.DunningSettings, uow.settings.get("dunning")
@@ -316,43 +317,47 @@ def confirm(
             uow.customers.set_fields(
                 customer.id, blocked=True, blocked_reason=f"til inkasso (case {case_id}, {on})"
             )
-        uow.outbox.add(
-            "kravia.register",
-            idempotency_key=f"kravia:case:{company_id}:{case_id}",
-            payload={"case_id": case_id},
-        )
-        uow.audit.record(
-            actor=by,
-            action="handoff.case",
-            subject=("customer", customer.id),
-            message=f"{len(bundle.claims)} claims of {customer.name} bundled in one case ({case_id}): "
-            f"principal {Money(bundle.principal_ore)} kr, fees {Money(bundle.fees_ore)} kr, interest {Money(bundle.interest_ore)} kr. "
-            f"Confirmed not disputed by {by}{' (automatic hand-off)' if automatic else ''}",
-            data={
-                "case_id": case_id,
-                "not_disputed": True,
-                "automatic": automatic,
-                **bundle.as_json()["summary"],
-            },
-            said=N_(
-                "%(claims)s claims of %(customer)s confirmed not disputed and put in one hand-off case (%(case)s): principal %(principal_ore)s, fees %(fees_ore)s, interest %(interest_ore)s",
-                claims=len(bundle.claims),
-                customer=customer.name,
-                case=case_id,
-                principal_ore=bundle.principal_ore,
-                fees_ore=bundle.fees_ore,
-                interest_ore=bundle.interest_ore,
-            ),
+        uow.record(
+            Event(
+                actor=by,
+                action="handoff.case",
+                subject=("customer", customer.id),
+                message=f"{len(bundle.claims)} claims of {customer.name} bundled in one case ({case_id}): "
+                f"principal {Money(bundle.principal_ore)} kr, fees {Money(bundle.fees_ore)} kr, interest {Money(bundle.interest_ore)} kr. "
+                f"Confirmed not disputed by {by}{' (automatic hand-off)' if automatic else ''}",
+                data={
+                    "case_id": case_id,
+                    "not_disputed": True,
+                    "automatic": automatic,
+                    **bundle.as_json()["summary"],
+                },
+                said=N_(
+                    "%(claims)s claims of %(customer)s confirmed not disputed and put in one hand-off case (%(case)s): principal %(principal_ore)s, fees %(fees_ore)s, interest %(interest_ore)s",
+                    claims=len(bundle.claims),
+                    customer=customer.name,
+                    case=case_id,
+                    principal_ore=bundle.principal_ore,
+                    fees_ore=bundle.fees_ore,
+                    interest_ore=bundle.interest_ore,
+                ),
+                sends=(
+                    Send(
+                        "kravia.register",
+                        idempotency_key=f"kravia:case:{company_id}:{case_id}",
+                        payload={"case_id": case_id},
+                    ),
+                ),
+                log="hand-off confirmed",
+                log_fields={
+                    "company_id": company_id,
+                    "case_id": case_id,
+                    "claims": len(bundle.claims),
+                    "principal_ore": bundle.principal_ore,
+                    "automatic": automatic,
+                },
+            )
         )
         uow.commit()
-    log.info(
-        "hand-off confirmed",
-        company_id=company_id,
-        case_id=case_id,
-        claims=len(bundle.claims),
-        principal_ore=bundle.principal_ore,
-        automatic=automatic,
-    )
     return int(case_id)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 
 from adapter.store.database import Database
+from adapter.store.events import Event
 from adapter.store.repositories.installation import InstallationRepository
 
 SESSION_KEY = "session_key"
@@ -34,7 +35,7 @@ def rotate_session_key(db: Database, *, actor: str) -> None:
         stored = InstallationRepository(uow.conn, uow.clock)
         stored.replace(SESSION_KEY, secrets.token_urlsafe(48))
         stored.end_every_session()
-        uow.audit.record(
-            actor=actor, action="key.rotate_session", message="session-signing key rotated"
+        uow.record(
+            Event(actor=actor, action="key.rotate_session", message="session-signing key rotated")
         )
         uow.commit()

@@ -25,6 +25,7 @@ from adapter.errors import InputError
 from adapter.services import rates
 from adapter.services.claim_facts import company_context
 from adapter.store.database import Database
+from adapter.store.events import Event
 from adapter.store.repositories.letters import LetterRepository
 from adapter.store.uow import UnitOfWork
 from policies.fees import earlier_fees
@@ -177,24 +178,26 @@ def create_manual_claim(
                 )
             )
         uow.payments.recompute_outstanding([invoice.id])
-        uow.audit.record(
-            actor=actor,
-            action="claim.manual",
-            subject=("invoice", invoice.id),
-            message=f"claim {invoice_number} from another system registered for {customer.name}: {amount} kr due "
-            f"{due_date}, paid {Money(paid)} kr, fees {Money(fees_ore)} kr"
-            + (
-                f", inkassovarsel sent {varsel_sent}"
-                if varsel_sent
-                else ", the agency sends the inkassovarsel"
-            ),
-            data={
-                "invoice": invoice_number,
-                "amount_ore": amount.ore,
-                "paid_ore": paid,
-                "fees_ore": fees_ore,
-                "varsel_sent": varsel_sent.isoformat() if varsel_sent else None,
-            },
+        uow.record(
+            Event(
+                actor=actor,
+                action="claim.manual",
+                subject=("invoice", invoice.id),
+                message=f"claim {invoice_number} from another system registered for {customer.name}: {amount} kr due "
+                f"{due_date}, paid {Money(paid)} kr, fees {Money(fees_ore)} kr"
+                + (
+                    f", inkassovarsel sent {varsel_sent}"
+                    if varsel_sent
+                    else ", the agency sends the inkassovarsel"
+                ),
+                data={
+                    "invoice": invoice_number,
+                    "amount_ore": amount.ore,
+                    "paid_ore": paid,
+                    "fees_ore": fees_ore,
+                    "varsel_sent": varsel_sent.isoformat() if varsel_sent else None,
+                },
+            )
         )
         uow.commit()
     return invoice.id

@@ -16,6 +16,7 @@ from adapter.i18n import N_, Message
 from adapter.settings import AppSettings
 from adapter.store.database import Database, added_rates
 from adapter.store.errors import DatabaseUnavailable
+from adapter.store.events import Event
 from adapter.store.uow import UnitOfWork
 from policies.rates import DEFAULT_RATES, KINDS, Rates, half_year_text, table_of, with_entries
 
@@ -201,20 +202,22 @@ def add(
         uow.rates.add(kind, valid_from, amount, source, by=actor, reason=reason)
         verb = "corrected" if old else "added"
         was = f" (was {old[1]}, used on {used} letters; reason: {reason})" if old else ""
-        uow.audit.record(
-            actor=actor,
-            action=f"rates.{'correct' if old else 'add'}",
-            subject=("rate", f"{kind}:{valid_from}"),
-            message=f"{kind} from {valid_from} {verb}: {amount} {_SANE[kind][2]} ({source}){was}",
-            data={
-                "kind": kind,
-                "from": valid_from.isoformat(),
-                "value": str(amount),
-                "source": source,
-                "replaced": str(old[1]) if old else None,
-                "letters_using": used,
-                "reason": reason,
-            },
+        uow.record(
+            Event(
+                actor=actor,
+                action=f"rates.{'correct' if old else 'add'}",
+                subject=("rate", f"{kind}:{valid_from}"),
+                message=f"{kind} from {valid_from} {verb}: {amount} {_SANE[kind][2]} ({source}){was}",
+                data={
+                    "kind": kind,
+                    "from": valid_from.isoformat(),
+                    "value": str(amount),
+                    "source": source,
+                    "replaced": str(old[1]) if old else None,
+                    "letters_using": used,
+                    "reason": reason,
+                },
+            )
         )
         uow.commit()
     return Added(kind, valid_from, amount, True, old[1] if old else None, used)

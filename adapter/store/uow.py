@@ -23,6 +23,7 @@ from adapter.crypto import SecretBox
 from adapter.log import get_logger
 from adapter.store.engine import READ_ONLY
 from adapter.store.events import Event
+from adapter.store.repositories.agency import AgencyRepository
 from adapter.store.repositories.audit import AuditRepository
 from adapter.store.repositories.bank import BankRepository
 from adapter.store.repositories.bookmarks import BookmarkRepository
@@ -239,3 +240,8 @@ class UnitOfWork:
     def ledger_sync(self) -> LedgerSyncRepository:
         """The company's customers, invoices and claims as the Tripletex sync stores them."""
         return LedgerSyncRepository(self.conn, self.require_company(), self.clock)
+
+    @cached_property
+    def agency(self) -> AgencyRepository:
+        """What the company knows of its claims at the agency, and the agency's payouts."""
+        return AgencyRepository(self.conn, self.require_company(), self.clock)

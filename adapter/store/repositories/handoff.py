@@ -6,10 +6,10 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from adapter.store.repositories.base import CompanyScoped
-from adapter.store.tables import customers, handoff_cases, handoff_items, invoices
+from adapter.store.tables import claims, customers, handoff_cases, handoff_items, invoices
 
 
 class HandoffRepository(CompanyScoped):
@@ -139,3 +139,64 @@ class HandoffRepository(CompanyScoped):
             case["items"] = items[case_id]
             case["outstanding_ore"] = sum(i["outstanding_ore"] for i in case["items"])
         return list(out.values())
+
+    def case_snapshot(self, case_id: int) -> tuple[dict[str, Any], datetime]:
+        """The case as confirmed (its snapshot) and when it was confirmed."""
+        row = self.conn.execute(
+            select(handoff_cases.c.snapshot, handoff_cases.c.confirmed_at).where(
+                handoff_cases.c.id == case_id
+            )
+        ).one()
+        return row.snapshot, row.confirmed_at
+
+    def mark_registered(self, case_id: int, claims_by_reference: dict[str, Any]) -> None:
+        """The case is sent: each item (by our reference) and its invoice's claim keep the
+        agency's claim id, and the claim's agency status starts as registered."""
+        for ref, agency_claim_id in claims_by_reference.items():
+            self.conn.execute(
+                update(handoff_items)
+                .where(handoff_items.c.reference == ref)
+                .values(agency_claim_id=str(agency_claim_id))
+            )
+            invoice_id = self.conn.execute(
+                select(handoff_items.c.invoice_id).where(handoff_items.c.reference == ref)
+            ).scalar_one()
+            self.conn.execute(
+                update(claims)
+                .where(claims.c.invoice_id == invoice_id)
+                .values(agency_case_id=str(agency_claim_id), agency_status="active:Registered")
+            )
+        self.conn.execute(
+            update(handoff_cases)
+            .where(handoff_cases.c.id == case_id)
+            .values(
+                status="sent",
+                agency_case_id=",".join(str(v) for v in claims_by_reference.values()),
+            )
+        )
+
+    def agency_claim_of(self, invoice_id: int) -> str | None:
+        """The agency's claim id for the invoice, once its case is registered."""
+        found: str | None = self.conn.execute(
+            select(handoff_items.c.agency_claim_id).where(handoff_items.c.invoice_id == invoice_id)
+        ).scalar_one_or_none()
+        return found
+
+    def invoices_by_agency_reference(self) -> dict[str, tuple[int, str | None]]:
+        """Each handed-off invoice (its id and KID) under both names a settlement may give
+        it: our reference and "claim:<the agency's claim id>"."""
+        rows = self.conn.execute(
+            select(
+                handoff_items.c.reference,
+                handoff_items.c.agency_claim_id,
+                handoff_items.c.invoice_id,
+                invoices.c.kid,
+            )
+            .join(invoices, invoices.c.id == handoff_items.c.invoice_id)
+            .where(handoff_items.c.company_id == self.company_id)
+        )
+        return {
+            key: (r.invoice_id, r.kid)
+            for r in rows
+            for key in (r.reference, f"claim:{r.agency_claim_id}")
+        }
