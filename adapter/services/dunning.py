@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import date
 from typing import Any
-
-from sqlalchemy import func, select
 
 from adapter import company_settings
 from adapter.domain import Allocation, AllocationKind, ClaimStatus, Money
@@ -24,8 +22,7 @@ from adapter.services.bank_import import close_written_off
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
 from adapter.store.database import Database
 from adapter.store.engine import is_sqlite
-from adapter.store.repositories.letters import LetterRepository
-from adapter.store.tables import claims, customers, letters
+from adapter.store.events import Event, Send
 from adapter.store.uow import UnitOfWork
 from policies.decisions import Action, Decision, Reason
 from policies.engine import Context, decide, simulate
@@ -196,13 +193,7 @@ def simulate_company(
 def open_claims(db: Database, company_id: int) -> int:
     """How many claims a plan looks at (for a progress display)."""
     with db.uow(company_id, read_only=True) as uow:
-        return int(
-            uow.conn.execute(
-                select(func.count())
-                .select_from(claims)
-                .where(claims.c.company_id == company_id, claims.c.status == "open")
-            ).scalar_one()
-        )
+        return uow.claims.count_open()
 
 
 def run(
@@ -233,30 +224,22 @@ def run(
             ledger_automated.add(row.customer_id)
     if ledger_automated:
         _take_over(db, company_id, sorted(ledger_automated), on, actor)
-    for start in range(0, len(todo), 500):
+    for start in range(0, len(todo), BATCH):
+        chunk = todo[start : start + BATCH]
         with db.uow(company_id) as uow:
-            for row, facts, decisions in todo[start : start + 500]:
-                done = [
-                    d
-                    for d in decisions
-                    if _carry_out(
-                        uow,
-                        row,
-                        facts,
-                        d,
-                        ctx,
-                        on,
-                        actor,
-                        letter_settings.delivery,
-                        tripletex,
-                    )
-                ]
+            batch = _Batch(uow, chunk, ctx, on, actor, letter_settings.delivery, tripletex)
+            for row, facts, decisions in chunk:
+                done = [d for d in decisions if batch.carry_out(row, facts, d)]
                 summary.add(done)
                 summary.skipped += len(decisions) - len(done)
+            batch.flush()
             uow.commit()
-        progress(min(start + 500, len(todo)), len(todo))
+        progress(min(start + BATCH, len(todo)), len(todo))
     log.info("dunning run", on=on.isoformat(), **summary.as_json())
     return summary
+
+
+BATCH = 500  # claims whose decisions are carried out in one transaction
 
 
 def _take_over(
@@ -265,13 +248,7 @@ def _take_over(
     """Queue switching Tripletex's own automatic reminders off for these customers
     (tripletex.own_automation = take_over); their letters follow once that is done."""
     with db.uow(company_id) as uow:
-        external = dict(
-            uow.conn.execute(
-                select(customers.c.id, customers.c.external_id).where(
-                    customers.c.id.in_(customer_ids)
-                )
-            ).all()
-        )
+        external = uow.customers.external_ids(customer_ids)
         for customer_id in customer_ids:
             key = f"tripletex:automation_off:{company_id}:{customer_id}"
             if uow.outbox.exists(key) or not external.get(customer_id):
@@ -291,159 +268,285 @@ def _take_over(
         uow.commit()
 
 
-def _carry_out(
-    uow: UnitOfWork,
-    row: ClaimRow,
-    facts: ClaimFacts,
-    d: Decision,
-    ctx: Context,
-    on: date,
-    actor: str,
-    delivery: str,
-    tripletex: company_settings.TripletexSettings,
-) -> bool:
-    """Do one decision; False when there was nothing to do (already done, or only reported)."""
-    audit: dict[str, Any] = {
-        "actor": actor,
-        "subject": ("invoice", row.invoice_id),
-        "rules": d.rules,
-    }
-    if d.stage is not None:
-        new_act_from = (facts.ladder or ctx.ladder).new_act_from
-        return _send_letter(uow, row, d, on, actor, delivery, tripletex, audit, new_act_from)
-    if d.action is Action.BLOCK_CUSTOMER:
-        uow.customers.set_fields(
-            row.customer_id,
-            blocked=True,
-            blocked_reason=f"blocked by the dunning ladder on {on} (invoice {row.invoice_number})",
+def letter_key(company_id: int, claim_id: int, stage: Stage, statuses: list[str]) -> str | None:
+    """The outbox key of a new letter of `stage` for a claim whose letters of that stage have
+    `statuses`; None while one of them is not cancelled (one letter per stage: queued, sent,
+    failed or unknown, it waits). A cancelled letter lets the ladder decide again: the new
+    letter has a key of its own."""
+    if any(s != "cancelled" for s in statuses):
+        return None
+    cancelled = len(statuses)
+    return f"letter:{company_id}:{claim_id}:{stage.value}" + (
+        f":again{cancelled}" if cancelled else ""
+    )
+
+
+# An audit line waiting for the id of the letter it tells of: (the letter's place among the
+# batch's letters, the event given its id).
+_Waiting = tuple[int, Callable[[int], Event]]
+
+
+class _Batch:
+    """One transaction's decisions carried out together. What every claim needs is read once
+    for the batch (the letters of each stage, the outbox keys taken); the letters are written
+    in one statement, the claims paid in full closed in one, and every audit line and outbox
+    row goes in the order the decisions came, as before."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        chunk: list[tuple[ClaimRow, ClaimFacts, list[Decision]]],
+        ctx: Context,
+        on: date,
+        actor: str,
+        delivery: str,
+        tripletex: company_settings.TripletexSettings,
+    ):
+        self.uow, self.ctx, self.on, self.actor = uow, ctx, on, actor
+        self.delivery, self.tripletex = delivery, tripletex
+        self.company_id = uow.require_company()
+        self.statuses = uow.letters.statuses(row.claim_id for row, _f, _ds in chunk)
+        keys = [
+            key
+            for row, _facts, ds in chunk
+            for d in ds
+            if d.stage is not None and (key := self._key(row.claim_id, d.stage)) is not None
+        ]
+        self.taken = uow.outbox.existing(keys)
+        self.orders: list[LetterOrder] = []
+        self.events: list[Event | _Waiting] = []
+        self.closed: list[int] = []
+
+    def _key(self, claim_id: int, stage: Stage) -> str | None:
+        return letter_key(
+            self.company_id, claim_id, stage, self.statuses.get((claim_id, stage.value), [])
         )
-        uow.audit.record(
-            action="customer.block",
-            message=f"customer {row.customer_name} blocked from new sales: {d.explain()}",
-            said=N_("Customer %(customer)s blocked from new sales", customer=row.customer_name),
-            **audit,
-        )
-        return True
-    if d.action is Action.WRITE_OFF_RESIDUAL:
+
+    def carry_out(self, row: ClaimRow, facts: ClaimFacts, d: Decision) -> bool:
+        """Do one decision; False when there was nothing to do (already done, or only
+        reported)."""
+        if d.stage is not None:
+            new_act_from = (facts.ladder or self.ctx.ladder).new_act_from
+            return self._letter(row, d, d.stage, new_act_from)
+        audit: dict[str, Any] = {
+            "actor": self.actor,
+            "subject": ("invoice", row.invoice_id),
+            "rules": d.rules,
+        }
+        uow, on = self.uow, self.on
+        if d.action is Action.BLOCK_CUSTOMER:
+            uow.customers.set_fields(
+                row.customer_id,
+                blocked=True,
+                blocked_reason=f"blocked by the dunning ladder on {on} (invoice {row.invoice_number})",
+            )
+            self.events.append(
+                Event(
+                    action="customer.block",
+                    message=f"customer {row.customer_name} blocked from new sales: {d.explain()}",
+                    said=N_(
+                        "Customer %(customer)s blocked from new sales", customer=row.customer_name
+                    ),
+                    **audit,
+                )
+            )
+            return True
+        if d.action is Action.WRITE_OFF_RESIDUAL:
+            self._write_off(row, d, audit)
+            return True
+        if d.action is Action.CLOSE:
+            self.closed.append(row.invoice_id)
+            self.events.append(
+                Event(
+                    action="claim.close",
+                    message=f"invoice {row.invoice_number} paid in full: claim closed",
+                    said=N_(
+                        "Invoice %(number)s paid in full: claim closed", number=row.invoice_number
+                    ),
+                    **audit,
+                )
+            )
+            return True
+        return False  # hand-off candidates are confirmed by a person (or by auto hand-off)
+
+    def _write_off(self, row: ClaimRow, d: Decision, audit: dict[str, Any]) -> None:
+        uow, on = self.uow, self.on
+        # Its outbox row after the letters decided before it, as they came.
+        self._write_letters()
         principal = max(0, d.principal_ore)
         if principal:
             uow.payments.allocate(
                 Allocation(
                     None,
-                    uow.require_company(),
+                    self.company_id,
                     None,
                     row.invoice_id,
                     AllocationKind.WRITE_OFF,
                     Money(principal),
                     on,
                     order_used="write_off",
-                    actor=actor,
+                    actor=self.actor,
                 )
             )
             uow.payments.recompute_outstanding([row.invoice_id])
             if row.external_id:
                 close_written_off(uow, row.invoice_id, row.external_id, principal, on)
         uow.claims.set_status(row.invoice_id, ClaimStatus.CLOSED, closed_at=uow.clock.now())
-        uow.audit.record(
-            action="claim.write_off",
-            message=f"residual {Money(d.amount_ore)} kr written off: {d.explain()}",
-            said=N_("Residual %(amount_ore)s written off", amount_ore=d.amount_ore),
-            data={"amount_ore": d.amount_ore, "principal_ore": principal},
-            **audit,
-        )
-        return True
-    if d.action is Action.CLOSE:
-        uow.claims.set_status(row.invoice_id, ClaimStatus.CLOSED, closed_at=uow.clock.now())
-        uow.audit.record(
-            action="claim.close",
-            message=f"invoice {row.invoice_number} paid in full: claim closed",
-            said=N_("Invoice %(number)s paid in full: claim closed", number=row.invoice_number),
-            **audit,
-        )
-        return True
-    return False  # hand-off candidates are confirmed by a person (or by auto hand-off)
-
-
-def _send_letter(
-    uow: UnitOfWork,
-    row: ClaimRow,
-    d: Decision,
-    on: date,
-    actor: str,
-    delivery: str,
-    tripletex: company_settings.TripletexSettings,
-    audit: dict[str, Any],
-    new_act_from: date | None,
-) -> bool:
-    assert d.stage is not None
-    made = uow.conn.execute(
-        select(letters.c.status).where(
-            letters.c.claim_id == row.claim_id, letters.c.stage == d.stage.value
-        )
-    ).scalars()
-    statuses = list(made)
-    if any(s != "cancelled" for s in statuses):
-        return False  # one letter per stage: queued, sent, failed or unknown, it waits
-    # A cancelled letter lets the ladder decide again: the new letter has a key of its own.
-    cancelled = len(statuses)
-    key = f"letter:{uow.require_company()}:{row.claim_id}:{d.stage.value}" + (
-        f":again{cancelled}" if cancelled else ""
-    )
-    if uow.outbox.exists(key):
-        return False
-    compensation, reasons = (
-        d.compensation_ore,
-        [r.as_json() for r in d.reasons],
-    )
-    if delivery == "tripletex" and compensation:
-        # A Tripletex reminder has no field for the compensation: never log one the debtor was
-        # not told about (tripletex.compensation_letters).
-        if tripletex.compensation_letters == "leave_out":
-            compensation = 0
-            reasons.append(
-                {
-                    "rule": "FRL § 3a, B1",
-                    "text": "the compensation is left out: a reminder sent through Tripletex "
-                    "cannot state it (tripletex.compensation_letters = leave_out)",
-                }
+        self.events.append(
+            Event(
+                action="claim.write_off",
+                message=f"residual {Money(d.amount_ore)} kr written off: {d.explain()}",
+                said=N_("Residual %(amount_ore)s written off", amount_ore=d.amount_ore),
+                data={"amount_ore": d.amount_ore, "principal_ore": principal},
+                **audit,
             )
-        else:
-            delivery = tripletex.compensation_letters
-    letter_id = queue_letter(
-        uow,
-        row,
-        d.stage,
-        d,
-        on,
-        delivery=delivery,
-        key=key,
-        actor=actor,
-        reasons=reasons,
-        interest_ore=d.interest.total_ore,
-        compensation_ore=compensation,
-        reminder_type=tripletex_type(d.stage, on, new_act_from),
-        dispatch=tripletex.reminder_dispatch,
+        )
+
+    def _letter(self, row: ClaimRow, d: Decision, stage: Stage, new_act_from: date | None) -> bool:
+        key = self._key(row.claim_id, stage)
+        if key is None or key in self.taken:
+            return False
+        self.statuses.setdefault((row.claim_id, stage.value), []).append("pending")
+        self.taken.add(key)
+        delivery, tripletex = self.delivery, self.tripletex
+        compensation, reasons = d.compensation_ore, [r.as_json() for r in d.reasons]
+        if delivery == "tripletex" and compensation:
+            # A Tripletex reminder has no field for the compensation: never log one the debtor
+            # was not told about (tripletex.compensation_letters).
+            if tripletex.compensation_letters == "leave_out":
+                compensation = 0
+                reasons.append(
+                    {
+                        "rule": "FRL § 3a, B1",
+                        "text": "the compensation is left out: a reminder sent through Tripletex "
+                        "cannot state it (tripletex.compensation_letters = leave_out)",
+                    }
+                )
+            else:
+                delivery = tripletex.compensation_letters
+        self.orders.append(
+            LetterOrder(
+                row,
+                stage,
+                d,
+                self.on,
+                delivery=delivery,
+                key=key,
+                actor=self.actor,
+                reasons=reasons,
+                interest_ore=d.interest.total_ore,
+                compensation_ore=compensation,
+                reminder_type=tripletex_type(stage, self.on, new_act_from),
+                dispatch=tripletex.reminder_dispatch,
+            )
+        )
+
+        def event(letter_id: int) -> Event:
+            return Event(
+                actor=self.actor,
+                subject=("invoice", row.invoice_id),
+                rules=d.rules,
+                action=f"dunning.{stage.value}",
+                message=f"{stage.label} for invoice {row.invoice_number}: fee {Money(d.fee_ore)} kr, "
+                f"interest {Money(d.interest.total_ore)} kr, compensation {Money(compensation)} kr, "
+                f"deadline {d.deadline}. {d.explain()}",
+                said=N_(
+                    "%(stage)s for invoice %(number)s: fee %(fee_ore)s, interest %(interest_ore)s, "
+                    "compensation %(compensation_ore)s, deadline %(deadline_date)s",
+                    stage=stage.value,
+                    number=row.invoice_number,
+                    fee_ore=d.fee_ore,
+                    interest_ore=d.interest.total_ore,
+                    compensation_ore=compensation,
+                    deadline_date=d.deadline,
+                ),
+                data=decision_json(d)
+                | {"letter_id": letter_id, "delivery": delivery, "compensation_ore": compensation},
+            )
+
+        self.events.append((len(self.orders) - 1, event))
+        return True
+
+    def _write_letters(self) -> None:
+        ids = queue_letters(self.uow, self.orders)
+        for i, item in enumerate(self.events):
+            if isinstance(item, tuple):
+                place, event = item
+                self.events[i] = event(ids[place])
+        self.orders = []
+
+    def flush(self) -> None:
+        """Write what the batch decided: letters and their outbox rows, closed claims, and
+        the audit lines (as the unit of work's events, written on commit)."""
+        self._write_letters()
+        self.uow.claims.close_all(self.closed, closed_at=self.uow.clock.now())
+        for item in self.events:
+            assert not isinstance(item, tuple)
+            self.uow.record(item)
+        self.events, self.closed = [], []
+
+
+@dataclass(frozen=True)
+class LetterOrder:
+    """A letter to make: for `row`'s claim, of `stage`, as decided by `d` on `on`, delivered
+    by `delivery` with its outbox row under `key` (a reminder Tripletex sends, an e-mail the
+    worker sends; none for print, collected by the print batch)."""
+
+    row: ClaimRow
+    stage: Stage
+    d: Decision
+    on: date
+    _: KW_ONLY
+    delivery: str
+    key: str
+    actor: str
+    reasons: list[dict[str, Any]]
+    interest_ore: int
+    compensation_ore: int
+    reminder_type: str
+    dispatch: str
+
+
+def queue_letters(uow: UnitOfWork, orders: list[LetterOrder]) -> list[int]:
+    """The one path that makes letters: their rows and, in the same transaction, their outbox
+    rows, in the order given; returns the letters' ids. Used by the nightly run and by a
+    letter sent by hand."""
+    ids = uow.letters.add_many(
+        [
+            {
+                "claim_id": o.row.claim_id,
+                "stage": o.stage.value,
+                "sent_on": o.on,
+                "deadline": o.d.deadline,
+                "fee_ore": o.d.fee_ore,
+                "interest_ore": o.interest_ore,
+                "compensation_ore": o.compensation_ore,
+                "interest_to": o.d.interest.to_date or o.on,  # earlier when no rate is published
+                "delivery": o.delivery,
+                "status": "pending",  # sent by a worker (tripletex, email) or the print batch
+                "actor": o.actor,
+                "reasons": o.reasons,
+            }
+            for o in orders
+        ]
     )
-    uow.audit.record(
-        action=f"dunning.{d.stage.value}",
-        message=f"{d.stage.label} for invoice {row.invoice_number}: fee {Money(d.fee_ore)} kr, interest "
-        f"{Money(d.interest.total_ore)} kr, compensation {Money(compensation)} kr, deadline "
-        f"{d.deadline}. {d.explain()}",
-        said=N_(
-            "%(stage)s for invoice %(number)s: fee %(fee_ore)s, interest %(interest_ore)s, "
-            "compensation %(compensation_ore)s, deadline %(deadline_date)s",
-            stage=d.stage.value,
-            number=row.invoice_number,
-            fee_ore=d.fee_ore,
-            interest_ore=d.interest.total_ore,
-            compensation_ore=compensation,
-            deadline_date=d.deadline,
-        ),
-        data=decision_json(d)
-        | {"letter_id": letter_id, "delivery": delivery, "compensation_ore": compensation},
-        **audit,
-    )
-    return True
+    sends = []
+    for o, letter_id in zip(orders, ids, strict=True):
+        if o.delivery == "tripletex":
+            payload = {
+                "letter_id": letter_id,
+                "invoice_external_id": o.row.external_id,
+                "type": o.reminder_type,
+                "date": o.on.isoformat(),
+                "include_charge": o.d.fee_ore > 0,
+                "include_interest": o.d.interest.total_ore > 0,
+                "dispatch": o.dispatch,
+            }
+            sends.append(Send("tripletex.reminder", o.key, payload))
+        elif o.delivery == "email":
+            sends.append(Send("letter.email", o.key, {"letter_id": letter_id}))
+    uow.outbox.add_many(sends)
+    return ids
 
 
 def queue_letter(
@@ -462,40 +565,22 @@ def queue_letter(
     reminder_type: str,
     dispatch: str,
 ) -> int:
-    """The one path that makes a letter: its row and, in the same transaction, its outbox row
-    under `key` (a reminder Tripletex sends, an e-mail the worker sends; none for print,
-    collected by the print batch). Used by the nightly run and by a letter sent by hand."""
-    letter_id = LetterRepository(uow.conn, uow.require_company(), uow.clock).add(
-        claim_id=row.claim_id,
-        stage=stage.value,
-        sent_on=on,
-        deadline=d.deadline,
-        fee_ore=d.fee_ore,
-        interest_ore=interest_ore,
-        compensation_ore=compensation_ore,
-        interest_to=d.interest.to_date or on,  # earlier when the rate is not published
+    """One letter through `queue_letters`; returns its id."""
+    order = LetterOrder(
+        row,
+        stage,
+        d,
+        on,
         delivery=delivery,
-        status="pending",  # sent by a worker (tripletex, email) or by the print batch
+        key=key,
         actor=actor,
         reasons=reasons,
+        interest_ore=interest_ore,
+        compensation_ore=compensation_ore,
+        reminder_type=reminder_type,
+        dispatch=dispatch,
     )
-    if delivery == "tripletex":
-        uow.outbox.add(
-            "tripletex.reminder",
-            idempotency_key=key,
-            payload={
-                "letter_id": letter_id,
-                "invoice_external_id": row.external_id,
-                "type": reminder_type,
-                "date": on.isoformat(),
-                "include_charge": d.fee_ore > 0,
-                "include_interest": d.interest.total_ore > 0,
-                "dispatch": dispatch,
-            },
-        )
-    elif delivery == "email":
-        uow.outbox.add("letter.email", idempotency_key=key, payload={"letter_id": letter_id})
-    return letter_id
+    return queue_letters(uow, [order])[0]
 
 
 def mark_letter_sent(uow: UnitOfWork, letter_id: int, remote_id: str | None) -> None:

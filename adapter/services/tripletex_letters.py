@@ -16,14 +16,11 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select, update
-
 from adapter.domain import Money
 from adapter.i18n import N_
 from adapter.log import get_logger
 from adapter.services import rates
-from adapter.store.repositories.letters import LetterRepository
-from adapter.store.tables import LETTER_COUNTS, claims, letters
+from adapter.store.repositories.letters import LETTER_COUNTS
 from adapter.store.uow import UnitOfWork
 from connectors.tripletex import models
 from policies import letter_check
@@ -74,7 +71,7 @@ def record_told_many(uow: UnitOfWork, told: Mapping[int, dict[str, Any]]) -> Non
     invoices and the claims' earlier letters are read once, the letters written in one
     statement. Letters of one claim are taken in the order they were sent, each checked
     against the earlier ones as the debtor got them."""
-    repo = LetterRepository(uow.conn, uow.require_company(), uow.clock)
+    repo = uow.letters
     rows = sorted(repo.rows(told), key=lambda r: (r.sent_on, r.id))
     if len(rows) != len(told):
         missing = sorted(set(told) - {r.id for r in rows})
@@ -196,18 +193,9 @@ def _flag(uow: UnitOfWork, invoice_id: int, stage: str, found: list[Any]) -> Non
 def import_reminders(uow: UnitOfWork, page: list[tuple[models.Invoice, int]]) -> int:
     """Tie the reminders on a page of invoices to our letters (reading back what Tripletex put
     on them) or import them as letters sent by Tripletex; returns how many were imported."""
-    claim_of = dict(
-        uow.conn.execute(
-            select(claims.c.invoice_id, claims.c.id).where(
-                claims.c.invoice_id.in_([iid for _inv, iid in page])
-            )
-        ).all()
-    )
-    rows = uow.conn.execute(
-        select(letters).where(letters.c.claim_id.in_(list(claim_of.values())))
-    ).all()
+    claim_of = uow.claims.ids_of([iid for _inv, iid in page])
     by_claim: dict[int, list[Any]] = {}
-    for r in rows:
+    for r in uow.letters.of_claims(claim_of.values()):
         by_claim.setdefault(r.claim_id, []).append(r)
     imported = 0
     for inv, invoice_id in page:
@@ -254,36 +242,27 @@ def _one(
     )
     if ours is not None:  # our :createReminder, before its sender recorded the id
         record_told(uow, ours.id, told)
-        known.append(uow.conn.execute(select(letters).where(letters.c.id == ours.id)).one())
+        known.append(uow.letters.get(ours.id))
         return 0
-    letter_id = uow.conn.execute(
-        insert(letters)
-        .values(
-            company_id=uow.require_company(),
-            claim_id=claim_id,
-            stage=stage.value,
-            sent_on=reminder.reminder_date,
-            deadline=reminder.term_of_payment,
-            fee_ore=told["fee_ore"],
-            interest_ore=told["interest_ore"],
-            interest_to=reminder.reminder_date,
-            delivery="tripletex",
-            status="sent",
-            remote_id=str(reminder.id),
-            actor="tripletex",
-            origin="tripletex",
-            told_at=uow.clock.now(),
-            reasons=[
-                {
-                    "rule": "TRIPLETEX",
-                    "text": "sent by Tripletex itself (its own automatic reminders)",
-                }
-            ],
-            created_at=uow.clock.now(),
-        )
-        .returning(letters.c.id)
-    ).scalar_one()
-    row = uow.conn.execute(select(letters).where(letters.c.id == letter_id)).one()
+    letter_id = uow.letters.add(
+        claim_id=claim_id,
+        stage=stage.value,
+        sent_on=reminder.reminder_date,
+        deadline=reminder.term_of_payment,
+        fee_ore=told["fee_ore"],
+        interest_ore=told["interest_ore"],
+        interest_to=reminder.reminder_date,
+        delivery="tripletex",
+        status="sent",
+        remote_id=str(reminder.id),
+        actor="tripletex",
+        origin="tripletex",
+        told_at=uow.clock.now(),
+        reasons=[
+            {"rule": "TRIPLETEX", "text": "sent by Tripletex itself (its own automatic reminders)"}
+        ],
+    )
+    row = uow.letters.get(letter_id)
     found = letter_check.breaches(
         _fact(row, {k: getattr(row, k) for k in _FIGURES}),
         due_date=inv.due_date,
@@ -295,10 +274,8 @@ def _one(
         rates=rates.current(uow),
     )
     if found:
-        uow.conn.execute(
-            update(letters)
-            .where(letters.c.id == letter_id)
-            .values(breaches=[{"rule": b.rule, "text": b.text} for b in found])
+        uow.letters.set_values(
+            [{"id": letter_id, "breaches": [{"rule": b.rule, "text": b.text} for b in found]}]
         )
     uow.audit.record(
         actor="tripletex",

@@ -36,6 +36,7 @@ from adapter.store.repositories.customers import CustomerRepository
 from adapter.store.repositories.handoff import HandoffRepository
 from adapter.store.repositories.invoices import InvoiceRepository
 from adapter.store.repositories.ledger_sync import LedgerSyncRepository
+from adapter.store.repositories.letters import LetterRepository
 from adapter.store.repositories.overview import OverviewRepository
 from adapter.store.repositories.payments import PaymentRepository
 from adapter.store.repositories.rates import RateRepository
@@ -170,6 +171,11 @@ class UnitOfWork:
     def invoices(self) -> InvoiceRepository:
         """The company's invoices."""
         return InvoiceRepository(self.conn, self.require_company(), self.clock)
+
+    @cached_property
+    def letters(self) -> LetterRepository:
+        """The company's letters."""
+        return LetterRepository(self.conn, self.require_company(), self.clock)
 
     @cached_property
     def claims(self) -> ClaimRepository:

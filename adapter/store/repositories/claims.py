@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, func, select, update
 
 from adapter.domain import Claim, ClaimStatus, LetterSent, LetterStage, Money
 from adapter.errors import NotFoundError
@@ -69,6 +70,36 @@ class ClaimRepository(CompanyScoped):
             .where(claims.c.company_id == self.company_id, claims.c.invoice_id == invoice_id)
             .values(updated_at=self.clock.now(), **values)
         )
+
+    def count_open(self) -> int:
+        """How many of the company's claims are open."""
+        return int(
+            self.conn.execute(
+                select(func.count())
+                .select_from(claims)
+                .where(claims.c.company_id == self.company_id, claims.c.status == "open")
+            ).scalar_one()
+        )
+
+    def ids_of(self, invoice_ids: Iterable[int]) -> dict[int, int]:
+        """The claim id of each of these invoices that has a claim (a credit note has none)."""
+        return dict(
+            self.conn.execute(
+                select(claims.c.invoice_id, claims.c.id).where(
+                    claims.c.company_id == self.company_id,
+                    claims.c.invoice_id.in_(list(invoice_ids)),
+                )
+            ).all()
+        )
+
+    def close_all(self, invoice_ids: Sequence[int], closed_at: datetime) -> None:
+        """Close the claims of these invoices (paid in full, or a residual written off)."""
+        if invoice_ids:
+            self.conn.execute(
+                update(claims)
+                .where(claims.c.company_id == self.company_id, claims.c.invoice_id.in_(invoice_ids))
+                .values(status="closed", closed_at=closed_at, updated_at=self.clock.now())
+            )
 
     def set_dispute(self, invoice_id: int, disputed: bool, reason: str | None) -> None:
         """Mark the claim disputed (no letters, fees or hand-off) or undisputed."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, insert, select, update
@@ -116,6 +117,16 @@ class CustomerRepository(CompanyScoped):
         if blocked is not None:
             q = q.where(customers.c.blocked == blocked)
         return [customer_from_row(r) for r in self.conn.execute(q)]
+
+    def external_ids(self, customer_ids: Sequence[int]) -> dict[int, str | None]:
+        """The Tripletex id of each of these customers."""
+        return dict(
+            self.conn.execute(
+                select(customers.c.id, customers.c.external_id).where(
+                    customers.c.company_id == self.company_id, customers.c.id.in_(customer_ids)
+                )
+            ).all()
+        )
 
     def set_fields(self, customer_id: int, **values: Any) -> None:
         """Change columns of one customer (blocked, dunning_excluded, ladder_override, ...)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -11,6 +11,16 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from adapter.store.repositories.base import CompanyScoped
 from adapter.store.tables import LETTER_COUNTS, claims, invoices, letters
 
+# Built once: the nightly run writes a batch's letters with one, and reads their stages with
+# the other (a statement built per call cost more than running it).
+_ADD = insert(letters).returning(letters.c.id, sort_by_parameter_order=True)
+_OF_THEM = (
+    letters.c.company_id == bindparam("company"),
+    letters.c.claim_id.in_(bindparam("claims", expanding=True)),
+)
+_OF_CLAIMS = select(letters).where(*_OF_THEM)
+_STATUSES = select(letters.c.claim_id, letters.c.stage, letters.c.status).where(*_OF_THEM)
+
 
 class LetterRepository(CompanyScoped):
     """Reads and writes one company's letters."""
@@ -18,13 +28,41 @@ class LetterRepository(CompanyScoped):
     def add(self, **values: Any) -> int:
         """Store a letter (claim_id, stage, sent_on, deadline, amounts, delivery, status,
         actor, reasons ...) and return its id."""
-        return int(
+        return self.add_many([values])[0]
+
+    def add_many(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Store letters (each as `add` takes it, all with the same keys) in one statement;
+        their ids in the order given."""
+        if not rows:
+            return []
+        now = self.clock.now()
+        return list(
             self.conn.execute(
-                insert(letters)
-                .values(company_id=self.company_id, created_at=self.clock.now(), **values)
-                .returning(letters.c.id)
-            ).scalar_one()
+                _ADD, [{**r, "company_id": self.company_id, "created_at": now} for r in rows]
+            ).scalars()
         )
+
+    def of_claims(self, claim_ids: Iterable[int]) -> list[Row[Any]]:
+        """Every letter of these claims, whatever its status."""
+        ids = list(claim_ids)
+        if not ids:
+            return []
+        return list(self.conn.execute(_OF_CLAIMS, {"company": self.company_id, "claims": ids}))
+
+    def statuses(self, claim_ids: Iterable[int]) -> dict[tuple[int, str], list[str]]:
+        """The status of every letter of these claims, by (claim id, stage)."""
+        found: dict[tuple[int, str], list[str]] = {}
+        ids = list(claim_ids)
+        if ids:
+            for claim_id, stage, status in self.conn.execute(
+                _STATUSES, {"company": self.company_id, "claims": ids}
+            ):
+                found.setdefault((claim_id, stage), []).append(status)
+        return found
+
+    def get(self, letter_id: int) -> Any:
+        """A letter's row (None when the company has no such letter)."""
+        return next(iter(self.rows([letter_id])), None)
 
     # ------------------------------------------------------------------ sending
 

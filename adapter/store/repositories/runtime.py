@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
 
+from adapter.store.events import Send
 from adapter.store.repositories.base import CompanyScoped
 from adapter.store.sql import insert_on_conflict
 from adapter.store.tables import jobs, outbox
@@ -33,6 +35,43 @@ class OutboxRepository(CompanyScoped):
             .returning(outbox.c.id)
         )
         return self.conn.execute(stmt).first() is not None
+
+    def add_many(self, sends: Sequence[Send]) -> None:
+        """Queue sends in one statement, in the order given; a key used before adds nothing
+        (as `add`)."""
+        if not sends:
+            return
+        now = self.clock.now()
+        self.conn.execute(
+            insert_on_conflict(self.conn, outbox).on_conflict_do_nothing(
+                index_elements=["idempotency_key"]
+            ),
+            [
+                {
+                    "company_id": self.company_id,
+                    "kind": s.kind,
+                    "idempotency_key": s.idempotency_key,
+                    "payload": dict(s.payload),
+                    "status": "pending",
+                    "run_after": now,
+                    "created_at": now,
+                }
+                for s in sends
+            ],
+        )
+
+    def existing(self, keys: Sequence[str]) -> set[str]:
+        """Which of these keys a send was ever queued under (whatever its status)."""
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            found.update(
+                self.conn.execute(
+                    select(outbox.c.idempotency_key).where(
+                        outbox.c.idempotency_key.in_(keys[start : start + 500])
+                    )
+                ).scalars()
+            )
+        return found
 
     def exists(self, idempotency_key: str) -> bool:
         """Whether a send with this key was ever queued (whatever its status)."""
