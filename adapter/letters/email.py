@@ -12,7 +12,6 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 from adapter.errors import InputError
 from connectors.errors import FatalError, OutcomeUnknownError, RetriableError
@@ -51,15 +50,26 @@ def check_may_email(stage: Stage, *, customer_accepts: bool, company_confirms: b
 def build_message(
     *, to: str, subject: str, body: str, pdf: bytes, filename: str, sender: str, message_key: str
 ) -> EmailMessage:
-    """The e-mail with the letter attached; the Message-ID is stable for one letter."""
+    """The e-mail with the letter attached; its Message-ID is `message_id(message_key,
+    sender)`, the same on every try."""
     if not to or "@" not in to:
         raise InputError("email", f"{to!r} is not an e-mail address")
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = sender, to, subject
-    msg["Message-ID"] = make_msgid(idstring=message_key, domain="kravflyt.invalid")
+    msg["Message-ID"] = message_id(message_key, sender)
     msg.set_content(body)
     msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
     return msg
+
+
+def message_id(message_key: str, sender: str) -> str:
+    """The Message-ID of one outbox row's e-mail, the same on every try: a resend after an
+    unknown outcome (the connection lost after DATA) carries the Message-ID of the try that
+    may have arrived, so the receiving side can drop the second (RFC 5322 § 3.6.4: one
+    message, one id). `message_key` names the row's letter (unique in this installation) and
+    the sender's domain makes it unique beyond it."""
+    domain = sender.rpartition("@")[2].strip().strip(">") or "kravflyt.invalid"
+    return f"<{message_key}@{domain}>"
 
 
 def send(settings: SmtpSettings, message: EmailMessage, *, timeout: float = 30.0) -> None:

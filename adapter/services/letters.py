@@ -426,7 +426,14 @@ def send_manual(
     return int(letter_id)
 
 
-def _letter_view(uow: UnitOfWork, letter_id: int) -> tuple[Letter, Any]:
+def _letter_view(
+    uow: UnitOfWork, letter_id: int, *, sending_on: date | None = None
+) -> tuple[Letter, Any]:
+    """The stored letter as its PDF shows it. `sending_on`: the day it goes out; when later
+    than the day it was decided, the letter is dated that day and its deadline moves on as
+    many days, as its send date and deadline do when it is recorded sent
+    (`delivery.sent_late`: the law counts the deadline from the day it was sent, INKL § 9 (2)).
+    Its amounts stay as decided."""
     stored = uow.conn.execute(
         select(letters).where(
             letters.c.company_id == uow.require_company(), letters.c.id == letter_id
@@ -440,16 +447,21 @@ def _letter_view(uow: UnitOfWork, letter_id: int) -> tuple[Letter, Any]:
     row, facts = _facts(uow, invoice_id)
     ctx = company_context(uow.settings.all(), rates.current(uow))
     earlier = replace(facts, letters=tuple(x for x in facts.letters if x.sent_on < stored.sent_on))
-    return build_letter(
+    decision = _stored_decision(stored, facts, ctx)
+    waited = max(timedelta(0), (sending_on or stored.sent_on) - stored.sent_on)
+    if waited and decision.deadline is not None:
+        decision = replace(decision, deadline=decision.deadline + waited)
+    letter = build_letter(
         uow,
         row,
         earlier,
         Stage(stored.stage),
         stored.sent_on,
-        _stored_decision(stored, facts, ctx),
+        decision,
         ctx,
         reference=f"L{stored.id}",
-    ), stored
+    )
+    return replace(letter, letter_date=stored.sent_on + waited), stored
 
 
 def cancel(db: Database, company_id: int, letter_id: int, *, actor: str) -> None:
@@ -539,7 +551,9 @@ class EmailSender:
     def send(self, ctx: WorkContext, company_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         """Render and e-mail the letter."""
         with ctx.db.uow(company_id, read_only=True) as uow:
-            letter, stored = _letter_view(uow, int(payload["letter_id"]))
+            letter, stored = _letter_view(
+                uow, int(payload["letter_id"]), sending_on=uow.clock.today()
+            )
             cfg = company_settings.effective(
                 company_settings.LetterSettings, uow.settings.get("letters")
             )
