@@ -246,21 +246,34 @@ class Worker:
         if sender is None:
             self._outbox_failed(taken, f"no sender for {row.kind!r}")
             return
+        if taken.was_stalled and row.attempts >= self.max_outbox_attempts:
+            # Every worker that took it stopped while it was in hand (a crash, a kill): one
+            # more try would end the same way, and the next, forever. Its outcome is unknown.
+            self._outbox_finish(
+                taken,
+                status="unknown",
+                run_after=PARKED,
+                last_error=(
+                    f"waits for a person: its worker stopped {row.attempts} times while sending it"
+                ),
+            )
+            return
         record = sent or self._outbox_sent
         payload = dict(row.payload)
         beat = fence is None
         fence = fence or Fence(self._engine, taken, now=self._now, lease_s=self.lease_s)
         with fence.held(heartbeat=beat):
             if taken.was_stalled or row.status == "unknown":
+                lookup = f"lookup:{row.id}:{row.attempts + 1}"  # the requests' purpose
                 try:
-                    with purpose(f"lookup:{row.id}:{row.attempts + 1}"):
+                    with purpose(lookup):
                         found = sender.lookup(self.ctx, row.company_id, payload)
                     crash.maybe_crash("in_lookup")
                 except LookupImpossible as exc:
                     self._outbox_unknown(taken, exc, person=True)
                     return
                 except Exception as exc:  # noqa: BLE001 - a failed lookup settles nothing
-                    crash.note(f"lookup_failed {row.kind}")
+                    crash.note(f"lookup_failed {row.kind} {lookup}")
                     self._outbox_unknown(taken, exc, wait_s=getattr(exc, "wait_s", None))
                     return
                 if found is not None:

@@ -147,3 +147,40 @@ def test_row_written_with_the_decision_or_not_at_all(db, company_id, remote) -> 
     except RuntimeError:
         pass
     assert rows(db) == {}
+
+
+def test_a_row_whose_workers_keep_dying_ends_waiting_for_a_person_not_retried_forever(
+    db, company_id, make_worker, remote, clock
+) -> None:
+    """A row that ends every worker that takes it (a crash, the machine killed while it is
+    sent) is taken again each time its lease runs out. After the tries a send gets, it is not
+    looked up and sent once more (one more crash, forever): it waits for a person, with
+    the reason."""
+    queue(db, company_id, "a")
+    worker = make_worker(max_outbox_attempts=3)
+    for n in range(3):
+        taken = leases.take(
+            db.engine, OUTBOX, owner=f"dies-{n}", now=clock.now(), lease=timedelta(seconds=300)
+        )
+        assert taken is not None  # then its worker dies
+        clock.instant += timedelta(seconds=301 + 60)
+    assert rows(db)["a"] == ("sending", 3)
+    looked_up: list[str] = []
+    real_lookup = remote.lookup
+
+    def lookup(ctx, company_id, payload):
+        looked_up.append(payload["key"])
+        return real_lookup(ctx, company_id, payload)
+
+    remote.lookup = lookup  # type: ignore[method-assign]
+    worker.run_until_idle()
+    assert (looked_up, remote.effects()) == ([], [])
+    with db.engine.connect() as conn:
+        row = conn.execute(select(outbox)).one()
+    assert (row.status, row.attempts, row.last_error) == (
+        "unknown",
+        4,
+        "waits for a person: its worker stopped 3 times while sending it",
+    )
+    clock.instant += timedelta(days=365)
+    assert worker.run_until_idle() == 0  # parked: never due by itself
