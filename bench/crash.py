@@ -46,7 +46,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,7 @@ from adapter.store import migrate
 from adapter.store.database import Database
 from adapter.store.engine import make_engine
 from adapter.store.tables import claims, handoff_items, invoices, letters, outbox
+from bench.crash_workers import WorkerProcess, workers_cpu_s
 from bench.mailbox import Mailbox
 from bench.markdown import table
 from bench.pg import scratch_database
@@ -75,7 +76,6 @@ from connectors.serving import serve_in_thread
 from connectors.tripletex.sandbox import create_sandbox
 from connectors.tripletex.sandbox.data import amounts
 
-KRAVFLYT = Path(sys.executable).with_name("kravflyt")
 KRAVIA_TOKEN = "crash-kravia-token"
 KINDS = (
     "tripletex.payment",
@@ -86,6 +86,9 @@ KINDS = (
     "letter.email",
 )
 LEASE_S = 2  # the workers' lease: short, so crashes are taken over quickly
+# The first wait before a row is tried again (doubled each try): short, so the last rows of a
+# phase do not keep the run waiting.
+RETRY_BASE_S = 0.25
 # A dead worker's row is looked up this long after its lease ran out, and a row whose send got
 # no answer this long after its worker gave up (at half the lease).
 GRACE_S = 2.0
@@ -109,11 +112,12 @@ WRITES = {  # the remote writes that are not idempotent, by remote: (method, pat
 class Faults:
     """What to break in a run."""
 
-    crash: str = "before_send:0.03,after_send:0.03,in_lookup:0.2"
+    crash: str = "before_send:0.03,after_send:0.04,in_lookup:0.2"
     kill_share: float = 0.1  # of the workers that hold a row, killed from outside (SIGKILL)
     kill_after_s: tuple[float, float] = (0.3, 2.0)
     random: float = 0.02  # share of other requests given a random fault (429, 503, slow, drop)
     failed_lookups: float = 0.45  # share of lookups whose every request fails
+    failed_lookups_per_row: int = 3  # at most, so no row waits long for its last lookup
     lost_answers: int = 0  # writes made whose answer is lost, spread over the write kinds
     slow_writes: int = 0  # writes held longer than the lease, spread over the write kinds
     smtp_refuse: float = 0.05  # recipients refused before DATA
@@ -132,7 +136,7 @@ class KindFigures:
     lost: int = 0
     left: Counter[str] = field(default_factory=Counter)  # reason -> rows waiting for a person
     crashes: Counter[str] = field(default_factory=Counter)  # point -> crashes holding this kind
-    lookups_failed: int = 0  # as the workers saw them
+    lookups_failed: int = 0  # lookups of this kind a remote failed (`CrashReport.failed_lookups`)
 
 
 @dataclass
@@ -143,6 +147,12 @@ class CrashReport:
     kills: int = 0
     crashes_by_point: Counter[str] = field(default_factory=Counter)
     lookups: Counter[str] = field(default_factory=Counter)  # counted by the sandboxes
+    # The failed lookups, by name ("lookup:<row>:<try>", the requests' purpose header): those
+    # the remotes failed (every request of each; the figure the report counts), those a worker
+    # recorded as failed, and those whose worker died while it may have been making them.
+    failed_lookups: dict[str, str] = field(default_factory=dict)  # name -> fault
+    noted_lookups: set[str] = field(default_factory=set)
+    cut_lookups: set[str] = field(default_factory=set)
     faults: Counter[str] = field(default_factory=Counter)  # Tripletex's and Kravia's, by kind
     smtp: Counter[str] = field(default_factory=Counter)
     person: Counter[str] = field(default_factory=Counter)
@@ -153,6 +163,7 @@ class CrashReport:
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
     timed_out: bool = False
+    cpu_s: dict[str, float] = field(default_factory=dict)  # robust to other load on the machine
 
     @property
     def intended(self) -> Counter[str]:
@@ -180,6 +191,11 @@ class CrashReport:
         return sum(sum(f.left.values()) for f in self.kinds.values())
 
     @property
+    def lookups_unexplained(self) -> set[str]:
+        """Lookups a remote failed that no worker recorded and no worker died making."""
+        return set(self.failed_lookups) - self.noted_lookups - self.cut_lookups
+
+    @property
     def crashes(self) -> int:
         """Workers that crashed inside, at one of the points."""
         return sum(self.crashes_by_point.values())
@@ -202,7 +218,7 @@ class CrashReport:
                 "crashes before send / after send / in lookup": " / ".join(
                     str(f.crashes[p]) for p in ("before_send", "after_send", "in_lookup")
                 ),
-                "failed lookups (workers)": f.lookups_failed,
+                "failed lookups": f.lookups_failed,
             }
             for kind, f in self.kinds.items()
         ]
@@ -220,7 +236,7 @@ class CrashReport:
                     str(self.crashes_by_point[p])
                     for p in ("before_send", "after_send", "in_lookup")
                 ),
-                "failed lookups (workers)": sum(f.lookups_failed for f in self.kinds.values()),
+                "failed lookups": len(self.failed_lookups),
             }
         )
         run = {
@@ -230,11 +246,17 @@ class CrashReport:
             "SIGKILLs": self.kills,
             "crashes inside": self.crashes,
             "lookups (sandboxes)": self.lookups["lookups"],
-            "failed lookups (sandboxes)": self.lookups["lookups_failed"],
+            "failed lookups (sandboxes)": len(self.failed_lookups),
             "failed lookups by fault": ", ".join(
-                f"{k.removeprefix('lookup_')} {v}"
-                for k, v in sorted(self.lookups.items())
-                if k.startswith("lookup_") and k != "lookup_requests"
+                f"{k} {v}" for k, v in sorted(Counter(self.failed_lookups.values()).items())
+            ),
+            "of them recorded failed by a worker / cut by its worker's death / unexplained": (
+                f"{len(self.noted_lookups & set(self.failed_lookups))} / "
+                f"{len((self.cut_lookups & set(self.failed_lookups)) - self.noted_lookups)} / "
+                f"{len(self.lookups_unexplained)}"
+            ),
+            "failed lookups a worker recorded, not failed by the plan": len(
+                self.noted_lookups - set(self.failed_lookups)
             ),
             "other faults (Tripletex, Kravia)": ", ".join(
                 f"{k} {v}" for k, v in sorted(self.faults.items())
@@ -242,6 +264,9 @@ class CrashReport:
             "SMTP faults": ", ".join(f"{k} {v}" for k, v in sorted(self.smtp.items())) or "none",
             "settled by a person": ", ".join(f"{k} {v}" for k, v in sorted(self.person.items()))
             or "none",
+            "CPU seconds (harness and remotes / workers)": (
+                f"{self.cpu_s['harness']:.0f} / {self.cpu_s['workers']:.0f}"
+            ),
             "seconds": " + ".join(f"{k} {v:.0f}" for k, v in self.phases.items())
             + f" = {self.seconds:.0f}",
         }
@@ -435,13 +460,12 @@ class Staged:
         """Outbox rows a worker will still take by itself."""
         return pending_sends(self.db)
 
-    def worker(self, number: str, threads: int) -> subprocess.Popen[bytes]:
+    def worker(self, number: str, threads: int) -> WorkerProcess:
         """A `kravflyt worker` process: a short lease and grace, short waits between tries;
         its crash draws seeded by `number`."""
-        return subprocess.Popen(
+        return WorkerProcess.start(
+            {**self.env, "KRAVFLYT_TEST_SEED": f"{self.env['KRAVFLYT_TEST_SEED']}:{number}"},
             [
-                str(KRAVFLYT),
-                "worker",
                 "--concurrency",
                 "1",
                 "--senders",
@@ -453,11 +477,8 @@ class Staged:
                 "--lookup-grace-seconds",
                 str(GRACE_S),
                 "--retry-base-seconds",
-                "0.5",
+                str(RETRY_BASE_S),
             ],
-            env={**self.env, "KRAVFLYT_TEST_SEED": f"{self.env['KRAVFLYT_TEST_SEED']}:{number}"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
         )
 
 
@@ -565,7 +586,7 @@ def run(
     worker processes running all the time, crashing and killed as `faults` says; then count
     what the remotes hold against what was meant."""
     faults = faults or Faults()
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     rng = random.Random(seed)
     with staged(db_url, sends=sends, seed=seed, faults=faults) as stage:
         report = stage.report
@@ -581,6 +602,7 @@ def run(
                     rate_limit_reset_s=0.2,
                     slow_s=0.3,
                     lookup_fail_rate=faults.failed_lookups,
+                    lookup_fail_max_per_row=faults.failed_lookups_per_row,
                     lookup_timeout_s=LEASE_S,
                 )
             )
@@ -610,21 +632,24 @@ def run(
                 report.timed_out = not workers.drain(deadline)
                 report.phases["phase 2"] = time.perf_counter() - t0
         events = Path(stage.env["KRAVFLYT_TEST_EVENTS"])
-        failed_by_kind = Counter(
-            line.split(" ", 1)[1]
+        noted = [
+            line.split(" ")
             for line in (events.read_text().splitlines() if events.exists() else [])
             if line.startswith("lookup_failed ")
-        )
-        for kind, n in failed_by_kind.items():
-            report.kinds.setdefault(kind, KindFigures()).lookups_failed = n
+        ]
+        report.noted_lookups = {name for _event, _kind, name in noted}
         for sandbox in (stage.tripletex, stage.kravia, stage.tripletex_mail):
             counts = sandbox.injector.counts
             report.lookups.update({k: v for k, v in counts.items() if k.startswith("lookup")})
             report.faults.update(
                 {k: v for k, v in counts.items() if k != "requests" and not k.startswith("lookup")}
             )
+            # One lookup may ask two remotes: counted once, by its name.
+            report.failed_lookups.update(sandbox.injector.failed_lookups())
         report.smtp = Counter(stage.mailbox.faults)
         _count_remote(stage)
+        report.cpu_s["workers"] = workers_cpu_s()
+    report.cpu_s["harness"] = time.process_time() - cpu_began
     report.seconds = time.perf_counter() - began
     return report
 
@@ -644,7 +669,7 @@ class _Workers:
     ):
         self.stage, self.report, self.rng, self.faults = stage, report, rng, faults
         self.at_once, self.threads = at_once, threads
-        self.live: dict[subprocess.Popen[bytes], float | None] = {}  # worker -> when to kill it
+        self.live: dict[WorkerProcess, float | None] = {}  # worker -> when to kill it
         self.conn = stage.db.engine.connect()
 
     def __enter__(self) -> _Workers:
@@ -700,6 +725,7 @@ class _Workers:
                 elif kill_at is not None and time.monotonic() >= kill_at:
                     proc.send_signal(signal.SIGKILL)
                     proc.wait()
+                    self._cut(self._owned(proc))
                     del self.live[proc]
                     self.report.kills += 1
             time.sleep(0.1)
@@ -721,10 +747,10 @@ class _Workers:
             flush=True,
         )
 
-    def _owned(self, proc: subprocess.Popen[bytes]) -> Any:
+    def _owned(self, proc: WorkerProcess) -> Any:
         """Rows `proc` holds now (its lease token: host:pid#take or host:pid:thread#take)."""
         rows = self.conn.execute(
-            select(outbox.c.kind).where(
+            select(outbox.c.id, outbox.c.kind, outbox.c.attempts).where(
                 outbox.c.status == "sending",
                 or_(
                     outbox.c.lease_owner.like(f"%:{proc.pid}#%"),
@@ -735,20 +761,28 @@ class _Workers:
         self.conn.rollback()  # a fresh snapshot next time
         return rows
 
-    def _holding(self, proc: subprocess.Popen[bytes]) -> bool:
+    def _holding(self, proc: WorkerProcess) -> bool:
         return bool(self._owned(proc))
 
-    def _ended(self, proc: subprocess.Popen[bytes]) -> None:
+    def _ended(self, proc: WorkerProcess) -> None:
         """Count how a worker process ended: stopped, or crashed at one of its points (the
         kind of send it held is the row its lease token still names)."""
         points = {code: point for point, code in EXIT_CODES.items()}
         if proc.returncode in points:
             point = points[proc.returncode]
             self.report.crashes_by_point[point] += 1
-            for row in self._owned(proc)[:1]:
+            held = self._owned(proc)
+            for row in held[:1]:
                 self.report.kinds[row.kind].crashes[point] += 1
+            self._cut(held)
         elif proc.returncode not in (0, -signal.SIGTERM, -signal.SIGKILL):
             raise RuntimeError(f"worker exited with {proc.returncode}")
+
+    def _cut(self, held: Any) -> None:
+        """The lookups a dead worker may have been making: one for each row it held (named
+        as its requests were: the row and its try). A lookup the remote failed and whose
+        worker died before recording it is counted by the remote, not by any worker."""
+        self.report.cut_lookups.update(f"lookup:{r.id}:{r.attempts}" for r in held)
 
 
 _LETTER_KEY = re.compile(r"^letter-(\d+)-(\d+)$")
@@ -782,6 +816,7 @@ def _count_remote(stage: Staged) -> None:
     with stage.db.engine.connect() as conn:
         rows = conn.execute(
             select(
+                outbox.c.id,
                 outbox.c.kind,
                 outbox.c.company_id,
                 outbox.c.status,
@@ -812,6 +847,9 @@ def _count_remote(stage: Staged) -> None:
             meant[r.kind][key] += 1
             if r.status == "sent":
                 done[r.kind][key] += 1
+    kind_of = {r.id: r.kind for r in rows}
+    for name in report.failed_lookups:
+        report.kinds[kind_of[int(name.split(":")[1])]].lookups_failed += 1
     held = _held(stage)
     for kind in KINDS:
         f = report.kinds[kind]
@@ -877,7 +915,9 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--seed", type=int, default=int(env("BENCH_CRASH_SEED", "7")))
     parser.add_argument("--sends", type=int, default=int(env("BENCH_CRASH_SENDS", "5000")))
     parser.add_argument("--at-once", type=int, default=3, help="worker processes at once")
-    parser.add_argument("--threads", type=int, default=2, help="threads in each worker")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="rows each worker sends at once (--senders)"
+    )
     parser.add_argument("--crash", default=env("BENCH_CRASH_POINTS", d.crash))
     parser.add_argument("--kill-share", type=float, default=d.kill_share)
     parser.add_argument("--faults", type=float, default=d.random)
@@ -899,6 +939,7 @@ def main(argv: list[str] | None = None) -> str:
         smtp_refuse=args.smtp_faults,
         smtp_drop=args.smtp_faults,
     )
+    began, load = datetime.now(UTC), os.getloadavg()[0]
     # A database of its own per run: two runs at once must not drop each other's.
     with scratch_database(f"kravflyt_crash_{os.getpid()}") as url:
         report = run(
@@ -911,6 +952,9 @@ def main(argv: list[str] | None = None) -> str:
             timeout_s=args.timeout,
         )
     return (
+        f"Run {began:%Y-%m-%d %H:%M} to {datetime.now(UTC):%H:%M} UTC, load average "
+        f"{load:.1f} at the start and {os.getloadavg()[0]:.1f} at the end "
+        f"({os.cpu_count()} cores).\n\n"
         f"`python -m bench.crash --seed {args.seed} --sends {args.sends}` "
         f"(crash points {faults.crash}; {faults.failed_lookups:.0%} of lookups failed; "
         f"{faults.lost_answers} lost answers and {faults.slow_writes} writes slower than the "

@@ -50,24 +50,53 @@ def pip_audit() -> str:
 
 
 def run(names: list[str]) -> int:
-    """Run the named parts (all by default); returns a process exit code."""
-    sections = [
-        "# Reliability report",
-        "",
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} cores, "
-        f"Python {platform.python_version()}). Regenerate with `make reliability`.",
-    ]
-    for name in names or list(PARTS):
+    """Run the named parts (all by default); returns a process exit code. Arguments after a
+    part's name that start with "-" are that part's own (`crash --seed 19`)."""
+    own: dict[str, list[str]] = {}
+    parts: list[str] = []
+    for arg in names:
+        if arg in PARTS:
+            parts.append(arg)
+        elif parts:
+            own.setdefault(parts[-1], []).append(arg)
+        else:
+            raise SystemExit(f"unknown part {arg!r}: one of {', '.join(PARTS)}")
+    out = Path(__file__).with_name("reliability.md")
+    done: dict[str, str] = {}
+    for name in parts or list(PARTS):
         title, module = PARTS[name]
         print(f"== {title}", flush=True)
         began = time.perf_counter()
-        report = pip_audit() if module is None else importlib.import_module(module).main()
+        if module is None:
+            report = pip_audit()
+        elif name in own:
+            report = importlib.import_module(module).main(own[name])
+        else:
+            report = importlib.import_module(module).main()
         print(report, flush=True)
-        sections += ["", f"## {title}", "", report, "", f"({time.perf_counter() - began:.0f} s)"]
-    out = Path(__file__).with_name("reliability.md")
-    out.write_text("\n".join(sections) + "\n", encoding="utf-8")
+        done[title] = f"{report}\n\n({time.perf_counter() - began:.0f} s)"
+    head = (
+        f"# Reliability report\n\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
+        f"({os.cpu_count()} cores, Python {platform.python_version()}). Regenerate with "
+        "`make reliability`; one part: `python -m bench.reliability crash --seed 19`, which "
+        "rewrites its own section only (each section says when it ran)."
+    )
+    out.write_text(merged(out.read_text(encoding="utf-8") if out.exists() else "", head, done))
     print(f"written to {out}")
     return 0
+
+
+def merged(old: str, head: str, done: dict[str, str]) -> str:
+    """The report with the sections of the parts just run (by title) put in place of their
+    earlier text, the other parts' sections kept as they were, in the order of PARTS."""
+    kept: dict[str, str] = {}
+    for chunk in old.split("\n## ")[1:]:
+        title, _, body = chunk.partition("\n")
+        kept[title.strip()] = body.strip("\n")
+    kept.update(done)
+    order = [title for title, _module in PARTS.values()]
+    titles = sorted(kept, key=lambda t: order.index(t) if t in order else len(order))
+    return "\n\n".join([head, *(f"## {t}\n\n{kept[t]}" for t in titles)]) + "\n"
 
 
 if __name__ == "__main__":

@@ -46,6 +46,9 @@ class FaultPlan:
     random_rate: float = 0.0  # probability per request of one random fault from the kinds above
     lookup_fail_rate: float = 0.0  # share of lookups whose every request fails (one kind each)
     lookup_timeout_s: float = 5.0  # how long a lookup given a "timeout" is held unanswered
+    # Failed lookups of one outbox row at most (0: no cap): each failed lookup doubles the
+    # row's wait, so an uncapped unlucky row keeps a run waiting minutes for its last lookup.
+    lookup_fail_max_per_row: int = 0
     seed: int = 0
 
     def update(self, changes: dict[str, Any]) -> None:
@@ -101,6 +104,7 @@ class FaultInjector:
     _burst_left: int = 0
     _rng: random.Random = field(default_factory=random.Random)
     _lookups: dict[str, str | None] = field(default_factory=dict)
+    _failed_per_row: Counter[str] = field(default_factory=Counter)
 
     def reset(self, plan: FaultPlan | None = None) -> None:
         """Start over with a new plan and zero counters (aimed faults are dropped too)."""
@@ -111,6 +115,7 @@ class FaultInjector:
         self._burst_left = 0
         self._rng = random.Random(self.plan.seed)
         self._lookups.clear()
+        self._failed_per_row.clear()
 
     def aim(
         self, method: str, path: str, fault: str, *, times: int = 1, wait_s: float = 0.0
@@ -138,12 +143,22 @@ class FaultInjector:
                 if self.plan.lookup_fail_rate and rng.random() < self.plan.lookup_fail_rate
                 else None
             )
+            row = lookup.rpartition(":")[0]  # "lookup:<outbox row>:<try>"
+            cap = self.plan.lookup_fail_max_per_row
+            if fault and cap and self._failed_per_row[row] >= cap:
+                fault = None
+            elif fault:
+                self._failed_per_row[row] += 1
             self._lookups[lookup] = fault
             self.counts["lookups"] += 1
             if fault:
                 self.counts["lookups_failed"] += 1
                 self.counts[f"lookup_{fault}"] += 1
         return self._lookups[lookup]
+
+    def failed_lookups(self) -> dict[str, str]:
+        """The lookups failed so far (their names) and the fault each got."""
+        return {name: fault for name, fault in self._lookups.items() if fault}
 
     def next_fault(self) -> str | None:
         """The fault for the next API request: '429', '503', 'slow', 'drop' or None."""

@@ -6,23 +6,41 @@ point's own exit code so the harness counts crashes by kind. Points: `before_sen
 nothing sent), `after_send` (sent, not recorded), `in_lookup` (looked up, not recorded), and
 `any` for all three. `KRAVFLYT_TEST_SEED` seeds the draws (reproducible runs);
 `KRAVFLYT_TEST_EVENTS` names a file where each failed lookup appends one line.
+
+The plan is read when this module is imported, and again by `configure` (a worker forked
+from a process that imported it long before: the harness's fork server).
 """
 
 from __future__ import annotations
 
 import os
 import random
+from collections.abc import Mapping
 
 EXIT_CODES = {"before_send": 140, "after_send": 141, "in_lookup": 142}
 
-_PLAN = {
-    point: float(prob or "1")
-    for part in os.environ.get("KRAVFLYT_TEST_CRASH", "").split(",")
-    if part
-    for point, _, prob in [part.partition(":")]
-}
-_RNG = random.Random(os.environ.get("KRAVFLYT_TEST_SEED"))
-_EVENTS = os.environ.get("KRAVFLYT_TEST_EVENTS", "")
+_PLAN: dict[str, float] = {}
+_RNG = random.Random()
+_EVENTS = ""
+
+
+def configure(environ: Mapping[str, str] = os.environ) -> None:
+    """Read the plan, the seed and the events file from `environ`."""
+    global _EVENTS
+    _PLAN.clear()
+    _PLAN.update(
+        {
+            point: float(prob or "1")
+            for part in environ.get("KRAVFLYT_TEST_CRASH", "").split(",")
+            if part
+            for point, _, prob in [part.partition(":")]
+        }
+    )
+    _RNG.seed(environ.get("KRAVFLYT_TEST_SEED"))
+    _EVENTS = environ.get("KRAVFLYT_TEST_EVENTS", "")
+
+
+configure()
 
 
 def maybe_crash(point: str) -> None:
