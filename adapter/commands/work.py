@@ -23,9 +23,9 @@ def _group(table: str, what: str) -> click.Group:
         """List rows, newest first; by default the dead or failed ones with their error."""
         items = work.list_items(database(), table, company_id=company_id, status=status)
         if as_json:
-            echo_json([item.__dict__ for item in items])
+            echo_json([{**item.__dict__, "reason": item.reason} for item in items])
             return
-        out = Table("id", "company", "what", "status", "attempts", "error")
+        out = Table("id", "company", "what", "status", "attempts", "why", "error")
         for i in items:
             out.add_row(
                 str(i.id),
@@ -33,6 +33,7 @@ def _group(table: str, what: str) -> click.Group:
                 i.name,
                 i.status,
                 str(i.attempts),
+                i.reason,
                 i.last_error or "",
             )
         Console().print(out)

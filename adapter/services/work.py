@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from adapter.errors import InputError, NotFoundError
-from adapter.i18n import N_
+from adapter.i18n import N_, _
 from adapter.services import delivery
 from adapter.store.database import Database
 from adapter.store.repositories.work_queues import TABLES, WorkQueueRepository
@@ -26,6 +26,33 @@ class WorkItem:
     last_error: str | None
     created_at: datetime
     payload: dict[str, Any]
+    parked: bool = False  # waits for a person: no longer tried by itself
+
+    @property
+    def reason(self) -> str:
+        """Why the row needs a person, in the reader's language (the technical error stays
+        in `last_error`)."""
+        if self.table == "outbox" and self.status == "failed":
+            return _(
+                "Not sent: the receiving system refused it (%(num)s tries). Correct what the "
+                "error says, then send it again, or cancel it.",
+                num=self.attempts,
+            )
+        if self.table == "outbox" and self.status == "unknown":
+            if self.parked:
+                return _(
+                    "Not known whether it arrived, and it is no longer checked by itself "
+                    "(%(num)s tries). Check with the receiver, then send it again or mark it "
+                    "sent.",
+                    num=self.attempts,
+                )
+            return _("Not known yet whether it arrived: it is checked again by itself.")
+        if self.status == "dead":
+            return _(
+                "Stopped (%(num)s tries): put it back in the queue once the error is fixed.",
+                num=self.attempts,
+            )
+        return ""
 
 
 # Where a retried row goes: an outbox row goes back as "unknown" so it is looked up before
@@ -81,6 +108,7 @@ def _items(
                 last_error=r.last_error,
                 created_at=r.created_at,
                 payload=dict(r.payload),
+                parked=bool(r.parked),
             )
             for r in WorkQueueRepository(uow.conn).rows(
                 table, statuses, company_id=company_id, limit=limit, item_id=item_id

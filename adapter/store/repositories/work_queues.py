@@ -3,11 +3,14 @@ person, and putting one back in its queue."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, select, update
+from sqlalchemy import Connection, Row, Table, literal, select, update
 
 from adapter.store.tables import inbox, jobs, outbox
+
+PARKED_FROM = datetime(9999, 1, 1, tzinfo=UTC)
 
 # table name -> (table, name column, created column, payload column)
 TABLES: dict[str, tuple[Table, str, str, str]] = {
@@ -33,8 +36,8 @@ class WorkQueueRepository:
         item_id: int | None = None,
     ) -> list[Row[Any]]:
         """Rows with these statuses (any status when `item_id` names the one row), newest
-        first: id, company_id, name, status, attempts, last_error, created_at and payload
-        (whatever the table calls them)."""
+        first: id, company_id, name, status, attempts, last_error, created_at, payload
+        (whatever the table calls them) and parked."""
         t, name_col, created_col, payload_col = TABLES[table]
         wanted = t.c.id == item_id if item_id is not None else t.c.status.in_(statuses)
         q = (
@@ -47,6 +50,11 @@ class WorkQueueRepository:
                 t.c.last_error,
                 t.c[created_col].label("created_at"),
                 t.c[payload_col].label("payload"),
+                # A row that waits for a person is due at the end of time (the worker's
+                # PARKED, 9999-12-31): it is no longer tried by itself.
+                (t.c.run_after >= PARKED_FROM).label("parked")
+                if "run_after" in t.c
+                else literal(False).label("parked"),
             )
             .where(wanted)
             .order_by(t.c.id.desc())

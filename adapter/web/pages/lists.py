@@ -243,7 +243,7 @@ def _work_item_columns() -> list[Column]:
         ),
         Column(_("Status"), lambda i: label("send_status", i.status)),
         Column(_("Tries"), lambda i: i.attempts, "number"),
-        Column(_("Why"), lambda i: i.last_error),
+        Column(_("Why"), lambda i: i.reason or i.last_error),
         Column(_("Time"), lambda i: i.created_at, "time"),
     ]
 
