@@ -163,6 +163,8 @@ class CrashReport:
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
     timed_out: bool = False
+    worker_errors: Counter[int] = field(default_factory=Counter)  # exit code -> workers
+    errors_seen: str = ""  # the end of the workers' log (errors only), when any ended so
     cpu_s: dict[str, float] = field(default_factory=dict)  # robust to other load on the machine
 
     @property
@@ -270,6 +272,10 @@ class CrashReport:
             "seconds": " + ".join(f"{k} {v:.0f}" for k, v in self.phases.items())
             + f" = {self.seconds:.0f}",
         }
+        if self.worker_errors:
+            run["workers ended by an error (exit code: workers)"] = ", ".join(
+                f"{code}: {n}" for code, n in sorted(self.worker_errors.items())
+            )
         if self.timed_out:
             run["ended"] = "TIMED OUT with rows still open (counted as left)"
         return table(rows) + "\n\n" + table([run])
@@ -552,7 +558,8 @@ def staged(db_url: str, *, sends: int, seed: int, faults: Faults) -> Iterator[St
             "KRAVFLYT_TEST_CRASH": faults.crash,
             "KRAVFLYT_TEST_SEED": str(seed),
             "KRAVFLYT_TEST_EVENTS": str(Path(tmp) / "events"),
-            "KRAVFLYT_LOG_LEVEL": "WARNING",
+            "KRAVFLYT_LOG_LEVEL": "ERROR",
+            "KRAVFLYT_TEST_WORKER_LOG": str(Path(tmp) / "workers.log"),
         }
         yield Staged(
             db,
@@ -647,6 +654,9 @@ def run(
             # One lookup may ask two remotes: counted once, by its name.
             report.failed_lookups.update(sandbox.injector.failed_lookups())
         report.smtp = Counter(stage.mailbox.faults)
+        log_file = Path(stage.env["KRAVFLYT_TEST_WORKER_LOG"])
+        if report.worker_errors and log_file.exists():
+            report.errors_seen = log_file.read_text(errors="replace")[-4000:]
         _count_remote(stage)
         report.cpu_s["workers"] = workers_cpu_s()
     report.cpu_s["harness"] = time.process_time() - cpu_began
@@ -776,7 +786,10 @@ class _Workers:
                 self.report.kinds[row.kind].crashes[point] += 1
             self._cut(held)
         elif proc.returncode not in (0, -signal.SIGTERM, -signal.SIGKILL):
-            raise RuntimeError(f"worker exited with {proc.returncode}")
+            # Not a crash of ours: an error that ended the worker (its traceback is in the
+            # workers' log). Counted and shown, and the run goes on: its rows are looked up.
+            self.report.worker_errors[proc.returncode or 0] += 1
+            self._cut(self._owned(proc))
 
     def _cut(self, held: Any) -> None:
         """The lookups a dead worker may have been making: one for each row it held (named
@@ -959,7 +972,12 @@ def main(argv: list[str] | None = None) -> str:
         f"(crash points {faults.crash}; {faults.failed_lookups:.0%} of lookups failed; "
         f"{faults.lost_answers} lost answers and {faults.slow_writes} writes slower than the "
         f"lease aimed; {faults.random:.0%} random faults; SMTP {faults.smtp_refuse:.0%} refused "
-        f"before DATA, {faults.smtp_drop:.0%} dropped after DATA)\n\n" + report.as_markdown()
+        f"before DATA, {faults.smtp_drop:.0%} dropped after DATA)\n\n"
+        + report.as_markdown()
+        + (
+            f"\n\nThe workers' log ends:\n\n```\n{report.errors_seen}\n```"
+            * bool(report.errors_seen)
+        )
     )
 
 

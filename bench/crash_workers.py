@@ -115,9 +115,10 @@ def _run_worker(env: dict[str, str], args: list[str]) -> None:
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         pass
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    # Errors (the log at ERROR, a traceback that ends the process) to the harness's log.
+    log = env.get("KRAVFLYT_TEST_WORKER_LOG")
+    os.dup2(os.open(log or os.devnull, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644), 2)
     os.environ.clear()
     os.environ.update(env)
     from adapter.cli import main as kravflyt

@@ -45,6 +45,7 @@ def test_every_kind_of_send_survives_crashes_and_faults_exactly_once(pg_url) -> 
     assert report.lookups_unexplained == set(), figures
     assert report.faults["lost_answer"] >= 1, figures  # made, answer lost: found by lookup
     assert (report.duplicates, report.lost) == (0, 0), figures
+    assert not report.worker_errors, (figures, report.errors_seen)  # only our crashes
     for kind, f in report.kinds.items():
         assert f.remote >= f.sent, (kind, figures)
         # Left for a person only with a reason; an e-mail never (the person settled each).
