@@ -294,17 +294,24 @@ class _Plan:
         self.transactions = 0
         self.file_total = 0
         self.n = 0  # payments staged: each one's number in the stage
+        self.staged: set[int] = set()  # the first 60 bits of each natural key staged
 
     def keys(self, batch: list[BankTransaction]) -> list[str]:
         """The natural keys of a batch, in order."""
         return [tx.natural_key(self.file_key) for tx in batch]
 
+    def maybe_staged(self, keys: list[str]) -> list[str]:
+        """The keys that earlier batches of the file may have staged: their first 60 bits
+        were seen (a set of small ints, not of the keys: a million of them), so the stage is
+        asked only about these, almost always none."""
+        staged = self.staged
+        return [key for key in keys if int(key[:15], 16) in staged]
+
     def batch(
         self, batch: list[BankTransaction], keys: list[str], known: set[str]
     ) -> bank_stage.Staged:
         """The rows of one batch. Payments stored or staged before (`known`: by this file's
-        earlier batches too, found in the indexed stage table rather than a set held for the
-        whole file) or earlier in the batch count as duplicates."""
+        earlier batches too) or earlier in the batch count as duplicates."""
         staged = bank_stage.Staged.empty()
         summary, policy, index = self.summary, self.bank.unknown_kid_policy, self.index
         seen: set[str] = set()
@@ -340,8 +347,8 @@ class _Plan:
                     line,
                     said,
                 )
-                staged.payments.append((self.n, *row))
-                self._allocate(tx, (self.n, key), on, found.invoice, staged, payout=payout)
+                staged.payments.append((self.n, None, *row))
+                self._allocate(tx, (self.n, None), on, found.invoice, staged, payout=payout)
                 continue
             reason = "reversal" if found is None else (found.reason or "?")
             payer = found.customer_id if found is not None else None
@@ -370,14 +377,25 @@ class _Plan:
             said = _UNMATCHED_JSON % (tx.amount_ore, on, _unmatched_words(status.value, reason))
             self.n += 1
             staged.payments.append(
-                (self.n, *_payment(tx, key, on), status.value, None, reason, customer, line, said)
+                (
+                    self.n,
+                    None,
+                    *_payment(tx, key, on),
+                    status.value,
+                    None,
+                    reason,
+                    customer,
+                    line,
+                    said,
+                )
             )
+        self.staged.update(int(key[:15], 16) for key in seen)
         return staged
 
     def _allocate(
         self,
         tx: BankTransaction,
-        key: tuple[int, str],
+        key: tuple[int, None],
         on: str,
         invoice: OpenInvoice,
         staged: bank_stage.Staged,
@@ -702,7 +720,8 @@ def _import_file(
             while batch := list(islice(transactions, BATCH)):
                 keys = plan.keys(batch)
                 known = bank_stage.known_keys(conn, company_id, keys)
-                staged = plan.batch(batch, keys, known | bank_stage.staged_keys(conn, keys))
+                known |= bank_stage.staged_keys(conn, plan.maybe_staged(keys))
+                staged = plan.batch(batch, keys, known)
                 bank_stage.write(conn, staged)
                 progress(plan.transactions, expected)
             parsed = found.parsed([])

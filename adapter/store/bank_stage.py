@@ -78,27 +78,30 @@ def _like(table: Table, *names: str) -> list[Column]:
 
 
 # One row per payment, numbered in the file's order (`n`: the publish copies ranges of it);
+# `payment_id` is the id it will have (PostgreSQL: taken from the sequence as it is staged;
+# SQLite: NULL, the publish numbers each chunk on from the table's newest id, holding the
+# write lock): the rows that refer to a payment carry its id, never a join by natural key
+# (on PostgreSQL that join was planned as a scan of the company's payments for every chunk);
 # `natural_key` is unique (the plan skips a key stored or staged before), `customer_id` may be
 # UNKNOWN_CUSTOMER ("Betaling med ukjent KID", made at publish), `audit` is the payment's
 # audit line.
 STAGE_PAYMENTS = _temp(
     "stage_payments",
     Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("payment_id", BigInteger),
     *_like(payments, "natural_key", "source", "amount_ore", "currency", "payment_date", "kid"),
     *_like(payments, "message", "payer_account", "payer_name", "bank_reference"),
     Column("refs", Text),
     *_like(payments, "is_credit_note", "status", "match_method", "unmatched_reason", "customer_id"),
     Column("audit", Text),
     Column("audit_data", Text),  # the line's data: {"said": ...}, its words for a person
-    # A payment seen twice in one file is found here, not in a set held for the whole file.
-    Index("ix_stage_payments_natural_key", "natural_key"),
 )
 # Each part of a payment (`n`, its number) allocated: to an invoice (principal, fee, interest,
 # write-off) or, for an overpayment, to the customer (credit).
 STAGE_ALLOCATIONS = _temp(
     "stage_allocations",
     Column("n", Integer),
-    Column("natural_key", String(200)),
+    Column("payment_id", BigInteger),
     Column("invoice_id", Integer),
     Column("customer_id", Integer),
     Column("kind", String(20)),
@@ -112,7 +115,7 @@ STAGE_ALLOCATIONS = _temp(
 STAGE_SENDS = _temp(
     "stage_sends",
     Column("n", Integer),
-    Column("natural_key", String(200)),
+    Column("payment_id", BigInteger),
     Column("kind", String(60)),
     Column("invoice_id", Integer),
     Column("ledger_id", String(40)),
@@ -240,12 +243,36 @@ def _put(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> Non
 
 
 def write(conn: Connection, staged: Staged) -> None:
-    """Add a batch to the temp tables (a short transaction; nothing visible to others)."""
+    """Add a batch to the temp tables (a short transaction; nothing visible to others). On
+    PostgreSQL its payments take their ids from the sequence here (what a rolled-back file
+    took is a gap)."""
     with conn.begin():
+        if staged.payments and not is_sqlite(conn.engine):
+            _number(conn, staged)
         _put(conn, STAGE_PAYMENTS, staged.payments)
         _put(conn, STAGE_ALLOCATIONS, staged.allocations)
         _put(conn, STAGE_SENDS, staged.sends)
         _put(conn, STAGE_AUDIT, staged.audit)
+
+
+def _number(conn: Connection, staged: Staged) -> None:
+    """Fill in the payments' ids (second column) from the sequence, in every row of the batch."""
+    ids = dict(
+        zip(
+            (row[0] for row in staged.payments),
+            (
+                r[0]
+                for r in conn.exec_driver_sql(
+                    "SELECT nextval(pg_get_serial_sequence('payments', 'id')) "
+                    "FROM generate_series(1, %s)",
+                    (len(staged.payments),),
+                )
+            ),
+            strict=True,
+        )
+    )
+    for rows in (staged.payments, staged.allocations, staged.sends):
+        rows[:] = [(row[0], ids[row[0]], *row[2:]) for row in rows]
 
 
 def _among(conn: Connection, keys: Sequence[str]) -> tuple[str, tuple[Any, ...]]:
@@ -270,7 +297,9 @@ def known_keys(conn: Connection, company_id: int, keys: Sequence[str]) -> set[st
 
 
 def staged_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
-    """Which of these natural keys the file has staged already (earlier in the same file)."""
+    """Which of these natural keys the file has staged already (earlier in the same file):
+    a scan of the stage (no index to keep up for a million random keys), asked only about
+    the few keys whose first bits the plan saw before."""
     if not keys:
         return set()
     among, params = _among(conn, keys)
@@ -450,6 +479,8 @@ def _payments_chunk(
     """Payments numbered (low, high] with their allocations, held sends and audit lines;
     returns the company's newest allocation id after them."""
     chunk = params | {"low": low, "high": high, "beat": _beat(), "newest": newest}
+    if is_sqlite(conn.engine):  # payment n gets id base + n: numbered on from the newest
+        chunk["base"] = _newest_payment(conn) - low
     first, *others = _copies(conn)
     try:
         with conn.begin_nested():
@@ -477,6 +508,11 @@ def _payments_chunk(
             chunk,
         ).scalar_one()
     )
+
+
+def _newest_payment(conn: Connection) -> int:
+    """The largest payment id (SQLite, in a write transaction: no one adds one meanwhile)."""
+    return int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM payments").scalar_one())
 
 
 def _claims(
@@ -512,6 +548,9 @@ def _claims(
     if not is_sqlite(conn.engine):  # a new table's statistics: join it by ranges, not whole
         with conn.begin():
             conn.exec_driver_sql("ANALYZE bank_file_claims")
+    # Paced afresh: a row recorded costs far less than a claim updated, and the recording's
+    # pace made the updates one long write transaction.
+    pace = _Pace(FIRST_CHUNK["claims"])
     low = 0
     while True:
         began = time.perf_counter()
@@ -794,12 +833,14 @@ def _notices(conn: Connection, company_id: int) -> tuple[int, int]:
 
 def _copies(conn: Connection) -> list[str]:
     """The set-based statements of one chunk of payments (numbered (:low, :high]), in order
-    (the payments first: the others join their ids in by natural key)."""
+    (the payments first)."""
     sqlite = is_sqlite(conn.engine)
+    # The payment's id: staged on PostgreSQL, numbered on in the chunk on SQLite.
+    pid = "(:base + s.n)" if sqlite else "s.payment_id"
     pay = _json(
         conn,
         [
-            ("payment_id", "p.id"),
+            ("payment_id", pid),
             ("invoice_external_id", "s.ledger_id"),
             ("date", "s.paid_on"),
             ("amount_ore", "s.amount_ore"),
@@ -809,7 +850,7 @@ def _copies(conn: Connection) -> list[str]:
     forward = _json(
         conn,
         [
-            ("payment_id", "p.id"),
+            ("payment_id", pid),
             ("invoice_id", "s.invoice_id"),
             ("amount_ore", "s.amount_ore"),
             ("date", "s.paid_on"),
@@ -825,10 +866,9 @@ def _copies(conn: Connection) -> list[str]:
             ("payment_type_id", "CAST(:write_off_type_id AS INTEGER)"),
         ],
     )
-    text_id = "CAST(p.id AS TEXT)" if sqlite else "CAST(p.id AS VARCHAR)"
+    text_id = f"CAST({pid} AS TEXT)" if sqlite else f"CAST({pid} AS VARCHAR)"
     no_rules, said = _as_json(conn, "'[]'"), _as_json(conn, "s.audit_data")
     day = "{}" if sqlite else "CAST({} AS DATE)"
-    join = "JOIN payments p ON p.company_id = :c AND p.natural_key = s.natural_key"
     rng = "s.n > :low AND s.n <= :high"
     # The same columns OutboxRepository.add writes for one send (status pending), held until
     # the file is published (run_after HELD, the file's id).
@@ -839,19 +879,20 @@ def _copies(conn: Connection) -> list[str]:
     key = f"replace(s.kind, '.', ':') || ':' || :c || ':' || {text_id} || ':' || s.invoice_id"
     return [
         # Payments, in file order.
-        "INSERT INTO payments (company_id, natural_key, source, bank_file_id, amount_ore, currency, "
-        'payment_date, kid, message, payer_account, payer_name, bank_reference, "references", '
+        "INSERT INTO payments (id, company_id, natural_key, source, bank_file_id, amount_ore, "
+        'currency, payment_date, kid, message, payer_account, payer_name, bank_reference, "references", '
         "is_credit_note, status, match_method, unmatched_reason, customer_id, created_at) "
-        "SELECT :c, natural_key, source, :file, amount_ore, currency, "
+        f"SELECT {pid}, :c, natural_key, source, :file, amount_ore, currency, "
         f"{day.format('payment_date')}, kid, message, payer_account, payer_name, bank_reference, refs, "
         "is_credit_note, status, match_method, unmatched_reason, customer_id, :now "
         f"FROM {STAGE_PAYMENTS.name} s WHERE {rng} ORDER BY s.n",
         "INSERT INTO allocations (company_id, payment_id, invoice_id, customer_id, kind, amount_ore, "
         "allocated_on, order_used, actor, created_at) "
-        f"SELECT :c, p.id, s.invoice_id, s.customer_id, s.kind, s.amount_ore, {day.format('s.allocated_on')}, "
-        f"s.order_used, :actor, :now FROM {STAGE_ALLOCATIONS.name} s {join} WHERE {rng}",
+        f"SELECT :c, {pid}, s.invoice_id, s.customer_id, s.kind, s.amount_ore, "
+        f"{day.format('s.allocated_on')}, s.order_used, :actor, :now FROM {STAGE_ALLOCATIONS.name} s "
+        f"WHERE {rng}",
         f"{outbox}SELECT :c, s.kind, {key}, CASE WHEN s.kind = 'tripletex.payment' THEN {pay} ELSE {forward} END, "
-        f"'pending', 0, :held, :now, :file FROM {STAGE_SENDS.name} s {join} "
+        f"'pending', 0, :held, :now, :file FROM {STAGE_SENDS.name} s "
         f"WHERE s.kind <> 'tripletex.write_off' AND {rng}",
         # A residual written off, closed in Tripletex on the loss account's payment type (as
         # bank_import.close_written_off queues it, one per invoice).
@@ -860,5 +901,5 @@ def _copies(conn: Connection) -> list[str]:
         f"WHERE s.kind = 'tripletex.write_off' AND {rng}",
         "INSERT INTO audit_log (company_id, at, actor, action, subject_type, subject_id, rules, message, data) "
         f"SELECT :c, :now, :actor, 'payment.import', 'payment', {text_id}, {no_rules}, s.audit, "
-        f"{said} FROM {STAGE_PAYMENTS.name} s {join} WHERE {rng}",
+        f"{said} FROM {STAGE_PAYMENTS.name} s WHERE {rng}",
     ]
