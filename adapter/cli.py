@@ -10,14 +10,17 @@ database held by another writer beyond the busy timeout gives one "busy, try aga
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from importlib import import_module
+from typing import Any
 
 import click
-from sqlalchemy.exc import OperationalError
 
 from adapter import i18n, log
+from adapter.commands import groups
 from adapter.errors import BUSY, InputError, NotFoundError, SchemaOutOfDate, is_busy
 from adapter.settings import get_settings
+from adapter.store.errors import DatabaseUnavailable
 from connectors.bank.transactions import BankFileError
 from connectors.errors import ConnectorError
 
@@ -40,6 +43,116 @@ COMMAND_MODULES: list[str] = [
     "letters",
     "users",
 ]
+# Which module makes each command: a command imports only its own module (and `groups`), so
+# `kravflyt company list` does not start by importing the web app, the demo and every
+# connector (a second of CPU, several under load). Top-level commands by name; the shared
+# groups' subcommands by group. Kept true by tests/unit/foundation/test_cli_lazy.py.
+MODULE_OF: dict[str, str] = {
+    "sandbox": "groups",
+    "bank": "groups",
+    "dunning": "groups",
+    "handoff": "groups",
+    "db": "db",
+    "company": "company",
+    "demo": "demo",
+    "worker": "runtime",
+    "scheduler": "runtime",
+    "web": "runtime",
+    "run": "runtime",
+    "jobs": "work",
+    "outbox": "work",
+    "inbox": "work",
+    "audit": "work",
+    "sync": "tripletex",
+    "tripletex": "tripletex",
+    "interest": "interest",
+    "rates": "rates",
+    "kid": "bank",
+    "payment": "bank",
+    "kravia": "kravia",
+    "claim": "kravia",
+    "reconcile": "kravia",
+    "letter": "letters",
+    "customer": "letters",
+    "user": "users",
+    "key": "users",
+}
+SUBCOMMAND_MODULE_OF: dict[str, dict[str, str]] = {
+    "sandbox": {"kravia": "kravia", "tripletex": "tripletex"},
+    "bank": {"parse": "bank", "generate": "bank", "import": "bank"},
+    "dunning": {"plan": "dunning", "simulate": "dunning", "run": "dunning", "send": "letters"},
+    "handoff": {"preview": "kravia", "confirm": "kravia", "list": "kravia", "manual": "letters"},
+    "connect": {"kravia": "kravia", "smtp": "letters", "tripletex": "tripletex"},
+}
+
+
+class _Commands(dict[str, click.Command]):
+    """A group's commands, their modules imported when first asked for: by name, only the
+    module that makes that command; all of them when listed (`--help`, or code walking the
+    commands)."""
+
+    def __init__(self, modules: dict[str, str]):
+        super().__init__()
+        self.modules = modules
+
+    def _need(self, name: object) -> None:
+        if isinstance(name, str) and not super().__contains__(name) and name in self.modules:
+            _load(self.modules[name])
+
+    def _all(self) -> None:
+        for module in self.modules.values():
+            _load(module)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self._need(name)
+        return super().get(name, default)
+
+    def __getitem__(self, name: str) -> click.Command:
+        self._need(name)
+        return super().__getitem__(name)
+
+    def __contains__(self, name: object) -> bool:
+        self._need(name)
+        return super().__contains__(name)
+
+    def __iter__(self) -> Iterator[str]:
+        self._all()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._all()
+        return super().__len__()
+
+    def keys(self) -> Any:
+        self._all()
+        return super().keys()
+
+    def values(self) -> Any:
+        self._all()
+        return super().values()
+
+    def items(self) -> Any:
+        self._all()
+        return super().items()
+
+
+_loaded: set[str] = set()
+
+
+def _load(name: str) -> None:
+    """Import a command module once; its top-level commands join `main`."""
+    if name in _loaded:
+        return
+    _loaded.add(name)
+    for command in import_module(f"adapter.commands.{name}").commands:
+        if command.name and not dict.__contains__(main.commands, command.name):
+            main.add_command(command)
+
+
+def _lazy(group: click.Group, modules: dict[str, str]) -> None:
+    lazy = _Commands(modules)
+    dict.update(lazy, group.commands)
+    group.commands = lazy
 
 
 class KravflytGroup(click.Group):
@@ -54,7 +167,7 @@ class KravflytGroup(click.Group):
         except (NotFoundError, SchemaOutOfDate, ConnectorError, BankFileError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
-        except OperationalError as exc:
+        except DatabaseUnavailable as exc:
             if not is_busy(exc):
                 raise
             click.echo(f"error: {BUSY}", err=True)
@@ -90,6 +203,6 @@ def main(language: str | None) -> None:
     click.get_current_context().with_resource(i18n.use(language or settings.language))
 
 
-for _name in COMMAND_MODULES:
-    for _command in import_module(f"adapter.commands.{_name}").commands:
-        main.add_command(_command)
+_lazy(main, MODULE_OF)
+for _group, _modules in SUBCOMMAND_MODULE_OF.items():
+    _lazy(getattr(groups, _group), _modules)

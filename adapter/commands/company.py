@@ -19,7 +19,6 @@ from adapter.commands.context import (
     tripletex_url_option,
 )
 from adapter.services import companies as service
-from adapter.services import office
 
 
 @click.group()
@@ -147,6 +146,8 @@ def import_clients(
 
     Tokens are read from stdin (consumer token first, then employee token, one a line) or the
     environment. Running it again adds nothing twice: clients already connected are skipped."""
+    from adapter.services import office  # the Tripletex client: not for every company command
+
     consumer = read_token(consumer_source, "--consumer-token", "KRAVFLYT_TRIPLETEX_CONSUMER_TOKEN")
     employee = read_token(employee_source, "--employee-token", "KRAVFLYT_TRIPLETEX_EMPLOYEE_TOKEN")
     outcomes = office.import_clients(

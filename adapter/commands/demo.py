@@ -13,7 +13,6 @@ from sqlalchemy.engine import make_url
 
 from adapter import log
 from adapter.clock import FixedClock
-from adapter.services import demo as story
 from adapter.settings import get_settings
 from adapter.store import migrate
 from adapter.store.database import open_database
@@ -86,6 +85,8 @@ def demo(fresh: bool, yes: bool, customers: int, invoices: int, weeks: int, log_
     """Run the whole flow end to end against the sandboxes, printing a report at each step:
     sync, a webhook, a bank import, dunning over simulated weeks, hand-off, a forwarded
     payment and reconciliation. The database stays for `kravflyt web`."""
+    from adapter.services import demo as story  # the web app and the sandboxes: slow to import
+
     began = time.perf_counter()
     settings = get_settings()
     target = demo_database(settings, fresh=fresh, yes=yes)
