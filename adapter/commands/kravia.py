@@ -203,7 +203,7 @@ def confirm(company_id: int, debtor: str, not_disputed: bool, by: str, on: datet
 @json_option
 def handoff_list(company_id: int, as_json: bool) -> None:
     """Hand-off cases with their status and Kravia's references."""
-    cases = handoff.handed_off(database(), company_id)
+    cases = handoff.handed_off(database().uow(company_id, read_only=True))
     if as_json:
         echo_json(cases)
         return

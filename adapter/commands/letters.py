@@ -284,8 +284,7 @@ def manual(
             email,
         )
     invoice_id = create_manual_claim(
-        database(),
-        company_id,
+        database().uow(company_id),
         customer_ref=customer_ref,
         new_debtor=new,
         invoice_number=invoice_number,

@@ -34,7 +34,7 @@ def rates() -> None:
 @json_option
 def list_(kind: str | None, as_json: bool) -> None:
     """Every dated value in force, with its source and who added it (packaged or added)."""
-    rows = service.listing(database(), kind)
+    rows = service.listing(database().uow(read_only=True), kind)
     if as_json:
         echo_json(rows)
         return
@@ -72,7 +72,7 @@ def add(
     except ValueError as exc:
         raise InputError("--from", f"{valid_from!r} is not a date (YYYY-MM-DD)") from exc
     done = service.add(
-        database(), kind, day, value, source, actor=actor(by), correct=correct, reason=reason
+        database().uow(), kind, day, value, source, actor=actor(by), correct=correct, reason=reason
     )
     if not done.changed:
         click.echo(f"{kind} from {day} is {done.value} already: nothing changed")

@@ -139,7 +139,7 @@ def key() -> None:
 @key.command("rotate-session")
 def rotate_session() -> None:
     """A new key signs web sessions; every web session ends (the credential key is untouched)."""
-    installation.rotate_session_key(database(), actor=actor())
+    installation.rotate_session_key(database().uow(), actor=actor())
     click.echo("a new session-signing key is in use: every web session has ended")
 
 

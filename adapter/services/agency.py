@@ -14,7 +14,6 @@ from adapter.i18n import N_
 from adapter.i18n.labels import agency_message
 from adapter.log import get_logger
 from adapter.services.context import WorkContext
-from adapter.store.database import Database
 from adapter.store.events import Event
 from adapter.store.uow import UnitOfWork
 from connectors.errors import ConnectorError, FatalError
@@ -22,8 +21,14 @@ from connectors.kravia import status
 from connectors.kravia.client import KraviaClient
 from connectors.kravia.mapping import credit_note_payload, payment_payload, register_payloads
 from connectors.kravia.models import case_from_json
+from policies.money import figure
 
 log = get_logger(__name__)
+
+
+def _plain(ore: int) -> str:
+    """Øre as the log and API lines write kroner: "1250.50" (the one formatter, ungrouped)."""
+    return figure(ore, thousands="", decimal=".")
 
 
 class RegisterCaseSender:
@@ -171,7 +176,7 @@ class ForwardPaymentSender:
             actor="kravia",
             action=f"handoff.{self.kind}",
             subject=("invoice", payload["invoice_id"]),
-            message=f"{self.kind} of {payload['amount_ore'] / 100:.2f} kr forwarded to Kravia (claim {result['claim']})",
+            message=f"{self.kind} of {_plain(payload['amount_ore'])} kr forwarded to Kravia (claim {result['claim']})",
             said=(
                 N_(
                     "Payment of %(amount_ore)s forwarded to the agency (case %(claim)s)",
@@ -212,7 +217,7 @@ class CreditNoteSender(ForwardPaymentSender):
 CLOSING = (status.AgencyState.PAID, status.AgencyState.CREDITED)
 
 
-def apply_status(db: Database, company_id: int, claim_id: int, details: dict[str, Any]) -> None:
+def apply_status(uow: UnitOfWork, claim_id: int, details: dict[str, Any]) -> None:
     """Store one claim's status from the documented details (`connectors.kravia.status`): the
     latest status code as it came, with its meaning; only a code that means paid or credited
     closes our claim. Anything else (an unknown code, legal steps waiting for approval, a case
@@ -220,7 +225,7 @@ def apply_status(db: Database, company_id: int, claim_id: int, details: dict[str
     found = status.read(details)
     stored = found.stored
     actions = ",".join(found.actions)[:300] or None
-    with db.uow(company_id) as uow:
+    with uow:
         row = uow.agency.claim_at_agency(str(claim_id))
         if row is None or (row.agency_status, row.agency_actions) == (stored, actions):
             return
@@ -252,7 +257,8 @@ def apply_status(db: Database, company_id: int, claim_id: int, details: dict[str
 
 def refresh(ctx: WorkContext, company_id: int, claim_id: int) -> None:
     """Read one claim from Kravia and store its status (what a webhook asks for)."""
-    apply_status(ctx.db, company_id, claim_id, ctx.clients.kravia(company_id).case(claim_id))
+    details = ctx.clients.kravia(company_id).case(claim_id)  # before the transaction
+    apply_status(ctx.db.uow(company_id), claim_id, details)
 
 
 def _stamp(text: str) -> datetime:
@@ -299,12 +305,10 @@ def reconcile(ctx: WorkContext, company_id: int) -> list[dict[str, Any]]:
         differences = []
         if r.ledger_outstanding_ore is not None and r.ledger_outstanding_ore != r.outstanding_ore:
             differences.append(
-                f"ledger {r.ledger_outstanding_ore / 100:.2f} kr, ours {r.outstanding_ore / 100:.2f} kr"
+                f"ledger {_plain(r.ledger_outstanding_ore)} kr, ours {_plain(r.outstanding_ore)} kr"
             )
         if agency is not None and agency != max(0, r.outstanding_ore):
-            differences.append(
-                f"agency {agency / 100:.2f} kr, ours {r.outstanding_ore / 100:.2f} kr"
-            )
+            differences.append(f"agency {_plain(agency)} kr, ours {_plain(r.outstanding_ore)} kr")
         if (found.state in CLOSING) != (r.status == "closed"):
             differences.append(f"agency status {found.stored}, ours {r.status}")
         out.append(
@@ -458,7 +462,7 @@ def sync_settlements(ctx: WorkContext, company_id: int) -> int:
                     actor="kravia",
                     action="agency.settlement",
                     subject=("company", company_id),
-                    message=f"Kravia payout {sid} of {amount / 100:.2f} kr on {paid_on}",
+                    message=f"Kravia payout {sid} of {_plain(amount)} kr on {paid_on}",
                     data={"raw": json.loads(json.dumps(raw, default=str))},
                 )
             )

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from adapter.store.database import Database
 from adapter.store.repositories.claim_list import SORTS, STAGE_ORDER, ClaimFilter, ClaimLine
+from adapter.store.uow import UnitOfWork
 
 __all__ = ["SORTS", "STAGE_ORDER", "ClaimFilter", "ClaimLine", "ClaimListPage", "claim_list"]
 
@@ -35,8 +35,7 @@ class ClaimListPage:
 
 
 def claim_list(
-    db: Database,
-    company_id: int,
+    uow: UnitOfWork,
     f: ClaimFilter,
     today: date,
     *,
@@ -48,8 +47,8 @@ def claim_list(
     """A page of the company's claims (every claim with size=None, for an export)."""
     if sort not in SORTS:
         sort = "due"
-    with db.uow(company_id, read_only=True) as uow:
-        uow.companies.get(company_id)
+    with uow:
+        uow.companies.get(uow.require_company())
         total = uow.claim_list.count(f, today)
         lines = uow.claim_list.lines(
             f,

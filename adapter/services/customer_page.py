@@ -8,7 +8,7 @@ from typing import Any
 
 from adapter.domain import Customer
 from adapter.services.handoff import birth_date
-from adapter.store.database import Database
+from adapter.store.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,9 @@ class CustomerPage:
         return sum(c["outstanding_ore"] for c in self.claims if c["status"] != "closed")
 
 
-def customer_page(db: Database, company_id: int, customer_id: int) -> CustomerPage:
+def customer_page(uow: UnitOfWork, customer_id: int) -> CustomerPage:
     """The customer's page (NotFoundError when the company has no such customer)."""
-    with db.uow(company_id, read_only=True) as uow:
+    with uow:
         customer = uow.customers.get(customer_id)
         history = uow.customer_history
         return CustomerPage(

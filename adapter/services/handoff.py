@@ -426,7 +426,7 @@ def auto_handoff(db: Database, company_id: int, on: date) -> list[int]:
     ]
 
 
-def handed_off(db: Database, company_id: int) -> list[dict[str, Any]]:
+def handed_off(uow: UnitOfWork) -> list[dict[str, Any]]:
     """Every hand-off case of the company with its items and the agency's references."""
-    with db.uow(company_id, read_only=True) as uow:
+    with uow:
         return uow.handoff.cases()

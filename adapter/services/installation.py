@@ -9,13 +9,16 @@ import secrets
 from adapter.store.database import Database
 from adapter.store.events import Event
 from adapter.store.repositories.installation import InstallationRepository
+from adapter.store.uow import UnitOfWork
 
 SESSION_KEY = "session_key"
 
 
 def session_key(db: Database) -> str:
     """The key that signs web session cookies: made on first use, then the same for every
-    process and host until `rotate_session_key`."""
+    process and host until `rotate_session_key`. It takes the database, not a unit of work:
+    every request reads the key in a reader's transaction (never waiting for a writer), and
+    only the first use writes, in a writer's transaction of its own."""
     with db.uow(read_only=True) as uow:
         found = InstallationRepository(uow.conn, uow.clock).get(SESSION_KEY)
     if found is not None:
@@ -28,10 +31,10 @@ def session_key(db: Database) -> str:
     return found
 
 
-def rotate_session_key(db: Database, *, actor: str) -> None:
+def rotate_session_key(uow: UnitOfWork, *, actor: str) -> None:
     """A new session-signing key; every web session ends at once (each user's session
     generation moves on too, so processes still holding the old key refuse old cookies)."""
-    with db.uow() as uow:
+    with uow:
         stored = InstallationRepository(uow.conn, uow.clock)
         stored.replace(SESSION_KEY, secrets.token_urlsafe(48))
         stored.end_every_session()

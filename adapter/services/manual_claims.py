@@ -24,7 +24,6 @@ from adapter.domain import (
 from adapter.errors import InputError
 from adapter.services import rates
 from adapter.services.claim_facts import company_context
-from adapter.store.database import Database
 from adapter.store.events import Event
 from adapter.store.repositories.letters import LetterRepository
 from adapter.store.uow import UnitOfWork
@@ -47,8 +46,7 @@ class NewDebtor:
 
 
 def create_manual_claim(
-    db: Database,
-    company_id: int,
+    uow: UnitOfWork,
     *,
     customer_ref: str | None,
     new_debtor: NewDebtor | None,
@@ -75,7 +73,8 @@ def create_manual_claim(
         raise InputError(
             "--paid", "the partial payments cover the whole amount: nothing to collect"
         )
-    with db.uow(company_id) as uow:
+    with uow:
+        company_id = uow.require_company()
         # The fees another system charged, against the law on each letter's date (C3-C5, E2).
         fee_letters, breach = earlier_fees(
             due_date,

@@ -16,6 +16,7 @@ from adapter.i18n.labels import label
 from adapter.services import dunning, handoff, rates, reconcile, work
 from adapter.services.claim_facts import company_context, iter_claims
 from adapter.store.database import Database
+from adapter.store.uow import UnitOfWork
 from policies.decisions import Decision
 from policies.engine import RATE_HELD, decide
 from policies.ladder import Stage
@@ -338,10 +339,10 @@ def failed_sends(db: Database, company_id: int) -> list[work.WorkItem]:
     return [i for i in sends if carried.get(i.id, {}).get("status") != "cancelled"]
 
 
-def payments_to_match(db: Database, company_id: int) -> list[dict[str, Any]]:
+def payments_to_match(uow: UnitOfWork) -> list[dict[str, Any]]:
     """Every payment waiting for a person to match it (unmatched, or booked on the customer),
     newest first."""
-    with db.uow(company_id, read_only=True) as uow:
+    with uow:
         return uow.worklist.unmatched(limit=None)
 
 
@@ -397,9 +398,10 @@ class ClaimPage:
     letters: list[dict[str, Any]]
 
 
-def claim_page(db: Database, company_id: int, invoice_id: int, today: date) -> ClaimPage:
+def claim_page(uow: UnitOfWork, invoice_id: int, today: date) -> ClaimPage:
     """The invoice's history as a timeline, each step with the rule behind it, and the next step."""
-    with db.uow(company_id, read_only=True) as uow:
+    with uow:
+        company_id = uow.require_company()
         invoice = uow.invoices.get(invoice_id)
         customer = uow.customers.get(invoice.customer_id)
         claim_row = uow.overview.claim_row(invoice_id)
@@ -527,8 +529,7 @@ def _day(value: datetime) -> date:
 
 
 def audit_page(
-    db: Database,
-    company_id: int,
+    uow: UnitOfWork,
     *,
     text: str | None,
     action: str | None,
@@ -540,6 +541,6 @@ def audit_page(
     for where, value in (("q", text), ("action", action)):
         if value and "\x00" in value:  # PostgreSQL refuses NUL in text: a 400, not a 500
             raise InputError(where, "must not contain a NUL character")
-    with db.uow(company_id, read_only=True) as uow:
+    with uow:
         rows = uow.audit.search(text=text, action=action, offset=page * size, limit=size + 1)
     return list(rows[:size]), len(rows) > size

@@ -115,10 +115,10 @@ def warnings(rates: Rates, today: date) -> list[RateWarning]:
     return [RateWarning("interest", known + timedelta(days=1), today)]
 
 
-def listing(db: Database, kind: str | None = None) -> list[dict[str, Any]]:
+def listing(uow: UnitOfWork, kind: str | None = None) -> list[dict[str, Any]]:
     """Every row in force, per kind and date, with where it comes from: the packaged table or
     an operator (who, when, and a correction's reason)."""
-    with db.uow(read_only=True) as uow:
+    with uow:
         added = {(e.kind, e.valid_from): e for e in uow.rates.all()}  # the last row wins
         rates = with_entries(tuple(e.entry for e in added.values()))
     out = []
@@ -154,7 +154,7 @@ class Added:
 
 
 def add(
-    db: Database,
+    uow: UnitOfWork,
     kind: str,
     valid_from: date,
     value: str,
@@ -175,7 +175,7 @@ def add(
         raise InputError("--source", "give where the figure is published (1-200 characters)")
     if correct and not (reason or "").strip():
         raise InputError("--reason", "a correction needs a reason")
-    with db.uow() as uow:
+    with uow:
         table = table_of(current(uow), kind)
         if valid_from < table.rows[0][0]:
             raise InputError("--from", f"the {kind} table starts {table.rows[0][0]}")

@@ -127,7 +127,9 @@ def get_worklist(request: Request, company_id: Id, who: Reader) -> dict[str, Any
 def get_claim(request: Request, company_id: Id, who: Reader, invoice_id: Id) -> dict[str, Any]:
     """A claim's timeline and its next decisions, each with rules and reasons."""
     page = overview.claim_page(
-        database(request), company_id, invoice_id, database(request).clock.today()
+        database(request).uow(company_id, read_only=True),
+        invoice_id,
+        database(request).clock.today(),
     )
     return {
         "invoice": _jsonable(page.invoice),
@@ -163,7 +165,7 @@ def get_handoff(request: Request, company_id: Id, who: Reader) -> dict[str, Any]
     db = database(request)
     return {
         "candidates": [b.as_json() for b in handoff.candidates(db, company_id, db.clock.today())],
-        "cases": _jsonable(handoff.handed_off(db, company_id)),
+        "cases": _jsonable(handoff.handed_off(db.uow(company_id, read_only=True))),
     }
 
 
@@ -289,7 +291,10 @@ def get_audit(
 ) -> dict[str, Any]:
     """Audit entries newest first (50 a page)."""
     rows, more = overview.audit_page(
-        database(request), company_id, text=q or None, action=action or None, page=page
+        database(request).uow(company_id, read_only=True),
+        text=q or None,
+        action=action or None,
+        page=page,
     )
     return {
         "entries": [

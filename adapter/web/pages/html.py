@@ -180,7 +180,9 @@ def search_page(request: Request, company_id: Id, who: Reader, q: str = "") -> R
 def customer_view(request: Request, company_id: Id, who: Reader, customer_id: Id) -> Response:
     """A customer: contact, blocks and overrides, all claims, payments and letters."""
     try:
-        page = customer_page.customer_page(database(request), company_id, customer_id)
+        page = customer_page.customer_page(
+            database(request).uow(company_id, read_only=True), customer_id
+        )
     except NotFoundError as exc:
         raise PageNotFound(_("Could not find the customer")) from exc
     return render(request, "customer.html.j2", who=who, company_id=company_id, p=page)
@@ -190,7 +192,9 @@ def customer_view(request: Request, company_id: Id, who: Reader, customer_id: Id
 def claim_view(request: Request, company_id: Id, who: Reader, number: Number) -> Response:
     """The invoice's whole history, with the rule behind each step and the next step."""
     page = overview.claim_page(
-        database(request), company_id, invoice_id(request, company_id, number), _today(request)
+        database(request).uow(company_id, read_only=True),
+        invoice_id(request, company_id, number),
+        _today(request),
     )
     return render(
         request,
@@ -542,7 +546,10 @@ def audit_view(
 ) -> Response:
     """The audit log, searchable, newest first."""
     rows, more = overview.audit_page(
-        database(request), company_id, text=q or None, action=action or None, page=page
+        database(request).uow(company_id, read_only=True),
+        text=q or None,
+        action=action or None,
+        page=page,
     )
     return render(
         request,

@@ -121,8 +121,7 @@ def claims_page(request: Request, company_id: Id, who: Reader, page: Page = 0) -
     sorted by invoice number, due date, amount, customer (Norwegian order) or stage; paged."""
     asked = ClaimQuery.read(request)
     found = claim_list.claim_list(
-        database(request),
-        company_id,
+        database(request).uow(company_id, read_only=True),
         asked.filter(),
         _today(request),
         sort=asked.sort,
@@ -310,8 +309,7 @@ def export(request: Request, company_id: Id, who: Reader, listname: str, fmt: st
     if listname == "claims":
         asked = ClaimQuery.read(request)
         rows: list[Any] = claim_list.claim_list(
-            db,
-            company_id,
+            db.uow(company_id, read_only=True),
             asked.filter(),
             today,
             sort=asked.sort,
@@ -321,8 +319,7 @@ def export(request: Request, company_id: Id, who: Reader, listname: str, fmt: st
         return download(_("claims"), fmt, claim_columns(), rows)
     if listname == "audit":
         entries, _more = overview.audit_page(
-            db,
-            company_id,
+            db.uow(company_id, read_only=True),
             text=q.get("q") or None,
             action=q.get("action") or None,
             page=0,
@@ -347,6 +344,9 @@ def export(request: Request, company_id: Id, who: Reader, listname: str, fmt: st
         return download(_("worklist") + "-" + key, fmt, section_columns(key), found.items)
     if listname == "payments":
         return download(
-            _("payments"), fmt, _payment_columns(), overview.payments_to_match(db, company_id)
+            _("payments"),
+            fmt,
+            _payment_columns(),
+            overview.payments_to_match(db.uow(company_id, read_only=True)),
         )
     raise HTTPException(404, _("No such list"))

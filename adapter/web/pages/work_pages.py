@@ -193,7 +193,7 @@ def handoff_page(
         more=(page + 1) * HANDOFF_PAGE < len(bundles),
         q=q,
         choose_all=all == "1",
-        cases=handoff.handed_off(db, company_id),
+        cases=handoff.handed_off(db.uow(company_id, read_only=True)),
     )
 
 

@@ -212,8 +212,7 @@ def test_manual_claim_is_handed_off_to_the_sandbox(db, company_id, clock) -> Non
         )
         with pytest.raises(InputError, match="organisation number"):
             create_manual_claim(
-                db,
-                company_id,
+                db.uow(company_id),
                 customer_ref=None,
                 new_debtor=NewDebtor(
                     "Havbris AS", False, address="Kaia 1", postal_code="6002", city="Ålesund"
@@ -230,8 +229,7 @@ def test_manual_claim_is_handed_off_to_the_sandbox(db, company_id, clock) -> Non
                 actor="t",
             )
         invoice_id = create_manual_claim(
-            db,
-            company_id,
+            db.uow(company_id),
             customer_ref=None,
             new_debtor=NewDebtor(
                 "Havbris AS",

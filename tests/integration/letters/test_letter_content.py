@@ -196,7 +196,9 @@ def test_no_letter_goes_out_without_the_creditors_contact_details(db, company_id
     assert dunning.run(db, company_id, date(2026, 2, 5), actor="t").actions == {}
     from adapter.services import overview
 
-    [next_step] = overview.claim_page(db, company_id, invoice_id, date(2026, 2, 5)).decisions
+    [next_step] = overview.claim_page(
+        db.uow(company_id, read_only=True), invoice_id, date(2026, 2, 5)
+    ).decisions
     assert next_step.reasons[0].text == why  # the claim page says it too
     assert overview.worklist(db, company_id, date(2026, 2, 5)).letters_blocked == (
         "letters.address and letters.email or letters.phone"

@@ -228,7 +228,7 @@ def test_a_fee_is_checked_against_the_inkassosats_in_force(db, company_id, clock
         "setting dunning.reminder_1.fee: at most 38,00 kr on 2027-01-05 (1/20 of the "
         "inkassosats 750, INKF § 1-2)"
     )
-    rates.add(db, "inkassosats", date(2027, 1, 1), "800", "FOR-2026-12-20-1", actor="ola")
+    rates.add(db.uow(), "inkassosats", date(2027, 1, 1), "800", "FOR-2026-12-20-1", actor="ola")
     # 1/20 of 800 = 40,00 kr: allowed from 2027 once the new inkassosats is added.
     assert set_settings(db.uow(company_id), ["dunning.reminder_1.fee=40"], actor="test")
     with db.uow(company_id, read_only=True) as uow:

@@ -296,7 +296,9 @@ def test_with_tripletex_automation_on_kravflyt_respects_it(world) -> None:
     world.sync()
     summary = world.run()
     assert summary.claims == 0 and world.letters() == []
-    page = overview.claim_page(world.db, world.company_id, world.our_invoice(inv).id, DAY)
+    page = overview.claim_page(
+        world.db.uow(world.company_id, read_only=True), world.our_invoice(inv).id, DAY
+    )
     assert (
         "Tripletex sends its own automatic reminders to this customer"
         in page.decisions[0].explain()
@@ -363,7 +365,9 @@ def test_tripletexs_postponement_is_a_hold(world) -> None:
     }
     world.sync()
     assert world.run().claims == 0 and world.letters() == []
-    page = overview.claim_page(world.db, world.company_id, world.our_invoice(inv).id, DAY)
+    page = overview.claim_page(
+        world.db.uow(world.company_id, read_only=True), world.our_invoice(inv).id, DAY
+    )
     assert (
         "postponed until 2026-03-20 (reminders postponed in Tripletex)"
         in page.decisions[0].explain()
@@ -396,7 +400,7 @@ def test_the_letters_carry_what_tripletex_put_on_them(world) -> None:
         "INKF § 1-3",
     }  # fee above 38 kr, 10 days
     invoice_id = world.our_invoice(inv).id
-    page = overview.claim_page(world.db, world.company_id, invoice_id, DAY)
+    page = overview.claim_page(world.db.uow(world.company_id, read_only=True), invoice_id, DAY)
     event = next(e for e in page.timeline if e["kind"] == "letter.reminder_1")
     assert "fee 70,00 kr" in event["text"] and "Kravflyt had decided fee 38,00 kr" in event["text"]
     assert [x["id"] for x in overview.worklist(world.db, world.company_id, DAY).letters] == [

@@ -3,6 +3,7 @@ faults, a malformed record (nothing half-written), payments booked in Tripletex,
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from adapter.services import connections, tripletex_store, tripletex_sync
 from adapter.services.clients import Clients
 from adapter.store.tables import allocations, claims, customers, invoices, payments
+from adapter.store.uow import UnitOfWork
 from connectors.read_ahead import ReadAhead
 from connectors.tripletex.errors import TripletexMalformedRecord
 from tests.integration.tripletex.conftest import TODAY, set_faults
@@ -335,3 +337,62 @@ def test_a_customer_new_since_the_customer_pass_is_fetched_with_no_transaction_o
             .where(invoices.c.external_id == str(inv["id"]))
         ).scalar_one()
     assert stored == "Ny Kunde AS" and fetched == [cid]
+
+
+def test_the_sync_never_waits_on_tripletex_inside_a_transaction(
+    db, company_id, connected, sandbox, clock, monkeypatch
+) -> None:
+    # Issue 27: no remote call inside an open transaction. Every page is taken as still on its
+    # way (ReadAhead.ready is False), so the sync must commit before it waits for one. Each wait
+    # for a page and each request made on the sync's own thread (the read-ahead thread's
+    # requests overlap a transaction by design: the sync does not wait for them inside one)
+    # must find no transaction open on that thread.
+    entered: list[tuple[int, UnitOfWork]] = []
+    real_enter = UnitOfWork.__enter__
+
+    def enter(self: UnitOfWork) -> UnitOfWork:
+        entered.append((threading.get_ident(), self))
+        return real_enter(self)
+
+    def open_here() -> bool:
+        here = threading.get_ident()
+        return any(t == here and not u.conn.closed and u.conn.in_transaction() for t, u in entered)
+
+    waits: list[bool] = []
+    real_next = ReadAhead.__next__
+
+    def next_page(self: ReadAhead) -> object:
+        waits.append(open_here())
+        return real_next(self)
+
+    sync_thread = threading.get_ident()
+    client = connected.tripletex(company_id)
+    real_exchange = client.exchange
+    requests: list[tuple[str, bool]] = []
+
+    def exchange(method: str, path: str, **kw: object) -> httpx.Response:
+        if threading.get_ident() == sync_thread:
+            requests.append((f"{method} {path}", open_here()))
+        return real_exchange(method, path, **kw)
+
+    monkeypatch.setattr(UnitOfWork, "__enter__", enter)
+    monkeypatch.setattr(ReadAhead, "__next__", next_page)
+    monkeypatch.setattr(ReadAhead, "ready", property(lambda _self: False))
+    monkeypatch.setattr(client, "exchange", exchange)
+    client.page_size = 100
+    sync(db, connected, company_id)
+    # A customer created after the customer pass: fetched by the sync's own thread.
+    cid = max(sandbox.ledger.customers) + 1000
+    sandbox.ledger.customers[cid] = {
+        **next(iter(sandbox.ledger.customers.values())),
+        "id": cid,
+        "name": "Ny Kunde AS",
+        "customerNumber": 99999,
+        "_changedAt": "2020-01-01T00:00:00",
+    }
+    sandbox.add_invoice(customer_id=cid, amount="500.00")
+    clock.instant += timedelta(hours=1)
+    sync(db, connected, company_id, "incremental")
+    assert len(waits) > 10 and not any(waits)
+    assert f"GET /customer/{cid}" in [name for name, _open in requests]
+    assert [name for name, open_ in requests if open_] == []

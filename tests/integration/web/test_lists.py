@@ -142,15 +142,17 @@ def test_the_claims_list_filters(client, book, debtors) -> None:
 
 def test_the_claims_list_pages(db, book, debtors) -> None:
     everything = ClaimFilter()
-    first = claim_list.claim_list(db, book.company_id, everything, TODAY, sort="number", size=3)
+    first = claim_list.claim_list(
+        db.uow(book.company_id, read_only=True), everything, TODAY, sort="number", size=3
+    )
     third = claim_list.claim_list(
-        db, book.company_id, everything, TODAY, sort="number", page=2, size=3
+        db.uow(book.company_id, read_only=True), everything, TODAY, sort="number", page=2, size=3
     )
     assert first.total == 7 and first.pages == 3 and first.more
     assert [x.number for x in first.lines] == ["501", "502", "503"]
     assert [x.number for x in third.lines] == ["7004"] and not third.more
     by_name = claim_list.claim_list(
-        db, book.company_id, everything, TODAY, sort="customer", page=1, size=3
+        db.uow(book.company_id, read_only=True), everything, TODAY, sort="customer", page=1, size=3
     )
     assert [x.customer for x in by_name.lines] == ["Fjord Bygg AS", "Ærlig AS", "Ødegård AS"]
 

@@ -91,7 +91,7 @@ def test_worklist_past_the_table_lists_held_letters_until_the_rate_is_added(
     health = client.get("/healthz").json()
     assert (health["status"], health["warnings"]) == ("ok", [MISSING])
 
-    rates.add(db, "interest", date(2027, 1, 1), "12.00", "FOR-2026-12-17-2501", actor="ola")
+    rates.add(db.uow(), "interest", date(2027, 1, 1), "12.00", "FOR-2026-12-17-2501", actor="ola")
     after = client.get(f"/api/v1/companies/{book.company_id}/worklist", headers=_basic()).json()
     assert (after["rates"], after["held"]) == ([], [])
     assert "warnings" not in client.get("/healthz").json()
