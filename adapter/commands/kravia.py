@@ -130,7 +130,9 @@ def sandbox_kravia(port: int, host: str, token: str, today: datetime | None) -> 
 def preview(company_id: int, on: datetime | None, as_json: bool) -> None:
     """Each debtor's bundle of claims eligible for hand-off, with principal, interest, fees and partial payments."""
     db = database()
-    bundles = handoff.candidates(db, company_id, on.date() if on else db.clock.today())
+    bundles = handoff.candidates(
+        db.uow(company_id, read_only=True), on.date() if on else db.clock.today()
+    )
     if as_json:
         echo_json([b.as_json() for b in bundles])
         return
@@ -338,7 +340,7 @@ def reconcile(company_id: int, as_json: bool) -> None:
     """Compare every claim with the ledger (Tripletex: outstanding without and with reminders)
     and, for handed-off claims, with Kravia; list every difference and what to do."""
     db = database()
-    rows = [r.as_json() for r in reconcile_service.ledger(db, company_id)]
+    rows = [r.as_json() for r in reconcile_service.ledger(db.uow(company_id, read_only=True))]
     with db.uow(company_id, read_only=True) as uow:
         kravia_connected = "kravia" in uow.connections.configured()
     at_agency = (

@@ -285,7 +285,10 @@ def run(
 
         def _handoff() -> dict[str, Any]:
             today = s.clock.today()
-            bundles = sorted(handoff.candidates(db, cid, today), key=lambda b: -b.principal_ore)
+            bundles = sorted(
+                handoff.candidates(db.uow(cid, read_only=True), today),
+                key=lambda b: -b.principal_ore,
+            )
             confirmed = []
             for b in bundles[:3]:
                 case = handoff.confirm(

@@ -135,11 +135,10 @@ class Bundle:
         }
 
 
-def candidates(
-    db: Database, company_id: int, on: date, *, customer_id: int | None = None
-) -> list[Bundle]:
+def candidates(uow: UnitOfWork, on: date, *, customer_id: int | None = None) -> list[Bundle]:
     """Every debtor with claims eligible for hand-off on `on`, with those claims."""
-    with db.uow(company_id, read_only=True) as uow:
+    with uow:
+        company_id = uow.require_company()
         uow.companies.get(company_id)
         settings = uow.settings.all()
         ctx = company_context(settings, rates.current(uow))
@@ -251,7 +250,7 @@ def confirm(
         customer = uow.customers.find(customer_ref)
         conn = uow.connections.get("kravia")
     assert customer.id is not None
-    bundles = candidates(db, company_id, on, customer_id=customer.id)
+    bundles = candidates(db.uow(company_id, read_only=True), on, customer_id=customer.id)
     if not bundles:
         raise InputError(
             "--debtor",
@@ -422,7 +421,7 @@ def auto_handoff(db: Database, company_id: int, on: date) -> list[int]:
             on=on,
             automatic=True,
         )
-        for b in candidates(db, company_id, on)
+        for b in candidates(db.uow(company_id, read_only=True), on)
     ]
 
 

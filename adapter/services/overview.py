@@ -192,7 +192,7 @@ def worklist(db: Database, company_id: int, today: date, *, payments_shown: int 
         letters_blocked = company_settings.effective(
             company_settings.LetterSettings, uow.settings.get("letters")
         ).missing_contact()
-    bundles = [b.as_json() for b in handoff.candidates(db, company_id, today)]
+    bundles = [b.as_json() for b in handoff.candidates(db.uow(company_id, read_only=True), today)]
     return Worklist(
         unmatched=unmatched,
         disputed=disputed,
@@ -200,7 +200,11 @@ def worklist(db: Database, company_id: int, today: date, *, payments_shown: int 
         dead_jobs=work.list_items(db, "jobs", company_id=company_id, limit=5000),
         failed_sends=failed_sends(db, company_id),
         dead_webhooks=work.list_items(db, "inbox", company_id=company_id, limit=5000),
-        ledger=[r.as_json() for r in reconcile.ledger(db, company_id) if r.differences],
+        ledger=[
+            r.as_json()
+            for r in reconcile.ledger(db.uow(company_id, read_only=True))
+            if r.differences
+        ],
         limitation=near_limitation,
         letters_blocked=letters_blocked,
         **tripletex,
@@ -321,12 +325,10 @@ def worklist_sections(
     return w, out
 
 
-def letters_of(
-    db: Database, company_id: int, items: list[work.WorkItem]
-) -> dict[int, dict[str, Any]]:
+def letters_of(uow: UnitOfWork, items: list[work.WorkItem]) -> dict[int, dict[str, Any]]:
     """The letters failed sends carry (by the outbox row's id): stage, invoice, customer."""
     wanted = {i.id: int(i.payload["letter_id"]) for i in items if i.payload.get("letter_id")}
-    with db.uow(company_id, read_only=True) as uow:
+    with uow:
         found = uow.worklist.letters_by_id(sorted(set(wanted.values())))
     return {row_id: found[letter_id] for row_id, letter_id in wanted.items() if letter_id in found}
 
@@ -335,7 +337,7 @@ def failed_sends(db: Database, company_id: int) -> list[work.WorkItem]:
     """Sends refused for good or with an unknown outcome, newest first; a send whose letter a
     person cancelled waits for nobody and is left out."""
     sends = work.list_items(db, "outbox", company_id=company_id, limit=5000)
-    carried = letters_of(db, company_id, sends)
+    carried = letters_of(db.uow(company_id, read_only=True), sends)
     return [i for i in sends if carried.get(i.id, {}).get("status") != "cancelled"]
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from adapter.domain import Money
 from adapter.services.claim_facts import iter_claims
-from adapter.store.database import Database
+from adapter.store.uow import UnitOfWork
 
 # Closed claims are compared only when the ledger still shows something open.
 _STATUSES = ("open", "handed_off", "closed")
@@ -39,10 +39,11 @@ class LedgerRow:
         return asdict(self)
 
 
-def ledger(db: Database, company_id: int) -> list[LedgerRow]:
+def ledger(uow: UnitOfWork) -> list[LedgerRow]:
     """Every open or handed-off claim from Tripletex, and every closed one Tripletex still
     shows open, with what differs and what to do about it."""
-    with db.uow(company_id, read_only=True) as uow:
+    with uow:
+        company_id = uow.require_company()
         settings = uow.settings.all()
         still_open = uow.invoices.ledger_not_settled()
         ledger_rows = uow.invoices.ledger_outstanding(still_open)

@@ -164,7 +164,10 @@ def get_handoff(request: Request, company_id: Id, who: Reader) -> dict[str, Any]
     """Bundles ready for the agency (per debtor) and the cases handed off."""
     db = database(request)
     return {
-        "candidates": [b.as_json() for b in handoff.candidates(db, company_id, db.clock.today())],
+        "candidates": [
+            b.as_json()
+            for b in handoff.candidates(db.uow(company_id, read_only=True), db.clock.today())
+        ],
         "cases": _jsonable(handoff.handed_off(db.uow(company_id, read_only=True))),
     }
 

@@ -330,7 +330,9 @@ def export(request: Request, company_id: Id, who: Reader, listname: str, fmt: st
         wanted = (q.get("q") or "").strip().casefold()
         lines = [
             (b, i)
-            for b in (x.as_json() for x in handoff.candidates(db, company_id, today))
+            for b in (
+                x.as_json() for x in handoff.candidates(db.uow(company_id, read_only=True), today)
+            )
             if not wanted or work_pages.matches(b, wanted)
             for i in b["invoices"]
         ]

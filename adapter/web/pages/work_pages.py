@@ -66,7 +66,7 @@ def worklist_page(
         w=w,
         sections=sections,
         by_key={s.key: s for s in sections},
-        letters=overview.letters_of(db, company_id, w.failed_sends),
+        letters=overview.letters_of(db.uow(company_id, read_only=True), w.failed_sends),
         link=lambda key, **more: "?" + urlencode({"section": key, **more}) + f"#{key}",
     )
 
@@ -88,7 +88,7 @@ def send_confirm_page(
         company_id=company_id,
         item=item,
         decision=decision,
-        letter=overview.letters_of(db, company_id, [item]).get(item.id),
+        letter=overview.letters_of(db.uow(company_id, read_only=True), [item]).get(item.id),
     )
 
 
@@ -163,7 +163,10 @@ def handoff_page(
     debtor is on (a link from the worklist lands on the debtor wherever it is)."""
     db = database(request)
     bundles = sorted(
-        (b.as_json() for b in handoff.candidates(db, company_id, _today(request))),
+        (
+            b.as_json()
+            for b in handoff.candidates(db.uow(company_id, read_only=True), _today(request))
+        ),
         key=lambda b: -b["summary"]["principal_ore"],
     )
     asked = q.strip().casefold()[:100]

@@ -428,7 +428,7 @@ def test_a_claim_four_years_past_due_is_not_dunned_or_handed_off(db, company_id,
     assert sum(dunning.run(db, company_id, date(2026, 3, 2), actor="t").actions.values()) == 0
     from adapter.services import handoff
 
-    assert handoff.candidates(db, company_id, date(2026, 3, 2)) == []
+    assert handoff.candidates(db.uow(company_id, read_only=True), date(2026, 3, 2)) == []
     from adapter.services import overview
 
     warned = overview.worklist(db, company_id, date(2026, 3, 2)).limitation

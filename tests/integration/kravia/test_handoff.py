@@ -189,7 +189,7 @@ def test_confirm_sends_one_case_with_exact_amounts(db, company_id, book, kravia,
     listed = json.loads(cli("handoff", "list", "--company", str(company_id), "--json").stdout)
     assert listed[0]["status"] == "sent" and all(i["agency_claim_id"] for i in listed[0]["items"])
     # The disputed claim stayed behind, and nothing is eligible any more.
-    assert handoff.candidates(db, company_id, TODAY) == []
+    assert handoff.candidates(db.uow(company_id, read_only=True), TODAY) == []
     with pytest.raises(InputError, match="no claims eligible"):
         handoff.confirm(db, company_id, "10024", not_disputed=True, by="x", on=TODAY)
 
@@ -325,4 +325,6 @@ def test_dispute_and_undispute_are_logged(db, company_id, book, cli) -> None:
             )
         ]
     assert actions == ["claim.dispute", "claim.undispute"]
-    assert [len(b.claims) for b in handoff.candidates(db, company_id, TODAY)] == [4]
+    assert [
+        len(b.claims) for b in handoff.candidates(db.uow(company_id, read_only=True), TODAY)
+    ] == [4]

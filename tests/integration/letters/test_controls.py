@@ -250,7 +250,7 @@ def test_manual_claim_is_handed_off_to_the_sandbox(db, company_id, clock) -> Non
             pdf=None,
             actor="t",
         )
-        [bundle] = handoff.candidates(db, company_id, date(2026, 3, 20))
+        [bundle] = handoff.candidates(db.uow(company_id, read_only=True), date(2026, 3, 20))
         assert [
             (c.row.invoice_id, c.facts.principal_outstanding_ore, c.fees_ore) for c in bundle.claims
         ] == [(invoice_id, 900_000, 7000)]

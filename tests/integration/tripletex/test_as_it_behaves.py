@@ -352,7 +352,7 @@ def test_with_take_over_the_flags_go_off_first_and_tripletexs_reminders_count(wo
             select(audit_log.c.action).where(audit_log.c.action == "customer.automation_off")
         ).scalar_one()
     later = DAY + timedelta(days=20)
-    candidates = handoff.candidates(world.db, world.company_id, later)
+    candidates = handoff.candidates(world.db.uow(world.company_id, read_only=True), later)
     bundle = next(b for b in candidates if b.customer_id == world.our_invoice(inv).customer_id)
     assert bundle.as_json()["summary"]["fees_ore"] == 7600  # the two fees Tripletex charged
 
@@ -417,7 +417,9 @@ def test_the_letters_carry_what_tripletex_put_on_them(world) -> None:
     # it, so it is left out (tripletex.compensation_letters) and never logged.
     assert (notice.stage, notice.fee_ore, notice.compensation_ore) == ("inkassovarsel", 0, 0)
     assert any("compensation is left out" in r["text"] for r in notice.reasons)
-    bundle = handoff.candidates(world.db, world.company_id, later + timedelta(days=30))[0].as_json()
+    bundle = handoff.candidates(
+        world.db.uow(world.company_id, read_only=True), later + timedelta(days=30)
+    )[0].as_json()
     assert bundle["summary"]["fees_ore"] == 7000  # Tripletex's 70 kr, not the ladder's 38 kr
     assert bundle["summary"]["interest_ore"] >= notice.interest_ore > 0
 
@@ -431,7 +433,7 @@ def test_a_written_off_residual_is_closed_in_tripletex_or_listed(world) -> None:
     world.pay_by_bank(inv, 99_500)  # 5 kr left: below the 10 kr limit, written off
     world.work()
     world.sync()
-    rows = {r.invoice: r for r in reconcile.ledger(world.db, world.company_id)}
+    rows = {r.invoice: r for r in reconcile.ledger(world.db.uow(world.company_id, read_only=True))}
     assert rows[str(inv["invoiceNumber"])].differences == [
         "closed in Kravflyt, 5,00 kr still open in Tripletex: close the residual there (a "
         "write-off, or set tripletex.write_off_payment_type_id)"
@@ -465,7 +467,7 @@ def test_a_fee_paid_after_the_principal_never_leaves_tripletex_negative(world) -
 
     (row,) = [
         r
-        for r in reconcile.ledger(world.db, world.company_id)
+        for r in reconcile.ledger(world.db.uow(world.company_id, read_only=True))
         if r.invoice == str(inv["invoiceNumber"])
     ]
     assert row.differences == [
