@@ -11,6 +11,7 @@ from adapter.errors import InputError
 from adapter.i18n import N_
 from adapter.services import rates
 from adapter.services.customers import keep_ladder_for_existing
+from adapter.store.events import Event
 from adapter.store.uow import UnitOfWork
 
 
@@ -69,13 +70,15 @@ def set_settings(
             if section == "dunning" and keep_for_existing:
                 keep_ladder_for_existing(uow, stored.get("dunning"), actor=actor)
             uow.settings.put(section, dumped, by=actor)
-            uow.audit.record(
-                actor=actor,
-                action="company.settings",
-                subject=("company", uow.company_id),
-                message=f"settings {section} changed: {', '.join(diff) or 'no change'}",
-                said=N_("Settings changed: %(names)s", names=", ".join(diff) or "-"),
-                data={"section": section, "changes": diff},
+            uow.record(
+                Event(
+                    actor=actor,
+                    action="company.settings",
+                    subject=("company", uow.company_id),
+                    message=f"settings {section} changed: {', '.join(diff) or 'no change'}",
+                    said=N_("Settings changed: %(names)s", names=", ".join(diff) or "-"),
+                    data={"section": section, "changes": diff},
+                )
             )
             result[section] = dumped
         uow.commit()

@@ -9,6 +9,7 @@ from adapter import company_settings
 from adapter.domain import Customer, DebtorKind
 from adapter.errors import InputError
 from adapter.services import rates
+from adapter.store.events import Event
 from adapter.store.uow import UnitOfWork
 
 
@@ -93,13 +94,16 @@ def set_customer(
         if not values:
             raise InputError("customer", "nothing to change")
         uow.customers.set_fields(customer.id, **values)
-        uow.audit.record(
-            actor=actor,
-            action="customer.set",
-            subject=("customer", customer.id),
-            message=f"{customer.name}: {'; '.join(changes)}" + (f" ({reason})" if reason else ""),
-            data={k: v for k, v in values.items() if k != "ladder_override"}
-            | {"ladder": ladder or []},
+        uow.record(
+            Event(
+                actor=actor,
+                action="customer.set",
+                subject=("customer", customer.id),
+                message=f"{customer.name}: {'; '.join(changes)}"
+                + (f" ({reason})" if reason else ""),
+                data={k: v for k, v in values.items() if k != "ladder_override"}
+                | {"ladder": ladder or []},
+            )
         )
         uow.commit()
         return uow.customers.get(customer.id)
@@ -127,10 +131,12 @@ def keep_ladder_for_existing(uow: UnitOfWork, old: dict[str, Any] | None, *, act
     rows = uow.customers.without_own_ladder()
     for customer_id in rows:
         uow.customers.set_fields(customer_id, ladder_override=snapshot)
-    uow.audit.record(
-        actor=actor,
-        action="customer.keep_ladder",
-        subject=("company", uow.require_company()),
-        message=f"{len(rows)} existing customers keep the previous ladder",
+    uow.record(
+        Event(
+            actor=actor,
+            action="customer.keep_ladder",
+            subject=("company", uow.require_company()),
+            message=f"{len(rows)} existing customers keep the previous ladder",
+        )
     )
     return len(rows)

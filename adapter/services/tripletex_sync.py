@@ -29,7 +29,6 @@ from typing import Any, TypeVar
 from adapter import company_settings
 from adapter.clock import OSLO
 from adapter.i18n import N_
-from adapter.log import get_logger
 from adapter.services import tripletex_store
 from adapter.services.tripletex_store import (
     Counts,
@@ -38,6 +37,7 @@ from adapter.services.tripletex_store import (
     store_invoices,
 )
 from adapter.store.database import Database
+from adapter.store.events import Event
 from adapter.store.uow import UnitOfWork
 from connectors.read_ahead import read_ahead
 from connectors.tripletex.client import TripletexClient
@@ -49,7 +49,6 @@ from connectors.tripletex.streams import (
     customer_pages,
 )
 
-log = get_logger(__name__)
 _T = TypeVar("_T")
 
 CUSTOMER_STREAM, INVOICE_STREAM = CUSTOMERS.bookmark, INVOICES.bookmark
@@ -200,21 +199,24 @@ def sync_company(
                     progress(kind, len(page.records))
             batch.commit()
         summary.requests = client.requests - requests_before
-        log.info("tripletex sync", **summary.as_json())
-        uow.audit.record(
-            actor="tripletex",
-            action="sync.tripletex",
-            subject=("company", company_id),
-            message=f"{mode} sync: {summary.invoices.new} new and {summary.invoices.changed} changed invoices, "
-            f"{summary.customers.new} new customers, {summary.ledger_payments} payments from the ledger",
-            data=summary.as_json(),
-            said=N_(
-                SYNC_SAID.get(mode, SYNC_SAID["incremental"]),
-                new=summary.invoices.new,
-                changed=summary.invoices.changed,
-                customers=summary.customers.new,
-                payments=summary.ledger_payments,
-            ),
+        uow.record(
+            Event(
+                actor="tripletex",
+                action="sync.tripletex",
+                subject=("company", company_id),
+                message=f"{mode} sync: {summary.invoices.new} new and {summary.invoices.changed} changed invoices, "
+                f"{summary.customers.new} new customers, {summary.ledger_payments} payments from the ledger",
+                data=summary.as_json(),
+                said=N_(
+                    SYNC_SAID.get(mode, SYNC_SAID["incremental"]),
+                    new=summary.invoices.new,
+                    changed=summary.invoices.changed,
+                    customers=summary.customers.new,
+                    payments=summary.ledger_payments,
+                ),
+                log="tripletex sync",
+                log_fields=summary.as_json(),
+            )
         )
         uow.commit()
     return summary
