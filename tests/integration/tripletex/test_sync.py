@@ -301,10 +301,9 @@ def test_webhook_refetch_stores_the_new_invoice(db, company_id, connected, sandb
     assert amount == int(Decimal("4500.00") * 100)
 
 
-def test_a_customer_new_since_the_customer_pass_is_fetched_with_no_transaction_open(
-    db, company_id, connected, sandbox, clock, monkeypatch
-) -> None:
-    sync(db, connected, company_id)
+def _customer_new_since_the_customer_pass(sandbox) -> tuple[int, dict]:
+    """A customer Tripletex shows as unchanged since long ago (so the next incremental sync's
+    customer pass skips it) with a new invoice: the sync must fetch the customer itself."""
     cid = max(sandbox.ledger.customers) + 1000
     sandbox.ledger.customers[cid] = {
         **next(iter(sandbox.ledger.customers.values())),
@@ -313,7 +312,14 @@ def test_a_customer_new_since_the_customer_pass_is_fetched_with_no_transaction_o
         "customerNumber": 99999,
         "_changedAt": "2020-01-01T00:00:00",  # not in this sync's customer pass
     }
-    inv = sandbox.add_invoice(customer_id=cid, amount="500.00")
+    return cid, sandbox.add_invoice(customer_id=cid, amount="500.00")
+
+
+def test_a_customer_new_since_the_customer_pass_is_fetched_with_no_transaction_open(
+    db, company_id, connected, sandbox, clock, monkeypatch
+) -> None:
+    sync(db, connected, company_id)
+    cid, inv = _customer_new_since_the_customer_pass(sandbox)
     client = connected.tripletex(company_id)
     real = client.customer
     fetched = []
@@ -381,16 +387,7 @@ def test_the_sync_never_waits_on_tripletex_inside_a_transaction(
     monkeypatch.setattr(client, "exchange", exchange)
     client.page_size = 100
     sync(db, connected, company_id)
-    # A customer created after the customer pass: fetched by the sync's own thread.
-    cid = max(sandbox.ledger.customers) + 1000
-    sandbox.ledger.customers[cid] = {
-        **next(iter(sandbox.ledger.customers.values())),
-        "id": cid,
-        "name": "Ny Kunde AS",
-        "customerNumber": 99999,
-        "_changedAt": "2020-01-01T00:00:00",
-    }
-    sandbox.add_invoice(customer_id=cid, amount="500.00")
+    cid, _inv = _customer_new_since_the_customer_pass(sandbox)  # fetched on the sync's thread
     clock.instant += timedelta(hours=1)
     sync(db, connected, company_id, "incremental")
     assert len(waits) > 10 and not any(waits)
