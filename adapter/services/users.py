@@ -159,26 +159,29 @@ def login(
     """Check a password. `MAX_FAILURES` wrong ones in a row lock the account for `LOCK_FOR`;
     more than `address_limit` failures from one client `address` in that time refuse the
     address (`TooManyAttempts`) before any password is looked at. Each count is committed
-    before the password is checked: no transaction is open while argon2 works."""
-    with uow:
-        now = uow.clock.now()
-        if address is not None:
+    before the password is checked, and the unit of work is entered once per step: no
+    transaction or connection is held while argon2 works."""
+    now = uow.clock.now()
+    if address is not None:
+        with uow:
             attempts, started = uow.users.reserve_address_try(
                 _address_key(address), now, window=LOCK_FOR
             )
             uow.commit()
-            if attempts > address_limit:
-                raise TooManyAttempts(max(1, int((started + LOCK_FOR - now).total_seconds())))
+        if attempts > address_limit:
+            raise TooManyAttempts(max(1, int((started + LOCK_FOR - now).total_seconds())))
+    with uow:
         reserved = _reserve_account_try(uow, email, now)
         uow.commit()
-        if reserved is None:
-            _hasher.hash(password)  # the same work as for a real account: no timing hint
-            raise LoginRefused
-        user_id, stored = reserved
-        try:
-            _hasher.verify(stored, password)
-        except (VerificationError, InvalidHashError) as exc:
-            raise LoginRefused from exc  # the reserved try stays counted, on both counters
+    if reserved is None:
+        _hasher.hash(password)  # the same work as for a real account: no timing hint
+        raise LoginRefused
+    user_id, stored = reserved
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError) as exc:
+        raise LoginRefused from exc  # the reserved try stays counted, on both counters
+    with uow:
         uow.users.change(user_id, failed_logins=0, locked_until=None)
         if address is not None:
             uow.users.release_address_try(_address_key(address))

@@ -3,7 +3,8 @@
 The transaction begins with the first statement (so a unit of work that waits on the
 network holds no lock) and is rolled back on exit unless `commit()` was called. `commit()`
 may be called several times: each call ends one transaction, the next statement begins
-another (a sync commits page by page this way).
+another (a sync commits page by page this way). A unit of work may be entered again once it
+has exited: a new connection, and repositories bound to it.
 
 Domain events (`adapter.store.events`) recorded with `record()` are written by `commit()`:
 their audit lines and outbox rows in the transaction being committed, their log lines after
@@ -70,6 +71,12 @@ class UnitOfWork:
         self.events: list[Event] = []  # recorded since the last commit
 
     def __enter__(self) -> Self:
+        # Entered again after an exit: a new connection, and repositories bound to it (a
+        # service that waits between transactions, e.g. on a password check, holds none).
+        for name, attr in vars(UnitOfWork).items():
+            if isinstance(attr, cached_property):
+                self.__dict__.pop(name, None)
+        self.events.clear()
         conn = self.engine.connect()
         self.conn = conn.execution_options(**{READ_ONLY: True}) if self.read_only else conn
         return self

@@ -60,3 +60,20 @@ def test_an_event_in_a_unit_of_work_that_rolls_back_writes_nothing(
             uow.commit()
     assert _written(db, company_id) == (["thing 4 happened"], {"pending": 1})
     assert [line["n"] for line in lines] == [4]
+
+
+def test_a_unit_of_work_entered_again_works_on_a_new_connection(
+    db: Database, company_id: int
+) -> None:
+    # users.login enters its unit of work once per step, holding no connection in between.
+    uow = db.uow(company_id)
+    with uow:
+        uow.record(_event(1))
+        uow.commit()
+        first = uow.conn
+    with uow:
+        assert uow.conn is not first and first.closed
+        assert [e.message for e in uow.audit.entries()] == ["thing 1 happened"]
+        uow.record(_event(2))  # never committed: forgotten on exit
+    with uow:
+        assert uow.events == [] and len(uow.audit.entries()) == 1
