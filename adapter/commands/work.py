@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adapter.commands.context import actor, database, echo_json, json_option
+from adapter.i18n.labels import label
 from adapter.services import work
 
 
@@ -31,7 +32,7 @@ def _group(table: str, what: str) -> click.Group:
                 str(i.id),
                 str(i.company_id or ""),
                 i.name,
-                i.status,
+                label("send_status", i.status),  # in words ("i kø"), the code in --json
                 str(i.attempts),
                 i.reason,
                 i.last_error or "",

@@ -55,3 +55,13 @@ def test_dead_job_retried(db, company_id, cli, make_worker) -> None:
     ran = []
     make_worker(tasks={"t.fail": lambda *a: ran.append(1)}).run_until_idle()
     assert ran == [1]
+
+
+def test_the_outbox_list_says_a_queued_send_is_queued_in_words(db, company_id, cli) -> None:
+    with db.uow(company_id) as uow:
+        uow.outbox.add("test.send", idempotency_key="test:q", payload={"key": "q"})
+        uow.commit()
+    shown = cli("outbox", "list", "--company", str(company_id), "--status", "pending").stdout
+    assert "i kø" in shown and "pending" not in shown
+    listed = cli("outbox", "list", "--company", str(company_id), "--status", "pending", "--json")
+    assert [i["status"] for i in json.loads(listed.stdout)] == ["pending"]  # the code, for programs
