@@ -22,7 +22,7 @@ def test_every_kind_of_send_survives_crashes_and_faults_exactly_once(pg_url) -> 
         faults=crash.Faults(
             # Often enough that a short run crashes at each point, yet converges: a crash ends
             # a worker holding up to three rows, each of which is then looked up.
-            crash="before_send:0.08,after_send:0.08,in_lookup:0.25",
+            crash="before_send:0.08,after_send:0.08,in_lookup:0.2",
             kill_share=0.05,
             random=0.02,
             failed_lookups=0.3,
