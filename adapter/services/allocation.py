@@ -12,10 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import func, select
-
 from adapter.domain import Allocation, AllocationKind, ClaimStatus, Money
-from adapter.store.tables import allocations, claims
 from adapter.store.uow import UnitOfWork
 
 PARTS = {
@@ -44,16 +41,7 @@ def owed(uow: UnitOfWork, invoice_id: int) -> Owed:
     when overpaid) and its unpaid notices."""
     invoice = uow.invoices.get(invoice_id)
     claim = uow.claims.for_invoice(invoice_id)
-    paid = {
-        kind: total
-        for kind, total in uow.conn.execute(
-            select(allocations.c.kind, func.sum(allocations.c.amount_ore))
-            .where(
-                allocations.c.invoice_id == invoice_id, allocations.c.kind.in_(("fee", "interest"))
-            )
-            .group_by(allocations.c.kind)
-        )
-    }
+    paid = uow.bank.notices_paid(invoice_id)
     return Owed(
         principal=invoice.outstanding.ore,
         fees=max(
@@ -235,19 +223,8 @@ def apply_payment(
                 )
             )
     if cut.credit:
-        uow.conn.execute(
-            allocations.insert().values(
-                company_id=company,
-                payment_id=payment_id,
-                invoice_id=None,
-                customer_id=customer_id,
-                kind=AllocationKind.CREDIT.value,
-                amount_ore=cut.credit,
-                allocated_on=on,
-                order_used=order_text,
-                actor=actor,
-                created_at=uow.clock.now(),
-            )
+        uow.bank.add_credit(
+            payment_id, customer_id, cut.credit, on=on, order_used=order_text, actor=actor
         )
     uow.payments.recompute_outstanding([invoice_id])
     if cut.written_off:
@@ -261,10 +238,7 @@ def apply_payment(
             data=data,
         )
     if cut.closed:
-        status = uow.conn.execute(
-            select(claims.c.status).where(claims.c.invoice_id == invoice_id)
-        ).scalar_one_or_none()
-        if status == ClaimStatus.OPEN.value:
+        if uow.bank.claim_status(invoice_id) == ClaimStatus.OPEN.value:
             uow.claims.set_status(invoice_id, ClaimStatus.CLOSED, closed_at=uow.clock.now())
     return Applied(
         cut.principal,

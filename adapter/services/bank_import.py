@@ -35,8 +35,6 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
-
 from adapter import company_settings
 from adapter.domain import Customer, DebtorKind, MatchStatus, Money
 from adapter.errors import InputError
@@ -61,6 +59,14 @@ UNKNOWN_KID_CUSTOMER = "Betaling med ukjent KID"
 BATCH = 20_000  # transactions matched and staged at a time: memory stays flat
 PLAN_TRIES = 3  # plans made before giving up on a company whose claims keep changing
 BUSY_WAIT_S = 600  # how long an import waits for another file of the company being published
+STALE_MINUTES = int(bank_stage.STALE_AFTER.total_seconds() // 60)
+# A retry of a file whose import is under way, or stopped less than STALE_AFTER ago: it was
+# not imported (nothing of it shows), and after that time the next import rolls it back.
+BEING_IMPORTED = N_(
+    "this file is being imported by another run, or its import stopped less than "
+    "%(minutes)s minutes ago and is rolled back after that: nothing of it is imported yet; "
+    "try again in a few minutes"
+)
 Progress = Callable[[int, int | None], None]  # (transactions done, expected in all)
 
 
@@ -602,8 +608,15 @@ def import_file(
     recover(db, company_id, actor=actor)
     with db.uow(company_id, read_only=True) as uow:
         uow.companies.get(company_id)
-        if uow.bank.file_imported(sha):
-            return ImportSummary(file=path.name, already_imported=True)
+        status = uow.bank.file_status(sha)
+    if status == "published":
+        return ImportSummary(file=path.name, already_imported=True)
+    if status is not None:  # 'publishing', and not stale: `recover` rolls a stale one back
+        raise InputError(
+            path.name,
+            BEING_IMPORTED.msgid % {"minutes": STALE_MINUTES},
+            said=N_(BEING_IMPORTED.msgid, minutes=STALE_MINUTES),
+        )
     expected = expected_transactions(path)
     attempt, waited_until = 0, time.monotonic() + BUSY_WAIT_S
     while attempt < PLAN_TRIES:
@@ -752,7 +765,9 @@ def _import_file(
             ),
             actor=actor,
             now=db.clock.now(),
-            unknown_customer=lambda: unknown_kid_customer(_Bound(conn, company_id, db)),
+            unknown_customer=lambda: unknown_kid_customer(
+                bank_stage.bound_uow(conn, company_id, db)
+            ),
             marks=marks,
             payment_type_id=bank.payment_type_id,
             claim_rows=plan.claim_rows(),
@@ -770,14 +785,6 @@ def _import_file(
     finally:
         bank_stage.drop(conn)
         conn.close()
-
-
-class _Bound(UnitOfWork):
-    """A unit of work on a connection already in a transaction (the publish)."""
-
-    def __init__(self, conn: Connection, company_id: int, db: Database):
-        super().__init__(db.engine, company_id, clock=db.clock, box=db.box)
-        self.conn = conn
 
 
 def open_targets(db: Database, company_id: int) -> list[Target]:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Select, bindparam, select
 
 from adapter import company_settings
+from adapter.store.bank_stage import visible_payment
 from adapter.store.tables import (
     LETTER_COUNTS,
     allocations,
@@ -227,7 +228,8 @@ _ALLOCATIONS = (
         payments.c.payment_date,
     )
     .select_from(allocations.outerjoin(payments, payments.c.id == allocations.c.payment_id))
-    .where(allocations.c.company_id == bindparam("company"))
+    # None of a bank file still being published: the facts count a file whole or not at all.
+    .where(allocations.c.company_id == bindparam("company"), visible_payment())
 )
 _ALLOCATIONS_IN_RANGE = _ALLOCATIONS.where(
     allocations.c.invoice_id.between(bindparam("low"), bindparam("high"))

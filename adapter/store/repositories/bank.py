@@ -6,9 +6,10 @@ bank file pays. Read with plain driver rows where a company may have a million o
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from adapter.store.bank_stage import NOTICE_STATUSES, marks
 from adapter.store.repositories.base import CompanyScoped
@@ -71,6 +72,47 @@ class BankRepository(CompanyScoped):
         finally:
             cursor.close()
 
+    def notices_paid(self, invoice_id: int) -> dict[str, int]:
+        """What payments have covered of the invoice's fees and interest: {'fee': øre,
+        'interest': øre} (a kind left out when nothing was)."""
+        return {
+            kind: int(total)
+            for kind, total in self.conn.execute(
+                select(allocations.c.kind, func.sum(allocations.c.amount_ore))
+                .where(
+                    allocations.c.invoice_id == invoice_id,
+                    allocations.c.kind.in_(("fee", "interest")),
+                )
+                .group_by(allocations.c.kind)
+            )
+        }
+
+    def add_credit(
+        self,
+        payment_id: int | None,
+        customer_id: int,
+        amount_ore: int,
+        *,
+        on: date,
+        order_used: str,
+        actor: str,
+    ) -> None:
+        """Keep an overpayment as the customer's credit: an allocation to no invoice."""
+        self.conn.execute(
+            allocations.insert().values(
+                company_id=self.company_id,
+                payment_id=payment_id,
+                invoice_id=None,
+                customer_id=customer_id,
+                kind="credit",
+                amount_ore=amount_ore,
+                allocated_on=on,
+                order_used=order_used,
+                actor=actor,
+                created_at=self.clock.now(),
+            )
+        )
+
     def customers_for_matching(self) -> Iterator[tuple[int, str, str | None]]:
         """Each customer's id, name and bank account (to tell who paid)."""
         for row in self.conn.execute(
@@ -96,16 +138,14 @@ class BankRepository(CompanyScoped):
             select(claims.c.status).where(claims.c.invoice_id == invoice_id)
         ).scalar_one_or_none()
 
-    def file_imported(self, sha256: str) -> bool:
-        """Whether a file with this SHA-256 was imported (or is being published)."""
-        return (
-            self.conn.execute(
-                select(bank_files.c.id).where(
-                    bank_files.c.company_id == self.company_id, bank_files.c.sha256 == sha256
-                )
-            ).first()
-            is not None
-        )
+    def file_status(self, sha256: str) -> str | None:
+        """The status of the company's file with this SHA-256: 'published', 'publishing' (an
+        import of it under way, or stopped and not yet rolled back), or None."""
+        return self.conn.execute(
+            select(bank_files.c.status).where(
+                bank_files.c.company_id == self.company_id, bank_files.c.sha256 == sha256
+            )
+        ).scalar_one_or_none()
 
     def open_targets(self) -> list[tuple[str | None, int, str, str | None, str]]:
         """Open invoices with principal left, oldest first: (KID, outstanding, number, the

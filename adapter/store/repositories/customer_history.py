@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from adapter.store.bank_stage import visible_payment
 from adapter.store.repositories.base import CompanyScoped
 from adapter.store.tables import claims, customers, invoices, letters, payments
 
@@ -50,6 +51,7 @@ class CustomerHistoryRepository(CompanyScoped):
                 .where(
                     payments.c.company_id == self.company_id,
                     payments.c.customer_id == customer_id,
+                    visible_payment(),  # none of a bank file still being published
                 )
                 .order_by(payments.c.payment_date.desc(), payments.c.id.desc())
                 .limit(limit)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, select
 
+from adapter.store.bank_stage import visible_allocation, visible_payment
 from adapter.store.repositories.base import CompanyScoped
 from adapter.store.tables import allocations, audit_log, claims, invoices, letters, payments
 
@@ -50,6 +51,7 @@ class OverviewRepository(CompanyScoped):
                     allocations.c.payment_id.is_not(None),
                     allocations.c.allocated_on >= first,
                     allocations.c.allocated_on <= last,
+                    visible_allocation(),  # none of a bank file still being published
                 )
             ).scalar_one()
         )
@@ -71,7 +73,8 @@ class OverviewRepository(CompanyScoped):
                     payments.c.match_method,
                 )
                 .outerjoin(payments, payments.c.id == allocations.c.payment_id)
-                .where(allocations.c.invoice_id == invoice_id)
+                # None of a bank file still being published.
+                .where(allocations.c.invoice_id == invoice_id, visible_payment())
                 .order_by(allocations.c.id)
             )
         )

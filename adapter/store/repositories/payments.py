@@ -10,7 +10,7 @@ from sqlalchemy import Row, and_, case, func, insert, select, update
 
 from adapter.domain import Allocation, AllocationKind, MatchStatus, Money, Payment
 from adapter.errors import NotFoundError
-from adapter.store.bank_stage import visible_payment
+from adapter.store.bank_stage import visible_allocation, visible_payment
 from adapter.store.repositories.base import CompanyScoped
 from adapter.store.repositories.bulk import insert_rows
 from adapter.store.sql import insert_on_conflict
@@ -139,6 +139,7 @@ class PaymentRepository(CompanyScoped):
                 payments.c.payment_date == on,
                 allocations.c.invoice_id == invoice_id,
                 allocations.c.kind.in_(("principal", "fee", "interest")),
+                visible_payment(),
             )
             .group_by(payments.c.id)
             .having(total == amount_ore)
@@ -165,6 +166,7 @@ class PaymentRepository(CompanyScoped):
                 payments.c.source != "tripletex",
                 allocations.c.invoice_id.in_(ids),
                 allocations.c.kind.in_(("principal", "fee", "interest")),
+                visible_payment(),
             )
             .group_by(payments.c.id, allocations.c.invoice_id, payments.c.payment_date)
             .order_by(payments.c.id)
@@ -311,6 +313,7 @@ class PaymentRepository(CompanyScoped):
                 allocations.c.invoice_id == invoices.c.id,
                 allocations.c.kind.in_(("principal", "write_off")),
                 allocations.c.company_id == self.company_id,
+                visible_allocation(),  # a file being published changes it at its flip
             )
             .scalar_subquery()
         )
