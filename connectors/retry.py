@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import TypeVar
 
@@ -94,21 +95,28 @@ class wait_remote(wait_base):  # lower case, like tenacity's own strategies
 
 
 def backoff_delay(attempt: int, opts: RetryOptions) -> float:
-    """The backoff before try `attempt + 1` (for a client not yet on `HttpBase`)."""
+    """The backoff `run` waits before try `attempt + 1` (for tests and reports; every client
+    retries through `HttpBase`, none waits by hand)."""
     return float(opts.backoff()(SimpleNamespace(attempt_number=attempt)))  # type: ignore[arg-type]
 
 
-def run(attempt: Callable[[], T], opts: RetryOptions, sleep: Callable[[float], None]) -> T:
-    """Call `attempt` until it returns, retrying on `Again` with backoff (or the server's wait),
-    at most `opts.max_attempts` times; then raise the last `Again.error`."""
-    retrying = Retrying(
+@lru_cache(maxsize=256)
+def _retrying(opts: RetryOptions, sleep: Callable[[float], None]) -> Retrying:
+    # One per policy and sleep, shared: tenacity keeps each call's state per thread, and
+    # building the strategies anew for every request cost more than the request's own checks.
+    return Retrying(
         stop=stop_after_attempt(opts.max_attempts),
         wait=wait_remote(opts.backoff()),
         retry=retry_if_exception_type(Again),
         sleep=sleep,
     )
+
+
+def run(attempt: Callable[[], T], opts: RetryOptions, sleep: Callable[[float], None]) -> T:
+    """Call `attempt` until it returns, retrying on `Again` with backoff (or the server's wait),
+    at most `opts.max_attempts` times; then raise the last `Again.error`."""
     try:
-        return retrying(attempt)
+        return _retrying(opts, sleep)(attempt)
     except RetryError as exc:
         last = exc.last_attempt.exception()
         assert isinstance(last, Again)

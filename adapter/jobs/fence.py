@@ -17,10 +17,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
-
-from adapter.jobs import lease as leases
 from adapter.log import get_logger
+from adapter.store import lease as leases
+from adapter.store.engine import Engine
 from connectors.errors import WriteRefused
 from connectors.http import guarded_writes
 

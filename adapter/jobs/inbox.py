@@ -14,11 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
-
 from adapter.clock import Clock
-from adapter.store.sql import insert_on_conflict
-from adapter.store.tables import inbox
+from adapter.store.engine import Engine
+from adapter.store.repositories.inbox import add_events
 
 
 @dataclass(frozen=True)
@@ -55,16 +53,7 @@ def store_events(engine: Engine, clock: Clock, events: Sequence[InboxEvent]) -> 
         }
         for e in events
     ]
-    with engine.begin() as conn:
-        # executemany with RETURNING: one cached statement for every batch size, sent as
-        # multi-row inserts by SQLAlchemy's insertmanyvalues (a .values(rows) statement is
-        # compiled anew for each size and was 5x slower).
-        stmt = (
-            insert_on_conflict(conn, inbox)
-            .on_conflict_do_nothing(index_elements=["source", "event_key"])
-            .returning(inbox.c.id)
-        )
-        return len(conn.execute(stmt, rows).all())
+    return add_events(engine, rows)
 
 
 class BatchWriter:

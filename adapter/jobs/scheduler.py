@@ -12,18 +12,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
-
 from adapter import company_settings
 from adapter.clock import OSLO
 from adapter.company_settings import ScheduleSettings
 from adapter.log import get_logger
 from adapter.services import rates
 from adapter.store.database import Database
-from adapter.store.repositories.runtime import JobRepository
-from adapter.store.tables import companies, schedule_slots
-from adapter.store.tables import company_settings as settings_table
+from adapter.store.repositories.schedule import company_schedules, queue_slot
 
 log = get_logger(__name__)
 
@@ -81,36 +76,22 @@ def tick(db: Database, tasks: Iterable[str]) -> int:
     now = db.clock.now()
     tasks = list(tasks)
     queued = 0
-    with db.engine.connect() as conn:
-        company_ids = [r.id for r in conn.execute(select(companies.c.id))]
-        stored = {
-            r.company_id: r.value
-            for r in conn.execute(
-                select(settings_table.c.company_id, settings_table.c.value).where(
-                    settings_table.c.section == "schedule"
-                )
-            )
-        }
-    for company_id in company_ids:
-        schedule = company_settings.load("schedule", stored.get(company_id))
+    for company_id, stored in company_schedules(db.engine).items():
+        schedule = company_settings.load("schedule", stored)
         assert isinstance(schedule, ScheduleSettings)
         for plan in planned_for(company_id, schedule, now, tasks):
-            try:
-                with db.engine.begin() as conn:
-                    conn.execute(
-                        insert(schedule_slots).values(
-                            company_id=company_id, task=plan.task, slot=plan.slot, created_at=now
-                        )
-                    )
-                    # A job of the same task still waiting does this slot's work too.
-                    queued += JobRepository(conn, company_id, db.clock).defer(
-                        plan.task,
-                        {"slot": plan.slot},
-                        dedupe_key=plan.lock_key,
-                        lock_key=plan.lock_key,
-                    )
-            except IntegrityError:
-                continue  # this slot was queued already (by us earlier, or another scheduler)
+            queued += (
+                queue_slot(
+                    db.engine,
+                    db.clock,
+                    company_id,
+                    task=plan.task,
+                    slot=plan.slot,
+                    lock_key=plan.lock_key,
+                    now=now,
+                )
+                or 0  # None: this slot was queued already (by us earlier, or another scheduler)
+            )
     if queued:
         log.info("scheduled", jobs=queued)
         _warn_missing_rates(db)

@@ -29,17 +29,16 @@ from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import func, select, update
-
 from adapter import log as logs
 from adapter.jobs import crash
-from adapter.jobs import lease as leases
 from adapter.jobs.fence import Fence
 from adapter.jobs.registry import EffectClaimed, Sender, Task, WebhookHandler, WorkContext
 from adapter.jobs.sending import Pump
 from adapter.log import get_logger
 from adapter.services import delivery
-from adapter.store.tables import inbox, outbox
+from adapter.store import lease as leases
+from adapter.store.lease import INBOX, OUTBOX
+from adapter.store.repositories import inbox as inbox_rows
 from connectors.errors import FatalError, LookupImpossible, RetriableError, WriteRefused
 from connectors.http import purpose
 
@@ -66,10 +65,8 @@ def _in_log_context(
     return bound
 
 
-OUTBOX = leases.Queue(outbox, ready=("pending", "unknown"), doing="sending")
 # An unknown row that waits for a person is never due by itself.
 PARKED = datetime(9999, 12, 31, tzinfo=UTC)
-INBOX = leases.Queue(inbox, ready=("new",), doing="doing")
 
 
 def backoff(attempt: int, *, base_s: float = 5.0, cap_s: float = 3600.0) -> timedelta:
@@ -201,14 +198,19 @@ class Worker:
 
         def loop(n: int) -> None:
             owner = f"{self.name}:{n}"
+            idle = 0
             while not self.stop.is_set():
                 try:
                     ran = self.run_once(owner, outbox=not pooled)
                 except Exception:  # noqa: BLE001 - a broken row must not kill the worker
                     log.error("worker loop error", worker=owner, error=traceback.format_exc())
                     ran = False
+                idle = 0 if ran else idle + 1
                 if not ran:
-                    self.stop.wait(poll_s)
+                    # A thread that keeps finding nothing looks less often (up to four polls
+                    # apart): every look is two transactions, and a worker sending thousands
+                    # of letters has several threads with nothing else to do.
+                    self.stop.wait(poll_s * min(4, idle))
 
         threads = [
             threading.Thread(target=loop, args=(n,), name=f"worker-{n}") for n in range(concurrency)
@@ -305,20 +307,13 @@ class Worker:
         row = taken.row
         try:
             with self.ctx.db.uow(row.company_id) as uow:
-                mine = outbox.c.id == row.id, outbox.c.lease_owner == taken.owner
                 # Compare-and-set on the lease token (it also locks the row), then the
                 # sender's own tables, then the row marked sent: all in one transaction.
-                changed = uow.conn.execute(
-                    update(outbox).where(*mine).values(result=result)
-                ).rowcount
+                changed = bool(leases.hold_many(uow.conn, [taken]))
                 if changed:
                     sender.record(uow, payload, result)
-                    uow.conn.execute(
-                        update(outbox)
-                        .where(*mine)
-                        .values(
-                            status="sent", sent_at=self._now(), lease_owner=None, leased_until=None
-                        )
+                    leases.finish_many(
+                        uow.conn, [(taken, {"result": result})], status="sent", sent_at=self._now()
                     )
                     uow.commit()
         except EffectClaimed as exc:  # two lookups found the same effect: look again
@@ -378,11 +373,7 @@ class Worker:
         """Record the row's new status under its lease; a letter it carries follows it."""
         row = taken.row
         with self._engine.begin() as conn:
-            changed = conn.execute(
-                update(outbox)
-                .where(outbox.c.id == row.id, outbox.c.lease_owner == taken.owner)
-                .values(status=status, lease_owner=None, leased_until=None, **values)
-            ).rowcount
+            changed = leases.finish_on(conn, taken, status=status, **values)
             if changed:
                 delivery.follow(conn, dict(row.payload), status, values.get("last_error"))
         if not changed:
@@ -423,24 +414,10 @@ class Worker:
         """The newest waiting delivery about the same object as `row`, if any."""
         if not row.subject:
             return None
-        with self._engine.connect() as conn:
-            return conn.execute(
-                select(func.max(inbox.c.id)).where(
-                    *_waiting_same_subject(row), inbox.c.id != row.id
-                )
-            ).scalar_one_or_none()
+        return inbox_rows.newest_waiting_about(self._engine, row)
 
     def _settle(self, row: Any, horizon: int) -> None:
-        with self._engine.begin() as conn:
-            settled = conn.execute(
-                update(inbox)
-                .where(*_waiting_same_subject(row), inbox.c.id <= horizon)
-                .values(
-                    status="done",
-                    handled_at=self._now(),
-                    last_error=f"settled by the fetch for delivery {row.id}",
-                )
-            ).rowcount
+        settled = inbox_rows.settle(self._engine, row, horizon, now=self._now())
         log.info(
             "webhooks settled by one fetch", subject=row.subject, inbox_id=row.id, settled=settled
         )
@@ -522,16 +499,6 @@ class Worker:
 
 def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
-
-
-def _waiting_same_subject(row: Any) -> tuple[Any, ...]:
-    """Waiting deliveries of the same company and remote about the same object as `row`."""
-    return (
-        inbox.c.company_id == row.company_id,
-        inbox.c.source == row.source,
-        inbox.c.subject == row.subject,
-        inbox.c.status == "new",
-    )
 
 
 def _missing(name: str) -> None:

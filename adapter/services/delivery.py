@@ -18,14 +18,14 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, select, update
-
-from adapter.store.repositories.letters import LetterRepository
-from adapter.store.tables import letters
+from adapter.store.repositories.letters import (
+    LetterRepository,
+    follow_send,
+    move_send_date,
+    send_date,
+)
+from adapter.store.sql import Connection
 from adapter.store.uow import UnitOfWork
-
-# The statuses a letter moves between while its send is under way (never out of cancelled).
-_OPEN = ("pending", "failed", "unknown")
 
 
 def follow(
@@ -43,28 +43,18 @@ def follow(
         return
     if status == "sent" and today is not None:
         sent_late(conn, int(letter_id), today)
-    conn.execute(
-        update(letters)
-        .where(letters.c.id == int(letter_id), letters.c.status.in_(_OPEN))
-        .values(status=status, delivery_error=reason)
-    )
+    follow_send(conn, int(letter_id), status, reason)
 
 
 def sent_late(conn: Connection, letter_id: int, today: date) -> tuple[date, date | None] | None:
     """A letter sent `today`, later than the day it was decided: its send date becomes today
     and its deadline moves on as many days (never earlier). Returns the decided (send date,
     deadline) when they moved, else None."""
-    row = conn.execute(
-        select(letters.c.sent_on, letters.c.deadline).where(letters.c.id == letter_id)
-    ).first()
+    row = send_date(conn, letter_id)
     if row is None or row.sent_on >= today:
         return None
     waited = today - row.sent_on
-    conn.execute(
-        update(letters)
-        .where(letters.c.id == letter_id)
-        .values(sent_on=today, deadline=row.deadline + waited if row.deadline else None)
-    )
+    move_send_date(conn, letter_id, today, row.deadline + waited if row.deadline else None)
     return row.sent_on, row.deadline
 
 

@@ -20,7 +20,7 @@ from adapter.domain import Money
 from adapter.i18n import N_
 from adapter.log import get_logger
 from adapter.services import rates
-from adapter.store.repositories.letters import LETTER_COUNTS
+from adapter.store.repositories.letters import FIGURES, LETTER_COUNTS
 from adapter.store.uow import UnitOfWork
 from connectors.tripletex import models
 from policies import letter_check
@@ -35,7 +35,7 @@ _STAGES = {
     "REMINDER": Stage.REMINDER_1,
     "NOTICE_OF_DEBT_COLLECTION": Stage.INKASSOVARSEL,
 }
-_FIGURES = ("fee_ore", "interest_ore", "compensation_ore", "deadline")
+_FIGURES = FIGURES
 
 
 def stage_for(kind: str, stages_before: set[str]) -> Stage | None:
@@ -72,7 +72,7 @@ def record_told_many(uow: UnitOfWork, told: Mapping[int, dict[str, Any]]) -> Non
     statement. Letters of one claim are taken in the order they were sent, each checked
     against the earlier ones as the debtor got them."""
     repo = uow.letters
-    rows = sorted(repo.rows(told), key=lambda r: (r.sent_on, r.id))
+    rows = sorted(repo.figures(told), key=lambda r: (r.sent_on, r.id))
     if len(rows) != len(told):
         missing = sorted(set(told) - {r.id for r in rows})
         raise LookupError(f"no letter {missing} in company {uow.require_company()}")

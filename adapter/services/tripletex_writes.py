@@ -13,16 +13,16 @@ told (`tripletex_letters.record_told`).
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import select, true, update
-
 from adapter.services import delivery, tripletex_letters
 from adapter.services.context import EffectClaimed, WorkContext
-from adapter.store.tables import customers, invoices, letters, outbox, payments
+from adapter.store.repositories.remote_writes import RemoteWriteRepository, notice_addresses
 from adapter.store.uow import UnitOfWork
 from connectors.errors import ConnectorError, FatalError, OutcomeUnknownError
 from policies.money import figure
@@ -37,30 +37,54 @@ def dispatch_for(kind: str, setting: str) -> str:
     return "OWN_PRINTER" if setting == "NETS_PRINT" and kind != NOTICE else setting
 
 
+def _writes(uow: UnitOfWork) -> RemoteWriteRepository:
+    return RemoteWriteRepository(uow.conn, uow.require_company(), uow.clock)
+
+
 def _invoice(ctx: WorkContext, company_id: int, external_id: str) -> Any:
     with ctx.db.uow(company_id, read_only=True) as uow:
-        return uow.conn.execute(
-            select(
-                invoices.c.currency,
-                invoices.c.amount_ore,
-                invoices.c.company_amount_ore,
-                customers.c.overdue_notice_email,
-            )
-            .join(customers, customers.c.id == invoices.c.customer_id)
-            .where(invoices.c.company_id == company_id, invoices.c.external_id == external_id)
-        ).one()
+        return _writes(uow).invoice_to_send(external_id)
 
 
 class ReminderSender:
     """`tripletex.reminder`: payload {letter_id, invoice_external_id, type, date, include_charge,
     include_interest, dispatch}."""
 
+    # How long an address read ahead (`prepare`) is used by the send it was read for.
+    AHEAD_S = 60.0
+
+    def __init__(self) -> None:
+        # (id of the database, company, invoice) -> (the database, when read, the address)
+        self._ahead: dict[tuple[int, int, str], tuple[Any, float, str | None]] = {}
+        self._ahead_lock = threading.Lock()
+
+    def prepare(self, ctx: WorkContext, rows: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """Read the overdue-notice addresses of rows about to be sent (company id, payload),
+        of every company in one statement (the sender pool calls it as it takes rows); each
+        send takes its own within `AHEAD_S`, else reads it itself."""
+        wanted = {(company_id, str(p["invoice_external_id"])) for company_id, p in rows}
+        with ctx.db.uow(read_only=True) as uow:
+            found = notice_addresses(uow.conn, wanted)
+        now = time.monotonic()
+        with self._ahead_lock:
+            if len(self._ahead) > 10_000:  # rows taken and never sent (looked up instead)
+                self._ahead.clear()
+            for (company_id, external_id), address in found.items():
+                self._ahead[(id(ctx.db), company_id, external_id)] = (ctx.db, now, address)
+
+    def _notice_address(self, ctx: WorkContext, company_id: int, external_id: str) -> str | None:
+        with self._ahead_lock:
+            hit = self._ahead.pop((id(ctx.db), company_id, external_id), None)
+        if hit is not None and hit[0] is ctx.db and time.monotonic() - hit[1] < self.AHEAD_S:
+            return hit[2]
+        return _invoice(ctx, company_id, external_id).overdue_notice_email
+
     def send(self, ctx: WorkContext, company_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         """Create the reminder in Tripletex (to the customer's overdue-notice address when it
         has one), then read back what Tripletex put on it."""
         client = ctx.clients.tripletex(company_id)
         invoice_id = int(payload["invoice_external_id"])
-        row = _invoice(ctx, company_id, payload["invoice_external_id"])
+        email = self._notice_address(ctx, company_id, str(payload["invoice_external_id"]))
         rid = client.create_reminder(
             invoice_id,
             type=payload["type"],
@@ -68,7 +92,7 @@ class ReminderSender:
             include_charge=payload["include_charge"],
             include_interest=payload["include_interest"],
             dispatch_types=(dispatch_for(payload["type"], payload.get("dispatch") or "API"),),
-            email=row.overdue_notice_email,
+            email=email,
         )
         return {"reminder_id": rid, "told": self._read_back(client, invoice_id, rid, payload)}
 
@@ -101,14 +125,8 @@ class ReminderSender:
             if r.type == payload["type"]
         ]
         with ctx.db.uow(company_id, read_only=True) as uow:
-            others = set(
-                uow.conn.execute(
-                    select(letters.c.remote_id).where(
-                        letters.c.company_id == company_id,
-                        letters.c.remote_id.in_([str(r.id) for r in found]),
-                        letters.c.id != int(payload["letter_id"]),
-                    )
-                ).scalars()
+            others = _writes(uow).letters_holding(
+                [str(r.id) for r in found], other_than=int(payload["letter_id"])
             )
         mine = [r for r in found if str(r.id) not in others]
         return {"reminder_id": mine[0].id, "told": mine[0].told()} if mine else None
@@ -202,14 +220,7 @@ class PaymentSender:
         if posting_id is None:
             return
         # One writer at a time per invoice, so two rows cannot both take one posting.
-        uow.conn.execute(
-            select(invoices.c.id)
-            .where(
-                invoices.c.company_id == uow.require_company(),
-                invoices.c.external_id == str(payload["invoice_external_id"]),
-            )
-            .with_for_update()
-        ).first()
+        _writes(uow).lock_invoice(str(payload["invoice_external_id"]))
         if _others(uow, payload, {int(posting_id)}):
             raise EffectClaimed(f"Tripletex posting {posting_id} is another payment's")
         if payload.get("payment_id") is not None:
@@ -223,25 +234,12 @@ def _others(uow: UnitOfWork, payload: dict[str, Any], candidates: set[int]) -> s
     if not candidates:
         return set()
     own = payload.get("payment_id")
-    tied = uow.conn.execute(
-        select(payments.c.ledger_ref).where(
-            payments.c.company_id == uow.require_company(),
-            payments.c.ledger_ref.in_([str(c) for c in candidates]),
-            payments.c.id != own if own is not None else true(),
-        )
-    ).scalars()
+    repo = _writes(uow)
+    tied = repo.postings_tied([str(c) for c in candidates], other_than=own)
     ids = {int(r) for r in tied}
-    for result in uow.conn.execute(
-        select(outbox.c.result).where(
-            outbox.c.company_id == uow.require_company(),
-            outbox.c.kind == "tripletex.payment",
-            outbox.c.status == "sent",
-            outbox.c.payload["invoice_external_id"].as_string()
-            == str(payload["invoice_external_id"]),
-        )
-    ).scalars():
-        made = set((result or {}).get("posting_ids") or [])
-        if (result or {}).get("posting_id") is not None:
+    for result in repo.sent_payment_results(str(payload["invoice_external_id"])):
+        made = set(result.get("posting_ids") or [])
+        if result.get("posting_id") is not None:
             made.add(result["posting_id"])
         ids |= {int(i) for i in made} & candidates
     return ids
@@ -282,9 +280,7 @@ class AutomationOffSender:
         if result.get("automation"):
             raise FatalError("Tripletex still shows automatic reminders on for the customer")
         customer_id = int(payload["customer_id"])
-        uow.conn.execute(
-            update(customers).where(customers.c.id == customer_id).values(ledger_automation=False)
-        )
+        _writes(uow).automation_off(customer_id)
         uow.audit.record(
             actor="tripletex",
             action="customer.automation_off",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import ColumnElement, Connection, Dialect, Table, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 
@@ -43,3 +43,14 @@ def insert_ignore(
     pk = list(table.primary_key.columns)
     stmt = stmt.returning(*pk)
     return sum(conn.execute(stmt, row).first() is not None for row in rows)
+
+
+def among(dialect: Dialect, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL `column = ANY(:array)`, one parameter whatever the
+    count: the statement's text is the same for every batch (prepared once) and no parameter
+    is built per value (the hot paths of a worker sending many rows at once)."""
+    if dialect.name == "postgresql":
+        return column == any_(
+            bindparam(None, list(values), type_=postgresql.ARRAY(column.type), expanding=False)
+        )
+    return column.in_(list(values))

@@ -6,9 +6,10 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from adapter.store.repositories.base import CompanyScoped
+from adapter.store.sql import among
 from adapter.store.tables import LETTER_COUNTS, claims, invoices, letters
 
 # Built once: the nightly run writes a batch's letters with one, and reads their stages with
@@ -20,6 +21,9 @@ _OF_THEM = (
 )
 _OF_CLAIMS = select(letters).where(*_OF_THEM)
 _STATUSES = select(letters.c.claim_id, letters.c.stage, letters.c.status).where(*_OF_THEM)
+# What a letter states (the figures the debtor got), and what places it among its claim's.
+FIGURES = ("fee_ore", "interest_ore", "compensation_ore", "deadline")
+_FIGURE_COLUMNS = tuple(letters.c[c] for c in ("id", "claim_id", "stage", "sent_on", *FIGURES))
 
 
 class LetterRepository(CompanyScoped):
@@ -75,19 +79,36 @@ class LetterRepository(CompanyScoped):
         if not ids:
             return []
         return list(
-            self.conn.execute(select(letters).where(self._mine, letters.c.id.in_(sorted(ids))))
+            self.conn.execute(
+                select(letters).where(
+                    self._mine, among(self.conn.dialect, letters.c.id, sorted(ids))
+                )
+            )
+        )
+
+    def figures(self, ids: Collection[int]) -> list[Row[Any]]:
+        """The letters `ids`, in no particular order: their id, claim, stage, send date,
+        figures (`FIGURES`) and `decided`."""
+        if not ids:
+            return []
+        return list(
+            self.conn.execute(
+                select(*_FIGURE_COLUMNS, letters.c.decided).where(
+                    self._mine, among(self.conn.dialect, letters.c.id, sorted(ids))
+                )
+            )
         )
 
     def counting(self, claim_ids: Collection[int]) -> list[Row[Any]]:
         """Every letter of the claims `claim_ids` that counts (`LETTER_COUNTS`: fees,
-        deadlines and hand-off follow it)."""
+        deadlines and hand-off follow it): id, claim, stage, send date and figures."""
         if not claim_ids:
             return []
         return list(
             self.conn.execute(
-                select(letters).where(
+                select(*_FIGURE_COLUMNS).where(
                     self._mine,
-                    letters.c.claim_id.in_(sorted(claim_ids)),
+                    among(self.conn.dialect, letters.c.claim_id, sorted(claim_ids)),
                     letters.c.status.in_(LETTER_COUNTS),
                 )
             )
@@ -102,7 +123,10 @@ class LetterRepository(CompanyScoped):
             for r in self.conn.execute(
                 select(claims.c.id.label("claim_id"), invoices.c.id, invoices.c.due_date)
                 .join(invoices, claims.c.invoice_id == invoices.c.id)
-                .where(claims.c.company_id == self.company_id, claims.c.id.in_(sorted(claim_ids)))
+                .where(
+                    claims.c.company_id == self.company_id,
+                    among(self.conn.dialect, claims.c.id, sorted(claim_ids)),
+                )
             )
         }
 
@@ -125,7 +149,9 @@ class LetterRepository(CompanyScoped):
         return list(
             self.conn.execute(
                 select(letters.c.id, letters.c.sent_on, letters.c.deadline).where(
-                    self._mine, letters.c.id.in_(sorted(ids)), letters.c.sent_on < today
+                    self._mine,
+                    among(self.conn.dialect, letters.c.id, sorted(ids)),
+                    letters.c.sent_on < today,
                 )
             )
         )
@@ -142,3 +168,31 @@ class LetterRepository(CompanyScoped):
             .values({c: bindparam(f"b_{c}") for c in columns}),
             [{"b_id": c["id"], **{f"b_{k}": c[k] for k in columns}} for c in changes],
         )
+
+
+# The statuses a letter moves between while its send is under way (never out of cancelled).
+_OPEN = ("pending", "failed", "unknown")
+
+
+def follow_send(conn: Connection, letter_id: int, status: str, reason: str | None) -> None:
+    """Give a letter its outbox row's new status and reason (a letter out of its send,
+    cancelled or sent, keeps its own)."""
+    conn.execute(
+        update(letters)
+        .where(letters.c.id == letter_id, letters.c.status.in_(_OPEN))
+        .values(status=status, delivery_error=reason)
+    )
+
+
+def send_date(conn: Connection, letter_id: int) -> Any:
+    """A letter's send date and deadline (None: no such letter)."""
+    return conn.execute(
+        select(letters.c.sent_on, letters.c.deadline).where(letters.c.id == letter_id)
+    ).first()
+
+
+def move_send_date(conn: Connection, letter_id: int, sent_on: date, deadline: date | None) -> None:
+    """Set a letter's send date and deadline (it went out later than it was decided)."""
+    conn.execute(
+        update(letters).where(letters.c.id == letter_id).values(sent_on=sent_on, deadline=deadline)
+    )

@@ -23,12 +23,12 @@ from adapter.domain import (
     Money,
     Payment,
 )
-from adapter.jobs import lease as leases
 from adapter.jobs.worker import OUTBOX
 from adapter.services import claim_facts, connections, dunning, tripletex_sync
 from adapter.services.clients import Clients
 from adapter.services.companies import set_settings
 from adapter.settings import AppSettings
+from adapter.store import lease as leases
 from adapter.store.tables import audit_log, claims, customers, letters, outbox
 from connectors.serving import serve_in_thread
 from connectors.tripletex.sandbox import create_sandbox

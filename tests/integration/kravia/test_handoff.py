@@ -21,11 +21,11 @@ from adapter.domain import (
     Money,
 )
 from adapter.errors import InputError
-from adapter.jobs import lease as leases
 from adapter.jobs.worker import OUTBOX
 from adapter.services import agency, bank_import, claims, connections, handoff
 from adapter.services.clients import Clients
 from adapter.settings import AppSettings
+from adapter.store import lease as leases
 from adapter.store.tables import audit_log, letters, outbox
 from connectors.bank.generate import Planned, write_file
 from connectors.kravia import webhooks

@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from adapter.jobs import lease as leases
 from adapter.jobs.registry import EffectClaimed, WorkContext
 from adapter.jobs.worker import OUTBOX, Handlers, Worker
 from adapter.settings import AppSettings
+from adapter.store import lease as leases
 from adapter.store.database import Database
 from adapter.store.tables import outbox
 from connectors.errors import WriteRefused

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from adapter.jobs import lease as leases
+from adapter.store import lease as leases
 from adapter.store.database import Database
 from adapter.store.tables import jobs
 from connectors.errors import FatalError, RetriableError

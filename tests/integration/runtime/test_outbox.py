@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from adapter.clock import FixedClock
-from adapter.jobs import lease as leases
 from adapter.jobs.worker import OUTBOX
+from adapter.store import lease as leases
 from adapter.store.database import Database
 from adapter.store.tables import outbox
 from connectors.errors import RetriableError

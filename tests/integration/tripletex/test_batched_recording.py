@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import event, func, select
 
 from adapter.bootstrap import worker as make_worker
-from adapter.jobs import lease as leases
 from adapter.jobs.fence import Fence
 from adapter.jobs.sending import Pump, _Sent
 from adapter.jobs.worker import OUTBOX
 from adapter.settings import AppSettings
+from adapter.store import lease as leases
 from adapter.store.tables import audit_log, outbox
 from tests.integration.tripletex.test_as_it_behaves import DAY, world
 
@@ -79,3 +79,33 @@ def test_a_batch_of_reminders_is_recorded_in_a_few_statements_with_tripletexs_fi
     assert set(rows) == {("sent", None)}
     # A few statements for the batch (the breach lines are one a letter), not ten a letter.
     assert len(statements) <= 12 + 8, statements
+
+
+def test_the_addresses_of_the_rows_taken_are_read_in_one_statement(world: Any) -> None:
+    """The sender pool reads the overdue-notice address of every reminder it takes in one
+    statement (not one unit of work a send), and each reminder still goes to its own."""
+    world.customer["overdueNoticeEmail"] = "purring@kunde.example.no"
+    for n in range(4):
+        world.invoice(f"{1000 + n}.00", days_overdue=20)
+        world.invoice(f"{2000 + n}.00", days_overdue=20, customer=world.business_id)
+    world.sync()
+    world.run()
+    worker = make_worker(world.db, AppSettings(), senders=16, per_company=16)
+    worker.ctx.clients = world.clients
+    reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_a: Any) -> None:
+        if "overdue_notice_email" in statement:
+            reads.append(statement)
+
+    event.listen(world.db.engine, "before_cursor_execute", count)
+    try:
+        assert worker.run_until_idle() == 8
+    finally:
+        event.remove(world.db.engine, "before_cursor_execute", count)
+    assert len(reads) == 1, reads
+    sent_to = sorted(
+        (r["_sentTo"] or {}).get("email") or "" for r in world.sandbox.ledger.reminders.values()
+    )
+    business = world.sandbox.ledger.customers[world.business_id].get("overdueNoticeEmail") or ""
+    assert sent_to == sorted(["purring@kunde.example.no"] * 4 + [business] * 4)

@@ -142,9 +142,9 @@ def test_two_payments_of_one_amount_on_one_day_are_both_booked_once(world) -> No
 def test_payments_sent_at_once_on_one_invoice_each_keep_only_their_own_posting(
     world, monkeypatch
 ) -> None:
-    from adapter.jobs import lease as leases
     from adapter.jobs.worker import OUTBOX
     from adapter.services.tripletex_writes import PaymentSender
+    from adapter.store import lease as leases
     from connectors.tripletex.client import TripletexClient
 
     inv = world.invoice("1000.00", days_overdue=3)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -167,3 +168,30 @@ def test_office_sandbox_keeps_the_accountant_login_to_its_two_calls(office_serve
     listed = http.get("/company/>withLoginAccess", auth=("0", token), params={"count": 2})
     assert [c["id"] for c in listed.json()["values"]] == [700001, 700002]
     assert listed.headers["x-rate-limit-limit"] == "100000"
+
+
+def test_a_working_day_in_the_office_pays_and_adds_invoices_in_every_client(
+    office_sandbox, office_served
+):
+    """The office benchmark's steady night needs a day of changes in every ledger: the clock
+    moved, part of a share of the open invoices paid, new invoices of the day added."""
+    before = {
+        cid: (len(sb.ledger.invoices), sum(len(i["postings"]) for i in sb.ledger.invoices.values()))
+        for cid, (_spec, sb) in office_sandbox.clients.items()
+    }
+    day = TODAY + timedelta(days=1)
+    answer = httpx.post(
+        f"{office_served.url}/_sandbox/office/day",
+        json={"today": day.isoformat(), "paid_share": 0.1, "new_share": 0.1},
+    ).json()
+    added = paid = 0
+    for cid, (_spec, sb) in office_sandbox.clients.items():
+        invoices, postings = before[cid]
+        assert sb.today() == day
+        new = [i for i in sb.ledger.invoices.values() if i["invoiceDate"] == day.isoformat()]
+        assert len(new) == len(sb.ledger.invoices) - invoices == max(1, int(invoices * 0.1))
+        assert all(i["amountOutstanding"] > 0 for i in new)
+        added += len(new)
+        paid += sum(len(i["postings"]) for i in sb.ledger.invoices.values()) - postings
+    assert answer == {"paid": paid, "added": added}
+    assert paid >= len(CLIENTS)

@@ -30,7 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from adapter.store.tables import jobs
+from adapter.store.sql import among
+from adapter.store.tables import inbox, jobs, outbox
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class Queue:
 
 
 JOBS = Queue(jobs, ready=("todo",), doing="doing")
+OUTBOX = Queue(outbox, ready=("pending", "unknown"), doing="sending")
+INBOX = Queue(inbox, ready=("new",), doing="doing")
 
 
 def take(
@@ -139,7 +142,7 @@ def take_many(
     q = select(t).where(or_(due, stalled))
     full = sorted(c for c, n in room.items() if n <= 0)
     if full:
-        q = q.where(t.c.company_id.not_in(full))
+        q = q.where(~among(engine.dialect, t.c.company_id, full))
     q = q.order_by(t.c.run_after, t.c.id).limit(limit).with_for_update(skip_locked=True)
     chosen = []
     try:
@@ -156,7 +159,7 @@ def take_many(
             started = {"started_at": now} if "started_at" in t.c else {}
             conn.execute(
                 update(t)
-                .where(t.c.id.in_([r.id for r in chosen]))
+                .where(among(engine.dialect, t.c.id, [r.id for r in chosen]))
                 .values(
                     status=queue.doing,
                     lease_owner=literal(f"{owner}.", String) + cast(t.c.id, String),
@@ -177,14 +180,20 @@ def take_many(
 
 def finish(engine: Engine, lease: Lease, **values: Any) -> bool:
     """Set `values` on the leased row if this worker still owns it; False when it lost it."""
-    t = lease.table
     with engine.begin() as conn:
-        changed = conn.execute(
+        return finish_on(conn, lease, **values)
+
+
+def finish_on(conn: Connection, lease: Lease, **values: Any) -> bool:
+    """`finish` in the caller's transaction (with what else the outcome changes)."""
+    t = lease.table
+    return bool(
+        conn.execute(
             update(t)
             .where(t.c.id == lease.id, t.c.lease_owner == lease.owner)
             .values(lease_owner=None, leased_until=None, **values)
         ).rowcount
-    return bool(changed)
+    )
 
 
 def extend(engine: Engine, lease: Lease, *, until: datetime) -> bool:
@@ -215,8 +224,8 @@ def extend_many(engine: Engine, held: Collection[Lease], *, until: datetime) -> 
             for i in conn.execute(
                 update(t)
                 .where(
-                    t.c.id.in_([h.id for h in held]),
-                    t.c.lease_owner.in_([h.owner for h in held]),
+                    among(engine.dialect, t.c.id, [h.id for h in held]),
+                    among(engine.dialect, t.c.lease_owner, [h.owner for h in held]),
                 )
                 .values(leased_until=until)
                 .returning(t.c.id)
@@ -235,7 +244,10 @@ def hold_many(conn: Connection, held: Collection[Lease]) -> set[int]:
         int(i)
         for i in conn.execute(
             select(t.c.id)
-            .where(t.c.id.in_([h.id for h in held]), t.c.lease_owner.in_([h.owner for h in held]))
+            .where(
+                among(conn.dialect, t.c.id, [h.id for h in held]),
+                among(conn.dialect, t.c.lease_owner, [h.owner for h in held]),
+            )
             .with_for_update()
         ).scalars()
     }
