@@ -365,9 +365,10 @@ def test_an_email_lost_after_data_waits_for_a_person_who_resends_or_marks_it(wor
         box.server.stop()
     assert len(box.messages) == 3  # two lost answers, one resent
     # The resend carries its first try's Message-ID (the receiving side can drop it if the
-    # first did arrive); the two letters' rows carry two.
+    # first did arrive); the two letters' rows carry two (sent side by side by a pool of
+    # senders, the first two arrive in either order).
     ids = _message_ids(box)
-    assert (ids[2], len(set(ids))) == (ids[1], 2), ids
+    assert (ids[2] in ids[:2], len(set(ids))) == (True, 2), ids
     assert all(re.fullmatch(r"<letter-\d+-\d+@kravflyt\.example\.no>", m) for m in ids), ids
     assert rows(world) == [("letter.email", "sent")] * 2
     assert [x.status for x in world.letters()] == ["sent", "sent"]
