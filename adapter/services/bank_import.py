@@ -685,24 +685,8 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
+@_no_cyclic_gc()
 def _import(
-    db: Database,
-    company_id: int,
-    path: Path,
-    sha: str,
-    summary: ImportSummary,
-    *,
-    actor: str,
-    progress: Progress,
-    expected: int | None,
-) -> None:
-    with _no_cyclic_gc():
-        _import_file(
-            db, company_id, path, sha, summary, actor=actor, progress=progress, expected=expected
-        )
-
-
-def _import_file(
     db: Database,
     company_id: int,
     path: Path,
