@@ -109,3 +109,24 @@ def test_the_addresses_of_the_rows_taken_are_read_in_one_statement(world: Any) -
     )
     business = world.sandbox.ledger.customers[world.business_id].get("overdueNoticeEmail") or ""
     assert sent_to == sorted(["purring@kunde.example.no"] * 4 + [business] * 4)
+
+
+def test_a_nightly_run_job_runs_the_day_its_payload_names(world: Any) -> None:
+    """`dunning.run` with {"on": day} decides as of that day (a night run late, or the office
+    benchmark's yesterday); without it, as of today."""
+    from adapter.store.repositories.runtime import JobRepository
+
+    world.invoice("1000.00", days_overdue=20)
+    world.sync()
+    yesterday = DAY - timedelta(days=1)
+    with world.db.uow(world.company_id) as uow:
+        JobRepository(uow.conn, world.company_id, world.db.clock).defer(
+            "dunning.run", {"on": yesterday.isoformat()}
+        )
+        uow.commit()
+    worker = make_worker(world.db, AppSettings())
+    worker.ctx.clients = world.clients
+    assert worker.run_once(outbox=False)  # the job only: its letter is not sent yet
+    assert [(x.stage, x.sent_on, x.status) for x in world.letters()] == [
+        ("reminder_1", yesterday, "pending")
+    ]
