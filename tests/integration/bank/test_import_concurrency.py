@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -38,6 +37,7 @@ from bench.bank_import import seed
 from bench.bank_parsers import make_targets
 from bench.pg import _admin
 from connectors.bank.generate import plan_payments, write_file
+from tests.integration.bank.paused import paused_before_the_flip
 
 N = 20_000
 PASSWORD = "riktig-hest-batteri"
@@ -82,58 +82,43 @@ def test_reads_answer_while_a_large_import_publishes(db, tmp_path, monkeypatch) 
     )
     assert signed_in.status_code == 303
 
-    publishing, readers_done = threading.Event(), threading.Event()
-    claims_phase = bank_stage._claims
-
-    def wait_then_claims(*args, **kwargs):  # every payment in, the file not yet published
-        publishing.set()
-        assert readers_done.wait(120), "the readers did not finish"
-        return claims_phase(*args, **kwargs)
-
-    monkeypatch.setattr(bank_stage, "_claims", wait_then_claims)
-    outcome: dict[str, object] = {}
-
-    def run_import() -> None:
-        try:
-            outcome["summary"] = bank_import.import_file(db, company_id, path, actor="test")
-        except BaseException as exc:  # noqa: BLE001 - reported by the test below
-            outcome["error"] = exc
-            publishing.set()
-
-    importer = threading.Thread(target=run_import)
-    importer.start()
-    assert publishing.wait(300)
-    env = os.environ | {
-        "KRAVFLYT_DATABASE_URL": settings.database_url,
-        "KRAVFLYT_KEY_FILE": str(settings.key_file),
-        "KRAVFLYT_LOG_FORMAT": "json",
-        "KRAVFLYT_DATABASE_BUSY_TIMEOUT_S": "5",
-    }
-    started = time.perf_counter()
-    listed = subprocess.run(
-        [str(KRAVFLYT), "company", "list"], env=env, capture_output=True, text=True, timeout=120
-    )
-    cli_s = time.perf_counter() - started
-    started = time.perf_counter()
-    page = client.get(f"/c/{company_id}/payments")
-    web_s = time.perf_counter() - started
-    # Another writer is not held up by the publish: it holds no lock between its chunks.
-    changed = subprocess.run(
-        [str(KRAVFLYT), "company", "set", "--company", str(company_id), "bank.write_off_limit=5"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    # Meanwhile the file's payments are stored but shown nowhere, and nothing is due to send.
-    stored_meanwhile = count(db, payments)
-    file_status = _file_statuses(db)
-    with db.uow(company_id, read_only=True) as uow:
-        listed_meanwhile = len(uow.payments.recent())
-    worklist_meanwhile = overview.worklist(db, company_id, db.clock.today())
-    due_meanwhile = _due_sends(db)
-    readers_done.set()
-    importer.join(300)
+    with paused_before_the_flip(db, company_id, path, monkeypatch) as outcome:
+        env = os.environ | {
+            "KRAVFLYT_DATABASE_URL": settings.database_url,
+            "KRAVFLYT_KEY_FILE": str(settings.key_file),
+            "KRAVFLYT_LOG_FORMAT": "json",
+            "KRAVFLYT_DATABASE_BUSY_TIMEOUT_S": "5",
+        }
+        started = time.perf_counter()
+        listed = subprocess.run(
+            [str(KRAVFLYT), "company", "list"], env=env, capture_output=True, text=True, timeout=120
+        )
+        cli_s = time.perf_counter() - started
+        started = time.perf_counter()
+        page = client.get(f"/c/{company_id}/payments")
+        web_s = time.perf_counter() - started
+        # Another writer is not held up by the publish: it holds no lock between its chunks.
+        changed = subprocess.run(
+            [
+                str(KRAVFLYT),
+                "company",
+                "set",
+                "--company",
+                str(company_id),
+                "bank.write_off_limit=5",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        # Meanwhile the file's payments are stored but shown nowhere, and nothing is due to send.
+        stored_meanwhile = count(db, payments)
+        file_status = _file_statuses(db)
+        with db.uow(company_id, read_only=True) as uow:
+            listed_meanwhile = len(uow.payments.recent())
+        worklist_meanwhile = overview.worklist(db, company_id, db.clock.today())
+        due_meanwhile = _due_sends(db)
 
     assert "error" not in outcome, outcome.get("error")
     assert listed.returncode == 0, listed.stderr

@@ -9,7 +9,6 @@ of the same file before then hears that the file is being imported, not that it 
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from adapter.services import bank_import, customer_page, overview
 from adapter.services.claim_facts import iter_claims
 from adapter.store import bank_stage
 from adapter.store.tables import audit_log, bank_files, outbox, payments
+from tests.integration.bank.paused import paused_before_the_flip
 from tests.integration.bank.test_import import DAY, P, book, write
 
 __all__ = ["book"]
@@ -88,33 +88,9 @@ def test_a_file_being_published_shows_nowhere_until_its_flip(
     before = _what_shows(db, company_id, book)
     assert before["claim page allocations"] == [] and before["collected"] == 0
     path = _paying_file(tmp_path)
-    publishing, looked = threading.Event(), threading.Event()
-    claims_phase = bank_stage._claims
-
-    def look_then_claims(*args, **kwargs):  # every payment and allocation in, not published
-        publishing.set()
-        assert looked.wait(120)
-        return claims_phase(*args, **kwargs)
-
-    monkeypatch.setattr(bank_stage, "_claims", look_then_claims)
-    outcome: dict[str, object] = {}
-
-    def run() -> None:
-        try:
-            outcome["summary"] = bank_import.import_file(db, company_id, path, actor="test")
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            outcome["error"] = exc
-            publishing.set()
-
-    importer = threading.Thread(target=run)
-    importer.start()
-    assert publishing.wait(120)
-    try:
+    with paused_before_the_flip(db, company_id, path, monkeypatch) as outcome:
         stored, status = _count(db, payments), _statuses(db)
         meanwhile = _what_shows(db, company_id, book)
-    finally:
-        looked.set()
-        importer.join(120)
     assert "error" not in outcome, outcome.get("error")
     assert stored == 2 and status == ["publishing"]
     assert meanwhile == before
