@@ -22,6 +22,7 @@ from policies.engine import RATE_HELD, decide
 from policies.ladder import Stage
 from policies.limitation import latest_due_warned
 from policies.limitation import warning as limitation_warning
+from policies.money import figure
 
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 
@@ -103,7 +104,7 @@ def aging_svg(
         h = round(chart_h * value / top)
         x = bar_w // 2 + i * bar_w * 2
         y = 20 + chart_h - h
-        kroner = f"{value // 100:,}".replace(",", " ")
+        kroner = figure(value - value % 100).removesuffix(",00")  # whole kroner on the chart
         parts.append(
             f'<rect x="{x}" y="{y}" width="{bar_w}" height="{max(h, 1)}" fill="{colors[bucket]}"><title>{labels[bucket]}: {kroner} kr</title></rect>'
         )

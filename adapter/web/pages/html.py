@@ -109,7 +109,7 @@ async def logout(request: Request) -> Response:
     who = await run_in_threadpool(require_user, request)
     await check_csrf(request, who)
     # A copy of the cookie ends too.
-    await run_in_threadpool(users.end_sessions, database(request).uow(), who.user.id)
+    await run_in_threadpool(lambda: users.end_sessions(database(request).uow(), who.user.id))
     request.session.clear()
     return _back("/login")
 
