@@ -13,6 +13,8 @@ from adapter.clock import Clock
 from adapter.store.repositories.bulk import insert_rows
 from adapter.store.tables import audit_log
 
+_INSERT = insert(audit_log)
+
 
 @dataclass(frozen=True)
 class AuditEntry:
@@ -51,21 +53,53 @@ class AuditRepository:
         """Append one line. `subject` is (type, id), e.g. ("invoice", 10023). `said` is the
         line for a person (an `adapter.i18n.Message`), kept in `data["said"]` and translated
         when shown; `message` stays the English for logs and the API."""
+        self.record_all(
+            [
+                self.line(
+                    actor=actor,
+                    action=action,
+                    message=message,
+                    subject=subject,
+                    rules=rules,
+                    data=data,
+                    company_id=company_id,
+                    said=said,
+                )
+            ]
+        )
+
+    def line(
+        self,
+        *,
+        actor: str,
+        action: str,
+        message: str,
+        subject: tuple[str, object] | None = None,
+        rules: Sequence[str] = (),
+        data: dict[str, Any] | None = None,
+        company_id: int | None = None,
+        said: Any = None,
+    ) -> dict[str, Any]:
+        """One line as `record` takes it, for `record_all`."""
         if said is not None:
             data = {**(data or {}), "said": said.as_json()}
-        self.conn.execute(
-            insert(audit_log).values(
-                company_id=company_id if company_id is not None else self.company_id,
-                at=self.clock.now(),
-                actor=actor,
-                action=action,
-                subject_type=subject[0] if subject else None,
-                subject_id=str(subject[1]) if subject else None,
-                rules=list(rules),
-                message=message,
-                data=data or {},
-            )
-        )
+        return {
+            "company_id": company_id if company_id is not None else self.company_id,
+            "at": self.clock.now(),
+            "actor": actor,
+            "action": action,
+            "subject_type": subject[0] if subject else None,
+            "subject_id": str(subject[1]) if subject else None,
+            "rules": list(rules),
+            "message": message,
+            "data": data or {},
+        }
+
+    def record_all(self, lines: Sequence[dict[str, Any]]) -> None:
+        """Append `line`s in one statement, in their order (a statement built once: building
+        one per line cost more than writing it)."""
+        if lines:
+            self.conn.execute(_INSERT, list(lines))
 
     def record_many(
         self,
