@@ -57,16 +57,16 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
-from sqlalchemy import Engine, Select, Table, create_engine, event, insert, select, text
+from sqlalchemy import Engine, Select, Table, create_engine, event, insert, text
 from sqlalchemy.engine import make_url
 
 from adapter.clock import FixedClock
 from adapter.crypto import SecretBox
 from adapter.services import dunning
-from adapter.services.claim_facts import _COLUMNS, BATCH
 from adapter.store import migrate
 from adapter.store.database import Database
 from adapter.store.engine import is_sqlite, make_engine
+from adapter.store.repositories.claim_facts import BATCH, claims_query
 from adapter.store.tables import allocations, claims, customers, invoices, letters, payments
 
 ON = date(2026, 6, 1)
@@ -337,18 +337,8 @@ def _prepare(url: str, n: int) -> tuple[int, float]:
 
 
 def _claims_query(company_id: int) -> Select[Any]:
-    """The statement `iter_claims` runs for the open claims (it builds it inline)."""
-    return (
-        select(*_COLUMNS)
-        .select_from(
-            invoices.join(claims, claims.c.invoice_id == invoices.c.id).join(
-                customers, customers.c.id == invoices.c.customer_id
-            )
-        )
-        .where(invoices.c.company_id == company_id, claims.c.status.in_(("open",)))
-        .order_by(invoices.c.id)
-        .execution_options(yield_per=BATCH)
-    )
+    """The statement `iter_claims` runs for the open claims (the store's own)."""
+    return claims_query(company_id, ("open",)).execution_options(yield_per=BATCH)
 
 
 def _scan(db: Database, company_id: int, checkpoint: int) -> tuple[int, float, dict[str, int]]:

@@ -29,6 +29,7 @@ from adapter.services.clients import Clients
 from adapter.services.companies import set_settings
 from adapter.settings import AppSettings
 from adapter.store import lease as leases
+from adapter.store.repositories import claim_facts as claim_rows
 from adapter.store.tables import audit_log, claims, customers, letters, outbox
 from connectors.serving import serve_in_thread
 from connectors.tripletex.sandbox import create_sandbox
@@ -346,7 +347,7 @@ def test_cli_run_and_simulate(db, company_id, cli) -> None:
 
 def test_reading_ahead_gives_the_same_claims_and_stops_cleanly(db, company_id, monkeypatch) -> None:
     seed(db, company_id)
-    monkeypatch.setattr(claim_facts, "BATCH", 1)  # a batch a claim: the thread reads ahead
+    monkeypatch.setattr(claim_rows, "BATCH", 1)  # a batch a claim: the thread reads ahead
     with db.uow(company_id, read_only=True) as uow:
         plain = [
             (r.invoice_number, f) for r, f in claim_facts.iter_claims(uow.conn, company_id, None)
