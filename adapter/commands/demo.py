@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.engine import make_url
 
 from adapter import log
 from adapter.clock import FixedClock
 from adapter.settings import get_settings
 from adapter.store import migrate
 from adapter.store.database import open_database
-from adapter.store.engine import make_engine
+from adapter.store.engine import make_engine, shown_url, sqlite_file
 
 
 def _show(title: str, report: dict[str, Any]) -> None:
@@ -44,11 +43,10 @@ def demo_database(settings: Any, *, fresh: bool, yes: bool) -> str:
     --fresh --yes: the demo never overwrites an installation's data by mistake."""
     chosen = "database_url" in settings.model_fields_set
     target = settings.database_url if chosen else DEMO_DATABASE
-    url = make_url(target)
-    own = url.get_backend_name() == "sqlite" and Path(url.database or "").name == "demo.db"
+    own = Path(sqlite_file(target) or "").name == "demo.db"
     if not own and not (fresh and yes):
         raise click.UsageError(
-            f"the demo writes its own data into {url.render_as_string(hide_password=True)}, "
+            f"the demo writes its own data into {shown_url(target)}, "
             "which is not a demo.db: give --fresh --yes to replace what is there"
         )
     return target
@@ -92,18 +90,18 @@ def demo(fresh: bool, yes: bool, customers: int, invoices: int, weeks: int, log_
     target = demo_database(settings, fresh=fresh, yes=yes)
     settings = settings.model_copy(update={"database_url": target})
     log.configure(fmt="json", level=settings.log_level, stream=log_file.open("a", encoding="utf-8"))
-    url = make_url(settings.database_url)
+    database_file = sqlite_file(settings.database_url)
     if fresh:
-        if url.get_backend_name() != "sqlite" or not url.database:
+        if not database_file:
             raise click.UsageError("--fresh only deletes a SQLite database file")
         for suffix in ("", "-wal", "-shm"):
-            Path(url.database + suffix).unlink(missing_ok=True)
+            Path(database_file + suffix).unlink(missing_ok=True)
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     engine.dispose()
     _show(
         "Database",
-        {"url": url.render_as_string(hide_password=True), "revision": migrate.head_revision()},
+        {"url": shown_url(settings.database_url), "revision": migrate.head_revision()},
     )
 
     clock = FixedClock(

@@ -13,9 +13,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import func, select
+from typing import Any, TypeVar
 
 from adapter import log as logs
 from adapter.bootstrap import web_app, worker
@@ -33,13 +31,14 @@ from adapter.services import (
 )
 from adapter.settings import AppSettings
 from adapter.store.database import Database
-from adapter.store.tables import claims, customers, invoices, letters, outbox, payments
-from adapter.store.tables import users as users_table
+from adapter.store.repositories.demo import DemoRepository
 from connectors.bank.generate import Planned, plan_payments, write_file
 from connectors.kravia.sandbox import KraviaSandbox
 from connectors.serving import serve_in_thread
 from connectors.tripletex.sandbox import TripletexSandbox, create_sandbox
 from policies.money import kr
+
+T = TypeVar("T")
 
 DEMO_ORG = "923609016"
 DEMO_USER = "demo@kravflyt.no"
@@ -86,11 +85,10 @@ class Stage:
         """Let the worker run everything due (sends, webhooks, jobs); returns how many ran."""
         return self.worker.run_until_idle()
 
-    def count(self, table: Any, *where: Any) -> int:
-        with self.db.engine.connect() as conn:
-            return int(
-                conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
-            )
+    def read(self, figure: Callable[[DemoRepository], T]) -> T:
+        """One of the demo's figures, read in a unit of work of its own."""
+        with self.db.uow(read_only=True) as uow:
+            return figure(DemoRepository(uow.conn))
 
 
 @contextmanager
@@ -191,7 +189,7 @@ def run(
             first = tripletex_sync.sync_company(db, client, cid, mode="full")
             s.tripletex.change(share=0.01, seed=3)
             second = tripletex_sync.sync_company(db, client, cid, mode="incremental")
-            story.facts["invoices"] = s.count(invoices, invoices.c.company_id == cid)
+            story.facts["invoices"] = s.read(lambda r: r.invoices(cid))
             return {
                 "customers": first.customers.new,
                 "invoices": first.invoices.new,
@@ -209,13 +207,8 @@ def run(
             while found is None and time.monotonic() < deadline:
                 if not s.work():
                     time.sleep(0.05)
-                with db.engine.connect() as conn:
-                    found = conn.execute(
-                        select(invoices.c.id).where(
-                            invoices.c.company_id == cid,
-                            invoices.c.number == str(inv["invoiceNumber"]),
-                        )
-                    ).first()
+                if s.read(lambda r: r.invoice_stored(cid, str(inv["invoiceNumber"]))):
+                    found = True
             return {
                 "invoice": inv["invoiceNumber"],
                 "stored by the webhook": bool(found),
@@ -240,9 +233,7 @@ def run(
             write_file(path, "ocr", planned, on=START)
             summary = bank_import.import_file(db, cid, path, actor="demo")
             sent = s.work()
-            registered = s.count(
-                outbox, outbox.c.kind == "tripletex.payment", outbox.c.status == "sent"
-            )
+            registered = s.read(lambda r: r.sends("sent", "tripletex.payment"))
             story.facts["bank payments"] = summary.payments
             return {
                 "payments": summary.payments,
@@ -270,10 +261,8 @@ def run(
                     f"{day}: "
                     + (", ".join(f"{k} {v}" for k, v in sorted(actions.items())) or "nothing new")
                 )
-            reminders = s.count(
-                outbox, outbox.c.kind == "tripletex.reminder", outbox.c.status == "sent"
-            )
-            story.facts["letters"] = s.count(letters, letters.c.company_id == cid)
+            reminders = s.read(lambda r: r.sends("sent", "tripletex.reminder"))
+            story.facts["letters"] = s.read(lambda r: r.letters(cid))
             return {
                 "runs": weekly,
                 "letters": story.facts["letters"],
@@ -320,23 +309,7 @@ def run(
             }
 
         def _forward() -> dict[str, Any]:
-            with db.engine.connect() as conn:
-                row = conn.execute(
-                    select(
-                        invoices.c.kid,
-                        invoices.c.number,
-                        invoices.c.outstanding_ore,
-                        customers.c.name,
-                    )
-                    .join(claims, claims.c.invoice_id == invoices.c.id)
-                    .join(customers, customers.c.id == invoices.c.customer_id)
-                    .where(
-                        invoices.c.company_id == cid,
-                        claims.c.status == "handed_off",
-                        invoices.c.kid.is_not(None),
-                    )
-                    .order_by(invoices.c.id)
-                ).first()
+            row = s.read(lambda r: r.handed_off_with_kid(cid))
             if row is None:
                 story.facts["forwarded"] = 0
                 return {"forwarded": 0, "note": "no handed-off claim with a KID"}
@@ -351,9 +324,7 @@ def run(
             )
             bank_import.import_file(db, cid, path, actor="demo")
             s.work()
-            forwarded = s.count(
-                outbox, outbox.c.kind == "kravia.payment", outbox.c.status == "sent"
-            )
+            forwarded = s.read(lambda r: r.sends("sent", "kravia.payment"))
             story.facts["forwarded"] = forwarded
             return {"invoice": row.number, "paid": kr(part), "forwarded to Kravia": forwarded}
 
@@ -371,13 +342,7 @@ def run(
             rows = agency.reconcile(ctx, cid)
             differences = [d for r in rows for d in r["differences"]]
             story.facts["differences"] = len(differences)
-            with db.engine.connect() as conn:
-                statuses = Counter(
-                    r.agency_status
-                    for r in conn.execute(
-                        select(claims.c.agency_status).where(claims.c.agency_status.is_not(None))
-                    )
-                )
+            statuses = Counter(s.read(lambda r: r.agency_statuses()))
             return {
                 "claims moved on at Kravia": len(moved),
                 "read by poll": polled,
@@ -387,11 +352,7 @@ def run(
             }
 
         def _user() -> dict[str, Any]:
-            with db.engine.connect() as conn:
-                exists = conn.execute(
-                    select(users_table.c.id).where(users_table.c.email == DEMO_USER)
-                ).first()
-            if not exists:
+            if not s.read(lambda r: r.user_exists(DEMO_USER)):
                 users.add_user(
                     db.uow(),
                     email=DEMO_USER,
@@ -424,10 +385,8 @@ def run(
             report = step()
             story.timings[name] = round(time.perf_counter() - began, 2)
             say(name, {**report, "seconds": story.timings[name]})
-        story.facts["unmatched payments"] = s.count(
-            payments, payments.c.company_id == cid, payments.c.status == "unmatched"
-        )
-        story.facts["sends failed"] = s.count(outbox, outbox.c.status == "failed")
-        story.facts["sends sent"] = s.count(outbox, outbox.c.status == "sent")
+        story.facts["unmatched payments"] = s.read(lambda r: r.unmatched_payments(cid))
+        story.facts["sends failed"] = s.read(lambda r: r.sends("failed"))
+        story.facts["sends sent"] = s.read(lambda r: r.sends("sent"))
         story.facts["company_id"] = cid
     return story

@@ -71,6 +71,12 @@ def _create_private(path: str) -> None:
         pass  # an existing file keeps its mode; a missing folder is SQLite's error to give
 
 
+def sqlite_file(url: str) -> str | None:
+    """The file a SQLite URL names (None for another database, or SQLite without a file)."""
+    parsed = make_url(url)
+    return (parsed.database or None) if parsed.get_backend_name() == "sqlite" else None
+
+
 def shown_url(url: str) -> str:
     """A database URL as it may be shown to a person: the password masked."""
     return make_url(url).render_as_string(hide_password=True)
