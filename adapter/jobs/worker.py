@@ -249,14 +249,16 @@ class Worker:
             self._outbox_failed(taken, f"no sender for {row.kind!r}")
             return
         if taken.was_stalled and row.attempts >= self.max_outbox_attempts:
-            # Every worker that took it stopped while it was in hand (a crash, a kill): one
-            # more try would end the same way, and the next, forever. Its outcome is unknown.
+            # Its tries are used up and its last worker stopped while it was in hand (a crash,
+            # a kill): a row that ends every worker taking it would be tried forever. Its
+            # outcome is unknown: a person decides.
             self._outbox_finish(
                 taken,
                 status="unknown",
                 run_after=PARKED,
                 last_error=(
-                    f"waits for a person: its worker stopped {row.attempts} times while sending it"
+                    "waits for a person: its worker stopped while sending it, "
+                    f"after {row.attempts} tries"
                 ),
             )
             return

@@ -208,7 +208,7 @@ def test_a_row_whose_workers_keep_dying_ends_waiting_for_a_person_not_retried_fo
     assert (row.status, row.attempts, row.last_error) == (
         "unknown",
         4,
-        "waits for a person: its worker stopped 3 times while sending it",
+        "waits for a person: its worker stopped while sending it, after 3 tries",
     )
     clock.instant += timedelta(days=365)
     assert worker.run_until_idle() == 0  # parked: never due by itself
