@@ -8,7 +8,6 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
 from stdnum.no import kontonr
 
 from adapter import company_settings
@@ -29,7 +28,6 @@ from adapter.services.dunning import (
     tripletex_type,
 )
 from adapter.store.database import Database
-from adapter.store.tables import claims, customers, invoices, letters, outbox
 from adapter.store.uow import UnitOfWork
 from connectors.errors import FatalError, LookupImpossible
 from policies.calendar import effective_due
@@ -198,7 +196,7 @@ def build_letter(
         if ladder.method == "balance_list":
             lines += _other_overdue(uow, row, on, ctx)
     text = ladder.stage(stage).text if stage in LADDER_STAGES else ""
-    copy = uow.conn.execute(select(invoices.c.pdf).where(invoices.c.id == row.invoice_id)).scalar()
+    copy = uow.invoices.pdf(row.invoice_id)
     attachments = (copy,) if copy and ladder.method == "invoice_copy" else ()
     first = lines[0]
     compensation = decision.compensation_ore + sum(x.compensation_ore for x in lines)
@@ -262,15 +260,7 @@ def preview(db: Database, company_id: int, invoice_number: str, stage: Stage, on
         assert invoice.id is not None
         row, facts = _facts(uow, invoice.id)
         ctx = company_context(uow.settings.all(), rates.current(uow))
-        stored = uow.conn.execute(
-            select(letters)
-            .where(
-                letters.c.claim_id == row.claim_id,
-                letters.c.stage == stage.value,
-                letters.c.status.in_(("pending", "sent")),
-            )
-            .order_by(letters.c.id.desc())
-        ).first()
+        stored = uow.letters.latest(row.claim_id, stage.value, ("pending", "sent"))
         if stored is not None:
             decision = _stored_decision(stored, facts, ctx)
             letter = build_letter(
@@ -383,17 +373,10 @@ def send_manual(
         missing = letter_settings.model_copy(update={"delivery": delivery}).missing_contact()
         if missing:
             raise InputError(missing.split(" ")[0], no_contact_reason(missing).text)
-        exists = uow.conn.execute(
-            select(letters.c.id).where(
-                letters.c.claim_id == row.claim_id,
-                letters.c.stage == stage.value,
-                letters.c.sent_on == on,
-            )
-        ).first()
-        if exists:
+        if (exists := uow.letters.made_on(row.claim_id, stage.value, on)) is not None:
             raise InputError(
                 "--type",
-                f"a {stage.label} for invoice {invoice_number} was made on {on} already (letter {exists.id})",
+                f"a {stage.label} for invoice {invoice_number} was made on {on} already (letter {exists})",
             )
         # The letter is stored with its own stage's figures; a rentenota states the interest
         # it claims (amount_ore). No compensation is stored for a letter sent by hand.
@@ -434,16 +417,10 @@ def _letter_view(
     many days, as its send date and deadline do when it is recorded sent
     (`delivery.sent_late`: the law counts the deadline from the day it was sent, INKL § 9 (2)).
     Its amounts stay as decided."""
-    stored = uow.conn.execute(
-        select(letters).where(
-            letters.c.company_id == uow.require_company(), letters.c.id == letter_id
-        )
-    ).first()
+    stored = uow.letters.get(letter_id)
     if stored is None:
         raise NotFoundError(f"letter {letter_id} not found")
-    invoice_id = uow.conn.execute(
-        select(claims.c.invoice_id).where(claims.c.id == stored.claim_id)
-    ).scalar_one()
+    invoice_id = uow.letters.invoices_of([stored.claim_id])[stored.claim_id].id
     row, facts = _facts(uow, invoice_id)
     ctx = company_context(uow.settings.all(), rates.current(uow))
     earlier = replace(facts, letters=tuple(x for x in facts.letters if x.sent_on < stored.sent_on))
@@ -469,11 +446,7 @@ def cancel(db: Database, company_id: int, letter_id: int, *, actor: str) -> None
     arrived): its send is stopped, and the ladder decides the claim again on its next run.
     Logged in the audit log."""
     with db.uow(company_id) as uow:
-        stored = uow.conn.execute(
-            select(letters.c.status, letters.c.stage, letters.c.claim_id).where(
-                letters.c.company_id == company_id, letters.c.id == letter_id
-            )
-        ).first()
+        stored = uow.letters.get(letter_id)
         if stored is None:
             raise NotFoundError(f"letter {letter_id} not found")
         if stored.status not in ("pending", "failed", "unknown"):
@@ -481,26 +454,14 @@ def cancel(db: Database, company_id: int, letter_id: int, *, actor: str) -> None
                 "LETTER_ID",
                 f"letter {letter_id} is {stored.status}: only a letter not sent can be cancelled",
             )
-        sending = uow.conn.execute(
-            select(outbox.c.id, outbox.c.status).where(
-                outbox.c.company_id == company_id,
-                outbox.c.kind.in_(LETTER_KINDS),
-                outbox.c.payload["letter_id"].as_integer() == letter_id,
-            )
-        ).first()
+        sending = uow.outbox.of_letter(letter_id, LETTER_KINDS)
         if sending is not None and sending.status in ("sending", "sent"):
             raise InputError(
                 "LETTER_ID", f"letter {letter_id} is being sent now: look again in a minute"
             )
         if sending is not None:
-            uow.conn.execute(
-                update(outbox)
-                .where(outbox.c.id == sending.id, outbox.c.status == sending.status)
-                .values(status="failed", last_error=f"letter cancelled by {actor}")
-            )
-        uow.conn.execute(
-            update(letters).where(letters.c.id == letter_id).values(status="cancelled")
-        )
+            uow.outbox.give_up(sending.id, sending.status, f"letter cancelled by {actor}")
+        uow.letters.set_status([letter_id], "cancelled")
         uow.audit.record(
             actor=actor,
             action="letter.cancel",
@@ -514,23 +475,12 @@ def cancel(db: Database, company_id: int, letter_id: int, *, actor: str) -> None
 def print_batch(db: Database, company_id: int, *, actor: str) -> tuple[bytes, int]:
     """Every letter waiting to be printed, in one PDF; they are marked sent. Returns (pdf, count)."""
     with db.uow(company_id) as uow:
-        ids = [
-            r.id
-            for r in uow.conn.execute(
-                select(letters.c.id)
-                .where(
-                    letters.c.company_id == company_id,
-                    letters.c.delivery == "print",
-                    letters.c.status == "pending",
-                )
-                .order_by(letters.c.id)
-            )
-        ]
+        ids = uow.letters.waiting_to_print()
         if not ids:
             raise InputError("--company", "no letters are waiting to be printed")
         views = [_letter_view(uow, i)[0] for i in ids]
         document = render.batch(views)
-        uow.conn.execute(update(letters).where(letters.c.id.in_(ids)).values(status="sent"))
+        uow.letters.set_status(ids, "sent")
         uow.audit.record(
             actor=actor,
             action="letters.print",
@@ -557,16 +507,7 @@ class EmailSender:
             cfg = company_settings.effective(
                 company_settings.LetterSettings, uow.settings.get("letters")
             )
-            customer = uow.conn.execute(
-                select(
-                    customers.c.email,
-                    customers.c.overdue_notice_email,
-                    customers.c.electronic_consent,
-                )
-                .join(invoices, invoices.c.customer_id == customers.c.id)
-                .join(claims, claims.c.invoice_id == invoices.c.id)
-                .where(claims.c.id == stored.claim_id)
-            ).one()
+            customer = uow.letters.recipient(stored.claim_id)
             password = (
                 uow.connections.get("smtp").secrets.get("password")
                 if "smtp" in uow.connections.configured()

@@ -163,6 +163,15 @@ class InvoiceRepository(CompanyScoped):
         )
         return {r.id: (r.ledger_outstanding_ore, r.ledger_outstanding_total_ore) for r in rows}
 
+    def pdf(self, invoice_id: int) -> bytes | None:
+        """The invoice's own PDF, when stored."""
+        found: bytes | None = self.conn.execute(
+            select(invoices.c.pdf).where(
+                invoices.c.company_id == self.company_id, invoices.c.id == invoice_id
+            )
+        ).scalar()
+        return found
+
     def set_pdf(self, invoice_id: int, pdf: bytes) -> None:
         """Keep a copy of the invoice (a PDF) to attach to its letters."""
         self.conn.execute(

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from adapter.store.repositories.base import CompanyScoped
 from adapter.store.sql import among
-from adapter.store.tables import LETTER_COUNTS, claims, invoices, letters
+from adapter.store.tables import LETTER_COUNTS, claims, customers, invoices, letters
 
 # Built once: the nightly run writes a batch's letters with one, and reads their stages with
 # the other (a statement built per call cost more than running it).
@@ -63,6 +63,64 @@ class LetterRepository(CompanyScoped):
             ):
                 found.setdefault((claim_id, stage), []).append(status)
         return found
+
+    def latest(self, claim_id: int, stage: str, statuses: Sequence[str]) -> Any:
+        """The claim's newest letter of `stage` in `statuses` (None when there is none)."""
+        return self.conn.execute(
+            select(letters)
+            .where(
+                self._mine,
+                letters.c.claim_id == claim_id,
+                letters.c.stage == stage,
+                letters.c.status.in_(statuses),
+            )
+            .order_by(letters.c.id.desc())
+        ).first()
+
+    def made_on(self, claim_id: int, stage: str, on: date) -> int | None:
+        """The id of the claim's letter of `stage` dated `on` (whatever its status), if any."""
+        found: int | None = self.conn.execute(
+            select(letters.c.id).where(
+                self._mine,
+                letters.c.claim_id == claim_id,
+                letters.c.stage == stage,
+                letters.c.sent_on == on,
+            )
+        ).scalar()
+        return found
+
+    def waiting_to_print(self) -> list[int]:
+        """The letters for the print batch, oldest first."""
+        return list(
+            self.conn.execute(
+                select(letters.c.id)
+                .where(self._mine, letters.c.delivery == "print", letters.c.status == "pending")
+                .order_by(letters.c.id)
+            ).scalars()
+        )
+
+    def set_status(self, ids: Collection[int], status: str) -> None:
+        """Give the letters `ids` this status."""
+        if ids:
+            self.conn.execute(
+                update(letters)
+                .where(self._mine, letters.c.id.in_(sorted(ids)))
+                .values(status=status)
+            )
+
+    def recipient(self, claim_id: int) -> Any:
+        """Where the claim's letters go by e-mail: the customer's (email, overdue_notice_email,
+        electronic_consent)."""
+        return self.conn.execute(
+            select(
+                customers.c.email,
+                customers.c.overdue_notice_email,
+                customers.c.electronic_consent,
+            )
+            .join(invoices, invoices.c.customer_id == customers.c.id)
+            .join(claims, claims.c.invoice_id == invoices.c.id)
+            .where(claims.c.company_id == self.company_id, claims.c.id == claim_id)
+        ).one()
 
     def get(self, letter_id: int) -> Any:
         """A letter's row (None when the company has no such letter)."""

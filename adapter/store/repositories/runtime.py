@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, update
 
 from adapter.store.events import Send
 from adapter.store.repositories.base import CompanyScoped
@@ -72,6 +72,24 @@ class OutboxRepository(CompanyScoped):
                 ).scalars()
             )
         return found
+
+    def of_letter(self, letter_id: int, kinds: Sequence[str]) -> Any:
+        """The send of a letter (id, status), or None."""
+        return self.conn.execute(
+            select(outbox.c.id, outbox.c.status).where(
+                outbox.c.company_id == self.company_id,
+                outbox.c.kind.in_(kinds),
+                outbox.c.payload["letter_id"].as_integer() == letter_id,
+            )
+        ).first()
+
+    def give_up(self, outbox_id: int, status: str, reason: str) -> None:
+        """Mark a send failed (with `reason`) if it still has `status`: it is not sent."""
+        self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == outbox_id, outbox.c.status == status)
+            .values(status="failed", last_error=reason)
+        )
 
     def exists(self, idempotency_key: str) -> bool:
         """Whether a send with this key was ever queued (whatever its status)."""

@@ -29,6 +29,7 @@ from adapter.domain import (
 from adapter.services import dunning, letters
 from adapter.services.companies import set_settings
 from adapter.store.tables import claims
+from adapter.store.tables import letters as letters_table
 from tests.factories import letter_sent, paid
 
 
@@ -111,7 +112,7 @@ def test_compensation_is_never_shown_as_a_fee(db, company_id, fjord) -> None:
     with db.uow(company_id) as uow:
         claim_id = uow.conn.execute(claims.select().where(claims.c.invoice_id == fjord)).first().id
         letter_sent(uow, claim_id, "reminder_1", date(2026, 1, 5), date(2026, 1, 19))
-        uow.conn.execute(letters.letters.update().values(compensation_ore=46_000))
+        uow.conn.execute(letters_table.update().values(compensation_ore=46_000))
         uow.commit()
     text = text_of(
         letters.preview(db, company_id, "30001", _stage("inkassovarsel"), date(2026, 1, 23))
@@ -214,7 +215,7 @@ def test_no_letter_goes_out_without_the_creditors_contact_details(db, company_id
         "send_reminder_1": 1
     }
     with db.engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(letters.letters)).scalar_one() == 1
+        assert conn.execute(select(func.count()).select_from(letters_table)).scalar_one() == 1
 
 
 def test_betalingsoppfordring_after_two_fees_through_the_cli(db, company_id, fjord, cli) -> None:
@@ -233,8 +234,8 @@ def test_betalingsoppfordring_after_two_fees_through_the_cli(db, company_id, fjo
     assert sent.exit_code == 0, sent.output
     with db.engine.connect() as conn:
         row = conn.execute(
-            select(letters.letters.c.fee_ore, letters.letters.c.deadline).where(
-                letters.letters.c.stage == "betalingsoppfordring"
+            select(letters_table.c.fee_ore, letters_table.c.deadline).where(
+                letters_table.c.stage == "betalingsoppfordring"
             )
         ).one()
     assert (row.fee_ore, row.deadline) == (11_300, date(2026, 2, 24))
