@@ -946,7 +946,7 @@ def main(argv: list[str] | None = None) -> str:
     env = os.environ.get
     d = Faults()
     parser.add_argument("--seed", type=int, default=int(env("BENCH_CRASH_SEED", "7")))
-    parser.add_argument("--sends", type=int, default=int(env("BENCH_CRASH_SENDS", "5400")))
+    parser.add_argument("--sends", type=int, default=int(env("BENCH_CRASH_SENDS", "6000")))
     parser.add_argument("--at-once", type=int, default=3, help="worker processes at once")
     parser.add_argument(
         "--threads",
