@@ -691,9 +691,11 @@ def _earliest(sent: tuple[LetterFact, ...], ladder: Ladder, stage: Stage, due: d
     last = sent[-1] if sent else None
     days = ladder.stage(stage).days
     if last is None:
-        return due + timedelta(days=ladder.list_days + days + ladder.postdager)
+        # The invoice's own due date is the first deadline: the first letter waits its list
+        # days and the stage's days after it has passed unpaid.
+        return passed_unpaid(due, ladder, wait=ladder.list_days + days - 1)
     ref = last.deadline or last.sent_on
-    return ref + timedelta(days=ladder.postdager + max(days, 1))
+    return passed_unpaid(ref, ladder, wait=max(days, 1) - 1)
 
 
 def _next_letter(
