@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bench import crash
+from bench.crash_report import KINDS
 
 
 @pytest.mark.pg
@@ -35,7 +36,7 @@ def test_every_kind_of_send_survives_crashes_and_faults_exactly_once(pg_url) -> 
     )
     figures = report.as_markdown()
     assert not report.timed_out, figures
-    assert set(report.intended) == set(crash.KINDS), figures
+    assert set(report.intended) == set(KINDS), figures
     assert sum(report.intended.values()) >= 24, figures
     # Workers died at each point of a send, or the run proved nothing.
     assert all(report.crashes_by_point[p] >= 1 for p in crash.EXIT_CODES), figures
