@@ -11,8 +11,9 @@ each its own transaction of a few set-based statements sized to last about half 
 
 While the chunks land the file is 'publishing' (bank_files.status): its payments are hidden
 from every list (`visible_payment`), its outbox rows are held (run_after far ahead, nothing is
-sent) and the claims it pays are changed only after all its payments are in. The last chunk
-flips the file to 'published'; then its outbox rows are released. A crash before the flip
+sent). The claims it pays change in the last transaction, the one that flips the file to
+'published': a reader sees the file's payments and the outstanding amounts and closed claims
+they leave together, or none of them. Then its outbox rows are released. A crash before the flip
 leaves a 'publishing' file whose heartbeat stops: the next import or pick-up for the company
 rolls it back (`recover`: payments, allocations, outbox rows and claims as they were; the
 audit log is append-only, so a line says the file was rolled back) and the file can be
@@ -550,9 +551,10 @@ def _claims(
     expected: tuple[tuple[int, int], int],
     file_line: tuple[str, str],
 ) -> None:
-    """The touched claims: recorded for the file (chunk by chunk), then each range of them
-    checked against a change since the plan and updated; the last chunk publishes the file."""
-    file_id = params["file"]
+    """The touched claims: recorded for the file (chunk by chunk: only a rollback reads the
+    record), then checked against a change since the plan and updated in the one transaction
+    that publishes the file. A reader sees an invoice's outstanding and its claim's status
+    move together with the file's payments, never before them (all of a file, or none)."""
     pace = _Pace(FIRST_CHUNK["claims"])
     found = iter(rows)
     while True:
@@ -562,58 +564,43 @@ def _claims(
             break
         with conn.begin():
             _no_wait_for_disk(conn)
-            _check_marks(conn, params, expected)
-            _put(
-                conn,
-                bank_file_claims,
-                [(file_id, r[0], r[1], r[2], r[3], bool(r[4])) for r in part],
-            )
-            conn.execute(
-                _typed("UPDATE bank_files SET heartbeat_at = :beat WHERE id = :file"),
-                params | {"beat": _beat()},
-            )
+            _record_claims(conn, params, part)
         pace.took(time.perf_counter() - began)
     if not is_sqlite(conn.engine):  # a new table's statistics: join it by ranges, not whole
         with conn.begin():
             # The claims' and invoices' too: with stale counts (a bulk-loaded book) the planner
             # scanned every open claim of the company for each chunk (found at 1,000,000).
             conn.exec_driver_sql("ANALYZE bank_file_claims, invoices, claims")
-    # Paced afresh: a row recorded costs far less than a claim updated, and the recording's
-    # pace made the updates one long write transaction.
-    pace = _Pace(FIRST_CHUNK["claims"])
-    low = 0
-    while True:
-        began = time.perf_counter()
-        with conn.begin():
-            _no_wait_for_disk(conn)
-            _check_marks(conn, params, expected)
-            high = conn.execute(
-                text(
-                    "SELECT max(invoice_id) FROM (SELECT invoice_id FROM bank_file_claims "
-                    "WHERE bank_file_id = :file AND invoice_id > :low ORDER BY invoice_id "
-                    "LIMIT :size) t"
-                ),
-                params | {"low": low, "size": pace.size},
-            ).scalar_one_or_none()
-            if high is not None:
-                _claims_chunk(conn, params | {"low": low, "high": high})
-                low = high
-            else:  # the last: the file flips to 'published', on disk before we say so
-                _no_wait_for_disk(conn, on=False)
-                _flip(conn, params, file_line)
-                break
-        pace.took(time.perf_counter() - began)
+    began = time.perf_counter()
+    with conn.begin():  # the flip: on disk before we say so
+        _check_marks(conn, params, expected)
+        _update_claims(conn, params)
+        _flip(conn, params, file_line)
+    pace.took(time.perf_counter() - began)  # the flip's write transaction, timed too
 
 
-def _claims_chunk(conn: Connection, chunk: dict[str, Any]) -> None:
-    where = "b.bank_file_id = :file AND b.invoice_id > :low AND b.invoice_id <= :high"
+def _record_claims(
+    conn: Connection, params: dict[str, Any], part: list[tuple[int, int, str, int, bool]]
+) -> None:
+    """Record a chunk of the file's touched claims (what each was and becomes)."""
+    file_id = params["file"]
+    _put(conn, bank_file_claims, [(file_id, r[0], r[1], r[2], r[3], bool(r[4])) for r in part])
+    conn.execute(
+        _typed("UPDATE bank_files SET heartbeat_at = :beat WHERE id = :file"),
+        params | {"beat": _beat()},
+    )
+
+
+def _update_claims(conn: Connection, params: dict[str, Any]) -> None:
+    """The file's claims as planned: StalePlan if one changed since the plan was made."""
+    where = "b.bank_file_id = :file"
     changed = conn.execute(
         text(
             "SELECT 1 FROM bank_file_claims b JOIN invoices i ON i.id = b.invoice_id "
             f"JOIN claims c ON c.invoice_id = b.invoice_id WHERE {where} "
             "AND (i.outstanding_ore <> b.outstanding_before OR c.status <> b.status_before) LIMIT 1"
         ),
-        chunk,
+        params,
     ).first()
     if changed:
         raise StalePlan("payments or claims changed while the file was read")
@@ -622,21 +609,17 @@ def _claims_chunk(conn: Connection, chunk: dict[str, Any]) -> None:
             "UPDATE invoices SET outstanding_ore = b.outstanding_after FROM bank_file_claims b "
             f"WHERE invoices.id = b.invoice_id AND invoices.company_id = :c AND {where}"
         ),
-        chunk,
+        params,
     )
-    conn.execute(  # driven by the chunk's claims that close, through claims' unique invoice_id
+    conn.execute(  # driven by the file's claims that close, through claims' unique invoice_id
         _typed(
             "UPDATE claims SET status = 'closed', closed_at = :now, updated_at = :now "
             f"WHERE invoice_id IN (SELECT b.invoice_id FROM bank_file_claims b WHERE {where} "
             # `+ 0`: not through the company's (company_id, status) index, which SQLite chose
-            # and walked every open claim of the company for each chunk (quadratic).
+            # and walked every open claim of the company (one chunk at a time: quadratic).
             "AND b.closes) AND company_id + 0 = :c AND status = 'open'"
         ),
-        chunk,
-    )
-    conn.execute(
-        _typed("UPDATE bank_files SET heartbeat_at = :beat WHERE id = :file"),
-        chunk | {"beat": _beat()},
+        params,
     )
 
 

@@ -1,5 +1,6 @@
-"""An import paused with every payment and allocation stored and its file still 'publishing'
-(before the claims' phase and the flip), for tests that look at the database meanwhile."""
+"""An import paused with its file still 'publishing', for tests that look at the database
+meanwhile: before the claims' phase (every payment and allocation stored), or at the flip
+(`at="_flip"`: every chunk before it committed)."""
 
 from __future__ import annotations
 
@@ -18,19 +19,24 @@ from adapter.store.database import Database
 
 @contextmanager
 def paused_before_the_flip(
-    db: Database, company_id: int, path: Path, monkeypatch: pytest.MonkeyPatch
+    db: Database,
+    company_id: int,
+    path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    at: str = "_claims",
 ) -> Iterator[dict[str, Any]]:
-    """Import `path` in a thread and yield while it is paused; on leaving, let it finish.
-    The yielded dict gets the import's "summary", or the "error" it raised."""
+    """Import `path` in a thread and yield while it is paused as it calls `bank_stage.<at>`;
+    on leaving, let it finish. The yielded dict gets the import's "summary", or the "error"
+    it raised."""
     publishing, looked = threading.Event(), threading.Event()
-    claims_phase = bank_stage._claims
+    step = getattr(bank_stage, at)
 
-    def look_then_claims(*args: Any, **kwargs: Any) -> Any:
+    def look_then_go_on(*args: Any, **kwargs: Any) -> Any:
         publishing.set()
         assert looked.wait(300), "the test did not finish looking"
-        return claims_phase(*args, **kwargs)
+        return step(*args, **kwargs)
 
-    monkeypatch.setattr(bank_stage, "_claims", look_then_claims)
+    monkeypatch.setattr(bank_stage, at, look_then_go_on)
     outcome: dict[str, Any] = {}
 
     def run() -> None:

@@ -306,14 +306,17 @@ def _state(db: Database) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(
-    ("phase", "after"), [("_payments_chunk", 2), ("_claims_chunk", 2)], ids=["payments", "claims"]
+    ("phase", "after"),
+    [("_payments_chunk", 2), ("_record_claims", 2), ("_flip", 0)],
+    ids=["payments", "claims", "flip"],
 )
 def test_an_import_killed_mid_publish_is_rolled_back_and_done_again(
     db, tmp_path, monkeypatch, request, phase, after
 ) -> None:
-    """Killed (exit without cleanup) after two chunks of payments, or of claims: the file is
-    'publishing', its payments hidden and its sends held; the next import rolls it back and
-    imports the file whole: the same rows as a clean import, nothing doubled."""
+    """Killed (exit without cleanup) after two chunks of payments, of claims recorded, or in
+    the flip's transaction: the file is 'publishing', its payments hidden, its sends held and
+    no outstanding amount changed; the next import rolls it back and imports the file whole:
+    the same rows as a clean import, nothing doubled."""
     company_id, path = company_with_open_invoices(db, tmp_path, 200)
     url = db.engine.url.render_as_string(hide_password=False)
     clean_db = _copy_of(db, tmp_path, request)  # the same book, for a clean import
@@ -343,7 +346,7 @@ def test_an_import_killed_mid_publish_is_rolled_back_and_done_again(
     assert _due_sends(db) == 0
     with db.engine.connect() as conn:
         now = sorted(conn.execute(select(invoices.c.id, invoices.c.outstanding_ore)))
-    assert (now != before) == (phase == "_claims_chunk")  # claims changed only in that phase
+    assert now == before  # the claims change only with the flip
 
     # A fresh process's heartbeat would be 2 minutes old; here the next import goes at once.
     monkeypatch.setattr(bank_stage, "STALE_AFTER", timedelta(0))

@@ -20,6 +20,7 @@ from adapter.errors import InputError
 from adapter.services import bank_import, customer_page, overview
 from adapter.services.claim_facts import iter_claims
 from adapter.store import bank_stage
+from adapter.store.engine import READ_ONLY
 from adapter.store.tables import audit_log, bank_files, outbox, payments
 from tests.integration.bank.paused import paused_before_the_flip
 from tests.integration.bank.test_import import DAY, P, book, write
@@ -36,13 +37,18 @@ def _paying_file(tmp_path: Path) -> Path:
     )
 
 
+def _reading(db):
+    """A connection that reads only (on SQLite no write lock: the import may hold it)."""
+    return db.engine.connect().execution_options(**{READ_ONLY: True})
+
+
 def _statuses(db) -> list[str]:
-    with db.engine.connect() as conn:
+    with _reading(db) as conn:
         return list(conn.execute(select(bank_files.c.status).order_by(bank_files.c.id)).scalars())
 
 
 def _count(db, table, **where) -> int:
-    with db.engine.connect() as conn:
+    with _reading(db) as conn:
         q = select(func.count()).select_from(table)
         for column, value in where.items():
             q = q.where(table.c[column] == value)
@@ -50,7 +56,7 @@ def _count(db, table, **where) -> int:
 
 
 def _due_sends(db) -> int:
-    with db.engine.connect() as conn:
+    with _reading(db) as conn:
         return int(
             conn.execute(
                 select(func.count())
@@ -72,6 +78,9 @@ def _what_shows(db, company_id: int, book: dict[str, int]) -> dict[str, object]:
             )
         }
         collected = uow.overview.collected(DAY - timedelta(days=30), DAY + timedelta(days=30))
+        paid = (book["457"], book["459"])
+        outstanding = tuple(uow.invoices.get(i).outstanding.ore for i in paid)
+        status = tuple(uow.bank.claim_status(i) for i in paid)
     customer = customer_page.customer_page(db.uow(company_id, read_only=True), ola)
     return {
         "claim page allocations": [e for e in page.timeline if e["kind"].startswith("allocation")],
@@ -79,6 +88,8 @@ def _what_shows(db, company_id: int, book: dict[str, int]) -> dict[str, object]:
         "dunning facts (principal left, payments)": facts,
         "collected": collected,
         "due sends": _due_sends(db),
+        "outstanding (457, 459)": outstanding,
+        "claim status (457, 459)": status,
     }
 
 
@@ -100,6 +111,26 @@ def test_a_file_being_published_shows_nowhere_until_its_flip(
     assert len(after["customer page payments"]) == 2  # type: ignore[arg-type]
     assert after["collected"] == 175_000
     assert after["due sends"] == 2  # one :payment per Tripletex invoice paid
+
+
+def test_outstanding_amounts_and_claims_change_only_at_the_flip(
+    db, company_id, book, tmp_path, monkeypatch
+) -> None:
+    """The claims' phase may run in chunks, but no reader sees an invoice's outstanding or its
+    claim's status move before the file's payments show: all of the file, or none of it."""
+    before = _what_shows(db, company_id, book)
+    assert before["outstanding (457, 459)"] == (125_000, 200_000)
+    path = _paying_file(tmp_path)
+    with paused_before_the_flip(db, company_id, path, monkeypatch, at="_flip") as outcome:
+        status = _statuses(db)
+        meanwhile = _what_shows(db, company_id, book)
+    assert "error" not in outcome, outcome.get("error")
+    assert status == ["publishing"]
+    assert meanwhile == before
+
+    after = _what_shows(db, company_id, book)
+    assert after["outstanding (457, 459)"] == (0, 150_000)
+    assert after["claim status (457, 459)"] == ("closed", "open")
 
 
 def _crash_before_the_flip(db, company_id: int, path: Path, monkeypatch) -> None:
