@@ -226,6 +226,9 @@ class Worker:
             t.start()
         for t in threads:
             t.join()
+        close = getattr(self.ctx.clients, "close", None)
+        if close is not None:  # the remotes' open connections
+            close()
         log.info("worker stopped", worker=self.name)
 
     # ------------------------------------------------------------------ outbox

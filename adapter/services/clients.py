@@ -1,7 +1,8 @@
 """Remote clients for a company, built from its stored connection (secrets opened in memory).
 
-Clients are kept per company for a few minutes so a Tripletex session token is reused across
-jobs; a changed connection is picked up when the entry expires.
+Clients are kept per company, so a Tripletex session token and the open connections are
+reused across jobs; every few minutes an entry is checked against the stored connection, and a
+changed one is picked up (the client it replaces closed a few minutes later).
 """
 
 from __future__ import annotations
@@ -9,19 +10,33 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from adapter.store.database import Database
+from adapter.store.repositories.connections import StoredConnection
 from connectors.kravia.client import KraviaClient
 from connectors.tripletex.client import Credentials, TripletexClient
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
+@dataclass
+class _Entry:
+    client: Any
+    connection: tuple[Any, Any]  # the stored connection it was built from (config, secrets)
+    checked: float  # when it was last found current (time.monotonic)
+
+
 class Clients:
-    """Builds (and briefly keeps) the clients a handler needs for one company."""
+    """Builds (and keeps) the clients a handler needs for one company.
+
+    An entry older than `ttl_s` is checked against the stored connection: kept (its session
+    and open connections reused) when the connection is the same, replaced when it changed.
+    A replaced client is closed `ttl_s` later, when no request can still be using it (a
+    client is never closed under a request on its way)."""
 
     def __init__(
         self,
@@ -34,34 +49,71 @@ class Clients:
     ):
         self.db, self.sleep, self.ttl_s, self.transport = db, sleep, ttl_s, transport
         self.max_in_flight = max_in_flight  # requests at once per company's Tripletex client
-        self._cache: dict[tuple[str, int], tuple[float, Any]] = {}
+        self._cache: dict[tuple[str, int], _Entry] = {}
+        self._retired: list[tuple[float, Any]] = []  # (when replaced, client)
         self._lock = threading.Lock()
         self._building: dict[tuple[str, int], threading.Lock] = {}
 
-    def _cached(self, remote: str, company_id: int, build: Callable[[], Any]) -> Any:
+    def _fresh(self, key: tuple[str, int]) -> Any | None:
+        hit = self._cache.get(key)
+        if hit is not None and time.monotonic() - hit.checked < self.ttl_s:
+            return hit.client
+        return None
+
+    def _cached(
+        self, remote: str, company_id: int, build: Callable[[StoredConnection], Any]
+    ) -> Any:
         key = (remote, company_id)
         with self._lock:
-            hit = self._cache.get(key)
-            if hit and time.monotonic() - hit[0] < self.ttl_s:
-                return hit[1]
+            if (client := self._fresh(key)) is not None:
+                return client
             building = self._building.setdefault(key, threading.Lock())
         # One build per company at a time: the threads sending its rows at once share one
         # client (one session), rather than each making its own.
         with building:
             with self._lock:
-                hit = self._cache.get(key)
-                if hit and time.monotonic() - hit[0] < self.ttl_s:
-                    return hit[1]
-            client = build()
+                if (client := self._fresh(key)) is not None:
+                    return client
+            with self.db.uow(company_id, read_only=True) as uow:
+                conn = uow.connections.get(remote)
+            stored = (conn.config, conn.secrets)
             with self._lock:
-                self._cache[key] = (time.monotonic(), client)
+                hit = self._cache.get(key)
+                if hit is not None and hit.connection == stored:
+                    hit.checked = time.monotonic()
+                    return hit.client
+            client = build(conn)
+            with self._lock:
+                old = self._cache.get(key)
+                self._cache[key] = _Entry(client, stored, time.monotonic())
+                if old is not None:
+                    self._retired.append((time.monotonic(), old.client))
+            self._close_retired()
         return client
 
+    def _close_retired(self, *, all_: bool = False) -> None:
+        """Close the clients replaced more than `ttl_s` ago (every one, `all_`)."""
+        now = time.monotonic()
+        with self._lock:
+            due = [c for at, c in self._retired if all_ or now - at >= self.ttl_s]
+            self._retired = [(at, c) for at, c in self._retired if c not in due]
+        for client in due:
+            client.http.close()
+
     def forget(self, company_id: int) -> None:
-        """Drop cached clients of a company (after its connection changed)."""
+        """Drop cached clients of a company (after its connection changed); they are closed
+        once no request can still be using them."""
         with self._lock:
             for key in [k for k in self._cache if k[1] == company_id]:
-                del self._cache[key]
+                self._retired.append((time.monotonic(), self._cache.pop(key).client))
+
+    def close(self) -> None:
+        """Close every client (the process is stopping)."""
+        with self._lock:
+            for entry in self._cache.values():
+                self._retired.append((0.0, entry.client))
+            self._cache.clear()
+        self._close_retired(all_=True)
 
     def http(self, base_url: str) -> httpx.Client:
         """An httpx client for a remote base URL."""
@@ -70,9 +122,7 @@ class Clients:
     def tripletex(self, company_id: int) -> TripletexClient:
         """The company's Tripletex client."""
 
-        def build() -> TripletexClient:
-            with self.db.uow(company_id, read_only=True) as uow:
-                conn = uow.connections.get("tripletex")
+        def build(conn: StoredConnection) -> TripletexClient:
             return tripletex_client(
                 self.http(conn.config["base_url"]),
                 conn.config,
@@ -87,9 +137,7 @@ class Clients:
     def kravia(self, company_id: int) -> KraviaClient:
         """The company's Kravia client."""
 
-        def build() -> KraviaClient:
-            with self.db.uow(company_id, read_only=True) as uow:
-                conn = uow.connections.get("kravia")
+        def build(conn: StoredConnection) -> KraviaClient:
             return kravia_client(
                 self.http(conn.config["base_url"]),
                 conn.secrets,

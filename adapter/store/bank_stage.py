@@ -243,6 +243,7 @@ def drop(conn: Connection) -> None:
     if conn.in_transaction():
         conn.rollback()
     if is_sqlite(conn.engine):
+        conn.invalidate()  # closed, not kept by the pool: its temp tables go with it
         return
     deferred(conn, True)
     with conn.begin():

@@ -85,12 +85,17 @@ def _record(engine: Engine, mine: str, clock: Clock) -> str | None:
     at once, and the next start records it (None)."""
     try:
         with engine.connect() as conn:
-            if conn.dialect.name == "sqlite":  # ask for the write lock without waiting for it
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:  # ask for the write lock without waiting for it
                 conn.connection.driver_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
-            with conn.begin():
-                row = {"name": FINGERPRINT, "value": mine, "updated_at": clock.now()}
-                insert_ignore(conn, installation, [row], key=["name"])
-                return _stored_fingerprint(conn)
+            try:
+                with conn.begin():
+                    row = {"name": FINGERPRINT, "value": mine, "updated_at": clock.now()}
+                    insert_ignore(conn, installation, [row], key=["name"])
+                    return _stored_fingerprint(conn)
+            finally:
+                if sqlite:  # closed, not kept by the pool with no busy timeout
+                    conn.invalidate()
     except OperationalError as exc:
         if not is_busy(exc):
             raise

@@ -27,4 +27,6 @@ def check(db: Database, company_id: int, remote: str) -> tuple[bool, str]:
         return False, f"{remote} refused: {exc}"
     except httpx.HTTPError as exc:
         return False, f"{remote} did not answer: {type(exc).__name__}"
+    finally:
+        clients.close()
     return True, f"{remote}: connected"
