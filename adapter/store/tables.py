@@ -273,8 +273,9 @@ bank_files = Table(
     UniqueConstraint("company_id", "sha256"),
 )
 
-# A publishing bank file's claims: what each outstanding was and becomes, so the claims are
-# updated in chunks, checked against a change since the plan, and restored on a roll-back.
+# A publishing bank file's claims: what each outstanding was and becomes, recorded in chunks,
+# so the claims are checked against a change since the plan and updated in the transaction
+# that publishes the file, and restored on a roll-back.
 # Emptied once the file is published.
 bank_file_claims = Table(
     "bank_file_claims",
