@@ -7,9 +7,11 @@ threads send them, each row through the worker's own state machine (`Worker._sen
 the fence's compare-and-set on the lease token just before each write, the outcomes); one
 thread records the rows sent in batches (one transaction for many: for each row the
 compare-and-set on its lease token, the sender's own tables, the row marked sent; a batch
-that fails is recorded again row by row); and one thread renews the leases of every row in
-hand in one statement every third of the lease (`lease.extend_many`), marking a row whose
-lease was lost so its write is refused. The compare-and-set just before each write is
+that fails is recorded again row by row); a few threads make the senders' reads that follow
+a recorded row (`follow_up`: a reminder's figures read back), a company's rows gathered
+into one request, and one thread stores what they read, many companies' in one transaction;
+and one thread renews the leases of every row in hand in one statement every third of the
+lease (`lease.extend_many`), marking a row whose lease was lost so its write is refused. The compare-and-set just before each write is
 batched too (`Renewals`): the senders asking within a few milliseconds share one statement.
 
 Why threads, not asyncio: every sender (Tripletex, Kravia, e-mail) is plain blocking code
@@ -25,9 +27,10 @@ import time
 import traceback
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from adapter.jobs.fence import Fence
 from adapter.jobs.registry import EffectClaimed, Sender
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
     from adapter.jobs.worker import Worker
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 
 class _Ask:
@@ -125,6 +129,13 @@ class _Sent:
 
 
 @dataclass
+class _Followed:
+    company_id: int
+    sender: Sender
+    found: Any  # what the sender's follow_up read, for its record_follow_up
+
+
+@dataclass
 class Pump:
     """The outbox of one worker process, `slots` rows on their way at once."""
 
@@ -137,11 +148,22 @@ class Pump:
     batch_wait_s: float = 0.1
     # Threads recording batches side by side (one records while the other gathers).
     recorders: int = 0
+    # Rows sent and recorded wait this long for more of their company before their
+    # follow-up reads (one request for many: a reminder read back with the others).
+    follow_wait_s: float = 0.5
+    follow_batch: int = 100
     _held: dict[int, tuple[leases.Lease, Fence]] = field(default_factory=dict, init=False)
     _in_hand: Counter[int] = field(default_factory=Counter, init=False)
     _lock: threading.Condition = field(default_factory=threading.Condition, init=False)
     _todo: queue.Queue[leases.Lease | None] = field(default_factory=queue.Queue, init=False)
     _sent: queue.Queue[_Sent | None] = field(default_factory=queue.Queue, init=False)
+    # Recorded rows waiting for their follow-up, by (company, kind): (when queued, row).
+    _follow: dict[tuple[int, str], list[tuple[float, _Sent]]] = field(
+        default_factory=dict, init=False
+    )
+    _follow_cond: threading.Condition = field(default_factory=threading.Condition, init=False)
+    _follow_ending: bool = field(default=False, init=False)
+    _followed: queue.Queue[_Followed | None] = field(default_factory=queue.Queue, init=False)
     done: int = field(default=0, init=False)
 
     # ------------------------------------------------------------------ taking
@@ -231,37 +253,44 @@ class Pump:
 
     # ------------------------------------------------------------------ recording
 
-    def _record_loop(self) -> None:
+    def _gathered(self, q: queue.Queue[T | None]) -> Iterator[list[T]]:
+        """Batches from `q`: what arrives within `batch_wait_s` of the first, up to `batch`,
+        until None arrives."""
         ending = False
         while not ending:
-            first = self._sent.get()
+            first = q.get()
             if first is None:
                 return
             batch = [first]
             deadline = time.monotonic() + self.batch_wait_s
             while len(batch) < self.batch:
                 try:
-                    item = self._sent.get(timeout=max(0.0, deadline - time.monotonic()))
+                    item = q.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
                 if item is None:
                     ending = True
                     break
                 batch.append(item)
+            yield batch
+
+    def _record_loop(self) -> None:
+        for batch in self._gathered(self._sent):
             try:
-                self.record(batch)
+                self._to_follow(self.record(batch))
             except Exception:  # noqa: BLE001 - the rows' leases run out and they are looked up
                 log.error("outbox record error", error=traceback.format_exc())
             for item in batch:
                 self._let_go(item.taken)
 
-    def record(self, batch: list[_Sent]) -> None:
+    def record(self, batch: list[_Sent]) -> list[_Sent]:
         """Record the rows sent, in one transaction and a few statements whatever their
         number: the compare-and-set on every row's lease token (the rows locked), then each
         sender's own tables and the rows marked sent with their results (`record_many` for a
         company's rows of one kind when the sender has it, else `record` row by row). If
         any of it fails, the whole batch is rolled back and recorded again row by row
-        (`Worker._outbox_sent`, which handles an effect another row claimed)."""
+        (`Worker._outbox_sent`, which handles an effect another row claimed). Returns the
+        rows recorded."""
         w = self.worker
         db = w.ctx.db
         try:
@@ -290,16 +319,15 @@ class Pump:
                         self._mark_sent(conn, [item], now)
                 conn.commit()
         except EffectClaimed:
-            self._one_by_one(batch)
-            return
+            return self._one_by_one(batch)
         except Exception as exc:  # noqa: BLE001 - one row's record may have failed: find it
             log.warning("outbox batch record failed, recording row by row", error=str(exc))
-            self._one_by_one(batch)
-            return
+            return self._one_by_one(batch)
         for item in lost:
             log.warning(
                 "outbox lease lost before recording: recorded nothing", outbox_id=item.taken.id
             )
+        return mine
 
     @staticmethod
     def _mark_sent(conn: Any, items: list[_Sent], now: Any) -> None:
@@ -310,14 +338,96 @@ class Pump:
             sent_at=now,
         )
 
-    def _one_by_one(self, batch: list[_Sent]) -> None:
+    def _one_by_one(self, batch: list[_Sent]) -> list[_Sent]:
+        recorded = []
         for item in batch:
             try:
-                self.worker._outbox_sent(item.taken, item.sender, item.payload, item.result)
+                if self.worker._outbox_sent(item.taken, item.sender, item.payload, item.result):
+                    recorded.append(item)
             except Exception:  # noqa: BLE001 - its lease runs out and it is looked up
                 log.error(
                     "outbox record error", outbox_id=item.taken.id, error=traceback.format_exc()
                 )
+        return recorded
+
+    # ------------------------------------------------------------------ following up
+
+    def _to_follow(self, recorded: list[_Sent]) -> None:
+        """Queue the recorded rows whose sender reads something after (`follow_up`)."""
+        now = time.monotonic()
+        with self._follow_cond:
+            for item in recorded:
+                if getattr(item.sender, "follow_up", None) is not None:
+                    key = (item.taken.row.company_id, item.taken.row.kind)
+                    self._follow.setdefault(key, []).append((now, item))
+            self._follow_cond.notify_all()
+
+    def _next_follow(self) -> tuple[int, list[_Sent]] | None:
+        """The next company's rows to follow up, once `follow_batch` of them wait or the
+        first has waited `follow_wait_s` (at once when ending); None: ending, none left."""
+        with self._follow_cond:
+            while True:
+                if self._follow:
+                    key = max(self._follow, key=lambda k: len(self._follow[k]))
+                    oldest = min(self._follow.values(), key=lambda v: v[0][0])[0][0]
+                    waited = time.monotonic() - oldest
+                    full = len(self._follow[key]) >= self.follow_batch
+                    if full or self._follow_ending or waited >= self.follow_wait_s:
+                        if not full:  # the longest waiting company first
+                            key = min(self._follow, key=lambda k: self._follow[k][0][0])
+                        rows = self._follow[key]
+                        take, rest = rows[: self.follow_batch], rows[self.follow_batch :]
+                        if rest:
+                            self._follow[key] = rest
+                        else:
+                            del self._follow[key]
+                        return key[0], [item for _at, item in take]
+                    self._follow_cond.wait(self.follow_wait_s - waited)
+                elif self._follow_ending:
+                    return None
+                else:
+                    self._follow_cond.wait()
+
+    def _follow_loop(self) -> None:
+        while (next_ := self._next_follow()) is not None:
+            company_id, items = next_
+            sender = items[0].sender
+            try:
+                found = sender.follow_up(  # type: ignore[attr-defined]
+                    self.worker.ctx, company_id, [(item.payload, item.result) for item in items]
+                )
+            except Exception:  # noqa: BLE001 - the rows are sent and recorded whatever this does
+                log.warning("outbox follow-up failed", error=traceback.format_exc())
+                continue
+            if found:
+                self._followed.put(_Followed(company_id, sender, found))
+
+    def _record_follow_loop(self) -> None:
+        for batch in self._gathered(self._followed):
+            self.record_follow_ups(batch)
+
+    def record_follow_ups(self, batch: list[_Followed]) -> None:
+        """Store what the follow-ups read, every company's in one transaction (each sender's
+        `record_follow_up`); if any of it fails, company by company (`Worker.follow_up`'s
+        own transaction)."""
+        db = self.worker.ctx.db
+        try:
+            with db.engine.connect() as conn:
+                for f in batch:
+                    uow = UnitOfWork(db.engine, f.company_id, clock=db.clock, box=db.box)
+                    uow.conn = conn  # the company's repositories, on the batch's transaction
+                    f.sender.record_follow_up(uow, f.found)  # type: ignore[attr-defined]
+                conn.commit()
+            return
+        except Exception as exc:  # noqa: BLE001 - one company's may have failed: find it
+            log.warning("outbox follow-up batch failed, company by company", error=str(exc))
+        for f in batch:
+            try:
+                with db.uow(f.company_id) as uow:
+                    f.sender.record_follow_up(uow, f.found)  # type: ignore[attr-defined]
+                    uow.commit()
+            except Exception:  # noqa: BLE001 - left to the next sync
+                log.warning("outbox follow-up failed", error=traceback.format_exc())
 
     # ------------------------------------------------------------------ the heartbeat
 
@@ -355,8 +465,13 @@ class Pump:
             threading.Thread(target=self._record_loop, name=f"send-record-{n}")
             for n in range(self.recorders)
         ]
+        followers = [
+            threading.Thread(target=self._follow_loop, name=f"send-follow-{n}")
+            for n in range(max(1, self.slots // 16))
+        ]
+        follow_recorder = threading.Thread(target=self._record_follow_loop, name="send-told")
         beat = threading.Thread(target=self._beat_loop, args=(beating,), name="send-heartbeat")
-        for t in [*senders, *recorders, beat]:
+        for t in [*senders, *recorders, *followers, follow_recorder, beat]:
             t.start()
         try:
             # Rows are taken several at a time (a quarter of the slots, or whatever is free
@@ -393,6 +508,13 @@ class Pump:
                 self._sent.put(None)
             for t in recorders:
                 t.join()
+            with self._follow_cond:
+                self._follow_ending = True
+                self._follow_cond.notify_all()
+            for t in followers:
+                t.join()
+            self._followed.put(None)
+            follow_recorder.join()
             beating.set()
             beat.join()
         return self.done

@@ -303,12 +303,35 @@ class Worker:
             except Exception as exc:  # noqa: BLE001 - it may have reached the remote
                 self._outbox_unknown(taken, exc, wait_s=self.lookup_grace_s)
                 return
-        record(taken, sender, payload, result)
+        if sent is not None:
+            sent(taken, sender, payload, result)
+        elif self._outbox_sent(taken, sender, payload, result):
+            self.follow_up(sender, row.company_id, [(payload, result)])
+
+    def follow_up(
+        self, sender: Sender, company_id: int, sent: list[tuple[dict[str, Any], Any]]
+    ) -> None:
+        """A sender's reads after its rows are recorded sent (`follow_up`, if it has one:
+        what the write's answer did not say, read for many rows at once), then stored
+        (`record_follow_up`); a failure is logged and leaves it to the next sync."""
+        follow_up = getattr(sender, "follow_up", None)
+        if follow_up is None:
+            return
+        try:
+            found = follow_up(self.ctx, company_id, sent)
+            if found:
+                with self.ctx.db.uow(company_id) as uow:
+                    sender.record_follow_up(uow, found)  # type: ignore[attr-defined]
+                    uow.commit()
+        except Exception:  # noqa: BLE001 - the rows are sent and recorded whatever this does
+            log.warning("outbox follow-up failed", error=traceback.format_exc())
 
     @_in_log_context
     def _outbox_sent(
         self, taken: leases.Lease, sender: Sender, payload: dict[str, Any], result: dict[str, Any]
-    ) -> None:
+    ) -> bool:
+        """Record the row sent; whether it was (False: its lease was lost, or another row
+        holds its effect and it is to be looked up again)."""
         row = taken.row
         try:
             with self.ctx.db.uow(row.company_id) as uow:
@@ -323,11 +346,12 @@ class Worker:
                     uow.commit()
         except EffectClaimed as exc:  # two lookups found the same effect: look again
             self._outbox_unknown(taken, exc)
-            return
+            return False
         if not changed:
             log.warning("outbox lease lost before recording: recorded nothing", outbox_id=row.id)
-            return
+            return False
         log.info("outbox sent", outbox_id=row.id, attempts=row.attempts + 1)
+        return True
 
     def _outbox_refused(self, taken: leases.Lease, exc: RetriableError) -> None:
         """Nothing reached the remote: the row waits (the remote's own wait if it gave one)

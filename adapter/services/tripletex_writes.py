@@ -7,8 +7,9 @@ exists, and takes only one that is no other row's: a reminder of that type and d
 invoice whose id no other letter holds; a payment posting of that date and amount on the
 invoice that is neither tied to another payment of ours nor made by another sent row (each
 send keeps the ids of the postings its write made).
-Each reminder is read back after it is made: what Tripletex put on it is what the debtor was
-told (`tripletex_letters.record_told`).
+Each reminder is read back after its letter is recorded sent, many in one request
+(`ReminderSender.follow_up`, `record_follow_up`): what Tripletex put on it is what the debtor was told
+(`tripletex_letters.record_told_many`).
 """
 
 from __future__ import annotations
@@ -81,12 +82,12 @@ class ReminderSender:
 
     def send(self, ctx: WorkContext, company_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         """Create the reminder in Tripletex (to the customer's overdue-notice address when it
-        has one), then read back what Tripletex put on it."""
+        has one). What Tripletex put on it is read back after the letter is recorded sent
+        (`follow_up`), many reminders in one request."""
         client = ctx.clients.tripletex(company_id)
-        invoice_id = int(payload["invoice_external_id"])
         email = self._notice_address(ctx, company_id, str(payload["invoice_external_id"]))
         rid = client.create_reminder(
-            invoice_id,
+            int(payload["invoice_external_id"]),
             type=payload["type"],
             on=date.fromisoformat(payload["date"]),
             include_charge=payload["include_charge"],
@@ -94,20 +95,50 @@ class ReminderSender:
             dispatch_types=(dispatch_for(payload["type"], payload.get("dispatch") or "API"),),
             email=email,
         )
-        return {"reminder_id": rid, "told": self._read_back(client, invoice_id, rid, payload)}
+        return {"reminder_id": rid, "told": None}
 
-    @staticmethod
-    def _read_back(client: Any, invoice_id: int, rid: int, payload: dict[str, Any]) -> Any:
-        # The reminder exists whatever this read does: a failed read leaves it to the next sync.
-        day = date.fromisoformat(payload["date"])
-        try:
-            found = client.reminders(
-                invoice_id=invoice_id, date_from=day, date_to=day + timedelta(days=1)
+    # Reminders read back in one request at most (their ids in the query string).
+    FOLLOW_UP_BATCH = 100
+
+    def follow_up(
+        self, ctx: WorkContext, company_id: int, sent: Sequence[tuple[dict[str, Any], Any]]
+    ) -> dict[int, dict[str, Any]]:
+        """What Tripletex put on reminders recorded sent without it, read back (`GET /reminder`
+        with a list of ids: one request for up to `FOLLOW_UP_BATCH`): letter id -> told, for
+        `record_follow_up`. The reminders exist whatever this does: a failed read leaves them
+        to the next sync, which reads every invoice's reminders."""
+        wanted = {
+            int(r["reminder_id"]): p
+            for p, r in sent
+            if r.get("told") is None and r.get("reminder_id")
+        }
+        ids = sorted(wanted)
+        client = ctx.clients.tripletex(company_id)
+        told: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(ids), self.FOLLOW_UP_BATCH):
+            chunk = ids[start : start + self.FOLLOW_UP_BATCH]
+            days = [date.fromisoformat(wanted[i]["date"]) for i in chunk]
+            try:
+                found = client.reminders(
+                    ids=chunk, date_from=min(days), date_to=max(days) + timedelta(days=1)
+                )
+            except ConnectorError:
+                continue
+            told.update(
+                (int(wanted[r.id]["letter_id"]), r.told())
+                for r in found
+                if r.id in wanted
+                and r.type == wanted[r.id]["type"]
+                and r.reminder_date.isoformat() == wanted[r.id]["date"]
             )
-        except ConnectorError:
-            return None
-        mine = [r for r in found if r.id == rid] or [r for r in found if r.type == payload["type"]]
-        return mine[-1].told() if mine else None
+        return told
+
+    def record_follow_up(self, uow: UnitOfWork, told: dict[int, dict[str, Any]]) -> None:
+        """Store what Tripletex put on the letters (`tripletex_letters.record_told_many`),
+        unless a sync did so meanwhile."""
+        untold = {r.id for r in uow.letters.rows(told) if r.told_at is None}
+        if untold:
+            tripletex_letters.record_told_many(uow, {i: t for i, t in told.items() if i in untold})
 
     def lookup(
         self, ctx: WorkContext, company_id: int, payload: dict[str, Any]

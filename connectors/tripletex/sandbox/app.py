@@ -418,7 +418,8 @@ class TripletexSandbox:
             return json_response({"value": reminder["id"]})
 
     async def reminder_list(self, request: Request) -> Response:
-        # SPEC `GET /reminder`: dateFrom and dateTo required (To exclusive), invoiceId, customerId.
+        # SPEC `GET /reminder`: dateFrom and dateTo required (To exclusive), id (a list),
+        # invoiceId, customerId.
         self._check_auth(request)
         q = request.query_params
         date_from = parse_date(q.get("dateFrom"), "dateFrom").isoformat()
@@ -433,10 +434,18 @@ class TripletexSandbox:
                 if invoice is not None
                 else self.ledger.reminders.values()
             )
+            ids = {i.strip() for i in (q.get("id") or "").split(",") if i.strip()}
+            if ids and invoice is None:  # a list of ids: those reminders, not a scan of all
+                candidates = [
+                    self.ledger.reminders[int(i)]
+                    for i in ids
+                    if i.isdigit() and int(i) in self.ledger.reminders
+                ]
             rows = [
                 r
                 for r in candidates
                 if date_from <= r["reminderDate"] < date_to
+                and (not ids or str(r["id"]) in ids)
                 and (not invoice_id or str(r["_invoiceId"]) == invoice_id)
                 and (not q.get("customerId") or str(r["_customerId"]) == q["customerId"])
             ]

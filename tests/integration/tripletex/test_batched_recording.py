@@ -1,7 +1,8 @@
 """A worker sending many reminders at once records them in batches (issue 25): the letters of
-a batch are marked sent and given what Tripletex put on them in a few statements whatever
-their number, with the same outcome as one by one (the figures the debtor got, Kravflyt's
-decision beside them, the audit lines, the breaches), on SQLite and PostgreSQL."""
+a batch are marked sent in a few statements whatever their number, then what Tripletex put
+on them is read back in one request and stored, with the same outcome as one by one (the
+figures the debtor got, Kravflyt's decision beside them, the audit lines, the breaches), on
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from tests.integration.tripletex.test_as_it_behaves import DAY, world
 __all__ = ["world"]
 
 
-def test_a_batch_of_reminders_is_recorded_in_a_few_statements_with_tripletexs_figures(
+def test_a_batch_of_reminders_is_recorded_in_a_few_statements_and_read_back_in_one_request(
     world: Any,
 ) -> None:
     world.sandbox.reminder_settings.fee = lambda _on: Decimal("70")
@@ -59,6 +60,11 @@ def test_a_batch_of_reminders_is_recorded_in_a_few_statements_with_tripletexs_fi
         Pump(worker, 8).record(sent)
     finally:
         event.remove(world.db.engine, "before_cursor_execute", count)
+    # What Tripletex put on the eight reminders, read back in one request after the record.
+    client = world.clients.tripletex(world.company_id)
+    before = client.requests
+    worker.follow_up(sent[0].sender, world.company_id, [(x.payload, x.result) for x in sent])
+    assert client.requests - before == 1
 
     # Each letter marked sent with Tripletex's id and figures, its decision kept beside them.
     letters = world.letters()
@@ -130,3 +136,23 @@ def test_a_nightly_run_job_runs_the_day_its_payload_names(world: Any) -> None:
     assert [(x.stage, x.sent_on, x.status) for x in world.letters()] == [
         ("reminder_1", yesterday, "pending")
     ]
+
+
+def test_the_sender_pool_reads_a_companys_reminders_back_together(world: Any) -> None:
+    """The sender pool reads back what Tripletex put on a company's reminders sent at about
+    the same time in one request (`GET /reminder` with their ids), not one request a letter,
+    and every letter holds its reminder's figures when the pool is done."""
+    world.sandbox.reminder_settings.fee = lambda _on: Decimal("70")
+    for n in range(12):
+        world.invoice(f"{1000 + n}.00", days_overdue=20, customer=world.business_id)
+    world.sync()
+    world.run()
+    worker = make_worker(world.db, AppSettings(), senders=16, per_company=16)
+    worker.ctx.clients = world.clients
+    client = world.clients.tripletex(world.company_id)
+    before = client.requests
+    assert worker.run_until_idle() == 12
+    letters = world.letters()
+    assert {(x.status, x.fee_ore) for x in letters} == {("sent", 7000)}
+    assert all(x.told_at is not None for x in letters)
+    assert 12 < client.requests - before <= 12 + 3  # 12 reminders, read back in a few
