@@ -47,17 +47,19 @@ T = TypeVar("T")
 
 class _Ask:
     def __init__(self, lease: leases.Lease):
-        self.lease, self.done = lease, threading.Event()
-        self.held = False
+        self.lease, self.woken = lease, threading.Event()
+        self.answered = self.leads = self.held = False
         self.error: BaseException | None = None
 
 
 class Renewals:
-    """The compare-and-set before each write, for many rows in one statement: a sender asks,
-    the first of those asking at about the same moment waits `wait_s` for the others and
-    renews every lease asked for with one `lease.extend_many`, then each learns whether its
-    row is still its own. The write follows its answer within milliseconds, and the lease it
-    renewed lasts `lease_s` from the statement, twice each request's deadline."""
+    """The compare-and-set before each write, for many rows in one statement: a sender asks;
+    one of those asking leads, renewing every lease asked for so far with one
+    `lease.extend_many` (after waiting `wait_s` for more, if set), and each learns whether
+    its row is still its own. Those who ask while a statement runs are renewed together by
+    the next one, led by the first of them: the more senders, the larger the batches, and a
+    sender alone waits for nobody. The write follows its answer within milliseconds, and the
+    lease it renewed lasts `lease_s` from the statement, twice each request's deadline."""
 
     def __init__(
         self,
@@ -65,7 +67,7 @@ class Renewals:
         *,
         now: Any,
         lease_s: float,
-        wait_s: float = 0.02,
+        wait_s: float = 0.0,
     ):
         self.engine, self.now, self.lease_s, self.wait_s = engine, now, lease_s, wait_s
         self._lock = threading.Lock()
@@ -77,30 +79,45 @@ class Renewals:
         mine = _Ask(lease)
         with self._lock:
             self._asks.append(mine)
-            lead = not self._leading
-            self._leading = True
-        if lead:
-            time.sleep(self.wait_s)
-            with self._lock:
-                asks, self._asks, self._leading = self._asks, [], False
-            try:
-                kept = leases.extend_many(
-                    self.engine,
-                    [a.lease for a in asks],
-                    until=self.now() + timedelta(seconds=self.lease_s),
-                )
-                for a in asks:
-                    a.held = a.lease.id in kept
-            except Exception as exc:  # noqa: BLE001 - each asker raises it: nothing is sent
-                for a in asks:
-                    a.error = exc
-            finally:
-                for a in asks:
-                    a.done.set()
-        mine.done.wait()
+            if not self._leading:
+                self._leading = mine.leads = True
+        if not mine.leads:
+            mine.woken.wait()  # answered, or made the next leader
+        if not mine.answered:
+            self._lead()
         if mine.error is not None:
             raise mine.error
         return mine.held
+
+    def _lead(self) -> None:
+        if self.wait_s:
+            time.sleep(self.wait_s)
+        with self._lock:
+            asks, self._asks = self._asks, []
+        try:
+            kept = leases.extend_many(
+                self.engine,
+                [a.lease for a in asks],
+                until=self.now() + timedelta(seconds=self.lease_s),
+            )
+            for a in asks:
+                a.held = a.lease.id in kept
+        except Exception as exc:  # noqa: BLE001 - each asker raises it: nothing is sent
+            for a in asks:
+                a.error = exc
+        finally:
+            with self._lock:
+                # The first of those who asked meanwhile leads the next statement.
+                following = self._asks[0] if self._asks else None
+                if following is not None:
+                    following.leads = True
+                else:
+                    self._leading = False
+            for a in asks:
+                a.answered = True
+                a.woken.set()
+            if following is not None:
+                following.woken.set()
 
 
 class _BatchedFence(Fence):
@@ -220,14 +237,20 @@ class Pump:
             except Exception as exc:  # noqa: BLE001 - each send then reads for itself
                 log.warning("outbox prepare failed", kind=kind, error=str(exc))
 
-    def _let_go(self, taken: leases.Lease) -> None:
-        """The row is no longer in hand (recorded, or its outcome written)."""
+    def _sent_off(self, taken: leases.Lease) -> None:
+        """The row's send is over: its place in its company's share (and in the slots) is
+        free for the next row while it waits to be recorded, still held under its lease."""
         with self._lock:
-            self._held.pop(taken.id, None)
             company = taken.row.company_id
             self._in_hand[company] -= 1
             if self._in_hand[company] <= 0:
                 del self._in_hand[company]
+            self._lock.notify_all()
+
+    def _let_go(self, taken: leases.Lease) -> None:
+        """The row is no longer held (recorded, or its outcome written)."""
+        with self._lock:
+            self._held.pop(taken.id, None)
             self.done += 1
             self._lock.notify_all()
 
@@ -248,6 +271,7 @@ class Pump:
                 self.worker._send(taken, fence=fence, sent=sent)
             except Exception:  # noqa: BLE001 - a broken row must not stop the others
                 log.error("outbox send error", outbox_id=taken.id, error=traceback.format_exc())
+            self._sent_off(taken)
             if not recorded:
                 self._let_go(taken)
 
@@ -485,7 +509,7 @@ class Pump:
                     log.error("outbox take error", error=traceback.format_exc())
                     taken = 0
                 with self._lock:
-                    busy = sum(self._in_hand.values())
+                    busy = len(self._held)  # on their way, or waiting to be recorded
                     if until_idle and not taken and not busy:
                         break
                     if not taken:  # nothing due now: look again after a while, or when a
