@@ -5,6 +5,8 @@ Each step prints a short report; the database is left for `kravflyt web` to show
 
 from __future__ import annotations
 
+import os
+import resource
 import tempfile
 import time
 from collections import Counter
@@ -39,6 +41,7 @@ from connectors.tripletex.sandbox import TripletexSandbox, create_sandbox
 from policies.money import kr
 
 T = TypeVar("T")
+log = logs.get_logger(__name__)
 
 DEMO_ORG = "923609016"
 DEMO_USER = "demo@kravflyt.no"
@@ -57,6 +60,42 @@ class Story:
 
     facts: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Spent:
+    """Wall-clock and CPU seconds (the whole process's, every thread) spent in a part of a
+    step, summed over its turns."""
+
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        """Add the time the `with` block takes."""
+        wall, cpu = time.perf_counter(), _cpu_s()
+        try:
+            yield
+        finally:
+            self.wall_s += time.perf_counter() - wall
+            self.cpu_s += _cpu_s() - cpu
+
+    def __str__(self) -> str:
+        return f"{self.wall_s:.1f} s (CPU {self.cpu_s:.1f} s)"
+
+
+def _cpu_s() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
+def spent_json(spent: dict[str, Spent]) -> dict[str, float]:
+    """The seconds so far as log fields."""
+    return {
+        f"{k.replace(' ', '_')}_{part}": round(getattr(v, f"{part}_s"), 2)
+        for k, v in spent.items()
+        for part in ("wall", "cpu")
+    }
 
 
 @dataclass
@@ -248,11 +287,15 @@ def run(
 
         def _dunning() -> dict[str, Any]:
             weekly = []
+            spent = {"nightly runs": Spent(), "sending": Spent()}
             for week in range(weeks):
                 day = START + timedelta(days=7 * week + 1)
                 s.move_to(day)
-                summary = dunning.run(db, cid, day, actor="demo:nightly")
-                s.work()
+                with spent["nightly runs"].timed():
+                    summary = dunning.run(db, cid, day, actor="demo:nightly")
+                with spent["sending"].timed():
+                    sent = s.work()
+                log.info("demo dunning week", on=day.isoformat(), sent=sent, **spent_json(spent))
                 actions = {k: v for k, v in summary.actions.items() if k != "nothing"}
                 totals.update(actions)
                 totals["fees_ore"] += summary.fees_ore
@@ -270,6 +313,8 @@ def run(
                 "interest stated": kr(totals["interest_ore"]),
                 "reminders created in Tripletex": reminders,
                 "reminders in the sandbox": len(s.tripletex.ledger.reminders),
+                "time": ", ".join(f"{k} {v}" for k, v in spent.items())
+                + f"; load average {os.getloadavg()[0]:.1f}",
             }
 
         def _handoff() -> dict[str, Any]:

@@ -61,7 +61,9 @@ def _section(out: str, title: str) -> str:
     """A step's report lines, without its time (which varies run to run)."""
     block = out.split(f"== {title}", 1)[1].split("\n== ", 1)[0]
     lines = block.splitlines()[1:]
-    return "\n".join(line for line in lines if line and not line.startswith("  seconds:"))
+    return "\n".join(
+        line for line in lines if line and not line.startswith(("  seconds:", "  time:"))
+    )
 
 
 def test_demo_runs_the_whole_story_and_leaves_the_database(tmp_path: Path) -> None:
