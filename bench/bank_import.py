@@ -231,7 +231,9 @@ class Probe(threading.Thread):
         self.failures: list[str] = []
         self.stopping = threading.Event()
         self.alone = 0.0  # the longest of a few calls with no import running
-        self.longest_cpu: float | None = None  # a process's CPU seconds in its longest call
+        # The longest call's (CPU seconds, seconds waiting for a CPU) in the process or thread
+        # that did the work: the rest of its wall clock was blocked (the disk, or a lock).
+        self.longest_split: tuple[float, float] | None = None
 
     def baseline(self, calls: int = 3) -> None:
         """Time a few calls before the import: on a loaded machine a new process alone can
@@ -243,7 +245,8 @@ class Probe(threading.Thread):
 
     def run(self) -> None:
         while not self.stopping.is_set():
-            started = time.perf_counter()
+            started, before = time.perf_counter(), _schedstat("thread-self")
+            _SPLIT.last = None
             try:
                 self.probe()
             except Exception as exc:  # noqa: BLE001 - every failure is reported
@@ -253,30 +256,50 @@ class Probe(threading.Thread):
             self.calls += 1
             if took > self.longest:  # recorded as it happens: a cut run keeps its figures
                 self.longest = took
-                cpu = getattr(_CLI_CPU, "seconds", None)
-                self.longest_cpu = cpu
+                # A `kravflyt` process's own split (set by _cli), else this thread's (an
+                # in-process writer); a web page's work is in the server's threads: none.
+                split = _SPLIT.last
+                if split is None and self.name == "writer":
+                    after = _schedstat("thread-self")
+                    split = (after[0] - before[0], after[1] - before[1])
+                self.longest_split = split
                 _log(
                     f"probe {self.name}: longest wait so far {took:.2f} s"
-                    + (f" ({cpu:.2f} CPU-s in its process)" if cpu is not None else "")
+                    + (f" ({_split_text(took, split)})" if split is not None else "")
                     + f" (call {self.calls}, load {_load(os.getloadavg())})"
                 )
             self.stopping.wait(0.2)
 
 
-_CLI_CPU = threading.local()  # the CPU seconds of this thread's last `kravflyt` process
+_SPLIT = threading.local()  # (CPU-s, s waiting for a CPU) of this thread's last `kravflyt`
+
+
+def _schedstat(task: str) -> tuple[float, float]:
+    """A task's seconds on a CPU and runnable but waiting for one (/proc/<task>/schedstat)."""
+    on_cpu, waiting = Path(f"/proc/{task}/schedstat").read_text().split()[:2]
+    return int(on_cpu) / 1e9, int(waiting) / 1e9
+
+
+def _split_text(took: float, split: tuple[float, float]) -> str:
+    cpu, waiting = split
+    blocked = max(0.0, took - cpu - waiting)
+    return (
+        f"{cpu:.2f} CPU-s, {waiting:.2f} s waiting for a CPU, {blocked:.2f} s blocked: disk or lock"
+    )
 
 
 def _cli(env: dict[str, str], *args: str) -> None:
-    """Run `kravflyt` as a process of its own; its CPU seconds (user + system, from wait4)
-    are kept in `_CLI_CPU.seconds`: under load a new process's wall clock is mostly waiting
-    for a CPU."""
+    """Run `kravflyt` as a process of its own; its seconds on a CPU and waiting for one are
+    kept in `_SPLIT.last` (read from its schedstat once it has exited, before it is reaped):
+    the rest of its wall clock it was blocked, on the disk or on a lock."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = subprocess.Popen(
             [str(REPO / ".venv" / "bin" / "kravflyt"), *args], env=env, stdout=out, stderr=err
         )
-        _pid, status, usage = os.wait4(started.pid, 0)
+        os.waitid(os.P_PID, started.pid, os.WEXITED | os.WNOWAIT)
+        _SPLIT.last = _schedstat(str(started.pid))
+        _pid, status, _usage = os.wait4(started.pid, 0)
         started.returncode = os.waitstatus_to_exitcode(status)
-        _CLI_CPU.seconds = usage.ru_utime + usage.ru_stime
         if started.returncode != 0:
             err.seek(0)
             lines = err.read().decode(errors="replace").strip().splitlines()
@@ -381,7 +404,7 @@ def watched_import(
                 probe.calls,
                 probe.failures,
                 probe.alone,
-                probe.longest_cpu,
+                probe.longest_split,
             )
         _log(f"probes: {[(p.longest, p.calls, p.failures[:1], p.alone) for p in probes]}")
         return result
@@ -501,8 +524,8 @@ def main() -> str:
         ("`kravflyt company set` (a process of its own)", "cli_set", 2.0),
     )
     for label, key, target in probes if "sqlite" in engines else ():
-        longest, calls, failures, alone, cpu = results["sqlite", n][key]
-        spent = f", {cpu:.2f} CPU-s in its process" if cpu is not None else ""
+        longest, calls, failures, alone, split = results["sqlite", n][key]
+        spent = f" ({_split_text(longest, split)})" if split is not None else ""
         rows.append(
             _row(
                 f"  during the SQLite import: {label}",
