@@ -182,6 +182,7 @@ class Pump:
     _follow_ending: bool = field(default=False, init=False)
     _followed: queue.Queue[_Followed | None] = field(default_factory=queue.Queue, init=False)
     done: int = field(default=0, init=False)
+    _freed: int = field(default=0, init=False)  # sends over so far (each frees a place)
 
     # ------------------------------------------------------------------ taking
 
@@ -245,6 +246,7 @@ class Pump:
             self._in_hand[company] -= 1
             if self._in_hand[company] <= 0:
                 del self._in_hand[company]
+            self._freed += 1
             self._lock.notify_all()
 
     def _let_go(self, taken: leases.Lease) -> None:
@@ -503,26 +505,31 @@ class Pump:
             # one row as for many.
             least = max(1, self.slots // 4)
             while not stop.is_set():
+                with self._lock:
+                    freed = self._freed
                 try:
                     taken = self._take()
                 except Exception:  # noqa: BLE001 - the database may be back next time
                     log.error("outbox take error", error=traceback.format_exc())
                     taken = 0
                 with self._lock:
-                    busy = len(self._held)  # on their way, or waiting to be recorded
-                    if until_idle and not taken and not busy:
+                    if until_idle and not taken and not self._held:
                         break
-                    if not taken:  # nothing due now: look again after a while, or when a
-                        # row in hand is done (it may have let its company take another)
-                        self._lock.wait(poll_s if not busy else min(poll_s, 0.05))
-                        continue
-                    began = time.monotonic()
-                    while (
-                        self.slots - sum(self._in_hand.values()) < least
-                        and not stop.is_set()
-                        and time.monotonic() - began < poll_s
-                    ):
-                        self._lock.wait(poll_s)
+                    # The take had every due row its companies had room for: the next finds
+                    # more only once a send is over and frees a place (at least `least` of
+                    # them free), or a row comes due (looked for after `poll_s`). Looking
+                    # again at every recorded row instead cost the demo a take a row.
+                    self._lock.wait_for(
+                        lambda freed=freed: (  # type: ignore[misc]
+                            (
+                                self._freed != freed
+                                and self.slots - sum(self._in_hand.values()) >= least
+                            )
+                            or (until_idle and not self._held)
+                            or stop.is_set()
+                        ),
+                        timeout=poll_s,
+                    )
         finally:
             for _ in range(self.slots):
                 self._todo.put(None)
