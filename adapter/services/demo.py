@@ -163,8 +163,18 @@ def staged(
             tx_served.url,
             kr_served.url,
             folder,
-            # Its letters sent many at once, as a worker process sends them (--senders).
-            worker(db, settings, name="demo", senders=settings.worker_senders),
+            # Its letters sent many at once, as a worker process sends them (--senders); the
+            # one company may have every sender's request on its way at once (the sandbox on
+            # loopback sets no rate limit): a company's share of 4 took and renewed rows a
+            # few at a time, each take and renewal a transaction.
+            worker(
+                db,
+                settings.model_copy(
+                    update={"tripletex_max_in_flight": min(64, settings.worker_senders)}
+                ),
+                name="demo",
+                senders=settings.worker_senders,
+            ),
         )
         stage.move_to(START)
         # Every log line of the story is about the demo company (the worker binds its own).
