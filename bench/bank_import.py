@@ -353,11 +353,14 @@ def watched_import(
     )
     try:
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
-        for _ in range(100):
+        started = time.monotonic()  # a new process may take a minute to start at load 20
+        while True:
             try:
                 client.get("/healthz")
                 break
             except httpx.TransportError:
+                if time.monotonic() - started > 300:
+                    raise
                 time.sleep(0.2)
         login = client.get("/login").text
         token = login.split('name="csrf" value="')[1].split('"')[0]
