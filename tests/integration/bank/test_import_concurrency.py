@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,6 +30,7 @@ from adapter.store.tables import (
     bank_files,
     claims,
     invoices,
+    letters,
     outbox,
     payments,
 )
@@ -198,6 +199,49 @@ def test_a_stale_plan_is_made_again(db, tmp_path, monkeypatch) -> None:
         ).scalar_one()
     # The second plan started from the changed amount: the other payment's 1,00 is kept.
     assert left == amounts[changed[0]] - 100 - allocated
+
+
+def test_a_letter_sent_while_the_file_publishes_makes_the_plan_again(
+    db, tmp_path, monkeypatch
+) -> None:
+    """A reminder sent (its fee now owed) after the first chunk of payments landed: the plan
+    counted no notices, so the file is rolled back at the latest in the transaction that
+    would publish it, and planned again with the fee; published once."""
+    company_id, path = company_with_open_invoices(db, tmp_path, 200)
+    monkeypatch.setitem(bank_stage.FIRST_CHUNK, "payments", 50)
+    monkeypatch.setattr(bank_stage, "CHUNK_LIMITS", (50, 50))
+    took, plans, chunks = bank_stage._Pace.took, [], []
+
+    def then_a_letter(pace, seconds):  # after each chunk's commit
+        chunks.append(seconds)
+        if len(chunks) == 2:  # once, by another connection, after two chunks of payments
+            with db.engine.begin() as other:
+                claim_id = other.execute(select(claims.c.id).limit(1)).scalar_one()
+                other.execute(
+                    letters.insert().values(
+                        company_id=company_id,
+                        claim_id=claim_id,
+                        stage="reminder_1",
+                        sent_on=date(2026, 4, 1),
+                        fee_ore=3800,
+                        status="sent",
+                        created_at=datetime.now(UTC),
+                    )
+                )
+        took(pace, seconds)
+
+    publish = bank_stage.publish
+
+    def counted(conn, **kwargs):
+        plans.append(kwargs["marks"])
+        return publish(conn, **kwargs)
+
+    monkeypatch.setattr(bank_stage._Pace, "took", then_a_letter)
+    monkeypatch.setattr(bank_stage, "publish", counted)
+    summary = bank_import.import_file(db, company_id, path, actor="test")
+    assert len(plans) == 2 and plans[0][0] == (0, 0) and plans[1][0] == (1, 3800)
+    assert summary.payments == 200 and count(db, payments) == 200
+    assert _file_statuses(db) == ["published"]
 
 
 def test_readers_never_wait_for_a_writer_and_writers_get_one_busy_line(
