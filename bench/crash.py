@@ -308,7 +308,7 @@ def _settle_emails(stage: Staged, report: CrashReport) -> None:
     for row in waiting:
         key = f"letter-{row.company_id}-{row.payload['letter_id']}"
         decision = "mark_sent" if stage.mailbox.received[key] else "resend"
-        work_items.retry(stage.db, "outbox", row.id, actor="crash:person", decision=decision)
+        work_items.retry(stage.db.uow(), "outbox", row.id, actor="crash:person", decision=decision)
         report.person[decision.replace("_", "-")] += 1
 
 

@@ -21,8 +21,9 @@ from sqlalchemy import func, insert, select
 
 from adapter.clock import SystemClock
 from adapter.crypto import SecretBox
+from adapter.flows import connections
 from adapter.jobs.worker import PARKED
-from adapter.services import bank_import, companies, connections, dunning, handoff, tripletex_sync
+from adapter.services import bank_import, companies, dunning, handoff, tripletex_sync
 from adapter.services.clients import Clients
 from adapter.store import migrate
 from adapter.store.database import Database
@@ -168,7 +169,7 @@ def _ledger_company(db: Database, company_id: int, rng: random.Random) -> None:
     for customer_id in sorted({r.customer_id for r in handed}):
         try:
             handoff.confirm(
-                db, company_id, str(customer_id), not_disputed=True, by="crash", on=today
+                db.uow(company_id), str(customer_id), not_disputed=True, by="crash", on=today
             )
         except Exception:  # noqa: BLE001 - a debtor whose claims the ladder does not hand off today
             continue

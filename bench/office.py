@@ -44,7 +44,8 @@ from sqlalchemy import func, select
 
 from adapter.clock import SystemClock
 from adapter.crypto import SecretBox
-from adapter.services import dunning, handoff, office
+from adapter.flows import handoffs, office
+from adapter.services import dunning
 from adapter.store import migrate
 from adapter.store.database import Database
 from adapter.store.engine import make_engine
@@ -268,7 +269,7 @@ def sending_alone(url: str, db_url: str) -> dict[str, Any]:
     today = db.clock.today()
     for cid in company_ids:  # the nightly run's own work, here without its sends
         dunning.run(db, cid, today, actor="system:nightly")
-        handoff.auto_handoff(db, cid, today)
+        handoffs.auto_handoff(db, cid, today)
     out["dunning_s"] = time.perf_counter() - began
     requests_before, _refused = _requests(url)
     with workers(db_url, key.decode(), 1, 2) as procs:

@@ -355,7 +355,7 @@ def _scan(db: Database, company_id: int, checkpoint: int) -> tuple[int, float, d
 def _plan(db: Database, company_id: int, checkpoint: int) -> tuple[int, float, dict[str, int]]:
     """Plan every open claim into a summary; returns claims, the peak at the checkpoint, actions."""
     summary, early = dunning.PlanSummary(), 0.0
-    for _row, _facts, decisions in dunning.plan(db, company_id, ON):
+    for _row, _facts, decisions in dunning.plan(db.uow(company_id, read_only=True), ON):
         summary.add(decisions)
         if summary.claims == checkpoint:
             early = _peak_mb()

@@ -146,7 +146,7 @@ def import_clients(
 
     Tokens are read from stdin (consumer token first, then employee token, one a line) or the
     environment. Running it again adds nothing twice: clients already connected are skipped."""
-    from adapter.services import office  # the Tripletex client: not for every company command
+    from adapter.flows import office  # the Tripletex client: not for every company command
 
     consumer = read_token(consumer_source, "--consumer-token", "KRAVFLYT_TRIPLETEX_CONSUMER_TOKEN")
     employee = read_token(employee_source, "--employee-token", "KRAVFLYT_TRIPLETEX_EMPLOYEE_TOKEN")

@@ -41,7 +41,7 @@ def plan(company_id: int, on: datetime | None, show_all: bool, as_json: bool) ->
     db = database()
     with progress("claims", enabled=shown(as_json)) as display:
         done, total, update = 0, service.open_claims(db, company_id), display.task("claims")
-        for row, _facts, decisions in service.plan(db, company_id, day):
+        for row, _facts, decisions in service.plan(db.uow(company_id, read_only=True), day):
             summary.add(decisions)
             if show_all or as_json or any(d.action is not Action.NOTHING for d in decisions):
                 rows.append((row, decisions))

@@ -23,7 +23,8 @@ from adapter.commands.context import (
     token_option,
 )
 from adapter.domain import Money
-from adapter.services import agency, claims, connections, handoff
+from adapter.flows import connections
+from adapter.services import agency, claims, handoff
 from adapter.services import reconcile as reconcile_service
 from adapter.services.clients import Clients
 from adapter.settings import get_settings
@@ -190,8 +191,7 @@ def confirm(company_id: int, debtor: str, not_disputed: bool, by: str, on: datet
     """Hand a debtor's eligible claims to Kravia as one case (sent by a worker)."""
     db = database()
     case_id = handoff.confirm(
-        db,
-        company_id,
+        db.uow(company_id),
         debtor,
         not_disputed=not_disputed,
         by=by,

@@ -46,7 +46,10 @@ def show(company_id: int, invoice: str, stage: str, out: Path, on: datetime | No
     db = database()
     out.write_bytes(
         letters.preview(
-            db, company_id, invoice, Stage(stage), on.date() if on else db.clock.today()
+            db.uow(company_id, read_only=True),
+            invoice,
+            Stage(stage),
+            on.date() if on else db.clock.today(),
         )
     )
     click.echo(f"{out}: {Stage(stage).label} for invoice {invoice}")
@@ -63,7 +66,7 @@ def show(company_id: int, invoice: str, stage: str, out: Path, on: datetime | No
 @click.option("--by", help="Who is acting (default: the OS user).")
 def print_(company_id: int, out: Path, by: str | None) -> None:
     """Every letter waiting to be printed (letters.delivery=print) in one PDF; they count as sent."""
-    document, count = letters.print_batch(database(), company_id, actor=actor(by))
+    document, count = letters.print_batch(database().uow(company_id), actor=actor(by))
     out.write_bytes(document)
     click.echo(f"{out}: {count} letters to print and post")
 
@@ -74,7 +77,7 @@ def print_(company_id: int, out: Path, by: str | None) -> None:
 @click.option("--by", help="Who is acting (default: the OS user).")
 def cancel(company_id: int, letter_id: int, by: str | None) -> None:
     """Cancel a letter that was not sent (queued, failed or unknown); the ladder decides again."""
-    letters.cancel(database(), company_id, letter_id, actor=actor(by))
+    letters.cancel(database().uow(company_id), letter_id, actor=actor(by))
     click.echo(f"letter {letter_id} cancelled")
 
 
@@ -112,8 +115,7 @@ def send(
 ) -> None:
     """Follow up one invoice by hand; the legal guards still apply."""
     letter_id = letters.send_manual(
-        database(),
-        company_id,
+        database().uow(company_id),
         invoice,
         step,
         on.date(),

@@ -22,7 +22,7 @@ def _group(table: str, what: str) -> click.Group:
     @json_option
     def list_(company_id: int | None, status: str | None, as_json: bool) -> None:
         """List rows, newest first; by default the dead or failed ones with their error."""
-        items = work.list_items(database(), table, company_id=company_id, status=status)
+        items = work.list_items(database().uow(company_id, read_only=True), table, status=status)
         if as_json:
             echo_json([{**item.__dict__, "reason": item.reason} for item in items])
             return
@@ -57,7 +57,7 @@ def _group(table: str, what: str) -> click.Group:
     def retry(item_id: int, by: str | None, decision: str | None) -> None:
         """Put one stuck row back in the queue (an outbox row is looked up remotely first)."""
         item = work.retry(
-            database(), table, item_id, actor=actor(by), decision=decision or "lookup"
+            database().uow(), table, item_id, actor=actor(by), decision=decision or "lookup"
         )
         click.echo(
             f"{table} {item.id} {'queued again' if item.status != 'sent' else 'marked'} ({item.status})"

@@ -5,16 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from adapter.flows import connections, handoffs
 from adapter.jobs.registry import Sender, Task, WebhookHandler, WorkContext
 from adapter.jobs.worker import Handlers
-from adapter.services import (
-    agency,
-    bank_import,
-    connections,
-    dunning,
-    handoff,
-    tripletex_sync,
-)
+from adapter.services import agency, bank_import, dunning, tripletex_sync
 from adapter.services.letters import EmailSender
 from adapter.services.tripletex_writes import AutomationOffSender, PaymentSender, ReminderSender
 from connectors.tripletex import webhooks as tripletex_webhooks
@@ -50,7 +44,7 @@ def _dunning_run(ctx: WorkContext, company_id: int | None, payload: dict[str, An
     # The night of `on` when given (a night run late, or a benchmark's yesterday), else today.
     today = date.fromisoformat(payload["on"]) if payload.get("on") else ctx.db.clock.today()
     dunning.run(ctx.db, company_id, today, actor="system:nightly")
-    handoff.auto_handoff(ctx.db, company_id, today)
+    handoffs.auto_handoff(ctx.db, company_id, today)
 
 
 def _kravia_poll(ctx: WorkContext, company_id: int | None, payload: dict[str, Any]) -> None:

@@ -101,7 +101,7 @@ def tick(db: Database, tasks: Iterable[str]) -> int:
 def _warn_missing_rates(db: Database) -> None:
     """Say in the log, with each round of scheduled work, which dated legal figure is missing
     (or soon will be) and how to add it."""
-    for w in rates.warnings(rates.current_rates(db), db.clock.today()):
+    for w in rates.warnings(rates.current_rates(db.uow(read_only=True)), db.clock.today()):
         log.warning(
             "rate missing",
             kind=w.kind,

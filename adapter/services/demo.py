@@ -20,12 +20,12 @@ from typing import Any, TypeVar
 from adapter import log as logs
 from adapter.bootstrap import web_app, worker
 from adapter.clock import FixedClock
+from adapter.flows import connections
 from adapter.jobs.worker import Worker
 from adapter.services import (
     agency,
     bank_import,
     companies,
-    connections,
     dunning,
     handoff,
     tripletex_sync,
@@ -336,8 +336,7 @@ def run(
             confirmed = []
             for b in bundles[:3]:
                 case = handoff.confirm(
-                    db,
-                    cid,
+                    db.uow(cid),
                     str(b.customer_id),
                     not_disputed=True,
                     by="demo: Kari Regnskap (accountant)",

@@ -89,17 +89,18 @@ def _settings(db: Database, company_id: int) -> dict[str, dict[str, Any]]:
         return uow.settings.all()
 
 
-def plan(
-    db: Database, company_id: int, on: date
-) -> Iterator[tuple[ClaimRow, ClaimFacts, list[Decision]]]:
-    """What would be done on `on` for every open claim; nothing is written."""
-    settings = _settings(db, company_id)
-    ctx = company_context(settings, rates.current_rates(db))
-    ahead = not is_sqlite(db.engine)
-    missing = company_settings.effective(
-        company_settings.LetterSettings, settings.get("letters")
-    ).missing_contact()
-    with db.uow(company_id, read_only=True) as uow:
+def plan(uow: UnitOfWork, on: date) -> Iterator[tuple[ClaimRow, ClaimFacts, list[Decision]]]:
+    """What would be done on `on` for every open claim; nothing is written (a reader's unit of
+    work is enough)."""
+    with uow:
+        company_id = uow.require_company()
+        uow.companies.get(company_id)
+        settings = uow.settings.all()
+        ctx = company_context(settings, rates.current(uow))
+        ahead = not is_sqlite(uow.engine)
+        missing = company_settings.effective(
+            company_settings.LetterSettings, settings.get("letters")
+        ).missing_contact()
         for row, facts in iter_claims(uow.conn, company_id, settings.get("dunning"), ahead=ahead):
             decisions = decide(facts, ctx, on)
             yield row, facts, without_letters(decisions, missing) if missing else decisions
@@ -175,7 +176,7 @@ def simulate_company(
     """Run the ladder day by day over [start, end] for every open claim, assuming nothing more
     is paid; returns the steps in date order and the totals."""
     settings = _settings(db, company_id)
-    ctx = company_context(settings, rates.current_rates(db))
+    ctx = company_context(settings, rates.current_rates(db.uow(read_only=True)))
     steps: list[SimulatedLetter] = []
     summary = PlanSummary()
     with db.uow(company_id, read_only=True) as uow:
@@ -207,7 +208,7 @@ def run(
     """Carry out the day's decisions: letters and outbox rows, blocks, write-offs, closures.
     `progress` hears (decisions carried out, decisions to carry out) after each batch."""
     settings = _settings(db, company_id)
-    ctx = company_context(settings, rates.current_rates(db))
+    ctx = company_context(settings, rates.current_rates(db.uow(read_only=True)))
     letter_settings = company_settings.effective(
         company_settings.LetterSettings, settings.get("letters")
     )
@@ -217,7 +218,7 @@ def run(
     summary = PlanSummary()
     todo = []
     ledger_automated: set[int] = set()
-    for row, facts, ds in plan(db, company_id, on):
+    for row, facts, ds in plan(db.uow(company_id, read_only=True), on):
         if any(d.action is not Action.NOTHING for d in ds):
             todo.append((row, facts, ds))
         elif facts.ledger_automation and ctx.take_over_ledger_automation:

@@ -17,11 +17,10 @@ from stdnum.no import fodselsnummer
 
 from adapter import company_settings
 from adapter.domain import ClaimStatus, Money
-from adapter.errors import InputError, NotFoundError
+from adapter.errors import InputError
 from adapter.i18n import N_, name_key
 from adapter.services import rates
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
-from adapter.store.database import Database
 from adapter.store.events import Event, Send
 from adapter.store.uow import UnitOfWork
 from connectors.kravia.models import (
@@ -138,24 +137,29 @@ class Bundle:
 def candidates(uow: UnitOfWork, on: date, *, customer_id: int | None = None) -> list[Bundle]:
     """Every debtor with claims eligible for hand-off on `on`, with those claims."""
     with uow:
-        company_id = uow.require_company()
-        uow.companies.get(company_id)
-        settings = uow.settings.all()
-        ctx = company_context(settings, rates.current(uow))
-        bundles: dict[int, Bundle] = {}
-        for row, facts in iter_claims(
-            uow.conn, company_id, settings.get("dunning"), customer_id=customer_id
-        ):
-            for d in decide(facts, ctx, on):
-                if d.action is Action.ELIGIBLE_FOR_HANDOFF:
-                    bundles.setdefault(
-                        row.customer_id, Bundle(row.customer_id, row.customer_name)
-                    ).claims.append(Candidate(row, facts, d))
-        for cid, who in uow.handoff.debtors(list(bundles)).items():
-            b = bundles[cid]
-            b.customer_number, b.org_number = who["customer_number"], who["org_number"]
-            b.private = who["kind"] == "private"
-            b.birth_date = birth_date(who["national_id"])
+        return _bundles(uow, on, customer_id)
+
+
+def _bundles(uow: UnitOfWork, on: date, customer_id: int | None) -> list[Bundle]:
+    """`candidates` in a unit of work already entered."""
+    company_id = uow.require_company()
+    uow.companies.get(company_id)
+    settings = uow.settings.all()
+    ctx = company_context(settings, rates.current(uow))
+    bundles: dict[int, Bundle] = {}
+    for row, facts in iter_claims(
+        uow.conn, company_id, settings.get("dunning"), customer_id=customer_id
+    ):
+        for d in decide(facts, ctx, on):
+            if d.action is Action.ELIGIBLE_FOR_HANDOFF:
+                bundles.setdefault(
+                    row.customer_id, Bundle(row.customer_id, row.customer_name)
+                ).claims.append(Candidate(row, facts, d))
+    for cid, who in uow.handoff.debtors(list(bundles)).items():
+        b = bundles[cid]
+        b.customer_number, b.org_number = who["customer_number"], who["org_number"]
+        b.private = who["kind"] == "private"
+        b.birth_date = birth_date(who["national_id"])
     return sorted(bundles.values(), key=lambda b: (name_key(b.customer_name), b.customer_id))
 
 
@@ -227,8 +231,7 @@ def build_case(uow: UnitOfWork, bundle: Bundle, on: date, creditor_id: int) -> H
 
 
 def confirm(
-    db: Database,
-    company_id: int,
+    uow: UnitOfWork,
     customer_ref: str,
     *,
     not_disputed: bool,
@@ -239,18 +242,24 @@ def confirm(
     """Hand a debtor's eligible claims to the agency; returns our hand-off case id.
 
     Refused without the confirmation that the claims are not disputed, and when the debtor has
-    no eligible claim. Dunning of the claims stops at once; the case is sent by a worker."""
+    no eligible claim. Dunning of the claims stops at once; the case is sent by a worker. The
+    debtor's claims are decided and handed off in one transaction."""
     if not not_disputed:
         raise InputError(
             "--not-disputed",
             "confirm that the claims are not disputed (Kravet er ikke omtvistet)",
             said=NOT_CONFIRMED,
         )
-    with db.uow(company_id, read_only=True) as uow:
-        customer = uow.customers.find(customer_ref)
-        conn = uow.connections.get("kravia")
+    with uow:
+        return _confirm(uow, customer_ref, by=by, on=on, automatic=automatic)
+
+
+def _confirm(uow: UnitOfWork, customer_ref: str, *, by: str, on: date, automatic: bool) -> int:
+    company_id = uow.require_company()
+    customer = uow.customers.find(customer_ref)
+    conn = uow.connections.get("kravia")
     assert customer.id is not None
-    bundles = candidates(db.uow(company_id, read_only=True), on, customer_id=customer.id)
+    bundles = _bundles(uow, on, customer.id)
     if not bundles:
         raise InputError(
             "--debtor",
@@ -262,167 +271,101 @@ def confirm(
             ),
         )
     bundle = bundles[0]
-    with db.uow(company_id) as uow:
-        case = build_case(uow, bundle, on, int(conn.config["creditor_id"]))
-        case_id = uow.handoff.add_case(
-            customer_id=customer.id,
-            confirmed_by=by,
-            confirmed_at=uow.clock.now(),
-            automatic=automatic,
-            snapshot=case_to_json(case),
-            principal_ore=bundle.principal_ore,
-            fees_ore=bundle.fees_ore,
-            interest_ore=bundle.interest_ore,
+    case = build_case(uow, bundle, on, int(conn.config["creditor_id"]))
+    case_id = uow.handoff.add_case(
+        customer_id=customer.id,
+        confirmed_by=by,
+        confirmed_at=uow.clock.now(),
+        automatic=automatic,
+        snapshot=case_to_json(case),
+        principal_ore=bundle.principal_ore,
+        fees_ore=bundle.fees_ore,
+        interest_ore=bundle.interest_ore,
+    )
+    for c, item in zip(bundle.claims, case.invoices, strict=True):
+        uow.handoff.add_item(
+            case_id,
+            invoice_id=c.row.invoice_id,
+            reference=item.reference,
+            principal_ore=item.remaining_ore,
+            fees_ore=item.fees_ore,
+            interest_ore=item.interest_ore,
         )
-        for c, item in zip(bundle.claims, case.invoices, strict=True):
-            uow.handoff.add_item(
-                case_id,
-                invoice_id=c.row.invoice_id,
-                reference=item.reference,
-                principal_ore=item.remaining_ore,
-                fees_ore=item.fees_ore,
-                interest_ore=item.interest_ore,
-            )
-            uow.claims.set_status(
-                c.row.invoice_id,
-                ClaimStatus.HANDED_OFF,
-                handed_off_at=uow.clock.now(),
-                agency_status="sending",
-            )
-            uow.record(
-                Event(
-                    actor=by,
-                    action="handoff.confirm",
-                    subject=("invoice", c.row.invoice_id),
-                    rules=c.decision.rules,
-                    message=f"invoice {c.row.invoice_number} handed to the agency in case {case_id}: principal "
-                    f"{Money(item.remaining_ore)} kr, fees {Money(item.fees_ore)} kr, interest {Money(item.interest_ore)} kr. "
-                    f"Confirmed not disputed by {by}{' (automatic hand-off)' if automatic else ''}. {c.decision.explain()}",
-                    data={"case_id": case_id, "not_disputed": True, "automatic": automatic},
-                    said=N_(
-                        "Invoice %(number)s confirmed not disputed and put in hand-off case %(case)s: principal %(principal_ore)s, fees %(fees_ore)s, interest %(interest_ore)s",
-                        number=c.row.invoice_number,
-                        case=case_id,
-                        principal_ore=item.remaining_ore,
-                        fees_ore=item.fees_ore,
-                        interest_ore=item.interest_ore,
-                    ),
-                )
-            )
-        settings = company_settings.effective(
-            company_settings.DunningSettings, uow.settings.get("dunning")
+        uow.claims.set_status(
+            c.row.invoice_id,
+            ClaimStatus.HANDED_OFF,
+            handed_off_at=uow.clock.now(),
+            agency_status="sending",
         )
-        if settings.block_customer_at == "handoff" and not customer.blocked:
-            uow.customers.set_fields(
-                customer.id, blocked=True, blocked_reason=f"til inkasso (case {case_id}, {on})"
-            )
         uow.record(
             Event(
                 actor=by,
-                action="handoff.case",
-                subject=("customer", customer.id),
-                message=f"{len(bundle.claims)} claims of {customer.name} bundled in one case ({case_id}): "
-                f"principal {Money(bundle.principal_ore)} kr, fees {Money(bundle.fees_ore)} kr, interest {Money(bundle.interest_ore)} kr. "
-                f"Confirmed not disputed by {by}{' (automatic hand-off)' if automatic else ''}",
-                data={
-                    "case_id": case_id,
-                    "not_disputed": True,
-                    "automatic": automatic,
-                    **bundle.as_json()["summary"],
-                },
+                action="handoff.confirm",
+                subject=("invoice", c.row.invoice_id),
+                rules=c.decision.rules,
+                message=f"invoice {c.row.invoice_number} handed to the agency in case {case_id}: principal "
+                f"{Money(item.remaining_ore)} kr, fees {Money(item.fees_ore)} kr, interest {Money(item.interest_ore)} kr. "
+                f"Confirmed not disputed by {by}{' (automatic hand-off)' if automatic else ''}. {c.decision.explain()}",
+                data={"case_id": case_id, "not_disputed": True, "automatic": automatic},
                 said=N_(
-                    "%(claims)s claims of %(customer)s confirmed not disputed and put in one hand-off case (%(case)s): principal %(principal_ore)s, fees %(fees_ore)s, interest %(interest_ore)s",
-                    claims=len(bundle.claims),
-                    customer=customer.name,
+                    "Invoice %(number)s confirmed not disputed and put in hand-off case %(case)s: principal %(principal_ore)s, fees %(fees_ore)s, interest %(interest_ore)s",
+                    number=c.row.invoice_number,
                     case=case_id,
-                    principal_ore=bundle.principal_ore,
-                    fees_ore=bundle.fees_ore,
-                    interest_ore=bundle.interest_ore,
+                    principal_ore=item.remaining_ore,
+                    fees_ore=item.fees_ore,
+                    interest_ore=item.interest_ore,
                 ),
-                sends=(
-                    Send(
-                        "kravia.register",
-                        idempotency_key=f"kravia:case:{company_id}:{case_id}",
-                        payload={"case_id": case_id},
-                    ),
-                ),
-                log="hand-off confirmed",
-                log_fields={
-                    "company_id": company_id,
-                    "case_id": case_id,
-                    "claims": len(bundle.claims),
-                    "principal_ore": bundle.principal_ore,
-                    "automatic": automatic,
-                },
             )
         )
-        uow.commit()
+    settings = company_settings.effective(
+        company_settings.DunningSettings, uow.settings.get("dunning")
+    )
+    if settings.block_customer_at == "handoff" and not customer.blocked:
+        uow.customers.set_fields(
+            customer.id, blocked=True, blocked_reason=f"til inkasso (case {case_id}, {on})"
+        )
+    uow.record(
+        Event(
+            actor=by,
+            action="handoff.case",
+            subject=("customer", customer.id),
+            message=f"{len(bundle.claims)} claims of {customer.name} bundled in one case ({case_id}): "
+            f"principal {Money(bundle.principal_ore)} kr, fees {Money(bundle.fees_ore)} kr, interest {Money(bundle.interest_ore)} kr. "
+            f"Confirmed not disputed by {by}{' (automatic hand-off)' if automatic else ''}",
+            data={
+                "case_id": case_id,
+                "not_disputed": True,
+                "automatic": automatic,
+                **bundle.as_json()["summary"],
+            },
+            said=N_(
+                "%(claims)s claims of %(customer)s confirmed not disputed and put in one hand-off case (%(case)s): principal %(principal_ore)s, fees %(fees_ore)s, interest %(interest_ore)s",
+                claims=len(bundle.claims),
+                customer=customer.name,
+                case=case_id,
+                principal_ore=bundle.principal_ore,
+                fees_ore=bundle.fees_ore,
+                interest_ore=bundle.interest_ore,
+            ),
+            sends=(
+                Send(
+                    "kravia.register",
+                    idempotency_key=f"kravia:case:{company_id}:{case_id}",
+                    payload={"case_id": case_id},
+                ),
+            ),
+            log="hand-off confirmed",
+            log_fields={
+                "company_id": company_id,
+                "case_id": case_id,
+                "claims": len(bundle.claims),
+                "principal_ore": bundle.principal_ore,
+                "automatic": automatic,
+            },
+        )
+    )
+    uow.commit()
     return int(case_id)
-
-
-@dataclass(frozen=True)
-class Confirmed:
-    """What became of each debtor of a confirmation of many: the case made, or why not."""
-
-    cases: dict[int, int]  # customer id -> hand-off case id
-    refused: dict[int, str]  # customer id -> why not, in the current language
-
-
-def confirm_many(
-    db: Database,
-    company_id: int,
-    customer_ids: list[int],
-    *,
-    not_disputed: bool,
-    by: str,
-    on: date,
-) -> Confirmed:
-    """Hand off several debtors with one "not disputed" confirmation, which counts for each
-    of them and is logged for each (a case per debtor, each in its own transaction: a debtor
-    that is no longer eligible is refused and the others go on)."""
-    if not not_disputed:
-        raise InputError(
-            "not_disputed",
-            "confirm that the claims are not disputed (Kravet er ikke omtvistet)",
-            said=NOT_CONFIRMED,
-        )
-    if not customer_ids:
-        raise InputError(
-            "customer", "choose at least one debtor", said=N_("Choose at least one debtor")
-        )
-    cases: dict[int, int] = {}
-    refused: dict[int, str] = {}
-    for customer_id in dict.fromkeys(customer_ids):  # each once, in the order chosen
-        try:
-            cases[customer_id] = confirm(
-                db, company_id, str(customer_id), not_disputed=True, by=by, on=on
-            )
-        except (InputError, NotFoundError) as exc:
-            refused[customer_id] = exc.text() if isinstance(exc, InputError) else str(exc)
-    return Confirmed(cases, refused)
-
-
-def auto_handoff(db: Database, company_id: int, on: date) -> list[int]:
-    """With `dunning.auto_handoff`: hand off every eligible debtor, the system confirming."""
-    with db.uow(company_id, read_only=True) as uow:
-        settings = company_settings.effective(
-            company_settings.DunningSettings, uow.settings.get("dunning")
-        )
-        connected = "kravia" in uow.connections.configured()
-    if not settings.auto_handoff or not connected:
-        return []
-    return [
-        confirm(
-            db,
-            company_id,
-            str(b.customer_id),
-            not_disputed=True,
-            by="system:auto-handoff",
-            on=on,
-            automatic=True,
-        )
-        for b in candidates(db.uow(company_id, read_only=True), on)
-    ]
 
 
 def handed_off(uow: UnitOfWork) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import secrets
 
-from adapter.store.database import Database
 from adapter.store.events import Event
 from adapter.store.repositories.installation import InstallationRepository
 from adapter.store.uow import UnitOfWork
@@ -14,21 +13,18 @@ from adapter.store.uow import UnitOfWork
 SESSION_KEY = "session_key"
 
 
-def session_key(db: Database) -> str:
+def session_key(uow: UnitOfWork) -> str:
     """The key that signs web session cookies: made on first use, then the same for every
-    process and host until `rotate_session_key`. It takes the database, not a unit of work:
-    every request reads the key in a reader's transaction (never waiting for a writer), and
-    only the first use writes, in a writer's transaction of its own."""
-    with db.uow(read_only=True) as uow:
-        found = InstallationRepository(uow.conn, uow.clock).get(SESSION_KEY)
-    if found is not None:
+    process and host until `rotate_session_key`. The web app asks with a writer's
+    (installation-wide) unit of work once as it starts, which makes the key when there is none
+    yet, and with a reader's on every request, which never waits for a writer and finds it."""
+    with uow:
+        stored = InstallationRepository(uow.conn, uow.clock)
+        found = stored.get(SESSION_KEY)
+        if found is None:
+            found = stored.add_if_absent(SESSION_KEY, secrets.token_urlsafe(48))
+            uow.commit()
         return found
-    with db.uow() as uow:
-        found = InstallationRepository(uow.conn, uow.clock).add_if_absent(
-            SESSION_KEY, secrets.token_urlsafe(48)
-        )
-        uow.commit()
-    return found
 
 
 def rotate_session_key(uow: UnitOfWork, *, actor: str) -> None:

@@ -27,7 +27,6 @@ from adapter.services.dunning import (
     queue_letter,
     tripletex_type,
 )
-from adapter.store.database import Database
 from adapter.store.uow import UnitOfWork
 from connectors.errors import FatalError, LookupImpossible
 from policies.calendar import effective_due
@@ -253,9 +252,10 @@ def _other_overdue(uow: UnitOfWork, row: ClaimRow, on: date, ctx: Context) -> tu
     return tuple(out)
 
 
-def preview(db: Database, company_id: int, invoice_number: str, stage: Stage, on: date) -> bytes:
-    """The letter of `stage` for an invoice as a PDF, sent or not; nothing is sent or stored."""
-    with db.uow(company_id, read_only=True) as uow:
+def preview(uow: UnitOfWork, invoice_number: str, stage: Stage, on: date) -> bytes:
+    """The letter of `stage` for an invoice as a PDF, sent or not; nothing is sent or stored
+    (a reader's unit of work is enough)."""
+    with uow:
         invoice = uow.invoices.by_number(invoice_number)
         assert invoice.id is not None
         row, facts = _facts(uow, invoice.id)
@@ -328,8 +328,7 @@ def _stored_decision(stored: Any, facts: ClaimFacts, ctx: Context) -> Decision:
 
 
 def send_manual(
-    db: Database,
-    company_id: int,
+    uow: UnitOfWork,
     invoice_number: str,
     step: str,
     on: date,
@@ -341,7 +340,8 @@ def send_manual(
 ) -> int:
     """Manual follow-up of one invoice (seed 000): the legal guards decide; returns the letter id.
     A (nearly) time-barred claim needs `override_limitation`; the audit line says so (H1)."""
-    with db.uow(company_id) as uow:
+    with uow:
+        company_id = uow.require_company()
         invoice = uow.invoices.by_number(invoice_number)
         assert invoice.id is not None
         row, facts = _facts(uow, invoice.id)
@@ -441,11 +441,11 @@ def _letter_view(
     return replace(letter, letter_date=stored.sent_on + waited), stored
 
 
-def cancel(db: Database, company_id: int, letter_id: int, *, actor: str) -> None:
+def cancel(uow: UnitOfWork, letter_id: int, *, actor: str) -> None:
     """Cancel a letter that was not sent (queued, failed, or unknown and judged not to have
     arrived): its send is stopped, and the ladder decides the claim again on its next run.
     Logged in the audit log."""
-    with db.uow(company_id) as uow:
+    with uow:
         stored = uow.letters.get(letter_id)
         if stored is None:
             raise NotFoundError(f"letter {letter_id} not found")
@@ -472,9 +472,10 @@ def cancel(db: Database, company_id: int, letter_id: int, *, actor: str) -> None
         uow.commit()
 
 
-def print_batch(db: Database, company_id: int, *, actor: str) -> tuple[bytes, int]:
+def print_batch(uow: UnitOfWork, *, actor: str) -> tuple[bytes, int]:
     """Every letter waiting to be printed, in one PDF; they are marked sent. Returns (pdf, count)."""
-    with db.uow(company_id) as uow:
+    with uow:
+        company_id = uow.require_company()
         ids = uow.letters.waiting_to_print()
         if not ids:
             raise InputError("--company", "no letters are waiting to be printed")

@@ -15,7 +15,6 @@ from adapter.i18n import N_, Message
 from adapter.i18n.labels import label
 from adapter.services import dunning, handoff, rates, reconcile, work
 from adapter.services.claim_facts import company_context, iter_claims
-from adapter.store.database import Database
 from adapter.store.uow import UnitOfWork
 from policies.decisions import Decision
 from policies.engine import RATE_HELD, decide
@@ -52,10 +51,11 @@ def _bucket(days_overdue: int) -> str:
     return "90+"
 
 
-def overview(db: Database, company_id: int, today: date, *, with_plan: bool = True) -> Overview:
-    """Outstanding, overdue, at the agency, collected this month, aging, and today's plan."""
+def overview(uow: UnitOfWork, today: date, *, with_plan: bool = True) -> Overview:
+    """Outstanding, overdue, at the agency, collected this month, aging, and today's plan (a
+    reader's unit of work is enough: it is entered once for the figures, once for the plan)."""
     out = Overview()
-    with db.uow(company_id, read_only=True) as uow:
+    with uow:
         rows = uow.overview.receivables()
         for r in rows:
             amount = (
@@ -76,7 +76,7 @@ def overview(db: Database, company_id: int, today: date, *, with_plan: bool = Tr
         out.collected_this_month_ore = uow.overview.collected(month_start, today)
     if with_plan:
         summary = dunning.PlanSummary()
-        for _row, _facts, decisions in dunning.plan(db, company_id, today):
+        for _row, _facts, decisions in dunning.plan(uow, today):
             summary.add(decisions)
         out.plan = summary.as_json()
     return out
@@ -171,9 +171,10 @@ class Worklist:
         ) + (1 if self.letters_blocked else 0)
 
 
-def worklist(db: Database, company_id: int, today: date, *, payments_shown: int = 500) -> Worklist:
-    """Unmatched payments, disputed claims, hand-off candidates, dead jobs, failed sends."""
-    with db.uow(company_id, read_only=True) as uow:
+def worklist(uow: UnitOfWork, today: date, *, payments_shown: int = 500) -> Worklist:
+    """Unmatched payments, disputed claims, hand-off candidates, dead jobs, failed sends. A
+    reader's unit of work is enough; each read it composes enters it again in turn."""
+    with uow:
         items = uow.worklist
         unmatched = items.unmatched(limit=payments_shown)
         disputed = items.disputed()
@@ -193,24 +194,20 @@ def worklist(db: Database, company_id: int, today: date, *, payments_shown: int 
         letters_blocked = company_settings.effective(
             company_settings.LetterSettings, uow.settings.get("letters")
         ).missing_contact()
-    bundles = [b.as_json() for b in handoff.candidates(db.uow(company_id, read_only=True), today)]
+    bundles = [b.as_json() for b in handoff.candidates(uow, today)]
     return Worklist(
         unmatched=unmatched,
         disputed=disputed,
         handoff=bundles,
-        dead_jobs=work.list_items(db, "jobs", company_id=company_id, limit=5000),
-        failed_sends=failed_sends(db, company_id),
-        dead_webhooks=work.list_items(db, "inbox", company_id=company_id, limit=5000),
-        ledger=[
-            r.as_json()
-            for r in reconcile.ledger(db.uow(company_id, read_only=True))
-            if r.differences
-        ],
+        dead_jobs=work.list_items(uow, "jobs", limit=5000),
+        failed_sends=failed_sends(uow),
+        dead_webhooks=work.list_items(uow, "inbox", limit=5000),
+        ledger=[r.as_json() for r in reconcile.ledger(uow) if r.differences],
         limitation=near_limitation,
         letters_blocked=letters_blocked,
         **tripletex,
-        rates=[str(w.message()) for w in rates.warnings(rates.current_rates(db), today)],
-        held=_held(db, company_id, today),
+        rates=[str(w.message()) for w in rates.warnings(rates.current_rates(uow), today)],
+        held=_held(uow, today),
         agency=at_agency,
     )
 
@@ -287,8 +284,7 @@ SECTIONS: dict[str, tuple[Message, Callable[[Any], str]]] = {
 
 
 def worklist_sections(
-    db: Database,
-    company_id: int,
+    uow: UnitOfWork,
     today: date,
     *,
     section: str = "",
@@ -298,7 +294,7 @@ def worklist_sections(
 ) -> tuple[Worklist, list[Section]]:
     """The worklist in sections, each with its count; `section` is paged to `page` and
     filtered by `q` (case-blind, in its invoice numbers, names, KIDs, messages ...)."""
-    w = worklist(db, company_id, today, payments_shown=5000)
+    w = worklist(uow, today, payments_shown=5000)
     items: dict[str, list[Any]] = {
         "sends": w.failed_sends,
         "jobs": w.dead_jobs,
@@ -334,11 +330,11 @@ def letters_of(uow: UnitOfWork, items: list[work.WorkItem]) -> dict[int, dict[st
     return {row_id: found[letter_id] for row_id, letter_id in wanted.items() if letter_id in found}
 
 
-def failed_sends(db: Database, company_id: int) -> list[work.WorkItem]:
+def failed_sends(uow: UnitOfWork) -> list[work.WorkItem]:
     """Sends refused for good or with an unknown outcome, newest first; a send whose letter a
-    person cancelled waits for nobody and is left out."""
-    sends = work.list_items(db, "outbox", company_id=company_id, limit=5000)
-    carried = letters_of(db.uow(company_id, read_only=True), sends)
+    person cancelled waits for nobody and is left out (a reader's unit of work is enough)."""
+    sends = work.list_items(uow, "outbox", limit=5000)
+    carried = letters_of(uow, sends)
     return [i for i in sends if carried.get(i.id, {}).get("status") != "cancelled"]
 
 
@@ -369,13 +365,13 @@ def _near_limitation(
     return sorted(out, key=lambda x: (x["limitation_date"], x["number"]))
 
 
-def _held(db: Database, company_id: int, today: date) -> list[dict[str, Any]]:
+def _held(uow: UnitOfWork, today: date) -> list[dict[str, Any]]:
     """Letters held because their interest would run past the last known rate (the plan is
     made only when a rate is missing: only then can a letter be held)."""
-    known = rates.current_rates(db).interest.known_until
+    known = rates.current_rates(uow).interest.known_until
     held: list[dict[str, Any]] = []
     if known is not None and today > known:
-        for row, _facts, decisions in dunning.plan(db, company_id, today):
+        for row, _facts, decisions in dunning.plan(uow, today):
             for d in decisions:
                 if d.stated and d.stated[0].rule == RATE_HELD:
                     held.append(

@@ -19,7 +19,6 @@ from adapter.i18n import N_, Message
 from adapter.services.allocation import apply_payment, owed, split
 from adapter.services.bank_import import add_customers, register_with_ledger, unknown_kid_customer
 from adapter.services.matching import MatchIndex, payer
-from adapter.store.database import Database
 from adapter.store.repositories.payment_desk import InvoiceCandidate, PaymentDeskRepository
 from adapter.store.uow import UnitOfWork
 from connectors.bank.transactions import BankTransaction
@@ -131,11 +130,10 @@ def suggest(
     return [s[-1] for s in scored[:limit]]
 
 
-def payments_page(
-    db: Database, company_id: int, page: int = 0, *, per_page: int = PER_PAGE
-) -> PaymentsPage:
-    """The payments page: only the payments shown are read, and only their suggestions made."""
-    with db.uow(company_id, read_only=True) as uow:
+def payments_page(uow: UnitOfWork, page: int = 0, *, per_page: int = PER_PAGE) -> PaymentsPage:
+    """The payments page: only the payments shown are read, and only their suggestions made
+    (a reader's unit of work is enough)."""
+    with uow:
         desk = _desk(uow)
         rows, total = desk.waiting(offset=page * per_page, limit=per_page)
         by_amount = desk.open_with_amounts(

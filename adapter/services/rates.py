@@ -14,7 +14,7 @@ from typing import Any
 from adapter.errors import InputError
 from adapter.i18n import N_, Message
 from adapter.settings import AppSettings
-from adapter.store.database import Database, added_rates
+from adapter.store.database import added_rates
 from adapter.store.errors import DatabaseUnavailable
 from adapter.store.events import Event
 from adapter.store.uow import UnitOfWork
@@ -42,9 +42,9 @@ def current(uow: UnitOfWork) -> Rates:
     return with_entries(tuple(e.entry for e in uow.rates.all()))
 
 
-def current_rates(db: Database) -> Rates:
-    """`current` in a reader of its own."""
-    with db.uow(read_only=True) as uow:
+def current_rates(uow: UnitOfWork) -> Rates:
+    """`current` in a unit of work entered here (a reader's is enough)."""
+    with uow:
         return current(uow)
 
 

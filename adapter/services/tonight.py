@@ -14,8 +14,8 @@ from adapter.letters import render
 from adapter.services import claims, dunning, rates
 from adapter.services.claim_facts import company_context, iter_claims
 from adapter.services.letters import build_letter
-from adapter.store.database import Database
 from adapter.store.repositories.tonight import TonightRepository
+from adapter.store.uow import UnitOfWork
 from policies.decisions import Decision
 from policies.engine import decide
 from policies.ladder import Stage
@@ -78,11 +78,12 @@ class Tonight:
         return (self.page + 1) * self.per_page < self.total
 
 
-def next_run_on(db: Database, company_id: int) -> date:
+def next_run_on(uow: UnitOfWork) -> date:
     """The day of the next nightly run: today until the scheduler has queued today's run, then
-    tomorrow (the run decides as of its own day)."""
-    today = db.clock.today()
-    with db.uow(company_id, read_only=True) as uow:
+    tomorrow (the run decides as of its own day). Reads in a unit of work entered here."""
+    today = uow.clock.today()
+    with uow:
+        company_id = uow.require_company()
         done = TonightRepository(uow.conn, company_id, uow.clock).run_queued(today.isoformat())
     return today + timedelta(days=1) if done else today
 
@@ -103,23 +104,24 @@ def _letter(number: str, customer_id: int, customer: str, d: Decision) -> Planne
     )
 
 
-def tonight(db: Database, company_id: int, page: int = 0, *, per_page: int = PER_PAGE) -> Tonight:
+def tonight(uow: UnitOfWork, page: int = 0, *, per_page: int = PER_PAGE) -> Tonight:
     """The letters the next run will make (the run's own plan, less the letters already made),
-    per stage in ladder order, then by invoice number."""
-    on = next_run_on(db, company_id)
-    with db.uow(company_id, read_only=True) as uow:
+    per stage in ladder order, then by invoice number. A reader's unit of work is enough; each
+    read enters it in turn."""
+    on = next_run_on(uow)
+    with uow:
         missing = company_settings.effective(
             company_settings.LetterSettings, uow.settings.get("letters")
         ).missing_contact()
     planned: list[tuple[int, PlannedLetter]] = []
-    for row, _facts, decisions in dunning.plan(db, company_id, on):
+    for row, _facts, decisions in dunning.plan(uow, on):
         planned += [
             (row.claim_id, _letter(row.invoice_number, row.customer_id, row.customer_name, d))
             for d in decisions
             if d.stage is not None
         ]
-    with db.uow(company_id, read_only=True) as uow:
-        made = TonightRepository(uow.conn, company_id, uow.clock).letters_made(
+    with uow:
+        made = TonightRepository(uow.conn, uow.require_company(), uow.clock).letters_made(
             {claim_id for claim_id, _x in planned}
         )
     order = {s.value: i for i, s in enumerate(Stage)}
@@ -141,11 +143,11 @@ def tonight(db: Database, company_id: int, page: int = 0, *, per_page: int = PER
     )
 
 
-def preview(db: Database, company_id: int, invoice_number: str) -> bytes:
+def preview(uow: UnitOfWork, invoice_number: str) -> bytes:
     """The PDF of the letter the next run will make for this invoice, with the run's own
-    decision (nothing is sent or stored)."""
-    on = next_run_on(db, company_id)
-    with db.uow(company_id, read_only=True) as uow:
+    decision (nothing is sent or stored; a reader's unit of work is enough)."""
+    on = next_run_on(uow)
+    with uow:
         try:
             invoice = uow.invoices.by_number(invoice_number)
         except NotFoundError as exc:
@@ -189,7 +191,7 @@ def preview(db: Database, company_id: int, invoice_number: str) -> bytes:
     return render.pdf(letter)
 
 
-def hold(db: Database, company_id: int, invoice_number: str, reason: str, *, actor: str) -> None:
+def hold(uow: UnitOfWork, invoice_number: str, reason: str, *, actor: str) -> None:
     """Hold the invoice's letter back: dunning of the invoice stops (the claim's hold, shown on
     its page and logged) until a person resumes it."""
     if not " ".join(reason.split()):
@@ -199,7 +201,7 @@ def hold(db: Database, company_id: int, invoice_number: str, reason: str, *, act
             said=N_("Say why the letter is held back"),
         )
     claims.hold(
-        db.uow(company_id),
+        uow,
         invoice_number,
         "stop",
         until=None,

@@ -9,8 +9,8 @@ from typing import Any
 from adapter.errors import InputError, NotFoundError
 from adapter.i18n import N_, _
 from adapter.services import delivery
-from adapter.store.database import Database
 from adapter.store.repositories.work_queues import TABLES, WorkQueueRepository
+from adapter.store.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -75,20 +75,18 @@ _DECISIONS = {
 
 
 def list_items(
-    db: Database,
-    table: str,
-    *,
-    company_id: int | None = None,
-    status: str | None = None,
-    limit: int = 200,
+    uow: UnitOfWork, table: str, *, status: str | None = None, limit: int = 200
 ) -> list[WorkItem]:
-    """Rows of a work table, newest first (by default those that need a person)."""
+    """Rows of a work table, newest first (by default those that need a person): of the unit
+    of work's company, or of every company in an installation-wide one (a reader's is
+    enough: it never waits for a writer)."""
     statuses = (status,) if status else _STUCK[table]
-    return _items(db, table, statuses, company_id=company_id, limit=limit)
+    with uow:
+        return _items(uow, table, statuses, company_id=uow.company_id, limit=limit)
 
 
 def _items(
-    db: Database,
+    uow: UnitOfWork,
     table: str,
     statuses: tuple[str, ...],
     *,
@@ -96,69 +94,65 @@ def _items(
     limit: int,
     item_id: int | None = None,
 ) -> list[WorkItem]:
-    with db.uow(read_only=True) as uow:  # a reader: never waits for a writer
-        return [
-            WorkItem(
-                table=table,
-                id=r.id,
-                company_id=r.company_id,
-                name=r.name,
-                status=r.status,
-                attempts=r.attempts,
-                last_error=r.last_error,
-                created_at=r.created_at,
-                payload=dict(r.payload),
-                parked=bool(r.parked),
-            )
-            for r in WorkQueueRepository(uow.conn).rows(
-                table, statuses, company_id=company_id, limit=limit, item_id=item_id
-            )
-        ]
+    return [
+        WorkItem(
+            table=table,
+            id=r.id,
+            company_id=r.company_id,
+            name=r.name,
+            status=r.status,
+            attempts=r.attempts,
+            last_error=r.last_error,
+            created_at=r.created_at,
+            payload=dict(r.payload),
+            parked=bool(r.parked),
+        )
+        for r in WorkQueueRepository(uow.conn).rows(
+            table, statuses, company_id=company_id, limit=limit, item_id=item_id
+        )
+    ]
 
 
 def retry(
-    db: Database,
-    table: str,
-    item_id: int,
-    *,
-    actor: str,
-    company_id: int | None = None,
-    decision: str = "lookup",
+    uow: UnitOfWork, table: str, item_id: int, *, actor: str, decision: str = "lookup"
 ) -> WorkItem:
     """Put a dead job, failed or unknown send, or dead webhook back in the queue, and log who
     did it. For an outbox row a person may instead say `resend` (it did not arrive: send it
     without a lookup, the only way on for an e-mail, which cannot be looked up) or
-    `mark_sent` (it arrived); a letter the row carries follows."""
+    `mark_sent` (it arrived); a letter the row carries follows. The row is looked for in the
+    unit of work's company (any company in an installation-wide one); the audit line is the
+    row's company's."""
     if table not in TABLES:
         raise KeyError(table)
     if decision != "lookup" and table != "outbox":
         raise InputError("--resend/--mark-sent", "only an outbox row can be resent or marked sent")
-    with db.engine.connect() as conn:
-        row = WorkQueueRepository(conn).row(table, item_id, company_id=company_id)
-    if row is None or row.status not in _STUCK[table]:
-        raise NotFoundError(f"no {table} row {item_id} waiting for a retry")
     status, told = (
         _DECISIONS[decision]
         if table == "outbox"
         else (_RETRY_STATUS[table], _DECISIONS["lookup"][1])
     )
-    now = db.clock.now()
-    values: dict[str, Any] = {"status": status, "run_after": now, "attempts": 0}
-    if status == "sent":
-        values |= {"sent_at": now, "result": {"marked_sent_by": actor}}
-    with db.uow(row.company_id) as uow:
-        if not WorkQueueRepository(uow.conn).change(table, item_id, was=row.status, **values):
+    with uow:
+        queue = WorkQueueRepository(uow.conn)
+        row = queue.row(table, item_id, company_id=uow.company_id)
+        if row is None or row.status not in _STUCK[table]:
+            raise NotFoundError(f"no {table} row {item_id} waiting for a retry")
+        now = uow.clock.now()
+        values: dict[str, Any] = {"status": status, "run_after": now, "attempts": 0}
+        if status == "sent":
+            values |= {"sent_at": now, "result": {"marked_sent_by": actor}}
+        if not queue.change(table, item_id, was=row.status, **values):
             raise NotFoundError(f"{table} row {item_id} changed meanwhile: look again")
         if table == "outbox":
-            delivery.follow(uow.conn, dict(row.payload), status, None, today=db.clock.today())
+            delivery.follow(uow.conn, dict(row.payload), status, None, today=uow.clock.today())
         uow.audit.record(
             actor=actor,
             action=f"{table}.{'retry' if decision == 'lookup' else decision}",
             subject=(table, item_id),
             message=f"{table} row {item_id} {told.format(actor=actor)}",
+            company_id=row.company_id,
             said=_SAID[decision],
         )
         uow.commit()
-    # The row itself as it is now (a worker may already have taken it on), not the newest
-    # row of its new status, which may be another one.
-    return _items(db, table, (), company_id=row.company_id, limit=1, item_id=item_id)[0]
+        # The row itself as it is now (a worker may already have taken it on), not the newest
+        # row of its new status, which may be another one.
+        return _items(uow, table, (), company_id=row.company_id, limit=1, item_id=item_id)[0]

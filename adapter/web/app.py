@@ -90,7 +90,7 @@ def create_app(
         now) is a warning, not a failure: everything keeps working without it."""
         try:
             db.ping()
-            due = rates.warnings(rates.current_rates(db), db.clock.today())
+            due = rates.warnings(rates.current_rates(db.uow(read_only=True)), db.clock.today())
         except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy
             return JSONResponse(
                 {"status": "unhealthy", "database": type(exc).__name__}, status_code=503

@@ -57,7 +57,9 @@ class StoreCollector(Collector):
             "now; add it with kravflyt rates add); shown from 1 December and 1 June",
             labels=["kind", "from"],
         )
-        for w in rates.warnings(rates.current_rates(self.db), self.db.clock.today()):
+        for w in rates.warnings(
+            rates.current_rates(self.db.uow(read_only=True)), self.db.clock.today()
+        ):
             missing.add_metric([w.kind, w.missing_from.isoformat()], w.days_left)
         yield from (by_state, out, backlog, lag, sync, missing)
 

@@ -19,8 +19,9 @@ from sqlalchemy import func, insert, select
 from adapter.bootstrap import worker
 from adapter.clock import FixedClock
 from adapter.domain import Address, Customer, DebtorKind, Invoice, Kid, Money
+from adapter.flows import connections
 from adapter.jobs.worker import Worker
-from adapter.services import bank_import, connections, handoff
+from adapter.services import bank_import, handoff
 from adapter.services.clients import Clients
 from adapter.settings import AppSettings
 from adapter.store.database import Database
@@ -357,7 +358,7 @@ def run(settings: Settings, folder: Path) -> Results:
         work.ctx.clients = Clients(db, sleep=lambda _s: None, transport=wire)
         print(f"B: confirming {len(debtors)} hand-offs", file=sys.stderr, flush=True)
         for number in debtors:
-            handoff.confirm(db, company_id, number, not_disputed=True, by="x", on=TODAY_B)
+            handoff.confirm(db.uow(company_id), number, not_disputed=True, by="x", on=TODAY_B)
         print("B: sending cases", file=sys.stderr, flush=True)
         case_rounds = drain(work, db, clock)
         paid_in_file = pay_part(db, company_id, folder, settings.seed)

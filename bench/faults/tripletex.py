@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 
 from adapter import company_settings
 from adapter.clock import FixedClock
-from adapter.services import connections, tripletex_sync
+from adapter.flows import connections
+from adapter.services import tripletex_sync
 from adapter.services.clients import Clients
 from adapter.store.database import Database
 from adapter.store.tables import (

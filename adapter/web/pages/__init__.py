@@ -78,8 +78,9 @@ def install(app: FastAPI, db: Database, settings: AppSettings) -> None:
     app.add_middleware(LanguageMiddleware)  # inside the sessions: it reads the session
     app.add_middleware(
         RotatingSessionMiddleware,
-        key=lambda: installation.session_key(db),
-        first_key=installation.session_key(db),  # read here, not on the loop's first request
+        key=lambda: installation.session_key(db.uow(read_only=True)),
+        # Read (and made, on the first start) here, not on the loop's first request.
+        first_key=installation.session_key(db.uow()),
         session_cookie="kravflyt_session",
         max_age=settings.web_session_hours * 3600,
         same_site="lax",

@@ -112,14 +112,18 @@ def my_companies(request: Request) -> list[dict[str, Any]]:
 @router.get("/companies/{company_id}/overview")
 def get_overview(request: Request, company_id: Id, who: Reader) -> dict[str, Any]:
     """Outstanding, overdue, at the agency, collected this month, aging and today's plan."""
-    figures = overview.overview(database(request), company_id, database(request).clock.today())
+    figures = overview.overview(
+        database(request).uow(company_id, read_only=True), database(request).clock.today()
+    )
     return _jsonable(figures)
 
 
 @router.get("/companies/{company_id}/worklist")
 def get_worklist(request: Request, company_id: Id, who: Reader) -> dict[str, Any]:
     """What needs a person."""
-    w = overview.worklist(database(request), company_id, database(request).clock.today())
+    w = overview.worklist(
+        database(request).uow(company_id, read_only=True), database(request).clock.today()
+    )
     return _jsonable(dataclasses.asdict(w)) | {"count": w.count}
 
 
@@ -179,8 +183,7 @@ def post_handoff(
     """Hand a debtor's bundle to the agency (refused unless `not_disputed` is true)."""
     db = database(request)
     case_id = handoff.confirm(
-        db,
-        company_id,
+        db.uow(company_id),
         str(customer_id),
         not_disputed=body.not_disputed,
         by=f"api:{who.user.email}",
@@ -227,8 +230,7 @@ def post_letter(
     """Send a letter for one invoice now, if the law allows it today (else 400 with why)."""
     db = database(request)
     letter_id = letters.send_manual(
-        db,
-        company_id,
+        db.uow(company_id),
         invoice_number(request, company_id, invoice_id),
         body.step,
         db.clock.today(),
@@ -283,7 +285,7 @@ def post_retry(
 ) -> dict[str, Any]:
     """Put a dead job, failed send or dead webhook back in the queue."""
     item = work.retry(
-        database(request), table, item_id, actor=f"api:{who.user.email}", company_id=company_id
+        database(request).uow(company_id), table, item_id, actor=f"api:{who.user.email}"
     )
     return {"table": table, "id": item.id, "status": item.status}
 

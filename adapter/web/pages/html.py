@@ -138,7 +138,7 @@ def home(request: Request) -> Response:
 def overview_page(request: Request, company_id: Id, who: Reader) -> Response:
     """Outstanding, overdue, at the agency, collected; aging chart; today's plan."""
     db = database(request)
-    figures = overview.overview(db, company_id, _today(request))
+    figures = overview.overview(db.uow(company_id, read_only=True), _today(request))
     labels = {b: (_("Not due") if b == "current" else f"{b} d") for b in overview.BUCKETS}
     svg = overview.aging_svg(figures.aging, {**labels, "title": _("Aging")})
     return render(
@@ -157,7 +157,7 @@ def retry_item(request: Request, company_id: Id, who: Writer, table: str, item_i
     """Put a dead job, failed send or dead webhook back in the queue."""
     if table not in ("jobs", "outbox", "inbox"):
         raise HTTPException(404, "no such queue")
-    work.retry(database(request), table, item_id, actor=_actor(who), company_id=company_id)
+    work.retry(database(request).uow(company_id), table, item_id, actor=_actor(who))
     flash(request, _("Put back in the queue"))
     return _back(f"/c/{company_id}/worklist")
 
@@ -293,8 +293,7 @@ def send_letter(
 ) -> Response:
     """Manual follow-up of one invoice: the legal guards decide."""
     letter_id = letters.send_manual(
-        database(request),
-        company_id,
+        database(request).uow(company_id),
         number,
         step,
         _today(request),
@@ -323,7 +322,9 @@ def letter_pdf(
         which = Stage(stage)
     except ValueError as exc:
         raise HTTPException(404, "no such letter") from exc
-    pdf = letters.preview(database(request), company_id, number, which, _today(request))
+    pdf = letters.preview(
+        database(request).uow(company_id, read_only=True), number, which, _today(request)
+    )
     return Response(
         pdf,
         media_type="application/pdf",
@@ -344,8 +345,7 @@ def handoff_confirm(
 ) -> Response:
     """Hand the debtor's bundle to the agency, after the not-disputed confirmation."""
     case_id = handoff.confirm(
-        database(request),
-        company_id,
+        database(request).uow(company_id),
         str(customer_id),
         not_disputed=not_disputed,
         by=_actor(who),
@@ -368,7 +368,7 @@ def handoff_confirm(
 def payments_page(request: Request, company_id: Id, who: Reader, page: Page = 0) -> Response:
     """Payments without an invoice, a page at a time, each with suggested invoices; and the
     payments a person ignored, to undo."""
-    p = payments.payments_page(database(request), company_id, page)
+    p = payments.payments_page(database(request).uow(company_id, read_only=True), page)
     return render(request, "payments.html.j2", who=who, company_id=company_id, p=p)
 
 
@@ -473,14 +473,14 @@ def unignore_payment(request: Request, company_id: Id, who: Writer, payment_id: 
 def tonight_page(request: Request, company_id: Id, who: Reader, page: Page = 0) -> Response:
     """The letters the next nightly run will make, per stage with their amounts, each
     previewable and holdable before it goes."""
-    t = tonight.tonight(database(request), company_id, page)
+    t = tonight.tonight(database(request).uow(company_id, read_only=True), page)
     return render(request, "tonight.html.j2", who=who, company_id=company_id, t=t)
 
 
 @router.get("/c/{company_id}/letters/tonight/{number}.pdf")
 def tonight_pdf(request: Request, company_id: Id, who: Reader, number: Number) -> Response:
     """The letter the next run will make for the invoice, as the PDF it will send."""
-    pdf = tonight.preview(database(request), company_id, number)
+    pdf = tonight.preview(database(request).uow(company_id, read_only=True), number)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -497,7 +497,7 @@ def tonight_hold(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Hold the invoice's letter back before it goes: the claim's dunning stops, logged."""
-    tonight.hold(database(request), company_id, number, reason, actor=_actor(who))
+    tonight.hold(database(request).uow(company_id), number, reason, actor=_actor(who))
     flash(
         request,
         _(

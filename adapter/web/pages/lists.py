@@ -340,7 +340,7 @@ def export(request: Request, company_id: Id, who: Reader, listname: str, fmt: st
     if listname.startswith("worklist-") and listname[9:] in overview.SECTIONS:
         key = listname[9:]
         _w, sections = overview.worklist_sections(
-            db, company_id, today, section=key, q=q.get("q") or "", size=1
+            db.uow(company_id, read_only=True), today, section=key, q=q.get("q") or "", size=1
         )
         found = next(s for s in sections if s.key == key)
         return download(_("worklist") + "-" + key, fmt, section_columns(key), found.items)

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from adapter.flows import office
 from adapter.i18n import _
-from adapter.services import office
 from adapter.store.database import Database
 from adapter.web.pages.security import Caller, check_csrf, require_user
 from adapter.web.pages.views import render

@@ -84,7 +84,9 @@ def render(
     flash = request.session.pop("flash", None)
     db = getattr(request.app.state, "db", None)
     # A company's pages warn when no worker has run lately: its work waits for one.
-    worker_idle = bool(who and company_id) and db is not None and workers.idle(db)
+    worker_idle = (
+        bool(who and company_id) and db is not None and workers.idle(db.uow(read_only=True))
+    )
     with i18n.use(language(request)) as lang:
         body = _env.get_template(template).render(
             request=request,

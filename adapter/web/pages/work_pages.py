@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from adapter.flows import handoffs
 from adapter.i18n import _, ngettext
 from adapter.services import handoff, letters, overview, work
 from adapter.store.database import Database
@@ -56,7 +57,7 @@ def worklist_page(
     filtered at a time (?section=payments&page=2&q=olsen)."""
     db = database(request)
     w, sections = overview.worklist_sections(
-        db, company_id, _today(request), section=section, page=page, q=q[:100]
+        db.uow(company_id, read_only=True), _today(request), section=section, page=page, q=q[:100]
     )
     return render(
         request,
@@ -93,7 +94,7 @@ def send_confirm_page(
 
 
 def _failed_send(db: Database, company_id: int, item_id: int) -> work.WorkItem:
-    for item in overview.failed_sends(db, company_id):
+    for item in overview.failed_sends(db.uow(company_id, read_only=True)):
         if item.id == item_id:
             return item
     raise HTTPException(404, _("This send no longer waits for a person"))
@@ -122,12 +123,10 @@ def send_decide(
         letter_id = item.payload.get("letter_id")
         if not letter_id:
             raise HTTPException(404, _("This send carries no letter"))
-        letters.cancel(db, company_id, int(letter_id), actor=_actor(who))
+        letters.cancel(db.uow(company_id), int(letter_id), actor=_actor(who))
         flash(request, _("The letter is cancelled: the next run decides the claim again"))
     else:
-        work.retry(
-            db, "outbox", item_id, actor=_actor(who), company_id=company_id, decision=decision
-        )
+        work.retry(db.uow(company_id), "outbox", item_id, actor=_actor(who), decision=decision)
         flash(
             request,
             _("Queued to be sent again, without a lookup")
@@ -210,7 +209,7 @@ def handoff_confirm_many(
 ) -> Response:
     """Hand the chosen debtors to the agency: the "not disputed" confirmation counts for each
     and is logged for each; every case waits for the worker that sends it."""
-    done = handoff.confirm_many(
+    done = handoffs.confirm_many(
         database(request),
         company_id,
         list(customer or []),

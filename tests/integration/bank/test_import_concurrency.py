@@ -118,7 +118,7 @@ def test_reads_answer_while_a_large_import_publishes(db, tmp_path, monkeypatch) 
         file_status = _file_statuses(db)
         with db.uow(company_id, read_only=True) as uow:
             listed_meanwhile = len(uow.payments.recent())
-        worklist_meanwhile = overview.worklist(db, company_id, db.clock.today())
+        worklist_meanwhile = overview.worklist(db.uow(company_id, read_only=True), db.clock.today())
         due_meanwhile = _due_sends(db)
 
     assert "error" not in outcome, outcome.get("error")

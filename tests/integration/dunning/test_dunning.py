@@ -23,8 +23,9 @@ from adapter.domain import (
     Money,
     Payment,
 )
+from adapter.flows import connections
 from adapter.jobs.worker import OUTBOX
-from adapter.services import claim_facts, connections, dunning, tripletex_sync
+from adapter.services import claim_facts, dunning, tripletex_sync
 from adapter.services.clients import Clients
 from adapter.services.companies import set_settings
 from adapter.settings import AppSettings
@@ -170,13 +171,13 @@ def test_overrides_change_the_plan(db, company_id) -> None:
         uow.commit()
     decided = {
         row.invoice_number: [d.action.value for d in ds]
-        for row, _f, ds in dunning.plan(db, company_id, date(2026, 2, 5))
+        for row, _f, ds in dunning.plan(db.uow(company_id, read_only=True), date(2026, 2, 5))
     }
     assert decided == {"20001": ["nothing"], "20002": ["nothing"], "20003": ["nothing"]}
     set_settings(db.uow(company_id), ["dunning.minimum_amount=0"], actor="test")
     decided = {
         row.invoice_number: [d.action.value for d in ds]
-        for row, _f, ds in dunning.plan(db, company_id, date(2026, 3, 2))
+        for row, _f, ds in dunning.plan(db.uow(company_id, read_only=True), date(2026, 3, 2))
     }
     assert decided["20001"] == ["send_reminder_1"]  # the hold ended on 1 March
 
@@ -432,16 +433,18 @@ def test_a_claim_four_years_past_due_is_not_dunned_or_handed_off(db, company_id,
     assert handoff.candidates(db.uow(company_id, read_only=True), date(2026, 3, 2)) == []
     from adapter.services import overview
 
-    warned = overview.worklist(db, company_id, date(2026, 3, 2)).limitation
+    warned = overview.worklist(db.uow(company_id, read_only=True), date(2026, 3, 2)).limitation
     assert [(x["number"], x["limitation_date"], x["time_barred"]) for x in warned] == [
         ("20190", date(2025, 3, 1), True)
     ]
     # Ahead of time: 90 days before limitation the worklist warns, 30 days before dunning stops.
-    ahead = overview.worklist(db, company_id, date(2024, 12, 1)).limitation
+    ahead = overview.worklist(db.uow(company_id, read_only=True), date(2024, 12, 1)).limitation
     assert [(x["number"], x["stop_from"], x["time_barred"]) for x in ahead] == [
         ("20190", date(2025, 1, 30), False)
     ]
-    assert overview.worklist(db, company_id, date(2024, 11, 30)).limitation == []
+    assert (
+        overview.worklist(db.uow(company_id, read_only=True), date(2024, 11, 30)).limitation == []
+    )
     shown = cli("claim", "limitation", *company, "--invoice", "20190", "--date", "2026-03-02")
     assert shown.stdout.strip() == (
         "invoice 20190: time-barred since 2025-03-01 (three years from the due date 2022-03-01); "
@@ -475,7 +478,7 @@ def test_a_claim_four_years_past_due_is_not_dunned_or_handed_off(db, company_id,
     again = cli("dunning", "plan", *company, "--date", "2026-03-02", "--json")
     [after] = json.loads(again.stdout)["claims"][0]["decisions"]
     assert after["action"] == "eligible_for_handoff"
-    assert overview.worklist(db, company_id, date(2026, 3, 2)).limitation == []
+    assert overview.worklist(db.uow(company_id, read_only=True), date(2026, 3, 2)).limitation == []
     with db.engine.connect() as conn:
         assert conn.execute(
             select(audit_log.c.message).where(audit_log.c.action == "claim.limitation")

@@ -22,7 +22,7 @@ __all__ = ["book"]
 
 def _handed_off(db, company_id) -> dict[str, int]:
     """The case sent; our invoice ids by number."""
-    handoff.confirm(db, company_id, "10024", not_disputed=True, by="kari", on=TODAY)
+    handoff.confirm(db.uow(company_id), "10024", not_disputed=True, by="kari", on=TODAY)
     assert run_worker(db) == 1
     with db.engine.connect() as conn:
         return {

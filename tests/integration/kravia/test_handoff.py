@@ -21,8 +21,9 @@ from adapter.domain import (
     Money,
 )
 from adapter.errors import InputError
+from adapter.flows import connections
 from adapter.jobs.worker import OUTBOX
-from adapter.services import agency, bank_import, claims, connections, handoff
+from adapter.services import agency, bank_import, claims, handoff
 from adapter.services.clients import Clients
 from adapter.settings import AppSettings
 from adapter.store import lease as leases
@@ -191,13 +192,13 @@ def test_confirm_sends_one_case_with_exact_amounts(db, company_id, book, kravia,
     # The disputed claim stayed behind, and nothing is eligible any more.
     assert handoff.candidates(db.uow(company_id, read_only=True), TODAY) == []
     with pytest.raises(InputError, match="no claims eligible"):
-        handoff.confirm(db, company_id, "10024", not_disputed=True, by="x", on=TODAY)
+        handoff.confirm(db.uow(company_id), "10024", not_disputed=True, by="x", on=TODAY)
 
 
 def test_a_crash_between_send_and_record_does_not_make_a_second_case(
     db, company_id, book, kravia, clock
 ) -> None:
-    handoff.confirm(db, company_id, "10024", not_disputed=True, by="kari", on=TODAY)
+    handoff.confirm(db.uow(company_id), "10024", not_disputed=True, by="kari", on=TODAY)
     taken = leases.take(
         db.engine, OUTBOX, owner="dead", now=clock.now(), lease=timedelta(seconds=60)
     )
@@ -213,7 +214,7 @@ def test_a_crash_between_send_and_record_does_not_make_a_second_case(
 
 
 def test_payment_after_handoff_is_forwarded_once(db, company_id, book, kravia, tmp_path) -> None:
-    handoff.confirm(db, company_id, "10024", not_disputed=True, by="kari", on=TODAY)
+    handoff.confirm(db.uow(company_id), "10024", not_disputed=True, by="kari", on=TODAY)
     run_worker(db)
     path = tmp_path / "p.xml"
     write_file(
@@ -245,7 +246,7 @@ def test_status_from_webhook_and_poll_closes_a_paid_claim(
 
     from adapter.bootstrap import web_app
 
-    handoff.confirm(db, company_id, "10024", not_disputed=True, by="kari", on=TODAY)
+    handoff.confirm(db.uow(company_id), "10024", not_disputed=True, by="kari", on=TODAY)
     run_worker(db)
     clients = Clients(db, sleep=lambda _s: None)
     connections.kravia_webhook(db, clients, company_id, url="http://127.0.0.1:1", actor="test")

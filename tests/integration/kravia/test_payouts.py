@@ -12,7 +12,8 @@ from sqlalchemy import insert, select
 
 from adapter.bootstrap import worker as make_worker
 from adapter.domain import Address, Customer, DebtorKind, Invoice, Kid, Money
-from adapter.services import agency, bank_import, connections, handoff
+from adapter.flows import connections
+from adapter.services import agency, bank_import, handoff
 from adapter.services.clients import Clients
 from adapter.settings import AppSettings
 from adapter.store.tables import allocations, letters, outbox, payments
@@ -73,7 +74,7 @@ def handed_off(db, company_id, clock, kravia, kravia_served) -> dict[str, int]:
         creditor_id=10759,
         actor="test",
     )
-    handoff.confirm(db, company_id, "20031", not_disputed=True, by="kari", on=TODAY)
+    handoff.confirm(db.uow(company_id), "20031", not_disputed=True, by="kari", on=TODAY)
     assert run_worker(db) == 1
     [claim_at_kravia] = kravia.claims.values()
     return {"invoice": inv.id, "kravia_claim": claim_at_kravia["id"]}

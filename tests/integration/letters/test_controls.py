@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from adapter.domain import Address, Customer, DebtorKind, Invoice, Kid, Money
 from adapter.errors import InputError
-from adapter.services import connections, customers, dunning, handoff, letters
+from adapter.flows import connections
+from adapter.services import customers, dunning, handoff, letters
 from adapter.services.companies import set_settings
 from adapter.services.manual_claims import NewDebtor, create_manual_claim
 from adapter.store.tables import audit_log, outbox
@@ -152,7 +153,7 @@ def test_customer_overrides_change_the_plan(db, company_id, book, cli) -> None:
     def plan() -> list[str]:
         return [
             d.action.value
-            for _r, _f, ds in dunning.plan(db, company_id, date(2026, 2, 5))
+            for _r, _f, ds in dunning.plan(db.uow(company_id, read_only=True), date(2026, 2, 5))
             for d in ds
         ]
 
@@ -184,7 +185,9 @@ def test_ladder_change_for_new_customers_only(db, company_id, book) -> None:
         db.uow(company_id), ["dunning.reminder_1.days=30"], actor="t", keep_for_existing=True
     )
     decided = [
-        d.action.value for _r, _f, ds in dunning.plan(db, company_id, date(2026, 2, 5)) for d in ds
+        d.action.value
+        for _r, _f, ds in dunning.plan(db.uow(company_id, read_only=True), date(2026, 2, 5))
+        for d in ds
     ]
     assert decided == ["send_reminder_1", "nothing"]  # Kari keeps the 14 days she had
 
@@ -192,10 +195,10 @@ def test_ladder_change_for_new_customers_only(db, company_id, book) -> None:
 def test_print_batch(db, company_id, book, cli, tmp_path) -> None:
     set_settings(db.uow(company_id), ["letters.delivery=print"], actor="t")
     dunning.run(db, company_id, date(2026, 2, 15), actor="t")
-    document, count = letters.print_batch(db, company_id, actor="t")
+    document, count = letters.print_batch(db.uow(company_id), actor="t")
     assert count == 2 and len(PdfReader(io.BytesIO(document)).pages) == 2
     with pytest.raises(InputError, match="no letters are waiting"):
-        letters.print_batch(db, company_id, actor="t")
+        letters.print_batch(db.uow(company_id), actor="t")
 
 
 def test_manual_claim_is_handed_off_to_the_sandbox(db, company_id, clock) -> None:
@@ -255,8 +258,7 @@ def test_manual_claim_is_handed_off_to_the_sandbox(db, company_id, clock) -> Non
             (c.row.invoice_id, c.facts.principal_outstanding_ore, c.fees_ore) for c in bundle.claims
         ] == [(invoice_id, 900_000, 7000)]
         handoff.confirm(
-            db,
-            company_id,
+            db.uow(company_id),
             str(bundle.customer_id),
             not_disputed=True,
             by="kari",

@@ -98,7 +98,9 @@ def test_renter_in_the_company_text_is_the_interest_in_the_table(db, company_id,
         _interest_paid(uow, fjord, 2_000, date(2026, 1, 20))
         uow.commit()
     text = text_of(
-        letters.preview(db, company_id, "30001", _stage("reminder_1"), date(2026, 1, 20))
+        letters.preview(
+            db.uow(company_id, read_only=True), "30001", _stage("reminder_1"), date(2026, 1, 20)
+        )
     )
     # 12 500,00 at 12,25 % for 16 days (16-31 Dec) + at 12,00 % for 20 days (1-20 Jan):
     # 67,1233 + 82,1918 = 149,32 (rounded once); 20,00 paid, so 129,32 is owed.
@@ -115,7 +117,9 @@ def test_compensation_is_never_shown_as_a_fee(db, company_id, fjord) -> None:
         uow.conn.execute(letters_table.update().values(compensation_ore=46_000))
         uow.commit()
     text = text_of(
-        letters.preview(db, company_id, "30001", _stage("inkassovarsel"), date(2026, 1, 23))
+        letters.preview(
+            db.uow(company_id, read_only=True), "30001", _stage("inkassovarsel"), date(2026, 1, 23)
+        )
     )
     # Principal, fee (none: B3, the compensation covers the collection costs), interest, sum.
     assert "30001 01.12.2025 15.12.2025 12 500,00 kr 0,00 kr 161,64 kr 12 661,64 kr" in text
@@ -131,7 +135,9 @@ def test_letter_shows_original_payments_periods_and_adds_up(db, company_id, fjor
         paid(uow, fjord, 300_000, date(2025, 12, 29), "ocr:a")
         paid(uow, fjord, 200_000, date(2026, 1, 12), "ocr:b")
         uow.commit()
-    data = letters.preview(db, company_id, "30001", _stage("reminder_1"), date(2026, 1, 20))
+    data = letters.preview(
+        db.uow(company_id, read_only=True), "30001", _stage("reminder_1"), date(2026, 1, 20)
+    )
     text = text_of(data)
     # The interest by hand, day by day (A4-A6): principal x rate x days / 365 per period,
     # rounded once; each line rounded so the lines add up to that figure.
@@ -201,9 +207,9 @@ def test_no_letter_goes_out_without_the_creditors_contact_details(db, company_id
         db.uow(company_id, read_only=True), invoice_id, date(2026, 2, 5)
     ).decisions
     assert next_step.reasons[0].text == why  # the claim page says it too
-    assert overview.worklist(db, company_id, date(2026, 2, 5)).letters_blocked == (
-        "letters.address and letters.email or letters.phone"
-    )
+    assert overview.worklist(
+        db.uow(company_id, read_only=True), date(2026, 2, 5)
+    ).letters_blocked == ("letters.address and letters.email or letters.phone")
     by_hand = cli("dunning", "send", *company, "--invoice", "40001", "--type", "reminder",
                   "--date", "2026-02-05")  # fmt: skip
     assert by_hand.exit_code == 2 and by_hand.stderr.strip() == f"error: letters.address: {why}"

@@ -17,7 +17,11 @@ __all__ = ["fjord"]  # the fixture: Fjord Bygg AS, 12 500,00 kr due 15.12.2025
 def test_every_placeholder_the_ladder_accepts_is_filled(db, company_id, fjord) -> None:
     text = " ".join(f"[{name}={{{name}}}]" for name in sorted(PLACEHOLDERS))
     set_settings(db.uow(company_id), [f"dunning.reminder_1.text={text}"], actor="t")
-    pdf = text_of(letters.preview(db, company_id, "30001", Stage.REMINDER_1, date(2026, 1, 20)))
+    pdf = text_of(
+        letters.preview(
+            db.uow(company_id, read_only=True), "30001", Stage.REMINDER_1, date(2026, 1, 20)
+        )
+    )
     filled = dict(re.findall(r"\[(\w+)=([^\]]*)\]", re.sub(r"\s+", " ", pdf)))
     assert filled == {
         "belop": "12 687,32 kr",  # 12 500,00 + fee 38,00 + interest 149,32 (36 days, H3)

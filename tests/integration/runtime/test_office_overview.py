@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from adapter.services import office
+from adapter.flows import office
 from adapter.store.database import Database
 from adapter.store.tables import jobs, outbox
 

@@ -122,7 +122,7 @@ def test_an_unknown_outcome_never_fails_by_itself_it_waits_for_a_person(
     with i18n.use("nb"):
         said = {
             i.payload["key"]: (i.status, i.attempts, i.reason)
-            for i in work.list_items(db, "outbox", company_id=company_id)
+            for i in work.list_items(db.uow(company_id, read_only=True), "outbox")
         }
     assert said == {
         "a": (

@@ -16,14 +16,8 @@ from sqlalchemy import select
 
 from adapter.bootstrap import worker as make_worker
 from adapter.errors import InputError
-from adapter.services import (
-    bank_import,
-    connections,
-    dunning,
-    handoff,
-    overview,
-    tripletex_sync,
-)
+from adapter.flows import connections
+from adapter.services import bank_import, dunning, handoff, overview, tripletex_sync
 from adapter.services.clients import Clients
 from adapter.services.companies import set_settings
 from adapter.settings import AppSettings
@@ -245,7 +239,7 @@ def test_webhooks_go_to_https_are_signed_and_come_back_when_tripletex_stops_them
         f"Tripletex had set the {subs[0]['event']} subscription DISABLED_TOO_MANY_ERRORS: set ACTIVE again"
     ]
     assert subs[0]["status"] == "ACTIVE"
-    items = overview.worklist(world.db, world.company_id, DAY)
+    items = overview.worklist(world.db.uow(world.company_id, read_only=True), DAY)
     assert next(h["message"] for h in items.webhooks).endswith(found[0])
     assert connections.check_tripletex_webhooks(world.db, world.clients, world.company_id) == []
 
@@ -303,7 +297,9 @@ def test_with_tripletex_automation_on_kravflyt_respects_it(world) -> None:
         "Tripletex sends its own automatic reminders to this customer"
         in page.decisions[0].explain()
     )
-    listed = overview.worklist(world.db, world.company_id, DAY).ledger_automation
+    listed = overview.worklist(
+        world.db.uow(world.company_id, read_only=True), DAY
+    ).ledger_automation
     assert [(c["name"], c["claims"]) for c in listed] == [(world.customer["name"], 1)]
 
 
@@ -403,9 +399,10 @@ def test_the_letters_carry_what_tripletex_put_on_them(world) -> None:
     page = overview.claim_page(world.db.uow(world.company_id, read_only=True), invoice_id, DAY)
     event = next(e for e in page.timeline if e["kind"] == "letter.reminder_1")
     assert "fee 70,00 kr" in event["text"] and "Kravflyt had decided fee 38,00 kr" in event["text"]
-    assert [x["id"] for x in overview.worklist(world.db, world.company_id, DAY).letters] == [
-        letter.id
-    ]
+    assert [
+        x["id"]
+        for x in overview.worklist(world.db.uow(world.company_id, read_only=True), DAY).letters
+    ] == [letter.id]
     # The next step counts from the deadline the debtor was given (10 days), not ours (14):
     # three days after it and the postdager, before Kravflyt's own deadline had passed.
     later = DAY + timedelta(days=17)
@@ -439,7 +436,8 @@ def test_a_written_off_residual_is_closed_in_tripletex_or_listed(world) -> None:
         "write-off, or set tripletex.write_off_payment_type_id)"
     ]
     assert str(inv["invoiceNumber"]) in {
-        r["invoice"] for r in overview.worklist(world.db, world.company_id, DAY).ledger
+        r["invoice"]
+        for r in overview.worklist(world.db.uow(world.company_id, read_only=True), DAY).ledger
     }
     world.settings("tripletex.write_off_payment_type_id=2")  # a payment type on a loss account
     world.pay_by_bank(other, 199_500)

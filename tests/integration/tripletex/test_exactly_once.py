@@ -357,9 +357,9 @@ def test_an_email_lost_after_data_waits_for_a_person_who_resends_or_marks_it(wor
             row_of = dict(
                 conn.execute(select(outbox.c.payload["letter_id"].as_integer(), outbox.c.id)).all()
             )
-        work.retry(world.db, "outbox", row_of[first], actor="kari", decision="mark_sent")
+        work.retry(world.db.uow(), "outbox", row_of[first], actor="kari", decision="mark_sent")
         box.mode = "accept"
-        work.retry(world.db, "outbox", row_of[second], actor="kari", decision="resend")
+        work.retry(world.db.uow(), "outbox", row_of[second], actor="kari", decision="resend")
         world.work()
     finally:
         box.server.stop()

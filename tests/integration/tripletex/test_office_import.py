@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from adapter.services import office
+from adapter.flows import office
 from adapter.services.clients import Clients
 from adapter.store.tables import audit_log, companies
 from connectors.serving import Served, serve_in_thread

@@ -52,7 +52,7 @@ def _made(db) -> dict[str, tuple[str, int, int]]:
 def test_tonights_letters_are_the_runs_letters_and_can_be_held(db, client, book, due) -> None:
     cid = book.company_id
     token = sign_in(client, "kari@regnskap.no")
-    planned = tonight.tonight(db, cid)
+    planned = tonight.tonight(db.uow(cid, read_only=True))
     assert planned.run_on == date(2026, 3, 20)
     listed = {x.invoice_number: x for x in planned.letters}
     assert set(due) <= set(listed)
@@ -87,7 +87,7 @@ def test_tonights_letters_are_the_runs_letters_and_can_be_held(db, client, book,
     assert len(held) == 1 and held[0].actor == "web:kari@regnskap.no"
     assert "kunden ringte, betaler fredag" in held[0].message
 
-    left = {x.invoice_number: x for x in tonight.tonight(db, cid).letters}
+    left = {x.invoice_number: x for x in tonight.tonight(db.uow(cid, read_only=True)).letters}
     dunning.run(db, cid, date(2026, 3, 20), actor="test")
     made = _made(db)
     assert set(made) == {"701", "703"} == set(left) & set(due)
@@ -97,7 +97,9 @@ def test_tonights_letters_are_the_runs_letters_and_can_be_held(db, client, book,
             left[number].fee_ore,
             left[number].interest_ore,
         )
-    assert {x.invoice_number for x in tonight.tonight(db, cid).letters} & set(due) == set()
+    assert {x.invoice_number for x in tonight.tonight(db.uow(cid, read_only=True)).letters} & set(
+        due
+    ) == set()
 
 
 def test_a_letter_the_run_will_not_make_has_no_preview(client, book) -> None:

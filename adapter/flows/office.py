@@ -20,10 +20,10 @@ import httpx
 
 from adapter.domain import Company, org_number
 from adapter.errors import InputError
+from adapter.flows.connections import check_url
 from adapter.log import get_logger
 from adapter.services.clients import tripletex_client
 from adapter.services.companies import register_company
-from adapter.services.connections import check_url
 from adapter.store.database import Database
 from adapter.store.repositories.connections import ConnectionRepository
 from adapter.store.repositories.office import OfficeRepository
