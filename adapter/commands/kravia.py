@@ -23,8 +23,8 @@ from adapter.commands.context import (
     token_option,
 )
 from adapter.domain import Money
-from adapter.flows import connections
-from adapter.services import agency, claims, handoff
+from adapter.flows import agency_steps, connections
+from adapter.services import claims, handoff
 from adapter.services import reconcile as reconcile_service
 from adapter.services.clients import Clients
 from adapter.settings import get_settings
@@ -98,7 +98,7 @@ def kravia_webhook(company_id: int, url: str, by: str | None) -> None:
 def kravia_poll(company_id: int) -> None:
     """Read the cases Kravia updated since the last poll and store their status."""
     ctx = bootstrap.work_context(database(), get_settings())
-    click.echo(f"{agency.poll(ctx, company_id)} claims read")
+    click.echo(f"{agency_steps.poll(ctx, company_id)} claims read")
 
 
 @kravia.command("settlements")
@@ -107,7 +107,7 @@ def kravia_settlements(company_id: int) -> None:
     """Read Kravia's payouts not yet bookkept (GET /settlements), so a bank file's payout from
     Kravia is told apart from a debtor's payment (the bank pickup does this by itself)."""
     ctx = bootstrap.work_context(database(), get_settings())
-    click.echo(f"{agency.sync_settlements(ctx, company_id)} new Kravia payouts stored")
+    click.echo(f"{agency_steps.sync_settlements(ctx, company_id)} new Kravia payouts stored")
 
 
 @groups.sandbox.command("kravia")
@@ -346,7 +346,7 @@ def reconcile(company_id: int, as_json: bool) -> None:
     at_agency = (
         {
             r["invoice"]: r
-            for r in agency.reconcile(bootstrap.work_context(db, get_settings()), company_id)
+            for r in agency_steps.reconcile(bootstrap.work_context(db, get_settings()), company_id)
         }
         if kravia_connected
         else {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from adapter.flows import connections, handoffs
+from adapter.flows import agency_steps, connections, handoffs
 from adapter.jobs.registry import Sender, Task, WebhookHandler, WorkContext
 from adapter.jobs.worker import Handlers
 from adapter.services import agency, bank_import, dunning, tripletex_sync
@@ -52,16 +52,16 @@ def _kravia_poll(ctx: WorkContext, company_id: int | None, payload: dict[str, An
     with ctx.db.uow(company_id, read_only=True) as uow:
         if "kravia" not in uow.connections.configured():
             return
-    agency.poll(ctx, company_id)
+    agency_steps.poll(ctx, company_id)
 
 
 def _kravia_webhook(ctx: WorkContext, company_id: int, body: dict[str, Any]) -> None:
-    agency.refresh(ctx, company_id, int(body["claimId"]))
+    agency_steps.refresh(ctx, company_id, int(body["claimId"]))
 
 
 def _bank_pickup(ctx: WorkContext, company_id: int | None, payload: dict[str, Any]) -> None:
     assert company_id is not None
-    agency.refresh_settlements(ctx, company_id)  # Kravia's payouts known before the files
+    agency_steps.refresh_settlements(ctx, company_id)  # Kravia's payouts known before the files
     bank_import.pickup(ctx.db, company_id, ctx.settings.data_dir)
 
 

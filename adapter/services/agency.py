@@ -16,7 +16,7 @@ from adapter.log import get_logger
 from adapter.services.context import WorkContext
 from adapter.store.events import Event
 from adapter.store.uow import UnitOfWork
-from connectors.errors import ConnectorError, FatalError
+from connectors.errors import FatalError
 from connectors.kravia import status
 from connectors.kravia.client import KraviaClient
 from connectors.kravia.mapping import credit_note_payload, payment_payload, register_payloads
@@ -198,7 +198,7 @@ def _is_payout(ctx: WorkContext, company_id: int, payment_id: Any) -> bool:
     """Whether our payment `payment_id` is Kravia's payout, by settlements read just now."""
     if payment_id is None:
         return False
-    sync_settlements(ctx, company_id)
+    store_settlements(ctx.db.uow(company_id), ctx.clients.kravia(company_id).settlements())
     with ctx.db.uow(company_id, read_only=True) as uow:
         row = uow.agency.payment(int(payment_id))
         if row is None:
@@ -255,75 +255,60 @@ def apply_status(uow: UnitOfWork, claim_id: int, details: dict[str, Any]) -> Non
         uow.commit()
 
 
-def refresh(ctx: WorkContext, company_id: int, claim_id: int) -> None:
-    """Read one claim from Kravia and store its status (what a webhook asks for)."""
-    details = ctx.clients.kravia(company_id).case(claim_id)  # before the transaction
-    apply_status(ctx.db.uow(company_id), claim_id, details)
+POLL_BOOKMARK = "kravia.cases"
 
 
-def _stamp(text: str) -> datetime:
-    stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+def poll_bookmark(uow: UnitOfWork) -> str | None:
+    """Where the last poll of Kravia's updated claims stopped (its `lastUpdatedTime`)."""
+    with uow:
+        value, _state = uow.bookmarks.get(POLL_BOOKMARK)
+    return value
 
 
-def poll(ctx: WorkContext, company_id: int) -> int:
-    """Claims updated at Kravia since the last poll; returns how many were read. The bookmark is
-    the latest `lastUpdatedTime` the search answered, kept as Kravia wrote it and sent back as
-    it is (guide: process-invoice-updates); a row without one leaves the bookmark where it was
-    (the rows are read again next time, never skipped)."""
-    with ctx.db.uow(company_id, read_only=True) as uow:
-        value, _state = uow.bookmarks.get("kravia.cases")
-    since = value or "2000-01-01T00:00:00"
-    client: KraviaClient = ctx.clients.kravia(company_id)
-    seen, newest = 0, since
-    for row in client.search_updated(since):
-        refresh(ctx, company_id, int(row["id"]))
-        seen += 1
-        stamp = row.get("lastUpdatedTime")
-        if isinstance(stamp, str) and _stamp(stamp) > _stamp(newest):
-            newest = stamp
-    if newest != since:
-        with ctx.db.uow(company_id) as uow:
-            uow.bookmarks.put("kravia.cases", newest)
-            uow.commit()
-    sync_settlements(ctx, company_id)
-    return seen
+def move_poll_bookmark(uow: UnitOfWork, newest: str) -> None:
+    """Remember where a poll stopped, as Kravia wrote it."""
+    with uow:
+        uow.bookmarks.put(POLL_BOOKMARK, newest)
+        uow.commit()
 
 
-def reconcile(ctx: WorkContext, company_id: int) -> list[dict[str, Any]]:
-    """Every handed-off claim compared in the ledger (Tripletex), our store and the agency;
-    returns one row per claim with the differences (empty `differences` when all agree). The
-    agency's amount is compared only when its details show one (`status.outstanding_ore`)."""
-    with ctx.db.uow(company_id, read_only=True) as uow:
-        rows = uow.agency.handed_off_claims()
-    client: KraviaClient = ctx.clients.kravia(company_id)
-    out = []
-    for r in rows:
-        details = client.case(int(r.agency_case_id))
-        found = status.read(details)
-        agency = status.outstanding_ore(details)
-        differences = []
-        if r.ledger_outstanding_ore is not None and r.ledger_outstanding_ore != r.outstanding_ore:
-            differences.append(
-                f"ledger {_plain(r.ledger_outstanding_ore)} kr, ours {_plain(r.outstanding_ore)} kr"
-            )
-        if agency is not None and agency != max(0, r.outstanding_ore):
-            differences.append(f"agency {_plain(agency)} kr, ours {_plain(r.outstanding_ore)} kr")
-        if (found.state in CLOSING) != (r.status == "closed"):
-            differences.append(f"agency status {found.stored}, ours {r.status}")
-        out.append(
-            {
-                "invoice": r.number,
-                "agency_claim": r.agency_case_id,
-                "ours_ore": r.outstanding_ore,
-                "ledger_ore": r.ledger_outstanding_ore,
-                "agency_ore": agency,
-                "status": r.status,
-                "agency_status": found.stored,
-                "differences": differences,
-            }
+def handed_off_claims(uow: UnitOfWork) -> list[Any]:
+    """Every handed-off claim with its figures in the ledger, our store and its agency case."""
+    with uow:
+        return list(uow.agency.handed_off_claims())
+
+
+def compare(row: Any, details: dict[str, Any]) -> dict[str, Any]:
+    """One handed-off claim compared in the ledger (Tripletex), our store and the agency's
+    `details`; `differences` is empty when all agree. The agency's amount is compared only
+    when its details show one (`status.outstanding_ore`)."""
+    found = status.read(details)
+    agency = status.outstanding_ore(details)
+    differences = []
+    if row.ledger_outstanding_ore is not None and row.ledger_outstanding_ore != row.outstanding_ore:
+        differences.append(
+            f"ledger {_plain(row.ledger_outstanding_ore)} kr, ours {_plain(row.outstanding_ore)} kr"
         )
-    return out
+    if agency is not None and agency != max(0, row.outstanding_ore):
+        differences.append(f"agency {_plain(agency)} kr, ours {_plain(row.outstanding_ore)} kr")
+    if (found.state in CLOSING) != (row.status == "closed"):
+        differences.append(f"agency status {found.stored}, ours {row.status}")
+    return {
+        "invoice": row.number,
+        "agency_claim": row.agency_case_id,
+        "ours_ore": row.outstanding_ore,
+        "ledger_ore": row.ledger_outstanding_ore,
+        "agency_ore": agency,
+        "status": row.status,
+        "agency_status": found.stored,
+        "differences": differences,
+    }
+
+
+def kravia_connected(uow: UnitOfWork) -> bool:
+    """Whether the company has Kravia connected."""
+    with uow:
+        return "kravia" in uow.connections.configured()
 
 
 # ------------------------------------------------------------------ payouts (settlements)
@@ -396,28 +381,15 @@ def load_payouts(uow: UnitOfWork) -> Payouts:
     )
 
 
-def refresh_settlements(ctx: WorkContext, company_id: int) -> int | None:
-    """`sync_settlements` before a bank import, when Kravia is connected; a failure is logged
-    and the import goes on (the forwarding sender reads the settlements again before it sends
-    anything to Kravia). Returns the new settlements, or None when none were read."""
-    with ctx.db.uow(company_id, read_only=True) as uow:
-        if "kravia" not in uow.connections.configured():
-            return None
-    try:
-        return sync_settlements(ctx, company_id)
-    except ConnectorError as exc:
-        log.warning("kravia settlements not read", company_id=company_id, error=str(exc))
-        return None
-
-
-def sync_settlements(ctx: WorkContext, company_id: int) -> int:
-    """Store Kravia's payouts not yet bookkept (`GET /settlements?ExcludeClosed=true`), each line
+def store_settlements(uow: UnitOfWork, found: list[dict[str, Any]]) -> int:
+    """Store Kravia's payouts not yet bookkept (`found`: what `GET
+    /settlements?ExcludeClosed=true` answered, read before this unit of work begins), each line
     tied to our invoice by our reference (or Kravia's claim id) and its KID; returns how many
     settlements were new. A settlement without an id, a date or an amount is kept out, and its
     raw body goes to the audit log for a person."""
-    found = ctx.clients.kravia(company_id).settlements()
     new = 0
-    with ctx.db.uow(company_id) as uow:
+    with uow:
+        company_id = uow.require_company()
         known = uow.agency.settlement_ids()
         items = uow.handoff.invoices_by_agency_reference()
         for raw in found:

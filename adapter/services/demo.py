@@ -20,10 +20,9 @@ from typing import Any, TypeVar
 from adapter import log as logs
 from adapter.bootstrap import web_app, worker
 from adapter.clock import FixedClock
-from adapter.flows import connections
+from adapter.flows import agency_steps, connections
 from adapter.jobs.worker import Worker
 from adapter.services import (
-    agency,
     bank_import,
     companies,
     dunning,
@@ -392,8 +391,8 @@ def run(
             ctx = s.worker.ctx
             # the scheduler's sync brings the ledger's side up to date before comparing
             tripletex_sync.sync_company(db, ctx.clients.tripletex(cid), cid, mode="incremental")
-            polled = agency.poll(ctx, cid)
-            rows = agency.reconcile(ctx, cid)
+            polled = agency_steps.poll(ctx, cid)
+            rows = agency_steps.reconcile(ctx, cid)
             differences = [d for r in rows for d in r["differences"]]
             story.facts["differences"] = len(differences)
             statuses = Counter(s.read(lambda r: r.agency_statuses()))

@@ -21,7 +21,7 @@ from adapter.domain import (
     Money,
 )
 from adapter.errors import InputError
-from adapter.flows import connections
+from adapter.flows import agency_steps, connections
 from adapter.jobs.worker import OUTBOX
 from adapter.services import agency, bank_import, claims, handoff
 from adapter.services.clients import Clients
@@ -288,8 +288,8 @@ def test_status_from_webhook_and_poll_closes_a_paid_claim(
     assert closed.status.value == "closed"
     ctx = make_worker(db, AppSettings()).ctx
     ctx.clients = clients
-    assert agency.poll(ctx, company_id) >= 3
-    rows = {r["invoice"]: r for r in agency.reconcile(ctx, company_id)}
+    assert agency_steps.poll(ctx, company_id) >= 3
+    rows = {r["invoice"]: r for r in agency_steps.reconcile(ctx, company_id)}
     assert rows["503"]["differences"] == [
         "agency 0.00 kr, ours 999.00 kr"
     ]  # paid to Kravia: our books wait for the settlement

@@ -12,8 +12,8 @@ from sqlalchemy import insert, select
 
 from adapter.bootstrap import worker as make_worker
 from adapter.domain import Address, Customer, DebtorKind, Invoice, Kid, Money
-from adapter.flows import connections
-from adapter.services import agency, bank_import, handoff
+from adapter.flows import agency_steps, connections
+from adapter.services import bank_import, handoff
 from adapter.services.clients import Clients
 from adapter.settings import AppSettings
 from adapter.store.tables import allocations, letters, outbox, payments
@@ -116,7 +116,7 @@ def test_an_ocr_payout_on_the_original_kid_is_not_forwarded_to_kravia(
         claim = uow.claims.for_invoice(handed_off["invoice"])
         invoice = uow.invoices.get(handed_off["invoice"])
     assert (claim.status.value, invoice.outstanding.ore) == ("handed_off", 0)
-    agency.poll(_ctx(db), company_id)  # Kravia closed its claim as paid: ours closes too
+    agency_steps.poll(_ctx(db), company_id)  # Kravia closed its claim as paid: ours closes too
     with db.uow(company_id, read_only=True) as uow:
         assert uow.claims.for_invoice(handed_off["invoice"]).status.value == "closed"
 
@@ -134,8 +134,8 @@ def test_a_payout_with_deductions_known_before_the_import_settles_the_claim(
     kravia.pay_out(
         handed_off["kravia_claim"], Decimal("2500.00"), date(2026, 3, 23), Decimal("250.00")
     )
-    assert agency.sync_settlements(_ctx(db), company_id) == 1
-    assert agency.sync_settlements(_ctx(db), company_id) == 0  # stored once
+    assert agency_steps.sync_settlements(_ctx(db), company_id) == 1
+    assert agency_steps.sync_settlements(_ctx(db), company_id) == 0  # stored once
     path = tmp_path / "OCR.20260325.txt"
     write_file(
         path, "ocr", [Planned(225_000, KID, None, None, None, "000088002")], on=date(2026, 3, 25)

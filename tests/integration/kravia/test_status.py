@@ -13,8 +13,8 @@ from sqlalchemy import update
 
 from adapter.bootstrap import worker as make_worker
 from adapter.domain import Customer, DebtorKind, Invoice, Money
+from adapter.flows import agency_steps
 from adapter.i18n.catalogue import Message
-from adapter.services import agency
 from adapter.services.clients import Clients
 from adapter.settings import AppSettings
 from adapter.store.tables import audit_log, claims
@@ -90,7 +90,7 @@ def test_a_claim_kravia_shows_as_paid_in_its_status_history_closes(db, company_i
             ("Betalt", "2026-04-02T10:15:00"),
         ),
     )
-    agency.refresh(_ctx(db), company_id, CLAIM)
+    agency_steps.refresh(_ctx(db), company_id, CLAIM)
     row = _claim(db, company_id, at_agency)
     assert (row.status, row.agency_status) == ("closed", "closed_paid:Betalt")
 
@@ -105,7 +105,7 @@ def test_an_unknown_code_is_kept_as_it_came_and_changes_nothing(db, company_id, 
             actions={"approveLegalAction": True, "withdraw": False},
         ),
     )
-    agency.refresh(_ctx(db), company_id, CLAIM)
+    agency_steps.refresh(_ctx(db), company_id, CLAIM)
     row = _claim(db, company_id, at_agency)
     assert (row.status, row.agency_status) == ("handed_off", "unknown:SomethingNew")
     from adapter.services.overview import worklist
@@ -135,10 +135,10 @@ def test_the_poll_bookmark_moves_by_the_search_answers_last_updated_time(db, com
         200, json=details(("Inkassovarsel", "2026-03-20T08:00:00"))
     )
     respx.get(f"{BASE}/settlements").respond(200, json={"value": []})
-    assert agency.poll(_ctx(db), company_id) == 1
+    assert agency_steps.poll(_ctx(db), company_id) == 1
     with db.uow(company_id, read_only=True) as uow:
         assert uow.bookmarks.get("kravia.cases")[0] == "2026-04-02T10:15:00.4044853"
-    agency.poll(_ctx(db), company_id)
+    agency_steps.poll(_ctx(db), company_id)
     assert search.calls[-1].request.url.params["lastUpdatedTime"] == "2026-04-02T10:15:00.4044853"
 
 
@@ -148,7 +148,7 @@ def test_a_status_change_is_logged_in_the_readers_words(db, company_id, at_agenc
     respx.get(f"{BASE}/invoice/{CLAIM}/details").respond(
         200, json=details(("Betalt", "2026-04-02T10:15:00"))
     )
-    agency.refresh(_ctx(db), company_id, CLAIM)
+    agency_steps.refresh(_ctx(db), company_id, CLAIM)
     with db.uow(company_id, read_only=True) as uow:
         line = uow.conn.execute(
             audit_log.select().where(audit_log.c.action == "handoff.status")
