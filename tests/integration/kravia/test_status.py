@@ -110,7 +110,7 @@ def test_an_unknown_code_is_kept_as_it_came_and_changes_nothing(db, company_id, 
     assert (row.status, row.agency_status) == ("handed_off", "unknown:SomethingNew")
     from adapter.services.overview import worklist
 
-    items = worklist(db, company_id, date(2026, 4, 2)).agency
+    items = worklist(db.uow(company_id, read_only=True), date(2026, 4, 2)).agency
     assert [(i["number"], i["agency_status"], i["actions"]) for i in items] == [
         ("701", "unknown:SomethingNew", ["approveLegalAction"])
     ]
