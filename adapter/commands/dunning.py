@@ -40,7 +40,11 @@ def plan(company_id: int, on: datetime | None, show_all: bool, as_json: bool) ->
     rows = []
     db = database()
     with progress("claims", enabled=shown(as_json)) as display:
-        done, total, update = 0, service.open_claims(db, company_id), display.task("claims")
+        done, total, update = (
+            0,
+            service.open_claims(db.uow(company_id, read_only=True)),
+            display.task("claims"),
+        )
         for row, _facts, decisions in service.plan(db.uow(company_id, read_only=True), day):
             summary.add(decisions)
             if show_all or as_json or any(d.action is not Action.NOTHING for d in decisions):
@@ -103,7 +107,9 @@ def simulate(company_id: int, start: datetime, end: datetime, as_json: bool) -> 
     paid; prints what would be sent when, and the totals of fees and interest."""
     if end < start:
         raise click.BadParameter("--to is before --from")
-    steps, summary = service.simulate_company(database(), company_id, start.date(), end.date())
+    steps, summary = service.simulate_company(
+        database().uow(company_id, read_only=True), start.date(), end.date()
+    )
     if as_json:
         echo_json(
             {

@@ -171,15 +171,17 @@ class SimulatedLetter:
 
 
 def simulate_company(
-    db: Database, company_id: int, start: date, end: date
+    uow: UnitOfWork, start: date, end: date
 ) -> tuple[list[SimulatedLetter], PlanSummary]:
     """Run the ladder day by day over [start, end] for every open claim, assuming nothing more
-    is paid; returns the steps in date order and the totals."""
-    settings = _settings(db, company_id)
-    ctx = company_context(settings, rates.current_rates(db.uow(read_only=True)))
+    is paid; returns the steps in date order and the totals (a reader's unit of work)."""
     steps: list[SimulatedLetter] = []
     summary = PlanSummary()
-    with db.uow(company_id, read_only=True) as uow:
+    with uow:
+        company_id = uow.require_company()
+        uow.companies.get(company_id)
+        settings = uow.settings.all()
+        ctx = company_context(settings, rates.current(uow))
         for row, facts in iter_claims(uow.conn, company_id, settings.get("dunning")):
             result = simulate(facts, ctx, start, end)
             summary.add([e.decision for e in result.events])
@@ -191,9 +193,9 @@ def simulate_company(
     return steps, summary
 
 
-def open_claims(db: Database, company_id: int) -> int:
-    """How many claims a plan looks at (for a progress display)."""
-    with db.uow(company_id, read_only=True) as uow:
+def open_claims(uow: UnitOfWork) -> int:
+    """How many claims a plan looks at (for a progress display; a reader's unit of work)."""
+    with uow:
         return uow.claims.count_open()
 
 
