@@ -9,7 +9,7 @@ import threading
 import httpx
 import pytest
 import respx
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from connectors.pacing import Pacer
@@ -70,7 +70,7 @@ def test_requests_on_their_way_count_as_spent() -> None:
         assert pacer.ticket() == 0.0
     # The first answer: 4 left, but three more requests are still on their way.
     pacer.done(httpx.Headers(limits(100, 4, 10)))
-    assert pacer.ticket() == pytest.approx(10.0)  # 10 s spread over the 1 left
+    assert pacer.ticket() == pytest.approx(10.0, abs=0.01)  # 10 s spread over the 1 left
 
 
 @settings(deadline=None)  # up to 900 simulated requests an example: no wall-clock limit
@@ -79,6 +79,9 @@ def test_requests_on_their_way_count_as_spent() -> None:
     period=st.integers(min_value=1, max_value=120),
     latency=st.floats(min_value=0.0, max_value=0.5),
 )
+# Found by hypothesis in a clean-clone run: the third period's first request left one ulp
+# before the period ended (4.0 + 3.999999999999999), and the remote refused three.
+@example(limit=3, period=4, latency=2.220446049250313e-16)
 def test_paced_requests_are_never_refused_and_use_the_limit(
     limit: int, period: int, latency: float
 ) -> None:
