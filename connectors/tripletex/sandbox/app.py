@@ -30,6 +30,7 @@ import json
 import random
 import secrets
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -562,6 +563,19 @@ class TripletexSandbox:
             "today": self.today().isoformat(),
         }
 
+    def counts(self) -> dict[str, Any]:
+        """What a driver of a sandbox in another process asks for (`/_sandbox/counts`): the
+        counts without the rows, and the serving process's CPU seconds so far."""
+        return {
+            "customers": len(self.ledger.customers),
+            "first_customer": next(iter(self.ledger.customers), None),
+            "invoices": len(self.ledger.invoices),
+            "reminders": len(self.ledger.reminders),
+            "deliveries": len(self.webhooks.deliveries),
+            "api_requests": self.api_requests,
+            "process_cpu_s": time.process_time(),
+        }
+
     def change(self, *, share: float, seed: int) -> int:
         """Pay part of a share of the open invoices (a changed invoice, as a sync would see it)."""
         rng = random.Random(seed)
@@ -782,6 +796,7 @@ def _reminder_settings(sb: TripletexSandbox, body: dict[str, Any]) -> dict[str, 
 
 _ADMIN: dict[str, Callable[[TripletexSandbox, dict[str, Any]], Any]] = {
     "state": lambda sb, _b: sb.state(),
+    "counts": lambda sb, _b: sb.counts(),
     "reset": _reset,
     "clock": lambda sb, b: {
         "today": b["today"],
@@ -826,3 +841,9 @@ def create_sandbox(
         employee_token=employee_token,
         today=today,
     )
+
+
+def sandbox_app(**kwargs: Any) -> Any:
+    """The ASGI app of `create_sandbox(**kwargs)`: what a process of its own serves (see
+    control.py)."""
+    return create_sandbox(**kwargs).app()
