@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    Row,
     String,
     Table,
     and_,
@@ -117,6 +118,9 @@ def take(
     return Lease(table=t, row=row, owner=owner, was_stalled=row.status == queue.doing)
 
 
+_LOOK_PAST = 4  # a bounded take reads this many rows a place, to fill places past full companies
+
+
 def take_many(
     engine: Engine,
     queue: Queue,
@@ -143,11 +147,17 @@ def take_many(
     full = sorted(c for c, n in room.items() if n <= 0)
     if full:
         q = q.where(~among(engine.dialect, t.c.company_id, full))
-    q = q.order_by(t.c.run_after, t.c.id).limit(limit).with_for_update(skip_locked=True)
-    chosen = []
+    # Rows of a company at its share are skipped below: read past them, or a large company's
+    # backlog fills the LIMIT and the take comes back with fewer rows than there are places.
+    bounded = per_company is not None or bool(room)
+    q = q.order_by(t.c.run_after, t.c.id).limit(limit * (_LOOK_PAST if bounded else 1))
+    q = q.with_for_update(skip_locked=True)
+    chosen: list[Row[Any]] = []
     try:
         with engine.begin() as conn:
-            for row in conn.execute(q):
+            for row in conn.execute(q).all():
+                if len(chosen) == limit:
+                    break
                 left = room.get(row.company_id, per_company)
                 if left is not None and left <= 0:
                     continue  # its company's share is in hand; the lock ends with this take

@@ -127,6 +127,27 @@ def test_rows_are_taken_in_one_go_each_with_its_own_lease_token(db: Database) ->
     assert kept == {t.id for t in taken[1:]}
 
 
+def test_a_take_fills_its_places_past_the_rows_of_companies_at_their_share(
+    db: Database,
+) -> None:
+    # A take's LIMIT filled with one company's backlog, then skipped what passed its share:
+    # 3 rows for 6 free places (['a0', 'a1', 'a2'] on main), the other company left waiting.
+    a, b = companies(db, 2)
+    queue(db, a, *(f"a{n}" for n in range(6)))
+    queue(db, b, "b0", "b1", "b2")
+    taken = leases.take_many(
+        db.engine,
+        OUTBOX,
+        owner="w1#x",
+        now=db.clock.now(),
+        lease=timedelta(minutes=5),
+        limit=6,
+        per_company=3,
+    )
+    assert sorted(t.row.payload["key"] for t in taken) == ["a0", "a1", "a2", "b0", "b1", "b2"]
+    assert sorted(statuses(db).values()).count("sending") == 6
+
+
 class Thief(Gate):
     """While its row is being sent, another worker takes the row over (its lease ran out)."""
 
