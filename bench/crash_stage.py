@@ -21,9 +21,14 @@ from sqlalchemy import func, insert, select
 
 from adapter.clock import SystemClock
 from adapter.crypto import SecretBox
-from adapter.flows import connections
+from adapter.flows import connections, tripletex_sync
 from adapter.jobs.worker import PARKED
-from adapter.services import bank_import, companies, dunning, handoff, tripletex_sync
+from adapter.services import (
+    bank_import,
+    companies,
+    dunning,
+    handoff,
+)
 from adapter.services.clients import Clients
 from adapter.store import migrate
 from adapter.store.database import Database

@@ -23,8 +23,7 @@ from sqlalchemy import func, select
 
 from adapter.clock import SystemClock
 from adapter.crypto import SecretBox
-from adapter.flows import connections
-from adapter.services import tripletex_sync
+from adapter.flows import connections, tripletex_sync
 from adapter.services.clients import Clients
 from adapter.store import migrate
 from adapter.store.database import Database

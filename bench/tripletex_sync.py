@@ -31,8 +31,8 @@ from cryptography.fernet import Fernet
 
 from adapter.clock import FixedClock
 from adapter.crypto import SecretBox
-from adapter.flows import connections
-from adapter.services import companies, tripletex_sync
+from adapter.flows import connections, tripletex_sync
+from adapter.services import companies
 from adapter.services.clients import Clients
 from adapter.store import migrate
 from adapter.store.database import Database

@@ -20,8 +20,7 @@ from adapter.commands.context import (
     tripletex_url_option,
 )
 from adapter.commands.progress import progress, shown
-from adapter.flows import connections
-from adapter.services import tripletex_sync
+from adapter.flows import connections, tripletex_sync
 from adapter.services.clients import Clients
 from connectors.tripletex.sandbox import (
     DEFAULT_CONSUMER_TOKEN,

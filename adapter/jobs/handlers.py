@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from adapter.flows import agency_steps, connections, handoffs
+from adapter.flows import agency_steps, connections, handoffs, tripletex_sync
 from adapter.jobs.registry import Sender, Task, WebhookHandler, WorkContext
 from adapter.jobs.worker import Handlers
-from adapter.services import agency, bank_import, dunning, tripletex_sync
+from adapter.services import agency, bank_import, dunning
 from adapter.services.letters import EmailSender
 from adapter.services.tripletex_writes import AutomationOffSender, PaymentSender, ReminderSender
 from connectors.tripletex import webhooks as tripletex_webhooks

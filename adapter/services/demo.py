@@ -20,14 +20,13 @@ from typing import Any, TypeVar
 from adapter import log as logs
 from adapter.bootstrap import web_app, worker
 from adapter.clock import FixedClock
-from adapter.flows import agency_steps, connections
+from adapter.flows import agency_steps, connections, tripletex_sync
 from adapter.jobs.worker import Worker
 from adapter.services import (
     bank_import,
     companies,
     dunning,
     handoff,
-    tripletex_sync,
     users,
 )
 from adapter.settings import AppSettings

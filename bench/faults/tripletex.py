@@ -18,8 +18,7 @@ from sqlalchemy import func, select
 
 from adapter import company_settings
 from adapter.clock import FixedClock
-from adapter.flows import connections
-from adapter.services import tripletex_sync
+from adapter.flows import connections, tripletex_sync
 from adapter.services.clients import Clients
 from adapter.store.database import Database
 from adapter.store.tables import (

@@ -23,9 +23,9 @@ from adapter.domain import (
     Money,
     Payment,
 )
-from adapter.flows import connections
+from adapter.flows import connections, tripletex_sync
 from adapter.jobs.worker import OUTBOX
-from adapter.services import claim_facts, dunning, tripletex_sync
+from adapter.services import claim_facts, dunning
 from adapter.services.clients import Clients
 from adapter.services.companies import set_settings
 from adapter.settings import AppSettings

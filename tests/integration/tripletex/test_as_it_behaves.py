@@ -16,8 +16,13 @@ from sqlalchemy import select
 
 from adapter.bootstrap import worker as make_worker
 from adapter.errors import InputError
-from adapter.flows import connections
-from adapter.services import bank_import, dunning, handoff, overview, tripletex_sync
+from adapter.flows import connections, tripletex_sync
+from adapter.services import (
+    bank_import,
+    dunning,
+    handoff,
+    overview,
+)
 from adapter.services.clients import Clients
 from adapter.services.companies import set_settings
 from adapter.settings import AppSettings

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from adapter.flows import connections
-from adapter.services import tripletex_store, tripletex_sync
+from adapter.flows import connections, tripletex_sync
+from adapter.services import tripletex_store
 from adapter.services.clients import Clients
 from adapter.store.tables import allocations, claims, customers, invoices, payments
 from adapter.store.uow import UnitOfWork
