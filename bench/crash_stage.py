@@ -21,12 +21,11 @@ from sqlalchemy import func, insert, select
 
 from adapter.clock import SystemClock
 from adapter.crypto import SecretBox
-from adapter.flows import connections, tripletex_sync
+from adapter.flows import connections, dunning_run, tripletex_sync
 from adapter.jobs.worker import PARKED
 from adapter.services import (
     bank_import,
     companies,
-    dunning,
     handoff,
 )
 from adapter.services.clients import Clients
@@ -170,7 +169,7 @@ def _ledger_company(db: Database, company_id: int, rng: random.Random) -> None:
         planned += [Planned(part, r.kid, None, None, None, "")] * 2  # one amount, one day
         planned.append(Planned(max(100, r.outstanding_ore // 7), r.kid, None, None, None, ""))
     _bank_file(db, company_id, _numbered(planned, 900_000_000), "phase1")
-    dunning.run(db, company_id, today, actor="crash")
+    dunning_run.run(db, company_id, today, actor="crash")
     for customer_id in sorted({r.customer_id for r in handed}):
         try:
             handoff.confirm(
@@ -238,7 +237,7 @@ def _email_company(db: Database, company_id: int, smtp_port: int) -> None:
         actor="crash",
     )
     tripletex_sync.sync_company(db, Clients(db).tripletex(company_id), company_id, mode="full")
-    dunning.run(db, company_id, db.clock.today(), actor="crash")
+    dunning_run.run(db, company_id, db.clock.today(), actor="crash")
 
 
 @dataclass

@@ -44,8 +44,7 @@ from sqlalchemy import func, select
 
 from adapter.clock import SystemClock
 from adapter.crypto import SecretBox
-from adapter.flows import handoffs, office
-from adapter.services import dunning
+from adapter.flows import dunning_run, handoffs, office
 from adapter.store import migrate
 from adapter.store.database import Database
 from adapter.store.engine import make_engine
@@ -268,7 +267,7 @@ def sending_alone(url: str, db_url: str) -> dict[str, Any]:
     began = time.perf_counter()
     today = db.clock.today()
     for cid in company_ids:  # the nightly run's own work, here without its sends
-        dunning.run(db, cid, today, actor="system:nightly")
+        dunning_run.run(db, cid, today, actor="system:nightly")
         handoffs.auto_handoff(db, cid, today)
     out["dunning_s"] = time.perf_counter() - began
     requests_before, _refused = _requests(url)
@@ -295,7 +294,7 @@ def limit_alone(url: str, db_url: str) -> dict[str, Any]:
         # Counted before the run: the worker sends its first letters as soon as it commits.
         requests_before, refused_before = _requests(url)
         for cid in company_ids:
-            dunning.run(db, cid, today, actor="system:nightly")
+            dunning_run.run(db, cid, today, actor="system:nightly")
         out["sending_s"] = until_idle(db)
     requests, refused = _requests(url)
     out["letters_sent"], out["sending_span_s"], out["letters_not_sent"] = send_figures(db)

@@ -12,6 +12,7 @@ from adapter.commands import groups
 from adapter.commands.context import actor, company_option, database, echo_json, json_option
 from adapter.commands.progress import progress, shown
 from adapter.domain import Money
+from adapter.flows import dunning_run
 from adapter.services import dunning as service
 from policies.decisions import Action
 
@@ -152,7 +153,7 @@ def run(company_id: int, on: datetime | None, by: str | None, as_json: bool) -> 
     """Turn today's decisions into letters and outbox rows (one per claim and stage, never twice);
     workers send them. Every decision and its reasons go into the audit log."""
     with progress("claims", enabled=shown(as_json)) as display:
-        summary = service.run(
+        summary = dunning_run.run(
             database(), company_id, _day(on), actor=actor(by), progress=display.task("decisions")
         )
     if as_json:

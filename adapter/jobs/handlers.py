@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from adapter.flows import agency_steps, connections, handoffs, tripletex_sync
+from adapter.flows import agency_steps, connections, dunning_run, handoffs, tripletex_sync
 from adapter.jobs.registry import Sender, Task, WebhookHandler, WorkContext
 from adapter.jobs.worker import Handlers
-from adapter.services import agency, bank_import, dunning
+from adapter.services import agency, bank_import
 from adapter.services.letters import EmailSender
 from adapter.services.tripletex_writes import AutomationOffSender, PaymentSender, ReminderSender
 from connectors.tripletex import webhooks as tripletex_webhooks
@@ -43,7 +43,7 @@ def _dunning_run(ctx: WorkContext, company_id: int | None, payload: dict[str, An
     assert company_id is not None
     # The night of `on` when given (a night run late, or a benchmark's yesterday), else today.
     today = date.fromisoformat(payload["on"]) if payload.get("on") else ctx.db.clock.today()
-    dunning.run(ctx.db, company_id, today, actor="system:nightly")
+    dunning_run.run(ctx.db, company_id, today, actor="system:nightly")
     handoffs.auto_handoff(ctx.db, company_id, today)
 
 

@@ -20,12 +20,11 @@ from typing import Any, TypeVar
 from adapter import log as logs
 from adapter.bootstrap import web_app, worker
 from adapter.clock import FixedClock
-from adapter.flows import agency_steps, connections, tripletex_sync
+from adapter.flows import agency_steps, connections, dunning_run, tripletex_sync
 from adapter.jobs.worker import Worker
 from adapter.services import (
     bank_import,
     companies,
-    dunning,
     handoff,
     users,
 )
@@ -302,7 +301,7 @@ def run(
                 day = START + timedelta(days=7 * week + 1)
                 s.move_to(day)
                 with spent["nightly runs"].timed():
-                    summary = dunning.run(db, cid, day, actor="demo:nightly")
+                    summary = dunning_run.run(db, cid, day, actor="demo:nightly")
                 with spent["sending"].timed():
                     sent = s.work()
                 log.info("demo dunning week", on=day.isoformat(), sent=sent, **spent_json(spent))

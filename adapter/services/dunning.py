@@ -20,7 +20,6 @@ from adapter.log import get_logger
 from adapter.services import delivery, rates
 from adapter.services.bank_import import close_written_off
 from adapter.services.claim_facts import ClaimRow, company_context, iter_claims
-from adapter.store.database import Database
 from adapter.store.engine import is_sqlite
 from adapter.store.events import Event, Send
 from adapter.store.uow import UnitOfWork
@@ -81,12 +80,6 @@ def decision_json(d: Decision) -> dict[str, Any]:
         "next_date": d.next_date.isoformat() if d.next_date else None,
         "reasons": [r.as_json() for r in d.reasons],
     }
-
-
-def _settings(db: Database, company_id: int) -> dict[str, dict[str, Any]]:
-    with db.uow(company_id, read_only=True) as uow:
-        uow.companies.get(company_id)
-        return uow.settings.all()
 
 
 def plan(uow: UnitOfWork, on: date) -> Iterator[tuple[ClaimRow, ClaimFacts, list[Decision]]]:
@@ -199,58 +192,72 @@ def open_claims(uow: UnitOfWork) -> int:
         return uow.claims.count_open()
 
 
-def run(
-    db: Database,
-    company_id: int,
-    on: date,
-    *,
-    actor: str,
-    progress: Callable[[int, int | None], None] = lambda _done, _total: None,
-) -> PlanSummary:
-    """Carry out the day's decisions: letters and outbox rows, blocks, write-offs, closures.
-    `progress` hears (decisions carried out, decisions to carry out) after each batch."""
-    settings = _settings(db, company_id)
-    ctx = company_context(settings, rates.current_rates(db.uow(read_only=True)))
+@dataclass
+class Day:
+    """What a run carries out on its day: the claims with something to do and their decisions,
+    the customers whose ledger dunns them itself (to be taken over), and the company's context
+    and delivery the letters are made with."""
+
+    ctx: Context
+    delivery: str
+    tripletex: company_settings.TripletexSettings
+    todo: list[tuple[ClaimRow, ClaimFacts, list[Decision]]]
+    ledger_automated: list[int]
+
+
+def decide_day(uow: UnitOfWork, on: date) -> Day:
+    """The day's decisions (the plan, `plan`) less the claims where nothing is done; a reader's
+    unit of work, entered once for the settings and once for the plan."""
+    with uow:
+        company_id = uow.require_company()
+        uow.companies.get(company_id)
+        settings = uow.settings.all()
+        ctx = company_context(settings, rates.current(uow))
     letter_settings = company_settings.effective(
         company_settings.LetterSettings, settings.get("letters")
     )
     tripletex = company_settings.effective(
         company_settings.TripletexSettings, settings.get("tripletex")
     )
-    summary = PlanSummary()
     todo = []
     ledger_automated: set[int] = set()
-    for row, facts, ds in plan(db.uow(company_id, read_only=True), on):
+    for row, facts, ds in plan(uow, on):
         if any(d.action is not Action.NOTHING for d in ds):
             todo.append((row, facts, ds))
         elif facts.ledger_automation and ctx.take_over_ledger_automation:
             ledger_automated.add(row.customer_id)
-    if ledger_automated:
-        _take_over(db, company_id, sorted(ledger_automated), on, actor)
-    for start in range(0, len(todo), BATCH):
-        chunk = todo[start : start + BATCH]
-        with db.uow(company_id) as uow:
-            batch = _Batch(uow, chunk, ctx, on, actor, letter_settings.delivery, tripletex)
-            for row, facts, decisions in chunk:
-                done = [d for d in decisions if batch.carry_out(row, facts, d)]
-                summary.add(done)
-                summary.skipped += len(decisions) - len(done)
-            batch.flush()
-            uow.commit()
-        progress(min(start + BATCH, len(todo)), len(todo))
-    log.info("dunning run", on=on.isoformat(), **summary.as_json())
-    return summary
+    return Day(ctx, letter_settings.delivery, tripletex, todo, sorted(ledger_automated))
 
 
-BATCH = 500  # claims whose decisions are carried out in one transaction
-
-
-def _take_over(
-    db: Database, company_id: int, customer_ids: list[int], on: date, actor: str
+def carry_out(
+    uow: UnitOfWork,
+    day: Day,
+    chunk: list[tuple[ClaimRow, ClaimFacts, list[Decision]]],
+    on: date,
+    *,
+    actor: str,
+    summary: PlanSummary,
 ) -> None:
+    """Carry out the decisions of `chunk` (a part of `day.todo`) in one transaction: letters
+    and outbox rows, blocks, write-offs, closures; counted into `summary`."""
+    with uow:
+        batch = _Batch(uow, chunk, day.ctx, on, actor, day.delivery, day.tripletex)
+        for row, facts, decisions in chunk:
+            done = [d for d in decisions if batch.carry_out(row, facts, d)]
+            summary.add(done)
+            summary.skipped += len(decisions) - len(done)
+        batch.flush()
+        uow.commit()
+
+
+BATCH = 500  # claims whose decisions are carried out in one transaction (`flows/dunning_run.py`)
+
+
+def take_over(uow: UnitOfWork, customer_ids: list[int], on: date, *, actor: str) -> None:
     """Queue switching Tripletex's own automatic reminders off for these customers
     (tripletex.own_automation = take_over); their letters follow once that is done."""
-    with db.uow(company_id) as uow:
+    with uow:
+        company_id = uow.require_company()
         external = uow.customers.external_ids(customer_ids)
         for customer_id in customer_ids:
             key = f"tripletex:automation_off:{company_id}:{customer_id}"

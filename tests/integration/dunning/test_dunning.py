@@ -23,7 +23,7 @@ from adapter.domain import (
     Money,
     Payment,
 )
-from adapter.flows import connections, tripletex_sync
+from adapter.flows import connections, dunning_run, tripletex_sync
 from adapter.jobs.worker import OUTBOX
 from adapter.services import claim_facts, dunning
 from adapter.services.clients import Clients
@@ -124,9 +124,9 @@ def delivered(db) -> None:
 
 def test_run_makes_one_letter_per_stage_never_twice(db, company_id) -> None:
     ids = seed(db, company_id)
-    first = dunning.run(db, company_id, date(2026, 2, 5), actor="kari")
+    first = dunning_run.run(db, company_id, date(2026, 2, 5), actor="kari")
     assert first.actions == {"send_reminder_1": 2}
-    again = dunning.run(db, company_id, date(2026, 2, 6), actor="kari")
+    again = dunning_run.run(db, company_id, date(2026, 2, 6), actor="kari")
     assert sum(again.actions.values()) == 0
     with db.engine.connect() as conn:
         rows = conn.execute(
@@ -145,7 +145,7 @@ def test_run_makes_one_letter_per_stage_never_twice(db, company_id) -> None:
     assert len(audits) == 2 and audits[0].actor == "kari" and "INKF § 1-2, C3" in audits[0].rules
     # Once the reminders were sent, the inkassovarsel follows days later, with its own key.
     delivered(db)
-    dunning.run(db, company_id, date(2026, 2, 25), actor="system")
+    dunning_run.run(db, company_id, date(2026, 2, 25), actor="system")
     with db.engine.connect() as conn:
         stages = sorted(
             r.stage
@@ -204,7 +204,7 @@ def test_customer_ladders_follow_the_company_and_are_built_once() -> None:
 def test_blocking_and_write_off_are_carried_out(db, company_id) -> None:
     ids = seed(db, company_id)
     set_settings(db.uow(company_id), ["dunning.block_customer_at=reminder_1"], actor="test")
-    dunning.run(db, company_id, date(2026, 2, 5), actor="test")
+    dunning_run.run(db, company_id, date(2026, 2, 5), actor="test")
     delivered(db)
     with db.engine.connect() as conn:
         blocked = dict(conn.execute(select(customers.c.name, customers.c.blocked)).all())
@@ -257,7 +257,7 @@ def test_blocking_and_write_off_are_carried_out(db, company_id) -> None:
         )
         uow.payments.recompute_outstanding([ids["partial"]])
         uow.commit()
-    summary = dunning.run(db, company_id, date(2026, 2, 12), actor="test")
+    summary = dunning_run.run(db, company_id, date(2026, 2, 12), actor="test")
     assert summary.actions["write_off_residual"] == 1 and summary.written_off_ore == 500
     with db.uow(company_id) as uow:
         claim = uow.claims.for_invoice(ids["partial"])
@@ -287,7 +287,7 @@ def test_reminders_reach_tripletex_exactly_once_even_after_a_crash(
 ) -> None:
     clients = Clients(db, sleep=lambda _s: None)
     tripletex_sync.sync_company(db, clients.tripletex(company_id), company_id)
-    summary = dunning.run(db, company_id, DAY, actor="test")
+    summary = dunning_run.run(db, company_id, DAY, actor="test")
     sends = summary.actions["send_reminder_1"]
     assert sends > 5
     # A worker sends one and dies before recording it.
@@ -377,9 +377,9 @@ def test_new_act_queues_no_tripletex_notice_of_debt_collection(db, company_id) -
         ["dunning.new_act_from=2026-02-20", "tripletex.reminder_dispatch=NETS_PRINT"],
         actor="t",
     )
-    dunning.run(db, company_id, date(2026, 2, 5), actor="t")
+    dunning_run.run(db, company_id, date(2026, 2, 5), actor="t")
     delivered(db)
-    dunning.run(db, company_id, date(2026, 2, 25), actor="t")
+    dunning_run.run(db, company_id, date(2026, 2, 25), actor="t")
     with db.engine.connect() as conn:
         sent = sorted(
             (r.idempotency_key.rsplit(":", 1)[1], r.payload["type"])
@@ -427,7 +427,7 @@ def test_a_claim_four_years_past_due_is_not_dunned_or_handed_off(db, company_id,
         "kravet er foreldet siden 01.03.2025 (tre år fra forfallsdagen; purringer avbryter ikke "
         "fristen): det purres ikke og sendes ikke til inkasso; en person avgjør"
     )
-    assert sum(dunning.run(db, company_id, date(2026, 3, 2), actor="t").actions.values()) == 0
+    assert sum(dunning_run.run(db, company_id, date(2026, 3, 2), actor="t").actions.values()) == 0
     from adapter.services import handoff
 
     assert handoff.candidates(db.uow(company_id, read_only=True), date(2026, 3, 2)) == []

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from adapter.domain import Address, Customer, DebtorKind, Invoice, Kid, Money
 from adapter.errors import InputError
-from adapter.flows import connections
+from adapter.flows import connections, dunning_run
 from adapter.services import customers, dunning, handoff, letters
 from adapter.services.companies import set_settings
 from adapter.services.manual_claims import NewDebtor, create_manual_claim
@@ -144,7 +144,7 @@ def test_manual_send_refuses_an_early_fee_with_the_first_date(db, company_id, bo
     assert tuple(row) == ("reminder_1", 3800, "kari")
     assert sent.kind == "tripletex.reminder" and sent.payload["include_charge"] is True
     # The nightly run does not send a second reminder_1 for it.
-    assert dunning.run(db, company_id, date(2026, 2, 13), actor="system").actions == {
+    assert dunning_run.run(db, company_id, date(2026, 2, 13), actor="system").actions == {
         "send_reminder_1": 1
     }  # only 20002
 
@@ -194,7 +194,7 @@ def test_ladder_change_for_new_customers_only(db, company_id, book) -> None:
 
 def test_print_batch(db, company_id, book, cli, tmp_path) -> None:
     set_settings(db.uow(company_id), ["letters.delivery=print"], actor="t")
-    dunning.run(db, company_id, date(2026, 2, 15), actor="t")
+    dunning_run.run(db, company_id, date(2026, 2, 15), actor="t")
     document, count = letters.print_batch(db.uow(company_id), actor="t")
     assert count == 2 and len(PdfReader(io.BytesIO(document)).pages) == 2
     with pytest.raises(InputError, match="no letters are waiting"):

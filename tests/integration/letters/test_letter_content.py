@@ -26,7 +26,8 @@ from adapter.domain import (
     Money,
     Payment,
 )
-from adapter.services import dunning, letters
+from adapter.flows import dunning_run
+from adapter.services import letters
 from adapter.services.companies import set_settings
 from adapter.store.tables import claims
 from adapter.store.tables import letters as letters_table
@@ -200,7 +201,7 @@ def test_no_letter_goes_out_without_the_creditors_contact_details(db, company_id
     )
     [reason] = decision["reasons"]
     assert decision["action"] == "nothing" and (reason["rule"], reason["text"]) == ("H4", why)
-    assert dunning.run(db, company_id, date(2026, 2, 5), actor="t").actions == {}
+    assert dunning_run.run(db, company_id, date(2026, 2, 5), actor="t").actions == {}
     from adapter.services import overview
 
     [next_step] = overview.claim_page(
@@ -217,7 +218,7 @@ def test_no_letter_goes_out_without_the_creditors_contact_details(db, company_id
         db.uow(company_id), ["letters.address=Storgata 1, 0155 Oslo", "letters.phone=22 00 00 00"],
         actor="t",
     )  # fmt: skip
-    assert dunning.run(db, company_id, date(2026, 2, 5), actor="t").actions == {
+    assert dunning_run.run(db, company_id, date(2026, 2, 5), actor="t").actions == {
         "send_reminder_1": 1
     }
     with db.engine.connect() as conn:

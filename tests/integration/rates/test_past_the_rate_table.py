@@ -15,7 +15,7 @@ import time_machine
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from adapter.services import dunning
+from adapter.flows import dunning_run
 from adapter.services.companies import set_settings
 from adapter.store.tables import letters
 from tests.integration.dunning.test_dunning import seed
@@ -80,13 +80,13 @@ def test_plan_with_known_period_only_states_interest_to_the_table_end(db, compan
 def test_run_past_the_table_holds_or_sends_with_the_known_interest(db, company_id) -> None:
     seed(db, company_id)
     with time_machine.travel(TRAVEL, tick=False):
-        held = dunning.run(db, company_id, AFTER, actor="kari")
+        held = dunning_run.run(db, company_id, AFTER, actor="kari")
     assert held.actions.get("send_reminder_1") is None
     with db.uow(company_id, read_only=True) as uow:
         assert uow.conn.execute(select(letters.c.id)).all() == []
     set_settings(db.uow(company_id), ["dunning.unknown_rate=known_period_only"], actor="test")
     with time_machine.travel(TRAVEL, tick=False):
-        sent = dunning.run(db, company_id, AFTER, actor="kari")
+        sent = dunning_run.run(db, company_id, AFTER, actor="kari")
     assert sent.actions["send_reminder_1"] == 3  # the invoice due 2026-03-20 too
     with db.uow(company_id, read_only=True) as uow:
         rows = uow.conn.execute(

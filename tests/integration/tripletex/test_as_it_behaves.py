@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from adapter.bootstrap import worker as make_worker
 from adapter.errors import InputError
-from adapter.flows import connections, tripletex_sync
+from adapter.flows import connections, dunning_run, tripletex_sync
 from adapter.services import (
     bank_import,
     dunning,
@@ -72,7 +72,7 @@ class World:
         self.sandbox.set_today(day)
 
     def run(self, on: date = DAY) -> dunning.PlanSummary:
-        return dunning.run(self.db, self.company_id, on, actor="test")
+        return dunning_run.run(self.db, self.company_id, on, actor="test")
 
     def work(self) -> int:
         worker = make_worker(self.db, AppSettings())

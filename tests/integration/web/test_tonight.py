@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from adapter.domain import Customer, DebtorKind, Invoice, Money
-from adapter.services import dunning, tonight
+from adapter.flows import dunning_run
+from adapter.services import tonight
 from adapter.store.tables import audit_log, claims, customers, invoices, letters
 from tests.integration.web.conftest import sign_in
 
@@ -88,7 +89,7 @@ def test_tonights_letters_are_the_runs_letters_and_can_be_held(db, client, book,
     assert "kunden ringte, betaler fredag" in held[0].message
 
     left = {x.invoice_number: x for x in tonight.tonight(db.uow(cid, read_only=True)).letters}
-    dunning.run(db, cid, date(2026, 3, 20), actor="test")
+    dunning_run.run(db, cid, date(2026, 3, 20), actor="test")
     made = _made(db)
     assert set(made) == {"701", "703"} == set(left) & set(due)
     for number, (stage, fee, interest) in made.items():
