@@ -106,6 +106,11 @@ class Pacer:
             remaining = _number(headers, "X-Rate-Limit-Remaining")
             reset = _number(headers, "X-Rate-Limit-Reset")
             if remaining is None or reset is None:
+                if mine >= self._epoch and self._ends == math.inf:
+                    # Counting down a period whose answers tell of no limit (a remote that
+                    # gives its headers only with a 429): there is none to keep to, or every
+                    # later request would wait a second after the one before, for ever.
+                    self._left = None
                 return
             if mine < self._epoch and remaining > 0:
                 return  # sent in a period that is over (its answer came late)

@@ -190,3 +190,17 @@ def test_many_requests_at_once_use_the_limit_and_are_never_refused(
     use, refused = _simulate(in_flight, limit, period, latency=0.15, total=5 * limit)
     assert refused == 0
     assert use >= 0.9 * period / (period + 1), f"{use:.1%} of the limit"
+
+
+def test_a_remote_that_stops_telling_its_limit_is_not_paced_for_ever() -> None:
+    # One 429 with Remaining 0 from a remote whose other answers carry no rate-limit headers
+    # (Kravia's in the fault run): the pacer counted down a limit of 1 it could never learn
+    # anew, and spaced every later request a second apart for as long as it lived.
+    now = [0.0]
+    pacer = Pacer(clock=lambda: now[0])
+    pacer.done(httpx.Headers({"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "2"}))
+    now[0] += pacer.ticket()  # the first of the next period waits for the reset
+    assert now[0] == pytest.approx(2.0, abs=0.01)
+    pacer.done(httpx.Headers({}))  # its answer tells of no limit
+    waits = [pacer.ticket() for _ in range(6)]
+    assert waits == [0.0] * 6
