@@ -138,7 +138,7 @@ def child(url: str, company_id: int, path: str) -> None:
     engine = make_engine(url)
     backends = _watch_backends(engine)
     db = Database(engine, FixedClock(NOW), SecretBox(Fernet.generate_key()))
-    from adapter.services import bank_import
+    from adapter.flows import bank_import
     from adapter.store import bank_stage
 
     publish, publish_s, longest_tx = bank_stage.publish, [0.0], [0.0]

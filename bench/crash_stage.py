@@ -21,10 +21,9 @@ from sqlalchemy import func, insert, select
 
 from adapter.clock import SystemClock
 from adapter.crypto import SecretBox
-from adapter.flows import connections, dunning_run, tripletex_sync
+from adapter.flows import bank_import, connections, dunning_run, tripletex_sync
 from adapter.jobs.worker import PARKED
 from adapter.services import (
-    bank_import,
     companies,
     handoff,
 )

@@ -20,7 +20,7 @@ crash, and a refused input leaves nothing behind.
    a crash (any other exception: counted by type, the first three examples kept with the
    input and the traceback).
 2. No partial import. 200 of the refused mutated files (spread over formats and strategies)
-   are imported for real (`adapter.services.bank_import.import_file`) into a fresh SQLite
+   are imported for real (`adapter.flows.bank_import.import_file`) into a fresh SQLite
    database from disk. Each must be refused (`BankFileError`, or `InputError`) and the tables
    payments, bank_files and allocations must stay empty. A valid generated file imported
    afterwards must write rows, which shows the check can see a write.

@@ -23,7 +23,8 @@ from adapter.bootstrap import web_app
 from adapter.clock import FixedClock
 from adapter.crypto import SecretBox
 from adapter.errors import InputError
-from adapter.services import bank_import, users
+from adapter.flows import bank_import
+from adapter.services import users
 from adapter.services.users import LoginRefused, TooManyAttempts
 from adapter.settings import AppSettings
 from adapter.store import migrate

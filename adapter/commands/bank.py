@@ -16,7 +16,8 @@ from adapter.commands.context import actor, company_option, database, echo_json,
 from adapter.commands.progress import progress, shown
 from adapter.domain import Money
 from adapter.errors import InputError
-from adapter.services import bank_import, payments
+from adapter.flows import bank_import
+from adapter.services import payments
 from adapter.services.matching import REASON_TEXT
 from connectors.bank import kid as kids
 from connectors.bank.files import parse_path
@@ -152,7 +153,7 @@ def generate(
         from adapter.services.bank_import import open_targets
 
         db = database()
-        targets = open_targets(db, company_id)
+        targets = open_targets(db.uow(company_id, read_only=True))
         day = day or db.clock.today()
     written = write_file(
         out,

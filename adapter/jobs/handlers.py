@@ -5,10 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from adapter.flows import agency_steps, connections, dunning_run, handoffs, tripletex_sync
+from adapter.flows import (
+    agency_steps,
+    bank_import,
+    connections,
+    dunning_run,
+    handoffs,
+    tripletex_sync,
+)
 from adapter.jobs.registry import Sender, Task, WebhookHandler, WorkContext
 from adapter.jobs.worker import Handlers
-from adapter.services import agency, bank_import
+from adapter.services import agency
 from adapter.services.letters import EmailSender
 from adapter.services.tripletex_writes import AutomationOffSender, PaymentSender, ReminderSender
 from connectors.tripletex import webhooks as tripletex_webhooks

@@ -1,14 +1,11 @@
-"""Import a bank file for a company: atomic, idempotent, and at the speed of its reader.
+"""Import a bank file for a company: the services the flow (adapter.flows.bank_import) calls.
 
-The file is streamed: each batch of transactions is matched (adapter.services.matching) and
-allocated (allocation.split) in memory against the company's open claims, read once, and its
-rows go to temp tables (adapter.store.bank_stage) without taking SQLite's write lock. Only when
-the whole file has been read and checked are the rows published, in one short transaction of
-set-based statements: so a broken file writes nothing, a crash leaves nothing visible, readers
-never wait and writers wait for the publish only. If the claims changed while the file was
-read (a sync, a manual match, another import), the plan is made again.
+A file's transactions are matched (adapter.services.matching) and allocated (allocation.split)
+in memory, batch by batch, against the company's open claims, read once (`plan`): `Plan.batch`
+turns a batch into the rows the flow stages (adapter.store.bank_stage) and publishes in one
+short transaction once the whole file has been read and checked.
 
-The same file twice adds nothing (its SHA-256 is kept); the same payment in an OCR file, a
+The same file twice adds nothing (its SHA-256 is kept, `is_new`); the same payment in an OCR file, a
 camt.054 and a camt.053 is stored once (its natural key). A payment that pays a Tripletex
 invoice is queued as one `:payment` in the outbox, and one that pays a handed-off claim is
 forwarded to the agency, unless it is the agency's own payout: Kravia pays the creditor on the
@@ -17,22 +14,18 @@ would. `agency.Payouts.is_agency_payout` (the one place that decides it, from Kr
 accounts and its stored settlements, read once per import) marks it `agency_payout`: it is
 booked as money collected through the agency (with the deductions the settlement lists) and
 never forwarded. The rest follows the company's unknown-KID policy (seed 004).
-Every payment gets its audit line.
+Every payment gets its audit line. `add_customers`, `unknown_kid_customer`,
+`register_with_ledger` and `close_written_off` serve the manual match (services/payments.py)
+and the dunning's write-offs too.
 """
 
 from __future__ import annotations
 
-import gc
-import hashlib
 import json
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import islice
-from pathlib import Path
 from typing import Any
 
 from adapter import company_settings
@@ -41,14 +34,12 @@ from adapter.errors import InputError
 from adapter.i18n.catalogue import N_
 from adapter.i18n.labels import LABELS
 from adapter.log import get_logger
-from adapter.services import bank_folder
 from adapter.services.agency import Payouts, load_payouts
 from adapter.services.allocation import Applied, Owed, split, write_off_line
 from adapter.services.matching import REASON_TEXT, MatchIndex, OpenInvoice, match
 from adapter.store import bank_stage
-from adapter.store.database import Database
+from adapter.store.events import Event
 from adapter.store.uow import UnitOfWork
-from connectors.bank.files import expected_transactions, reading
 from connectors.bank.generate import Target
 from connectors.bank.transactions import BankTransaction, skipped_notes
 from policies import unknown_kid
@@ -56,9 +47,6 @@ from policies.money import kr
 
 log = get_logger(__name__)
 UNKNOWN_KID_CUSTOMER = "Betaling med ukjent KID"
-BATCH = 20_000  # transactions matched and staged at a time: memory stays flat
-PLAN_TRIES = 3  # plans made before giving up on a company whose claims keep changing
-BUSY_WAIT_S = 600  # how long an import waits for another file of the company being published
 STALE_MINUTES = int(bank_stage.STALE_AFTER.total_seconds() // 60)
 # A retry of a file whose import is under way, or stopped less than STALE_AFTER ago: it was
 # not imported (nothing of it shows), and after that time the next import rolls it back.
@@ -67,7 +55,6 @@ BEING_IMPORTED = N_(
     "%(minutes)s minutes ago and is rolled back after that: nothing of it is imported yet; "
     "try again in a few minutes"
 )
-Progress = Callable[[int, int | None], None]  # (transactions done, expected in all)
 
 
 @dataclass
@@ -279,7 +266,7 @@ def sends(
     return out
 
 
-class _Plan:
+class Plan:
     """Matches and allocates a file's transactions in memory, batch by batch, into staged rows."""
 
     def __init__(
@@ -294,6 +281,7 @@ class _Plan:
         self.file_key = file_key
         self.order = tuple(bank.allocation_order)
         self.order_text = ",".join(self.order)
+        self.marks: Any = None  # the store's marks when the claims were read (bank_stage.marks)
         self.write_off_type: int | None = None  # tripletex.write_off_payment_type_id
         self.payouts = Payouts()  # Kravia's paying accounts and settlements
         self.any_payouts = True
@@ -582,237 +570,67 @@ def _payment(tx: BankTransaction, key: str, on: str) -> tuple[Any, ...]:
     )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    except OSError as exc:
-        raise InputError(path.name, f"cannot be read ({exc.strerror or exc})") from exc
-    return digest.hexdigest()
-
-
-def import_file(
-    db: Database,
-    company_id: int,
-    path: Path,
-    *,
-    actor: str,
-    progress: Progress = lambda _done, _total: None,
-) -> ImportSummary:
-    """Import one OCR Giro, camt.054 or camt.053 file for the company (all of it, or nothing).
-    A file that is refused raises `BankFileError` and writes nothing. What a crashed import
-    of the company left half-published is rolled back first (see `bank_stage.recover`)."""
-    sha = _sha256(path)
-    recover(db, company_id, actor=actor)
-    with db.uow(company_id, read_only=True) as uow:
-        uow.companies.get(company_id)
+def is_new(uow: UnitOfWork, name: str, sha: str) -> bool:
+    """Whether the file `name` (by its SHA-256) is new to the company: False when it was
+    imported before. One whose import is under way, or stopped less than STALE_AFTER ago, is
+    refused (`InputError`): nothing of it shows yet (`bank_stage.recover` rolls a stale one back)."""
+    with uow:
+        uow.companies.get(uow.require_company())
         status = uow.bank.file_status(sha)
     if status == "published":
-        return ImportSummary(file=path.name, already_imported=True)
-    if status is not None:  # 'publishing', and not stale: `recover` rolls a stale one back
+        return False
+    if status is not None:  # 'publishing', and not stale
         raise InputError(
-            path.name,
+            name,
             BEING_IMPORTED.msgid % {"minutes": STALE_MINUTES},
             said=N_(BEING_IMPORTED.msgid, minutes=STALE_MINUTES),
         )
-    expected = expected_transactions(path)
-    attempt, waited_until = 0, time.monotonic() + BUSY_WAIT_S
-    while attempt < PLAN_TRIES:
-        attempt += 1
-        summary = ImportSummary(file=path.name)
-        try:
-            _import(
-                db,
-                company_id,
-                path,
-                sha,
-                summary,
-                actor=actor,
-                progress=progress,
-                expected=expected,
-            )
-        except bank_stage.StalePlan as exc:
-            log.info(
-                "bank import planned again",
-                company_id=company_id,
-                file=path.name,
-                why=str(exc),
-                attempt=attempt,
-            )
-            continue
-        except bank_stage.PublishBusy:
-            if time.monotonic() > waited_until:
-                raise InputError(
-                    path.name, "another bank file of the company is being imported: try again"
-                ) from None
-            attempt -= 1  # not a stale plan: wait for the other file, then plan again
-            time.sleep(1)
-            recover(db, company_id, actor=actor)  # the other may be a crash, stale by now
-            continue
-        log.info(
-            "bank file imported", company_id=company_id, file=path.name, payments=summary.payments
-        )
-        return summary
-    raise InputError(
-        path.name, "the company's claims kept changing while the file was read: busy, try again"
-    )
+    return True
 
 
-def recover(db: Database, company_id: int, *, actor: str) -> None:
-    """Roll back a file of the company that a crash left half-published, and release a
-    published file's held sends (see `bank_stage.recover`)."""
-    conn = db.engine.connect()
-    try:
-        bank_stage.recover(conn, company_id, actor=actor, now=db.clock.now())
-    finally:
-        conn.close()
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """The cyclic garbage collector paused: the index of a million open claims and the staged
-    rows are millions of objects without cycles, and each full collection walked all of them
-    (half the CPU time of reading the file and building the index). What cycles the import
-    makes meanwhile (a few per statement) are collected once it is done."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-@_no_cyclic_gc()
-def _import(
-    db: Database,
-    company_id: int,
-    path: Path,
-    sha: str,
-    summary: ImportSummary,
-    *,
-    actor: str,
-    progress: Progress,
-    expected: int | None,
-) -> None:
-    started = time.perf_counter()
-    cpu = time.process_time()
-    with db.uow(company_id, read_only=True) as uow:
+def plan(uow: UnitOfWork, summary: ImportSummary, sha: str) -> Plan:
+    """The plan for one file: what the company has open, its bank settings and the agency's
+    payouts, read in one reader's unit of work (the store's marks first, so a change made
+    between is seen at publish)."""
+    with uow:
         marks = uow.bank.marks()  # before the index: a change between is seen
         bank = company_settings.effective(company_settings.BankSettings, uow.settings.get("bank"))
         index, open_claims = build_index(uow)
         write_off = write_off_type(uow)
         payouts = load_payouts(uow)
-    plan = _Plan(index, open_claims, bank, summary, sha[:16])
-    plan.write_off_type, plan.payouts = write_off, payouts
-    plan.any_payouts = bool(payouts.accounts or payouts.keys)  # most companies: none to look for
-    phases = {"index_s": time.perf_counter() - started, "index_cpu": time.process_time() - cpu}
-    conn = db.engine.connect()
-    try:
-        bank_stage.create(conn)
-        with reading(path, today=db.clock.today()) as found:
-            transactions = iter(found)
-            while batch := list(islice(transactions, BATCH)):
-                keys = plan.keys(batch)
-                known = bank_stage.known_keys(conn, company_id, keys)
-                known |= bank_stage.staged_keys(conn, plan.maybe_staged(keys))
-                staged = plan.batch(batch, keys, known)
-                bank_stage.write(conn, staged)
-                progress(plan.transactions, expected)
-            parsed = found.parsed([])
-        summary.format, summary.skipped, summary.warnings = (
-            parsed.format,
-            parsed.skipped,
-            parsed.warnings,
-        )
-        phases["read_match_stage_s"] = time.perf_counter() - started - phases["index_s"]
-        phases["read_match_stage_cpu"] = time.process_time() - cpu - phases["index_cpu"]
-        message = (
-            f"{path.name} ({parsed.format}): {summary.payments} payments, {sum(summary.matched.values())} matched, "
-            f"{sum(summary.unmatched.values())} unmatched, {summary.duplicates} already known, {Money(summary.total_ore)} kr"
-        )
-        bank_stage.publish(
-            conn,
-            company_id=company_id,
-            file={
-                "sha256": sha,
-                "name": path.name,
-                "format": parsed.format,
-                "transactions": plan.transactions,
-                "total_ore": plan.file_total,
-            },
-            file_line=(
-                "; ".join([message, *summary.notes(), *summary.warnings]),
-                json.dumps(summary.as_json() | {"said": _file_said(summary)}),
-            ),
-            actor=actor,
-            now=db.clock.now(),
-            unknown_customer=lambda: unknown_kid_customer(
-                bank_stage.bound_uow(conn, company_id, db)
-            ),
-            marks=marks,
-            payment_type_id=bank.payment_type_id,
-            claim_rows=plan.claim_rows(),
-            write_off_type_id=write_off,
-        )
-        phases["publish_s"] = (
-            time.perf_counter() - started - phases["index_s"] - phases["read_match_stage_s"]
-        )
-        phases["publish_cpu"] = (
-            time.process_time() - cpu - phases["index_cpu"] - phases["read_match_stage_cpu"]
-        )
-        log.info(
-            "bank import phases", file=path.name, **{k: round(v, 2) for k, v in phases.items()}
-        )
-    finally:
-        bank_stage.drop(conn)
-        conn.close()
+    made = Plan(index, open_claims, bank, summary, sha[:16])
+    made.marks, made.write_off_type, made.payouts = marks, write_off, payouts
+    made.any_payouts = bool(payouts.accounts or payouts.keys)  # most companies: none to look for
+    return made
 
 
-def open_targets(db: Database, company_id: int) -> list[Target]:
+def file_line(summary: ImportSummary) -> tuple[str, str]:
+    """The file's audit line: its English message and its data (the summary, and the line in
+    words), as the publish writes them."""
+    message = (
+        f"{summary.file} ({summary.format}): {summary.payments} payments, {sum(summary.matched.values())} matched, "
+        f"{sum(summary.unmatched.values())} unmatched, {summary.duplicates} already known, {Money(summary.total_ore)} kr"
+    )
+    return (
+        "; ".join([message, *summary.notes(), *summary.warnings]),
+        json.dumps(summary.as_json() | {"said": _file_said(summary)}),
+    )
+
+
+def open_targets(uow: UnitOfWork) -> list[Target]:
     """The company's open invoices as payment targets for generated bank files."""
-    with db.uow(company_id, read_only=True) as uow:
+    with uow:
         return [Target(*row) for row in uow.bank.open_targets()]
 
 
-def pickup(
-    db: Database, company_id: int, root: Path, *, actor: str = "system:pickup"
-) -> list[ImportSummary]:
-    """Import every regular file in `<root>/<company>/incoming`: each one is moved to
-    `processed`, or to `rejected` with `<name>.reason.txt` saying why. Links and anything that
-    is not a regular file are never read (see `adapter.services.bank_folder`)."""
-    from connectors.bank.transactions import BankFileError
-
-    try:
-        folders = bank_folder.company_folders(root, company_id)
-    except bank_folder.FolderRefused as exc:
-        _record_rejection(db, company_id, actor, str(exc))
-        return []
-    done: list[ImportSummary] = []
-    recover(db, company_id, actor=actor)
-    for path in bank_folder.take_incoming(folders):
-        reason = bank_folder.why_not_read(path)
-        if reason is None:
-            try:
-                done.append(import_file(db, company_id, path, actor=actor))
-                path.replace(folders.processed / path.name)
-                continue
-            except (BankFileError, InputError) as exc:  # refused, or unreadable
-                reason = str(exc)
-        else:
-            reason = f"{path.name}: {reason}"
-        path.replace(folders.rejected / path.name)  # a link is moved itself, not its target
-        bank_folder.write_reason(folders, path.name, reason)
-        _record_rejection(db, company_id, actor, reason)
-    return done
-
-
-def _record_rejection(db: Database, company_id: int, actor: str, reason: str) -> None:
-    with db.uow(company_id) as uow:
-        uow.audit.record(
-            actor=actor, action="bank.reject", subject=("company", company_id), message=reason
+def record_rejection(uow: UnitOfWork, reason: str, *, actor: str) -> None:
+    """The audit line of a file the pickup refused (and a warning in the log)."""
+    company_id = uow.require_company()
+    with uow:
+        uow.record(
+            Event(
+                actor=actor, action="bank.reject", subject=("company", company_id), message=reason
+            )
         )
         uow.commit()
     log.warning("bank file rejected", company_id=company_id, error=reason)

@@ -20,14 +20,14 @@ from typing import Any, TypeVar
 from adapter import log as logs
 from adapter.bootstrap import web_app, worker
 from adapter.clock import FixedClock
-from adapter.flows import agency_steps, connections, dunning_run, tripletex_sync
+from adapter.flows import agency_steps, bank_import, connections, dunning_run, tripletex_sync
 from adapter.jobs.worker import Worker
 from adapter.services import (
-    bank_import,
     companies,
     handoff,
     users,
 )
+from adapter.services.bank_import import open_targets as bank_targets
 from adapter.settings import AppSettings
 from adapter.store.database import Database
 from adapter.store.repositories.demo import DemoRepository
@@ -264,7 +264,7 @@ def run(
 
         def _bank() -> dict[str, Any]:
             # A quarter of the open invoices get paid (at most 300), each once.
-            targets = bank_import.open_targets(db, cid)
+            targets = bank_targets(db.uow(cid, read_only=True))
             targets = targets[: min(300, max(5, len(targets) // 4))]
             planned = list(
                 plan_payments(

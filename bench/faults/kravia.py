@@ -19,9 +19,9 @@ from sqlalchemy import func, insert, select
 from adapter.bootstrap import worker
 from adapter.clock import FixedClock
 from adapter.domain import Address, Customer, DebtorKind, Invoice, Kid, Money
-from adapter.flows import connections
+from adapter.flows import bank_import, connections
 from adapter.jobs.worker import Worker
-from adapter.services import bank_import, handoff
+from adapter.services import handoff
 from adapter.services.clients import Clients
 from adapter.settings import AppSettings
 from adapter.store.database import Database

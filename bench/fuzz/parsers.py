@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from adapter.clock import FixedClock
 from adapter.crypto import SecretBox
 from adapter.errors import InputError
-from adapter.services.bank_import import import_file
+from adapter.flows.bank_import import import_file
 from adapter.store import migrate
 from adapter.store.database import Database
 from adapter.store.engine import make_engine

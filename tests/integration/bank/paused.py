@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from adapter.services import bank_import
+from adapter.flows import bank_import
 from adapter.store import bank_stage
 from adapter.store.database import Database
 

@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 
 from adapter.domain import Address, Customer, DebtorKind, Invoice, Kid, LetterStage, Money
 from adapter.errors import InputError
+from adapter.flows import bank_import
 from adapter.i18n.catalogue import Message
-from adapter.services import bank_import, payments
+from adapter.services import payments
 from adapter.services.companies import set_settings
 from adapter.store.tables import allocations, audit_log, claims, letters, outbox
 from adapter.store.tables import payments as payments_table

@@ -19,7 +19,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from adapter.bootstrap import web_app
-from adapter.services import bank_import, overview, users
+from adapter.flows import bank_import
+from adapter.services import overview, users
 from adapter.settings import AppSettings
 from adapter.store import bank_stage
 from adapter.store.database import Database
@@ -296,7 +297,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from adapter.clock import FixedClock
 from adapter.crypto import SecretBox
-from adapter.services import bank_import
+from adapter.flows import bank_import
 from adapter.store import bank_stage
 from adapter.store.database import Database
 from adapter.store.engine import make_engine

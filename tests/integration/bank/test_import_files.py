@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adapter.domain import Customer, DebtorKind, Invoice, Kid, Money
-from adapter.services import bank_import
+from adapter.flows import bank_import
 from adapter.store.tables import audit_log, bank_files, outbox
 from adapter.store.tables import payments as payments_table
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from adapter.services import bank_import
+from adapter.flows import bank_import
 from adapter.store.tables import audit_log
 from adapter.store.tables import payments as payments_table
 

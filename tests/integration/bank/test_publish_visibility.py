@@ -17,7 +17,8 @@ import time_machine
 from sqlalchemy import func, select
 
 from adapter.errors import InputError
-from adapter.services import bank_import, customer_page, overview
+from adapter.flows import bank_import
+from adapter.services import customer_page, overview
 from adapter.services.claim_facts import iter_claims
 from adapter.store import bank_stage
 from adapter.store.engine import READ_ONLY

@@ -21,9 +21,9 @@ from adapter.domain import (
     Money,
 )
 from adapter.errors import InputError
-from adapter.flows import agency_steps, connections
+from adapter.flows import agency_steps, bank_import, connections
 from adapter.jobs.worker import OUTBOX
-from adapter.services import agency, bank_import, claims, handoff
+from adapter.services import agency, claims, handoff
 from adapter.services.clients import Clients
 from adapter.settings import AppSettings
 from adapter.store import lease as leases

@@ -12,8 +12,8 @@ from sqlalchemy import insert, select
 
 from adapter.bootstrap import worker as make_worker
 from adapter.domain import Address, Customer, DebtorKind, Invoice, Kid, Money
-from adapter.flows import agency_steps, connections
-from adapter.services import bank_import, handoff
+from adapter.flows import agency_steps, bank_import, connections
+from adapter.services import handoff
 from adapter.services.clients import Clients
 from adapter.settings import AppSettings
 from adapter.store.tables import allocations, letters, outbox, payments

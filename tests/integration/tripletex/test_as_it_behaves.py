@@ -16,9 +16,8 @@ from sqlalchemy import select
 
 from adapter.bootstrap import worker as make_worker
 from adapter.errors import InputError
-from adapter.flows import connections, dunning_run, tripletex_sync
+from adapter.flows import bank_import, connections, dunning_run, tripletex_sync
 from adapter.services import (
-    bank_import,
     dunning,
     handoff,
     overview,

@@ -17,8 +17,8 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from adapter.bootstrap import worker as make_worker
+from adapter.flows import bank_import
 from adapter.jobs.worker import Worker
-from adapter.services import bank_import
 from adapter.services.claim_facts import iter_claims
 from adapter.services.clients import Clients
 from adapter.settings import AppSettings
