@@ -15,12 +15,10 @@ sent). The claims it pays change in the last transaction, the one that flips the
 'published': a reader sees the file's payments and the outstanding amounts and closed claims
 they leave together, or none of them. Then its outbox rows are released. A crash before the flip
 leaves a 'publishing' file whose heartbeat stops: the next import or pick-up for the company
-rolls it back (`recover`: payments, allocations, outbox rows and claims as they were; the
-audit log is append-only, so a line says the file was rolled back) and the file can be
-imported again. A crash after the flip only leaves outbox rows held: `recover` releases them.
-
-Payments get their ids in `publish`; staged rows refer to a payment by its natural key, which
-is unique per company, and the real id is joined in.
+rolls it back (`recover`: its payments, allocations and outbox rows go; its claims never
+changed; the audit log is append-only, so a line says the file was rolled back) and the file
+can be imported again. A crash after the flip only leaves outbox rows held: `recover` releases
+them.
 """
 
 from __future__ import annotations
@@ -34,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ColumnElement,
     Connection,
@@ -57,7 +56,6 @@ from adapter.store.tables import (
     LETTER_COUNTS,
     UtcDateTime,
     allocations,
-    bank_file_claims,
     bank_files,
     outbox,
     payments,
@@ -139,7 +137,19 @@ STAGE_AUDIT = _temp(
     Column("message", Text),
     Column("data", Text),
 )
-TABLES = (STAGE_PAYMENTS, STAGE_ALLOCATIONS, STAGE_SENDS, STAGE_AUDIT)
+# The claims the file pays: what each outstanding was and becomes. Checked against a change
+# since the plan and applied in the transaction that publishes the file; a temp table like the
+# rest of the stage (a real table cost its rows' log and their deletion after the flip, and a
+# file that is rolled back never changed a claim: they change in the flip only).
+STAGE_CLAIMS = _temp(
+    "stage_claims",
+    Column("invoice_id", Integer, primary_key=True, autoincrement=False),
+    Column("outstanding_before", BigInteger),
+    Column("status_before", String(20)),
+    Column("outstanding_after", BigInteger),
+    Column("closes", Boolean),
+)
+TABLES = (STAGE_PAYMENTS, STAGE_ALLOCATIONS, STAGE_SENDS, STAGE_AUDIT, STAGE_CLAIMS)
 UNKNOWN_CUSTOMER = -1
 # Letters whose fees and interest are owed (notices): what matching and allocation count, and
 # what `marks` watches: only letters known to have been sent (issue 19).
@@ -560,9 +570,9 @@ def _claims(
     expected: tuple[tuple[int, int], int],
     file_line: tuple[str, str],
 ) -> None:
-    """The touched claims: recorded for the file (chunk by chunk: only a rollback reads the
-    record), then checked against a change since the plan and updated in the one transaction
-    that publishes the file. A reader sees an invoice's outstanding and its claim's status
+    """The touched claims: staged (chunk by chunk, the file's heartbeat beating), then checked
+    against a change since the plan and updated in the one transaction that publishes the
+    file. A reader sees an invoice's outstanding and its claim's status
     move together with the file's payments, never before them (all of a file, or none)."""
     pace = _Pace(FIRST_CHUNK["claims"])
     found = iter(rows)
@@ -579,7 +589,7 @@ def _claims(
         with conn.begin():
             # The claims' and invoices' too: with stale counts (a bulk-loaded book) the planner
             # scanned every open claim of the company for each chunk (found at 1,000,000).
-            conn.exec_driver_sql("ANALYZE bank_file_claims, invoices, claims")
+            conn.exec_driver_sql(f"ANALYZE {STAGE_CLAIMS.name}, invoices, claims")
     began = time.perf_counter()
     with conn.begin():  # the flip: on disk before we say so
         _check_marks(conn, params, expected)
@@ -591,9 +601,8 @@ def _claims(
 def _record_claims(
     conn: Connection, params: dict[str, Any], part: list[tuple[int, int, str, int, bool]]
 ) -> None:
-    """Record a chunk of the file's touched claims (what each was and becomes)."""
-    file_id = params["file"]
-    _put(conn, bank_file_claims, [(file_id, r[0], r[1], r[2], r[3], bool(r[4])) for r in part])
+    """Stage a chunk of the file's touched claims (what each was and becomes)."""
+    _put(conn, STAGE_CLAIMS, [(r[0], r[1], r[2], r[3], bool(r[4])) for r in part])
     conn.execute(
         _typed("UPDATE bank_files SET heartbeat_at = :beat WHERE id = :file"),
         params | {"beat": _beat()},
@@ -602,12 +611,12 @@ def _record_claims(
 
 def _update_claims(conn: Connection, params: dict[str, Any]) -> None:
     """The file's claims as planned: StalePlan if one changed since the plan was made."""
-    where = "b.bank_file_id = :file"
+    staged = STAGE_CLAIMS.name
     changed = conn.execute(
         text(
-            "SELECT 1 FROM bank_file_claims b JOIN invoices i ON i.id = b.invoice_id "
-            f"JOIN claims c ON c.invoice_id = b.invoice_id WHERE {where} "
-            "AND (i.outstanding_ore <> b.outstanding_before OR c.status <> b.status_before) LIMIT 1"
+            f"SELECT 1 FROM {staged} b JOIN invoices i ON i.id = b.invoice_id "
+            "JOIN claims c ON c.invoice_id = b.invoice_id WHERE "
+            "(i.outstanding_ore <> b.outstanding_before OR c.status <> b.status_before) LIMIT 1"
         ),
         params,
     ).first()
@@ -615,18 +624,18 @@ def _update_claims(conn: Connection, params: dict[str, Any]) -> None:
         raise StalePlan("payments or claims changed while the file was read")
     conn.execute(
         text(
-            "UPDATE invoices SET outstanding_ore = b.outstanding_after FROM bank_file_claims b "
-            f"WHERE invoices.id = b.invoice_id AND invoices.company_id = :c AND {where}"
+            f"UPDATE invoices SET outstanding_ore = b.outstanding_after FROM {staged} b "
+            "WHERE invoices.id = b.invoice_id AND invoices.company_id = :c"
         ),
         params,
     )
     conn.execute(  # driven by the file's claims that close, through claims' unique invoice_id
         _typed(
             "UPDATE claims SET status = 'closed', closed_at = :now, updated_at = :now "
-            f"WHERE invoice_id IN (SELECT b.invoice_id FROM bank_file_claims b WHERE {where} "
+            f"WHERE invoice_id IN (SELECT b.invoice_id FROM {staged} b WHERE b.closes) "
             # `+ 0`: not through the company's (company_id, status) index, which SQLite chose
             # and walked every open claim of the company (one chunk at a time: quadratic).
-            "AND b.closes) AND company_id + 0 = :c AND status = 'open'"
+            "AND company_id + 0 = :c AND status = 'open'"
         ),
         params,
     )
@@ -655,8 +664,8 @@ def _flip(conn: Connection, params: dict[str, Any], file_line: tuple[str, str]) 
 
 
 def release(conn: Connection, company_id: int, file_id: int, *, now: datetime) -> None:
-    """After the flip: the file's held outbox rows are due now, its claims' record goes
-    (chunk by chunk; a crash in between is resumed by `recover`)."""
+    """After the flip: the file's held outbox rows are due now (chunk by chunk; a crash in
+    between is resumed by `recover`)."""
     params: dict[str, Any] = {"c": company_id, "file": file_id, "now": now, "held": HELD}
     deferred(conn, False)
     # Ranges of ids between the file's first and last row, each walked on the primary key
@@ -668,13 +677,6 @@ def release(conn: Connection, company_id: int, file_id: int, *, now: datetime) -
         "SELECT min(id), max(id) FROM outbox WHERE bank_file_id = :file",
         "UPDATE outbox SET run_after = :now WHERE id > :low AND id <= :high "
         "AND bank_file_id + 0 = :file AND run_after = :held",
-        params,
-    )
-    _over_ranges(
-        conn,
-        "SELECT min(invoice_id), max(invoice_id) FROM bank_file_claims WHERE bank_file_id = :file",
-        "DELETE FROM bank_file_claims WHERE bank_file_id = :file "
-        "AND invoice_id > :low AND invoice_id <= :high",
         params,
     )
 
@@ -706,8 +708,8 @@ def rollback(
     now: datetime,
     why: str | None,
 ) -> None:
-    """Undo what a file that was never published wrote (in chunks, resumable): its claims as
-    they were, its outbox rows, allocations and payments, its row. With `why` (a crash found
+    """Undo what a file that was never published wrote (in chunks, resumable): its outbox
+    rows, allocations and payments, its row (its claims change in the flip only: untouched). With `why` (a crash found
     later) the audit log says so; its payments' audit lines stay (the log is append-only)."""
     if conn.in_transaction():
         conn.rollback()
@@ -719,39 +721,7 @@ def rollback(
         ).first()
     if row is None:
         return
-    name, params["closed_at"] = row.name, row.imported_at
-    where = "b.bank_file_id = :file AND b.invoice_id IN (SELECT invoice_id FROM bank_file_claims WHERE bank_file_id = :file ORDER BY invoice_id LIMIT :size)"
-    pace = _Pace(FIRST_CHUNK["claims"])
-    while True:
-        began = time.perf_counter()
-        with conn.begin():
-            chunk = params | {"size": pace.size}
-            conn.execute(
-                text(
-                    "UPDATE invoices SET outstanding_ore = b.outstanding_before FROM bank_file_claims b "
-                    f"WHERE invoices.id = b.invoice_id AND invoices.outstanding_ore = b.outstanding_after AND {where}"
-                ),
-                chunk,
-            )
-            conn.execute(
-                _typed(
-                    "UPDATE claims SET status = b.status_before, closed_at = NULL, updated_at = :now "
-                    "FROM bank_file_claims b WHERE claims.invoice_id = b.invoice_id AND b.closes "
-                    f"AND claims.status = 'closed' AND claims.closed_at = :closed_at AND {where}"
-                ).bindparams(bindparam("closed_at", type_=UtcDateTime())),
-                chunk,
-            )
-            done = conn.execute(
-                text(
-                    "DELETE FROM bank_file_claims WHERE bank_file_id = :file AND invoice_id IN "
-                    "(SELECT invoice_id FROM bank_file_claims WHERE bank_file_id = :file "
-                    "ORDER BY invoice_id LIMIT :size)"
-                ),
-                chunk,
-            ).rowcount
-        pace.took(time.perf_counter() - began)
-        if not done:
-            break
+    name = row.name
     _over_ranges(
         conn,
         "SELECT min(id), max(id) FROM outbox WHERE bank_file_id = :file",
@@ -821,7 +791,6 @@ def recover(conn: Connection, company_id: int, *, actor: str, now: datetime) -> 
                             outbox.c.company_id == company_id,
                         )
                     ),
-                    bank_files.c.id.in_(select(bank_file_claims.c.bank_file_id)),
                 ),
             )
         ).all()

@@ -273,21 +273,6 @@ bank_files = Table(
     UniqueConstraint("company_id", "sha256"),
 )
 
-# A publishing bank file's claims: what each outstanding was and becomes, recorded in chunks,
-# so the claims are checked against a change since the plan and updated in the transaction
-# that publishes the file, and restored on a roll-back.
-# Emptied once the file is published.
-bank_file_claims = Table(
-    "bank_file_claims",
-    metadata,
-    Column("bank_file_id", Integer, primary_key=True),
-    Column("invoice_id", Integer, primary_key=True),
-    Column("outstanding_before", BigInteger, nullable=False),
-    Column("status_before", String(20), nullable=False),
-    Column("outstanding_after", BigInteger, nullable=False),
-    Column("closes", Boolean, nullable=False),
-)
-
 payments = Table(
     "payments",
     metadata,
