@@ -36,7 +36,8 @@ from adapter.jobs.fence import Fence
 from adapter.jobs.registry import EffectClaimed, Sender
 from adapter.log import get_logger
 from adapter.store import lease as leases
-from adapter.store.uow import UnitOfWork
+from adapter.store.events import Event
+from adapter.store.uow import UnitOfWork, log_events
 
 if TYPE_CHECKING:
     from adapter.jobs.worker import Worker
@@ -319,6 +320,7 @@ class Pump:
         rows recorded."""
         w = self.worker
         db = w.ctx.db
+        events: list[Event] = []  # what the senders recorded, logged once committed
         try:
             with db.engine.connect() as conn:
                 held = leases.hold_many(conn, [item.taken for item in batch])
@@ -336,14 +338,18 @@ class Pump:
                     # Each row marked sent after its sender's record, as `Worker._outbox_sent`
                     # does: a sender that checks the other sent rows (a payment's posting)
                     # sees every row recorded before it, in this batch too.
+                    # Each sender's events written right after it, in the batch's transaction.
                     if record_many is not None:
                         record_many(uow, [(item.payload, item.result) for item in items])
+                        events += uow.write_events()
                         self._mark_sent(conn, items, now)
                         continue
                     for item in items:
                         sender.record(uow, item.payload, item.result)
+                        events += uow.write_events()
                         self._mark_sent(conn, [item], now)
                 conn.commit()
+            log_events(events)
         except EffectClaimed:
             return self._one_by_one(batch)
         except Exception as exc:  # noqa: BLE001 - one row's record may have failed: find it
@@ -437,13 +443,16 @@ class Pump:
         `record_follow_up`); if any of it fails, company by company (`Worker.follow_up`'s
         own transaction)."""
         db = self.worker.ctx.db
+        events: list[Event] = []
         try:
             with db.engine.connect() as conn:
                 for f in batch:
                     uow = UnitOfWork(db.engine, f.company_id, clock=db.clock, box=db.box)
                     uow.conn = conn  # the company's repositories, on the batch's transaction
                     f.sender.record_follow_up(uow, f.found)  # type: ignore[attr-defined]
+                    events += uow.write_events()
                 conn.commit()
+            log_events(events)
             return
         except Exception as exc:  # noqa: BLE001 - one company's may have failed: find it
             log.warning("outbox follow-up batch failed, company by company", error=str(exc))

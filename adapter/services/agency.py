@@ -84,17 +84,19 @@ class RegisterCaseSender:
         """Keep the agency's claim ids; the case is sent."""
         ids = result["claims"]
         uow.handoff.mark_registered(payload["case_id"], ids)
-        uow.audit.record(
-            actor="kravia",
-            action="handoff.sent",
-            subject=("handoff_case", payload["case_id"]),
-            message=f"case {payload['case_id']} registered at Kravia: claims {', '.join(str(v) for v in ids.values())}",
-            data=result,
-            said=N_(
-                "Case %(case)s registered at Kravia: claims %(claims)s",
-                case=payload["case_id"],
-                claims=", ".join(str(v) for v in ids.values()),
-            ),
+        uow.record(
+            Event(
+                actor="kravia",
+                action="handoff.sent",
+                subject=("handoff_case", payload["case_id"]),
+                message=f"case {payload['case_id']} registered at Kravia: claims {', '.join(str(v) for v in ids.values())}",
+                data=result,
+                said=N_(
+                    "Case %(case)s registered at Kravia: claims %(claims)s",
+                    case=payload["case_id"],
+                    claims=", ".join(str(v) for v in ids.values()),
+                ),
+            )
         )
 
 
@@ -159,38 +161,42 @@ class ForwardPaymentSender:
         """Log it (a payout found at the last check is marked as one, not forwarded)."""
         if result.get("agency_payout"):
             uow.agency.mark_payout(payload["payment_id"])
-            uow.audit.record(
+            uow.record(
+                Event(
+                    actor="kravia",
+                    action="handoff.payout",
+                    subject=("invoice", payload["invoice_id"]),
+                    message=f"payment {payload['payment_id']} is Kravia's payout (a settlement "
+                    "lists it): collected through the agency, not forwarded to Kravia",
+                    said=N_(
+                        "The payment is the agency's payout (a settlement lists it): collected "
+                        "through the agency, not forwarded"
+                    ),
+                    data=result,
+                )
+            )
+            return
+        uow.record(
+            Event(
                 actor="kravia",
-                action="handoff.payout",
+                action=f"handoff.{self.kind}",
                 subject=("invoice", payload["invoice_id"]),
-                message=f"payment {payload['payment_id']} is Kravia's payout (a settlement lists "
-                "it): collected through the agency, not forwarded to Kravia",
-                said=N_(
-                    "The payment is the agency's payout (a settlement lists it): collected "
-                    "through the agency, not forwarded"
+                message=f"{self.kind} of {_plain(payload['amount_ore'])} kr forwarded to Kravia (claim {result['claim']})",
+                said=(
+                    N_(
+                        "Payment of %(amount_ore)s forwarded to the agency (case %(claim)s)",
+                        amount_ore=payload["amount_ore"],
+                        claim=result["claim"],
+                    )
+                    if self.kind == "payment"
+                    else N_(
+                        "Credit note of %(amount_ore)s forwarded to the agency (case %(claim)s)",
+                        amount_ore=payload["amount_ore"],
+                        claim=result["claim"],
+                    )
                 ),
                 data=result,
             )
-            return
-        uow.audit.record(
-            actor="kravia",
-            action=f"handoff.{self.kind}",
-            subject=("invoice", payload["invoice_id"]),
-            message=f"{self.kind} of {_plain(payload['amount_ore'])} kr forwarded to Kravia (claim {result['claim']})",
-            said=(
-                N_(
-                    "Payment of %(amount_ore)s forwarded to the agency (case %(claim)s)",
-                    amount_ore=payload["amount_ore"],
-                    claim=result["claim"],
-                )
-                if self.kind == "payment"
-                else N_(
-                    "Credit note of %(amount_ore)s forwarded to the agency (case %(claim)s)",
-                    amount_ore=payload["amount_ore"],
-                    claim=result["claim"],
-                )
-            ),
-            data=result,
         )
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from adapter.store.events import Event
 from adapter.store.repositories.letters import (
     LetterRepository,
     follow_send,
@@ -77,10 +78,12 @@ def mark_sent(uow: UnitOfWork, remote_ids: Mapping[int, str | None]) -> None:
         ]
     )
     for r in late:
-        uow.audit.record(
-            actor="system",
-            action="letter.sent_late",
-            subject=("letter", r.id),
-            message=f"letter {r.id} decided on {r.sent_on} was sent on {today}: "
-            f"its send date and deadline (was {r.deadline}) count from the day it was sent",
+        uow.record(
+            Event(
+                actor="system",
+                action="letter.sent_late",
+                subject=("letter", r.id),
+                message=f"letter {r.id} decided on {r.sent_on} was sent on {today}: "
+                f"its send date and deadline (was {r.deadline}) count from the day it was sent",
+            )
         )

@@ -20,6 +20,7 @@ from adapter.domain import Money
 from adapter.i18n import N_
 from adapter.log import get_logger
 from adapter.services import rates
+from adapter.store.events import Event
 from adapter.store.repositories.letters import FIGURES, LETTER_COUNTS
 from adapter.store.uow import UnitOfWork
 from connectors.tripletex import models
@@ -132,7 +133,12 @@ def record_told_many(uow: UnitOfWork, told: Mapping[int, dict[str, Any]]) -> Non
             otherwise.append(_told_otherwise(row, invoice.id, decided, figures, this, differences))
         _flag(uow, invoice.id, Stage(row.stage).label, found)
     repo.set_values(changes)
-    uow.audit.record_many(actor="tripletex", action="letter.told", lines=otherwise)
+    for subject, message, data in otherwise:
+        uow.record(
+            Event(
+                actor="tripletex", action="letter.told", subject=subject, message=message, data=data
+            )
+        )
 
 
 def _told_otherwise(
@@ -181,12 +187,14 @@ def _flag(uow: UnitOfWork, invoice_id: int, stage: str, found: list[Any]) -> Non
         return
     text = "; ".join(f"{b.text} ({b.rule})" for b in found)
     log.warning("letter breaks the law as sent", invoice_id=invoice_id, breaches=text)
-    uow.audit.record(
-        actor="tripletex",
-        action="letter.breach",
-        subject=("invoice", invoice_id),
-        rules=[b.rule for b in found],
-        message=f"The {stage} as the debtor got it breaks the law: {text}",
+    uow.record(
+        Event(
+            actor="tripletex",
+            action="letter.breach",
+            subject=("invoice", invoice_id),
+            rules=[b.rule for b in found],
+            message=f"The {stage} as the debtor got it breaks the law: {text}",
+        )
     )
 
 
@@ -277,14 +285,16 @@ def _one(
         uow.letters.set_values(
             [{"id": letter_id, "breaches": [{"rule": b.rule, "text": b.text} for b in found]}]
         )
-    uow.audit.record(
-        actor="tripletex",
-        action="letter.tripletex",
-        subject=("invoice", invoice_id),
-        message=f"{stage.label} for invoice {inv.invoice_number} sent by Tripletex itself on "
-        f"{reminder.reminder_date}: fee {Money(told['fee_ore'])} kr, interest "
-        f"{Money(told['interest_ore'])} kr, deadline {reminder.term_of_payment}",
-        data=told,
+    uow.record(
+        Event(
+            actor="tripletex",
+            action="letter.tripletex",
+            subject=("invoice", invoice_id),
+            message=f"{stage.label} for invoice {inv.invoice_number} sent by Tripletex itself on "
+            f"{reminder.reminder_date}: fee {Money(told['fee_ore'])} kr, interest "
+            f"{Money(told['interest_ore'])} kr, deadline {reminder.term_of_payment}",
+            data=told,
+        )
     )
     _flag(uow, invoice_id, stage.label, found)
     known.append(row)

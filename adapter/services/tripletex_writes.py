@@ -23,6 +23,7 @@ from typing import Any
 
 from adapter.services import delivery, tripletex_letters
 from adapter.services.context import EffectClaimed, WorkContext
+from adapter.store.events import Event
 from adapter.store.repositories.remote_writes import RemoteWriteRepository, notice_addresses
 from adapter.store.uow import UnitOfWork
 from connectors.errors import ConnectorError, FatalError, OutcomeUnknownError
@@ -312,13 +313,15 @@ class AutomationOffSender:
             raise FatalError("Tripletex still shows automatic reminders on for the customer")
         customer_id = int(payload["customer_id"])
         _writes(uow).automation_off(customer_id)
-        uow.audit.record(
-            actor="tripletex",
-            action="customer.automation_off",
-            subject=("customer", customer_id),
-            message="Tripletex's own automatic reminders switched off for this customer "
-            "(tripletex.own_automation = take_over): Kravflyt dunns from now on, counting "
-            "Tripletex's earlier reminders",
+        uow.record(
+            Event(
+                actor="tripletex",
+                action="customer.automation_off",
+                subject=("customer", customer_id),
+                message="Tripletex's own automatic reminders switched off for this customer "
+                "(tripletex.own_automation = take_over): Kravflyt dunns from now on, counting "
+                "Tripletex's earlier reminders",
+            )
         )
 
 

@@ -101,14 +101,20 @@ class UnitOfWork:
     def commit(self) -> None:
         """Make everything since the last commit durable: first the recorded events' audit
         lines and sends (same transaction), then, once committed, their log lines."""
-        events, self.events = self.events, []
-        self._write(events)
+        events = self.write_events()
         if self.conn.in_transaction():
             self.conn.commit()
         self.committed = True
-        for event in events:
-            if event.log is not None:
-                log.info(event.log, **event.log_fields)
+        log_events(events)
+
+    def write_events(self) -> list[Event]:
+        """Write the events recorded so far (audit lines and sends) in the open transaction
+        and return them, for `log_events` once that transaction is committed. For a caller
+        that commits the connection itself: the sender pool records a batch of many
+        companies' rows, each company's unit of work on the batch's one transaction."""
+        events, self.events = self.events, []
+        self._write(events)
+        return events
 
     def rollback(self) -> None:
         """Throw away everything since the last commit, the recorded events with it."""
@@ -265,3 +271,10 @@ class UnitOfWork:
     def agency(self) -> AgencyRepository:
         """What the company knows of its claims at the agency, and the agency's payouts."""
         return AgencyRepository(self.conn, self.require_company(), self.clock)
+
+
+def log_events(events: list[Event]) -> None:
+    """The log lines of committed events, for those that ask for one."""
+    for event in events:
+        if event.log is not None:
+            log.info(event.log, **event.log_fields)
