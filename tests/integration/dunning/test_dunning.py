@@ -367,6 +367,53 @@ def test_reading_ahead_gives_the_same_claims_and_stops_cleanly(db, company_id, m
     set_settings(db.uow(company_id), ["dunning.minimum_amount=0"], actor="test")  # can write
 
 
+def test_a_batch_of_claims_far_apart_reads_only_their_own_allocations(db, company_id) -> None:
+    # A real ledger's open claims are few among its invoices: the invoices paid between them
+    # have allocations too, and the batch must not read (and make facts of) all of those.
+    ids = seed(db, company_id)
+    with db.uow(company_id) as uow:
+        customer = uow.customers.list()[0].id
+        for n in range(20):
+            paid_id = uow.invoices.add(
+                Invoice(
+                    None,
+                    company_id,
+                    customer,
+                    f"3{n:04d}",
+                    date(2026, 1, 5),
+                    date(2026, 1, 19),
+                    Money(10_000),
+                    Money(10_000),
+                )
+            ).id
+            assert paid_id is not None
+            paid(uow, paid_id, 10_000, date(2026, 1, 20), f"ocr:paid:{n}")
+            uow.conn.execute(
+                update(claims).where(claims.c.invoice_id == paid_id).values(status="closed")
+            )
+        later = uow.invoices.add(
+            Invoice(
+                None,
+                company_id,
+                customer,
+                "40001",
+                date(2026, 1, 5),
+                date(2026, 1, 19),
+                Money(80_000),
+                Money(80_000),
+            )
+        ).id
+        assert later is not None
+        paid(uow, later, 30_000, date(2026, 1, 25), "ocr:later")
+        uow.commit()
+    with db.uow(company_id, read_only=True) as uow:
+        batches = list(claim_rows.claim_batches(uow.conn, company_id, ("open",)))
+    [(rows, _letters, allocations)] = batches
+    open_ids = [ids["overdue"], ids["partial"], ids["future"], later]
+    assert [r.invoice_id for r in rows] == open_ids
+    assert sorted(a.invoice_id for a in allocations) == [ids["partial"], later]
+
+
 def test_new_act_queues_no_tripletex_notice_of_debt_collection(db, company_id) -> None:
     """F2 (issue 23, case 3): under the new act only an agency sends the inkassovarsel, so the
     creditor's last letter goes to Tripletex as a REMINDER, never NOTICE_OF_DEBT_COLLECTION, and
