@@ -373,37 +373,29 @@ def test_a_batch_of_claims_far_apart_reads_only_their_own_allocations(db, compan
     ids = seed(db, company_id)
     with db.uow(company_id) as uow:
         customer = uow.customers.list()[0].id
+
+        def due_19_january(number: str, amount: int) -> int:
+            invoice = Invoice(
+                None,
+                company_id,
+                customer,
+                number,
+                date(2026, 1, 5),
+                date(2026, 1, 19),
+                Money(amount),
+                Money(amount),
+            )
+            new_id = uow.invoices.add(invoice).id
+            assert new_id is not None
+            return new_id
+
         for n in range(20):
-            paid_id = uow.invoices.add(
-                Invoice(
-                    None,
-                    company_id,
-                    customer,
-                    f"3{n:04d}",
-                    date(2026, 1, 5),
-                    date(2026, 1, 19),
-                    Money(10_000),
-                    Money(10_000),
-                )
-            ).id
-            assert paid_id is not None
+            paid_id = due_19_january(f"3{n:04d}", 10_000)
             paid(uow, paid_id, 10_000, date(2026, 1, 20), f"ocr:paid:{n}")
             uow.conn.execute(
                 update(claims).where(claims.c.invoice_id == paid_id).values(status="closed")
             )
-        later = uow.invoices.add(
-            Invoice(
-                None,
-                company_id,
-                customer,
-                "40001",
-                date(2026, 1, 5),
-                date(2026, 1, 19),
-                Money(80_000),
-                Money(80_000),
-            )
-        ).id
-        assert later is not None
+        later = due_19_january("40001", 80_000)
         paid(uow, later, 30_000, date(2026, 1, 25), "ocr:later")
         uow.commit()
     with db.uow(company_id, read_only=True) as uow:
