@@ -17,7 +17,7 @@ def work_context(db: Database, settings: AppSettings) -> WorkContext:
     """The context every handler gets."""
     from adapter.services.clients import Clients
 
-    clients = Clients(db, max_in_flight=settings.tripletex_max_in_flight)
+    clients = Clients(db, max_in_flight=settings.tripletex_max_in_flight, wire=True)
     return WorkContext(db=db, settings=settings, clients=clients)
 
 

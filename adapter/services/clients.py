@@ -19,6 +19,7 @@ from adapter.store.database import Database
 from adapter.store.repositories.connections import StoredConnection
 from connectors.kravia.client import KraviaClient
 from connectors.tripletex.client import Credentials, TripletexClient
+from connectors.wire import WireClient
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
@@ -46,8 +47,13 @@ class Clients:
         ttl_s: float = 300.0,
         transport: httpx.BaseTransport | None = None,
         max_in_flight: int = 1,
+        wire: bool = False,
     ):
         self.db, self.sleep, self.ttl_s, self.transport = db, sleep, ttl_s, transport
+        # The long-running processes' clients send plain requests on connections of their
+        # own (connectors/wire.py: a third of httpx's CPU a request); tests that mock httpx's
+        # transport (respx) keep httpx's.
+        self.wire = wire and transport is None
         self.max_in_flight = max_in_flight  # requests at once per company's Tripletex client
         self._cache: dict[tuple[str, int], _Entry] = {}
         self._retired: list[tuple[float, Any]] = []  # (when replaced, client)
@@ -117,6 +123,8 @@ class Clients:
 
     def http(self, base_url: str) -> httpx.Client:
         """An httpx client for a remote base URL."""
+        if self.wire:
+            return WireClient(base_url=base_url, timeout=TIMEOUT)
         return httpx.Client(base_url=base_url, timeout=TIMEOUT, transport=self.transport)
 
     def tripletex(self, company_id: int) -> TripletexClient:
