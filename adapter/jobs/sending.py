@@ -170,6 +170,9 @@ class Pump:
     # follow-up reads (one request for many: a reminder read back with the others).
     follow_wait_s: float = 0.5
     follow_batch: int = 100
+    # Takes in a row that may find SQLite locked (`lease.Busy`, each after its busy timeout)
+    # before running until idle gives up with that error rather than report idle.
+    busy_tries: int = 20
     _held: dict[int, tuple[leases.Lease, Fence]] = field(default_factory=dict, init=False)
     _in_hand: Counter[int] = field(default_factory=Counter, init=False)
     _lock: threading.Condition = field(default_factory=threading.Condition, init=False)
@@ -513,11 +516,19 @@ class Pump:
             # when little is in hand), not one per finished send: a take costs the same for
             # one row as for many.
             least = max(1, self.slots // 4)
+            busy = 0  # takes in a row that found the database locked
             while not stop.is_set():
                 with self._lock:
                     freed = self._freed
                 try:
-                    taken = self._take()
+                    taken, busy = self._take(), 0
+                except leases.Busy:  # rows may be due: not idle, look again after a pause
+                    taken, busy = 0, busy + 1
+                    log.info("outbox take busy: the database is locked", tries=busy)
+                    if until_idle and busy >= self.busy_tries:
+                        raise
+                    stop.wait(poll_s)
+                    continue
                 except Exception:  # noqa: BLE001 - the database may be back next time
                     log.error("outbox take error", error=traceback.format_exc())
                     taken = 0

@@ -121,6 +121,11 @@ def take(
 _LOOK_PAST = 4  # a bounded take reads this many rows a place, to fill places past full companies
 
 
+class Busy(Exception):
+    """SQLite was locked by another writer past its busy timeout: nothing was taken, and rows
+    may well be due (not the same as a take that found none)."""
+
+
 def take_many(
     engine: Engine,
     queue: Queue,
@@ -137,7 +142,8 @@ def take_many(
     once): as `take`, row by row, but one round trip for the lot. Each row gets its own lease
     token, `owner` and the row's id ("<owner>.<id>"), unique to this take. No company gets
     more rows than its `room` (companies not in it: `per_company`, or no bound); a company
-    with no room left is skipped. Not for jobs (their lock keys are taken one by one)."""
+    with no room left is skipped. Not for jobs (their lock keys are taken one by one).
+    Raises `Busy` when SQLite stays locked past its busy timeout: try again later."""
     t = queue.table
     assert t is not jobs, "jobs are taken one at a time (lock keys)"
     room = dict(room or {})
@@ -180,7 +186,7 @@ def take_many(
             )
     except OperationalError as exc:
         if "locked" in str(exc).lower():  # SQLite busy beyond its timeout: try again later
-            return []
+            raise Busy(str(exc)) from exc
         raise
     return [
         Lease(table=t, row=r, owner=f"{owner}.{r.id}", was_stalled=r.status == queue.doing)
