@@ -170,9 +170,8 @@ class Pump:
     # follow-up reads (one request for many: a reminder read back with the others).
     follow_wait_s: float = 0.5
     follow_batch: int = 100
-    # Takes in a row that may find SQLite locked (`lease.Busy`, each after its busy timeout)
-    # before running until idle gives up with that error rather than report idle.
-    busy_tries: int = 20
+    # Takes in a row that may find SQLite locked before running until idle gives up.
+    busy_tries: int = leases.BUSY_TRIES
     _held: dict[int, tuple[leases.Lease, Fence]] = field(default_factory=dict, init=False)
     _in_hand: Counter[int] = field(default_factory=Counter, init=False)
     _lock: threading.Condition = field(default_factory=threading.Condition, init=False)

@@ -67,6 +67,7 @@ def _in_log_context(
 
 # An unknown row that waits for a person is never due by itself.
 PARKED = datetime(9999, 12, 31, tzinfo=UTC)
+_BUSY_PAUSE_S = 0.5  # the pause before a take that found the database locked is tried again
 
 
 def backoff(attempt: int, *, base_s: float = 5.0, cap_s: float = 3600.0) -> timedelta:
@@ -118,8 +119,9 @@ class Worker:
         return self.ctx.db.clock.now()
 
     def run_once(self, owner: str | None = None, *, outbox: bool = True) -> bool:
-        """Take and run one row (outbox, then inbox, then jobs); False when there was none.
-        `outbox=False`: inbox and jobs only (the outbox has its own senders)."""
+        """Take and run one row (outbox, then inbox, then jobs); False when there was none,
+        `lease.Busy` when SQLite stayed locked (there may be). `outbox=False`: inbox and jobs
+        only (the outbox has its own senders)."""
         # The lease token: unique to this take, so a worker that lost the row cannot pass
         # for its new owner.
         owner = f"{owner or self.name}#{uuid.uuid4().hex[:10]}"
@@ -167,9 +169,22 @@ class Worker:
         if self.senders > 1:
             return self._run_until_idle_sending(limit)
         done = 0
-        while done < limit and self.run_once():
+        while done < limit and self._run_once_unless_busy():
             done += 1
         return done
+
+    def _run_once_unless_busy(self, *, outbox: bool = True) -> bool:
+        """`run_once`, again after a pause while the database is locked (`lease.Busy`: rows
+        may be due, so busy is not idle); gives up with Busy after `lease.BUSY_TRIES`."""
+        for tries in range(1, leases.BUSY_TRIES + 1):
+            try:
+                return self.run_once(outbox=outbox)
+            except leases.Busy:
+                if tries == leases.BUSY_TRIES:
+                    raise
+                log.info("take busy: the database is locked", tries=tries)
+                time.sleep(_BUSY_PAUSE_S)
+        return False  # not reached: the last try returns or raises
 
     def _run_until_idle_sending(self, limit: int) -> int:
         # The outbox through the sender pool, then the rest; again while either found work
@@ -178,7 +193,7 @@ class Worker:
         while done < limit:
             sent = Pump(self, self.senders).run(threading.Event(), until_idle=True)
             ran = 0
-            while done + sent + ran < limit and self.run_once(outbox=False):
+            while done + sent + ran < limit and self._run_once_unless_busy(outbox=False):
                 ran += 1
             done += sent + ran
             if not sent and not ran:
@@ -202,6 +217,8 @@ class Worker:
             while not self.stop.is_set():
                 try:
                     ran = self.run_once(owner, outbox=not pooled)
+                except leases.Busy:  # locked past the busy timeout: look again after a poll
+                    ran = False
                 except Exception:  # noqa: BLE001 - a broken row must not kill the worker
                     log.error("worker loop error", worker=owner, error=traceback.format_exc())
                     ran = False

@@ -77,7 +77,8 @@ def take(
     """Lease the next row that is due, or None when there is none (or another worker won).
     Rows of `skip_companies` are left for later (their company has its share in hand). A row
     whose lease ran out is taken only `grace` after that (a write its worker made just before
-    it stopped has landed by then)."""
+    it stopped has landed by then). Raises `Busy` when SQLite stays locked past its busy
+    timeout: try again later."""
     t = queue.table
     due = and_(t.c.status.in_(queue.ready), t.c.run_after <= now)
     stalled = and_(t.c.status == queue.doing, t.c.leased_until < now - grace)
@@ -113,7 +114,7 @@ def take(
         return None  # another worker took a job with the same lock key at the same moment
     except OperationalError as exc:
         if "locked" in str(exc).lower():  # SQLite busy beyond its timeout: try again later
-            return None
+            raise Busy(str(exc)) from exc
         raise
     return Lease(table=t, row=row, owner=owner, was_stalled=row.status == queue.doing)
 
@@ -124,6 +125,11 @@ _LOOK_PAST = 4  # a bounded take reads this many rows a place, to fill places pa
 class Busy(Exception):
     """SQLite was locked by another writer past its busy timeout: nothing was taken, and rows
     may well be due (not the same as a take that found none)."""
+
+
+# Takes in a row that may find SQLite locked before a caller running until idle (tests, the
+# demo) gives up with `Busy` rather than report idle: each waited the busy timeout.
+BUSY_TRIES = 20
 
 
 def take_many(

@@ -108,3 +108,16 @@ def test_running_until_idle_reports_a_lock_that_is_not_let_go(quick_db: Database
         )
     assert sender.recorded == []
     assert statuses(quick_db) == {"a1": "pending"}
+
+
+def test_one_row_at_a_time_run_until_idle_goes_on_after_the_lock_is_let_go(
+    quick_db: Database,
+) -> None:
+    """The same for a worker without a sender pool (`run_once`, `lease.take`)."""
+    (a,) = companies(quick_db, 1)
+    queue(quick_db, a, "a1", "a2")
+    sender = Recorded()
+    with _locked(quick_db, for_s=0.3):
+        ran = worker(quick_db, sender).run_until_idle()
+    assert ran == 2
+    assert sorted(sender.recorded) == ["a1", "a2"]
