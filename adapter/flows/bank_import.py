@@ -188,6 +188,7 @@ def _import(
             payment_type_id=plan.bank.payment_type_id,
             claim_rows=plan.claim_rows(),
             write_off_type_id=plan.write_off_type,
+            order_used=plan.order_text,
         )
         phases["publish_s"] = (
             time.perf_counter() - started - phases["index_s"] - phases["read_match_stage_s"]

@@ -35,7 +35,7 @@ from adapter.i18n.catalogue import N_
 from adapter.i18n.labels import LABELS
 from adapter.log import get_logger
 from adapter.services.agency import Payouts, load_payouts
-from adapter.services.allocation import Applied, Owed, split, write_off_line
+from adapter.services.allocation import Applied, Owed, Split, split, write_off_line
 from adapter.services.matching import REASON_TEXT, MatchIndex, OpenInvoice, match
 from adapter.store import bank_stage
 from adapter.store.events import Event
@@ -266,6 +266,10 @@ def sends(
     return out
 
 
+TRIPLETEX, WRITE_OFF = "tripletex.payment", "tripletex.write_off"  # staged send kinds
+_NOT_PLAIN = (None, None, None)  # a payment row's (invoice, principal, ledger id): see _allocate
+
+
 class Plan:
     """Matches and allocates a file's transactions in memory, batch by batch, into staged rows."""
 
@@ -341,8 +345,8 @@ class Plan:
                     line,
                     said,
                 )
-                staged.payments.append((self.n, None, *row))
-                self._allocate(tx, (self.n, None), on, found.invoice, staged, payout=payout)
+                one = self._allocate(tx, (self.n, None), on, found.invoice, staged, payout=payout)
+                staged.payments.append((self.n, None, *row, *one))
                 continue
             reason = "reversal" if found is None else (found.reason or "?")
             payer = found.customer_id if found is not None else None
@@ -381,6 +385,7 @@ class Plan:
                     customer,
                     line,
                     said,
+                    *_NOT_PLAIN,
                 )
             )
         self.staged.update(int(key[:15], 16) for key in seen)
@@ -395,10 +400,13 @@ class Plan:
         staged: bank_stage.Staged,
         *,
         payout: bool = False,
-    ) -> None:
+    ) -> tuple[int, int, str | None] | tuple[None, None, None]:
         """Split the payment over the claim; stage its allocations and what it is sent on as.
         A payout from the agency also settles what the agency kept of the claim's principal
-        (its deductions, as the settlement lists them), as a write-off marked agency_deduction."""
+        (its deductions, as the settlement lists them), as a write-off marked agency_deduction.
+        The commonest payment, principal only and sent as one Tripletex `:payment` of it (or
+        not sent: no ledger invoice), stages no row of its own: its (invoice, principal, ledger
+        id or None) is returned for the payment's row (`bank_stage.STAGE_PAYMENTS`)."""
         before, status_before, ledger_id, fees, interest, principal, status = self.open_claims[
             invoice.invoice_id
         ]
@@ -418,40 +426,7 @@ class Plan:
             order=self.order,
             write_off_limit_ore=limit,
         )
-        invoice_id, used = invoice.invoice_id, self.order_text
-        rows = staged.allocations
-        if deduction:
-            rows.append((*key, invoice_id, None, "write_off", deduction, on, "agency_deduction"))
-        if cut.principal and not (cut.credit_note or cut.fees or cut.interest or cut.credit):
-            rows.append((*key, invoice_id, None, "principal", cut.principal, on, used))  # commonest
-        else:
-            for kind, amount, order_used in (
-                ("principal", cut.credit_note, "credit_note"),
-                ("fee", cut.fees, used),
-                ("interest", cut.interest, used),
-                ("principal", cut.principal, used),
-            ):
-                if amount > 0:
-                    rows.append((*key, invoice_id, None, kind, amount, on, order_used))
-            if cut.credit:
-                rows.append((*key, None, invoice.customer_id, "credit", cut.credit, on, used))
-        if cut.written_off:
-            if cut.write_off_principal:
-                rows.append(
-                    (*key, invoice_id, None, "write_off", cut.write_off_principal, on, "write_off")
-                )
-            (subject_type, subject_id), message, data = write_off_line(invoice_id, cut, limit)
-            staged.audit.append(
-                (
-                    "claim.write_off",
-                    subject_type,
-                    str(subject_id),
-                    '["G4"]',
-                    message,
-                    json.dumps(data),
-                )
-            )
-            self.summary.written_off_ore += cut.written_off
+        invoice_id = invoice.invoice_id
         if cut.closed and status == "open":
             status = "closed"
         self.open_claims[invoice_id] = (
@@ -464,16 +439,69 @@ class Plan:
             status,
         )
         self.summary.credit_ore += cut.credit
+        plain = cut.principal and not (
+            cut.credit_note or cut.fees or cut.interest or cut.credit or cut.written_off
+        )
         to_agency = cut.principal + cut.fees + cut.interest + cut.credit
-        for kind, amount in sends(status, ledger_id, cut.principal, to_agency, payout=payout):
-            staged.sends.append((*key, kind, invoice_id, ledger_id, amount, on))
+        out = sends(status, ledger_id, cut.principal, to_agency, payout=payout)
+        if plain and not deduction and (not out or (len(out) == 1 and out[0][0] == TRIPLETEX)):
+            return invoice_id, cut.principal, ledger_id if out else None  # the commonest
+        self._stage_parts(key, on, invoice, cut, deduction, staged)
+        for kind, amount in out:
+            staged.sends.append((*key, kind, invoice_id, ledger_id, amount, on, len(staged.sends)))
         closed_off = cut.write_off_principal + deduction
         if ledger_id and closed_off and self.write_off_type is not None:
             # As close_written_off: the residual (and what the agency kept) closed in Tripletex
             # on the loss account's type.
             staged.sends.append(
-                (*key, "tripletex.write_off", invoice_id, ledger_id, closed_off, on)
+                (*key, WRITE_OFF, invoice_id, ledger_id, closed_off, on, len(staged.sends))
             )
+        return _NOT_PLAIN
+
+    def _stage_parts(
+        self,
+        key: tuple[int, None],
+        on: str,
+        invoice: OpenInvoice,
+        cut: Split,
+        deduction: int,
+        staged: bank_stage.Staged,
+    ) -> None:
+        """Stage a payment's allocations (each numbered in the batch: the publish keeps their
+        order) and its write-off's audit line."""
+        invoice_id, used = invoice.invoice_id, self.order_text
+        parts: list[tuple[int | None, int | None, str, int, str]] = []
+        if deduction:
+            parts.append((invoice_id, None, "write_off", deduction, "agency_deduction"))
+        for kind, amount, order_used in (
+            ("principal", cut.credit_note, "credit_note"),
+            ("fee", cut.fees, used),
+            ("interest", cut.interest, used),
+            ("principal", cut.principal, used),
+        ):
+            if amount > 0:
+                parts.append((invoice_id, None, kind, amount, order_used))
+        if cut.credit:
+            parts.append((None, invoice.customer_id, "credit", cut.credit, used))
+        if cut.written_off:
+            if cut.write_off_principal:
+                parts.append((invoice_id, None, "write_off", cut.write_off_principal, "write_off"))
+            limit = self.bank.write_off_limit
+            (subject_type, subject_id), message, data = write_off_line(invoice_id, cut, limit)
+            staged.audit.append(
+                (
+                    "claim.write_off",
+                    subject_type,
+                    str(subject_id),
+                    '["G4"]',
+                    message,
+                    json.dumps(data),
+                )
+            )
+            self.summary.written_off_ore += cut.written_off
+        rows = staged.allocations
+        for target, customer, kind, amount, order_used in parts:
+            rows.append((*key, target, customer, kind, amount, on, order_used, len(rows)))
 
     def claim_rows(self) -> Iterator[tuple[int, int, str, int, bool]]:
         """Each touched claim: (invoice, outstanding before, status before, after, closes)."""

@@ -102,9 +102,17 @@ STAGE_PAYMENTS = _temp(
     *_like(payments, "is_credit_note", "status", "match_method", "unmatched_reason", "customer_id"),
     Column("audit", Text),
     Column("audit_data", Text),  # the line's data: {"said": ...}, its words for a person
+    # The commonest payment, principal only to one invoice and sent on (if at all) as one
+    # Tripletex `:payment` of it, is staged in this row alone: the invoice, the principal and
+    # the ledger invoice's id (NULL: nothing sent), allocated on its payment_date in the file's
+    # order (publish's `order_used`). A row fewer in each table below for most payments.
+    Column("one_invoice_id", Integer),
+    Column("one_principal", BigInteger),
+    Column("one_ledger_id", String(40)),
 )
-# Each part of a payment (`n`, its number) allocated: to an invoice (principal, fee, interest,
-# write-off) or, for an overpayment, to the customer (credit).
+# Each part of a payment (`n`, its number) allocated, unless it is in its row: to an invoice
+# (principal, fee, interest, write-off) or, for an overpayment, to the customer (credit); `k`
+# numbers a payment's parts in their order.
 STAGE_ALLOCATIONS = _temp(
     "stage_allocations",
     Column("n", Integer),
@@ -115,10 +123,12 @@ STAGE_ALLOCATIONS = _temp(
     Column("amount_ore", BigInteger),
     Column("allocated_on", String(10)),
     Column("order_used", String(60)),
+    Column("k", Integer),
     Index("ix_stage_allocations_n", "n"),
 )
-# What a payment is sent on as: tripletex.payment (the ledger invoice's id) or kravia.payment;
-# the payload is made at publish, when the payment's id is known.
+# What a payment is sent on as, unless it is in its row: tripletex.payment (the ledger invoice's
+# id), kravia.payment or tripletex.write_off; the payload is made at publish, when the
+# payment's id is known; `k` as above.
 STAGE_SENDS = _temp(
     "stage_sends",
     Column("n", Integer),
@@ -128,6 +138,7 @@ STAGE_SENDS = _temp(
     Column("ledger_id", String(40)),
     Column("amount_ore", BigInteger),
     Column("paid_on", String(10)),
+    Column("k", Integer),
     Index("ix_stage_sends_n", "n"),
 )
 # Audit lines that are not about one payment (write-offs).
@@ -405,6 +416,7 @@ def publish(
     payment_type_id: int | None,
     claim_rows: Iterable[tuple[int, int, str, int, bool]] = (),
     write_off_type_id: int | None = None,
+    order_used: str = "",
 ) -> int:
     """Copy the staged rows into the real tables in short transactions (IMMEDIATE on
     SQLite), the file hidden until the last one; returns the bank file's id. `claim_rows` are
@@ -412,7 +424,8 @@ def publish(
     `StalePlan`, leaving nothing, when what the plan was worked out from changed meanwhile: a
     staged payment stored by someone else, a touched claim's outstanding or status, the
     company's letters (notices) or allocations; `PublishBusy` when another file of the
-    company is being published."""
+    company is being published. `order_used`: the allocation order of the payments staged
+    in their own row."""
     params: dict[str, Any] = {
         "c": company_id,
         "now": now,
@@ -421,6 +434,7 @@ def publish(
         "actor": actor,
         "payment_type_id": payment_type_id,
         "write_off_type_id": write_off_type_id,
+        "order_used": order_used,
     }
     if not is_sqlite(conn.engine):  # the planner's row counts for the joins below
         with conn.begin():
@@ -908,19 +922,33 @@ def _copies(conn: Connection, *, payments: bool = True, sends: bool = True) -> l
         f"{day.format('payment_date')}, kid, message, payer_account, payer_name, bank_reference, refs, "
         "is_credit_note, status, match_method, unmatched_reason, customer_id, :now "
         f"FROM {STAGE_PAYMENTS.name} s WHERE {rng} ORDER BY s.n",
+        # In the order of the payments and of each one's parts, as the plan made them.
         "INSERT INTO allocations (company_id, payment_id, invoice_id, customer_id, kind, amount_ore, "
         "allocated_on, order_used, actor, created_at) "
-        f"SELECT :c, {pid}, s.invoice_id, s.customer_id, s.kind, s.amount_ore, "
-        f"{day.format('s.allocated_on')}, s.order_used, :actor, :now FROM {STAGE_ALLOCATIONS.name} s "
-        f"WHERE {rng}",
+        f"SELECT :c, a.payment_id, a.invoice_id, a.customer_id, a.kind, a.amount_ore, "
+        f"{day.format('a.allocated_on')}, a.order_used, :actor, :now FROM ("
+        f"SELECT s.n, 0 AS k, {pid} AS payment_id, s.one_invoice_id AS invoice_id, "
+        "NULL AS customer_id, 'principal' AS kind, s.one_principal AS amount_ore, "
+        "s.payment_date AS allocated_on, CAST(:order_used AS VARCHAR(60)) AS order_used "
+        f"FROM {STAGE_PAYMENTS.name} s WHERE {rng} AND s.one_invoice_id IS NOT NULL "
+        f"UNION ALL SELECT s.n, s.k, {pid}, s.invoice_id, s.customer_id, s.kind, s.amount_ore, "
+        f"s.allocated_on, s.order_used FROM {STAGE_ALLOCATIONS.name} s WHERE {rng}"
+        ") a ORDER BY a.n, a.k",
         "INSERT INTO audit_log (company_id, at, actor, action, subject_type, subject_id, rules, message, data) "
         f"SELECT :c, :now, :actor, 'payment.import', 'payment', {text_id}, {no_rules}, s.audit, "
         f"{said} FROM {STAGE_PAYMENTS.name} s WHERE {rng}",
     ]
+    sent = (  # each payment's sends, in the order of the payments and of each one's sends
+        f"SELECT s.n, 0 AS k, {pid} AS payment_id, 'tripletex.payment' AS kind, "
+        "s.one_invoice_id AS invoice_id, s.one_ledger_id AS ledger_id, "
+        "s.one_principal AS amount_ore, s.payment_date AS paid_on "
+        f"FROM {STAGE_PAYMENTS.name} s WHERE {rng} AND s.one_ledger_id IS NOT NULL "
+        f"UNION ALL SELECT s.n, s.k, {pid}, s.kind, s.invoice_id, s.ledger_id, s.amount_ore, "
+        f"s.paid_on FROM {STAGE_SENDS.name} s WHERE s.kind <> 'tripletex.write_off' AND {rng}"
+    )
     outbox_rows = [
         f"{outbox}SELECT :c, s.kind, {key}, CASE WHEN s.kind = 'tripletex.payment' THEN {pay} ELSE {forward} END, "
-        f"'pending', 0, :due, :now, :file FROM {STAGE_SENDS.name} s "
-        f"WHERE s.kind <> 'tripletex.write_off' AND {rng}",
+        f"'pending', 0, :due, :now, :file FROM ({sent}) s ORDER BY s.n, s.k",
         # A residual written off, closed in Tripletex on the loss account's payment type (as
         # bank_import.close_written_off queues it, one per invoice).
         f"{outbox}SELECT :c, 'tripletex.payment', 'tripletex:write_off:' || :c || ':' || s.invoice_id, "
