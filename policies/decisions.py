@@ -113,17 +113,22 @@ class Decision:
     deadline: date | None = None
     next_date: date | None = None  # for NOTHING: the first day something may happen
     interest_reason_at: int | None = None  # where `reasons` states the interest, if it does
+    # `reasons` once worded: a letter's are read four times as it is carried out (its reasons,
+    # rules, audit text and JSON), and wording the interest's sentence is most of the cost.
+    _worded: tuple[Reason, ...] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def reasons(self) -> tuple[Reason, ...]:
         """The rule ids and sentences, in order, with the interest's among them.
 
-        The interest's sentence is worded from `interest` when it is read: a plan decides for
-        every open claim, and the wording cost as much as the rest of a letter's decision."""
+        The interest's sentence is worded from `interest` when it is first read: a plan decides
+        for every open claim, and the wording cost as much as the rest of a letter's decision."""
         at = self.interest_reason_at
         if at is None:
             return self.stated
-        return (*self.stated[:at], interest_reason(self.interest), *self.stated[at:])
+        if self._worded is None:
+            self._worded = (*self.stated[:at], interest_reason(self.interest), *self.stated[at:])
+        return self._worded
 
     @property
     def stage(self) -> Stage | None:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policies import engine
+from policies import decisions, engine
 from policies.decisions import Action
 from policies.engine import Context, decide, simulate
 from policies.facts import Debtor, LetterFact, PrincipalChange
@@ -60,6 +60,19 @@ def test_first_reminder_at_due_plus_days_plus_postdager(ctx) -> None:
         send.reasons[-1].text
         == "not yet inkassovarsel: it follows this letter's deadline 2026-02-19"
     )
+
+
+def test_a_letters_interest_sentence_is_worded_once(ctx, monkeypatch) -> None:
+    # A letter carried out reads its reasons four times (reasons, rules, audit text, JSON).
+    worded = []
+    real = decisions.interest_reason
+    monkeypatch.setattr(
+        decisions, "interest_reason", lambda interest: worded.append(interest) or real(interest)
+    )
+    [send] = decide(claim(), ctx, date(2026, 2, 5))
+    assert send.reasons == send.reasons
+    assert send.rules[2] == "FRL §§ 2-3, A1-A6" and "late interest 6,99 kr" in send.explain()
+    assert len(worded) == 1 and worded[0] is send.interest
 
 
 def test_inkassovarsel_after_the_reminder_deadline_then_handoff(ctx) -> None:
