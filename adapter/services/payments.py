@@ -19,6 +19,7 @@ from adapter.i18n import N_, Message
 from adapter.services.allocation import apply_payment, owed, split
 from adapter.services.bank_import import add_customers, register_with_ledger, unknown_kid_customer
 from adapter.services.matching import MatchIndex, payer
+from adapter.store.events import Event
 from adapter.store.repositories.payment_desk import InvoiceCandidate, PaymentDeskRepository
 from adapter.store.uow import UnitOfWork
 from connectors.bank.transactions import BankTransaction
@@ -326,34 +327,36 @@ def match_payment(
         register_with_ledger(
             uow, payment_id, invoice.id, applied, payment.payment_date, bank.payment_type_id
         )
-        uow.audit.record(
-            actor=actor,
-            action="payment.match",
-            subject=("invoice", invoice.id),
-            message=f"payment {payment_id} of {payment.amount} kr matched by hand to invoice {invoice.number}",
-            said=N_(
-                "Payment of %(amount_ore)s matched by hand to invoice %(number)s, confirmed: %(what)s",
-                amount_ore=payment.amount.ore,
-                number=invoice.number,
-                what=[*preview.warnings(), *preview.outcome()][0],
-            )
-            if preview.needs_confirmation
-            else N_(
-                "Payment of %(amount_ore)s matched by hand to invoice %(number)s",
-                amount_ore=payment.amount.ore,
-                number=invoice.number,
-            ),
-            data={
-                "payment_id": payment_id,
-                "principal_ore": applied.principal,
-                "fees_ore": applied.fees,
-                "interest_ore": applied.interest,
-                "credit_ore": applied.credit,
-                # what the person confirmed they knew (empty for a plain match)
-                "confirmed": [m.as_json() for m in [*preview.warnings(), *preview.outcome()]]
+        uow.record(
+            Event(
+                actor=actor,
+                action="payment.match",
+                subject=("invoice", invoice.id),
+                message=f"payment {payment_id} of {payment.amount} kr matched by hand to invoice {invoice.number}",
+                said=N_(
+                    "Payment of %(amount_ore)s matched by hand to invoice %(number)s, confirmed: %(what)s",
+                    amount_ore=payment.amount.ore,
+                    number=invoice.number,
+                    what=[*preview.warnings(), *preview.outcome()][0],
+                )
                 if preview.needs_confirmation
-                else [],
-            },
+                else N_(
+                    "Payment of %(amount_ore)s matched by hand to invoice %(number)s",
+                    amount_ore=payment.amount.ore,
+                    number=invoice.number,
+                ),
+                data={
+                    "payment_id": payment_id,
+                    "principal_ore": applied.principal,
+                    "fees_ore": applied.fees,
+                    "interest_ore": applied.interest,
+                    "credit_ore": applied.credit,
+                    # what the person confirmed they knew (empty for a plain match)
+                    "confirmed": [m.as_json() for m in [*preview.warnings(), *preview.outcome()]]
+                    if preview.needs_confirmation
+                    else [],
+                },
+            )
         )
         uow.commit()
         return uow.payments.get(payment_id)
@@ -371,11 +374,13 @@ def move_payment(uow: UnitOfWork, payment_id: int, customer_ref: str, *, actor: 
         uow.payments.set_match(
             payment_id, status=MatchStatus.ON_ACCOUNT.value, customer_id=customer.id
         )
-        uow.audit.record(
-            actor=actor,
-            action="payment.move",
-            subject=("payment", payment_id),
-            message=f"payment {payment_id} of {payment.amount} kr moved to customer {customer.name}",
+        uow.record(
+            Event(
+                actor=actor,
+                action="payment.move",
+                subject=("payment", payment_id),
+                message=f"payment {payment_id} of {payment.amount} kr moved to customer {customer.name}",
+            )
         )
         uow.commit()
         return uow.payments.get(payment_id)
@@ -404,11 +409,13 @@ def unmatch_payment(uow: UnitOfWork, payment_id: int, *, actor: str) -> Payment:
             match_method=None,
             unmatched_reason="unmatched_by_hand",
         )
-        uow.audit.record(
-            actor=actor,
-            action="payment.unmatch",
-            subject=("payment", payment_id),
-            message=f"payment {payment_id} of {payment.amount} kr unmatched; it waits in the worklist",
+        uow.record(
+            Event(
+                actor=actor,
+                action="payment.unmatch",
+                subject=("payment", payment_id),
+                message=f"payment {payment_id} of {payment.amount} kr unmatched; it waits in the worklist",
+            )
         )
         uow.commit()
         return uow.payments.get(payment_id)
@@ -451,18 +458,20 @@ def register_payment(
             actor=actor,
         )
         register_with_ledger(uow, payment_id, invoice.id, applied, on, bank.payment_type_id)
-        uow.audit.record(
-            actor=actor,
-            action="payment.register",
-            subject=("invoice", invoice.id),
-            message=f"payment of {amount} kr on {on} registered by hand on invoice {invoice.number}",
-            data={
-                "payment_id": payment_id,
-                "principal_ore": applied.principal,
-                "fees_ore": applied.fees,
-                "interest_ore": applied.interest,
-                "credit_ore": applied.credit,
-            },
+        uow.record(
+            Event(
+                actor=actor,
+                action="payment.register",
+                subject=("invoice", invoice.id),
+                message=f"payment of {amount} kr on {on} registered by hand on invoice {invoice.number}",
+                data={
+                    "payment_id": payment_id,
+                    "principal_ore": applied.principal,
+                    "fees_ore": applied.fees,
+                    "interest_ore": applied.interest,
+                    "credit_ore": applied.credit,
+                },
+            )
         )
         uow.commit()
         return uow.payments.get(payment_id)
@@ -503,16 +512,18 @@ def set_aside(
             payment_id, status=MatchStatus.ON_ACCOUNT.value, customer_id=customer_id
         )
         name = uow.customers.get(customer_id).name
-        uow.audit.record(
-            actor=actor,
-            action="payment.set_aside",
-            subject=("payment", payment_id),
-            message=f"payment {payment_id} of {payment.amount} kr booked on customer {name} as unallocated",
-            said=N_(
-                "Payment of %(amount_ore)s booked on %(customer)s as unallocated",
-                amount_ore=payment.amount.ore,
-                customer=name,
-            ),
+        uow.record(
+            Event(
+                actor=actor,
+                action="payment.set_aside",
+                subject=("payment", payment_id),
+                message=f"payment {payment_id} of {payment.amount} kr booked on customer {name} as unallocated",
+                said=N_(
+                    "Payment of %(amount_ore)s booked on %(customer)s as unallocated",
+                    amount_ore=payment.amount.ore,
+                    customer=name,
+                ),
+            )
         )
         uow.commit()
         return uow.payments.get(payment_id)
@@ -537,17 +548,19 @@ def ignore(uow: UnitOfWork, payment_id: int, reason: str, *, actor: str) -> Paym
                 said=N_("Only a payment that waits for a person can be ignored"),
             )
         uow.payments.set_match(payment_id, status=MatchStatus.IGNORED.value)
-        uow.audit.record(
-            actor=actor,
-            action="payment.ignore",
-            subject=("payment", payment_id),
-            message=f"payment {payment_id} of {payment.amount} kr ignored: {reason}",
-            said=N_(
-                "Payment of %(amount_ore)s ignored: %(reason)s",
-                amount_ore=payment.amount.ore,
-                reason=reason,
-            ),
-            data={"reason": reason, "was": payment.status.value},
+        uow.record(
+            Event(
+                actor=actor,
+                action="payment.ignore",
+                subject=("payment", payment_id),
+                message=f"payment {payment_id} of {payment.amount} kr ignored: {reason}",
+                said=N_(
+                    "Payment of %(amount_ore)s ignored: %(reason)s",
+                    amount_ore=payment.amount.ore,
+                    reason=reason,
+                ),
+                data={"reason": reason, "was": payment.status.value},
+            )
         )
         uow.commit()
         return uow.payments.get(payment_id)
@@ -570,16 +583,18 @@ def undo_ignore(uow: UnitOfWork, payment_id: int, *, actor: str) -> Payment:
                 MatchStatus.ON_ACCOUNT.value if payment.customer_id else MatchStatus.UNMATCHED.value
             )
         uow.payments.set_match(payment_id, status=was)
-        uow.audit.record(
-            actor=actor,
-            action="payment.unignore",
-            subject=("payment", payment_id),
-            message=f"payment {payment_id} of {payment.amount} kr no longer ignored: it waits in the worklist again",
-            said=N_(
-                "Payment of %(amount_ore)s no longer ignored: it waits for a person again",
-                amount_ore=payment.amount.ore,
-            ),
-            data={"status": was},
+        uow.record(
+            Event(
+                actor=actor,
+                action="payment.unignore",
+                subject=("payment", payment_id),
+                message=f"payment {payment_id} of {payment.amount} kr no longer ignored: it waits in the worklist again",
+                said=N_(
+                    "Payment of %(amount_ore)s no longer ignored: it waits for a person again",
+                    amount_ore=payment.amount.ore,
+                ),
+                data={"status": was},
+            )
         )
         uow.commit()
         return uow.payments.get(payment_id)
