@@ -24,6 +24,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     exists,
+    func,
     literal,
     or_,
     select,
@@ -119,7 +120,57 @@ def take(
     return Lease(table=t, row=row, owner=owner, was_stalled=row.status == queue.doing)
 
 
-_LOOK_PAST = 4  # a bounded take reads this many rows a place, to fill places past full companies
+# A take spreads its places over the companies of the oldest due rows, at most this many.
+_SPREAD_OVER = 20_000
+
+
+def _spread(
+    conn: Connection,
+    t: Table,
+    ready: Any,
+    *,
+    limit: int,
+    room: Mapping[int, int],
+    per_company: int | None,
+) -> list[int]:
+    """The ids of up to `limit` due rows spread over their companies, none past its room
+    (`take_many`): each company's rows oldest first, numbered from what it has in hand, and
+    the lowest numbers first, so the company with the fewest rows in hand is served first
+    and every company with rows waiting gets places, however many rows the companies queued
+    before it have waiting. Among the oldest `_SPREAD_OVER` due rows."""
+    full = sorted(c for c, n in room.items() if n <= 0)
+    oldest = select(t.c.id, t.c.company_id, t.c.run_after).where(ready)
+    if full:
+        oldest = oldest.where(~among(conn.dialect, t.c.company_id, full))
+    inner = oldest.order_by(t.c.run_after, t.c.id).limit(_SPREAD_OVER).subquery()
+    place = func.row_number().over(
+        partition_by=inner.c.company_id, order_by=(inner.c.run_after, inner.c.id)
+    )
+    ranked = select(inner.c.id, inner.c.company_id, inner.c.run_after, place.label("n")).subquery()
+    most = min(limit, per_company) if per_company is not None else limit
+    rows = conn.execute(
+        select(ranked.c.id, ranked.c.company_id, ranked.c.n)
+        .where(ranked.c.n <= most)
+        .order_by(ranked.c.n, ranked.c.run_after, ranked.c.id)
+    ).all()
+
+    def in_hand(company_id: int) -> int:
+        if per_company is None or company_id not in room:
+            return 0
+        return per_company - room[company_id]
+
+    left = dict(room)
+    ids: list[int] = []
+    for row_id, company_id, _n in sorted(rows, key=lambda r: in_hand(r[1]) + r[2]):
+        if len(ids) == limit:
+            break
+        places = left.get(company_id, per_company)
+        if places is not None and places <= 0:
+            continue
+        if places is not None:
+            left[company_id] = places - 1
+        ids.append(row_id)
+    return ids
 
 
 class Busy(Exception):
@@ -148,34 +199,29 @@ def take_many(
     once): as `take`, row by row, but one round trip for the lot. Each row gets its own lease
     token, `owner` and the row's id ("<owner>.<id>"), unique to this take. No company gets
     more rows than its `room` (companies not in it: `per_company`, or no bound); a company
-    with no room left is skipped. Not for jobs (their lock keys are taken one by one).
-    Raises `Busy` when SQLite stays locked past its busy timeout: try again later."""
+    with no room left is skipped, and the places are spread over the companies (`_spread`).
+    Not for jobs (their lock keys are taken one by one). Raises `Busy` when SQLite stays
+    locked past its busy timeout: try again later."""
     t = queue.table
     assert t is not jobs, "jobs are taken one at a time (lock keys)"
     room = dict(room or {})
     due = and_(t.c.status.in_(queue.ready), t.c.run_after <= now)
     stalled = and_(t.c.status == queue.doing, t.c.leased_until < now - grace)
-    q = select(t).where(or_(due, stalled))
-    full = sorted(c for c, n in room.items() if n <= 0)
-    if full:
-        q = q.where(~among(engine.dialect, t.c.company_id, full))
-    # Rows of a company at its share are skipped below: read past them, or a large company's
-    # backlog fills the LIMIT and the take comes back with fewer rows than there are places.
-    bounded = per_company is not None or bool(room)
-    q = q.order_by(t.c.run_after, t.c.id).limit(limit * (_LOOK_PAST if bounded else 1))
-    q = q.with_for_update(skip_locked=True)
+    ready = or_(due, stalled)
     chosen: list[Row[Any]] = []
     try:
         with engine.begin() as conn:
-            for row in conn.execute(q).all():
-                if len(chosen) == limit:
-                    break
-                left = room.get(row.company_id, per_company)
-                if left is not None and left <= 0:
-                    continue  # its company's share is in hand; the lock ends with this take
-                if left is not None:
-                    room[row.company_id] = left - 1
-                chosen.append(row)
+            if per_company is None and not room:
+                q = select(t).where(ready).order_by(t.c.run_after, t.c.id).limit(limit)
+                chosen = list(conn.execute(q.with_for_update(skip_locked=True)).all())
+            else:
+                ids = _spread(conn, t, ready, limit=limit, room=room, per_company=per_company)
+                if not ids:
+                    return []
+                # Locked now, and still due (another worker may have taken some meanwhile).
+                q = select(t).where(among(engine.dialect, t.c.id, ids), ready)
+                found = {r.id: r for r in conn.execute(q.with_for_update(skip_locked=True))}
+                chosen = [found[i] for i in ids if i in found]
             if not chosen:
                 return []
             started = {"started_at": now} if "started_at" in t.c else {}

@@ -148,6 +148,35 @@ def test_a_take_fills_its_places_past_the_rows_of_companies_at_their_share(
     assert sorted(statuses(db).values()).count("sending") == 6
 
 
+def test_a_take_spreads_its_places_over_the_companies_fewest_in_hand_first(
+    db: Database,
+) -> None:
+    # Rows were taken oldest first: the company whose run queued its letters first filled the
+    # places up to its share, and a company queued later waited for it (an office's night:
+    # the last companies' letters started seconds late and were the last ones sent).
+    a, b, c = companies(db, 3)
+    queue(db, a, *(f"a{n}" for n in range(6)))
+    queue(db, b, "b0", "b1", "b2")
+    queue(db, c, "c0", "c1", "c2")
+
+    def take(limit: int, room: dict[int, int]) -> list[str]:
+        taken = leases.take_many(
+            db.engine,
+            OUTBOX,
+            owner="w1#x",
+            now=db.clock.now(),
+            lease=timedelta(minutes=5),
+            limit=limit,
+            room=room,
+            per_company=4,
+        )
+        return [t.row.payload["key"] for t in taken]
+
+    assert take(6, {}) == ["a0", "b0", "c0", "a1", "b1", "c1"]
+    # a has 3 in hand (room 1 of 4), b and c 2 each: b and c are served before a's fourth.
+    assert take(3, {a: 1, b: 2, c: 2}) == ["b2", "c2", "a2"]
+
+
 class Thief(Gate):
     """While its row is being sent, another worker takes the row over (its lease ran out)."""
 
