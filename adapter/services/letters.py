@@ -27,6 +27,7 @@ from adapter.services.dunning import (
     queue_letter,
     tripletex_type,
 )
+from adapter.store.events import Event
 from adapter.store.uow import UnitOfWork
 from connectors.errors import FatalError, LookupImpossible
 from policies.calendar import effective_due
@@ -397,13 +398,15 @@ def send_manual(
             reminder_type=tripletex_type(stage, on, (facts.ladder or ctx.ladder).new_act_from),
             dispatch="API",
         )
-        uow.audit.record(
-            actor=actor,
-            action=f"dunning.manual.{stage.value}",
-            subject=("invoice", row.invoice_id),
-            rules=decision.rules,
-            message=f"{stage.label} for invoice {invoice_number} sent by hand: {decision.explain()}",
-            data=decision_json(decision) | {"letter_id": letter_id, "delivery": delivery},
+        uow.record(
+            Event(
+                actor=actor,
+                action=f"dunning.manual.{stage.value}",
+                subject=("invoice", row.invoice_id),
+                rules=decision.rules,
+                message=f"{stage.label} for invoice {invoice_number} sent by hand: {decision.explain()}",
+                data=decision_json(decision) | {"letter_id": letter_id, "delivery": delivery},
+            )
         )
         uow.commit()
     return int(letter_id)
@@ -462,12 +465,14 @@ def cancel(uow: UnitOfWork, letter_id: int, *, actor: str) -> None:
         if sending is not None:
             uow.outbox.give_up(sending.id, sending.status, f"letter cancelled by {actor}")
         uow.letters.set_status([letter_id], "cancelled")
-        uow.audit.record(
-            actor=actor,
-            action="letter.cancel",
-            subject=("letter", letter_id),
-            message=f"letter {letter_id} ({stored.stage}, {stored.status}) cancelled: "
-            "the ladder decides the claim again",
+        uow.record(
+            Event(
+                actor=actor,
+                action="letter.cancel",
+                subject=("letter", letter_id),
+                message=f"letter {letter_id} ({stored.stage}, {stored.status}) cancelled: "
+                "the ladder decides the claim again",
+            )
         )
         uow.commit()
 
@@ -482,12 +487,14 @@ def print_batch(uow: UnitOfWork, *, actor: str) -> tuple[bytes, int]:
         views = [_letter_view(uow, i)[0] for i in ids]
         document = render.batch(views)
         uow.letters.set_status(ids, "sent")
-        uow.audit.record(
-            actor=actor,
-            action="letters.print",
-            subject=("company", company_id),
-            message=f"{len(ids)} letters printed for posting",
-            data={"letters": ids},
+        uow.record(
+            Event(
+                actor=actor,
+                action="letters.print",
+                subject=("company", company_id),
+                message=f"{len(ids)} letters printed for posting",
+                data={"letters": ids},
+            )
         )
         uow.commit()
     return document, len(ids)
