@@ -13,6 +13,7 @@ from datetime import date
 from typing import NamedTuple
 
 from adapter.domain import Allocation, AllocationKind, ClaimStatus, Money
+from adapter.store.events import Event
 from adapter.store.uow import UnitOfWork
 
 PARTS = {
@@ -229,13 +230,15 @@ def apply_payment(
     uow.payments.recompute_outstanding([invoice_id])
     if cut.written_off:
         subject, message, data = write_off_line(invoice_id, cut, write_off_limit_ore)
-        uow.audit.record(
-            actor=actor,
-            action="claim.write_off",
-            subject=subject,
-            rules=["G4"],
-            message=message,
-            data=data,
+        uow.record(
+            Event(
+                actor=actor,
+                action="claim.write_off",
+                subject=subject,
+                rules=["G4"],
+                message=message,
+                data=data,
+            )
         )
     if cut.closed:
         if uow.bank.claim_status(invoice_id) == ClaimStatus.OPEN.value:
