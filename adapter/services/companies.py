@@ -37,15 +37,18 @@ def add_company(uow: UnitOfWork, *, name: str, org_no: str, actor: str) -> Compa
 
 
 def register_company(uow: UnitOfWork, *, name: str, number: str, actor: str) -> Company:
-    """Insert a company and its audit line in the open unit of work (the caller commits)."""
+    """Insert a company in the open unit of work and record its event (written when the
+    caller commits)."""
     company = uow.companies.add(name, number)
-    uow.audit.record(
-        company_id=company.id,
-        actor=actor,
-        action="company.add",
-        subject=("company", company.id),
-        message=f"company {name} ({number}) added",
-        data={"name": name, "org_number": number},
+    uow.record(
+        Event(
+            company_id=company.id,
+            actor=actor,
+            action="company.add",
+            subject=("company", company.id),
+            message=f"company {name} ({number}) added",
+            data={"name": name, "org_number": number},
+        )
     )
     return company
 
