@@ -25,6 +25,7 @@ from adapter.log import get_logger
 from adapter.services.clients import tripletex_client
 from adapter.services.companies import register_company
 from adapter.store.database import Database
+from adapter.store.events import Event
 from adapter.store.repositories.connections import ConnectionRepository
 from adapter.store.repositories.office import OfficeRepository
 from connectors.errors import ConnectorError
@@ -128,13 +129,15 @@ def _import_one(
         ConnectionRepository(uow.conn, company.id, db.clock, db.box).put(
             "tripletex", config, tokens, checked=True
         )
-        uow.audit.record(
-            company_id=company.id,
-            actor=actor,
-            action="connection.tripletex",
-            subject=("company", company.id),
-            message=f"connected to Tripletex at {base_url} as accountant for client company "
-            f"{client.id} (imported from the accountant's login)",
+        uow.record(
+            Event(
+                company_id=company.id,
+                actor=actor,
+                action="connection.tripletex",
+                subject=("company", company.id),
+                message=f"connected to Tripletex at {base_url} as accountant for client company "
+                f"{client.id} (imported from the accountant's login)",
+            )
         )
         uow.commit()
     by_org[number] = company
@@ -219,13 +222,15 @@ def import_for_admin(
         office = OfficeRepository(uow.conn)
         for company_id in reached:
             if office.make_admin(user_id, company_id):
-                uow.audit.record(
-                    company_id=company_id,
-                    actor=actor,
-                    action="user.grant",
-                    subject=("user", user_id),
-                    message=f"user {email} now admin (imported the company from the "
-                    "accountant's Tripletex login)",
+                uow.record(
+                    Event(
+                        company_id=company_id,
+                        actor=actor,
+                        action="user.grant",
+                        subject=("user", user_id),
+                        message=f"user {email} now admin (imported the company from the "
+                        "accountant's Tripletex login)",
+                    )
                 )
         uow.commit()
     return outcomes
