@@ -9,6 +9,7 @@ from typing import Any
 from adapter.errors import InputError, NotFoundError
 from adapter.i18n import N_, _
 from adapter.services import delivery
+from adapter.store.events import Event
 from adapter.store.repositories.work_queues import TABLES, WorkQueueRepository
 from adapter.store.uow import UnitOfWork
 
@@ -144,13 +145,15 @@ def retry(
             raise NotFoundError(f"{table} row {item_id} changed meanwhile: look again")
         if table == "outbox":
             delivery.follow(uow.conn, dict(row.payload), status, None, today=uow.clock.today())
-        uow.audit.record(
-            actor=actor,
-            action=f"{table}.{'retry' if decision == 'lookup' else decision}",
-            subject=(table, item_id),
-            message=f"{table} row {item_id} {told.format(actor=actor)}",
-            company_id=row.company_id,
-            said=_SAID[decision],
+        uow.record(
+            Event(
+                actor=actor,
+                action=f"{table}.{'retry' if decision == 'lookup' else decision}",
+                subject=(table, item_id),
+                message=f"{table} row {item_id} {told.format(actor=actor)}",
+                company_id=row.company_id,
+                said=_SAID[decision],
+            )
         )
         uow.commit()
         # The row itself as it is now (a worker may already have taken it on), not the newest
