@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import gzip
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import pytest
 
+from connectors import wire
 from connectors.errors import OutcomeUnknownError
 from connectors.http import HttpBase
 from connectors.retry import RetryOptions
@@ -194,3 +197,20 @@ def test_a_write_that_left_and_got_no_answer_is_unknown_not_sent_again(
             remote.exchange("PUT", "/write", safe=False, content=b"x")
         wire.close()
     assert len(server.requests) == 2  # each write once: the unknown one was not sent again
+
+
+def test_clients_share_one_tls_context_loaded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each httpx client loaded its CA bundle (about 60 ms of CPU): a worker builds a client for
+    # every company it sends for, hundreds in an office.
+    loads: list[object] = []
+    load = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
+        loads.append(args or kwargs)
+        load(self, *args, **kwargs)
+
+    monkeypatch.setattr(wire, "_SSL", None, raising=False)
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    for n in range(5):
+        WireClient(base_url=f"https://remote{n}.test/v2", timeout=TIMEOUT).close()
+    assert len(loads) == 1
