@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from cryptography.fernet import Fernet
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -25,6 +26,11 @@ from adapter.crypto import SecretBox
 from adapter.store import migrate
 from adapter.store.database import Database
 from adapter.store.engine import make_engine
+
+# Speed is measured in bench/, never in tests: hypothesis's per-example deadline (200 ms) is a
+# timing assert, and failed a correct property test on a loaded machine (test_ocr_paths at load 10).
+settings.register_profile("kravflyt", deadline=None)
+settings.load_profile("kravflyt")
 
 PG_URL = os.environ.get(
     "KRAVFLYT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
