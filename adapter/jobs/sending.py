@@ -36,7 +36,7 @@ from adapter.jobs.fence import Fence
 from adapter.jobs.registry import EffectClaimed, Sender
 from adapter.log import get_logger
 from adapter.store import lease as leases
-from adapter.store.events import Event
+from adapter.store.events import Recorded
 from adapter.store.uow import UnitOfWork, log_events
 
 if TYPE_CHECKING:
@@ -322,7 +322,7 @@ class Pump:
         rows recorded."""
         w = self.worker
         db = w.ctx.db
-        events: list[Event] = []  # what the senders recorded, logged once committed
+        events: list[Recorded] = []  # what the senders recorded, logged once committed
         try:
             with db.engine.connect() as conn:
                 held = leases.hold_many(conn, [item.taken for item in batch])
@@ -445,7 +445,7 @@ class Pump:
         `record_follow_up`); if any of it fails, company by company (`Worker.follow_up`'s
         own transaction)."""
         db = self.worker.ctx.db
-        events: list[Event] = []
+        events: list[Recorded] = []
         try:
             with db.engine.connect() as conn:
                 for f in batch:

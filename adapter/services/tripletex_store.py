@@ -229,7 +229,7 @@ def _apply_credit_notes(uow: UnitOfWork, notes: list[tuple[models.Invoice, int]]
                     "text": f"Kreditnota {note.invoice_number}",
                 },
             )
-    uow.audit.record_many(
+    uow.record_many(
         actor="tripletex",
         action="invoice.credit_note",
         lines=[
@@ -324,7 +324,7 @@ def _ledger_payments(
         order_used="ledger",
         actor="tripletex",
     )
-    uow.audit.record_many(
+    uow.record_many(
         actor="tripletex",
         action="payment.ledger",
         lines=[

@@ -13,9 +13,10 @@ it; a rollback forgets them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy import Connection, Engine
 
@@ -23,7 +24,7 @@ from adapter.clock import Clock
 from adapter.crypto import SecretBox
 from adapter.log import get_logger
 from adapter.store.engine import READ_ONLY
-from adapter.store.events import Event
+from adapter.store.events import Event, Lines, Recorded
 from adapter.store.repositories.agency import AgencyRepository
 from adapter.store.repositories.audit import AuditRepository
 from adapter.store.repositories.bank import BankRepository
@@ -68,7 +69,7 @@ class UnitOfWork:
         self.engine, self.company_id, self.clock, self.box = engine, company_id, clock, box
         self.read_only = read_only
         self.committed = False
-        self.events: list[Event] = []  # recorded since the last commit
+        self.events: list[Recorded] = []  # recorded since the last commit
 
     def __enter__(self) -> Self:
         # Entered again after an exit: a new connection, and repositories bound to it (a
@@ -98,6 +99,19 @@ class UnitOfWork:
         """Note what happened; its audit line, sends and log line are written on commit."""
         self.events.append(event)
 
+    def record_many(
+        self,
+        *,
+        actor: str,
+        action: str,
+        lines: Sequence[tuple[tuple[str, object], str, dict[str, Any]]],
+    ) -> None:
+        """Note many things of one kind at once: (subject, message, data) each, the audit
+        lines of as many events without rules, sends or log lines, written on commit in their
+        place among the other events, in one statement."""
+        if lines:
+            self.events.append(Lines(actor, action, lines))
+
     def commit(self) -> None:
         """Make everything since the last commit durable: first the recorded events' audit
         lines and sends (same transaction), then, once committed, their log lines."""
@@ -107,7 +121,7 @@ class UnitOfWork:
         self.committed = True
         log_events(events)
 
-    def write_events(self) -> list[Event]:
+    def write_events(self) -> list[Recorded]:
         """Write the events recorded so far (audit lines and sends) in the open transaction
         and return them, for `log_events` once that transaction is committed. For a caller
         that commits the connection itself: the sender pool records a batch of many
@@ -122,13 +136,20 @@ class UnitOfWork:
         if self.conn.in_transaction():
             self.conn.rollback()
 
-    def _write(self, events: list[Event]) -> None:
-        # All the events' audit lines in one statement and their sends in another, each in
-        # the order recorded: a run that records thousands writes them in two statements.
+    def _write(self, events: list[Recorded]) -> None:
+        # The events' audit lines in as few statements as their order allows (each run of
+        # `Event`s in one, each `Lines` in one: a run that records thousands writes them in a
+        # few), then their sends in one, each in the order recorded.
         if not events:
             return
-        self.audit.record_all(
-            [
+        run: list[dict[str, Any]] = []
+        for event in events:
+            if isinstance(event, Lines):
+                self.audit.record_all(run)
+                run = []
+                self.audit.record_many(actor=event.actor, action=event.action, lines=event.lines)
+                continue
+            run.append(
                 self.audit.line(
                     actor=event.actor,
                     action=event.action,
@@ -139,9 +160,8 @@ class UnitOfWork:
                     company_id=event.company_id,
                     said=event.said,
                 )
-                for event in events
-            ]
-        )
+            )
+        self.audit.record_all(run)
         sends = [send for event in events for send in event.sends]
         if sends:
             self.outbox.add_many(sends)
@@ -273,7 +293,7 @@ class UnitOfWork:
         return AgencyRepository(self.conn, self.require_company(), self.clock)
 
 
-def log_events(events: list[Event]) -> None:
+def log_events(events: Sequence[Recorded]) -> None:
     """The log lines of committed events, for those that ask for one."""
     for event in events:
         if event.log is not None:
