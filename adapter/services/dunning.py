@@ -263,17 +263,25 @@ def take_over(uow: UnitOfWork, customer_ids: list[int], on: date, *, actor: str)
             key = f"tripletex:automation_off:{company_id}:{customer_id}"
             if uow.outbox.exists(key) or not external.get(customer_id):
                 continue
-            uow.outbox.add(
-                "tripletex.automation_off",
-                idempotency_key=key,
-                payload={"customer_id": customer_id, "customer_external_id": external[customer_id]},
-            )
-            uow.audit.record(
-                actor=actor,
-                action="customer.automation_take_over",
-                subject=("customer", customer_id),
-                message=f"Tripletex's own automatic reminders are on for this customer: switching "
-                f"them off before Kravflyt dunns (tripletex.own_automation = take_over, {on})",
+            uow.record(
+                Event(
+                    actor=actor,
+                    action="customer.automation_take_over",
+                    subject=("customer", customer_id),
+                    message=f"Tripletex's own automatic reminders are on for this customer: "
+                    f"switching them off before Kravflyt dunns (tripletex.own_automation = "
+                    f"take_over, {on})",
+                    sends=(
+                        Send(
+                            "tripletex.automation_off",
+                            key,
+                            {
+                                "customer_id": customer_id,
+                                "customer_external_id": external[customer_id],
+                            },
+                        ),
+                    ),
+                )
             )
         uow.commit()
 
