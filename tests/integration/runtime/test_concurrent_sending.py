@@ -38,6 +38,22 @@ def queue(db: Database, company_id: int, *keys: str) -> None:
         uow.commit()
 
 
+def take(
+    db: Database, limit: int, *, room: dict[int, int] | None = None, per_company: int | None = None
+) -> list[leases.Lease]:
+    """One take by worker "w1#x", leases of five minutes."""
+    return leases.take_many(
+        db.engine,
+        OUTBOX,
+        owner="w1#x",
+        now=db.clock.now(),
+        lease=timedelta(minutes=5),
+        limit=limit,
+        room=room,
+        per_company=per_company,
+    )
+
+
 def statuses(db: Database) -> dict[str, str]:
     with db.engine.connect() as conn:
         return {r.payload["key"]: r.status for r in conn.execute(select(outbox))}
@@ -105,16 +121,7 @@ def test_rows_are_taken_in_one_go_each_with_its_own_lease_token(db: Database) ->
     a, b = companies(db, 2)
     queue(db, a, "a1", "a2", "a3", "a4")
     queue(db, b, "b1", "b2")
-    taken = leases.take_many(
-        db.engine,
-        OUTBOX,
-        owner="w1#x",
-        now=db.clock.now(),
-        lease=timedelta(minutes=5),
-        limit=10,
-        room={a: 1},
-        per_company=2,
-    )
+    taken = take(db, 10, room={a: 1}, per_company=2)
     assert sorted(t.row.payload["key"] for t in taken) == ["a1", "b1", "b2"]
     assert len({t.owner for t in taken}) == 3
     with db.engine.connect() as conn:
@@ -135,15 +142,7 @@ def test_a_take_fills_its_places_past_the_rows_of_companies_at_their_share(
     a, b = companies(db, 2)
     queue(db, a, *(f"a{n}" for n in range(6)))
     queue(db, b, "b0", "b1", "b2")
-    taken = leases.take_many(
-        db.engine,
-        OUTBOX,
-        owner="w1#x",
-        now=db.clock.now(),
-        lease=timedelta(minutes=5),
-        limit=6,
-        per_company=3,
-    )
+    taken = take(db, 6, per_company=3)
     assert sorted(t.row.payload["key"] for t in taken) == ["a0", "a1", "a2", "b0", "b1", "b2"]
     assert sorted(statuses(db).values()).count("sending") == 6
 
@@ -159,22 +158,12 @@ def test_a_take_spreads_its_places_over_the_companies_fewest_in_hand_first(
     queue(db, b, "b0", "b1", "b2")
     queue(db, c, "c0", "c1", "c2")
 
-    def take(limit: int, room: dict[int, int]) -> list[str]:
-        taken = leases.take_many(
-            db.engine,
-            OUTBOX,
-            owner="w1#x",
-            now=db.clock.now(),
-            lease=timedelta(minutes=5),
-            limit=limit,
-            room=room,
-            per_company=4,
-        )
-        return [t.row.payload["key"] for t in taken]
+    def keys(limit: int, room: dict[int, int]) -> list[str]:
+        return [t.row.payload["key"] for t in take(db, limit, room=room, per_company=4)]
 
-    assert take(6, {}) == ["a0", "b0", "c0", "a1", "b1", "c1"]
+    assert keys(6, {}) == ["a0", "b0", "c0", "a1", "b1", "c1"]
     # a has 3 in hand (room 1 of 4), b and c 2 each: b and c are served before a's fourth.
-    assert take(3, {a: 1, b: 2, c: 2}) == ["b2", "c2", "a2"]
+    assert keys(3, {a: 1, b: 2, c: 2}) == ["b2", "c2", "a2"]
 
 
 class Thief(Gate):
