@@ -16,6 +16,7 @@ from adapter.domain import Money
 from adapter.errors import InputError
 from adapter.services import customers, letters
 from adapter.services.manual_claims import NewDebtor, create_manual_claim
+from adapter.store.events import Event
 from policies.ladder import Stage
 
 DATE = click.DateTime(["%Y-%m-%d"])
@@ -331,11 +332,13 @@ def connect_smtp(company_id: int, by: str | None) -> None:
     db = database()
     with db.uow(company_id) as uow:
         uow.connections.put("smtp", {}, {"password": password}, checked=False)
-        uow.audit.record(
-            actor=actor(by),
-            action="connection.smtp",
-            subject=("company", company_id),
-            message="SMTP password stored",
+        uow.record(
+            Event(
+                actor=actor(by),
+                action="connection.smtp",
+                subject=("company", company_id),
+                message="SMTP password stored",
+            )
         )
         uow.commit()
     click.echo("SMTP password stored")

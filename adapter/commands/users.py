@@ -19,6 +19,7 @@ from adapter.commands.context import (
 )
 from adapter.services import installation, users
 from adapter.store import keys
+from adapter.store.events import Event
 
 
 @click.group()
@@ -152,10 +153,12 @@ def rotate_credentials(new_key_source: str | None) -> None:
     new = read_token(new_key_source, "--new-key", "KRAVFLYT_NEW_SECRET_KEY").encode()
     count, fingerprint = keys.rotate(db.engine, db.box.key, new, db.clock)
     with db.uow() as uow:
-        uow.audit.record(
-            actor=actor(),
-            action="key.rotate_credentials",
-            message=f"{count} stored credentials sealed with a new key ({fingerprint})",
+        uow.record(
+            Event(
+                actor=actor(),
+                action="key.rotate_credentials",
+                message=f"{count} stored credentials sealed with a new key ({fingerprint})",
+            )
         )
         uow.commit()
     click.echo(
