@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,21 @@ def _last_ids(db: Any) -> tuple[int, int]:
         )
 
 
+class Steps(dict[str, Any]):
+    """What each step of a golden test wrote (its audit lines and outbox rows), by name."""
+
+    def __init__(self, db: Any):
+        super().__init__()
+        self.db = db
+
+    def step(self, name: str, do: Callable[[], Any]) -> Any:
+        """Do `do` and keep what it wrote under `name`; its result."""
+        before = _last_ids(self.db)
+        result = do()
+        self[name] = _after(self.db, *before)
+        return result
+
+
 def test_the_payment_desk_writes_the_same_audit_lines(db, company_id, book, tmp_path) -> None:
     set_settings(db.uow(company_id), ["bank.unknown_kid_policy=auto_book"], actor="test")
     file = [
@@ -63,13 +79,8 @@ def test_the_payment_desk_writes_the_same_audit_lines(db, company_id, book, tmp_
     with db.uow(company_id) as uow:
         pay = {p.amount.ore: p.id for p in uow.payments.recent()}
     start = _last_ids(db)
-    got: dict[str, Any] = {}
-
-    def step(name: str, do: Any) -> None:
-        before = _last_ids(db)
-        do()
-        got[name] = _after(db, *before)
-
+    got = Steps(db)
+    step = got.step
     uow = lambda: db.uow(company_id)  # noqa: E731
     step("move", lambda: payments.move_payment(uow(), pay[49_950], "10024", actor="kari"))
     step("match", lambda: payments.match_payment(uow(), pay[49_950], "458", actor="kari"))

@@ -9,11 +9,10 @@ import json
 import os
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from adapter.services import letters
 from adapter.services.companies import set_settings
-from tests.integration.bank.test_payment_desk_audit import _after, _last_ids
+from tests.integration.bank.test_payment_desk_audit import Steps, _after, _last_ids
 from tests.integration.letters.test_controls import book
 
 __all__ = ["book"]
@@ -23,41 +22,23 @@ GOLDEN = Path(__file__).with_name("letter_desk_audit.json")
 
 def test_letters_by_hand_write_the_same_audit_lines(db, company_id, book) -> None:
     set_settings(db.uow(company_id), ["letters.delivery=print"], actor="t")
-    got: dict[str, Any] = {}
+    got = Steps(db)
+    step = got.step
     start = _last_ids(db)
-
-    def step(name: str, do: Any) -> Any:
-        before = _last_ids(db)
-        result = do()
-        got[name] = _after(db, *before)
-        return result
-
     uow = lambda: db.uow(company_id)  # noqa: E731
-    step(
-        "reminder_with_fee",
-        lambda: letters.send_manual(
-            uow(),
-            "20001",
-            "reminder",
-            date(2026, 2, 2),
-            with_fee=True,
-            with_interest=False,
-            actor="kari",
-        ),
-    )
-    second = step(
-        "reminder_without_fee",
-        lambda: letters.send_manual(
-            uow(),
-            "20002",
-            "reminder",
-            date(2026, 2, 15),
-            with_fee=False,
-            with_interest=True,
-            actor="ola",
-        ),
-    )
-    step("cancel", lambda: letters.cancel(uow(), second, actor="ola"))
+    sent = [
+        step(
+            name,
+            lambda number=number, on=on, fee=fee, by=by: letters.send_manual(
+                uow(), number, "reminder", on, with_fee=fee, with_interest=not fee, actor=by
+            ),
+        )
+        for name, number, on, fee, by in (
+            ("reminder_with_fee", "20001", date(2026, 2, 2), True, "kari"),
+            ("reminder_without_fee", "20002", date(2026, 2, 15), False, "ola"),
+        )
+    ]
+    step("cancel", lambda: letters.cancel(uow(), sent[1], actor="ola"))
     step("print", lambda: letters.print_batch(uow(), actor="kari")[1])
     got["all"] = _after(db, *start)
     if os.environ.get("KRAVFLYT_WRITE_GOLDEN"):

@@ -17,7 +17,7 @@ from adapter.flows import office
 from adapter.services import companies, users, work
 from adapter.store.tables import jobs, outbox
 from connectors.tripletex.sandbox.office import DEFAULT_ACCOUNTANT_TOKEN
-from tests.integration.bank.test_payment_desk_audit import _after, _last_ids
+from tests.integration.bank.test_payment_desk_audit import Steps, _after, _last_ids
 from tests.integration.tripletex.test_office_import import office_sandbox, office_served
 
 __all__ = ["office_sandbox", "office_served"]
@@ -57,15 +57,9 @@ def _stuck(db: Any, company_id: int) -> dict[str, int]:
 
 
 def test_companies_clients_and_retries_write_the_same_audit_lines(db, office_served) -> None:
-    got: dict[str, Any] = {}
+    got = Steps(db)
+    step = got.step
     start = _last_ids(db)
-
-    def step(name: str, do: Any) -> Any:
-        before = _last_ids(db)
-        result = do()
-        got[name] = _after(db, *before)
-        return result
-
     first = step(
         "add_company",
         lambda: companies.add_company(
