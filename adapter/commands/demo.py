@@ -109,14 +109,7 @@ def demo(fresh: bool, yes: bool, customers: int, invoices: int, weeks: int, log_
     )
     db = open_database(settings, clock=clock)
     result = story.run(
-        db,
-        clock,
-        settings,
-        say=_show,
-        customers_n=customers,
-        invoices_n=invoices,
-        weeks=weeks,
-        log_file=log_file,
+        db, clock, settings, say=_show, customers_n=customers, invoices_n=invoices, weeks=weeks
     )
     facts = result.facts
     click.secho("\n== Summary", bold=True)

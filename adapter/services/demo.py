@@ -6,14 +6,13 @@ Each step prints a short report; the database is left for `kravflyt web` to show
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import resource
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -31,7 +30,7 @@ from adapter.services import (
 )
 from adapter.services.bank_import import open_targets as bank_targets
 from adapter.settings import AppSettings
-from adapter.store.database import Database, open_database
+from adapter.store.database import Database
 from adapter.store.repositories.demo import DemoRepository
 from connectors.bank.generate import Planned, plan_payments, write_file
 from connectors.kravia.sandbox import KraviaSandbox
@@ -88,102 +87,6 @@ def _cpu_s() -> float:
     return used.ru_utime + used.ru_stime
 
 
-class SecondWorker:
-    """A second worker in a process of its own, on the demo's database: the demo's sends are
-    CPU-bound in Python, and one process runs on one core whatever its threads. It runs in
-    turns, each until nothing is due at the demo's instant (a spawned process has a clock of
-    its own: it is told the demo's with each turn)."""
-
-    def __init__(self, settings: AppSettings, log_file: Path | None) -> None:
-        spawn = multiprocessing.get_context("spawn")
-        self._conn, theirs = spawn.Pipe()
-        self._process = spawn.Process(
-            target=_second_worker, args=(settings, theirs, log_file), daemon=True
-        )
-        self._process.start()
-        self._running = False
-        self._ran = 0  # rows run by the turns since the last `done`
-        self.cpu_s = 0.0  # the process's CPU seconds at its last answer
-
-    def start(self, instant: datetime) -> None:
-        """Begin a turn at `instant`, unless one is still running (it runs until nothing is
-        due, so it finds what was committed since it began)."""
-        self._collect(wait=False)
-        if not self._running:
-            self._conn.send(instant)
-            self._running = True
-
-    def done(self) -> int:
-        """Wait for the running turn; how many rows the turns since the last `done` ran."""
-        self._collect(wait=True)
-        ran, self._ran = self._ran, 0
-        return ran
-
-    def _collect(self, *, wait: bool) -> None:
-        if self._running and (wait or self._conn.poll()):
-            try:
-                ran, self.cpu_s = self._conn.recv()
-            except EOFError:
-                raise RuntimeError(
-                    "the demo's second worker process stopped (see its log)"
-                ) from None
-            self._ran += ran
-            self._running = False
-
-    def stop(self) -> None:
-        """End the process, after its turn."""
-        with suppress(RuntimeError, OSError):  # already gone: nothing to end
-            self._collect(wait=True)
-            self._conn.send(None)
-        self._process.join(timeout=10)
-        if self._process.is_alive():
-            self._process.terminate()
-
-
-def _second_worker(settings: AppSettings, conn: Any, log_file: Path | None) -> None:
-    logs.configure(
-        fmt="json",
-        level=settings.log_level,
-        stream=log_file.open("a", encoding="utf-8") if log_file else open(os.devnull, "w"),
-    )
-    clock = FixedClock(datetime(START.year, START.month, START.day, 8, tzinfo=UTC))
-    db = open_database(settings, clock=clock)
-    second = _demo_worker(db, settings, "demo-2")
-    _freeze()
-    try:
-        while (instant := conn.recv()) is not None:
-            clock.instant = instant
-            ran = second.run_until_idle()
-            conn.send((ran, _cpu_s()))
-    except EOFError:
-        return  # the demo is gone
-    except Exception:
-        log.exception("demo second worker failed")
-        raise
-
-
-def _freeze() -> None:
-    """Leave what the process keeps for the whole demo (modules, apps, sandboxes) out of the
-    garbage collector's full passes: the story allocates millions of short-lived objects, and
-    each full pass walked every long-lived one again (the demo process's full passes took
-    5.8 s at load 9, 2.9 s frozen; the nightly runs alone 13 to 15 % less CPU)."""
-    gc.collect()
-    gc.freeze()
-
-
-def _demo_worker(db: Database, settings: AppSettings, name: str) -> Worker:
-    # Its letters sent many at once, as a worker process sends them (--senders); the one
-    # company may have every sender's request on its way at once (the sandbox on loopback
-    # sets no rate limit): a company's share of 4 took and renewed rows a few at a time, each
-    # take and renewal a transaction.
-    return worker(
-        db,
-        settings.model_copy(update={"tripletex_max_in_flight": min(64, settings.worker_senders)}),
-        name=name,
-        senders=settings.worker_senders,
-    )
-
-
 def spent_json(spent: dict[str, Spent]) -> dict[str, float]:
     """The seconds so far as log fields."""
     return {
@@ -209,8 +112,6 @@ class Stage:
     folder: Path
     # One worker for the whole story: its clients keep their Tripletex session between steps.
     worker: Worker
-    # And a second in a process of its own, working beside it (the sending's second core).
-    second: SecondWorker
 
     def move_to(self, day: date) -> None:
         """Move every clock (ours and both sandboxes') to 08:00 UTC on `day`."""
@@ -219,10 +120,8 @@ class Stage:
         self.kravia.set_today(day)
 
     def work(self) -> int:
-        """Let the workers run everything due (sends, webhooks, jobs); returns how many ran."""
-        self.second.start(self.clock.instant)
-        ran = self.worker.run_until_idle()
-        return ran + self.second.done()
+        """Let the worker run everything due (sends, webhooks, jobs); returns how many ran."""
+        return self.worker.run_until_idle()
 
     def read(self, figure: Callable[[DemoRepository], T]) -> T:
         """One of the demo's figures, read in a unit of work of its own."""
@@ -232,13 +131,7 @@ class Stage:
 
 @contextmanager
 def staged(
-    db: Database,
-    clock: FixedClock,
-    settings: AppSettings,
-    *,
-    customers_n: int,
-    invoices_n: int,
-    log_file: Path | None = None,
+    db: Database, clock: FixedClock, settings: AppSettings, *, customers_n: int, invoices_n: int
 ) -> Iterator[Stage]:
     """Start the sandboxes and the web app on loopback ports, and the demo company."""
     kravia = KraviaSandbox(token=KRAVIA_TOKEN, today=START)
@@ -252,8 +145,6 @@ def staged(
         kr_served = stack.enter_context(serve_in_thread(kravia.app()))
         web = stack.enter_context(serve_in_thread(web_app(db, settings)))
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kravflyt-demo-")))
-        second = SecondWorker(settings, log_file)
-        stack.callback(second.stop)
         with db.uow(read_only=True) as uow:
             existing = [c for c in uow.companies.list() if c.org_number == DEMO_ORG]
         company = (
@@ -271,14 +162,33 @@ def staged(
             web.url,
             kr_served.url,
             folder,
-            _demo_worker(db, settings, "demo"),
-            second,
+            # Its letters sent many at once, as a worker process sends them (--senders); the
+            # one company may have every sender's request on its way at once (the sandbox on
+            # loopback sets no rate limit): a company's share of 4 took and renewed rows a
+            # few at a time, each take and renewal a transaction.
+            worker(
+                db,
+                settings.model_copy(
+                    update={"tripletex_max_in_flight": min(64, settings.worker_senders)}
+                ),
+                name="demo",
+                senders=settings.worker_senders,
+            ),
         )
         stage.move_to(START)
         # Every log line of the story is about the demo company (the worker binds its own).
         stack.enter_context(logs.context(company_id=company.id))
         _freeze()
         yield stage
+
+
+def _freeze() -> None:
+    """Leave what the process keeps for the whole demo (modules, apps, sandboxes) out of the
+    garbage collector's full passes: the story allocates millions of short-lived objects, and
+    each full pass walked every long-lived one again (the demo process's full passes took
+    5.8 s at load 9, 2.9 s frozen; the nightly runs alone 13 to 15 % less CPU)."""
+    gc.collect()
+    gc.freeze()
 
 
 def run(
@@ -290,14 +200,10 @@ def run(
     customers_n: int = 2000,
     invoices_n: int = 10_000,
     weeks: int = 12,
-    log_file: Path | None = None,
 ) -> Story:
-    """The whole story; `say(title, report)` is called after each step (the second worker
-    process logs to `log_file`)."""
+    """The whole story; `say(title, report)` is called after each step."""
     story = Story()
-    with staged(
-        db, clock, settings, customers_n=customers_n, invoices_n=invoices_n, log_file=log_file
-    ) as s:
+    with staged(db, clock, settings, customers_n=customers_n, invoices_n=invoices_n) as s:
         cid = s.company_id
         tx_url, kr_url = s.tripletex.url, s.kravia_url
 
@@ -402,20 +308,11 @@ def run(
             weekly = []
             spent = {"nightly runs": Spent(), "sending": Spent()}
             sandbox_cpu_s = s.tripletex.counts()["process_cpu_s"]
-            second_cpu_s = s.second.cpu_s
             for week in range(weeks):
                 day = START + timedelta(days=7 * week + 1)
                 s.move_to(day)
                 with spent["nightly runs"].timed():
-                    # The second worker sends each batch's letters once it is committed,
-                    # while this process carries out the next.
-                    summary = dunning_run.run(
-                        db,
-                        cid,
-                        day,
-                        actor="demo:nightly",
-                        progress=lambda _done, _all: s.second.start(s.clock.instant),
-                    )
+                    summary = dunning_run.run(db, cid, day, actor="demo:nightly")
                 with spent["sending"].timed():
                     sent = s.work()
                 log.info("demo dunning week", on=day.isoformat(), sent=sent, **spent_json(spent))
@@ -438,7 +335,6 @@ def run(
                 "reminders created in Tripletex": reminders,
                 "reminders in the sandbox": in_sandbox["reminders"],
                 "time": ", ".join(f"{k} {v}" for k, v in spent.items())
-                + f"; second worker process CPU {s.second.cpu_s - second_cpu_s:.1f} s"
                 + f"; Tripletex sandbox process CPU {in_sandbox['process_cpu_s'] - sandbox_cpu_s:.1f} s"
                 + f"; load average {os.getloadavg()[0]:.1f}",
             }
