@@ -32,9 +32,9 @@ from stdnum.no import fodselsnummer, kontonr
 from adapter.bootstrap import web_app
 from adapter.clock import FixedClock, SystemClock
 from adapter.crypto import SecretBox
+from adapter.demo import CONSUMER, DEMO_PASSWORD, EMPLOYEE, KRAVIA_TOKEN
 from adapter.domain import Customer, DebtorKind, Invoice, Money
 from adapter.services import users
-from adapter.services.demo import CONSUMER, DEMO_PASSWORD, EMPLOYEE, KRAVIA_TOKEN
 from adapter.settings import AppSettings
 from adapter.store import migrate
 from adapter.store.database import Database

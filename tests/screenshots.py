@@ -29,9 +29,9 @@ from sqlalchemy import select
 
 from adapter.bootstrap import web_app
 from adapter.clock import FixedClock
+from adapter.demo import DEMO_PASSWORD, DEMO_USER
 from adapter.domain import Invoice, MatchStatus, Money, Payment
 from adapter.services import payments as payment_work
-from adapter.services.demo import DEMO_PASSWORD, DEMO_USER
 from adapter.settings import AppSettings
 from adapter.store.database import Database, open_database
 from adapter.store.repositories.worker_seen import WorkerSeenRepository

@@ -83,7 +83,7 @@ def demo(fresh: bool, yes: bool, customers: int, invoices: int, weeks: int, log_
     """Run the whole flow end to end against the sandboxes, printing a report at each step:
     sync, a webhook, a bank import, dunning over simulated weeks, hand-off, a forwarded
     payment and reconciliation. The database stays for `kravflyt web`."""
-    from adapter.services import demo as story  # the web app and the sandboxes: slow to import
+    from adapter import demo as story  # the web app and the sandboxes: slow to import
 
     began = time.perf_counter()
     settings = get_settings()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
 
-from adapter.services.demo import CONSUMER, DEMO_PASSWORD, EMPLOYEE, KRAVIA_TOKEN
+from adapter.demo import CONSUMER, DEMO_PASSWORD, EMPLOYEE, KRAVIA_TOKEN
 from adapter.store.tables import audit_log, claims, handoff_cases, letters, outbox
 
 DUNNING_ACTIONS = (
