@@ -31,6 +31,11 @@ class RateLimit:
     _used: int = field(default=0, init=False)
     refused: int = field(default=0, init=False)  # requests answered 429, for benchmarks
 
+    def restart(self) -> None:
+        """Start a fresh period at the next request (a benchmark's limit changed while it runs:
+        requests counted under the old limit must not count against the new one)."""
+        self._start, self._used = -math.inf, 0
+
     def take(self) -> tuple[bool, dict[str, str]]:
         """Count one request: whether it may be served, and the headers to answer with."""
         now = self.clock()
