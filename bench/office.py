@@ -37,7 +37,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -358,15 +358,21 @@ class Phase:
         self.out["letters"] = send_figures(self.db)[0] - self.sent
 
 
-def night(url: str, db_url: str, processes: int) -> dict[str, Any]:
+def night(
+    url: str,
+    db_url: str,
+    processes: int,
+    on_phase: Callable[[str, dict[str, Any]], object] = lambda _name, _figures: None,
+) -> dict[str, Any]:
     """Onboarding, the first full sync and the first night (the dunning run of every company
     and the sending of every letter it creates) on the look-alike's yesterday (its latency and
     limit off if `SETUP_FAST`); then a working day in every ledger (payments, new invoices:
     `/_sandbox/office/day`) and the steady night of today at the benchmark's latency and limit:
     the sync of the day's changes (the scheduler's `auto`, an incremental sync), the dunning
     run and the sending of every letter it creates. Each phase's figures separately (`Phase`),
-    with the limits it ran under."""
+    with the limits it ran under; `on_phase` is told each as it ends (a long run's progress)."""
     db, key, done, out = onboard(url, db_url)
+    on_phase("onboarding", {k: out[k] for k in ("onboarding_s", "companies")})
     company_ids = [o.company_id for o in done if o.company_id is not None]
     yesterday = date.today() - timedelta(days=1)
     out["setup_limits"] = set_limits(url, fast=SETUP_FAST)
@@ -374,20 +380,25 @@ def night(url: str, db_url: str, processes: int) -> dict[str, Any]:
         with Phase(url, db, procs) as out["first_sync"]:
             queue_all(db, company_ids, "tripletex.sync", {"mode": "full"})
             out["first_sync"]["s"] = until_idle(db)
+        on_phase("first_sync", out["first_sync"])
         with Phase(url, db, procs) as out["first_night"]:
             queue_all(db, company_ids, "dunning.run", {"on": yesterday.isoformat()})
             out["first_night"]["s"] = until_idle(db)
+        on_phase("first_night", out["first_night"])
         out["night_limits"] = set_limits(url, fast=False)
         day = httpx.post(
             f"{url}/_sandbox/office/day", json={"today": date.today().isoformat()}, timeout=3600
         ).json()
         out["day"] = day
+        on_phase("day", day)
         with Phase(url, db, procs) as out["night_sync"]:
             queue_all(db, company_ids, "tripletex.sync", {"mode": "auto"})
             out["night_sync"]["s"] = until_idle(db)
+        on_phase("night_sync", out["night_sync"])
         with Phase(url, db, procs) as out["night_dunning"]:
             queue_all(db, company_ids, "dunning.run", {})
             out["night_dunning"]["s"] = until_idle(db)
+        on_phase("night_dunning", out["night_dunning"])
     out["letters_sent"], out["sending_span_s"], out["letters_not_sent"] = send_figures(db)
     db.engine.dispose()
     return out
