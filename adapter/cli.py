@@ -9,6 +9,7 @@ database held by another writer beyond the busy timeout gives one "busy, try aga
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterator
 from importlib import import_module
@@ -197,6 +198,9 @@ def main(language: str | None) -> None:
     runs dunning under Norwegian law and hands undisputed claims to Kravia.
     Settings come from KRAVFLYT_* environment variables or a .env file (see README).
     """
+    if not gc.isenabled():  # started by `kravflyt` (adapter/__main__.py), the command loaded
+        gc.freeze()
+        gc.enable()
     settings = get_settings()
     log.configure(fmt=settings.log_format, level=settings.log_level)
     # for this command only (the language goes back when the command ends)

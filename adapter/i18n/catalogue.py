@@ -13,9 +13,6 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
 from adapter.i18n.formats import day, kr, moment
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -29,6 +26,11 @@ _language: ContextVar[str] = ContextVar("kravflyt_language", default=DEFAULT)
 def _catalogue(language: str) -> stdlib_gettext.NullTranslations:
     """The language's translations, read from its .po file (compiled in memory: the .po is
     the one source, no .mo file to forget). English is the msgid itself."""
+    # Babel only when a text is first translated: a command that shows none (`kravflyt company
+    # list`, asked again and again during a bank import) does not pay its import.
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     po = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
     if not po.exists():
         return stdlib_gettext.NullTranslations()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
@@ -47,6 +48,25 @@ def test_upgrade_to_head_matches_the_tables_then_downgrade_to_empty(empty_url: s
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     migrate.upgrade(engine)  # and up again: the downgrade left nothing behind
     assert migrate.current_revision(engine) == migrate.head_revision()
+    engine.dispose()
+
+
+def test_the_schema_check_reads_the_revisions_as_alembic_does(empty_url: str) -> None:
+    """`ensure_current` reads the version table and the revision files without Alembic (its
+    import is a tenth of a second in every command): the same revisions as Alembic's, on an
+    empty database, part way and at head."""
+    engine = make_engine(empty_url)
+
+    def alembic_current() -> str | None:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    assert [migrate.head_revision()] == ScriptDirectory(str(migrate.MIGRATIONS)).get_heads()
+    assert migrate.current_revision(engine) is None and alembic_current() is None
+    migrate.upgrade(engine, "0002")
+    assert migrate.current_revision(engine) == alembic_current() == "0002"
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == alembic_current() == migrate.head_revision()
     engine.dispose()
 
 

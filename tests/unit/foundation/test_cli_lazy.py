@@ -4,6 +4,8 @@ which command must name every command and subcommand, or the command would go mi
 
 from __future__ import annotations
 
+import ast
+import os
 import re
 import subprocess
 import sys
@@ -50,3 +52,83 @@ def test_a_command_imports_only_its_own_modules() -> None:
     imported = shown.stdout.strip().splitlines()[-1]
     for heavy in ("demo", "runtime", "dunning", "work"):
         assert f"adapter.commands.{heavy}'" not in imported
+
+
+# What `kravflyt company list` must not import: migrations (the schema check reads the
+# version table and the revision files itself), the web app, HTTP clients, letters and the
+# translation catalogue's compiler (the listing has no translated text). Each is tens of
+# milliseconds of CPU in a command probed again and again during a bank import (issue 22).
+NOT_FOR_A_LISTING = (
+    "alembic",
+    "mako",
+    "babel",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "httpx",
+    "jinja2",
+    "weasyprint",
+)
+
+
+def test_company_list_imports_no_migrations_web_or_letters(sqlite_url: str, tmp_path: Path) -> None:
+    env = os.environ | {
+        "KRAVFLYT_DATABASE_URL": sqlite_url,
+        "KRAVFLYT_KEY_FILE": str(tmp_path / "kravflyt.key"),
+        "KRAVFLYT_LOG_FORMAT": "json",
+    }
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from adapter.cli import main; "
+            "main(['company', 'list'], standalone_mode=False); "
+            "print(sorted({m.split('.')[0] for m in sys.modules}))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    imported = set(ast.literal_eval(shown.stdout.strip().splitlines()[-1]))
+    assert "id" in shown.stdout  # the table was printed
+    assert imported.isdisjoint(NOT_FOR_A_LISTING), sorted(imported & set(NOT_FOR_A_LISTING))
+
+
+def test_kravflyt_loads_without_the_garbage_collector_and_runs_the_command_with_it(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Start-up's objects are made with the collector off (an eighth of a short command's CPU)
+    and set aside; the command itself runs with it on (a long import or a worker needs it)."""
+    script = (
+        "import atexit, gc, sys\n"
+        "walks = []\n"
+        "gc.callbacks.append(lambda phase, info: phase == 'start' and walks.append(1))\n"
+        "import adapter.cli as cli, adapter.commands.company as company\n"
+        "seen = {}\n"
+        "settings, listing = cli.get_settings, company.list_.callback\n"
+        "def loaded():\n"  # the first thing the command line does once the command is loaded
+        "    seen.update(walks=len(walks), kept=gc.get_freeze_count())\n"
+        "    return settings()\n"
+        "def command(**kw):\n"
+        "    seen.update(on=gc.isenabled())\n"
+        "    return listing(**kw)\n"
+        "cli.get_settings, company.list_.callback = loaded, command\n"
+        "atexit.register(lambda: print(seen))\n"
+        "sys.argv = ['kravflyt', 'company', 'list']\n"
+        "from adapter.__main__ import main\n"
+        "walks.clear()\n"
+        "main()\n"
+    )
+    env = os.environ | {
+        "KRAVFLYT_DATABASE_URL": sqlite_url,
+        "KRAVFLYT_KEY_FILE": str(tmp_path / "kravflyt.key"),
+        "KRAVFLYT_LOG_FORMAT": "json",
+    }
+    shown = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    seen = ast.literal_eval((shown.stdout.strip().splitlines() or [shown.stderr])[-1])
+    assert seen == {"walks": 0, "kept": seen["kept"], "on": True}, seen
+    assert seen["kept"] > 10_000, seen
