@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, select, true, tuple_, update
+from sqlalchemy import Connection, select, true, update
 
 from adapter.store.repositories.base import CompanyScoped
 from adapter.store.tables import customers, invoices, letters, outbox, payments
@@ -91,14 +91,22 @@ def notice_addresses(
 ) -> dict[tuple[int, str], str | None]:
     """The overdue-notice address of each invoice's customer (None: it has none), by (company
     id, the invoice's Tripletex id), for invoices of many companies in one statement (a worker
-    about to send reminders of several companies)."""
+    about to send reminders of several companies). The companies and the ids as two lists,
+    not the pairs: SQLite reads a list of pairs by scanning every invoice (3 ms a take at the
+    demo's 10,000), two lists through the unique index on both; a pair read that was not
+    asked for (an id of another of the companies) is left out here."""
     if not invoices_of:
         return {}
+    wanted = set(invoices_of)
     return {
         (r.company_id, r.external_id): r.overdue_notice_email
         for r in conn.execute(
             select(invoices.c.company_id, invoices.c.external_id, customers.c.overdue_notice_email)
             .join(customers, customers.c.id == invoices.c.customer_id)
-            .where(tuple_(invoices.c.company_id, invoices.c.external_id).in_(sorted(invoices_of)))
+            .where(
+                invoices.c.company_id.in_(sorted({c for c, _e in wanted})),
+                invoices.c.external_id.in_(sorted({e for _c, e in wanted})),
+            )
         )
+        if (r.company_id, r.external_id) in wanted
     }
