@@ -54,3 +54,12 @@ def among(dialect: Dialect, column: Any, values: Collection[Any]) -> ColumnEleme
             bindparam(None, list(values), type_=postgresql.ARRAY(column.type), expanding=False)
         )
     return column.in_(list(values))
+
+
+def among_bound(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
+    """`among` on the dialect named `dialect`, its list left to the execution (`{name:
+    values}`): for a statement built once and run again and again (the worker's takes), its
+    cache key computed once."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
