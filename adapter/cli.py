@@ -13,7 +13,7 @@ import gc
 import sys
 from collections.abc import Iterator
 from importlib import import_module
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -86,6 +86,40 @@ SUBCOMMAND_MODULE_OF: dict[str, dict[str, str]] = {
     "connect": {"kravia": "kravia", "smtp": "letters", "tripletex": "tripletex"},
 }
 
+# Each command's first sentence, as `kravflyt --help` lists it: the list imports none of the
+# commands' modules (they import the web app, the letters and every connector: over a second
+# of CPU). Kept equal to the commands' own help by tests/unit/foundation/test_cli_lazy.py.
+SHORT_HELP: dict[str, str] = {
+    "audit": "Show the audit log: every decision and action, newest first, with its rule and numbers.",
+    "bank": "Bank payment files: parse, generate and import OCR Giro and camt.054.",
+    "claim": "One claim: dispute, undispute, stop or postpone dunning, its limitation.",
+    "company": "Companies (creditors) and their settings.",
+    "customer": "Per-customer dunning controls.",
+    "db": "Create and migrate the database (KRAVFLYT_DATABASE_URL; SQLite file by default).",
+    "demo": "Run the whole flow end to end against the sandboxes, printing a report at each step: sync, a webhook, a bank import, dunning over simulated weeks, hand-off, a forwarded payment and reconciliation.",
+    "dunning": "Dunning: plan, simulate, run and send reminders and inkassovarsel.",
+    "handoff": "Hand-off of undisputed overdue claims to the collection agency.",
+    "inbox": "Stored webhooks: list those that need a person, and retry them.",
+    "interest": "Late-payment interest (forsinkelsesrenteloven): simple, split at 1 January, 1 July and each partial payment, actual days / 365 or 366, rounded to øre once.",
+    "jobs": "Background jobs: list those that need a person, and retry them.",
+    "key": "The installation's keys: the session-signing key and the credential key.",
+    "kid": "KID check digits (MOD10, MOD11).",
+    "kravia": "Kravia webhooks and status.",
+    "letter": "Dunning letters as PDFs: preview one, print the waiting ones.",
+    "outbox": "Sends to Tripletex and Kravia: list those that need a person, and retry them.",
+    "payment": "Payments: list, match by hand, move, unmatch, register.",
+    "rates": "Interest rates, inkassosats and § 3a compensation: list them, add a new one.",
+    "reconcile": "Compare every claim with the ledger (Tripletex: outstanding without and with reminders) and, for handed-off claims, with Kravia; list every difference and what to do.",
+    "run": "Web, worker and scheduler in one process (a small installation).",
+    "sandbox": "Run a local server that behaves like a remote API (for the demo and tests).",
+    "scheduler": "Queue each company's scheduled work: sync, bank pick-up, nightly dunning, Kravia poll.",
+    "sync": "Read data from a remote system into Kravflyt.",
+    "tripletex": "Tripletex webhooks.",
+    "user": "People who use the web app, and their roles per company.",
+    "web": "Serve the web app: webhooks, /healthz, /metrics, the accountant pages and API.",
+    "worker": "Run jobs, outbox sends and webhook handling until SIGTERM (finishes the work in hand).",
+}
+
 
 class _Commands(dict[str, click.Command]):
     """A group's commands, their modules imported when first asked for: by name, only the
@@ -99,6 +133,10 @@ class _Commands(dict[str, click.Command]):
     def _need(self, name: object) -> None:
         if isinstance(name, str) and not super().__contains__(name) and name in self.modules:
             _load(self.modules[name])
+
+    def loaded(self, name: str) -> click.Command | None:
+        """The command when its module is imported, else None (imports nothing)."""
+        return super().get(name)
 
     def _all(self) -> None:
         for module in self.modules.values():
@@ -157,7 +195,17 @@ def _lazy(group: click.Group, modules: dict[str, str]) -> None:
 
 
 class KravflytGroup(click.Group):
-    """Turns actionable errors into one clear line and exit code 2."""
+    """Turns actionable errors into one clear line and exit code 2; lists its commands
+    without importing them."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Click's list of commands, each not yet loaded standing in by its `SHORT_HELP`."""
+        commands = cast(_Commands, self.commands)  # made lazy by `_lazy` below
+        listed = [
+            commands.loaded(name) or click.Command(name, help=SHORT_HELP[name])
+            for name in SHORT_HELP
+        ]
+        click.Group.format_commands(click.Group(commands=listed), ctx, formatter)
 
     def invoke(self, ctx: click.Context) -> object:
         try:

@@ -6,7 +6,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from adapter import company_settings
 from adapter.commands import groups
 from adapter.commands.context import (
     actor,
@@ -18,7 +17,9 @@ from adapter.commands.context import (
     token_option,
     tripletex_url_option,
 )
-from adapter.services import companies as service
+
+# The settings' models and the companies service are imported by the commands that use them:
+# `company list`, asked again and again during a bank import (issue 22), needs neither.
 
 
 @click.group()
@@ -33,6 +34,8 @@ def company() -> None:
 @json_option
 def add(name: str, org_number: str, by: str | None, as_json: bool) -> None:
     """Add a company; its organisation number is checked (MOD11)."""
+    from adapter.services import companies as service
+
     db = database()
     new = service.add_company(db.uow(), name=name, org_no=org_number, actor=actor(by))
     if as_json:
@@ -69,6 +72,9 @@ def list_(as_json: bool) -> None:
 @json_option
 def show(company_id: int, as_json: bool) -> None:
     """Show a company with every setting (stored values over the defaults)."""
+    from adapter import company_settings
+    from adapter.services import companies as service
+
     view = service.show_company(database().uow(company_id, read_only=True))
     data = {
         "id": view.company.id,
@@ -106,6 +112,8 @@ def set_(
     All assignments are checked first; if one is wrong, nothing is written.
     See `kravflyt company settings` for every name, its default and meaning.
     """
+    from adapter.services import companies as service
+
     changed = service.set_settings(
         database().uow(company_id),
         list(assignments),
@@ -119,6 +127,8 @@ def set_(
 @company.command("settings")
 def settings_help() -> None:
     """List every company setting with its default and what it does."""
+    from adapter import company_settings
+
     table = Table("setting", "default", "meaning")
     for name, default, description in company_settings.describe():
         table.add_row(name, default, description)
