@@ -624,13 +624,15 @@ def _claims(
     began = time.perf_counter()
     with conn.begin():  # the flip: on disk before we say so
         _check_marks(conn, params, expected)
-        _update_claims(conn, params)
-        _flip(conn, params, file_line)
         if not is_sqlite(conn.engine):  # the file's sends, due now (see the module's doc)
+            # Before the claims' rows are locked: another writer of a claim the file pays
+            # waits for the updates and the commit only (the sends were a third of the flip).
             for statement in _copies(conn, payments=False, sends=True):
                 conn.execute(
                     _typed(statement), params | {"low": 0, "high": _MAX_N, "due": params["now"]}
                 )
+        _update_claims(conn, params)
+        _flip(conn, params, file_line)
     pace.took(time.perf_counter() - began)  # the flip's write transaction, timed too
 
 
