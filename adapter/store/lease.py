@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from adapter.store.sql import among, among_bound
+from adapter.store.sql import among_bound
 from adapter.store.tables import inbox, jobs, outbox
 
 
@@ -335,25 +335,36 @@ def extend(engine: Engine, lease: Lease, *, until: datetime) -> bool:
         )
 
 
+@cache
+def _held_statements(t: Table, dialect: str) -> tuple[Any, Any]:
+    """`extend_many`'s and `hold_many`'s statements for table `t`, built once (a worker
+    sending many rows runs them for every few sends: the compare-and-set before each write)."""
+    mine = and_(
+        among_bound(dialect, t.c.id, "ids"), among_bound(dialect, t.c.lease_owner, "owners")
+    )
+    extend = (
+        update(t)
+        .where(mine)
+        .values(leased_until=bindparam("until", type_=t.c.leased_until.type))
+        .returning(t.c.id)
+    )
+    return extend, select(t.c.id).where(mine).with_for_update()
+
+
+def _held_params(held: Collection[Lease]) -> dict[str, Any]:
+    return {"ids": [h.id for h in held], "owners": [h.owner for h in held]}
+
+
 def extend_many(engine: Engine, held: Collection[Lease], *, until: datetime) -> set[int]:
     """`extend` for many leases of one table in one statement (a worker's heartbeat for every
     row it is sending): the ids of the rows this worker still holds. Each lease token names
     one take of one row, so matching the ids and the tokens as two lists is matching pairs."""
     if not held:
         return set()
-    t = next(iter(held)).table
+    extend, _hold = _held_statements(next(iter(held)).table, engine.dialect.name)
     with engine.begin() as conn:
         return {
-            int(i)
-            for i in conn.execute(
-                update(t)
-                .where(
-                    among(engine.dialect, t.c.id, [h.id for h in held]),
-                    among(engine.dialect, t.c.lease_owner, [h.owner for h in held]),
-                )
-                .values(leased_until=until)
-                .returning(t.c.id)
-            ).scalars()
+            int(i) for i in conn.execute(extend, {**_held_params(held), "until": until}).scalars()
         }
 
 
@@ -363,18 +374,8 @@ def hold_many(conn: Connection, held: Collection[Lease]) -> set[int]:
     their outcome is written (`finish_many`). The ids of the rows still held."""
     if not held:
         return set()
-    t = next(iter(held)).table
-    return {
-        int(i)
-        for i in conn.execute(
-            select(t.c.id)
-            .where(
-                among(conn.dialect, t.c.id, [h.id for h in held]),
-                among(conn.dialect, t.c.lease_owner, [h.owner for h in held]),
-            )
-            .with_for_update()
-        ).scalars()
-    }
+    _extend, hold = _held_statements(next(iter(held)).table, conn.dialect.name)
+    return {int(i) for i in conn.execute(hold, _held_params(held)).scalars()}
 
 
 def finish_many(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, select, true, update
+from sqlalchemy import Connection, bindparam, select, true, update
 
 from adapter.store.repositories.base import CompanyScoped
 from adapter.store.tables import customers, invoices, letters, outbox, payments
@@ -101,12 +101,22 @@ def notice_addresses(
     return {
         (r.company_id, r.external_id): r.overdue_notice_email
         for r in conn.execute(
-            select(invoices.c.company_id, invoices.c.external_id, customers.c.overdue_notice_email)
-            .join(customers, customers.c.id == invoices.c.customer_id)
-            .where(
-                invoices.c.company_id.in_(sorted({c for c, _e in wanted})),
-                invoices.c.external_id.in_(sorted({e for _c, e in wanted})),
-            )
+            _NOTICE_ADDRESSES,
+            {
+                "companies": sorted({c for c, _e in wanted}),
+                "ids": sorted({e for _c, e in wanted}),
+            },
         )
         if (r.company_id, r.external_id) in wanted
     }
+
+
+# Built once: the sender pool reads ahead at every take (its cache key computed once).
+_NOTICE_ADDRESSES = (
+    select(invoices.c.company_id, invoices.c.external_id, customers.c.overdue_notice_email)
+    .join(customers, customers.c.id == invoices.c.customer_id)
+    .where(
+        invoices.c.company_id.in_(bindparam("companies", expanding=True)),
+        invoices.c.external_id.in_(bindparam("ids", expanding=True)),
+    )
+)
