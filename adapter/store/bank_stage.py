@@ -319,8 +319,12 @@ def _number(conn: Connection, staged: Staged) -> None:
             (
                 r[0]
                 for r in conn.exec_driver_sql(
-                    "SELECT nextval(pg_get_serial_sequence('payments', 'id')) "
-                    "FROM generate_series(1, %s)",
+                    # The sequence looked up once (a materialized CTE): nextval of
+                    # pg_get_serial_sequence(...) looked it up for every id, 1.0 of 1.1 s per
+                    # 100,000. Ascending, as the batch's payments are numbered.
+                    "WITH s AS MATERIALIZED (SELECT CAST(pg_get_serial_sequence('payments', "
+                    "'id') AS regclass) AS seq) SELECT nextval(s.seq) AS id "
+                    "FROM s, generate_series(1, %s) ORDER BY id",
                     (len(staged.payments),),
                 )
             ),
