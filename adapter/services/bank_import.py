@@ -98,65 +98,49 @@ class ImportSummary:
         }
 
 
-# A claim as the plan sees it, in `build_index`'s dict of open claims: (outstanding principal,
-# status, ledger id, fees left, interest left, principal left, status now): the last two None
-# until a payment touches it. A touched claim's tuple is replaced in place by one of the same
-# size, whose memory the freed one leaves: a million paid claims add no objects of their own.
-ClaimRow = tuple[Any, ...]
+# What a claim owes in notices, for the open claims that have any (`build_index`): (fees and
+# compensation charged, fees left, interest left).
+Notices = dict[int, tuple[int, int, int]]
+_NO_NOTICES = (0, 0, 0)
 
 
-def build_index(uow: UnitOfWork) -> tuple[MatchIndex, dict[int, ClaimRow]]:
+def build_index(uow: UnitOfWork) -> tuple[MatchIndex, Notices]:
     """Open claims (principal or notices left), indexed for matching, each with what allocation
-    needs of it as a compact row (see `ClaimRow`); and the company's customers. Read with
-    plain driver rows: a company may have a million open claims."""
+    needs of it (`OpenInvoice`, one tuple per claim, made from the driver's row as it is); the
+    notices of those that have any; and the company's customers. Read with plain driver rows:
+    a company may have a million open claims."""
     index = MatchIndex()
-    notices = uow.bank.notices_charged()  # claim -> [fees and compensation, interest] charged
     paid = uow.bank.fees_and_interest_paid()
-    open_claims: dict[int, ClaimRow] = {}
+    notices: Notices = {
+        invoice_id: (
+            fees,
+            max(0, fees - paid.get((invoice_id, "fee"), 0)),
+            max(0, interest - paid.get((invoice_id, "interest"), 0)),
+        )
+        for invoice_id, (fees, interest) in uow.bank.notices_charged().items()
+    }
     by_kid, by_number, by_customer = index.by_kid, index.by_number, index.by_customer
-    no_notices = (0, 0)
     new = tuple.__new__
     for rows in uow.bank.open_claims():
-        for (
-            invoice_id,
-            customer_id,
-            number,
-            kid,
-            outstanding,
-            currency,
-            source,
-            external,
-            claim_id,
-            status,
-        ) in rows:
-            fees, interest = notices.get(claim_id, no_notices)
-            invoice = new(
-                OpenInvoice, (invoice_id, customer_id, number, kid, outstanding + fees, currency)
-            )
+        for row in rows:  # as OpenInvoice, what is due without its notices
+            invoice = new(OpenInvoice, row)
+            if notices and row[0] in notices:
+                invoice = invoice._replace(due_ore=invoice.due_ore + notices[row[0]][0])
+            kid = row[3]
             if kid:  # as MatchIndex.add_invoice, inline: a million of them
                 by_kid[kid] = None if kid in by_kid else invoice
-            by_number[number] = invoice
-            by_customer[customer_id].append(invoice)
-            if paid:
-                fees -= paid.get((invoice_id, "fee"), 0)
-                interest -= paid.get((invoice_id, "interest"), 0)
-            open_claims[invoice_id] = (
-                outstanding,
-                status,
-                external if source == "tripletex" else None,
-                max(0, fees),
-                max(0, interest),
-                None,
-                None,
-            )
+            by_number[row[2]] = invoice
+            by_customer[row[1]].append(invoice)
     add_customers(uow, index)
-    return index, open_claims
+    return index, notices
 
 
 def add_customers(uow: UnitOfWork, index: MatchIndex) -> None:
     """Index the company's customers by account and name (to tell who paid)."""
-    for customer_id, name, account in uow.bank.customers_for_matching():
-        index.add_customer(customer_id, name, account)
+    add = index.add_customer
+    for rows in uow.bank.customers_for_matching():
+        for customer_id, name, account in rows:
+            add(customer_id, name, account)
 
 
 def unknown_kid_customer(uow: UnitOfWork) -> int:
@@ -268,6 +252,9 @@ def sends(
 
 TRIPLETEX, WRITE_OFF = "tripletex.payment", "tripletex.write_off"  # staged send kinds
 _NOT_PLAIN = (None, None, None)  # a payment row's (invoice, principal, ledger id): see _allocate
+# A claim a payment of the file touched, as the plan leaves it: (the claim as read, principal
+# left, status now, fees left, interest left).
+Touched = tuple[OpenInvoice, int, str, int, int]
 
 
 class Plan:
@@ -276,12 +263,12 @@ class Plan:
     def __init__(
         self,
         index: MatchIndex,
-        open_claims: dict[int, ClaimRow],
+        notices: Notices,
         bank: company_settings.BankSettings,
         summary: ImportSummary,
         file_key: str,
     ):
-        self.index, self.open_claims, self.bank, self.summary = index, open_claims, bank, summary
+        self.index, self.notices, self.bank, self.summary = index, notices, bank, summary
         self.file_key = file_key
         self.order = tuple(bank.allocation_order)
         self.order_text = ",".join(self.order)
@@ -289,112 +276,199 @@ class Plan:
         self.write_off_type: int | None = None  # tripletex.write_off_payment_type_id
         self.payouts = Payouts()  # Kravia's paying accounts and settlements
         self.any_payouts = True
+        self.touched: dict[int, Touched] = {}  # by invoice id
         self.transactions = 0
         self.file_total = 0
         self.n = 0  # payments staged: each one's number in the stage
-        self.staged: set[int] = set()  # the first 60 bits of each natural key staged
+        self.staged: set[int] = set()  # the hash of each natural key staged
 
     def keys(self, batch: list[BankTransaction]) -> list[str]:
         """The natural keys of a batch, in order."""
         return [tx.natural_key(self.file_key) for tx in batch]
 
     def maybe_staged(self, keys: list[str]) -> list[str]:
-        """The keys that earlier batches of the file may have staged: their first 60 bits
-        were seen (a set of small ints, not of the keys: a million of them), so the stage is
-        asked only about these, almost always none."""
+        """The keys that earlier batches of the file may have staged: their hashes were seen
+        (a set of ints, not of the keys: a million of them; a key's hash is kept with it once
+        made), so the stage is asked only about these, almost always none."""
         staged = self.staged
-        return [key for key in keys if int(key[:15], 16) in staged]
+        return [key for key in keys if hash(key) in staged]
 
     def batch(
         self, batch: list[BankTransaction], keys: list[str], known: set[str]
     ) -> bank_stage.Staged:
         """The rows of one batch. Payments stored or staged before (`known`: by this file's
-        earlier batches too) or earlier in the batch count as duplicates."""
+        earlier batches too) or earlier in the batch count as duplicates.
+
+        The commonest payment, matched by its KID and paying principal only, all of it, to a
+        claim with no notices that it leaves open above the write-off limit or settles, is
+        planned here in a few lines (`split` and `_allocate` would find the same: a principal
+        allocation and at most one Tripletex `:payment` of it, in its row of the stage);
+        any other goes through `match` and `_allocate` (`_stage_other`)."""
         staged = bank_stage.Staged.empty()
-        summary, policy, index = self.summary, self.bank.unknown_kid_policy, self.index
+        summary = self.summary
         seen: set[str] = set()
-        matched, unmatched = summary.matched, summary.unmatched
+        by_kid, touched, notices = self.index.by_kid, self.touched, self.notices
+        plain, payments = staged.plain, staged.payments
+        limit = self.bank.write_off_limit
+        # As _allocate and split would: no payout to tell apart, the principal in the order.
+        quick = not self.any_payouts and "principal" in self.order
+        kid_words = _word_json("kid")
+        n, total, paid, duplicates, by_kid_count = self.n, 0, 0, 0, 0
         for tx, key in zip(batch, keys, strict=True):
-            self.transactions += 1
-            self.file_total += tx.amount_ore
+            amount = tx.amount_ore
+            total += amount
             if key in seen or key in known:
-                summary.duplicates += 1
+                duplicates += 1
                 continue
             seen.add(key)
-            summary.payments += 1
-            summary.total_ore += tx.amount_ore
-            found = None if tx.is_reversal else match(tx, index)
-            if found is not None and found.invoice is not None:
-                payout = self.any_payouts and self.payouts.is_agency_payout(
-                    tx.payer_account, tx.kid, tx.amount_ore, tx.booking_date
-                )
-                method = "agency_payout" if payout else found.method
-                matched[method or "?"] += 1
-                on = tx.booking_date.isoformat()
-                number = found.invoice.number
-                amount = tx.amount_ore
-                line = f"{kr(amount)} on {on} matched by {method} to invoice {number}"
-                said = _MATCHED_JSON % (amount, on, _json_text(number), _word_json(method))
-                self.n += 1
-                row = (
-                    *_payment(tx, key, on),
-                    "matched",
-                    method,
-                    None,
-                    found.customer_id,
-                    line,
-                    said,
-                )
-                one = self._allocate(tx, (self.n, None), on, found.invoice, staged, payout=payout)
-                staged.payments.append((self.n, None, *row, *one))
-                continue
-            reason = "reversal" if found is None else (found.reason or "?")
-            payer = found.customer_id if found is not None else None
-            outcome = unknown_kid.unmatched(
-                policy, payer_known=payer is not None, reversal=found is None
-            )
-            status = MatchStatus(outcome.status)
-            customer = {
-                unknown_kid.BOOK_ON_PAYER: payer,
-                unknown_kid.BOOK_ON_UNKNOWN_KID_CUSTOMER: bank_stage.UNKNOWN_CUSTOMER,
-            }.get(outcome.book_on)
-            unmatched[reason] += 1
-            why = REASON_TEXT.get(reason, reason)
-            if status is MatchStatus.IGNORED:
-                summary.ignored.append(
-                    {
-                        "date": tx.booking_date.isoformat(),
-                        "amount_ore": tx.amount_ore,
-                        "kid": tx.kid,
-                        "message": tx.message,
-                        "reason": why,
-                    }
-                )
-            on = tx.booking_date.isoformat()
-            line = f"{kr(tx.amount_ore)} on {on} {status.value}: {why}"
-            said = _UNMATCHED_JSON % (tx.amount_ore, on, _unmatched_words(status.value, reason))
-            self.n += 1
-            staged.payments.append(
-                (
-                    self.n,
-                    None,
-                    *_payment(tx, key, on),
-                    status.value,
-                    None,
-                    reason,
-                    customer,
-                    line,
-                    said,
-                    *_NOT_PLAIN,
-                )
-            )
-        self.staged.update(int(key[:15], 16) for key in seen)
+            paid += amount
+            n += 1
+            kid = tx.kid
+            invoice = by_kid.get(kid) if kid and quick else None
+            if (
+                invoice is not None
+                and amount > 0
+                and not tx.credit_note_ore
+                and not tx.is_reversal
+                and invoice.currency == tx.currency
+            ):
+                invoice_id = invoice.invoice_id
+                state = touched.get(invoice_id)
+                if state is None:
+                    principal, status = invoice.outstanding_ore, invoice.status
+                    _, fees, interest = notices.get(invoice_id, _NO_NOTICES)
+                else:
+                    _, principal, status, fees, interest = state
+                left = principal - amount
+                if (
+                    not fees
+                    and not interest
+                    and status != "handed_off"
+                    and left >= 0
+                    and (left == 0 or left >= limit)
+                ):
+                    if left == 0 and status == "open":
+                        status = "closed"
+                    touched[invoice_id] = (invoice, left, status, 0, 0)
+                    if not by_kid_count:  # counted in the order methods first match
+                        summary.matched.setdefault("kid", 0)
+                    by_kid_count += 1
+                    on = tx.booking_date.isoformat()
+                    number = invoice.number
+                    refs = tx.references
+                    row = (
+                        key,
+                        tx.source,
+                        amount,
+                        tx.currency,
+                        on,
+                        kid,
+                        tx.payer_account,
+                        tx.bank_reference,
+                        "; ".join(map(str, refs)) if refs else f"KID {kid}",
+                        1 if tx.is_credit_note else 0,
+                        "matched",
+                        "kid",
+                        invoice.customer_id,
+                        f"{kr(amount)} on {on} matched by kid to invoice {number}",
+                        _MATCHED_JSON % (amount, on, _json_text(number), kid_words),
+                        invoice_id,
+                        amount,
+                        invoice.ledger_id,
+                    )
+                    if tx.message is None and tx.payer_name is None:
+                        plain.append((n, *row))
+                    else:  # in all the payment's columns
+                        payments.append(
+                            (
+                                n,
+                                *row[:6],
+                                tx.message,
+                                row[6],
+                                tx.payer_name,
+                                *row[7:12],
+                                None,
+                                *row[12:],
+                            )
+                        )
+                    continue
+            self._stage_other(tx, key, n, staged)
+        self.n = n
+        self.transactions += len(batch)
+        self.file_total += total
+        summary.duplicates += duplicates
+        summary.payments += len(batch) - duplicates
+        summary.total_ore += paid
+        if by_kid_count:
+            summary.matched["kid"] += by_kid_count
+        self.staged.update(map(hash, seen))
         return staged
+
+    def _stage_other(
+        self, tx: BankTransaction, key: str, n: int, staged: bank_stage.Staged
+    ) -> None:
+        """Stage a payment as number `n`: matched by `match` and allocated by `_allocate`, or
+        unmatched (the company's unknown-KID policy)."""
+        summary = self.summary
+        found = None if tx.is_reversal else match(tx, self.index)
+        if found is not None and found.invoice is not None:
+            payout = self.any_payouts and self.payouts.is_agency_payout(
+                tx.payer_account, tx.kid, tx.amount_ore, tx.booking_date
+            )
+            method = "agency_payout" if payout else found.method
+            summary.matched[method or "?"] += 1
+            on = tx.booking_date.isoformat()
+            number = found.invoice.number
+            amount = tx.amount_ore
+            line = f"{kr(amount)} on {on} matched by {method} to invoice {number}"
+            said = _MATCHED_JSON % (amount, on, _json_text(number), _word_json(method))
+            row = (*_payment(tx, key, on), "matched", method, None, found.customer_id, line, said)
+            one = self._allocate(tx, n, on, found.invoice, staged, payout=payout)
+            staged.payments.append((n, *row, *one))
+            return
+        reason = "reversal" if found is None else (found.reason or "?")
+        payer = found.customer_id if found is not None else None
+        outcome = unknown_kid.unmatched(
+            self.bank.unknown_kid_policy, payer_known=payer is not None, reversal=found is None
+        )
+        status = MatchStatus(outcome.status)
+        customer = {
+            unknown_kid.BOOK_ON_PAYER: payer,
+            unknown_kid.BOOK_ON_UNKNOWN_KID_CUSTOMER: bank_stage.UNKNOWN_CUSTOMER,
+        }.get(outcome.book_on)
+        summary.unmatched[reason] += 1
+        why = REASON_TEXT.get(reason, reason)
+        if status is MatchStatus.IGNORED:
+            summary.ignored.append(
+                {
+                    "date": tx.booking_date.isoformat(),
+                    "amount_ore": tx.amount_ore,
+                    "kid": tx.kid,
+                    "message": tx.message,
+                    "reason": why,
+                }
+            )
+        on = tx.booking_date.isoformat()
+        line = f"{kr(tx.amount_ore)} on {on} {status.value}: {why}"
+        said = _UNMATCHED_JSON % (tx.amount_ore, on, _unmatched_words(status.value, reason))
+        staged.payments.append(
+            (
+                n,
+                *_payment(tx, key, on),
+                status.value,
+                None,
+                reason,
+                customer,
+                line,
+                said,
+                *_NOT_PLAIN,
+            )
+        )
 
     def _allocate(
         self,
         tx: BankTransaction,
-        key: tuple[int, None],
+        n: int,
         on: str,
         invoice: OpenInvoice,
         staged: bank_stage.Staged,
@@ -407,17 +481,19 @@ class Plan:
         The commonest payment, principal only and sent as one Tripletex `:payment` of it (or
         not sent: no ledger invoice), stages no row of its own: its (invoice, principal, ledger
         id or None) is returned for the payment's row (`bank_stage.STAGE_PAYMENTS`)."""
-        before, status_before, ledger_id, fees, interest, principal, status = self.open_claims[
-            invoice.invoice_id
-        ]
-        if status is None:  # the file's first payment to this claim
-            principal, status = before, status_before
+        invoice_id, ledger_id = invoice.invoice_id, invoice.ledger_id
+        state = self.touched.get(invoice_id)
+        if state is None:  # the file's first payment to this claim
+            principal, status = invoice.outstanding_ore, invoice.status
+            _, fees, interest = self.notices.get(invoice_id, _NO_NOTICES)
+        else:
+            _, principal, status, fees, interest = state
         owed = Owed(principal, fees, interest, status == "handed_off")
         limit = self.bank.write_off_limit
         deduction = 0
         if payout:
             kept = self.payouts.deductions_on(tx.kid, tx.amount_ore, tx.booking_date)
-            deduction = min(kept.get(invoice.invoice_id, 0), max(0, owed.principal))
+            deduction = min(kept.get(invoice_id, 0), max(0, owed.principal))
             owed.principal -= deduction
         cut = split(
             owed,
@@ -426,18 +502,9 @@ class Plan:
             order=self.order,
             write_off_limit_ore=limit,
         )
-        invoice_id = invoice.invoice_id
         if cut.closed and status == "open":
             status = "closed"
-        self.open_claims[invoice_id] = (
-            before,
-            status_before,
-            ledger_id,
-            owed.fees,
-            owed.interest,
-            owed.principal,
-            status,
-        )
+        self.touched[invoice_id] = (invoice, owed.principal, status, owed.fees, owed.interest)
         self.summary.credit_ore += cut.credit
         plain = cut.principal and not (
             cut.credit_note or cut.fees or cut.interest or cut.credit or cut.written_off
@@ -446,21 +513,21 @@ class Plan:
         out = sends(status, ledger_id, cut.principal, to_agency, payout=payout)
         if plain and not deduction and (not out or (len(out) == 1 and out[0][0] == TRIPLETEX)):
             return invoice_id, cut.principal, ledger_id if out else None  # the commonest
-        self._stage_parts(key, on, invoice, cut, deduction, staged)
+        self._stage_parts(n, on, invoice, cut, deduction, staged)
         for kind, amount in out:
-            staged.sends.append((*key, kind, invoice_id, ledger_id, amount, on, len(staged.sends)))
+            staged.sends.append((n, kind, invoice_id, ledger_id, amount, on, len(staged.sends)))
         closed_off = cut.write_off_principal + deduction
         if ledger_id and closed_off and self.write_off_type is not None:
             # As close_written_off: the residual (and what the agency kept) closed in Tripletex
             # on the loss account's type.
             staged.sends.append(
-                (*key, WRITE_OFF, invoice_id, ledger_id, closed_off, on, len(staged.sends))
+                (n, WRITE_OFF, invoice_id, ledger_id, closed_off, on, len(staged.sends))
             )
         return _NOT_PLAIN
 
     def _stage_parts(
         self,
-        key: tuple[int, None],
+        n: int,
         on: str,
         invoice: OpenInvoice,
         cut: Split,
@@ -501,13 +568,13 @@ class Plan:
             self.summary.written_off_ore += cut.written_off
         rows = staged.allocations
         for target, customer, kind, amount, order_used in parts:
-            rows.append((*key, target, customer, kind, amount, on, order_used, len(rows)))
+            rows.append((n, target, customer, kind, amount, on, order_used, len(rows)))
 
     def claim_rows(self) -> Iterator[tuple[int, int, str, int, bool]]:
         """Each touched claim: (invoice, outstanding before, status before, after, closes)."""
-        for invoice_id, row in self.open_claims.items():
-            if row[6] is not None:
-                yield invoice_id, row[0], row[1], row[5], row[6] != row[1]
+        for invoice, principal, status, _fees, _interest in self.touched.values():
+            before = invoice.status
+            yield invoice.invoice_id, invoice.outstanding_ore, before, principal, status != before
 
 
 # The audit lines as a person reads them (issue 24): a msgid and its values, kept in the
@@ -594,7 +661,7 @@ def _payment(tx: BankTransaction, key: str, on: str) -> tuple[Any, ...]:
         tx.payer_name,
         tx.bank_reference,
         "; ".join(map(str, refs)) if refs else (f"KID {tx.kid}" if tx.kid else None),
-        tx.is_credit_note,
+        1 if tx.is_credit_note else 0,  # as the stage binds it fastest (bank_stage.Staged)
     )
 
 
@@ -623,10 +690,10 @@ def plan(uow: UnitOfWork, summary: ImportSummary, sha: str) -> Plan:
     with uow:
         marks = uow.bank.marks()  # before the index: a change between is seen
         bank = company_settings.effective(company_settings.BankSettings, uow.settings.get("bank"))
-        index, open_claims = build_index(uow)
+        index, notices = build_index(uow)
         write_off = write_off_type(uow)
         payouts = load_payouts(uow)
-    made = Plan(index, open_claims, bank, summary, sha[:16])
+    made = Plan(index, notices, bank, summary, sha[:16])
     made.marks, made.write_off_type, made.payouts = marks, write_off, payouts
     made.any_payouts = bool(payouts.accounts or payouts.keys)  # most companies: none to look for
     return made

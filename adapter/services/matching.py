@@ -35,6 +35,12 @@ class OpenInvoice(NamedTuple):
     kid: str | None
     due_ore: int  # principal and unpaid notices: what paying it in full means
     currency: str = "NOK"
+    # What the bank import allocates from, read in the same row (one tuple per open claim, a
+    # million of them): the invoice's outstanding principal, its id in the ledger (a Tripletex
+    # invoice's, else None) and its claim's status.
+    outstanding_ore: int = 0
+    ledger_id: str | None = None
+    status: str = "open"
 
 
 @dataclass(slots=True)

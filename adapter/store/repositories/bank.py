@@ -15,12 +15,19 @@ from adapter.store.bank_stage import NOTICE_STATUSES, marks
 from adapter.store.repositories.base import CompanyScoped
 from adapter.store.tables import allocations, bank_files, claims, customers, invoices, letters
 
+# Claims first, through the company's (company_id, status) index, then each one's invoice by its
+# key: the company's invoices through its KID index (the plan SQLite chose) read every invoice
+# it ever had, in KID order, each a jump in the table (1.44 -> 1.21 CPU-s at 1,000,000 open).
+# A row is what matching and allocation need of an open claim, in `OpenInvoice`'s order (the
+# outstanding twice: as what is due, notices added by the caller, and as the principal).
 _OPEN = """
-SELECT i.id, i.customer_id, i.number, i.kid, i.outstanding_ore, i.currency, i.source,
-       i.external_id, c.id, c.status
-FROM invoices i JOIN claims c ON c.invoice_id = i.id
-WHERE i.company_id = {company} AND c.status IN ('open', 'handed_off')
+SELECT i.id, i.customer_id, i.number, i.kid, i.outstanding_ore, i.currency, i.outstanding_ore,
+       CASE WHEN i.source = 'tripletex' THEN i.external_id END, c.status
+FROM claims c CROSS JOIN invoices i
+WHERE c.company_id = {company} AND c.status IN ('open', 'handed_off')
+  AND i.id = c.invoice_id AND i.company_id = {company}
 """
+_CUSTOMERS = "SELECT id, name, bank_account FROM customers WHERE company_id = {company}"
 
 
 class BankRepository(CompanyScoped):
@@ -31,17 +38,19 @@ class BankRepository(CompanyScoped):
         return marks(self.conn, self.company_id)
 
     def notices_charged(self) -> dict[int, list[int]]:
-        """Per claim, [fees and compensation, interest] of the notices sent on it."""
+        """Per invoice, [fees and compensation, interest] of the notices sent on its claim."""
         notices: dict[int, list[int]] = {}
         for row in self.conn.execute(
             select(
-                letters.c.claim_id,
+                claims.c.invoice_id,
                 letters.c.fee_ore,
                 letters.c.interest_ore,
                 letters.c.compensation_ore,
-            ).where(letters.c.company_id == self.company_id, letters.c.status.in_(NOTICE_STATUSES))
+            )
+            .join(claims, claims.c.id == letters.c.claim_id)
+            .where(letters.c.company_id == self.company_id, letters.c.status.in_(NOTICE_STATUSES))
         ):
-            charged = notices.setdefault(row.claim_id, [0, 0])
+            charged = notices.setdefault(row.invoice_id, [0, 0])
             charged[0] += row.fee_ore + row.compensation_ore
             charged[1] += row.interest_ore
         return notices
@@ -61,12 +70,16 @@ class BankRepository(CompanyScoped):
 
     def open_claims(self, batch: int = 10_000) -> Iterator[Sequence[Any]]:
         """The open and handed-off claims, in lists of driver rows: (invoice id, customer id,
-        number, KID, outstanding, currency, source, external id, claim id, status)."""
+        number, KID, outstanding, currency, outstanding, the ledger's id or None, status), as
+        `matching.OpenInvoice` orders them."""
+        return self._rows(_OPEN.format(company=int(self.company_id)), batch)
+
+    def _rows(self, statement: str, batch: int) -> Iterator[Sequence[Any]]:
         # The driver's own cursor: its tuples as they come (a result's rows cost twice the
         # fetch itself, a million times).
         cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(_OPEN.format(company=int(self.company_id)))
+            cursor.execute(statement)
             while rows := cursor.fetchmany(batch):
                 yield rows
         finally:
@@ -113,14 +126,10 @@ class BankRepository(CompanyScoped):
             )
         )
 
-    def customers_for_matching(self) -> Iterator[tuple[int, str, str | None]]:
-        """Each customer's id, name and bank account (to tell who paid)."""
-        for row in self.conn.execute(
-            select(customers.c.id, customers.c.name, customers.c.bank_account).where(
-                customers.c.company_id == self.company_id
-            )
-        ):
-            yield row.id, row.name, row.bank_account
+    def customers_for_matching(self, batch: int = 10_000) -> Iterator[Sequence[Any]]:
+        """Each customer's id, name and bank account (to tell who paid), in lists of driver
+        rows (a company may have hundreds of thousands)."""
+        return self._rows(_CUSTOMERS.format(company=int(self.company_id)), batch)
 
     def customer_by_external_id(self, external_id: str) -> int | None:
         """The company's customer with this external id, if there is one."""
