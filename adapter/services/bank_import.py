@@ -308,14 +308,34 @@ class Plan:
         summary = self.summary
         seen: set[str] = set()
         by_kid, touched, notices = self.index.by_kid, self.touched, self.notices
-        plain, payments = staged.plain, staged.payments
+        rows = staged.payments
         limit = self.bank.write_off_limit
         # As _allocate and split would: no payout to tell apart, the principal in the order.
         quick = not self.any_payouts and "principal" in self.order
         kid_words = _word_json("kid")
         n, total, paid, duplicates, by_kid_count = self.n, 0, 0, 0, 0
+        day, on = None, ""  # the last booking date and its ISO text: a file has few dates
         for tx, key in zip(batch, keys, strict=True):
-            amount = tx.amount_ore
+            # All its fields at once: a named tuple's attributes are a lookup each.
+            (
+                amount,
+                kid,
+                booked,
+                reference,
+                source,
+                _position,
+                _value_date,
+                account,
+                payer_name,
+                message,
+                currency,
+                credit_note,
+                reversal,
+                _rf,
+                refs,
+                _type,
+                credit_note_ore,
+            ) = tx
             total += amount
             if key in seen or key in known:
                 duplicates += 1
@@ -323,22 +343,28 @@ class Plan:
             seen.add(key)
             paid += amount
             n += 1
-            kid = tx.kid
             invoice = by_kid.get(kid) if kid and quick else None
             if (
                 invoice is not None
                 and amount > 0
-                and not tx.credit_note_ore
-                and not tx.is_reversal
-                and invoice.currency == tx.currency
+                and not credit_note_ore
+                and not reversal
+                and invoice.currency == currency
             ):
                 invoice_id = invoice.invoice_id
                 state = touched.get(invoice_id)
-                if state is None:
-                    principal, status = invoice.outstanding_ore, invoice.status
-                    _, fees, interest = notices.get(invoice_id, _NO_NOTICES)
-                else:
+                if state is not None:
                     _, principal, status, fees, interest = state
+                elif notices and invoice_id in notices:
+                    principal, status = invoice.outstanding_ore, invoice.status
+                    _, fees, interest = notices[invoice_id]
+                else:
+                    principal, status, fees, interest = (
+                        invoice.outstanding_ore,
+                        invoice.status,
+                        0,
+                        0,
+                    )
                 left = principal - amount
                 if (
                     not fees
@@ -353,42 +379,64 @@ class Plan:
                     if not by_kid_count:  # counted in the order methods first match
                         summary.matched.setdefault("kid", 0)
                     by_kid_count += 1
-                    on = tx.booking_date.isoformat()
+                    if booked is not day:
+                        day, on = booked, booked.isoformat()
                     number = invoice.number
-                    refs = tx.references
-                    row = (
-                        key,
-                        tx.source,
-                        amount,
-                        tx.currency,
-                        on,
-                        kid,
-                        tx.payer_account,
-                        tx.bank_reference,
-                        "; ".join(map(str, refs)) if refs else f"KID {kid}",
-                        1 if tx.is_credit_note else 0,
-                        "matched",
-                        "kid",
-                        invoice.customer_id,
-                        f"{kr(amount)} on {on} matched by kid to invoice {number}",
-                        _MATCHED_JSON % (amount, on, _json_text(number), kid_words),
-                        invoice_id,
-                        amount,
-                        invoice.ledger_id,
-                    )
-                    if tx.message is None and tx.payer_name is None:
-                        plain.append((n, *row))
-                    else:  # in all the payment's columns
-                        payments.append(
+                    refs_text = "; ".join(map(str, refs)) if refs else f"KID {kid}"
+                    line = f"{kr(amount)} on {on} matched by kid to invoice {number}"
+                    said = _MATCHED_JSON % (amount, on, _json_text(number), kid_words)
+                    flag = 1 if credit_note else 0
+                    ledger_id = invoice.ledger_id
+                    customer_id = invoice.customer_id
+                    if message is None and payer_name is None:  # bank_stage.PLAIN_COLUMNS
+                        rows.append(
                             (
                                 n,
-                                *row[:6],
-                                tx.message,
-                                row[6],
-                                tx.payer_name,
-                                *row[7:12],
+                                key,
+                                source,
+                                amount,
+                                currency,
+                                on,
+                                kid,
+                                account,
+                                reference,
+                                refs_text,
+                                flag,
+                                "matched",
+                                "kid",
+                                customer_id,
+                                line,
+                                said,
+                                invoice_id,
+                                amount,
+                                ledger_id,
+                            )
+                        )
+                    else:  # bank_stage.PAYMENT_COLUMNS
+                        rows.append(
+                            (
+                                n,
+                                key,
+                                source,
+                                amount,
+                                currency,
+                                on,
+                                kid,
+                                message,
+                                account,
+                                payer_name,
+                                reference,
+                                refs_text,
+                                flag,
+                                "matched",
+                                "kid",
                                 None,
-                                *row[12:],
+                                customer_id,
+                                line,
+                                said,
+                                invoice_id,
+                                amount,
+                                ledger_id,
                             )
                         )
                     continue
@@ -422,9 +470,10 @@ class Plan:
             amount = tx.amount_ore
             line = f"{kr(amount)} on {on} matched by {method} to invoice {number}"
             said = _MATCHED_JSON % (amount, on, _json_text(number), _word_json(method))
-            row = (*_payment(tx, key, on), "matched", method, None, found.customer_id, line, said)
             one = self._allocate(tx, n, on, found.invoice, staged, payout=payout)
-            staged.payments.append((n, *row, *one))
+            staged.payments.append(
+                _row(n, tx, key, on, "matched", method, None, found.customer_id, (line, said), one)
+            )
             return
         reason = "reversal" if found is None else (found.reason or "?")
         payer = found.customer_id if found is not None else None
@@ -452,17 +501,7 @@ class Plan:
         line = f"{kr(tx.amount_ore)} on {on} {status.value}: {why}"
         said = _UNMATCHED_JSON % (tx.amount_ore, on, _unmatched_words(status.value, reason))
         staged.payments.append(
-            (
-                n,
-                *_payment(tx, key, on),
-                status.value,
-                None,
-                reason,
-                customer,
-                line,
-                said,
-                *_NOT_PLAIN,
-            )
+            _row(n, tx, key, on, status.value, None, reason, customer, (line, said), _NOT_PLAIN)
         )
 
     def _allocate(
@@ -646,22 +685,63 @@ def _file_said(summary: ImportSummary) -> dict[str, Any]:
     return said
 
 
-def _payment(tx: BankTransaction, key: str, on: str) -> tuple[Any, ...]:
-    """The payment's own columns of its staged row (`on`: its date as ISO text)."""
-    refs = tx.references
+def _row(
+    n: int,
+    tx: BankTransaction,
+    key: str,
+    on: str,
+    status: str,
+    method: str | None,
+    reason: str | None,
+    customer: int | None,
+    audit: tuple[str, str],
+    one: tuple[Any, Any, Any],
+) -> tuple[Any, ...]:
+    """The payment's row of the stage (`on`: its date as ISO text; `audit`: its line and data;
+    `one`: see _allocate): in bank_stage.PLAIN_COLUMNS when it has no message, payer's name
+    or reason, else in all of bank_stage.PAYMENT_COLUMNS."""
+    refs, kid = tx.references, tx.kid
+    refs_text = "; ".join(map(str, refs)) if refs else (f"KID {kid}" if kid else None)
+    flag = 1 if tx.is_credit_note else 0  # as the stage binds it fastest (bank_stage.Staged)
+    if tx.message is None and tx.payer_name is None and reason is None:
+        return (
+            n,
+            key,
+            tx.source,
+            tx.amount_ore,
+            tx.currency,
+            on,
+            kid,
+            tx.payer_account,
+            tx.bank_reference,
+            refs_text,
+            flag,
+            status,
+            method,
+            customer,
+            *audit,
+            *one,
+        )
     return (
+        n,
         key,
         tx.source,
         tx.amount_ore,
         tx.currency,
         on,
-        tx.kid,
+        kid,
         tx.message,
         tx.payer_account,
         tx.payer_name,
         tx.bank_reference,
-        "; ".join(map(str, refs)) if refs else (f"KID {tx.kid}" if tx.kid else None),
-        1 if tx.is_credit_note else 0,  # as the stage binds it fastest (bank_stage.Staged)
+        refs_text,
+        flag,
+        status,
+        method,
+        reason,
+        customer,
+        *audit,
+        *one,
     )
 
 
