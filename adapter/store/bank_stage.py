@@ -22,7 +22,8 @@ leaves a 'publishing' file whose heartbeat stops: the next import or pick-up for
 rolls it back (`recover`: its payments, allocations and outbox rows go; its claims never
 changed; the audit log is append-only, so a line says the file was rolled back) and the file
 can be imported again. A crash after the flip (SQLite) only leaves outbox rows held: `recover` releases
-them.
+them. PostgreSQL's publish runs the chunks and the flip on two connections at once
+(adapter/store/bank_publish_pg.py).
 """
 
 from __future__ import annotations
@@ -506,42 +507,29 @@ def publish(
         "write_off_type_id": write_off_type_id,
         "order_used": order_used,
     }
-    if not is_sqlite(conn.engine):  # the planner's row counts for the joins below
-        with conn.begin():
-            # Only the columns the chunks' statements select by: the row counts come with any
-            # column, and statistics of every text column cost 1.3 of 1.6 s at 100,000.
-            conn.exec_driver_sql(
-                f"ANALYZE {STAGE_PAYMENTS.name} (n), {STAGE_ALLOCATIONS.name} (n), "
-                f"{STAGE_SENDS.name} (n, kind)"
-            )
+    if not is_sqlite(conn.engine):  # two connections at once (see its module)
+        from adapter.store import bank_publish_pg
+
+        return bank_publish_pg.publish(
+            conn,
+            params=params,
+            file=file,
+            marks=marks,
+            unknown_customer=unknown_customer,
+            claim_rows=claim_rows,
+            file_line=file_line,
+        )
     deferred(conn, False)
     file_id = _begin(conn, params, file, marks, unknown_customer)
     params["file"] = file_id
     try:
         last = _scalar(conn, f"SELECT coalesce(max(n), 0) FROM {STAGE_PAYMENTS.name}")
-        if is_sqlite(conn.engine):
-            expected = _sqlite_chunks(conn, params, last, marks)
-        else:
-            expected = marks
-            pace = _Pace(FIRST_CHUNK["payments"])
-            low = 0
-            while low < last:
-                began = time.perf_counter()
-                high = min(last, low + pace.size)
-                with conn.begin():
-                    _no_wait_for_disk(conn)
-                    _check_marks(conn, params, expected, notices=False)
-                    chunk = params | {"low": low, "high": high}
-                    _payments_chunk(conn, chunk)
-                    expected = (expected[0], _rows_chunk(conn, chunk, expected[1]))
-                pace.took(time.perf_counter() - began)
-                low = high
+        expected = _sqlite_chunks(conn, params, last, marks)
         _claims(conn, params, claim_rows, expected, file_line)
     except BaseException:
         rollback(conn, company_id, file_id, actor=actor, now=now, why=None)
         raise
-    if is_sqlite(conn.engine):  # PostgreSQL's flip wrote the sends due: none held
-        release(conn, company_id, file_id, now=now)
+    release(conn, company_id, file_id, now=now)
     return file_id
 
 
@@ -733,26 +721,9 @@ def _claims(
             _no_wait_for_disk(conn)
             _record_claims(conn, params, part)
         pace.took(time.perf_counter() - began)
-    if not is_sqlite(conn.engine):  # a new table's statistics: join it by ranges, not whole
-        with conn.begin():
-            # The claims' and invoices' too: with stale counts (a bulk-loaded book) the planner
-            # scanned every open claim of the company for each chunk (found at 1,000,000).
-            # The columns the flip joins and filters by (the rest is no use to it, and
-            # invoices' and claims' text columns cost most of the time).
-            conn.exec_driver_sql(
-                f"ANALYZE {STAGE_CLAIMS.name} (invoice_id, closes), invoices (id, company_id), "
-                "claims (invoice_id, company_id, status)"
-            )
     began = time.perf_counter()
     with conn.begin():  # the flip: on disk before we say so
         _check_marks(conn, params, expected)
-        if not is_sqlite(conn.engine):  # the file's sends, due now (see the module's doc)
-            # Before the claims' rows are locked: another writer of a claim the file pays
-            # waits for the updates and the commit only (the sends were a third of the flip).
-            for statement in _copies(conn, payments=False, sends=True):
-                conn.execute(
-                    _typed(statement), params | {"low": 0, "high": _MAX_N, "due": params["now"]}
-                )
         _update_claims(conn, params)
         _flip(conn, params, file_line)
     pace.took(time.perf_counter() - began)  # the flip's write transaction, timed too

@@ -1,6 +1,8 @@
 """An import paused with its file still 'publishing', for tests that look at the database
-meanwhile: before the claims' phase (every payment and allocation stored), or at the flip
-(`at="_flip"`: every chunk before it committed)."""
+meanwhile: once every payment and allocation is stored (SQLite: before the claims' phase;
+PostgreSQL: at the flip, whose transaction runs beside the chunks, see
+adapter/store/bank_publish_pg.py), or at the flip (`at="_flip"`: every chunk before it
+committed)."""
 
 from __future__ import annotations
 
@@ -17,17 +19,25 @@ from adapter.store import bank_stage
 from adapter.store.database import Database
 
 
+def all_stored(db: Database) -> str:
+    """The step of the publish called once every payment and allocation is stored, before
+    anything of the file shows (SQLite: the claims' phase, which holds no write lock until the
+    flip; PostgreSQL: the flip, its transaction not committed)."""
+    return "_claims" if db.dialect == "sqlite" else "_flip"
+
+
 @contextmanager
 def paused_before_the_flip(
     db: Database,
     company_id: int,
     path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    at: str = "_claims",
+    at: str | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Import `path` in a thread and yield while it is paused as it calls `bank_stage.<at>`;
-    on leaving, let it finish. The yielded dict gets the import's "summary", or the "error"
-    it raised."""
+    """Import `path` in a thread and yield while it is paused as it calls `bank_stage.<at>`
+    (by default once every payment is stored: `all_stored`); on leaving, let it finish. The
+    yielded dict gets the import's "summary", or the "error" it raised."""
+    at = at or all_stored(db)
     publishing, looked = threading.Event(), threading.Event()
     step = getattr(bank_stage, at)
 

@@ -23,7 +23,7 @@ from adapter.services.claim_facts import iter_claims
 from adapter.store import bank_stage
 from adapter.store.engine import READ_ONLY
 from adapter.store.tables import audit_log, bank_files, outbox, payments
-from tests.integration.bank.paused import paused_before_the_flip
+from tests.integration.bank.paused import all_stored, paused_before_the_flip
 from tests.integration.bank.test_import import DAY, P, book, write
 
 __all__ = ["book"]
@@ -143,7 +143,7 @@ def _crash_before_the_flip(db, company_id: int, path: Path, monkeypatch) -> None
         def killed(*args, **kwargs):
             raise SystemExit(9)
 
-        patch.setattr(bank_stage, "_claims", killed)
+        patch.setattr(bank_stage, all_stored(db), killed)
         with pytest.raises(SystemExit):
             bank_import.import_file(db, company_id, path, actor="test")
     assert _statuses(db) == ["publishing"]
