@@ -60,8 +60,7 @@ def publish(
     params["file"] = file_id
     flip = None
     try:
-        flip = _Flip(conn, params, file_line)
-        flip.record_claims(claim_rows)
+        flip = _Flip(conn, params, file_line, claim_rows)
         flip.start()
         expected = _chunks(conn, params, marks, flip)
         flip.finish(expected)
@@ -112,9 +111,15 @@ def _chunks(
 class _Flip(threading.Thread):
     """The second connection and the transaction that publishes the file (see the module)."""
 
-    def __init__(self, staging: Connection, params: dict[str, Any], file_line: tuple[str, str]):
+    def __init__(
+        self,
+        staging: Connection,
+        params: dict[str, Any],
+        file_line: tuple[str, str],
+        claim_rows: Iterable[tuple[int, int, str, int, bool]],
+    ):
         super().__init__(name="bank-publish-flip", daemon=True)
-        self.params, self.file_line = params, file_line
+        self.params, self.file_line, self.claim_rows = params, file_line, claim_rows
         self.conn = staging.engine.connect()
         self.expected: tuple[tuple[int, int], int] | None = None
         self.error: BaseException | None = None
@@ -153,7 +158,7 @@ class _Flip(threading.Thread):
 
     def record_claims(self, rows: Iterable[tuple[int, int, str, int, bool]]) -> None:
         """The touched claims (what each was and becomes) into this connection's stage, in
-        paced chunks, the file's heartbeat beating."""
+        paced chunks, the file's heartbeat beating (while the payments' chunks go on)."""
         pace = stage._Pace(stage.FIRST_CHUNK["claims"])
         found = iter(rows)
         while part := list(islice(found, pace.size)):
@@ -173,8 +178,9 @@ class _Flip(threading.Thread):
 
     def run(self) -> None:
         tx: RootTransaction | None = None
-        began = time.perf_counter()
         try:
+            self.record_claims(self.claim_rows)
+            began = time.perf_counter()
             tx = self.conn.begin()  # the flip: on disk before we say so
             due = self.params | {"low": 0, "high": stage._MAX_N, "due": self.params["now"]}
             for statement in stage._copies(self.conn, payments=False, sends=True):
