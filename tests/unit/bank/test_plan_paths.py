@@ -48,7 +48,7 @@ def _transactions(rng: random.Random, count: int) -> list[BankTransaction]:
             BankTransaction(
                 rng.choice([1, 200, 500, 999, 1_000, 4_000, 10_000, 12_345, 20_000, -300, 400_000]),
                 kid,
-                ON,
+                rng.choice([ON, ON, date(2026, 5, 4), date(2026, 5, 5)]),  # the same day, twice
                 f"{rng.randint(1, 300):09d}",  # repeats: duplicates within the file
                 "ocr",
                 f"line {n}",
