@@ -691,7 +691,13 @@ def _payments_chunk(conn: Connection, chunk: dict[str, Any]) -> None:
 def _rows_chunk(conn: Connection, chunk: dict[str, Any], newest: int) -> int:
     """The allocations, audit lines and (SQLite) held sends of the payments numbered (chunk's
     low, high], stored already; returns the company's newest allocation id after them."""
-    for statement in _copies(conn, sends=is_sqlite(conn.engine))[1:]:
+    alone = not any(
+        conn.execute(
+            text(f"SELECT 1 FROM {t.name} WHERE n > :low AND n <= :high LIMIT 1"), chunk
+        ).first()
+        for t in (STAGE_ALLOCATIONS, STAGE_SENDS)
+    )
+    for statement in _copies(conn, sends=is_sqlite(conn.engine), alone=alone)[1:]:
         conn.execute(_typed(statement), chunk)
     _heartbeat(conn, chunk)
     return int(
@@ -751,7 +757,9 @@ def _record_claims(
     conn: Connection, params: dict[str, Any], part: list[tuple[int, int, str, int, bool]]
 ) -> None:
     """Stage a chunk of the file's touched claims (what each was and becomes)."""
-    _put(conn, STAGE_CLAIMS, [(r[0], r[1], r[2], r[3], bool(r[4])) for r in part])
+    # `closes` as 0 or 1: sqlite3 binds a bool through its slow path (1,000,000 rows in a
+    # temp table: 1.75 CPU-s with bools, 0.93 with ints; the column stores 0 or 1 either way).
+    _put(conn, STAGE_CLAIMS, [(r[0], r[1], r[2], r[3], 1 if r[4] else 0) for r in part])
     _heartbeat(conn, params)
 
 
@@ -986,10 +994,13 @@ def _notices(conn: Connection, company_id: int) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def _copies(conn: Connection, *, payments: bool = True, sends: bool = True) -> list[str]:
+def _copies(
+    conn: Connection, *, payments: bool = True, sends: bool = True, alone: bool = False
+) -> list[str]:
     """The set-based statements of one chunk of payments (numbered (:low, :high]), in order:
     with `payments` the payments first, their allocations and audit lines; with `sends` their
-    outbox rows (run_after :due)."""
+    outbox rows (run_after :due). `alone`: the chunk's payments have no parts staged apart
+    (STAGE_ALLOCATIONS, STAGE_SENDS), each its row's one allocation and send, if any."""
     sqlite = is_sqlite(conn.engine)
     # The payment's id: staged on PostgreSQL, numbered on in the chunk on SQLite.
     pid = "(:base + s.n)" if sqlite else "s.payment_id"
@@ -1048,12 +1059,18 @@ def _copies(conn: Connection, *, payments: bool = True, sends: bool = True) -> l
         f"SELECT :c, a.payment_id, a.invoice_id, a.customer_id, a.kind, a.amount_ore, "
         f"{day.format('a.allocated_on')}, a.order_used, :actor, :now FROM ("
         f"SELECT s.n, 0 AS k, {pid} AS payment_id, s.one_invoice_id AS invoice_id, "
-        "NULL AS customer_id, 'principal' AS kind, s.one_principal AS amount_ore, "
+        "CAST(NULL AS INTEGER) AS customer_id, 'principal' AS kind, s.one_principal AS amount_ore, "
         "s.payment_date AS allocated_on, CAST(:order_used AS VARCHAR(60)) AS order_used "
         f"FROM {STAGE_PAYMENTS.name} s WHERE {rng} AND s.one_invoice_id IS NOT NULL "
-        f"UNION ALL SELECT s.n, s.k, {pid}, s.invoice_id, s.customer_id, s.kind, s.amount_ore, "
-        f"s.allocated_on, s.order_used FROM {STAGE_ALLOCATIONS.name} s WHERE {rng}"
-        ") a ORDER BY a.n, a.k",
+        + (
+            # Alone: in the stage's order, no union to sort (1,000,000 allocations: 1.91 ->
+            # 1.57 CPU-s; their sends 3.81 -> 3.56).
+            ") a ORDER BY a.n"
+            if alone
+            else f"UNION ALL SELECT s.n, s.k, {pid}, s.invoice_id, s.customer_id, s.kind, "
+            f"s.amount_ore, s.allocated_on, s.order_used FROM {STAGE_ALLOCATIONS.name} s "
+            f"WHERE {rng}) a ORDER BY a.n, a.k"
+        ),
         "INSERT INTO audit_log (company_id, at, actor, action, subject_type, subject_id, rules, message, data) "
         f"SELECT :c, :now, :actor, 'payment.import', 'payment', {text_id}, {no_rules}, s.audit, "
         f"{said} FROM {STAGE_PAYMENTS.name} s WHERE {rng}",
@@ -1062,17 +1079,24 @@ def _copies(conn: Connection, *, payments: bool = True, sends: bool = True) -> l
         f"SELECT s.n, 0 AS k, {pid} AS payment_id, 'tripletex.payment' AS kind, "
         "s.one_invoice_id AS invoice_id, s.one_ledger_id AS ledger_id, "
         "s.one_principal AS amount_ore, s.payment_date AS paid_on "
-        f"FROM {STAGE_PAYMENTS.name} s WHERE {rng} AND s.one_ledger_id IS NOT NULL "
-        f"UNION ALL SELECT s.n, s.k, {pid}, s.kind, s.invoice_id, s.ledger_id, s.amount_ore, "
-        f"s.paid_on FROM {STAGE_SENDS.name} s WHERE s.kind <> 'tripletex.write_off' AND {rng}"
+        f"FROM {STAGE_PAYMENTS.name} s WHERE {rng} AND s.one_ledger_id IS NOT NULL"
+        + (
+            ""
+            if alone
+            else f" UNION ALL SELECT s.n, s.k, {pid}, s.kind, s.invoice_id, s.ledger_id, "
+            f"s.amount_ore, s.paid_on FROM {STAGE_SENDS.name} s "
+            f"WHERE s.kind <> 'tripletex.write_off' AND {rng}"
+        )
     )
     outbox_rows = [
         f"{outbox}SELECT :c, s.kind, {key}, CASE WHEN s.kind = 'tripletex.payment' THEN {pay} ELSE {forward} END, "
-        f"'pending', 0, :due, :now, :file FROM ({sent}) s ORDER BY s.n, s.k",
+        f"'pending', 0, :due, :now, :file FROM ({sent}) s ORDER BY s.n{'' if alone else ', s.k'}",
         # A residual written off, closed in Tripletex on the loss account's payment type (as
         # bank_import.close_written_off queues it, one per invoice).
         f"{outbox}SELECT :c, 'tripletex.payment', 'tripletex:write_off:' || :c || ':' || s.invoice_id, "
         f"{close}, 'pending', 0, :due, :now, :file FROM {STAGE_SENDS.name} s "
         f"WHERE s.kind = 'tripletex.write_off' AND {rng}",
     ]
+    if alone:
+        outbox_rows.pop()  # no write-offs: they are staged sends
     return (copies if payments else []) + (outbox_rows if sends else [])
