@@ -161,7 +161,7 @@ class _Flip(threading.Thread):
         paced chunks, the file's heartbeat beating (while the payments' chunks go on)."""
         pace = stage._Pace(stage.FIRST_CHUNK["claims"])
         found = iter(rows)
-        while part := list(islice(found, pace.size)):
+        while not self.stop and (part := list(islice(found, pace.size))):
             began = time.perf_counter()
             with self.conn.begin():
                 stage._no_wait_for_disk(self.conn)
@@ -180,6 +180,8 @@ class _Flip(threading.Thread):
         tx: RootTransaction | None = None
         try:
             self.record_claims(self.claim_rows)
+            if self.stop:  # aborted: nothing more to do
+                return
             began = time.perf_counter()
             tx = self.conn.begin()  # the flip: on disk before we say so
             due = self.params | {"low": 0, "high": stage._MAX_N, "due": self.params["now"]}
