@@ -185,7 +185,12 @@ class _Flip(threading.Thread):
             began = time.perf_counter()
             tx = self.conn.begin()  # the flip: on disk before we say so
             due = self.params | {"low": 0, "high": stage._MAX_N, "due": self.params["now"]}
-            for statement in stage._copies(self.conn, payments=False, sends=True):
+            # No sends staged apart (the commonest file): each payment's send from its row,
+            # in the stage's order (no union to sort: 1,000,000 sends sorted on disk ~2 s).
+            alone = not self.conn.exec_driver_sql(
+                f"SELECT 1 FROM {stage.STAGE_SENDS.name} LIMIT 1"
+            ).first()
+            for statement in stage._copies(self.conn, payments=False, sends=True, alone=alone):
                 self.conn.execute(stage._typed(statement), due)
             locked = time.perf_counter()
             if not self.stop:
