@@ -288,3 +288,45 @@ def test_a_late_answer_from_the_last_period_does_not_start_the_count_again() -> 
         now[0] = max(now[0], start + wait)
         remote.exchange(ticket)
     assert remote.refused == 0
+
+
+@pytest.mark.parametrize("stall", [0.3, 2.5])
+def test_senders_held_up_at_random_are_never_refused(stall: float) -> None:
+    """kravia/test_limits on a loaded machine, replayed on a simulated clock: 4 senders x 4
+    reads against a limit of 8 per 3 s at 20 ms; each step (the wake-up after the pacer's
+    wait, the way there, the way back, the next ask) held up at random, now and then by up
+    to `stall` seconds. Before the fix, run 11 had a 429 with either."""
+    import heapq
+    import random
+
+    for seed in range(300):
+        rng = random.Random(seed)
+        now = [0.0]
+        pacer = Pacer(clock=lambda: now[0])
+        remote = _Remote(pacer, now, limit=8, period=3.0)
+
+        def late(base: float = 0.0) -> float:
+            x = rng.random()
+            return base + rng.uniform(0, 0.005 if x < 0.7 else 0.05 if x < 0.95 else stall)
+
+        headers: dict[int, httpx.Headers] = {}
+        remote.count()  # the test's first read, outside the client
+        steps: list[tuple[float, int, str, int, int]] = []  # (when, order, step, ticket, reads)
+        for _ in range(4):
+            heapq.heappush(steps, (0.02 + late(), len(steps), "ask", 0, 4))
+        order = 4
+        while steps:
+            at, _o, step, ticket, reads = heapq.heappop(steps)
+            now[0], order = at, order + 1
+            if step == "ask" and reads:
+                ticket, wait = pacer.reserve()
+                heapq.heappush(
+                    steps, (at + wait + late() + late(0.02), order, "there", ticket, reads)
+                )
+            elif step == "there":
+                headers[ticket] = remote.count()
+                heapq.heappush(steps, (at + late(), order, "back", ticket, reads))
+            elif step == "back":
+                pacer.done(headers.pop(ticket), ticket)
+                heapq.heappush(steps, (at + late(), order, "ask", 0, reads - 1))
+        assert remote.refused == 0, f"seed {seed}"
