@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, RootTransaction
+from sqlalchemy import Connection, RootTransaction, text
 
 from adapter.log import get_logger
 from adapter.store import bank_stage as stage
@@ -125,6 +125,7 @@ class _Flip(threading.Thread):
         self.error: BaseException | None = None
         self.go, self.stop = threading.Event(), False
         self.transaction_s = self.locked_s = 0.0
+        self.claims = 0  # recorded
         stage.create(self.conn)
         stage.deferred(self.conn, False)
         self._hand_over(staging)
@@ -166,6 +167,7 @@ class _Flip(threading.Thread):
             with self.conn.begin():
                 stage._no_wait_for_disk(self.conn)
                 stage._record_claims(self.conn, self.params, part)
+            self.claims += len(part)
             pace.took(time.perf_counter() - began)
         with self.conn.begin():
             # A new table's statistics, and the claims' and invoices' (a bulk-loaded book's
@@ -194,7 +196,7 @@ class _Flip(threading.Thread):
                 self.conn.execute(stage._typed(statement), due)
             locked = time.perf_counter()
             if not self.stop:
-                stage._update_claims(self.conn, self.params)
+                self._update_claims()
             self.go.wait()
             if self.stop or self.expected is None:
                 tx.rollback()
@@ -209,6 +211,29 @@ class _Flip(threading.Thread):
             self.error = exc
             if tx is not None and tx.is_active:
                 tx.rollback()
+
+    def _update_claims(self) -> None:
+        """`bank_stage._update_claims`, the outstanding amounts checked by their update itself
+        (each invoice updated only if it still owes what the plan saw, and every one must be):
+        the check joined the claims to the invoices and the claims, 1.9 s at 1,000,000; the
+        claims' statuses alone, about half (in psql, by turns)."""
+        staged = stage.STAGE_CLAIMS.name
+        if self.conn.exec_driver_sql(
+            f"SELECT 1 FROM {staged} b JOIN claims c ON c.invoice_id = b.invoice_id "
+            "WHERE c.status <> b.status_before LIMIT 1"
+        ).first():
+            raise stage.StalePlan("payments or claims changed while the file was read")
+        updated = self.conn.execute(
+            text(
+                f"UPDATE invoices SET outstanding_ore = b.outstanding_after FROM {staged} b "
+                "WHERE invoices.id = b.invoice_id AND invoices.company_id = :c "
+                "AND invoices.outstanding_ore = b.outstanding_before"
+            ),
+            self.params,
+        ).rowcount
+        if updated != self.claims:
+            raise stage.StalePlan("payments or claims changed while the file was read")
+        stage._close_claims(self.conn, self.params)
 
     def raise_error(self) -> None:
         if self.error is not None:

@@ -785,6 +785,12 @@ def _update_claims(conn: Connection, params: dict[str, Any]) -> None:
         ),
         params,
     )
+    _close_claims(conn, params)
+
+
+def _close_claims(conn: Connection, params: dict[str, Any]) -> None:
+    """The staged claims that the file closes, closed."""
+    staged = STAGE_CLAIMS.name
     conn.execute(  # driven by the file's claims that close, through claims' unique invoice_id
         _typed(
             "UPDATE claims SET status = 'closed', closed_at = :now, updated_at = :now "
