@@ -277,6 +277,7 @@ def deferred(conn: Connection, on: bool) -> None:
 # the file (a million staged payments fill any cache; 64 MiB cost as much as everything else
 # the import holds per payment).
 TEMP_CACHE_KIB = 8192
+TEMP_PAGE_BYTES = 65536  # the largest SQLite has
 
 
 def create(conn: Connection) -> None:
@@ -284,6 +285,10 @@ def create(conn: Connection) -> None:
     deferred(conn, True)
     with conn.begin():
         if is_sqlite(conn.engine):
+            # Before the connection's temp database exists (its first temp table): large
+            # pages, a tenth of the splits and writes as rows are added (staging 2.68 ->
+            # 2.26 µs a payment at 4 -> 64 KiB).
+            conn.exec_driver_sql(f"PRAGMA temp.page_size={TEMP_PAGE_BYTES}")
             conn.exec_driver_sql(f"PRAGMA temp.cache_size=-{TEMP_CACHE_KIB}")
         for table in TABLES:
             table.drop(conn, checkfirst=True)
