@@ -202,6 +202,54 @@ def test_a_stale_plan_is_made_again(db, tmp_path, monkeypatch) -> None:
     assert left == amounts[changed[0]] - 100 - allocated
 
 
+@pytest.mark.parametrize("closes", [True, False], ids=["closed-by-the-file", "left-open"])
+def test_a_claim_handed_off_while_the_file_was_read_makes_the_plan_again(
+    db, tmp_path, monkeypatch, closes
+) -> None:
+    """A claim the file touches is handed off by someone else before the flip: one the file
+    would close (the flip's close must find it open), or one it pays in part and leaves open
+    (its status is looked up apart). The first plan is refused, everything it changed in the
+    flip undone (on SQLite the claims' status index too); the second plan keeps the claim
+    handed off."""
+    company_id, path = company_with_open_invoices(db, tmp_path, 200)
+    publish = bank_stage.publish
+    changed: list[int] = []
+    calls: list[int] = []
+
+    def change_then_publish(conn, **kwargs):
+        rows = list(kwargs["claim_rows"])
+        calls.append(len(rows))
+        if not changed:
+            invoice_id = next(r[0] for r in rows if r[4] is closes and r[2] == "open")
+            with db.engine.begin() as other:
+                other.execute(
+                    update(claims)
+                    .where(claims.c.invoice_id == invoice_id)
+                    .values(status="handed_off")
+                )
+            changed.append(invoice_id)
+        return publish(conn, **kwargs | {"claim_rows": rows})
+
+    monkeypatch.setattr(bank_stage, "publish", change_then_publish)
+    summary = bank_import.import_file(db, company_id, path, actor="test")
+    assert len(calls) == 2  # planned twice: the first plan was stale at the flip
+    assert summary.payments == 200 and count(db, payments) == 200
+    assert _file_statuses(db) == ["published"]
+    with db.engine.connect() as conn:
+        status = conn.execute(
+            select(claims.c.status).where(claims.c.invoice_id == changed[0])
+        ).scalar_one()
+        if db.dialect == "sqlite":
+            index = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'ix_claims_company_id_status'"
+            ).scalar()
+            assert (
+                index == "CREATE INDEX ix_claims_company_id_status ON claims (company_id, status)"
+            )
+    assert status == "handed_off"
+    assert count(db, claims, status="closed") > 200 * bank_stage.REBUILD_SHARE
+
+
 def test_a_letter_sent_while_the_file_publishes_makes_the_plan_again(
     db, tmp_path, monkeypatch
 ) -> None:
