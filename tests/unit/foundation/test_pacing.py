@@ -204,3 +204,82 @@ def test_a_remote_that_stops_telling_its_limit_is_not_paced_for_ever() -> None:
     pacer.done(httpx.Headers({}))  # its answer tells of no limit
     waits = [pacer.ticket() for _ in range(6)]
     assert waits == [0.0] * 6
+
+
+class _Remote:
+    """A remote counting `limit` requests a `period` on the hand-moved clock `now` (its
+    window starts at the first request after the last one ended; Reset rounded up to whole
+    seconds), and the pacer told of each answer when it comes."""
+
+    def __init__(self, pacer: Pacer, now: list[float], limit: int, period: float):
+        self.pacer, self.now, self.limit, self.period = pacer, now, limit, period
+        self.window, self.used, self.refused = -1e9, 0, 0
+
+    def count(self) -> httpx.Headers:
+        """One request reaches the remote now: the headers of its answer."""
+        if self.now[0] - self.window >= self.period:
+            self.window, self.used = self.now[0], 0
+        if self.used < self.limit:
+            self.used += 1
+        else:
+            self.refused += 1
+        reset = max(0, math.ceil(self.window + self.period - self.now[0]))
+        return httpx.Headers(limits(self.limit, self.limit - self.used, reset))
+
+    def exchange(self, ticket: int) -> None:
+        """The request of `ticket` reaches the remote now and its answer comes at once."""
+        self.pacer.done(self.count(), ticket)
+
+
+def _replay(
+    seed: int, *, senders: int, reads: int, limit: int, period: float, stall: float
+) -> tuple[int, list[float]]:
+    """`senders` threads of one client, each making `reads` requests one after the other
+    against a `_Remote` at 20 ms, on a simulated clock; each step (the wake-up after the
+    pacer's wait, the way there, the way back, the next ask) held up at random, now and then
+    by up to `stall` seconds (a loaded machine), so requests reach the remote and answers
+    come back out of order: (the requests refused, the pacer's waits)."""
+    import heapq
+    import random
+
+    rng = random.Random(seed)
+    now = [0.0]
+    pacer = Pacer(clock=lambda: now[0])
+    remote = _Remote(pacer, now, limit=limit, period=period)
+
+    def late(base: float = 0.0) -> float:
+        x = rng.random()
+        return base + rng.uniform(0, 0.005 if x < 0.7 else 0.05 if x < 0.95 else stall)
+
+    headers: dict[int, httpx.Headers] = {}
+    waits: list[float] = []
+    remote.count()  # a first request outside the client (the test's own read)
+    steps: list[tuple[float, int, str, int, int]] = []  # (when, order, step, ticket, reads)
+    for _ in range(senders):
+        heapq.heappush(steps, (0.02 + late(), len(steps), "ask", 0, reads))
+    order = senders
+    while steps:
+        at, _o, step, ticket, left = heapq.heappop(steps)
+        now[0], order = at, order + 1
+        if step == "ask" and left:
+            ticket, wait = pacer.reserve()
+            waits.append(wait)
+            heapq.heappush(steps, (at + wait + late() + late(0.02), order, "there", ticket, left))
+        elif step == "there":
+            headers[ticket] = remote.count()
+            heapq.heappush(steps, (at + late(), order, "back", ticket, left))
+        elif step == "back":
+            pacer.done(headers.pop(ticket), ticket)
+            heapq.heappush(steps, (at + late(), order, "ask", 0, left - 1))
+    return remote.refused, waits
+
+
+@pytest.mark.parametrize("stall", [0.3, 2.5])
+def test_no_request_waits_while_the_remote_says_plenty_are_left(stall: float) -> None:
+    """The demo's path: the worker sends a company's letters 64 at once to Tripletex, whose
+    look-alike allows 100,000 a period (here a second, so periods roll over while it sends),
+    on a loaded machine (answers out of order, late answers from the last period). No start
+    may be held back: every send of the demo's dunning step takes this path."""
+    for seed in range(20):
+        refused, waits = _replay(seed, senders=64, reads=40, limit=100_000, period=1.0, stall=stall)
+        assert refused == 0 and max(waits) == 0.0, f"seed {seed}"
