@@ -30,6 +30,7 @@ from adapter.store.tables import (
     audit_log,
     bank_files,
     claims,
+    companies,
     invoices,
     letters,
     outbox,
@@ -200,6 +201,27 @@ def test_a_stale_plan_is_made_again(db, tmp_path, monkeypatch) -> None:
         ).scalar_one()
     # The second plan started from the changed amount: the other payment's 1,00 is kept.
     assert left == amounts[changed[0]] - 100 - allocated
+
+
+def test_another_writer_goes_on_while_the_claims_are_staged(db, tmp_path, monkeypatch) -> None:
+    """The touched claims are staged before the flip holding no lock: another writer that
+    will not wait at all (SQLite: no busy timeout) writes meanwhile, and the file still
+    publishes whole."""
+    company_id, path = company_with_open_invoices(db, tmp_path, 200)
+    other = make_engine(db.engine.url.render_as_string(hide_password=False), busy_timeout_s=0)
+    try:
+        with paused_before_the_flip(
+            db, company_id, path, monkeypatch, at="_record_claims"
+        ) as outcome:
+            with other.begin() as conn:
+                conn.execute(
+                    update(companies).where(companies.c.id == company_id).values(name="Other AS")
+                )
+    finally:
+        other.dispose()
+    assert "error" not in outcome, outcome.get("error")
+    assert _file_statuses(db) == ["published"]
+    assert count(db, companies, name="Other AS") == 1
 
 
 @pytest.mark.parametrize("closes", [True, False], ids=["closed-by-the-file", "left-open"])
