@@ -283,3 +283,71 @@ def test_no_request_waits_while_the_remote_says_plenty_are_left(stall: float) ->
     for seed in range(20):
         refused, waits = _replay(seed, senders=64, reads=40, limit=100_000, period=1.0, stall=stall)
         assert refused == 0 and max(waits) == 0.0, f"seed {seed}"
+
+
+def test_a_request_sent_earlier_that_reaches_the_remote_later_counts_as_spent() -> None:
+    # Four senders at once on a loaded machine: the first two are woken late and reach the
+    # remote only after the other two have gone on sending as the pacer let them. An answer
+    # counted only the requests sent after it as still to come, so the two held up were
+    # counted by no one: 9 requests in a period of 8 (kravia/test_limits at load 5 to 7).
+    now = [0.0]
+    pacer = Pacer(clock=lambda: now[0])
+    remote = _Remote(pacer, now, limit=8, period=3.0)
+
+    def reserve() -> tuple[int, float]:
+        ticket, wait = pacer.reserve()
+        return ticket, now[0] + wait
+
+    held_up = [pacer.reserve()[0] for _ in range(2)]
+    fast = [reserve() for _ in range(2)]
+    while all(at <= now[0] for _t, at in fast):  # they go on while they may start at once
+        for i, (ticket, _at) in enumerate(fast):
+            now[0] += 0.02
+            remote.exchange(ticket)
+            fast[i] = reserve()
+    for ticket in held_up:
+        remote.exchange(ticket)
+    for ticket, at in sorted(fast, key=lambda f: f[1]):
+        now[0] = max(now[0], at)
+        remote.exchange(ticket)
+    assert remote.refused == 0
+
+
+def test_a_late_answer_from_the_last_period_does_not_start_the_count_again() -> None:
+    # The last request of a period of 4 reaches the remote half a second before its end (0
+    # left, Reset 1) and its answer comes after the next period began with three requests.
+    # It made the pacer take the period to end at that Reset, a second after it came, and
+    # count a whole fresh one of 4 from there while the remote was in the middle of its
+    # period: four more started at once, and three were refused.
+    now = [0.0]
+    pacer = Pacer(clock=lambda: now[0])
+    remote = _Remote(pacer, now, limit=4, period=3.0)
+    for _ in range(3):
+        remote.exchange(pacer.reserve()[0])
+    now[0] = 2.5
+    last, wait = pacer.reserve()
+    assert wait == 0.0
+    late = remote.count()  # the answer of the last one is held up
+    now[0] = 2.6
+    nexts = [pacer.reserve() for _ in range(3)]  # the first three of the next period
+    now[0] = max(now[0] + wait for _t, wait in nexts)
+    assert now[0] >= 3.0
+    for ticket, _wait in nexts:
+        remote.exchange(ticket)
+    now[0] += 0.05
+    pacer.done(late, last)
+    more = [pacer.reserve() for _ in range(4)]  # four senders free again
+    start = now[0]
+    for ticket, wait in sorted(more, key=lambda m: m[1]):
+        now[0] = max(now[0], start + wait)
+        remote.exchange(ticket)
+    assert remote.refused == 0
+
+
+@pytest.mark.parametrize("stall", [0.3, 2.5])
+def test_senders_held_up_at_random_are_never_refused(stall: float) -> None:
+    """kravia/test_limits on a loaded machine, replayed on a simulated clock: 4 senders x 4
+    reads against a limit of 8 per 3 s. Before the fix, run 11 had a 429 with either."""
+    for seed in range(300):
+        refused, _waits = _replay(seed, senders=4, reads=4, limit=8, period=3.0, stall=stall)
+        assert refused == 0, f"seed {seed}"
