@@ -149,16 +149,27 @@ def _import(
     plan = bank_import.plan(db.uow(company_id, read_only=True), summary, sha)
     phases = {"index_s": time.perf_counter() - started, "index_cpu": time.process_time() - cpu}
     conn = db.engine.connect()
+    stager: bank_stage.Stager | None = None
+    now = db.clock.now()
     try:
         bank_stage.create(conn)
+        stager = bank_stage.stager(
+            conn,
+            company_id,
+            file={"sha256": sha, "name": path.name},
+            marks=plan.marks,
+            actor=actor,
+            now=now,
+            order_used=plan.order_text,
+            payment_type_id=plan.bank.payment_type_id,
+            write_off_type_id=plan.write_off_type,
+        )
         with reading(path, today=db.clock.today()) as found:
             transactions = iter(found)
             while batch := list(islice(transactions, BATCH)):
                 keys = plan.keys(batch)
-                known = bank_stage.known_keys(conn, company_id, keys)
-                known |= bank_stage.staged_keys(conn, plan.maybe_staged(keys))
-                staged = plan.batch(batch, keys, known)
-                bank_stage.write(conn, staged)
+                known = stager.known(keys, plan.maybe_staged(keys))
+                stager.write(plan.batch(batch, keys, known))
                 progress(plan.transactions, expected)
             parsed = found.parsed([])
         summary.format, summary.skipped, summary.warnings = (
@@ -180,7 +191,7 @@ def _import(
             },
             file_line=bank_import.file_line(summary),
             actor=actor,
-            now=db.clock.now(),
+            now=now,
             unknown_customer=lambda: bank_import.unknown_kid_customer(
                 bank_stage.bound_uow(conn, company_id, db)
             ),
@@ -189,6 +200,7 @@ def _import(
             claim_rows=plan.claim_rows(),
             write_off_type_id=plan.write_off_type,
             order_used=plan.order_text,
+            stager=stager,
         )
         phases["publish_s"] = (
             time.perf_counter() - started - phases["index_s"] - phases["read_match_stage_s"]
@@ -199,7 +211,13 @@ def _import(
         log.info(
             "bank import phases", file=path.name, **{k: round(v, 2) for k, v in phases.items()}
         )
+    except BaseException:
+        if stager is not None:
+            stager.abandon()
+        raise
     finally:
+        if stager is not None:
+            stager.close()
         bank_stage.drop(conn)
         conn.close()
 

@@ -22,8 +22,8 @@ leaves a 'publishing' file whose heartbeat stops: the next import or pick-up for
 rolls it back (`recover`: its payments, allocations and outbox rows go; its claims never
 changed; the audit log is append-only, so a line says the file was rolled back) and the file
 can be imported again. A crash after the flip (SQLite) only leaves outbox rows held: `recover` releases
-them. PostgreSQL's publish runs the chunks and the flip on two connections at once
-(adapter/store/bank_publish_pg.py).
+them. PostgreSQL begins the file before it is read and writes the chunks as its batches
+come, and the flip beside them, on two connections at once (adapter/store/bank_publish_pg.py).
 """
 
 from __future__ import annotations
@@ -464,6 +464,67 @@ def staged_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
         return {r[0] for r in rows}
 
 
+class Stager:
+    """How the import stages a file batch by batch: here (SQLite) each batch into the temp
+    tables in turn, and `publish` writes them all after. PostgreSQL's (`stager`) also begins
+    the file before the first batch and writes each batch's payments and allocations as it
+    comes (bank_publish_pg.Early)."""
+
+    def __init__(self, conn: Connection, company_id: int):
+        self.conn, self.company_id = conn, company_id
+
+    def known(self, keys: Sequence[str], maybe_staged: Sequence[str]) -> set[str]:
+        """Which of a batch's natural keys are stored, or staged by an earlier batch (asked
+        only about `maybe_staged`)."""
+        return known_keys(self.conn, self.company_id, keys) | staged_keys(self.conn, maybe_staged)
+
+    def write(self, staged: Staged) -> None:
+        """Stage a batch."""
+        write(self.conn, staged)
+
+    def abandon(self) -> None:
+        """The file will not be published (refused, a stale plan, a crash): nothing of it
+        may stay."""
+
+    def close(self) -> None:
+        """Done with the stager (the temp tables stay: `drop`)."""
+
+
+def stager(
+    conn: Connection,
+    company_id: int,
+    *,
+    file: dict[str, Any],
+    marks: tuple[tuple[int, int], int],
+    actor: str,
+    now: datetime,
+    order_used: str,
+    payment_type_id: int | None,
+    write_off_type_id: int | None,
+) -> Stager:
+    """The stager of a file (`file`: its sha256 and name) for the engine; on PostgreSQL the file
+    is begun here ('publishing', `PublishBusy` if another file of the company is) and
+    `publish` must be given the stager."""
+    if is_sqlite(conn.engine):
+        return Stager(conn, company_id)
+    from adapter.store import bank_publish_pg
+
+    return bank_publish_pg.Early(
+        conn,
+        company_id,
+        file=file,
+        marks=marks,
+        params={
+            "c": company_id,
+            "now": now,
+            "actor": actor,
+            "order_used": order_used,
+            "payment_type_id": payment_type_id,
+            "write_off_type_id": write_off_type_id,
+        },
+    )
+
+
 def _json(conn: Connection, pairs: Sequence[tuple[str, str]]) -> str:
     fn = "json_object" if is_sqlite(conn.engine) else "json_build_object"
     args = ", ".join(f"'{k}', {v}" for k, v in pairs)
@@ -520,6 +581,7 @@ def publish(
     claim_rows: Iterable[tuple[int, int, str, int, bool]] = (),
     write_off_type_id: int | None = None,
     order_used: str = "",
+    stager: Stager | None = None,
 ) -> int:
     """Copy the staged rows into the real tables in short transactions (IMMEDIATE on
     SQLite), the file hidden until the last one; returns the bank file's id. `claim_rows` are
@@ -528,7 +590,7 @@ def publish(
     staged payment stored by someone else, a touched claim's outstanding or status, the
     company's letters (notices) or allocations; `PublishBusy` when another file of the
     company is being published. `order_used`: the allocation order of the payments staged
-    in their own row."""
+    in their own row; `stager`: the file's (PostgreSQL: it has begun the file)."""
     params: dict[str, Any] = {
         "c": company_id,
         "now": now,
@@ -550,6 +612,7 @@ def publish(
             unknown_customer=unknown_customer,
             claim_rows=claim_rows,
             file_line=file_line,
+            early=stager,
         )
     deferred(conn, False)
     file_id = _begin(conn, params, file, marks, unknown_customer)
@@ -592,18 +655,7 @@ def _begin(
         ).first():
             raise PublishBusy("another bank file of the company is being published")
         _check_marks(conn, params, marks_expected)
-        if conn.execute(
-            text(
-                f"SELECT 1 FROM {STAGE_PAYMENTS.name} WHERE customer_id = {UNKNOWN_CUSTOMER} LIMIT 1"
-            )
-        ).first():
-            params["unknown"] = unknown_customer()
-            conn.execute(
-                text(
-                    f"UPDATE {STAGE_PAYMENTS.name} SET customer_id = :unknown WHERE customer_id = {UNKNOWN_CUSTOMER}"
-                ),
-                params,
-            )
+        unknown_to_customer(conn, params, unknown_customer)
         return int(
             conn.execute(
                 _typed(
@@ -613,6 +665,35 @@ def _begin(
                 ),
                 params | file | {"beat": _beat()},
             ).scalar_one()
+        )
+
+
+def unknown_to_customer(
+    conn: Connection,
+    params: dict[str, Any],
+    unknown_customer: Callable[[], int],
+    *,
+    stored: bool = False,
+) -> None:
+    """The staged payments booked on the fictitious "unknown KID" customer get its id (made
+    now, if any needs it); with `stored` their rows in `payments` too."""
+    if conn.execute(
+        text(f"SELECT 1 FROM {STAGE_PAYMENTS.name} WHERE customer_id = {UNKNOWN_CUSTOMER} LIMIT 1")
+    ).first():
+        params["unknown"] = unknown_customer()
+        if stored:
+            conn.execute(
+                text(
+                    "UPDATE payments SET customer_id = :unknown WHERE id IN (SELECT payment_id "
+                    f"FROM {STAGE_PAYMENTS.name} WHERE customer_id = {UNKNOWN_CUSTOMER})"
+                ),
+                params,
+            )
+        conn.execute(
+            text(
+                f"UPDATE {STAGE_PAYMENTS.name} SET customer_id = :unknown WHERE customer_id = {UNKNOWN_CUSTOMER}"
+            ),
+            params,
         )
 
 
@@ -702,18 +783,26 @@ def _payments_chunk(conn: Connection, chunk: dict[str, Any]) -> None:
     _heartbeat(conn, chunk)
 
 
-def _rows_chunk(conn: Connection, chunk: dict[str, Any], newest: int) -> int:
+def _rows_chunk(
+    conn: Connection, chunk: dict[str, Any], newest: int, *, allocations: bool = True
+) -> int:
     """The allocations, audit lines and (SQLite) held sends of the payments numbered (chunk's
-    low, high], stored already; returns the company's newest allocation id after them."""
-    alone = not any(
+    low, high], stored already (without `allocations`, the audit lines alone: PostgreSQL's
+    flip writes the rest, see bank_publish_pg); returns the company's newest allocation id
+    after them."""
+    alone = allocations and not any(
         conn.execute(
             text(f"SELECT 1 FROM {t.name} WHERE n > :low AND n <= :high LIMIT 1"), chunk
         ).first()
         for t in (STAGE_ALLOCATIONS, STAGE_SENDS)
     )
-    for statement in _copies(conn, sends=is_sqlite(conn.engine), alone=alone)[1:]:
+    for statement in _copies(conn, sends=is_sqlite(conn.engine), alone=alone)[
+        (1 if allocations else 2) :
+    ]:
         conn.execute(_typed(statement), chunk)
     _heartbeat(conn, chunk)
+    if not allocations:  # none written: one found after `newest` is someone else's
+        return newest
     return int(
         conn.execute(
             text(
