@@ -3,7 +3,10 @@
 The web process hands each accepted event to a `BatchWriter`, which commits events in small
 batches (one transaction for up to `max_batch` events or `max_wait_s`) and only then lets the
 request answer. A crash before the commit answers nothing, so the sender delivers again; a
-duplicate delivery hits the unique event key and is stored once.
+duplicate delivery hits the unique event key and is stored once while the first waits. A ping
+(a body that says only "this object changed", with no event id: Kravia's) is the same body
+for two changes in one second, so once its first delivery is taken by a worker, the same body
+again is stored anew and read again (reading an object twice changes nothing).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class InboxEvent:
     event_key: str
     body: dict[str, Any]
     subject: str | None = None  # the object it is about, e.g. "invoice:123"
+    ping: bool = False  # the body does not tell one change from the next (see the module)
 
 
 def event_key(company_id: int, raw: bytes) -> str:
@@ -36,7 +40,8 @@ def event_key(company_id: int, raw: bytes) -> str:
 
 
 def store_events(engine: Engine, clock: Clock, events: Sequence[InboxEvent]) -> int:
-    """Store events in one transaction; returns how many were new (duplicates are skipped)."""
+    """Store events in one transaction; returns how many were new (duplicates of a waiting
+    delivery are skipped, and of any delivery unless it is a ping)."""
     if not events:
         return 0
     now = clock.now()
@@ -53,7 +58,7 @@ def store_events(engine: Engine, clock: Clock, events: Sequence[InboxEvent]) -> 
         }
         for e in events
     ]
-    return add_events(engine, rows)
+    return add_events(engine, rows, pings={(e.source, e.event_key) for e in events if e.ping})
 
 
 class BatchWriter:

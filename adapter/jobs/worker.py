@@ -439,10 +439,15 @@ class Worker:
     def _handle_webhook(self, taken: leases.Lease) -> None:
         row = taken.row
         handler = self.handlers.webhooks.get(row.source)
-        # Deliveries about the same object stored before this one is handled are settled by
-        # the fetch it makes (it reads the object as it is now): a storm costs one fetch.
+        # Deliveries about the same object waiting now are settled by the fetch this one makes
+        # (it reads the object as it is now): a storm costs one fetch. They are settled before
+        # it, so that a ping that comes again meanwhile with one's body (the same second) finds
+        # it taken and is stored anew (adapter/jobs/inbox.py), not settled by a read made
+        # before its change. If the fetch fails, this delivery is tried again for them all.
         horizon = self._waiting_about(row)
-        handled = self._run(
+        if horizon is not None:
+            self._settle(row, horizon)
+        self._run(
             taken,
             lambda: (
                 handler(self.ctx, row.company_id, dict(row.body))
@@ -453,8 +458,6 @@ class Worker:
             retry_status="new",
             max_attempts=self.max_inbox_attempts,
         )
-        if handled and horizon is not None:
-            self._settle(row, horizon)
 
     def _waiting_about(self, row: Any) -> int | None:
         """The newest waiting delivery about the same object as `row`, if any."""

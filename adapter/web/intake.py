@@ -43,6 +43,9 @@ class WebhookSource(Protocol):
     """One remote's webhook rules."""
 
     name: str
+    # Whether a delivery only says that its subject changed, with nothing to tell one change
+    # from the next (`InboxEvent.ping`): the same body after the first was taken is stored anew.
+    pings: bool
 
     def authenticate(
         self, secrets: Mapping[str, Any], headers: Mapping[str, str], raw: bytes
@@ -162,8 +165,9 @@ async def receive(
         )
         headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.status == 503 else None
         return error(exc.status, exc.message, headers=headers)
+    key = event_key(company_id, raw)
     await writer.submit(
-        InboxEvent(company_id, source.name, event_key(company_id, raw), body, source.subject(body))
+        InboxEvent(company_id, source.name, key, body, source.subject(body), ping=source.pings)
     )
     on_result(source.name, 202)
     return JSONResponse({"status": "accepted"}, status_code=202)

@@ -18,6 +18,8 @@ class TripletexSource:
     secret, the delivery's `x-request-signature` (changelog 2.71.19)."""
 
     name = "tripletex"
+    # The body carries the object's value with its version: the same body is the same change.
+    pings = False
 
     def authenticate(
         self, secrets: Mapping[str, Any], headers: Mapping[str, str], raw: bytes
@@ -55,6 +57,9 @@ class KraviaSource:
     recent timestamp."""
 
     name = "kravia"
+    # {timestamp in whole seconds, eventType, claimId} and no event id (§2.8): two changes of a
+    # claim in one second come as one body.
+    pings = True
 
     def __init__(self, now: Callable[[], float] = time.time):
         self.now = now

@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from sqlalchemy import insert, select
 
+from adapter.bootstrap import web_app
 from adapter.bootstrap import worker as make_worker
 from adapter.domain import (
     Address,
@@ -28,8 +29,10 @@ from adapter.services.clients import Clients
 from adapter.settings import AppSettings
 from adapter.store import lease as leases
 from adapter.store.tables import audit_log, letters, outbox
+from adapter.store.tables import claims as claims_table
 from connectors.bank.generate import Planned, write_file
 from connectors.kravia import webhooks
+from connectors.serving import serve_in_thread
 from tests.factories import paid
 from tests.integration.kravia.conftest import TODAY
 
@@ -294,6 +297,47 @@ def test_status_from_webhook_and_poll_closes_a_paid_claim(
         "agency 0.00 kr, ours 999.00 kr"
     ]  # paid to Kravia: our books wait for the settlement
     assert rows["501"]["differences"] == []
+
+
+def _delivered(kravia, count: int) -> None:
+    """Wait until the sandbox has delivered `count` webhooks in all (each answered 2xx)."""
+    deadline = time.monotonic() + 10
+    while sum(200 <= d["status"] < 300 for d in kravia.deliveries) < count:
+        assert time.monotonic() < deadline, kravia.deliveries
+        time.sleep(0.01)
+
+
+def test_a_claim_that_changes_twice_in_one_second_gets_its_second_status_by_webhook(
+    db, company_id, book, kravia
+) -> None:
+    """Kravia's ping names the claim and the whole second, no event: two changes of one claim
+    in one second come as the same body. The first, handled before the second change, must not
+    make the second a duplicate (its status came only with the next poll)."""
+    kravia.stage_days = dict.fromkeys(kravia.stage_days, 1000)  # only `advance` moves a case
+    handoff.confirm(db.uow(company_id), "10024", not_disputed=True, by="kari", on=TODAY)
+    run_worker(db)
+    clients = Clients(db, sleep=lambda _s: None)
+    with serve_in_thread(web_app(db, AppSettings())) as web:
+        connections.kravia_webhook(db, clients, company_id, url=web.url, actor="test")
+        claim = next(c for c in kravia.claims.values() if c["invoiceNo"] == "503")
+        with time_machine.travel(datetime(2026, 3, 20, 9, 0, 0, 250_000, tzinfo=UTC), tick=False):
+            kravia.advance(claim["id"])
+            _delivered(kravia, 1)
+            assert run_worker(db) == 1
+            assert agency_status(db, company_id, book["503"]) == "action:Venter godkjenning"
+            kravia.advance(claim["id"])  # the same second: the same body
+            _delivered(kravia, 2)
+            run_worker(db)
+    assert agency_status(db, company_id, book["503"]) == "closed_written_off:Avskrevet"
+
+
+def agency_status(db, company_id: int, invoice_id: int) -> str | None:
+    with db.engine.connect() as conn:
+        return conn.execute(
+            select(claims_table.c.agency_status).where(
+                claims_table.c.company_id == company_id, claims_table.c.invoice_id == invoice_id
+            )
+        ).scalar_one()
 
 
 def test_dispute_and_undispute_are_logged(db, company_id, book, cli) -> None:

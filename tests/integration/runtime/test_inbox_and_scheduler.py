@@ -57,6 +57,62 @@ def test_deliveries_about_one_object_are_settled_by_one_fetch(
     assert sorted(r.body["n"] for r in settled) == [1, 2, 3, 4]
 
 
+def test_a_ping_again_is_skipped_while_the_first_waits_and_stored_anew_once_it_was_taken(
+    db, company_id, make_worker, clock
+) -> None:
+    def ping(key: str) -> InboxEvent:
+        return InboxEvent(company_id, "test", key, {"k": key}, "claim:1", ping=True)
+
+    assert store_events(db.engine, clock, [ping("a"), ping("a")]) == 1  # in one batch
+    assert store_events(db.engine, clock, [ping("a")]) == 0  # a retry of a waiting one
+    read: list[str] = []
+
+    def refresh(ctx, cid, body) -> None:
+        read.append(body["k"])
+        if len(read) == 1:  # the claim changed again while it was read: the same body
+            assert store_events(db.engine, clock, [ping("a")]) == 1
+
+    worker = make_worker(webhooks={"test": refresh})
+    assert worker.run_until_idle() == 2
+    assert store_events(db.engine, clock, [ping("a"), ping("b")]) == 2  # after it was handled
+    assert worker.run_until_idle() == 1  # the two about claim 1 settled by one read
+    assert read == ["a", "a", "b"]  # "a" was stored again after "b"
+    # A body that tells its change apart (a Tripletex object with its version) is that change:
+    # the same again after it was handled is a redelivery, and skipped.
+    assert store_events(db.engine, clock, [InboxEvent(company_id, "test", "t", {"k": "t"})]) == 1
+    assert worker.run_until_idle() == 1
+    assert store_events(db.engine, clock, [InboxEvent(company_id, "test", "t", {"k": "t"})]) == 0
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            select(inbox.c.id, inbox.c.event_key, inbox.c.status).order_by(inbox.c.id)
+        ).all()
+    assert [r.status for r in rows] == ["done"] * 5
+    assert [r.event_key for r in rows] == [f"a#{rows[0].id}", f"a#{rows[1].id}", "b", "a", "t"]
+
+
+def test_a_ping_that_comes_again_while_its_object_is_read_gets_a_read_of_its_own(
+    db, company_id, make_worker, clock
+) -> None:
+    """Two pings about one claim wait; the first one's read settles the second. If the claim
+    changes again during that read in the second's very second, the ping is the second's body
+    again: it must not be taken for the second, which that read (made before) settles."""
+
+    def ping(key: str) -> InboxEvent:
+        return InboxEvent(company_id, "test", key, {"k": key}, "claim:1", ping=True)
+
+    store_events(db.engine, clock, [ping("first")])
+    store_events(db.engine, clock, [ping("second")])
+    read: list[str] = []
+
+    def refresh(ctx, cid, body) -> None:
+        read.append(body["k"])
+        if len(read) == 1:
+            store_events(db.engine, clock, [ping("second")])
+
+    make_worker(webhooks={"test": refresh}).run_until_idle()
+    assert read == ["first", "second"]
+
+
 def test_failing_handler_retried_then_dead(db, company_id, make_worker, clock) -> None:
     store_events(db.engine, clock, [InboxEvent(company_id, "test", "k", {"n": 1})])
 

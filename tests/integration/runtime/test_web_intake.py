@@ -18,6 +18,7 @@ from adapter.web.intake import WebhookRejected, parse_json_object
 
 class HeaderSource:
     name = "tripletex"
+    pings = False
 
     def authenticate(
         self, secrets: Mapping[str, Any], headers: Mapping[str, str], raw: bytes
