@@ -396,11 +396,17 @@ def run(
 
         def _reconcile() -> dict[str, Any]:
             s.move_to(s.clock.today() + timedelta(days=15))
+            before = s.read(lambda r: r.agency_status_by_case())
             moved = s.kravia.advance()
+            # Until every moved claim has its new status by webhook (one handled is not all of
+            # them); the poll below reads them all anyway, so a late one costs time, not figures.
             deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and s.work() == 0 and moved:
+            while moved and time.monotonic() < deadline:
+                s.work()
+                after = s.read(lambda r: r.agency_status_by_case())
+                if all(after.get(str(c)) != before.get(str(c)) for c in moved):
+                    break
                 time.sleep(0.05)
-            s.work()
             ctx = s.worker.ctx
             # the scheduler's sync brings the ledger's side up to date before comparing
             tripletex_sync.sync_company(db, ctx.clients.tripletex(cid), cid, mode="incremental")

@@ -80,6 +80,17 @@ class DemoRepository:
             ).scalars()
         )
 
+    def agency_status_by_case(self) -> dict[str, str | None]:
+        """Each handed-off claim's status at the agency as we stored it, by the agency's id."""
+        return {
+            r.agency_case_id: r.agency_status
+            for r in self.conn.execute(
+                select(claims.c.agency_case_id, claims.c.agency_status).where(
+                    claims.c.agency_case_id.is_not(None)
+                )
+            )
+        }
+
     def user_exists(self, email: str) -> bool:
         """Whether a user with this e-mail exists."""
         return self._count(users, users.c.email == email) > 0
