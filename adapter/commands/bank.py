@@ -17,6 +17,7 @@ from adapter.commands.progress import progress, shown
 from adapter.domain import Money
 from adapter.errors import InputError
 from adapter.flows import bank_import
+from adapter.i18n import N_
 from adapter.services import payments
 from adapter.services.matching import REASON_TEXT
 from connectors.bank import kid as kids
@@ -26,13 +27,13 @@ from connectors.bank.transactions import BankFileError, ParsedFile
 
 
 @groups.bank.command("parse")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @json_option
 def parse(file: Path, as_json: bool) -> None:
     """Read an OCR Giro, camt.054 or camt.053 file and print its incoming payments, control
     totals, what was skipped (debit entries ...) and warnings. A file that is refused ends with
     exit code 2 and the error (line or element, field) on stderr."""
-    parsed = bank_file(file, SystemClock().today())
+    parsed = bank_file(a_file(file), SystemClock().today())
     if as_json:
         echo_json(
             {
@@ -74,6 +75,16 @@ def parse(file: Path, as_json: bool) -> None:
         click.echo(line)
     for warning in parsed.warnings:
         click.echo(f"warning: {warning}", err=True)
+
+
+def a_file(path: Path) -> Path:
+    """`path`, when it is a file; else one line (InputError: exit code 2) saying what it is.
+    Click's own check printed its usage text around the error, four lines."""
+    if path.is_dir():
+        raise InputError(path.name, "is a folder, not a file", said=N_("is a folder, not a file"))
+    if not path.exists():
+        raise InputError(path.name, "no such file", said=N_("no such file"))
+    return path
 
 
 def bank_file(file: Path, today: date) -> ParsedFile:
@@ -173,13 +184,14 @@ def generate(
 
 
 @groups.bank.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @company_option
 @click.option("--by", help="Who is acting (default: the OS user).")
 @json_option
 def import_(file: Path, company_id: int, by: str | None, as_json: bool) -> None:
     """Import an OCR Giro, camt.054 or camt.053 file: all of it or nothing; the same file or
     payment twice adds nothing. A file that is refused ends with exit code 2 and one line."""
+    a_file(file)
     db = database()
     with progress("payments", enabled=shown(as_json)) as display:
         summary = bank_import.import_file(

@@ -84,7 +84,12 @@ def refuse_namespace(uri: str) -> str:
         f"a {kind} message" if kind else f"an XML document of namespace {uri or 'none'!r}"
     )
     if "pain." in uri:
-        what = f"a payment order ({uri.rsplit(':', 1)[-1]}), which goes to the bank, not from it"
+        version = uri.rsplit(":", 1)[-1]
+        what = (
+            f"a payment status report ({version}), about payment orders sent to the bank"
+            if version.startswith("pain.002")
+            else f"a payment order ({version}), which goes to the bank, not from it"
+        )
     return f"this is {what}, not a list of payments received; {READS}"
 
 

@@ -16,9 +16,42 @@ from connectors.bank.transactions import BankFileError, BankTransaction, ParsedF
 _XMLNS = re.compile(rb'xmlns(?::\w+)?\s*=\s*["\'](urn:iso:std:iso:20022:tech:xsd:[^"\']+)["\']')
 
 
+_BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark: some editors put it before the first record
+# Files people pick by mistake, told by their first bytes, each named in the refusal with what
+# to do: a bank file arrives packed, as another bank format, or as a page saved from the bank.
+_OTHER_KINDS: tuple[tuple[tuple[bytes, ...], str], ...] = (
+    ((b"\x1f\x8b",), "a gzip-compressed file: unpack it and import the bank file inside"),
+    (
+        (b"PK\x03\x04",),
+        "a ZIP archive (or a spreadsheet): unpack it and import the bank file inside",
+    ),
+    ((b"%PDF",), "a PDF document"),
+    ((b"\xd0\xcf\x11\xe0",), "an Office document (a spreadsheet or text file)"),
+    (
+        (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<", b"N\x00Y\x00", b"\x00N\x00Y"),
+        "text in UTF-16; save the bank file as Latin-1 (OCR Giro) or UTF-8 (camt) text",
+    ),
+    ((b":20:", b"{1:F01", b":940:"), "an MT940 (SWIFT) account statement"),
+    ((b"01BGMAX",), "a Bankgirot BgMax file (Swedish bankgiro payments)"),
+    ((b"<!doctype html", b"<html"), "a web page (HTML)"),
+    ((b"{", b"["), "JSON"),
+)
+
+
+def _other_kind(head: bytes) -> str | None:
+    """What a file that is not a bank file Kravflyt reads is, when its first bytes tell."""
+    text = head.lstrip(_BOM + b" \t\r\n")[:16].lower()  # a text format's first word
+    for starts, what in _OTHER_KINDS:
+        if head.startswith(starts) or text.startswith(tuple(s.lower() for s in starts)):
+            return what
+    return None
+
+
 def detect_format(head: bytes, name: str = "file") -> str:
     """'ocr' or 'camt' from a file's first bytes; anything else is refused, named when known."""
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if other := _other_kind(head):
+        raise BankFileError(name, "start", "format", f"this is {other}; {READS}")
+    text = head.lstrip(_BOM + b" \t\r\n")
     if text.startswith(b"NY0000"):
         return "ocr"
     if text.startswith(b"<"):
@@ -73,6 +106,8 @@ def reading(path: Path, *, today: date) -> Iterator[Reading]:
         fmt = detect_format(fh.read(4096), path.name)
     if fmt == "ocr":
         with path.open(encoding="latin-1", newline=None) as text:
+            if text.read(len(_BOM)) != _BOM.decode("latin-1"):
+                text.seek(0)
             yield Reading(OcrReader(text, path.name, today=today))
     else:
         with path.open("rb") as raw:
@@ -83,8 +118,8 @@ def expected_transactions(path: Path) -> int | None:
     """How many transactions a file holds, cheaply, for a progress display: an OCR file's end
     record says; in camt, the transaction details are counted. None when it cannot be told."""
     with path.open("rb") as fh:
-        head = fh.read(8)
-        if head.startswith(b"NY0000"):
+        head = fh.read(len(_BOM) + 6)
+        if head.removeprefix(_BOM).startswith(b"NY0000"):
             fh.seek(max(0, path.stat().st_size - 400))
             found = re.findall(rb"NY000089(\d{8})", fh.read())
             return int(found[-1]) if found else None
@@ -101,7 +136,7 @@ def parse_bytes(data: bytes, name: str = "file", *, today: date) -> ParsedFile:
     """A whole file from memory (refused whole on the first problem)."""
     fmt = detect_format(data[:4096], name)
     if fmt == "ocr":
-        text = io.StringIO(data.decode("latin-1"), newline=None)
+        text = io.StringIO(data.removeprefix(_BOM).decode("latin-1"), newline=None)
         found = Reading(OcrReader(text, name, today=today))
     else:
         found = Reading(CamtReader(io.BytesIO(data), name))

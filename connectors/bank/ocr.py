@@ -351,6 +351,20 @@ class OcrReader:
             )
         return kid
 
+    def _wrong_length(self, line_no: int, line: str) -> BankFileError:
+        """A record of the wrong length, saying so when the file was saved as UTF-8 (where a
+        letter such as æ, ø or å takes two bytes)."""
+        try:
+            utf8 = line.encode("latin-1").decode("utf-8") != line
+        except UnicodeError:
+            utf8 = False
+        why = (
+            "; the file was saved as UTF-8 (æ, ø and å take two bytes): OCR Giro files are Latin-1"
+            if utf8
+            else ""
+        )
+        return self._fail(line_no, "record", f"is {len(line)} characters, expected 80{why}")
+
     def _record(self, raw: str) -> BankTransaction | None:
         """Check one line; the transaction it completes, if any."""
         self._line_no += 1
@@ -358,7 +372,7 @@ class OcrReader:
         line = raw.rstrip("\r\n")
         if len(line) > 80:
             if line[80:].strip():
-                raise self._fail(line_no, "record", f"is {len(line)} characters, expected 80")
+                raise self._wrong_length(line_no, line)
             line = line[:80]
         if not line.strip():
             if self._state == "done":
@@ -367,7 +381,7 @@ class OcrReader:
         if self._state == "done":
             raise self._misplaced(line_no, "")
         if len(line) != 80:
-            raise self._fail(line_no, "record", f"is {len(line)} characters, expected 80")
+            raise self._wrong_length(line_no, line)
         if line[0:2] != "NY":
             raise self._fail(
                 line_no, "format code", f"expected 'NY' at positions 1-2, got {line[0:2]!r}"

@@ -189,3 +189,27 @@ def test_refused_files_give_one_line_and_exit_2(
     assert line.startswith(f"error: {name} ") and message in line
     assert count(db, bank_files) == 0 and count(db, payments_table) == 0
     assert count(db, audit_log) == 0
+
+
+@pytest.mark.parametrize("command", ["import", "parse"])
+@pytest.mark.parametrize(
+    ("given", "nb", "en"),
+    [
+        ("folder", "folder: er en mappe, ikke en fil", "folder: is a folder, not a file"),
+        ("gone.ocr", "gone.ocr: finnes ikke", "gone.ocr: no such file"),
+    ],
+)
+def test_a_folder_or_a_missing_path_gives_one_line_and_exit_2(
+    db, company_id, cli, tmp_path, command, given, nb, en
+) -> None:
+    """Click's usage text was four lines ('Usage: ... Error: Invalid value for FILE')."""
+    (tmp_path / "folder").mkdir()
+    args = ["bank", command, str(tmp_path / given)]
+    args += ["--company", str(company_id)] if command == "import" else []
+    for language, message in (("nb", nb), ("en", en)):
+        result = cli("--language", language, *args)
+        assert result.exit_code == 2
+        assert result.stdout == ""
+        [line] = result.stderr.splitlines()
+        assert line == f"error: {message}"
+    assert count(db, bank_files) == 0 and count(db, audit_log) == 0
