@@ -125,6 +125,24 @@ def test_the_same_payments_in_a_statement_and_a_notification_count_once(
     assert count(db, payments_table) == 2 and count(db, outbox) == 1
 
 
+@pytest.mark.parametrize("first", ["camt054", "camt053"])
+def test_real_files_a_notification_and_a_statement_of_the_same_payments_count_once(
+    db, company_id, first
+) -> None:
+    """viafintech's camt.054 (3 credits, 2 reversals) and its camt.053 .04, a statement whose
+    last five transactions are those same payments (the same AcctSvcrRef and amounts)."""
+    files = {"camt054": "viafintech_camt054.xml", "camt053": "viafintech_camt053.v4.xml"}
+    transactions = {"camt054": 5, "camt053": 26}
+    order = ["camt054", "camt053"] if first == "camt054" else ["camt053", "camt054"]
+    one, two = (
+        bank_import.import_file(db, company_id, PUBLIC / files[kind], actor="test")
+        for kind in order
+    )
+    assert (one.payments, one.duplicates) == (transactions[order[0]], 0)
+    assert (two.payments, two.duplicates) == (transactions[order[1]] - 5, 5)
+    assert count(db, payments_table) == 26
+
+
 def test_every_structured_reference_is_kept_and_shown(db, company_id, tmp_path, cli) -> None:
     refs = (
         "<Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp>"

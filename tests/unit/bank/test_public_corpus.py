@@ -4,6 +4,7 @@ ElementTree walk for camt."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import date
 from decimal import Decimal
@@ -122,14 +123,18 @@ def test_camt052_is_refused_by_name() -> None:
 
 def walk_credits(name: str) -> tuple[list[tuple], int]:
     """Booked credit entries' transactions as a plain ElementTree walk sees them (amount in
-    øre, currency, booking date, debtor name, debtor IBAN, references), and the number of
-    debit entries."""
+    øre, negative for a reversal (a debit entry with RvslInd true), currency, booking date,
+    debtor name, debtor IBAN, references), and the number of debit entries."""
     root = ET.parse(PUBLIC / name).getroot()
     ns = {"c": root.tag[1:].split("}")[0]}
     out, debits = [], 0
     for ntry in root.iterfind(".//c:Ntry", ns):
-        if ntry.findtext("c:CdtDbtInd", namespaces=ns) == "DBIT":
+        reversal = ntry.findtext("c:RvslInd", namespaces=ns) == "true"
+        if ntry.findtext("c:CdtDbtInd", namespaces=ns) == "DBIT" and not reversal:
             debits += 1
+            continue
+        status = ntry.findtext("c:Sts/c:Cd", namespaces=ns) or ntry.findtext("c:Sts", namespaces=ns)
+        if status.strip() != "BOOK":
             continue
         booked = ntry.findtext("c:BookgDt/c:Dt", namespaces=ns)
         for tx in ntry.iterfind("c:NtryDtls/c:TxDtls", ns):
@@ -140,10 +145,11 @@ def walk_credits(name: str) -> tuple[list[tuple], int]:
                 amt = ntry.find("c:Amt", ns)
             out.append(
                 (
-                    int(Decimal(amt.text) * 100),
+                    int(Decimal(amt.text) * 100) * (-1 if reversal else 1),
                     amt.get("Ccy"),
                     date.fromisoformat(booked),
-                    tx.findtext("c:RltdPties/c:Dbtr/c:Nm", namespaces=ns),
+                    tx.findtext("c:RltdPties/c:Dbtr/c:Nm", namespaces=ns)
+                    or tx.findtext("c:RltdPties/c:Dbtr/c:Pty/c:Nm", namespaces=ns),  # .08
                     tx.findtext("c:RltdPties/c:DbtrAcct/c:Id/c:IBAN", namespaces=ns),
                     [r.text for r in tx.iterfind("c:RmtInf/c:Strd/c:CdtrRefInf/c:Ref", ns)],
                 )
@@ -151,10 +157,9 @@ def walk_credits(name: str) -> tuple[list[tuple], int]:
     return out, debits
 
 
-def test_camt053_statement_credit_entries_are_read() -> None:
-    parsed = parse_path(PUBLIC / "genkgo_camt053.v2.minimal.xml", today=TODAY)
-    assert parsed.format == "camt053"
-    ours = [
+def ours(name: str) -> list[tuple]:
+    """Our reader's transactions in `walk_credits`' shape."""
+    return [
         (
             t.amount_ore,
             t.currency,
@@ -163,24 +168,77 @@ def test_camt053_statement_credit_entries_are_read() -> None:
             t.payer_account,
             [r.value for r in t.references],
         )
-        for t in parsed.transactions
+        for t in parse_path(PUBLIC / name, today=TODAY).transactions
     ]
-    expected, debits = walk_credits("genkgo_camt053.v2.minimal.xml")
-    assert (
-        ours
-        == expected
-        == [
-            (
-                885,
-                "EUR",
-                date(2014, 12, 31),
-                "NAME NAME",
-                "NL56AGDH9619008421",
-                ["4654654654654654"],
-            )
-        ]
-    )
-    assert debits == 0
+
+
+CAMT_CREDITS = [
+    "genkgo_camt053.v2.minimal.xml",
+    "genkgo_camt054.v2.xml",
+    "viafintech_camt054.xml",
+    "viafintech_camt053.v4.xml",
+    "viafintech_camt053.v8.xml",
+]
+
+
+@pytest.mark.parametrize("name", CAMT_CREDITS)
+def test_camt_files_read_as_a_plain_walk_reads_them(name: str) -> None:
+    expected, debits = walk_credits(name)
+    assert ours(name) == expected
+    assert parse_path(PUBLIC / name, today=TODAY).skipped == ({"debit": debits} if debits else {})
+
+
+def test_camt053_statement_credit_entries_are_read() -> None:
+    parsed = parse_path(PUBLIC / "genkgo_camt053.v2.minimal.xml", today=TODAY)
+    assert parsed.format == "camt053"
+    assert ours("genkgo_camt053.v2.minimal.xml") == [
+        (885, "EUR", date(2014, 12, 31), "NAME NAME", "NL56AGDH9619008421", ["4654654654654654"])
+    ]
+
+
+def test_a_swiss_notification_with_reversals() -> None:
+    """viafintech's camt.054: three CHF credits and two reversals of earlier credits (debit
+    entries with RvslInd true: negative, not skipped)."""
+    parsed = parse_path(PUBLIC / "viafintech_camt054.xml", today=TODAY)
+    assert parsed.format == "camt054" and parsed.skipped == {}
+    assert {t.currency for t in parsed.transactions} == {"CHF"}
+    assert [(t.amount_ore, t.is_reversal) for t in parsed.transactions] == [
+        (1500, False),
+        (900, False),
+        (5656, False),
+        (-600, True),
+        (-1553, True),
+    ]
+
+
+def _mod10_recursive(ref: str) -> bool:
+    """The Swiss QR/ISR reference's check digit, written out here as its specification has it."""
+    carry = 0
+    for digit in ref[:-1]:
+        carry = [0, 9, 4, 6, 8, 2, 7, 1, 3, 5][(carry + int(digit)) % 10]
+    return (10 - carry) % 10 == int(ref[-1])
+
+
+def test_qr_and_rf_references_of_real_statements_are_kept_with_their_kinds() -> None:
+    """viafintech's camt.053 .04: 27-digit Swiss ISR/QR references (Prtry 'ISR Reference') and
+    one that is not a reference at all ('CreditorReference', kept as other); its .08: an ISO
+    11649 RF reference (SCOR)."""
+    v4 = parse_path(PUBLIC / "viafintech_camt053.v4.xml", today=TODAY)
+    kinds = [(r.kind, r.value) for t in v4.transactions for r in t.references]
+    assert ("other", "CreditorReference") in kinds
+    qrr = [value for kind, value in kinds if kind == "QRR"]
+    assert len(qrr) == 9 and all(len(v) == 27 and _mod10_recursive(v) for v in qrr)
+    assert len(kinds) == 10
+    assert v4.skipped == {"debit": 6}
+    v8 = parse_path(PUBLIC / "viafintech_camt053.v8.xml", today=TODAY)
+    ref = "RF38000000000000000000552"
+    moved = ref[4:] + ref[:4]
+    assert int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1  # ISO 11649's check
+    assert [[(r.kind, r.value) for r in t.references] for t in v8.transactions] == [
+        [],
+        [("RF", ref)],
+    ]
+    assert [t.structured() for t in v8.transactions][1] == (("RF", ref),)
 
 
 def test_camt054_debit_entries_are_skipped_and_counted() -> None:
@@ -191,3 +249,19 @@ def test_camt054_debit_entries_are_skipped_and_counted() -> None:
     assert (parsed.transactions, expected, debits) == ([], [], 1)
     assert parsed.skipped == {"debit": 1}
     assert parsed.notes() == ["1 debit entry skipped"]
+
+
+def test_every_file_has_its_source_and_licence_noted() -> None:
+    """SOURCES.md has a row for each file: its name, where it was copied from (repository,
+    path, commit) and its licence."""
+    rows = {
+        line.split("|")[1].strip().strip("`"): line
+        for line in (PUBLIC / "SOURCES.md").read_text().splitlines()
+        if line.startswith("| `")
+    }
+    files = {p.name for p in PUBLIC.iterdir()} - {"SOURCES.md"}
+    assert files == set(rows)
+    for row in rows.values():
+        _, _, source, licence, _what, _ = row.split("|")
+        assert re.search(r"[\w.-]+/[\w.-]+[^`|]*, `[^`]+`, [0-9a-f]{40}", source), row
+        assert "MIT" in licence or "Apache-2.0" in licence, row
