@@ -144,13 +144,12 @@ def match(tx: BankTransaction, index: MatchIndex) -> Match:
                 return Match(found, "invoice_number_in_message", customer_id=found.customer_id)
     who = payer(tx, index)
     if who is not None and tx.amount_ore > 0:
-        exact = [
-            i
-            for i in index.by_customer.get(who, ())
-            if i.due_ore == tx.amount_ore and i.currency == tx.currency
-        ]
+        amount = [i for i in index.by_customer.get(who, ()) if i.due_ore == tx.amount_ore]
+        exact = [i for i in amount if i.currency == tx.currency]
         if len(exact) == 1:
             return Match(exact[0], "payer_and_amount", customer_id=who)
+        if amount and not exact:  # the payer owes this amount, in another currency
+            return _other_currency(amount[0])
     return Match(None, None, _reason(tx), customer_id=who)
 
 

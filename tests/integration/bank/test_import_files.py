@@ -52,16 +52,18 @@ def count(db, table) -> int:
 
 def test_statement_in_euros_is_not_matched_to_a_krone_invoice(db, company_id) -> None:
     """genkgo's camt.053: EUR 8,85 from NAME NAME. The customer NAME NAME owes exactly 8,85 kr:
-    payer and amount agree, but the currencies do not, so it stays unmatched (it matched before)."""
+    payer and amount agree, but the currencies do not, so it stays unmatched (it matched before)
+    with that reason (it said 'wrong_kid': its reference is no KID of ours)."""
     invoice = customer_with_invoice(db, company_id, "NAME NAME", 885, None)
     summary = bank_import.import_file(
         db, company_id, PUBLIC / "genkgo_camt053.v2.minimal.xml", actor="test"
     )
     assert (summary.format, summary.payments, dict(summary.matched)) == ("camt053", 1, {})
-    assert summary.unmatched == {"wrong_kid": 1}
+    assert summary.unmatched == {"currency": 1}
     with db.uow(company_id) as uow:
         assert uow.invoices.get(invoice).outstanding.ore == 885
         [payment] = uow.payments.recent()
+    assert payment.unmatched_reason == "currency"
     assert (payment.currency, payment.amount.ore, payment.references) == (
         "EUR",
         885,

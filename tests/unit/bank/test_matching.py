@@ -43,3 +43,18 @@ def test_a_kid_two_open_invoices_share_tells_nothing() -> None:
         twin, "invoice_number_in_message", None, 20
     )
     assert match(tx(kid=A.kid), index).reason == "wrong_kid"
+
+
+def test_a_payment_in_another_currency_is_unmatched_as_such_by_every_method() -> None:
+    """A EUR payment: by KID, by the message and by payer and amount it finds one krone invoice
+    each time. Payer and amount gave the reason 'wrong_kid' or 'missing_kid' (the reason of a
+    payment that matched nothing), which sends a person looking for the wrong thing."""
+    index = MatchIndex.build([A, B, C], CUSTOMERS)
+    eur = {"currency": "EUR"}
+    assert match(tx(kid=B.kid)._replace(**eur), index) == Match(None, None, "currency", 10)
+    assert match(tx(message="Faktura 1002")._replace(**eur), index).reason == "currency"
+    by_payer = tx(70000, account="86011117947")._replace(**eur)
+    assert match(by_payer, index) == Match(None, None, "currency", 10)
+    assert match(by_payer._replace(kid="999"), index) == Match(None, None, "currency", 10)
+    # No invoice of the payer's for that amount in any currency: the usual reasons.
+    assert match(by_payer._replace(amount_ore=12345), index).reason == "missing_kid"
