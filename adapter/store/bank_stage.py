@@ -28,6 +28,7 @@ come, and the flip beside them, on two connections at once (adapter/store/bank_p
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -737,30 +738,89 @@ def _sqlite_chunks(
     expected = marks
     numbered: list[dict[str, Any]] = []  # each chunk's range and its ids' base
     pace, low = _Pace(FIRST_CHUNK["payments"]), 0
-    while low < last:
-        began = time.perf_counter()
-        high = min(last, low + pace.size)
-        with conn.begin():
-            _check_marks(conn, params, expected, notices=False)
-            # Payment n gets id base + n: numbered on from the newest, holding the write lock.
-            chunk = params | {"low": low, "high": high, "base": _newest_payment(conn) - low}
-            _payments_chunk(conn, chunk)
-        numbered.append(chunk)
-        pace.took(time.perf_counter() - began)
-        low = high
-    pace = _Pace(FIRST_CHUNK["payments"])
-    for paid in numbered:
-        low = paid["low"]
-        while low < paid["high"]:
+    with _WalCheckpoints(conn) as wal:
+        while low < last:
             began = time.perf_counter()
-            high = min(paid["high"], low + pace.size)
+            high = min(last, low + pace.size)
             with conn.begin():
                 _check_marks(conn, params, expected, notices=False)
-                newest = _rows_chunk(conn, paid | {"low": low, "high": high}, expected[1])
-                expected = (expected[0], newest)
+                # Payment n gets id base + n: numbered on from the newest, holding the write
+                # lock.
+                chunk = params | {"low": low, "high": high, "base": _newest_payment(conn) - low}
+                _payments_chunk(conn, chunk)
+            numbered.append(chunk)
             pace.took(time.perf_counter() - began)
+            wal.after_commit()
             low = high
+        pace = _Pace(FIRST_CHUNK["payments"])
+        for paid in numbered:
+            low = paid["low"]
+            while low < paid["high"]:
+                began = time.perf_counter()
+                high = min(paid["high"], low + pace.size)
+                with conn.begin():
+                    _check_marks(conn, params, expected, notices=False)
+                    newest = _rows_chunk(conn, paid | {"low": low, "high": high}, expected[1])
+                    expected = (expected[0], newest)
+                pace.took(time.perf_counter() - began)
+                wal.after_commit()
+                low = high
     return expected
+
+
+# SQLite: how much WAL the publish's chunks leave before it is copied into the database. Each
+# chunk of payments writes most leaves of their unique natural-key index again (random keys),
+# and a checkpoint after every commit copied each of those pages into the database every
+# time; one checkpoint for several chunks copies a page once. A bound, not more: another
+# writer's commit may run the checkpoint of what is left (as after the flip).
+CHECKPOINT_WAL_BYTES = 256 << 20
+
+
+class _WalCheckpoints:
+    """SQLite, around the publish's chunks on the import's connection: no checkpoint in a
+    chunk's commit (automatic checkpoints off), one after a chunk once the WAL has grown past
+    CHECKPOINT_WAL_BYTES, outside the chunk's timed transaction (a checkpoint holds no write
+    lock: another writer never waits for it), and one at the end, as before.
+
+    The WAL's size is its file's: truncated to what is written after each restart of the log
+    by this connection (journal_size_limit 0), so it grows with what the chunks write; when
+    another connection restarts the log the file stays larger and the checkpoint only comes
+    sooner."""
+
+    def __init__(self, conn: Connection):
+        self.raw = conn.connection.dbapi_connection if is_sqlite(conn.engine) else None
+        self.wal = ""
+        self.was: tuple[int, int] = (0, 0)
+
+    def __enter__(self) -> _WalCheckpoints:
+        if self.raw is not None:
+            self.wal = self._pragma("database_list", column=2) + "-wal"
+            self.was = (self._pragma("wal_autocheckpoint"), self._pragma("journal_size_limit"))
+            self.raw.execute("PRAGMA wal_autocheckpoint=0")
+            self.raw.execute("PRAGMA journal_size_limit=0")
+        return self
+
+    def _pragma(self, name: str, *, column: int = 0) -> Any:
+        assert self.raw is not None
+        return self.raw.execute(f"PRAGMA {name}").fetchone()[column]
+
+    def after_commit(self) -> None:
+        """A chunk was committed: checkpoint if the WAL has grown past the bound."""
+        if self.raw is None:
+            return
+        try:
+            size = os.path.getsize(self.wal)
+        except OSError:
+            size = CHECKPOINT_WAL_BYTES  # not where we look: checkpoint as SQLite would
+        if size >= CHECKPOINT_WAL_BYTES:
+            self.raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.raw is None:
+            return
+        self.raw.execute(f"PRAGMA journal_size_limit={int(self.was[1])}")
+        self.raw.execute(f"PRAGMA wal_autocheckpoint={int(self.was[0])}")
+        self.raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def _payments_chunk(conn: Connection, chunk: dict[str, Any]) -> None:
