@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import structlog
 from stdnum.no import fodselsnummer, kontonr
@@ -84,9 +84,26 @@ def redact(
     return event_dict
 
 
+class _Stderr:
+    """Whatever `sys.stderr` is when a line is written: a command's progress display
+    (adapter/commands/progress.py) stands in for it while it is shown and prints each line
+    above itself. Given the stderr of the moment the log is configured, a log line was written
+    into the display's line."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure(*, fmt: str = "auto", level: str = "INFO", stream: TextIO | None = None) -> None:
-    """Set up structlog (and route the stdlib's logging through the same redaction)."""
-    stream = stream or sys.stderr
+    """Set up structlog (and route the stdlib's logging through the same redaction); lines go
+    to `stream`, by default to stderr (as it is when each line is written)."""
+    stream = stream or cast(TextIO, _Stderr())
     use_console = fmt == "console" or (fmt == "auto" and stream.isatty())
     renderer: Any = (
         structlog.dev.ConsoleRenderer(colors=stream.isatty())

@@ -193,7 +193,7 @@ def import_(file: Path, company_id: int, by: str | None, as_json: bool) -> None:
     payment twice adds nothing. A file that is refused ends with exit code 2 and one line."""
     a_file(file)
     db = database()
-    with progress("payments", enabled=shown(as_json)) as display:
+    with progress(N_("payments"), enabled=shown(as_json)) as display:
         summary = bank_import.import_file(
             db, company_id, file, actor=actor(by), progress=display.task(file.name)
         )

@@ -13,6 +13,7 @@ from adapter.commands.context import actor, company_option, database, echo_json,
 from adapter.commands.progress import progress, shown
 from adapter.domain import Money
 from adapter.flows import dunning_run
+from adapter.i18n import N_
 from adapter.services import dunning as service
 from policies.decisions import Action
 
@@ -40,7 +41,7 @@ def plan(company_id: int, on: datetime | None, show_all: bool, as_json: bool) ->
     summary = service.PlanSummary()
     rows = []
     db = database()
-    with progress("claims", enabled=shown(as_json)) as display:
+    with progress(N_("claims"), enabled=shown(as_json)) as display:
         done, total, update = (
             0,
             service.open_claims(db.uow(company_id, read_only=True)),
@@ -152,7 +153,7 @@ def simulate(company_id: int, start: datetime, end: datetime, as_json: bool) -> 
 def run(company_id: int, on: datetime | None, by: str | None, as_json: bool) -> None:
     """Turn today's decisions into letters and outbox rows (one per claim and stage, never twice);
     workers send them. Every decision and its reasons go into the audit log."""
-    with progress("claims", enabled=shown(as_json)) as display:
+    with progress(N_("claims"), enabled=shown(as_json)) as display:
         summary = dunning_run.run(
             database(), company_id, _day(on), actor=actor(by), progress=display.task("decisions")
         )

@@ -21,7 +21,10 @@ from rich.progress import (
 )
 from rich.text import Text
 
-Update = Callable[[int, int | None], None]  # (done, total when known)
+from adapter.i18n import Message, _
+
+# (done, total when known[, the step under way when it is not the count's: its total unknown])
+Update = Callable[..., None]
 
 
 class _Rate(ProgressColumn):
@@ -36,6 +39,20 @@ class _Rate(ProgressColumn):
         return Text("" if speed is None else f"{speed:,.0f} {self.unit}/s".replace(",", " "))
 
 
+class _Left(ProgressColumn):
+    """'left 0:01:23' (in the command's language) while a total is known; nothing during a
+    step that has none."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.word, self.remaining = _("left"), TimeRemainingColumn()
+
+    def render(self, task: Task) -> Text:
+        if task.total is None:
+            return Text("")
+        return Text.assemble(f"{self.word} ", self.remaining.render(task))
+
+
 class Display:
     """The tasks of one command, each updated through the function `task` returns."""
 
@@ -45,10 +62,21 @@ class Display:
     def task(self, description: str) -> Update:
         """A new line on the display; call what it returns with (done, total or None)."""
         if self.bar is None:
-            return lambda _done, _total: None
+            return lambda _done, _total, _step=None: None
         bar = self.bar
         task_id = bar.add_task(description, total=None)
-        return lambda done, total: bar.update(task_id, completed=done, total=total)
+        [task] = [t for t in bar.tasks if t.id == task_id]
+
+        def update(done: int, total: int | None, step: Message | None = None) -> None:
+            if step is None:
+                bar.update(task_id, completed=done, total=total, description=description)
+                return
+            # A step with no count of its own (a publish): no total, so no time left to
+            # foretell, and not finished, so its clock runs (rich keeps a total once set).
+            task.total, task.finished_time = None, None
+            bar.update(task_id, completed=done, description=f"{description}: {step}")
+
+        return update
 
 
 def shown(as_json: bool = False) -> bool:
@@ -57,18 +85,18 @@ def shown(as_json: bool = False) -> bool:
 
 
 @contextmanager
-def progress(unit: str, *, enabled: bool, console: Console | None = None) -> Iterator[Display]:
-    """A display for the command's tasks (on stderr), gone when the command is done."""
+def progress(unit: Message, *, enabled: bool, console: Console | None = None) -> Iterator[Display]:
+    """A display for the command's tasks (on stderr), gone when the command is done. Its words
+    are put in the command's language here: the display is drawn by a thread of its own."""
     if not enabled:
         yield Display(None)
         return
     columns = (
         TextColumn("{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=10),  # the line fits 80 columns with the words in bokmål
         MofNCompleteColumn(),
-        _Rate(unit),
-        TextColumn("left"),
-        TimeRemainingColumn(),
+        _Rate(str(unit)),
+        _Left(),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console or Console(stderr=True), transient=True) as bar:

@@ -21,6 +21,7 @@ from adapter.commands.context import (
 )
 from adapter.commands.progress import progress, shown
 from adapter.flows import connections, tripletex_sync
+from adapter.i18n import N_
 from adapter.services.clients import Clients
 from connectors.tripletex.sandbox import (
     DEFAULT_CONSUMER_TOKEN,
@@ -104,7 +105,7 @@ def sync_tripletex(company_id: int, full: bool, mode: str, as_json: bool) -> Non
     db = database()
     client = Clients(db).tripletex(company_id)
     mode = "full" if full else mode
-    with progress("records", enabled=shown(as_json)) as display:
+    with progress(N_("records"), enabled=shown(as_json)) as display:
         # Tripletex pages tell no total (fullResultSize is deprecated): count and rate only.
         tasks = {s: display.task(s) for s in ("customers", "invoices")}
         seen = {"customers": 0, "invoices": 0}

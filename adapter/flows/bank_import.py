@@ -23,6 +23,7 @@ from itertools import islice
 from pathlib import Path
 
 from adapter.errors import InputError
+from adapter.i18n import N_
 from adapter.log import get_logger
 from adapter.services import bank_folder, bank_import
 from adapter.services.bank_import import ImportSummary
@@ -35,7 +36,8 @@ log = get_logger(__name__)
 BATCH = 20_000  # transactions matched and staged at a time: memory stays flat
 PLAN_TRIES = 3  # plans made before giving up on a company whose claims keep changing
 BUSY_WAIT_S = 600  # how long an import waits for another file of the company being published
-Progress = Callable[[int, int | None], None]  # (transactions done, expected in all)
+# (transactions done, expected in all[, the step under way once they are all read])
+Progress = Callable[..., None]
 
 
 def _sha256(path: Path) -> str:
@@ -55,7 +57,7 @@ def import_file(
     path: Path,
     *,
     actor: str,
-    progress: Progress = lambda _done, _total: None,
+    progress: Progress = lambda _done, _total, _step=None: None,
 ) -> ImportSummary:
     """Import one OCR Giro, camt.054 or camt.053 file for the company (all of it, or nothing).
     A file that is refused raises `BankFileError` and writes nothing. What a crashed import
@@ -146,6 +148,7 @@ def _import(
 ) -> None:
     started = time.perf_counter()
     cpu = time.process_time()
+    progress(0, expected)  # the total from the start: reading the open claims takes seconds
     plan = bank_import.plan(db.uow(company_id, read_only=True), summary, sha)
     phases = {"index_s": time.perf_counter() - started, "index_cpu": time.process_time() - cpu}
     conn = db.engine.connect()
@@ -177,6 +180,7 @@ def _import(
             parsed.skipped,
             parsed.warnings,
         )
+        progress(plan.transactions, None, N_("publishing"))  # its length is not foretold
         phases["read_match_stage_s"] = time.perf_counter() - started - phases["index_s"]
         phases["read_match_stage_cpu"] = time.process_time() - cpu - phases["index_cpu"]
         bank_stage.publish(

@@ -233,3 +233,20 @@ def test_a_folder_or_a_missing_path_gives_one_line_and_exit_2(
         [line] = result.stderr.splitlines()
         assert line == f"error: {message}"
     assert count(db, bank_files) == 0 and count(db, audit_log) == 0
+
+
+def test_the_progress_has_its_total_from_the_start_and_names_the_publish(db, company_id) -> None:
+    """The display showed '0/?' while the open claims were read, then 'N/N, 0:00:00 left' for
+    the whole publish (at 100,000 payments: 2 s of reading, then 5 s standing still)."""
+    calls: list[tuple] = []
+    bank_import.import_file(
+        db,
+        company_id,
+        PUBLIC / "nets_spec_ocr1.txt",
+        actor="test",
+        progress=lambda *call: calls.append(call),
+    )
+    assert calls[0] == (0, 23)
+    assert calls[-2] == (23, 23)
+    done, total, step = calls[-1]
+    assert (done, total, step.msgid) == (23, None, "publishing")
