@@ -315,6 +315,47 @@ def test_a_letter_sent_while_the_file_publishes_makes_the_plan_again(
     assert _file_statuses(db) == ["published"]
 
 
+def test_an_allocation_made_while_the_file_is_read_makes_the_plan_again(
+    db, tmp_path, monkeypatch
+) -> None:
+    """Someone else allocates to one of the company's invoices between two batches of the
+    file (PostgreSQL: between the allocations the flip wrote for them): the plan is made
+    again, and the file published once."""
+    company_id, path = company_with_open_invoices(db, tmp_path, 200)
+    monkeypatch.setattr(bank_import, "BATCH", 50)
+    write, plans, batches = bank_stage.write, [], []
+
+    def an_allocation_then_write(conn, staged):
+        batches.append(len(staged.payments))
+        if len(batches) == 2:  # once, before the second batch is staged
+            with db.engine.begin() as other:
+                invoice_id = other.execute(select(invoices.c.id).limit(1)).scalar_one()
+                other.execute(
+                    allocations.insert().values(
+                        company_id=company_id,
+                        invoice_id=invoice_id,
+                        kind="principal",
+                        amount_ore=100,
+                        allocated_on=date(2026, 3, 1),
+                        created_at=datetime.now(UTC),
+                    )
+                )
+        return write(conn, staged)
+
+    publish = bank_stage.publish
+
+    def counted(conn, **kwargs):
+        plans.append(kwargs["marks"])
+        return publish(conn, **kwargs)
+
+    monkeypatch.setattr(bank_stage, "write", an_allocation_then_write)
+    monkeypatch.setattr(bank_stage, "publish", counted)
+    summary = bank_import.import_file(db, company_id, path, actor="test")
+    assert len(plans) == 2 and plans[1][1] > plans[0][1]  # the newest allocation moved on
+    assert summary.payments == 200 and count(db, payments) == 200
+    assert _file_statuses(db) == ["published"]
+
+
 def test_readers_never_wait_for_a_writer_and_writers_get_one_busy_line(
     db, company_id, tmp_path, monkeypatch
 ) -> None:
