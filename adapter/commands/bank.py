@@ -17,9 +17,10 @@ from adapter.commands.progress import progress, shown
 from adapter.domain import Money
 from adapter.errors import InputError
 from adapter.flows import bank_import
-from adapter.i18n import N_
+from adapter.i18n import N_, _, ngettext
+from adapter.i18n.labels import label
 from adapter.services import payments
-from adapter.services.matching import REASON_TEXT
+from adapter.services.bank_import import ImportSummary
 from connectors.bank import kid as kids
 from connectors.bank.files import parse_path
 from connectors.bank.generate import Target, plan_payments, write_file
@@ -71,7 +72,7 @@ def parse(file: Path, as_json: bool) -> None:
         f"{parsed.format}: {len(parsed.transactions)} transactions, {amounts or '0,00 kr'}; "
         f"control: {parsed.control}"
     )
-    for line in parsed.notes():
+    for line in skipped_words(parsed.skipped):
         click.echo(line)
     for warning in parsed.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -201,26 +202,69 @@ def import_(file: Path, company_id: int, by: str | None, as_json: bool) -> None:
         echo_json(summary.as_json())
         return
     if summary.already_imported:
-        click.echo(f"{file.name} was imported before: nothing added")
+        click.echo(_("%(file)s was imported before: nothing added", file=file.name))
         return
-    click.echo(
-        f"{file.name} ({summary.format}): {summary.payments} payments, {Money(summary.total_ore)} kr"
-        f"{f', {summary.duplicates} already known' if summary.duplicates else ''}"
+    for line in import_report(summary):
+        click.echo(line)
+
+
+def import_report(summary: ImportSummary) -> list[str]:
+    """What an import did, in the command's language: the file's line, then indented how many
+    were matched by each method and unmatched for each reason, what was skipped, warnings."""
+    head = ngettext(
+        "%(file)s (%(format)s): %(num)s payment, %(total_ore)s",
+        "%(file)s (%(format)s): %(num)s payments, %(total_ore)s",
+        summary.payments,
+        file=summary.file,
+        format=summary.format,
+        total_ore=summary.total_ore,
     )
+    if summary.duplicates:
+        head += ", " + _("%(count)s already known", count=summary.duplicates)
+    lines = [head]
     for method, n in sorted(summary.matched.items()):
-        click.echo(f"  matched by {method}: {n}")
-    for reason, n in sorted(summary.unmatched.items()):
-        click.echo(f"  unmatched, {REASON_TEXT.get(reason, reason)}: {n}")
-    if summary.written_off_ore:
-        click.echo(f"  residuals written off: {Money(summary.written_off_ore)} kr")
-    for note in summary.notes():
-        click.echo(f"  {note}")
-    for warning in summary.warnings:
-        click.echo(f"  warning: {warning}")
-    for item in summary.ignored:
-        click.echo(
-            f"  to book by hand: {item['date']} {Money(item['amount_ore'])} kr KID {item['kid'] or '-'} {item['message'] or ''}"
+        lines.append(
+            _("matched by %(method)s: %(count)s", method=label("match_method", method), count=n)
         )
+    for reason, n in sorted(summary.unmatched.items()):
+        lines.append(
+            _("unmatched, %(reason)s: %(count)s", reason=label("unmatched_reason", reason), count=n)
+        )
+    if summary.written_off_ore:
+        lines.append(_("residuals written off: %(amount_ore)s", amount_ore=summary.written_off_ore))
+    lines += skipped_words(summary.skipped)
+    lines += [_("warning: %(text)s", text=warning) for warning in summary.warnings]
+    lines += [
+        _(
+            "to book by hand: %(paid_date)s %(amount_ore)s KID %(kid)s %(message)s",
+            paid_date=date.fromisoformat(item["date"]),
+            amount_ore=item["amount_ore"],
+            kid=item["kid"] or "-",
+            message=item["message"] or "",
+        ).rstrip()
+        for item in summary.ignored
+    ]
+    return [lines[0], *(f"  {line}" for line in lines[1:])]
+
+
+def skipped_words(skipped: dict[str, int]) -> list[str]:
+    """What a reader skipped ("2 debit entries skipped"), in the command's language."""
+    words = {
+        "debit": lambda n: ngettext(
+            "%(num)s debit entry skipped", "%(num)s debit entries skipped", n
+        ),
+        "not_booked": lambda n: ngettext(
+            "%(num)s entry not booked yet skipped", "%(num)s entries not booked yet skipped", n
+        ),
+        "batch_without_details": lambda n: ngettext(
+            "%(num)s batch entry without its payments skipped (import the OCR or camt.054 file "
+            "that lists them)",
+            "%(num)s batch entries without their payments skipped (import the OCR or camt.054 "
+            "files that list them)",
+            n,
+        ),
+    }
+    return [words[what](n) for what, n in skipped.items() if n]
 
 
 @click.group()
@@ -271,7 +315,7 @@ def payment_list(company_id: int, status: str | None, as_json: bool) -> None:
             p.payer_name or "",
             p.message or "",
             p.status.value,
-            p.match_method or REASON_TEXT.get(p.unmatched_reason or "", p.unmatched_reason or ""),
+            label("match_method", p.match_method) or label("unmatched_reason", p.unmatched_reason),
         )
     Console(width=200).print(table)
 

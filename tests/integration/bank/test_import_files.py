@@ -88,7 +88,13 @@ def test_a_payment_in_another_currency_than_its_invoice_is_unmatched(
 
 def test_debit_entries_are_skipped_and_reported(db, company_id, cli) -> None:
     result = cli(
-        "bank", "import", str(PUBLIC / "genkgo_camt054.v2.xml"), "--company", str(company_id)
+        "--language",
+        "en",
+        "bank",
+        "import",
+        str(PUBLIC / "genkgo_camt054.v2.xml"),
+        "--company",
+        str(company_id),
     )
     assert result.exit_code == 0, result.output
     assert "genkgo_camt054.v2.xml (camt054): 0 payments" in result.stdout
@@ -250,3 +256,33 @@ def test_the_progress_has_its_total_from_the_start_and_names_the_publish(db, com
     assert calls[-2] == (23, 23)
     done, total, step = calls[-1]
     assert (done, total, step.msgid) == (23, None, "publishing")
+
+
+def test_the_import_report_is_in_bokmal_by_default_and_english_on_request(
+    db, company_id, tmp_path, cli
+) -> None:
+    """The report's reasons were English whatever the language ('unmatched, paid in another
+    currency than the invoice: 1'), from a table of their own beside the catalogue's."""
+    customer_with_invoice(db, company_id, "Ola Nordmann", 125_000, "100230004572")
+    eur = tmp_path / "eur.xml"
+    eur.write_text(V02.replace('Ccy="NOK"', 'Ccy="EUR"'))
+    result = cli("bank", "import", str(eur), "--company", str(company_id))
+    assert result.exit_code == 0, result.output
+    head, *lines = result.stdout.splitlines()
+    assert head.startswith("eur.xml (camt054): 2 innbetalinger, ")
+    assert lines == [
+        "  ikke avstemt, betalt i en annen valuta enn fakturaen: 1",
+        "  ikke avstemt, feil KID: ingen åpen faktura har denne: 1",
+    ]
+    listed = cli("payment", "list", "--company", str(company_id)).stdout
+    assert "betalt i en annen valuta enn fakturaen" in listed
+    again = cli("--language", "en", "bank", "import", str(eur), "--company", str(company_id))
+    assert again.stdout == "eur.xml was imported before: nothing added\n"
+    listed = cli("--language", "en", "payment", "list", "--company", str(company_id)).stdout
+    assert "paid in another currency than the invoice" in listed
+    genkgo = cli(
+        "bank", "import", str(PUBLIC / "genkgo_camt054.v2.xml"), "--company", str(company_id)
+    )
+    assert "  1 utgående postering hoppet over" in genkgo.stdout.splitlines()
+    parsed = cli("--language", "en", "bank", "parse", str(PUBLIC / "genkgo_camt054.v2.xml"))
+    assert "1 debit entry skipped" in parsed.stdout.splitlines()
