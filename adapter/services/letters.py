@@ -12,6 +12,7 @@ from stdnum.no import kontonr
 
 from adapter import company_settings
 from adapter.errors import InputError, NotFoundError
+from adapter.i18n import N_
 from adapter.i18n.formats import kr
 from adapter.letters import email as mail
 from adapter.letters import render, texts
@@ -485,7 +486,19 @@ def print_batch(uow: UnitOfWork, *, actor: str) -> tuple[bytes, int]:
         if not ids:
             raise InputError("--company", "no letters are waiting to be printed")
         views = [_letter_view(uow, i)[0] for i in ids]
-        document = render.batch(views)
+    # Rendered in no transaction: about 0.4 s a letter, and on SQLite the write lock would be
+    # held meanwhile (every other writer waiting, past its busy timeout for a large batch).
+    document = render.batch(views)
+    with uow:
+        if set(ids) - set(uow.letters.waiting_to_print()):
+            raise InputError(
+                "--company",
+                "letters changed while the PDF was made (one was cancelled or sent): run it again",
+                said=N_(
+                    "letters changed while the PDF was made (one was cancelled or sent): "
+                    "run it again"
+                ),
+            )
         uow.letters.set_status(ids, "sent")
         uow.record(
             Event(

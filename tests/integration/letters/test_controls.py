@@ -18,6 +18,8 @@ from adapter.flows import connections, dunning_run
 from adapter.services import customers, dunning, handoff, letters
 from adapter.services.companies import set_settings
 from adapter.services.manual_claims import NewDebtor, create_manual_claim
+from adapter.store.database import Database
+from adapter.store.engine import make_engine
 from adapter.store.tables import audit_log, outbox
 from adapter.store.tables import letters as letters_table
 from connectors.kravia.sandbox import KraviaSandbox
@@ -199,6 +201,46 @@ def test_print_batch(db, company_id, book, cli, tmp_path) -> None:
     assert count == 2 and len(PdfReader(io.BytesIO(document)).pages) == 2
     with pytest.raises(InputError, match="no letters are waiting"):
         letters.print_batch(db.uow(company_id), actor="t")
+
+
+def test_print_batch_renders_its_pdf_holding_no_lock(db, company_id, book, monkeypatch) -> None:
+    """The batch's PDF was made inside the write transaction that marks its letters sent: on
+    SQLite the database's write lock was held while every letter rendered (about 0.4 s a letter
+    here, so 100 letters kept `company set`, the web app and a bank import's publish waiting
+    past their 30 s). Now another writer goes on while it renders, and a letter cancelled
+    meanwhile refuses the batch (it is in the PDF) and marks nothing."""
+    set_settings(db.uow(company_id), ["letters.delivery=print"], actor="t")
+    dunning_run.run(db, company_id, date(2026, 2, 15), actor="t")
+    render = letters.render.batch
+    # Another process's writer, waiting at most a second for the lock (30 s by default).
+    url = db.engine.url.render_as_string(hide_password=False)
+    other = Database(engine=make_engine(url, busy_timeout_s=1), clock=db.clock, box=db.box)
+    wrote: list[str] = []
+
+    def meanwhile(views):
+        set_settings(other.uow(company_id), ["letters.delivery=print"], actor="another")
+        wrote.append("another writer")
+        return render(views)
+
+    monkeypatch.setattr(letters.render, "batch", meanwhile)
+    _document, count = letters.print_batch(db.uow(company_id), actor="t")
+    assert count == 2 and wrote == ["another writer"]
+
+    set_settings(db.uow(company_id), ["letters.delivery=print"], actor="t")
+    dunning_run.run(db, company_id, date(2026, 3, 15), actor="t")
+    with db.uow(company_id, read_only=True) as uow:
+        waiting = uow.letters.waiting_to_print()
+
+    def cancelled_meanwhile(views):
+        letters.cancel(other.uow(company_id), waiting[0], actor="another")
+        return render(views)
+
+    monkeypatch.setattr(letters.render, "batch", cancelled_meanwhile)
+    with pytest.raises(InputError, match="changed while the PDF was made"):
+        letters.print_batch(db.uow(company_id), actor="t")
+    with db.uow(company_id, read_only=True) as uow:
+        assert uow.letters.waiting_to_print() == waiting[1:]
+    other.engine.dispose()
 
 
 def test_manual_claim_is_handed_off_to_the_sandbox(db, company_id, clock) -> None:
