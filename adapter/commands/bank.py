@@ -47,7 +47,14 @@ def parse(file: Path, as_json: bool) -> None:
         )
         return
     table = Table(
-        "date", "amount", "currency", "references", "payer account", "payer", "bank ref.", "message"
+        _("date"),
+        _("amount"),
+        _("currency"),
+        _("references"),
+        _("payer account"),
+        _("payer"),
+        _("bank ref."),
+        _("message"),
     )
     for t in parsed.transactions:
         table.add_row(
@@ -69,13 +76,19 @@ def parse(file: Path, as_json: bool) -> None:
         for currency, ore in sorted(totals.items())
     )
     click.echo(
-        f"{parsed.format}: {len(parsed.transactions)} transactions, {amounts or '0,00 kr'}; "
-        f"control: {parsed.control}"
+        ngettext(
+            "%(format)s: %(num)s transaction, %(amounts)s; control: %(control)s",
+            "%(format)s: %(num)s transactions, %(amounts)s; control: %(control)s",
+            len(parsed.transactions),
+            format=parsed.format,
+            amounts=amounts or "0,00 kr",
+            control=parsed.control,
+        )
     )
     for line in skipped_words(parsed.skipped):
         click.echo(line)
     for warning in parsed.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(_("warning: %(text)s", text=warning), err=True)
 
 
 def a_file(path: Path) -> Path:

@@ -286,3 +286,32 @@ def test_the_import_report_is_in_bokmal_by_default_and_english_on_request(
     assert "  1 utgående postering hoppet over" in genkgo.stdout.splitlines()
     parsed = cli("--language", "en", "bank", "parse", str(PUBLIC / "genkgo_camt054.v2.xml"))
     assert "1 debit entry skipped" in parsed.stdout.splitlines()
+
+
+def test_parse_says_it_in_bokmal_by_default_the_date_warning_too(
+    db, company_id, cli, tmp_path
+) -> None:
+    """netsgiro's real file with its end record's latest date moved a day on: `bank parse`
+    reads it and warns, in the command's language (its lines were English whatever it was)."""
+    data = (PUBLIC / "netsgiro_ocr_giro_transactions.txt").read_bytes()
+    end = b"NY090088000000200000004300000000005144900200192200192200192"
+    late = tmp_path / "late.ocr"
+    late.write_bytes(data.replace(end, end[:-6] + b"210192"))
+    result = cli("bank", "parse", str(late))
+    assert result.exit_code == 0
+    assert "dato" in result.stdout.splitlines()[1] and "beløp" in result.stdout.splitlines()[1]
+    assert "ocr: 20 transaksjoner, 51 449,00 kr; kontroll: {" in result.stdout
+    assert result.stderr == (
+        "advarsel: late.ocr line 44, latest Nets date: the record says 1992-01-21, "
+        "the transactions give 1992-01-20\n"
+    )
+    english = cli("--language", "en", "bank", "parse", str(late))
+    assert "ocr: 20 transactions, 51 449,00 kr; control: {" in english.stdout
+    assert english.stderr.startswith("warning: late.ocr line 44, latest Nets date")
+    # And `bank import` reports the same warning, and stores the file's 20 payments.
+    imported = cli("bank", "import", str(late), "--company", str(company_id))
+    assert imported.stdout.splitlines()[-1] == (
+        "  advarsel: late.ocr line 44, latest Nets date: the record says 1992-01-21, "
+        "the transactions give 1992-01-20"
+    )
+    assert count(db, payments_table) == 20
