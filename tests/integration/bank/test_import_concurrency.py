@@ -324,22 +324,22 @@ def test_an_allocation_made_while_the_file_is_read_makes_the_plan_again(
     company_id, path = company_with_open_invoices(db, tmp_path, 200)
     monkeypatch.setattr(bank_import, "BATCH", 50)
     write, plans, batches = bank_stage.write, [], []
+    with db.engine.connect() as conn:
+        invoice_id = conn.execute(select(invoices.c.id).limit(1)).scalar_one()
+    another = allocations.insert().values(
+        company_id=company_id,
+        invoice_id=invoice_id,
+        kind="principal",
+        amount_ore=100,
+        allocated_on=date(2026, 3, 1),
+        created_at=datetime.now(UTC),
+    )
 
     def an_allocation_then_write(conn, staged):
         batches.append(len(staged.payments))
-        if len(batches) == 2:  # once, before the second batch is staged
+        if len(batches) == 2:  # once, by another connection, before the second batch
             with db.engine.begin() as other:
-                invoice_id = other.execute(select(invoices.c.id).limit(1)).scalar_one()
-                other.execute(
-                    allocations.insert().values(
-                        company_id=company_id,
-                        invoice_id=invoice_id,
-                        kind="principal",
-                        amount_ore=100,
-                        allocated_on=date(2026, 3, 1),
-                        created_at=datetime.now(UTC),
-                    )
-                )
+                other.execute(another)
         return write(conn, staged)
 
     publish = bank_stage.publish
