@@ -283,10 +283,15 @@ class Early(stage.Stager):
             low = high
 
 
+JOIN_MEMORY_KB = (4096, 524_288)  # the flip's work_mem: the default, and at most 512 MB
+
+
 def _join_memory(claims: int) -> int:
     """The flip's work_mem in kB for joins of `claims` staged claims held in one hash: about
-    100 bytes a claim (70 MB for 1,000,000 in its largest join), never below the default."""
-    return max(4096, claims * 128 // 1024)
+    100 bytes a claim (70 MB for 1,000,000 in its largest join), never below the default,
+    and never above 512 MB (a larger file's hash goes to disk in batches, as before)."""
+    low, high = JOIN_MEMORY_KB
+    return min(high, max(low, claims * 128 // 1024))
 
 
 def _no_customer() -> int:
