@@ -17,10 +17,10 @@ from adapter.commands.progress import progress, shown
 from adapter.domain import Money
 from adapter.errors import InputError
 from adapter.flows import bank_import
-from adapter.i18n import N_, _, ngettext
+from adapter.i18n import N_, _, current, kr, ngettext
 from adapter.i18n.labels import label
 from adapter.services import payments
-from adapter.services.bank_import import ImportSummary
+from adapter.services.bank_import import ImportSummary, file_totals
 from connectors.bank import kid as kids
 from connectors.bank.files import parse_path
 from connectors.bank.generate import Target, plan_payments, write_file
@@ -217,20 +217,26 @@ def import_(file: Path, company_id: int, by: str | None, as_json: bool) -> None:
     if summary.already_imported:
         click.echo(_("%(file)s was imported before: nothing added", file=file.name))
         return
-    for line in import_report(summary):
+    totals = file_totals(db.uow(company_id, read_only=True), summary.sha256)
+    for line in import_report(summary, totals):
         click.echo(line)
 
 
-def import_report(summary: ImportSummary) -> list[str]:
-    """What an import did, in the command's language: the file's line, then indented how many
-    were matched by each method and unmatched for each reason, what was skipped, warnings."""
+def import_report(summary: ImportSummary, totals: dict[str, int]) -> list[str]:
+    """What an import did, in the command's language: the file's line (its amounts by currency,
+    `totals`), then indented how many were matched by each method and unmatched for each
+    reason, what was skipped, warnings."""
+    amounts = ", ".join(
+        kr(ore, current()) if currency == "NOK" else f"{kr(ore, current(), unit=False)} {currency}"
+        for currency, ore in sorted(totals.items(), key=lambda t: (t[0] != "NOK", t[0]))
+    )
     head = ngettext(
-        "%(file)s (%(format)s): %(num)s payment, %(total_ore)s",
-        "%(file)s (%(format)s): %(num)s payments, %(total_ore)s",
+        "%(file)s (%(format)s): %(num)s payment, %(amounts)s",
+        "%(file)s (%(format)s): %(num)s payments, %(amounts)s",
         summary.payments,
         file=summary.file,
         format=summary.format,
-        total_ore=summary.total_ore,
+        amounts=amounts or kr(0, current()),
     )
     if summary.duplicates:
         head += ", " + _("%(count)s already known", count=summary.duplicates)

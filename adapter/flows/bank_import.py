@@ -65,12 +65,12 @@ def import_file(
     sha = _sha256(path)
     recover(db, company_id, actor=actor)
     if not bank_import.is_new(db.uow(company_id, read_only=True), path.name, sha):
-        return ImportSummary(file=path.name, already_imported=True)
+        return ImportSummary(file=path.name, already_imported=True, sha256=sha)
     expected = expected_transactions(path)
     attempt, waited_until = 0, time.monotonic() + BUSY_WAIT_S
     while attempt < PLAN_TRIES:
         attempt += 1
-        summary = ImportSummary(file=path.name)
+        summary = ImportSummary(file=path.name, sha256=sha)
         try:
             _import(
                 db,

@@ -64,6 +64,7 @@ class ImportSummary:
     file: str
     format: str = ""
     already_imported: bool = False
+    sha256: str = ""  # the file's, to find what it brought in (`file_totals`)
     payments: int = 0
     duplicates: int = 0
     matched: Counter[str] = field(default_factory=Counter)
@@ -805,6 +806,12 @@ def file_line(summary: ImportSummary) -> tuple[str, str]:
         "; ".join([message, *summary.notes(), *summary.warnings]),
         json.dumps(summary.as_json() | {"said": _file_said(summary)}),
     )
+
+
+def file_totals(uow: UnitOfWork, sha256: str) -> dict[str, int]:
+    """What the company's imported file with this SHA-256 brought in, in øre by currency."""
+    with uow:
+        return uow.bank.file_totals(sha256)
 
 
 def open_targets(uow: UnitOfWork) -> list[Target]:

@@ -13,7 +13,15 @@ from sqlalchemy import func, select
 
 from adapter.store.bank_stage import NOTICE_STATUSES, marks
 from adapter.store.repositories.base import CompanyScoped
-from adapter.store.tables import allocations, bank_files, claims, customers, invoices, letters
+from adapter.store.tables import (
+    allocations,
+    bank_files,
+    claims,
+    customers,
+    invoices,
+    letters,
+    payments,
+)
 
 # Claims first, through the company's (company_id, status) index, then each one's invoice by its
 # key: the company's invoices through its KID index (the plan SQLite chose) read every invoice
@@ -155,6 +163,17 @@ class BankRepository(CompanyScoped):
                 bank_files.c.company_id == self.company_id, bank_files.c.sha256 == sha256
             )
         ).scalar_one_or_none()
+
+    def file_totals(self, sha256: str) -> dict[str, int]:
+        """The amounts of the payments the company's file with this SHA-256 brought in, by
+        currency (for its import report: a file may hold more than kroner)."""
+        rows = self.conn.execute(
+            select(payments.c.currency, func.sum(payments.c.amount_ore))
+            .join(bank_files, bank_files.c.id == payments.c.bank_file_id)
+            .where(bank_files.c.company_id == self.company_id, bank_files.c.sha256 == sha256)
+            .group_by(payments.c.currency)
+        )
+        return {currency: int(total) for currency, total in rows}
 
     def open_targets(self) -> list[tuple[str | None, int, str, str | None, str]]:
         """Open invoices with principal left, oldest first: (KID, outstanding, number, the

@@ -269,7 +269,7 @@ def test_the_import_report_is_in_bokmal_by_default_and_english_on_request(
     result = cli("bank", "import", str(eur), "--company", str(company_id))
     assert result.exit_code == 0, result.output
     head, *lines = result.stdout.splitlines()
-    assert head.startswith("eur.xml (camt054): 2 innbetalinger, ")
+    assert head == "eur.xml (camt054): 2 innbetalinger, 1\xa0749,50 EUR"  # was "1 749,50 kr"
     assert lines == [
         "  ikke avstemt, betalt i en annen valuta enn fakturaen: 1",
         "  ikke avstemt, feil KID: ingen åpen faktura har denne: 1",
