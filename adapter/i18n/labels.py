@@ -52,6 +52,7 @@ LABELS: dict[str, dict[str, Message]] = {
     "unmatched_reason": {
         "wrong_kid": N_("wrong KID: no open invoice has it"),
         "missing_kid": N_("no KID and no message"),
+        "reference_not_kid": N_("paid with a reference that is not a KID (RF, QR or other)"),
         "message": N_("paid with a message instead of a KID"),
         "credit_note": N_("contains a credit note"),
         "currency": N_("paid in another currency than the invoice"),

@@ -164,6 +164,8 @@ def _reason(tx: BankTransaction) -> str:
         return "wrong_kid"  # a valid check digit or not, no open invoice has this KID
     if tx.message:
         return "message"
+    if tx.references:  # an RF, a Swiss QR reference or another that is no KID
+        return "reference_not_kid"
     return "missing_kid"
 
 
@@ -172,6 +174,7 @@ REASON_TEXT = {
     "wrong_kid": "wrong KID: the reference equals no open invoice's KID",
     "message": "paid with a message instead of a KID",
     "missing_kid": "no KID and no message",
+    "reference_not_kid": "paid with a reference that is not a KID (RF, QR or other)",
     "currency": "paid in another currency than the invoice",
     "reversal": "a reversal of an earlier payment",
 }

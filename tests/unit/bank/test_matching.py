@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from adapter.services.matching import Match, MatchIndex, OpenInvoice, match
-from connectors.bank.transactions import BankTransaction
+from connectors.bank.transactions import BankTransaction, Reference
 
 A = OpenInvoice(1, 10, "1001", "100100010", 50000)
 B = OpenInvoice(2, 10, "1002", "100100028", 70000)
@@ -58,3 +58,13 @@ def test_a_payment_in_another_currency_is_unmatched_as_such_by_every_method() ->
     assert match(by_payer._replace(kid="999"), index) == Match(None, None, "currency", 10)
     # No invoice of the payer's for that amount in any currency: the usual reasons.
     assert match(by_payer._replace(amount_ore=12345), index).reason == "missing_kid"
+
+
+def test_a_payment_with_only_a_reference_that_is_no_kid_says_so() -> None:
+    """viafintech's real statement: payments with a Swiss QR reference and no message were
+    unmatched as 'no KID and no message' (they were paid with a structured reference)."""
+    index = MatchIndex.build([A, B, C], CUSTOMERS)
+    qrr = tx()._replace(references=(Reference("QRR", "000000000002016030002820804"),))
+    assert match(qrr, index).reason == "reference_not_kid"
+    assert match(qrr._replace(message="hei"), index).reason == "message"
+    assert match(tx(), index).reason == "missing_kid"
